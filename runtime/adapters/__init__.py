@@ -1,0 +1,1 @@
+"""Port implementations, one module per backend. Import the one you need directly."""

@@ -1,0 +1,1 @@
+"""The RAG and multi-LLM core: pure logic behind small ports, no SDK and no driver."""

@@ -1,0 +1,139 @@
+"""Domain records shared by the core, the adapters and the handlers.
+
+Plain frozen dataclasses: they cross the port boundary, so they carry no behaviour that needs a
+driver. Wire formats (the chat protocol, REST bodies) are pydantic models in ``protocol.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class DocumentStatus(str, enum.Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    """How a workspace cuts documents into chunks.
+
+    Defaults: 1,000 characters with 200 characters of overlap, split on paragraphs, then lines,
+    then sentences, then words (langchain's recursive splitter). MiniLM reads 256 tokens, so
+    ~1,000 characters of English fit without truncation.
+    """
+
+    chunk_size: int = 1000
+    chunk_overlap: int = 200
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 50:
+            raise ValueError("chunk_size must be at least 50 characters")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    name: str
+    embedding_model: str
+    embedding_dim: int
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    store: str = "pgvector"
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    workspace_id: str
+    id: str
+    name: str
+    content_hash: str
+    status: DocumentStatus
+    chunk_count: int = 0
+    size_bytes: int = 0
+    content_type: str = ""
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed piece of a document, with its embedding."""
+
+    id: str
+    workspace_id: str
+    document_id: str
+    ordinal: int
+    text: str
+    embedding: tuple[float, ...] | Any
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A chunk a retriever returned, with the score that retriever gave it (higher is better)."""
+
+    chunk_id: str
+    document_id: str
+    ordinal: int
+    text: str
+    score: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn sent to an LLM: role is ``system``, ``user`` or ``assistant``."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True)
+class LLMDelta:
+    """A piece of a streamed completion. The last delta of a stream carries ``usage``."""
+
+    text: str = ""
+    usage: TokenUsage | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user_id: str
+    workspace_id: str
+    title: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A user or assistant turn of a session, as the MetadataStore keeps it."""
+
+    session_id: str
+    id: str
+    role: str
+    content: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
