@@ -49,9 +49,7 @@ class SentenceTransformerEmbedder:
 
         path = Path(model_path) if model_path else default_embedding_model_path()
         self._model = SentenceTransformer(str(path), device=device)
-        self.model_id = model_id or (
-            "all-MiniLM-L6-v2" if model_path is None else path.name
-        )
+        self.model_id = model_id or ("all-MiniLM-L6-v2" if model_path is None else path.name)
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_seq_length = int(self._model.max_seq_length)
         self.query_prefix = query_prefix
@@ -59,7 +57,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
+    def tokenizer(self):
         return self._model.tokenizer
 
     def embed(self, texts: Sequence[str], *, kind: str = "passage") -> np.ndarray:

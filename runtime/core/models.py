@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 
-class DocumentStatus(str, enum.Enum):
+class DocumentStatus(enum.StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
     INDEXED = "indexed"

@@ -1,0 +1,301 @@
+"""MetadataStore port on PostgreSQL: workspaces, documents, sessions and messages.
+
+Locally this lives in the same embedded PostgreSQL as the chunks; in the cloud the DynamoDB
+adapter takes its place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg2.extras import Json
+
+from ..core.errors import Conflict
+from ..core.models import (
+    ChunkingSettings,
+    Document,
+    DocumentStatus,
+    Session,
+    StoredMessage,
+    Workspace,
+)
+from .postgres import PostgresDatabase
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chorus_workspaces (
+    id text PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    embedding_model text NOT NULL,
+    embedding_dim integer NOT NULL,
+    chunk_size integer NOT NULL,
+    chunk_overlap integer NOT NULL,
+    store text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS chorus_documents (
+    workspace_id text NOT NULL REFERENCES chorus_workspaces (id) ON DELETE CASCADE,
+    id text NOT NULL,
+    name text NOT NULL,
+    content_hash text NOT NULL,
+    status text NOT NULL,
+    chunk_count integer NOT NULL DEFAULT 0,
+    size_bytes bigint NOT NULL DEFAULT 0,
+    content_type text NOT NULL DEFAULT '',
+    error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE TABLE IF NOT EXISTS chorus_sessions (
+    id text PRIMARY KEY,
+    user_id text NOT NULL,
+    workspace_id text NOT NULL,
+    title text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS chorus_sessions_user_idx ON chorus_sessions (user_id, updated_at DESC);
+CREATE TABLE IF NOT EXISTS chorus_messages (
+    session_id text NOT NULL REFERENCES chorus_sessions (id) ON DELETE CASCADE,
+    id text NOT NULL,
+    seq bigserial,
+    role text NOT NULL,
+    content text NOT NULL,
+    details jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (session_id, id)
+);
+"""
+
+_WORKSPACE_COLUMNS = (
+    "id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store, created_at"
+)
+_DOCUMENT_COLUMNS = (
+    "workspace_id, id, name, content_hash, status, chunk_count, size_bytes, content_type,"
+    " error, created_at, updated_at"
+)
+
+
+class PostgresMetadataStore:
+    """Workspaces, documents, sessions and messages in PostgreSQL."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+        with db.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('chorus_metadata'))")
+            cur.execute(_SCHEMA)
+
+    # -- workspaces -------------------------------------------------------------------------
+
+    def create_workspace(self, workspace: Workspace) -> Workspace:
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"""INSERT INTO chorus_workspaces
+                    (id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s)
+                    ON CONFLICT DO NOTHING RETURNING {_WORKSPACE_COLUMNS}""",
+                (
+                    workspace.id,
+                    workspace.name,
+                    workspace.embedding_model,
+                    workspace.embedding_dim,
+                    workspace.chunking.chunk_size,
+                    workspace.chunking.chunk_overlap,
+                    workspace.store,
+                ),
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise Conflict(
+                f"a workspace named {workspace.name!r} or with id {workspace.id!r} already exists"
+            )
+        return _workspace(row)
+
+    def get_workspace(self, workspace_id: str) -> Workspace | None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"SELECT {_WORKSPACE_COLUMNS} FROM chorus_workspaces WHERE id = %s",
+                (workspace_id,),
+            )
+            row = cur.fetchone()
+        return _workspace(row) if row else None
+
+    def find_workspace_by_name(self, name: str) -> Workspace | None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"SELECT {_WORKSPACE_COLUMNS} FROM chorus_workspaces WHERE name = %s", (name,)
+            )
+            row = cur.fetchone()
+        return _workspace(row) if row else None
+
+    def list_workspaces(self) -> list[Workspace]:
+        with self.db.transaction() as cur:
+            cur.execute(f"SELECT {_WORKSPACE_COLUMNS} FROM chorus_workspaces ORDER BY created_at")
+            return [_workspace(r) for r in cur.fetchall()]
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM chorus_workspaces WHERE id = %s", (workspace_id,))
+
+    # -- documents --------------------------------------------------------------------------
+
+    def get_document(self, workspace_id: str, document_id: str) -> Document | None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM chorus_documents"
+                " WHERE workspace_id = %s AND id = %s",
+                (workspace_id, document_id),
+            )
+            row = cur.fetchone()
+        return _document(row) if row else None
+
+    def list_documents(self, workspace_id: str) -> list[Document]:
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM chorus_documents WHERE workspace_id = %s"
+                " ORDER BY name",
+                (workspace_id,),
+            )
+            return [_document(r) for r in cur.fetchall()]
+
+    def put_document(self, document: Document) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                """INSERT INTO chorus_documents
+                   (workspace_id, id, name, content_hash, status, chunk_count, size_bytes,
+                    content_type, error)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (workspace_id, id) DO UPDATE SET
+                     name = EXCLUDED.name, content_hash = EXCLUDED.content_hash,
+                     status = EXCLUDED.status, chunk_count = EXCLUDED.chunk_count,
+                     size_bytes = EXCLUDED.size_bytes, content_type = EXCLUDED.content_type,
+                     error = EXCLUDED.error, updated_at = now()""",
+                (
+                    document.workspace_id,
+                    document.id,
+                    document.name,
+                    document.content_hash,
+                    document.status.value,
+                    document.chunk_count,
+                    document.size_bytes,
+                    document.content_type,
+                    document.error,
+                ),
+            )
+
+    def set_document_status(
+        self,
+        workspace_id: str,
+        document_id: str,
+        status: DocumentStatus,
+        *,
+        chunk_count: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                """UPDATE chorus_documents SET status = %s,
+                     chunk_count = COALESCE(%s, chunk_count), error = %s, updated_at = now()
+                   WHERE workspace_id = %s AND id = %s""",
+                (status.value, chunk_count, error, workspace_id, document_id),
+            )
+
+    def delete_document(self, workspace_id: str, document_id: str) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "DELETE FROM chorus_documents WHERE workspace_id = %s AND id = %s",
+                (workspace_id, document_id),
+            )
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def create_session(self, session: Session) -> Session:
+        with self.db.transaction() as cur:
+            cur.execute(
+                """INSERT INTO chorus_sessions (id, user_id, workspace_id, title)
+                   VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
+                (session.id, session.user_id, session.workspace_id, session.title),
+            )
+        stored = self.get_session(session.id)
+        assert stored is not None
+        return stored
+
+    def get_session(self, session_id: str) -> Session | None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT id, user_id, workspace_id, title, created_at, updated_at"
+                " FROM chorus_sessions WHERE id = %s",
+                (session_id,),
+            )
+            row = cur.fetchone()
+        return Session(*row) if row else None
+
+    def list_sessions(self, user_id: str) -> list[Session]:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT id, user_id, workspace_id, title, created_at, updated_at"
+                " FROM chorus_sessions WHERE user_id = %s ORDER BY updated_at DESC",
+                (user_id,),
+            )
+            return [Session(*r) for r in cur.fetchall()]
+
+    def delete_session(self, session_id: str) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM chorus_sessions WHERE id = %s", (session_id,))
+
+    def add_message(self, message: StoredMessage) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                """INSERT INTO chorus_messages (session_id, id, role, content, details)
+                   VALUES (%s, %s, %s, %s, %s) ON CONFLICT (session_id, id) DO NOTHING""",
+                (
+                    message.session_id,
+                    message.id,
+                    message.role,
+                    message.content.replace("\x00", ""),
+                    Json(dict(message.details)),
+                ),
+            )
+            cur.execute(
+                "UPDATE chorus_sessions SET updated_at = now() WHERE id = %s",
+                (message.session_id,),
+            )
+
+    def list_messages(self, session_id: str) -> list[StoredMessage]:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT session_id, id, role, content, details, created_at"
+                " FROM chorus_messages WHERE session_id = %s ORDER BY seq",
+                (session_id,),
+            )
+            return [StoredMessage(*r) for r in cur.fetchall()]
+
+
+def _workspace(row: tuple[Any, ...]) -> Workspace:
+    wid, name, model, dim, size, overlap, store, created = row
+    return Workspace(
+        id=wid,
+        name=name,
+        embedding_model=model,
+        embedding_dim=dim,
+        chunking=ChunkingSettings(chunk_size=size, chunk_overlap=overlap),
+        store=store,
+        created_at=created,
+    )
+
+
+def _document(row: tuple[Any, ...]) -> Document:
+    (wid, did, name, chash, status, count, size, ctype, error, created, updated) = row
+    return Document(
+        workspace_id=wid,
+        id=did,
+        name=name,
+        content_hash=chash,
+        status=DocumentStatus(status),
+        chunk_count=count,
+        size_bytes=size,
+        content_type=ctype,
+        error=error,
+        created_at=created,
+        updated_at=updated,
+    )

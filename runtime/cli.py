@@ -1,0 +1,302 @@
+"""The ``chorus`` command: run chorus locally, ingest, ask, evaluate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .local.settings import DEFAULT_PORT, DEFAULT_WORKSPACE, LocalSettings
+
+REPO_DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _quiet_libraries() -> None:
+    """Keep model-loading chatter (progress bars, deprecation notes) off the user's terminal."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore")
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+
+def _settings(home: str | None, **overrides: Any) -> LocalSettings:
+    settings = LocalSettings()
+    if home:
+        settings.home = Path(home).expanduser()
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(settings, key, value)
+    return settings
+
+
+def _open(settings: LocalSettings):
+    from .local.services import open_services
+
+    _quiet_libraries()
+    return open_services(settings)
+
+
+def _print_summary(summary: Any) -> None:
+    skipped = [r for r in summary.results if r.outcome in ("skipped", "failed")]
+    click.echo(
+        f"documents: {summary.count('indexed')} indexed, {summary.count('unchanged')} unchanged,"
+        f" {summary.count('skipped')} skipped, {summary.count('failed')} failed;"
+        f" chunks written: {summary.chunks}"
+    )
+    for r in skipped:
+        click.echo(f"  {r.outcome}: {r.name}: {r.reason}")
+
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Data folder (default: $CHORUS_HOME or ~/.chorus).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """chorus: multi-LLM RAG chat, locally on embedded parts or on AWS."""
+
+
+@main.command()
+@home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option(
+    "--sample",
+    type=click.Path(exists=True),
+    default=None,
+    help="Folder ingested into the default workspace at start (default: the repo's docs/).",
+)
+@click.option("--no-sample", is_flag=True, help="Do not ingest a sample folder.")
+@click.option("--workspace", default=DEFAULT_WORKSPACE, show_default=True)
+def up(
+    home: str | None, host: str, port: int, sample: str | None, no_sample: bool, workspace: str
+) -> None:
+    """Run chorus locally: embedded PostgreSQL, MiniLM, the chat page and WebSocket."""
+    import uvicorn
+
+    from .local.app import create_app
+    from .local.folder import ingest_path
+
+    settings = _settings(home, host=host, port=port, default_workspace=workspace)
+    click.echo(f"chorus home: {settings.home}")
+    started = time.perf_counter()
+    services = _open(settings)
+    click.echo(
+        f"embedded PostgreSQL and {services.embedder.model_id} ready "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    target = services.ensure_workspace(workspace)
+    sample_dir = None if no_sample else Path(sample) if sample else REPO_DOCS
+    if sample_dir is not None and sample_dir.exists():
+        click.echo(f"ingesting {sample_dir} into workspace {target.name!r} ...")
+        summary = ingest_path(services.ingestor, target, sample_dir)
+        _print_summary(summary)
+    url = f"http://{host}:{port}/"
+    click.echo(f"chat page: {url}   WebSocket: ws://{host}:{port}/ws   (Ctrl+C stops)")
+    app = create_app(services)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=1024 * 1024)
+    finally:
+        services.close()
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option(
+    "--workspace",
+    "-w",
+    default=DEFAULT_WORKSPACE,
+    show_default=True,
+    help="Workspace name or id; created when missing.",
+)
+@click.option(
+    "--chunk-size",
+    type=int,
+    default=None,
+    help="Characters per chunk for a new workspace (default 1000).",
+)
+@click.option(
+    "--chunk-overlap",
+    type=int,
+    default=None,
+    help="Overlap between chunks for a new workspace (default 200).",
+)
+@home_option
+def ingest(
+    path: str, workspace: str, chunk_size: int | None, chunk_overlap: int | None, home: str | None
+) -> None:
+    """Ingest a file or a folder into a workspace (unchanged files are skipped)."""
+    from tqdm import tqdm
+
+    from .core.errors import NotFound
+    from .core.models import ChunkingSettings
+    from .local.folder import ingest_path, iter_files
+
+    services = _open(_settings(home))
+    try:
+        try:
+            target = services.find_workspace(workspace)
+        except NotFound:
+            chunking = ChunkingSettings(
+                chunk_size or 1000, chunk_overlap if chunk_overlap is not None else 200
+            )
+            target = services.create_workspace(workspace, chunking)
+        services.check_embedding_model(target)
+        root = Path(path)
+        total = sum(1 for _ in iter_files(root))
+        started = time.perf_counter()
+        with tqdm(total=total, unit="doc", disable=None, file=sys.stderr) as bar:
+            summary = ingest_path(
+                services.ingestor,
+                target,
+                root,
+                on_result=lambda r: (bar.set_postfix_str(r.name[-40:]), bar.update(1)),
+            )
+        _print_summary(summary)
+        click.echo(f"workspace {target.name!r} ({target.id}); {time.perf_counter() - started:.1f}s")
+    finally:
+        services.close()
+
+
+@main.command()
+@click.argument("question")
+@click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True)
+@click.option("--model", default=None, help="Answering model (default: extractive).")
+@click.option("--json", "as_json", is_flag=True, help="Print the final event as JSON.")
+@home_option
+def ask(question: str, workspace: str, model: str | None, as_json: bool, home: str | None) -> None:
+    """Ask one question: prints the answer, its sources and timings."""
+    from .core.errors import ChorusError
+    from .core.protocol import SendMessageData
+
+    services = _open(_settings(home))
+    try:
+        try:
+            target = services.find_workspace(workspace)
+            request = SendMessageData(
+                workspaceId=target.id, text=question, models=[model] if model else []
+            )
+        except (ChorusError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        events: list[dict[str, Any]] = []
+        result = services.chat.chat(request, user_id="cli", send=lambda e: events.append(e) or True)
+    finally:
+        services.close()
+    if result["type"] == "error":
+        raise click.ClickException(f"{result['code']}: {result['message']}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    sources = next((e["sources"] for e in events if e["type"] == "sources"), [])
+    click.echo(result["answer"])
+    click.echo("\nSources:")
+    for s in sources:
+        click.echo(f"  [{s['n']}] {s['documentName']}  (score {s['score']:.3f})")
+    lat = result["latencyMs"]
+    click.echo(
+        f"\nretrieval {lat['retrieval']:.0f} ms, generation {lat['generation']:.0f} ms, "
+        f"total {lat['total']:.0f} ms; model {result['model']}"
+    )
+
+
+@main.group()
+def eval() -> None:
+    """Measure chorus (retrieval quality on BEIR-format data)."""
+
+
+@eval.command("retrieval")
+@click.option(
+    "--corpus",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="BEIR corpus.jsonl: {_id, title, text} per line.",
+)
+@click.option(
+    "--queries",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="BEIR queries.jsonl: {_id, text} per line.",
+)
+@click.option(
+    "--qrels",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="TSV with header query-id, corpus-id, score.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["bm25", "vector", "keyword", "hybrid", "hybrid+rerank"]),
+    default="hybrid",
+    show_default=True,
+)
+@click.option("--k", type=int, default=10, show_default=True)
+@click.option(
+    "--rerank-model",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="CrossEncoder folder for hybrid+rerank.",
+)
+@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True)
+@home_option
+def eval_retrieval(
+    corpus: str,
+    queries: str,
+    qrels: str,
+    mode: str,
+    k: int,
+    rerank_model: str | None,
+    fusion: str,
+    home: str | None,
+) -> None:
+    """Ingest a BEIR corpus into a fresh workspace and print ndcg/recall/mrr@k as JSON."""
+    from .local.evaluation import run_retrieval_eval
+
+    if mode == "hybrid+rerank" and not rerank_model:
+        raise click.UsageError("--mode hybrid+rerank needs --rerank-model PATH")
+    _quiet_libraries()
+    report = run_retrieval_eval(
+        _settings(home),
+        Path(corpus),
+        Path(queries),
+        Path(qrels),
+        mode=mode,
+        k=k,
+        rerank_model=Path(rerank_model) if rerank_model else None,
+        fusion=fusion,
+    )
+    click.echo(json.dumps(report, indent=2))
+
+
+def _register_optional_commands() -> None:
+    """Subcommands that live in their own modules (cost, model)."""
+    try:
+        from .commands.cost import cost
+
+        main.add_command(cost)
+    except ImportError:
+        pass
+    try:
+        from .commands.model import model
+
+        main.add_command(model)
+    except ImportError:
+        pass
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":
+    main()

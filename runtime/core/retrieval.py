@@ -1,0 +1,150 @@
+"""Hybrid retrieval: vector and keyword top-k, fused, optionally reranked and diversified.
+
+``Retriever.retrieve`` is the one call the chat service and the evaluation make. When the
+store has no keyword search, hybrid silently becomes vector-only (the store's capability flag
+says so) instead of failing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from .errors import BadRequest
+from .fusion import RRF_K, fuse_rrf, fuse_weighted
+from .mmr import mmr_select
+from .models import SearchHit
+from .ports import Embedder, Reranker, VectorStore
+
+RetrievalMode = Literal["vector", "keyword", "hybrid"]
+FusionMethod = Literal["rrf", "weighted"]
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """Knobs of one retrieval; the defaults are what the local server uses.
+
+    mode: ``hybrid`` (default), ``vector`` or ``keyword``.
+    k: chunks returned (8).
+    candidates: chunks each retriever contributes before fusion (40).
+    fusion: ``rrf`` (default, k=60) or ``weighted`` (normalised scores).
+    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 1.0).
+    rerank: use the Reranker when one is configured (True); ``rerank_candidates`` (30) are
+        rescored.
+    mmr_lambda: set (e.g. 0.7) to diversify the final list with MMR; None disables it.
+    """
+
+    mode: RetrievalMode = "hybrid"
+    k: int = 8
+    candidates: int = 40
+    fusion: FusionMethod = "rrf"
+    rrf_k: int = RRF_K
+    vector_weight: float = 1.0
+    keyword_weight: float = 1.0
+    rerank: bool = True
+    rerank_candidates: int = 30
+    mmr_lambda: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("vector", "keyword", "hybrid"):
+            raise BadRequest(f"unknown retrieval mode {self.mode!r}")
+        if self.fusion not in ("rrf", "weighted"):
+            raise BadRequest(f"unknown fusion method {self.fusion!r}")
+        if not 1 <= self.k <= 200 or self.candidates < 1 or self.rerank_candidates < 1:
+            raise BadRequest("k must be within 1..200 and candidate counts positive")
+
+
+@dataclass
+class RetrievalTrace:
+    """Timings in milliseconds and what each stage produced, for the ``final`` event."""
+
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    used_keyword: bool = False
+    reranked: bool = False
+
+
+class Retriever:
+    """Hybrid search over one store for one embedder, with an optional reranker."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        reranker: Reranker | None = None,
+        settings: RetrievalSettings | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.reranker = reranker
+        self.settings = settings or RetrievalSettings()
+
+    def retrieve(
+        self,
+        workspace_id: str,
+        query: str,
+        *,
+        settings: RetrievalSettings | None = None,
+        filters: Mapping[str, Any] | None = None,
+        trace: RetrievalTrace | None = None,
+    ) -> list[SearchHit]:
+        """Return the top ``settings.k`` chunks of the workspace for ``query``."""
+        s = settings or self.settings
+        trace = trace if trace is not None else RetrievalTrace()
+        query = query.strip()
+        if not query:
+            raise BadRequest("the query is empty; ask a question with some words in it")
+        rankings: list[list[SearchHit]] = []
+        weights: list[float] = []
+        query_vector = None
+        if s.mode in ("vector", "hybrid") or s.mmr_lambda is not None:
+            started = time.perf_counter()
+            query_vector = self.embedder.embed([query], kind="query")[0]
+            trace.timings_ms["embed_query"] = _ms(started)
+        if s.mode in ("vector", "hybrid"):
+            started = time.perf_counter()
+            rankings.append(
+                self.store.vector_search(workspace_id, query_vector, s.candidates, filters)
+            )
+            weights.append(s.vector_weight)
+            trace.timings_ms["vector_search"] = _ms(started)
+        if s.mode in ("keyword", "hybrid") and self.store.supports_keyword_search:
+            started = time.perf_counter()
+            rankings.append(self.store.keyword_search(workspace_id, query, s.candidates, filters))
+            weights.append(s.keyword_weight)
+            trace.timings_ms["keyword_search"] = _ms(started)
+            trace.used_keyword = True
+        if not rankings:
+            return []
+
+        if len(rankings) == 1:
+            hits = rankings[0]
+        elif s.fusion == "rrf":
+            hits = fuse_rrf(rankings, k=s.rrf_k, weights=weights)
+        else:
+            hits = fuse_weighted(rankings, weights=weights)
+
+        if s.rerank and self.reranker is not None and hits:
+            started = time.perf_counter()
+            head = hits[: s.rerank_candidates]
+            scores = self.reranker.score(query, [h.text for h in head])
+            reranked = sorted(
+                (replace(h, score=sc) for h, sc in zip(head, scores, strict=True)),
+                key=lambda h: -h.score,
+            )
+            hits = reranked + hits[s.rerank_candidates :]
+            trace.timings_ms["rerank"] = _ms(started)
+            trace.reranked = True
+
+        if s.mmr_lambda is not None and query_vector is not None and hits:
+            started = time.perf_counter()
+            pool = hits[: max(s.k * 3, s.k)]
+            embeddings = self.store.chunk_embeddings(workspace_id, [h.chunk_id for h in pool])
+            hits = mmr_select(query_vector, pool, embeddings, k=s.k, lambda_mult=s.mmr_lambda)
+            trace.timings_ms["mmr"] = _ms(started)
+        return hits[: s.k]
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

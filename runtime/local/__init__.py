@@ -1,0 +1,1 @@
+"""The laptop server: the same runtime as the cloud, with embedded, local adapters."""

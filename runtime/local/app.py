@@ -1,0 +1,370 @@
+"""The local server: the chat WebSocket, the REST API and the chat page on 127.0.0.1.
+
+It speaks the same protocol as the cloud WebSocket API (docs/protocol.md). Blocking work
+(embedding, PostgreSQL, generation) runs in worker threads so one slow answer never stalls the
+event loop, heartbeats or other connections.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..core.errors import BadRequest, ChorusError, NotFound, PayloadTooLarge, UnsupportedDocument
+from ..core.models import ChunkingSettings, Document, Session, Workspace
+from ..core.parsing import parse_document, safe_document_name
+from ..core.protocol import (
+    ID_PATTERN,
+    Heartbeat,
+    error_event,
+    heartbeat_event,
+    parse_client_message,
+)
+from .services import LocalServices
+
+log = logging.getLogger("chorus.local")
+STATIC = Path(__file__).parent / "static"
+LOCAL_USER = "local"
+_USER_HEADER = "x-chorus-user"
+
+
+class CreateWorkspace(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=100)
+    chunkSize: int = Field(1000, ge=50, le=8000)
+    chunkOverlap: int = Field(200, ge=0, le=4000)
+
+
+def _user(request: Request | WebSocket) -> str:
+    value = request.headers.get(_USER_HEADER) or request.query_params.get("user") or LOCAL_USER
+    if len(value) > 128 or not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise BadRequest("the user name may only hold letters, digits, '-', '_' and '.'")
+    return value
+
+
+def _error_response(exc: ChorusError) -> JSONResponse:
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _handles_errors(endpoint: Endpoint) -> Endpoint:
+    """Turn ChorusErrors into their JSON 4xx/5xx and anything else into a clean 500."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ChorusError as exc:
+            return _error_response(exc)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return JSONResponse(
+                {"error": {"code": "internal_error", "message": "the server failed; see its log"}},
+                status_code=500,
+            )
+
+    return wrapper
+
+
+def _workspace_json(w: Workspace, documents: int | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": w.id,
+        "name": w.name,
+        "embeddingModel": w.embedding_model,
+        "embeddingDim": w.embedding_dim,
+        "chunkSize": w.chunking.chunk_size,
+        "chunkOverlap": w.chunking.chunk_overlap,
+        "store": w.store,
+        "createdAt": w.created_at.isoformat() if w.created_at else None,
+    }
+    if documents is not None:
+        body["documents"] = documents
+    return body
+
+
+def _document_json(d: Document) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "workspaceId": d.workspace_id,
+        "name": d.name,
+        "status": d.status.value,
+        "chunks": d.chunk_count,
+        "sizeBytes": d.size_bytes,
+        "contentType": d.content_type,
+        "error": d.error,
+        "updatedAt": d.updated_at.isoformat() if d.updated_at else None,
+    }
+
+
+def _session_json(s: Session) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "workspaceId": s.workspace_id,
+        "title": s.title,
+        "createdAt": s.created_at.isoformat() if s.created_at else None,
+        "updatedAt": s.updated_at.isoformat() if s.updated_at else None,
+    }
+
+
+def _path_id(request: Request, name: str) -> str:
+    import re
+
+    value = request.path_params[name]
+    if not re.match(ID_PATTERN, value):
+        raise NotFound(f"no {name.removesuffix('_id')} with id {value!r}")
+    return value
+
+
+async def _json_body(request: Request, limit: int = 64 * 1024) -> Any:
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {limit}")
+    try:
+        return json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+
+def create_app(services: LocalServices) -> Starlette:
+    """The local chorus server over already-open services."""
+    settings = services.settings
+
+    def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        return run_in_threadpool(fn, *args, **kwargs)
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    @_handles_errors
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "models": services.chat.models})
+
+    @_handles_errors
+    async def config(request: Request) -> Response:
+        scheme = "wss" if request.url.scheme == "https" else "ws"
+        return JSONResponse(
+            {
+                "mode": "local",
+                "websocketUrl": f"{scheme}://{request.url.netloc}/ws",
+                "apiUrl": f"{request.url.scheme}://{request.url.netloc}/api",
+                "models": services.chat.models,
+                "defaultModel": services.chat.default_model,
+                "defaultWorkspace": settings.default_workspace,
+                "embeddingModel": services.embedder.model_id,
+                "reranker": services.reranker.model_id if services.reranker else None,
+            }
+        )
+
+    @_handles_errors
+    async def list_workspaces(request: Request) -> Response:
+        workspaces = await in_thread(services.metadata.list_workspaces)
+        return JSONResponse({"workspaces": [_workspace_json(w) for w in workspaces]})
+
+    @_handles_errors
+    async def create_workspace(request: Request) -> Response:
+        try:
+            body = CreateWorkspace.model_validate(await _json_body(request))
+            chunking = ChunkingSettings(body.chunkSize, body.chunkOverlap)
+        except ValidationError as exc:
+            raise BadRequest(f"invalid workspace: {exc.errors()[0]['msg']}") from None
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        workspace = await in_thread(services.create_workspace, body.name, chunking)
+        return JSONResponse(_workspace_json(workspace), status_code=201)
+
+    @_handles_errors
+    async def get_workspace(request: Request) -> Response:
+        workspace = await in_thread(services.find_workspace, _path_id(request, "workspace_id"))
+        documents = await in_thread(services.metadata.list_documents, workspace.id)
+        return JSONResponse(_workspace_json(workspace, len(documents)))
+
+    @_handles_errors
+    async def delete_workspace(request: Request) -> Response:
+        await in_thread(services.delete_workspace, _path_id(request, "workspace_id"))
+        return Response(status_code=204)
+
+    @_handles_errors
+    async def list_documents(request: Request) -> Response:
+        workspace = await in_thread(services.find_workspace, _path_id(request, "workspace_id"))
+        documents = await in_thread(services.metadata.list_documents, workspace.id)
+        return JSONResponse({"documents": [_document_json(d) for d in documents]})
+
+    @_handles_errors
+    async def upload_document(request: Request) -> Response:
+        workspace = await in_thread(services.find_workspace, _path_id(request, "workspace_id"))
+        services.check_embedding_model(workspace)
+        limit = settings.max_upload_bytes
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > limit + 64 * 1024:
+            raise PayloadTooLarge(f"upload is {declared} bytes; the limit is {limit} bytes")
+        async with request.form(max_files=1, max_fields=5, max_part_size=limit) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise BadRequest('send the document as a multipart form field named "file"')
+            name = safe_document_name(upload.filename or "")
+            data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
+        # Parse before anything is written, so a bad document changes nothing.
+        await in_thread(parse_document, name, data, max_bytes=limit)
+        result = await in_thread(services.ingestor.ingest, workspace, name, data)
+        if result.outcome == "skipped":
+            raise UnsupportedDocument(result.reason or "the document cannot be ingested")
+        document = await in_thread(
+            services.metadata.get_document, workspace.id, result.document_id or ""
+        )
+        if document is None:
+            raise NotFound("the document vanished while it was being ingested")
+        status = 201 if result.outcome == "indexed" else 200
+        return JSONResponse(
+            {**_document_json(document), "outcome": result.outcome}, status_code=status
+        )
+
+    @_handles_errors
+    async def delete_document(request: Request) -> Response:
+        workspace = await in_thread(services.find_workspace, _path_id(request, "workspace_id"))
+        document_id = _path_id(request, "document_id")
+        if await in_thread(services.metadata.get_document, workspace.id, document_id) is None:
+            raise NotFound(f"no document {document_id!r} in workspace {workspace.name!r}")
+        await in_thread(services.ingestor.delete, workspace.id, document_id)
+        return Response(status_code=204)
+
+    @_handles_errors
+    async def list_sessions(request: Request) -> Response:
+        sessions = await in_thread(services.metadata.list_sessions, _user(request))
+        return JSONResponse({"sessions": [_session_json(s) for s in sessions]})
+
+    async def _own_session(request: Request) -> Session:
+        session_id = _path_id(request, "session_id")
+        session = await in_thread(services.metadata.get_session, session_id)
+        # Another user's session answers exactly like a missing one: ids are not probeable.
+        if session is None or session.user_id != _user(request):
+            raise NotFound(f"no session {session_id!r}")
+        return session
+
+    @_handles_errors
+    async def get_session(request: Request) -> Response:
+        session = await _own_session(request)
+        messages = await in_thread(services.metadata.list_messages, session.id)
+        return JSONResponse(
+            {
+                **_session_json(session),
+                "messages": [
+                    {
+                        "id": m.id,
+                        "role": m.role,
+                        "content": m.content,
+                        "details": m.details,
+                        "createdAt": m.created_at.isoformat() if m.created_at else None,
+                    }
+                    for m in messages
+                ],
+            }
+        )
+
+    @_handles_errors
+    async def delete_session(request: Request) -> Response:
+        session = await _own_session(request)
+        await in_thread(services.metadata.delete_session, session.id)
+        return Response(status_code=204)
+
+    # -- WebSocket -------------------------------------------------------------------------
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            user_id = _user(websocket)
+        except BadRequest as exc:
+            await websocket.send_json(error_event(exc.code, exc.message))
+            await websocket.close(code=1008)
+            return
+        send_lock = anyio.Lock()
+
+        async def send(event: dict[str, Any]) -> bool:
+            try:
+                async with send_lock:
+                    await websocket.send_json(event)
+                return True
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return False
+
+        def send_from_thread(event: dict[str, Any]) -> bool:
+            try:
+                return anyio.from_thread.run(send, event)
+            except Exception:
+                return False
+
+        async def answer(message: Any) -> None:
+            try:
+                await anyio.to_thread.run_sync(
+                    functools.partial(
+                        services.chat.chat, message.data, user_id=user_id, send=send_from_thread
+                    )
+                )
+            except Exception:
+                log.exception("chat failed")
+                await send(error_event("internal_error", "the server failed; see its log"))
+
+        async with anyio.create_task_group() as tasks:
+            while True:
+                try:
+                    frame = await websocket.receive()
+                except (WebSocketDisconnect, RuntimeError):
+                    break
+                if frame["type"] == "websocket.disconnect":
+                    break
+                raw = frame.get("text")
+                if raw is None:
+                    raw = frame.get("bytes") or b""
+                try:
+                    message = parse_client_message(raw)
+                except ChorusError as exc:
+                    await send(error_event(exc.code, exc.message))
+                    continue
+                if isinstance(message, Heartbeat):
+                    await send(heartbeat_event())
+                    continue
+                tasks.start_soon(answer, message)
+            tasks.cancel_scope.cancel()
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    routes = [
+        Route("/", index),
+        Route("/config.json", config),
+        Route("/api/health", health),
+        Route("/api/workspaces", list_workspaces, methods=["GET"]),
+        Route("/api/workspaces", create_workspace, methods=["POST"]),
+        Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
+        Route("/api/workspaces/{workspace_id}", delete_workspace, methods=["DELETE"]),
+        Route("/api/workspaces/{workspace_id}/documents", list_documents, methods=["GET"]),
+        Route("/api/workspaces/{workspace_id}/documents", upload_document, methods=["POST"]),
+        Route(
+            "/api/workspaces/{workspace_id}/documents/{document_id}",
+            delete_document,
+            methods=["DELETE"],
+        ),
+        Route("/api/sessions", list_sessions, methods=["GET"]),
+        Route("/api/sessions/{session_id}", get_session, methods=["GET"]),
+        Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,151 @@
+"""Wire the core to the embedded adapters: one object the server and the CLI share."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..adapters.pgvector_store import PgVectorStore
+from ..adapters.postgres import PostgresDatabase
+from ..adapters.postgres_metadata import PostgresMetadataStore
+from ..adapters.sentence_transformers import CrossEncoderReranker, SentenceTransformerEmbedder
+from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
+from ..core.chat import ChatService
+from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.ingestion import Ingestor
+from ..core.models import ChunkingSettings, Workspace
+from ..core.ports import Embedder, Reranker
+from ..core.retrieval import Retriever
+from .embedded_postgres import start_embedded_postgres
+from .settings import LocalSettings
+
+_SLUG = re.compile(r"[^a-z0-9_-]+")
+
+
+@dataclass
+class LocalServices:
+    """Everything a local process needs, built once."""
+
+    settings: LocalSettings
+    db: PostgresDatabase
+    metadata: PostgresMetadataStore
+    store: PgVectorStore
+    embedder: Embedder
+    reranker: Reranker | None
+    ingestor: Ingestor
+    retriever: Retriever
+    chat: ChatService
+    server: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def find_workspace(self, name_or_id: str) -> Workspace:
+        """A workspace by id, else by name; ``NotFound`` when neither exists."""
+        workspace = self.metadata.get_workspace(name_or_id) or self.metadata.find_workspace_by_name(
+            name_or_id
+        )
+        if workspace is None:
+            raise NotFound(
+                f"workspace {name_or_id!r} does not exist; create it or ingest into it first"
+            )
+        return workspace
+
+    def create_workspace(self, name: str, chunking: ChunkingSettings | None = None) -> Workspace:
+        """Create a workspace for this process's embedding model; ``Conflict`` if it exists."""
+        name = name.strip()
+        if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
+            raise BadRequest("a workspace name must be 1 to 100 printable characters")
+        slug = _SLUG.sub("-", name.lower()).strip("-")
+        workspace_id = slug if slug and self.metadata.get_workspace(slug) is None else ""
+        workspace_id = workspace_id or uuid.uuid4().hex[:12]
+        return self.metadata.create_workspace(
+            Workspace(
+                id=workspace_id,
+                name=name,
+                embedding_model=self.embedder.model_id,
+                embedding_dim=self.embedder.dimension,
+                chunking=chunking or ChunkingSettings(),
+                store="pgvector",
+            )
+        )
+
+    def ensure_workspace(self, name_or_id: str) -> Workspace:
+        try:
+            return self.find_workspace(name_or_id)
+        except NotFound:
+            try:
+                return self.create_workspace(name_or_id)
+            except Conflict:
+                return self.find_workspace(name_or_id)
+
+    def check_embedding_model(self, workspace: Workspace) -> None:
+        if workspace.embedding_model != self.embedder.model_id:
+            raise BadRequest(
+                f"workspace {workspace.name!r} was indexed with {workspace.embedding_model}, "
+                f"but this process embeds with {self.embedder.model_id}; re-index it or "
+                "start chorus with that model"
+            )
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        workspace = self.find_workspace(workspace_id)
+        self.store.delete_workspace(workspace.id)
+        self.metadata.delete_workspace(workspace.id)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_services(
+    settings: LocalSettings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    reranker: Reranker | None = None,
+    dsn: str | None = None,
+) -> LocalServices:
+    """Start (or join) the embedded PostgreSQL, load the models and wire the services.
+
+    ``embedder``, ``reranker`` and ``dsn`` let tests and benchmarks share loaded models and
+    an already-running database.
+    """
+    settings = settings or LocalSettings()
+    server = None
+    if dsn is None:
+        server, dsn = start_embedded_postgres(settings.pgdata)
+    db = PostgresDatabase(dsn)
+    if embedder is None:
+        embedder = SentenceTransformerEmbedder(
+            settings.embedding_model_path,
+            query_prefix=settings.query_prefix,
+            passage_prefix=settings.passage_prefix,
+        )
+    if reranker is None and settings.rerank_model_path is not None:
+        reranker = CrossEncoderReranker(settings.rerank_model_path)
+    metadata = PostgresMetadataStore(db)
+    store = PgVectorStore(db, embedder.dimension, table=f"chorus_chunks_{embedder.dimension}")
+    retriever = Retriever(embedder, store, reranker)
+    answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(embedder)}
+    if settings.openai_model:
+        from ..adapters.openai_compatible import OpenAICompatibleProvider
+
+        provider = OpenAICompatibleProvider(
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+        )
+        answerers[settings.openai_model] = LLMAnswerer(provider)
+    default_model = settings.openai_model or "extractive"
+    chat = ChatService(metadata, retriever, answerers, default_model=default_model)
+    ingestor = Ingestor(embedder, store, metadata)
+    return LocalServices(
+        settings=settings,
+        db=db,
+        metadata=metadata,
+        store=store,
+        embedder=embedder,
+        reranker=reranker,
+        ingestor=ingestor,
+        retriever=retriever,
+        chat=chat,
+        server=server,
+    )
