@@ -7,6 +7,7 @@ filtered by workspace; pgvector's iterative index scan keeps filtered top-k quer
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from ..core.models import Chunk, SearchHit
 from .postgres import PostgresDatabase
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_WORD = re.compile(r"\w+", re.UNICODE)
+_MAX_QUERY_TERMS = 32
 
 
 class PgVectorStore:
@@ -175,22 +176,51 @@ class PgVectorStore:
         k: int,
         filters: Mapping[str, Any] | None = None,
     ) -> list[SearchHit]:
-        words = _WORD.findall(query)
-        if not words:
+        if not query.strip():
             return []
-        # Any word may match (OR), ranked by ts_rank; websearch syntax never raises on input.
-        ts_query = " or ".join(words)
         where, params = self._where(workspace_id, filters)
         with self.db.transaction() as cur:
+            terms = self._query_terms(cur, query)
+            if not terms:
+                return []
+            weights = self._idf_weights(cur, workspace_id, terms)
+            any_term = " | ".join(terms)
+            matched = " + ".join(["%s * (tsv @@ %s::tsquery)::int"] * len(terms))
+            weight_params = [x for term, w in zip(terms, weights, strict=True) for x in (w, term)]
             cur.execute(
                 f"""SELECT id, document_id, ordinal, text, metadata,
-                           ts_rank(tsv, q, 1) AS score
-                    FROM {self.table}, websearch_to_tsquery('{self.ts_config}', %s) AS q
-                    WHERE {where} AND tsv @@ q
+                           {matched} + 0.1 * ts_rank(tsv, %s::tsquery, 1) AS score
+                    FROM {self.table}
+                    WHERE {where} AND tsv @@ %s::tsquery
                     ORDER BY score DESC, id LIMIT %s""",
-                (ts_query, *params, k),
+                (*weight_params, any_term, *params, any_term, k),
             )
             return [_hit(row) for row in cur.fetchall()]
+
+    def _query_terms(self, cur: Any, query: str) -> list[str]:
+        """The query's lexemes, each a tsquery literal, parsed exactly like the documents.
+
+        ``plainto_tsquery`` never raises on user input and returns quoted lexemes joined by
+        ``&``; each piece is itself a valid tsquery.
+        """
+        cur.execute(f"SELECT plainto_tsquery('{self.ts_config}', %s)::text", (query,))
+        text = cur.fetchone()[0] or ""
+        terms = list(dict.fromkeys(t.strip() for t in text.split(" & ") if t.strip()))
+        return terms[:_MAX_QUERY_TERMS]
+
+    def _idf_weights(self, cur: Any, workspace_id: str, terms: list[str]) -> list[float]:
+        """BM25's inverse document frequency of each term among the workspace's chunks.
+
+        PostgreSQL's ts_rank has no IDF: without it "fix" weighs as much as "XK-4471", and a
+        rare identifier — exactly what keyword search is for — drowns among common words.
+        """
+        counts = ", ".join(["count(*) FILTER (WHERE tsv @@ %s::tsquery)"] * len(terms))
+        cur.execute(
+            f"SELECT count(*), {counts} FROM {self.table} WHERE workspace_id = %s",
+            (*terms, workspace_id),
+        )
+        total, *frequencies = cur.fetchone()
+        return [math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in frequencies]
 
     def chunk_embeddings(self, workspace_id: str, chunk_ids: Sequence[str]) -> dict[str, Any]:
         if not chunk_ids:
