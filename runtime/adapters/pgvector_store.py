@@ -230,7 +230,7 @@ class PgVectorStore:
                 f"SELECT id, embedding FROM {self.table} WHERE workspace_id = %s AND id = ANY(%s)",
                 (workspace_id, list(chunk_ids)),
             )
-            return {row[0]: np.asarray(row[1], dtype=np.float32) for row in cur.fetchall()}
+            return {row[0]: _as_array(row[1]) for row in cur.fetchall()}
 
     def count_chunks(self, workspace_id: str, document_id: str | None = None) -> int:
         sql = f"SELECT count(*) FROM {self.table} WHERE workspace_id = %s"
@@ -259,6 +259,13 @@ class PgVectorStore:
             clauses.append("metadata @> %s")
             params.append(Json(dict(filters)))
         return " AND ".join(clauses), params
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """pgvector hands back ``Vector`` objects (newer) or numpy arrays (older releases)."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)
 
 
 def _hit(row: tuple[Any, ...]) -> SearchHit:

@@ -50,7 +50,7 @@ def run_retrieval_eval(
     mode: str = "hybrid",
     k: int = 10,
     rerank_model: Path | None = None,
-    fusion: str = "rrf",
+    fusion: str = "weighted",
     services: Any = None,
 ) -> dict[str, Any]:
     """Run the evaluation and return the report printed by the CLI."""

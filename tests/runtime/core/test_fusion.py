@@ -1,0 +1,50 @@
+import pytest
+from chorus.runtime.core.fusion import fuse_rrf, fuse_weighted
+from chorus.runtime.core.models import SearchHit
+
+
+def hits(*pairs):
+    return [SearchHit(cid, "doc", 0, cid, score) for cid, score in pairs]
+
+
+def test_rrf_scores_are_the_sum_of_reciprocal_ranks():
+    fused = fuse_rrf([hits(("a", 9), ("b", 8)), hits(("b", 3), ("c", 2))], k=60)
+    scores = {h.chunk_id: h.score for h in fused}
+    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores["a"] == pytest.approx(1 / 61)
+    assert scores["c"] == pytest.approx(1 / 62)
+    assert [h.chunk_id for h in fused] == ["b", "a", "c"]
+
+
+def test_rrf_weights_scale_each_ranking():
+    fused = fuse_rrf([hits(("a", 1)), hits(("b", 1))], k=60, weights=[1.0, 0.5])
+    assert [h.chunk_id for h in fused] == ["a", "b"]
+    assert fused[1].score == pytest.approx(0.5 / 61)
+
+
+def test_weighted_fusion_normalises_each_list_to_unit_range():
+    fused = fuse_weighted([hits(("a", 0.9), ("b", 0.5)), hits(("b", 30.0), ("c", 10.0))])
+    scores = {h.chunk_id: h.score for h in fused}
+    assert scores == pytest.approx({"a": 1.0, "b": 0.0 + 1.0, "c": 0.0})
+
+
+def test_weighted_fusion_with_one_hit_counts_it_fully():
+    fused = fuse_weighted([hits(("a", 0.2))], weights=[0.5])
+    assert fused[0].score == pytest.approx(0.5)
+
+
+def test_ties_break_by_chunk_id_so_results_are_stable():
+    fused = fuse_rrf([hits(("b", 1)), hits(("a", 1))])
+    assert [h.chunk_id for h in fused] == ["a", "b"]
+
+
+def test_weights_must_match_rankings_and_be_non_negative():
+    with pytest.raises(ValueError):
+        fuse_rrf([hits(("a", 1))], weights=[1.0, 2.0])
+    with pytest.raises(ValueError):
+        fuse_weighted([hits(("a", 1))], weights=[-1.0])
+
+
+def test_empty_rankings_fuse_to_nothing():
+    assert fuse_rrf([[], []]) == []
+    assert fuse_weighted([[], []]) == []

@@ -1,0 +1,159 @@
+"""Retrieval on the real stack: embedded PostgreSQL + pgvector and all-MiniLM-L6-v2.
+
+The bundled set (tests/data/retrieval_set, BEIR format) mixes two kinds of questions: exact
+identifiers among look-alikes ("XK-4471" next to XK-4417, XK-4474 ...), where keyword search is
+precise and embeddings blur, and paraphrases that share no word with their answer, where only
+embeddings help. Hybrid retrieval must beat each retriever alone on it.
+"""
+
+from pathlib import Path
+
+import pytest
+from chorus.runtime.core.evaluation import evaluate_run, load_corpus, load_qrels, load_queries
+from chorus.runtime.core.ingestion import DocumentInput
+from chorus.runtime.core.retrieval import RetrievalSettings, Retriever
+from chorus.runtime.local.evaluation import documents_in_rank_order
+from chorus.runtime.local.services import open_services
+from chorus.runtime.local.settings import LocalSettings
+
+SET = Path(__file__).resolve().parents[2] / "data" / "retrieval_set"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, pg_server_dsn, embedder):
+    services = open_services(
+        LocalSettings(home=tmp_path_factory.mktemp("home")), embedder=embedder, dsn=pg_server_dsn
+    )
+    workspace = services.create_workspace("retrieval-quality")
+    corpus = load_corpus(SET / "corpus.jsonl")
+    services.ingestor.ingest_many(
+        workspace,
+        [
+            DocumentInput(f"{d.id}.txt", d.full_text.encode(), document_id=d.id)
+            for d in corpus.values()
+        ],
+    )
+    yield services, workspace
+    services.delete_workspace(workspace.id)
+    services.close()
+
+
+def ndcg(services, workspace, settings: RetrievalSettings) -> float:
+    queries = load_queries(SET / "queries.jsonl")
+    run = {
+        qid: documents_in_rank_order(
+            services.retriever.retrieve(workspace.id, text, settings=settings), 10
+        )
+        for qid, text in queries.items()
+    }
+    return evaluate_run(run, load_qrels(SET / "qrels.tsv"), 10)["ndcg@10"]
+
+
+def test_hybrid_beats_vector_only_and_keyword_only(indexed):
+    services, workspace = indexed
+    vector = ndcg(services, workspace, RetrievalSettings(mode="vector", k=30))
+    keyword = ndcg(services, workspace, RetrievalSettings(mode="keyword", k=30))
+    hybrid = ndcg(services, workspace, RetrievalSettings(mode="hybrid", k=30))
+    assert hybrid > vector
+    assert hybrid > keyword
+
+
+def test_keyword_search_finds_the_exact_identifier_first(indexed):
+    services, workspace = indexed
+    hits = services.retriever.retrieve(
+        workspace.id, "XK-4471", settings=RetrievalSettings(mode="keyword")
+    )
+    assert hits[0].document_id == "d01"
+
+
+def test_vector_search_finds_a_paraphrase_keyword_search_cannot(indexed):
+    services, workspace = indexed
+    question = "how long do felines doze"
+    keyword = services.retriever.retrieve(
+        workspace.id, question, settings=RetrievalSettings(mode="keyword")
+    )
+    vector = services.retriever.retrieve(
+        workspace.id, question, settings=RetrievalSettings(mode="vector")
+    )
+    assert "d04" not in [h.document_id for h in keyword]
+    assert vector[0].document_id == "d04"
+
+
+def test_results_stay_inside_the_workspace(indexed):
+    services, _workspace = indexed
+    other = services.create_workspace("other-workspace")
+    try:
+        assert services.retriever.retrieve(other.id, "XK-4471") == []
+    finally:
+        services.delete_workspace(other.id)
+
+
+def test_k_caps_the_number_of_hits(indexed):
+    services, workspace = indexed
+    hits = services.retriever.retrieve(workspace.id, "router", settings=RetrievalSettings(k=3))
+    assert len(hits) == 3
+
+
+def test_mmr_returns_k_distinct_chunks(indexed):
+    services, workspace = indexed
+    settings = RetrievalSettings(k=5, mmr_lambda=0.5)
+    hits = services.retriever.retrieve(
+        workspace.id, "error codes of the billing daemon", settings=settings
+    )
+    assert len({h.chunk_id for h in hits}) == 5
+
+
+def test_metadata_filters_restrict_hits(indexed):
+    services, workspace = indexed
+    hits = services.retriever.retrieve(workspace.id, "router", filters={"document_name": "d05.txt"})
+    assert {h.document_id for h in hits} == {"d05"}
+
+
+class _Reversing:
+    """A reranker that prefers the chunk it was shown last: proves reranking reorders."""
+
+    model_id = "reversing"
+
+    def score(self, query, passages):
+        return [float(i) for i in range(len(passages))]
+
+
+def test_reranker_reorders_the_fused_candidates(indexed):
+    services, workspace = indexed
+    plain = services.retriever.retrieve(
+        workspace.id, "router", settings=RetrievalSettings(k=4, rerank_candidates=4)
+    )
+    reranked = Retriever(services.embedder, services.store, _Reversing()).retrieve(
+        workspace.id, "router", settings=RetrievalSettings(k=4, rerank_candidates=4)
+    )
+    assert [h.chunk_id for h in reranked] == [h.chunk_id for h in reversed(plain)]
+
+
+class _VectorOnlyStore:
+    """Wraps the real store but declares no keyword search, like a store without BM25."""
+
+    supports_keyword_search = False
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def vector_search(self, *args, **kwargs):
+        return self.inner.vector_search(*args, **kwargs)
+
+    def keyword_search(self, *args, **kwargs):
+        raise AssertionError("keyword search must not be called on this store")
+
+
+def test_hybrid_falls_back_to_vector_when_the_store_has_no_keyword_search(indexed):
+    services, workspace = indexed
+    retriever = Retriever(services.embedder, _VectorOnlyStore(services.store))
+    hits = retriever.retrieve(workspace.id, "how long do felines doze")
+    assert hits[0].document_id == "d04"
+
+
+def test_an_empty_query_is_a_bad_request(indexed):
+    from chorus.runtime.core.errors import BadRequest
+
+    services, workspace = indexed
+    with pytest.raises(BadRequest):
+        services.retriever.retrieve(workspace.id, "   ")
