@@ -102,6 +102,12 @@ class OpenAICompatibleProvider:
             raise ProviderError(f"cannot reach {self.name}: {exc}") from None
         except openai.OpenAIError as exc:
             raise ProviderError(f"{self.name} returned something unexpected: {exc}") from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            # The client parses each SSE data line itself: a line that is not JSON raises
+            # JSONDecodeError, and JSON that is not a chunk fails on attribute access.
+            raise ProviderError(
+                f"{self.name} sent a stream that is not OpenAI chat completion chunks: {exc}"
+            ) from None
         yield LLMDelta(usage=usage)
 
 

@@ -108,7 +108,7 @@ class PgVectorStore:
                     document_id,
                     c.ordinal,
                     c.text.replace("\x00", ""),
-                    Json(dict(c.metadata)),
+                    Json(_without_nul(dict(c.metadata))),
                     np.asarray(c.embedding, dtype=np.float32),
                 )
             )
@@ -176,6 +176,7 @@ class PgVectorStore:
         k: int,
         filters: Mapping[str, Any] | None = None,
     ) -> list[SearchHit]:
+        query = query.replace("\x00", "")  # stripped from stored text too; libpq rejects NUL
         if not query.strip():
             return []
         where, params = self._where(workspace_id, filters)
@@ -257,7 +258,7 @@ class PgVectorStore:
         clauses, params = ["workspace_id = %s"], [workspace_id]
         if filters:
             clauses.append("metadata @> %s")
-            params.append(Json(dict(filters)))
+            params.append(Json(_without_nul(dict(filters))))
         return " AND ".join(clauses), params
 
 
@@ -266,6 +267,17 @@ def _as_array(value: Any) -> np.ndarray:
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     return np.asarray(value, dtype=np.float32)
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string: jsonb rejects ``\\u0000``."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _hit(row: tuple[Any, ...]) -> SearchHit:

@@ -6,6 +6,7 @@ adapter takes its place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from psycopg2.extras import Json
@@ -253,7 +254,7 @@ class PostgresMetadataStore:
                     message.id,
                     message.role,
                     message.content.replace("\x00", ""),
-                    Json(dict(message.details)),
+                    Json(_without_nul(dict(message.details))),
                 ),
             )
             cur.execute(
@@ -269,6 +270,17 @@ class PostgresMetadataStore:
                 (session_id,),
             )
             return [StoredMessage(*r) for r in cur.fetchall()]
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string: jsonb rejects ``\\u0000``."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _workspace(row: tuple[Any, ...]) -> Workspace:

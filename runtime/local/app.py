@@ -19,6 +19,8 @@ import anyio.from_thread
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -213,12 +215,23 @@ def create_app(services: LocalServices) -> Starlette:
         declared = int(request.headers.get("content-length") or 0)
         if declared > limit + 64 * 1024:
             raise PayloadTooLarge(f"upload is {declared} bytes; the limit is {limit} bytes")
-        async with request.form(max_files=1, max_fields=5, max_part_size=limit) as form:
+        try:
+            form = await request.form(max_files=1, max_fields=5, max_part_size=limit)
+        except (HTTPException, MultiPartException, ValueError) as exc:
+            # A broken body (bad boundary, two files ...) is the client's fault, not a 500.
+            detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or exc
+            raise BadRequest(
+                f"the upload is not a valid multipart form ({detail}); send one file in a form "
+                'field named "file"'
+            ) from None
+        try:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise BadRequest('send the document as a multipart form field named "file"')
             name = safe_document_name(upload.filename or "")
             data = await upload.read(limit + 1)
+        finally:
+            await form.close()
         if len(data) > limit:
             raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
         # Parse before anything is written, so a bad document changes nothing.

@@ -1,0 +1,103 @@
+"""Query latency on a few-thousand-chunk local workspace.
+
+Prints p50/p95 of retrieval (vector, hybrid, hybrid + rerank) and of a full local answer
+(retrieval + extractive answer + storing both turns) without an LLM. Target: full answer
+p95 < 300 ms. The reranker is an untrained cross-encoder built from the MiniLM weights: it costs
+what a MiniLM-L6 cross-encoder costs, its scores mean nothing.
+
+    .venv/bin/python bench/query.py [--documents 600 --queries 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+from _corpus import documents, paragraphs
+from chorus.runtime.adapters.sentence_transformers import (
+    CrossEncoderReranker,
+    default_embedding_model_path,
+)
+from chorus.runtime.core.ingestion import DocumentInput
+from chorus.runtime.core.protocol import SendMessageData
+from chorus.runtime.core.retrieval import RetrievalSettings, Retriever
+from chorus.runtime.local.services import open_services
+from chorus.runtime.local.settings import LocalSettings
+
+
+def percentiles(samples: list[float]) -> str:
+    a = np.asarray(samples)
+    return f"p50 {np.percentile(a, 50):6.1f} ms   p95 {np.percentile(a, 95):6.1f} ms"
+
+
+def timed(fn, queries: list[str]) -> list[float]:
+    out = []
+    for q in queries:
+        started = time.perf_counter()
+        fn(q)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def untrained_cross_encoder(folder: Path) -> Path:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    source = default_embedding_model_path()
+    AutoModelForSequenceClassification.from_pretrained(source, num_labels=1).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=600)
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    rng = random.Random(3)
+    pool = paragraphs()
+    queries = [
+        " ".join(rng.choice(pool).split()[: rng.randint(5, 12)]) for _ in range(args.queries)
+    ]
+    with tempfile.TemporaryDirectory(prefix="chorus-bench-", dir="/tmp") as home:
+        services = open_services(LocalSettings(home=Path(home)))
+        workspace = services.create_workspace("bench")
+        summary = services.ingestor.ingest_many(
+            workspace,
+            (DocumentInput(n, t.encode()) for n, t in documents(args.documents)),
+        )
+        print(f"workspace: {summary.chunks} chunks in {args.documents} documents")
+        reranker = CrossEncoderReranker(untrained_cross_encoder(Path(home) / "ce"))
+        reranking = Retriever(services.embedder, services.store, reranker)
+        for q in queries[:5]:  # warm caches and code paths
+            services.retriever.retrieve(workspace.id, q)
+            reranking.retrieve(workspace.id, q)
+
+        def answer(q: str) -> None:
+            request = SendMessageData(workspaceId=workspace.id, text=q)
+            final = services.chat.chat(request, user_id="bench", send=lambda e: True)
+            assert final["type"] == "final", final
+
+        rows = {
+            "retrieval vector": lambda q: services.retriever.retrieve(
+                workspace.id, q, settings=RetrievalSettings(mode="vector")
+            ),
+            "retrieval hybrid": lambda q: services.retriever.retrieve(workspace.id, q),
+            "retrieval hybrid+rerank (30)": lambda q: reranking.retrieve(workspace.id, q),
+            "full answer, extractive": answer,
+        }
+        for name, fn in rows.items():
+            print(f"{name:32s} {percentiles(timed(fn, queries))}")
+        services.close()
+
+
+if __name__ == "__main__":
+    main()
