@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS chorus_documents (
 CREATE TABLE IF NOT EXISTS chorus_sessions (
     id text PRIMARY KEY,
     user_id text NOT NULL,
-    workspace_id text NOT NULL,
+    workspace_id text NOT NULL REFERENCES chorus_workspaces (id) ON DELETE CASCADE,
     title text NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()

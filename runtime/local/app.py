@@ -332,7 +332,11 @@ def create_app(services: LocalServices) -> Starlette:
                 )
             except Exception:
                 log.exception("chat failed")
-                await send(error_event("internal_error", "the server failed; see its log"))
+                await send(
+                    error_event(
+                        "internal_error", "the server failed; see its log", message.data.sessionId
+                    )
+                )
 
         async with anyio.create_task_group() as tasks:
             while True:

@@ -313,7 +313,28 @@ def test_delete_document_removes_only_that_document(with_workspace):
 # -- sessions and messages --------------------------------------------------------------------
 
 
-def test_create_session_returns_it_with_timestamps(store):
+@pytest.fixture
+def store_with_workspaces(store: PostgresMetadataStore) -> PostgresMetadataStore:
+    """Sessions belong to a workspace: create the two the session tests use."""
+    store.create_workspace(workspace("ws-1", "handbook"))
+    store.create_workspace(workspace("ws-2", "runbook"))
+    return store
+
+
+def test_deleting_a_workspace_deletes_its_sessions_and_messages(store_with_workspaces):
+    store = store_with_workspaces
+    store.create_session(Session("s-1", "alice", "ws-1"))
+    store.create_session(Session("s-2", "alice", "ws-2"))
+    store.add_message(message("m1", session="s-1"))
+
+    store.delete_workspace("ws-1")
+
+    assert [s.id for s in store.list_sessions("alice")] == ["s-2"]
+    assert store.list_messages("s-1") == []
+
+
+def test_create_session_returns_it_with_timestamps(store_with_workspaces):
+    store = store_with_workspaces
     created = store.create_session(Session("s-1", "alice", "ws-1", "Refunds"))
 
     assert (created.id, created.user_id, created.workspace_id, created.title) == (
@@ -326,7 +347,8 @@ def test_create_session_returns_it_with_timestamps(store):
     assert store.get_session("s-1") == created
 
 
-def test_create_session_twice_is_idempotent_and_keeps_the_first(store):
+def test_create_session_twice_is_idempotent_and_keeps_the_first(store_with_workspaces):
+    store = store_with_workspaces
     first = store.create_session(Session("s-1", "alice", "ws-1", "Refunds"))
 
     again = store.create_session(Session("s-1", "alice", "ws-1", "Another title"))
@@ -335,11 +357,13 @@ def test_create_session_twice_is_idempotent_and_keeps_the_first(store):
     assert row_count(store, "chorus_sessions") == 1
 
 
-def test_get_session_of_an_unknown_id_is_none(store):
+def test_get_session_of_an_unknown_id_is_none(store_with_workspaces):
+    store = store_with_workspaces
     assert store.get_session("missing") is None
 
 
-def test_list_sessions_returns_only_that_users_sessions_most_recent_first(store):
+def test_list_sessions_returns_only_that_users_sessions_most_recent_first(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
     store.create_session(Session("s-2", "bob", "ws-1"))
     store.create_session(Session("s-3", "alice", "ws-2"))
@@ -350,7 +374,8 @@ def test_list_sessions_returns_only_that_users_sessions_most_recent_first(store)
     assert store.list_sessions("carol") == []
 
 
-def test_messages_are_listed_in_the_order_they_were_added(store):
+def test_messages_are_listed_in_the_order_they_were_added(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
     ids = ["z", "a", "m", "b"]
     for i, mid in enumerate(ids):
@@ -363,7 +388,8 @@ def test_messages_are_listed_in_the_order_they_were_added(store):
     assert all(m.created_at is not None for m in listed)
 
 
-def test_adding_the_same_message_twice_stores_it_once(store):
+def test_adding_the_same_message_twice_stores_it_once(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
 
     store.add_message(message("m1", content="first"))
@@ -372,7 +398,8 @@ def test_adding_the_same_message_twice_stores_it_once(store):
     assert [m.content for m in store.list_messages("s-1")] == ["first"]
 
 
-def test_messages_of_one_session_are_not_listed_in_another(store):
+def test_messages_of_one_session_are_not_listed_in_another(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
     store.create_session(Session("s-2", "alice", "ws-1"))
     store.add_message(message("m1", session="s-1"))
@@ -382,7 +409,8 @@ def test_messages_of_one_session_are_not_listed_in_another(store):
     assert len(store.list_messages("s-1")) == 1
 
 
-def test_message_details_round_trip_as_json(store):
+def test_message_details_round_trip_as_json(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
     details = {
         "sources": [{"chunkId": "ws/doc/0", "score": 0.8125, "snippet": '東京 🎉 "quoted" \\'}],
@@ -400,7 +428,8 @@ def test_message_details_round_trip_as_json(store):
     assert (got.role, got.content) == ("assistant", "Paris [1].")
 
 
-def test_message_content_round_trips_unicode_and_strips_nul_bytes(store):
+def test_message_content_round_trips_unicode_and_strips_nul_bytes(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
 
     store.add_message(message("m1", content="東京 🎉 'quote' \\ a\x00b"))
@@ -408,7 +437,8 @@ def test_message_content_round_trips_unicode_and_strips_nul_bytes(store):
     assert store.list_messages("s-1")[0].content == "東京 🎉 'quote' \\ ab"
 
 
-def test_deleting_a_session_deletes_its_messages_only(store):
+def test_deleting_a_session_deletes_its_messages_only(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
     store.create_session(Session("s-2", "alice", "ws-1"))
     store.add_message(message("m1", session="s-1"))
@@ -423,7 +453,8 @@ def test_deleting_a_session_deletes_its_messages_only(store):
     assert row_count(store, "chorus_messages") == 1
 
 
-def test_nul_bytes_are_stripped_from_message_details(store):
+def test_nul_bytes_are_stripped_from_message_details(store_with_workspaces):
+    store = store_with_workspaces
     store.create_session(Session("s-1", "alice", "ws-1"))
     details = {"answers": {"model\x00": "Par\x00is"}, "sources": [{"snippet": "a\x00b"}]}
 
