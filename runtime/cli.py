@@ -280,23 +280,14 @@ def eval_retrieval(
     click.echo(json.dumps(report, indent=2))
 
 
-def _register_optional_commands() -> None:
-    """Subcommands that live in their own modules (cost, model)."""
-    try:
-        from .commands.cost import cost
+def _register_commands() -> None:
+    """Subcommands that live in their own modules."""
+    from .commands.model import model
 
-        main.add_command(cost)
-    except ImportError:
-        pass
-    try:
-        from .commands.model import model
-
-        main.add_command(model)
-    except ImportError:
-        pass
+    main.add_command(model)
 
 
-_register_optional_commands()
+_register_commands()
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Subcommands of the ``chorus`` CLI, one module per command group."""
