@@ -249,7 +249,9 @@ def eval() -> None:
     default=None,
     help="CrossEncoder folder for hybrid+rerank.",
 )
-@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="weighted", show_default=True)
+@click.option(
+    "--fusion", type=click.Choice(["rrf", "weighted"]), default="weighted", show_default=True
+)
 @home_option
 def eval_retrieval(
     corpus: str,
