@@ -28,8 +28,19 @@ def test_components_never_import_runtime():
 
 
 def test_the_core_imports_no_sdk_driver_or_outer_layer():
-    forbidden = ("boto3", "botocore", "psycopg2", "openai", "starlette", "uvicorn",
-                 "sentence_transformers", "pulumi", "..adapters", "..local", "..handlers")
+    forbidden = (
+        "boto3",
+        "botocore",
+        "psycopg2",
+        "openai",
+        "starlette",
+        "uvicorn",
+        "sentence_transformers",
+        "pulumi",
+        "..adapters",
+        "..local",
+        "..handlers",
+    )
     for path in (REPO / "runtime" / "core").glob("*.py"):
         text = path.read_text()
         for name in forbidden:
