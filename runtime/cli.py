@@ -284,8 +284,10 @@ def eval_retrieval(
 
 def _register_commands() -> None:
     """Subcommands that live in their own modules."""
+    from .commands.cost import cost
     from .commands.model import model
 
+    main.add_command(cost)
     main.add_command(model)
 
 

@@ -99,7 +99,14 @@ _CITATION = re.compile(r"\[\d+\]")
 def _blocks(text: str) -> list[str]:
     """Paragraphs and list items, with hard-wrapped lines joined back together."""
     blocks: list[list[str]] = []
+    in_code = False
     for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code  # code is quoted, not stated: never an answer sentence
+            blocks.append([])
+            continue
+        if in_code:
+            continue
         if not line.strip():
             blocks.append([])
         elif _BLOCK_START.match(line) or not blocks:
@@ -116,7 +123,8 @@ def split_sentences(text: str) -> list[str]:
         for raw in _SENTENCE_END.split(block):
             sentence = _MARKUP.sub("", raw).strip()
             sentence = _CITATION.sub("", sentence).strip()
-            if sentence:
+            letters = sum(c.isalpha() for c in sentence)
+            if sentence and letters >= len(sentence) / 2:
                 out.append(" ".join(sentence.split()))
     return out
 

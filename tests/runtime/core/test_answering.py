@@ -88,3 +88,8 @@ def test_llm_answerer_passes_per_message_settings_to_the_provider():
     assert [d.text for d in deltas] == ["ok", ""]
     _, temperature, max_tokens = provider.calls[0]
     assert (temperature, max_tokens) == (0.7, 33)
+
+
+def test_split_sentences_leaves_out_code_blocks_and_symbol_soup():
+    text = 'Intro sentence here.\n\n```json\n{"action": "x"}\n```\n\n{"a": 1, "b": [2, 3]}\n\nEnd.'
+    assert split_sentences(text) == ["Intro sentence here.", "End."]

@@ -1,0 +1,399 @@
+"""``chorus cost``: the idle monthly cost and the cost per 1,000 chats of a stack's config.
+
+Pure Python (no Pulumi): reads ``Pulumi.<stack>.yaml``, validates it with the same
+``StackSettings`` the program uses, multiplies by the dated table in ``prices.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import prices as p
+from .settings import StackSettings, load_stack_file
+
+ALARM_DLQS = 3
+"""Dead-letter queues alarmed on: chat, cache invalidation, ingest."""
+FUNCTIONS = 11
+"""Lambda functions of a stack: ten handlers and the database setup step."""
+EVENT_SOURCES = 3
+"""SQS event-source mappings: chat, cache invalidation, ingest."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the estimate."""
+
+    name: str
+    detail: str
+    usd: float
+
+
+@dataclass
+class CostReport:
+    stack: str
+    idle: list[Item] = field(default_factory=list)
+    free_tier_credit: list[Item] = field(default_factory=list)
+    per_thousand_chats: list[Item] = field(default_factory=list)
+    chat_model: str = ""
+    mode: str = ""
+
+    @property
+    def idle_total(self) -> float:
+        return sum(i.usd for i in self.idle)
+
+    @property
+    def idle_after_free_tier(self) -> float:
+        return max(0.0, self.idle_total - sum(i.usd for i in self.free_tier_credit))
+
+    @property
+    def per_thousand_total(self) -> float:
+        return sum(i.usd for i in self.per_thousand_chats)
+
+    def dominant(self, count: int = 2) -> list[Item]:
+        return sorted(self.idle, key=lambda i: i.usd, reverse=True)[:count]
+
+
+def _answer_models(settings: StackSettings) -> list[str]:
+    m = settings.models
+    answerers = [b for b in m.bedrock if "embed" not in b] + list(m.openai_models)
+    return answerers or [llm.name for llm in m.llms]
+
+
+def _token_price(model: str) -> tuple[float, float]:
+    if model in p.TOKENS_PER_THOUSAND:
+        return p.TOKENS_PER_THOUSAND[model]
+    return (0.0, 0.0)  # SageMaker-hosted: paid by the hour, counted in idle
+
+
+def _instance_hour(instance_type: str) -> float:
+    if instance_type not in p.INSTANCE_HOUR:
+        raise KeyError(
+            f"no price for {instance_type} in components/prices.py (INSTANCE_HOUR); add it with "
+            "the figure from https://aws.amazon.com/sagemaker/pricing/"
+        )
+    return p.INSTANCE_HOUR[instance_type]
+
+
+def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
+    """Monthly cost of the deployed stack with no traffic, and what always-free tiers cover."""
+    P, H = p.PRICES, p.HOURS_PER_MONTH
+    items: list[Item] = []
+    net, vs, m = s.network, s.vector_store, s.models
+
+    if s.encryption.customer_managed_key:
+        items.append(Item("KMS customer-managed key", "1 key", P["kms_key_month"]))
+    secrets = [
+        name
+        for name, wanted in (
+            ("external API keys", bool(m.openai_models)),
+            ("Aurora credentials", vs.aurora.enabled),
+        )
+        if wanted
+    ]
+    if secrets:
+        items.append(
+            Item(
+                "Secrets Manager",
+                " + ".join(secrets),
+                len(secrets) * P["secret_month"],
+            )
+        )
+    if net.nat_gateways:
+        items.append(
+            Item(
+                "NAT gateways",
+                f"{net.nat_gateways} × 730 h (+ public IPv4), before data",
+                net.nat_gateways * H * (P["nat_gateway_hour"] + P["public_ipv4_hour"]),
+            )
+        )
+    if net.interface_endpoints:
+        count = len(net.interface_endpoints) * net.az_count
+        items.append(
+            Item(
+                "Interface VPC endpoints",
+                f"{len(net.interface_endpoints)} services × {net.az_count} AZs × 730 h",
+                count * H * P["interface_endpoint_az_hour"],
+            )
+        )
+    if vs.aurora.enabled:
+        if vs.aurora.min_capacity == 0:
+            items.append(Item("Aurora Serverless v2 compute", "paused at 0 ACU when idle", 0.0))
+        else:
+            items.append(
+                Item(
+                    "Aurora Serverless v2 compute",
+                    f"{vs.aurora.min_capacity} ACU minimum × 730 h",
+                    vs.aurora.min_capacity * H * P["aurora_acu_hour"],
+                )
+            )
+        items.append(
+            Item(
+                "Aurora storage",
+                f"{vs.aurora.storage_gb:g} GB assumed",
+                vs.aurora.storage_gb * P["aurora_storage_gb_month"],
+            )
+        )
+    if vs.opensearch.enabled:
+        ocus = 2.0 if vs.opensearch.standby_replicas else 1.0
+        items.append(
+            Item(
+                "OpenSearch Serverless",
+                f"{ocus:g} OCU minimum (indexing + search) × 730 h",
+                ocus * H * P["opensearch_ocu_hour"],
+            )
+        )
+    if vs.kendra.enabled:
+        hourly = (
+            P["kendra_developer_hour"]
+            if vs.kendra.edition == "DEVELOPER_EDITION"
+            else P["kendra_enterprise_hour"]
+        )
+        items.append(Item("Kendra index", f"{vs.kendra.edition} × 730 h", hourly * H))
+    for label, hosted in (("embedding", m.embedding), ("cross-encoder", m.cross_encoder)):
+        if hosted.hosting == "instance":
+            price = _instance_hour(hosted.instance_type)
+            items.append(
+                Item(
+                    f"SageMaker {label} endpoint",
+                    f"{hosted.instance_count} × {hosted.instance_type} × 730 h",
+                    hosted.instance_count * price * H,
+                )
+            )
+        elif hosted.hosting == "serverless":
+            items.append(
+                Item(f"SageMaker {label} endpoint", "Serverless Inference, scales to zero", 0.0)
+            )
+    for llm in m.llms:
+        if llm.source == "jumpstart" and llm.model_package_arn:
+            detail = f"{llm.instance_count} × {llm.instance_type} × 730 h (+ model package fee)"
+        else:
+            detail = f"{llm.instance_count} × {llm.instance_type} × 730 h"
+        items.append(
+            Item(
+                f"SageMaker LLM {llm.name}",
+                detail,
+                llm.instance_count * _instance_hour(llm.instance_type) * H,
+            )
+        )
+    alarms = ALARM_DLQS + (1 if s.orchestrator.lambda_error_alarms == "aggregate" else FUNCTIONS)
+    items.append(Item("CloudWatch alarms", f"{alarms} standard alarms", alarms * P["alarm_month"]))
+    polls = EVENT_SOURCES * p.SQS_POLLERS_PER_EVENT_SOURCE * 3 * 60 * H
+    items.append(
+        Item(
+            "SQS long polling by Lambda",
+            f"{EVENT_SOURCES} sources × {p.SQS_POLLERS_PER_EVENT_SOURCE} pollers × "
+            f"3 req/min = {polls / 1e6:.2f} M req",
+            polls / 1e6 * P["sqs_request_million"],
+        )
+    )
+    model_gb = 0.1 * sum(h.hosting != "none" for h in (m.embedding, m.cross_encoder))
+    items.append(
+        Item(
+            "S3 storage",
+            f"~{model_gb:g} GB model archives + Lambda artifacts, no documents",
+            (model_gb + 0.01) * P["s3_storage_gb_month"],
+        )
+    )
+    items.append(Item("DynamoDB, SNS, SSM, Step Functions, API Gateway", "pay per use", 0.0))
+    items.append(Item("VPC, subnets, gateway endpoints, security groups", "no charge", 0.0))
+
+    free: list[Item] = [
+        Item("always-free: 10 alarms", "", min(alarms, p.FREE_TIER["alarms"]) * P["alarm_month"]),
+        Item(
+            "always-free: 1 M SQS requests",
+            "",
+            min(polls, p.FREE_TIER["sqs_requests"]) / 1e6 * P["sqs_request_million"],
+        ),
+    ]
+    return items, free
+
+
+def chat_items(s: StackSettings) -> tuple[list[Item], str, str]:
+    """Cost of 1,000 chats in the stack's default mode with its first answering model."""
+    P, A = p.PRICES, p.CHAT_ASSUMPTIONS
+    n = 1000
+    mode = s.orchestrator.default_mode
+    answerers = _answer_models(s)
+    model = answerers[0] if answerers else "none"
+    models_asked = len(answerers) if mode == "consensus" else (1.5 if mode == "cascade" else 1)
+    items: list[Item] = []
+
+    tokens_in, tokens_out = _token_price(model)
+    if mode == "consensus":
+        token_cost = sum(
+            A["input_tokens"] / 1000 * _token_price(x)[0]
+            + A["output_tokens"] / 1000 * _token_price(x)[1]
+            for x in answerers
+        )
+        detail = f"{len(answerers)} models × {A['input_tokens']:g} in / {A['output_tokens']:g} out"
+    else:
+        token_cost = models_asked * (
+            A["input_tokens"] / 1000 * tokens_in + A["output_tokens"] / 1000 * tokens_out
+        )
+        detail = f"{model}: {A['input_tokens']:g} in / {A['output_tokens']:g} out tokens"
+    items.append(Item("LLM tokens", detail, n * token_cost))
+
+    embedder = next((b for b in s.models.bedrock if "embed" in b), None)
+    if s.models.embedding.hosting == "instance":
+        items.append(Item("Query embedding", "on the always-on endpoint (idle cost)", 0.0))
+    elif s.models.embedding.hosting == "serverless":
+        gb_s = s.models.embedding.memory_mb / 1024 * A["embedding_seconds"]
+        items.append(
+            Item(
+                "Query embedding",
+                f"SageMaker Serverless {gb_s:.2f} GB-s",
+                n * gb_s * P["sagemaker_serverless_gb_second"],
+            )
+        )
+    elif embedder:
+        items.append(
+            Item(
+                "Query embedding",
+                f"{embedder} {A['query_tokens']:g} tokens",
+                n * A["query_tokens"] / 1000 * _token_price(embedder)[0],
+            )
+        )
+    if s.models.cross_encoder.hosting == "serverless":
+        gb_s = s.models.cross_encoder.memory_mb / 1024 * A["rerank_seconds"]
+        items.append(
+            Item(
+                "Rerank",
+                f"SageMaker Serverless {gb_s:.2f} GB-s",
+                n * gb_s * P["sagemaker_serverless_gb_second"],
+            )
+        )
+
+    lambda_gb_s = 0.5 * A["message_handler_seconds"] + 1.0 * A["worker_seconds"]
+    invocations = 2
+    if mode == "consensus":
+        lambda_gb_s += 0.5 * (
+            A["fanout_seconds_per_model"] * len(answerers) + A["agreement_seconds"]
+        )
+        invocations += len(answerers) + 1
+        items.append(
+            Item(
+                "Step Functions Express",
+                "1 execution per chat",
+                n * P["express_request_million"] / 1e6
+                + n * 0.064 * A["fanout_seconds_per_model"] * P["express_gb_second"],
+            )
+        )
+    items.append(
+        Item(
+            "Lambda",
+            f"{invocations} invocations, {lambda_gb_s:.2f} GB-s per chat",
+            n
+            * (
+                lambda_gb_s * P["lambda_gb_second"]
+                + invocations * P["lambda_request_million"] / 1e6
+            ),
+        )
+    )
+    frames = 1 + A["websocket_frames_out"]
+    items.append(
+        Item(
+            "API Gateway WebSocket",
+            f"{frames:g} messages + {A['connection_minutes']:g} connection-minutes per chat",
+            n
+            * (
+                frames * P["websocket_message_million"]
+                + A["connection_minutes"] * P["websocket_connection_minute_million"]
+            )
+            / 1e6,
+        )
+    )
+    items.append(
+        Item(
+            "SQS",
+            f"{A['sqs_requests']:g} requests per chat",
+            n * A["sqs_requests"] * P["sqs_request_million"] / 1e6,
+        )
+    )
+    items.append(
+        Item(
+            "DynamoDB",
+            f"{A['dynamodb_writes']:g} writes + {A['dynamodb_reads']:g} reads per chat",
+            n
+            * (
+                A["dynamodb_writes"] * P["dynamodb_write_million"]
+                + A["dynamodb_reads"] * P["dynamodb_read_million"]
+            )
+            / 1e6,
+        )
+    )
+    if s.vector_store.aurora.enabled:
+        sessions = n / A["chats_per_session"]
+        awake_hours = (
+            sessions * (A["session_minutes"] + s.vector_store.aurora.auto_pause_seconds / 60) / 60
+        )
+        acu = max(A["aurora_active_acu"], s.vector_store.aurora.min_capacity)
+        if s.vector_store.aurora.min_capacity == 0:
+            detail = (
+                f"{sessions:g} sessions × {acu:g} ACU awake {awake_hours / sessions * 60:.0f} min"
+            )
+            usd = awake_hours * acu * P["aurora_acu_hour"]
+        else:
+            detail, usd = "within the always-on minimum capacity (idle cost)", 0.0
+        items.append(Item("Aurora (resumed for retrieval)", detail, usd))
+    items.append(
+        Item(
+            "CloudWatch Logs + X-Ray",
+            f"{A['log_kb']:g} KB logs + 1 trace per chat",
+            n * (A["log_kb"] / 1e6 * P["logs_ingest_gb"] + P["xray_trace_million"] / 1e6),
+        )
+    )
+    return items, model, mode
+
+
+def estimate(settings: StackSettings, stack: str = "") -> CostReport:
+    """Idle and per-1,000-chats estimates of a configuration."""
+    idle, free = idle_items(settings)
+    chats, model, mode = chat_items(settings)
+    return CostReport(stack, idle, free, chats, model, mode)
+
+
+def estimate_stack(stack: str, project_dir: str | Path = ".") -> CostReport:
+    """Estimate from ``<project_dir>/Pulumi.<stack>.yaml``."""
+    path = Path(project_dir) / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found; run from the Pulumi project folder or pass --project-dir"
+        )
+    return estimate(load_stack_file(path), stack)
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:,.4f}"
+
+
+def format_report(report: CostReport) -> str:
+    """Item-by-item text for the terminal."""
+    width = 78
+    lines = [
+        f"chorus cost — stack {report.stack or '?'}: {p.REGION} list prices as of {p.AS_OF} "
+        "(components/prices.py)",
+        "",
+        "Idle, per month (deployed, no traffic)",
+    ]
+    for item in report.idle:
+        label = f"  {item.name}: {item.detail}" if item.detail else f"  {item.name}"
+        lines.append(f"{label:<{width}}{_money(item.usd):>10}")
+    lines.append(f"{'  total (list price)':<{width}}{_money(report.idle_total):>10}")
+    lines.append(
+        f"{'  total after AWS always-free tiers (10 alarms, 1 M SQS requests)':<{width}}"
+        f"{_money(report.idle_after_free_tier):>10}"
+    )
+    top = ", ".join(f"{i.name} ({_money(i.usd)})" for i in report.dominant() if i.usd > 0)
+    lines.append(f"  dominated by: {top or 'nothing'}")
+    lines += ["", f"Per 1,000 chats (mode {report.mode}, {report.chat_model})"]
+    for item in report.per_thousand_chats:
+        label = f"  {item.name}: {item.detail}"
+        lines.append(f"{label:<{width}}{_money(item.usd):>10}")
+    lines.append(f"{'  total':<{width}}{_money(report.per_thousand_total):>10}")
+    lines.append("")
+    lines.append(
+        "Assumptions (tokens, durations, pollers) are in components/prices.py; data transfer, "
+        "taxes and support plans are not included."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""One Lambda function the way chorus runs every function: own role, own log group, X-Ray."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
+
+XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+"""X-Ray write actions; AWS supports no resource-level permission for them (Resource "*")."""
+
+VPC_ENI_ACTIONS = [
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+]
+"""What Lambda needs to attach a function to a VPC; ``Describe*``/ENI calls take Resource "*"."""
+
+
+class LambdaFunctionArgs(TypedDict, total=False):
+    handler: pulumi.Input[str]
+    """Python entry point, e.g. ``runtime.handlers.ws_connect.handler``. Required."""
+    code: pulumi.Input[pulumi.Archive]
+    """Deployment package (``FileArchive``/``AssetArchive``). Required."""
+    layers: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Layer version ARNs, in order. Default: none."""
+    environment: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """Environment variables. Default: none (``POWERTOOLS_SERVICE_NAME`` is always set)."""
+    statements: Sequence[Statement]
+    """IAM statements of the function's own role, beyond logs and X-Ray. Default: none."""
+    timeout: pulumi.Input[int]
+    """Seconds before Lambda stops an invocation. Default: 30."""
+    memory_size: pulumi.Input[int]
+    """MB of memory (CPU scales with it). Default: 512."""
+    reserved_concurrency: pulumi.Input[int]
+    """Reserved concurrent executions; caps calls into a quota-bound API. Default: none (-1)."""
+    log_retention_days: pulumi.Input[int]
+    """Days CloudWatch keeps the function's logs. Default: 14."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed KMS key for the log group and environment. Default: AWS-managed keys."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Attach the function to these VPC subnets. Default: not in a VPC."""
+    security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Security groups when ``subnet_ids`` is set. Default: none."""
+    architecture: pulumi.Input[str]
+    """``x86_64`` or ``arm64``; must match the wheels in the layers. Default: ``x86_64``."""
+    description: pulumi.Input[str]
+    """Free text shown in the console. Default: the handler."""
+
+
+class LambdaFunction(pulumi.ComponentResource):
+    """A Python 3.12 Lambda with its own least-privilege role, a retained log group and tracing."""
+
+    function_name: pulumi.Output[str]
+    """Physical function name."""
+    arn: pulumi.Output[str]
+    """Function ARN."""
+    invoke_arn: pulumi.Output[str]
+    """ARN API Gateway integrations call."""
+    role_arn: pulumi.Output[str]
+    """ARN of the function's own execution role."""
+    role_name: pulumi.Output[str]
+    """Name of the function's own execution role."""
+    log_group_name: pulumi.Output[str]
+    """Name of the function's log group."""
+
+    def __init__(
+        self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("chorus:index:LambdaFunction", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            retention_in_days=args.get("log_retention_days", 14),
+            kms_key_id=kms_key_arn,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            description=f"Execution role of the {name} function only",
+            opts=child,
+        )
+        in_vpc = args.get("subnet_ids") is not None
+        statements: list[Statement] = [
+            allow(
+                "WriteOwnLogs",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [pulumi.Output.concat(log_group.arn, ":*")],
+            ),
+            allow("XRayWrite", XRAY_ACTIONS, ["*"]),
+            *kms_statements(kms_key_arn, encrypt=False),
+            *args.get("statements", []),
+        ]
+        if in_vpc:
+            statements.append(allow("AttachToVpc", VPC_ENI_ACTIONS, ["*"]))
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=role.id, policy=policy_json(statements), opts=child
+        )
+
+        environment = {"POWERTOOLS_SERVICE_NAME": "chorus", **(args.get("environment") or {})}
+        vpc_config = (
+            aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args["subnet_ids"],
+                security_group_ids=args.get("security_group_ids", []),
+            )
+            if in_vpc
+            else None
+        )
+        function = aws.lambda_.Function(
+            name,
+            runtime="python3.12",
+            handler=args["handler"],
+            code=args["code"],
+            role=role.arn,
+            layers=args.get("layers"),
+            architectures=[args.get("architecture", "x86_64")],
+            timeout=args.get("timeout", 30),
+            memory_size=args.get("memory_size", 512),
+            reserved_concurrent_executions=args.get("reserved_concurrency", -1),
+            description=args.get("description", args["handler"]),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            kms_key_arn=kms_key_arn,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name
+            ),
+            vpc_config=vpc_config,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
+        )
+
+        self.function_name = function.name
+        self.arn = function.arn
+        self.invoke_arn = function.invoke_arn
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "arn": self.arn,
+                "invoke_arn": self.invoke_arn,
+                "role_arn": self.role_arn,
+                "role_name": self.role_name,
+                "log_group_name": self.log_group_name,
+            }
+        )

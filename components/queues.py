@@ -1,0 +1,135 @@
+"""An SQS queue that never loses a poison message: every queue comes with its DLQ."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+
+class QueueWithDlqArgs(TypedDict, total=False):
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed key for both queues. Default: the AWS-managed ``alias/aws/sqs`` key."""
+    sse_sqs_without_key: bool
+    """Without a customer key, use SSE-SQS instead of ``alias/aws/sqs``: needed when S3 or SNS
+    sends to the queue (they cannot use the AWS-managed SQS key). Default: False."""
+    max_receive_count: pulumi.Input[int]
+    """Receives before a message moves to the DLQ. Default: 3."""
+    visibility_timeout_seconds: pulumi.Input[int]
+    """At least 6x the consumer's timeout (AWS guidance for Lambda). Default: 360."""
+    message_retention_seconds: pulumi.Input[int]
+    """Retention on the main queue. Default: 4 days (the DLQ keeps 14 days)."""
+    allow_services: Sequence[tuple[str, pulumi.Input[str]]]
+    """``(service principal, source ARN)`` pairs allowed to send (e.g. S3 from one bucket,
+    SNS from one topic). Default: none (same-account IAM only)."""
+
+
+class QueueWithDlq(pulumi.ComponentResource):
+    """A queue, its dead-letter queue, the redrive in both directions and a TLS-only policy."""
+
+    queue_arn: pulumi.Output[str]
+    """ARN of the main queue."""
+    queue_url: pulumi.Output[str]
+    """URL of the main queue."""
+    queue_name: pulumi.Output[str]
+    """Name of the main queue."""
+    dlq_arn: pulumi.Output[str]
+    """ARN of the dead-letter queue."""
+    dlq_url: pulumi.Output[str]
+    """URL of the dead-letter queue."""
+    dlq_name: pulumi.Output[str]
+    """Name of the dead-letter queue (the alarm dimension)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: QueueWithDlqArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("chorus:index:QueueWithDlq", name, {}, opts)
+        args = args or {}
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        if kms_key_arn is not None:
+            encryption = {
+                "kms_master_key_id": kms_key_arn,
+                "kms_data_key_reuse_period_seconds": 3600,
+            }
+        elif args.get("sse_sqs_without_key"):
+            encryption = {"sqs_managed_sse_enabled": True}
+        else:
+            encryption = {"kms_master_key_id": "alias/aws/sqs"}
+
+        dlq = aws.sqs.Queue(
+            f"{name}-dlq", message_retention_seconds=14 * 24 * 3600, **encryption, opts=child
+        )
+        queue = aws.sqs.Queue(
+            name,
+            visibility_timeout_seconds=args.get("visibility_timeout_seconds", 360),
+            message_retention_seconds=args.get("message_retention_seconds", 4 * 24 * 3600),
+            receive_wait_time_seconds=20,
+            redrive_policy=pulumi.Output.json_dumps(
+                {
+                    "deadLetterTargetArn": dlq.arn,
+                    "maxReceiveCount": args.get("max_receive_count", 3),
+                }
+            ),
+            **encryption,
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-dlq-redrive-allow",
+            queue_url=dlq.url,
+            redrive_allow_policy=pulumi.Output.json_dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue.arn]}
+            ),
+            opts=child,
+        )
+        for queue_name, target in ((name, queue), (f"{name}-dlq", dlq)):
+            statements: list[dict] = [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": target.arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ]
+            if target is queue:
+                statements += [
+                    {
+                        "Sid": f"AllowSendFrom{i}",
+                        "Effect": "Allow",
+                        "Principal": {"Service": service},
+                        "Action": "sqs:SendMessage",
+                        "Resource": queue.arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
+                    }
+                    for i, (service, source_arn) in enumerate(args.get("allow_services", []))
+                ]
+            aws.sqs.QueuePolicy(
+                f"{queue_name}-policy",
+                queue_url=target.url,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+                opts=child,
+            )
+
+        self.queue_arn = queue.arn
+        self.queue_url = queue.url
+        self.queue_name = queue.name
+        self.dlq_arn = dlq.arn
+        self.dlq_url = dlq.url
+        self.dlq_name = dlq.name
+        self.register_outputs(
+            {
+                "queue_arn": self.queue_arn,
+                "queue_url": self.queue_url,
+                "queue_name": self.queue_name,
+                "dlq_arn": self.dlq_arn,
+                "dlq_url": self.dlq_url,
+                "dlq_name": self.dlq_name,
+            }
+        )

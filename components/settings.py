@@ -1,0 +1,196 @@
+"""The stack's configuration as one validated, typed object (pure pydantic: no Pulumi here).
+
+``__main__.py`` fills it from ``pulumi.Config``; ``chorus cost`` fills it from
+``Pulumi.<stack>.yaml``. Keys live in the ``chorus`` namespace and are camelCase in YAML
+(``chorus:network: {natGateways: 0}``); an unknown or invalid key fails with its full name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "chorus"
+
+
+class ConfigError(ValueError):
+    """A stack configuration value is missing or wrong; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class NetworkSettings(_Section):
+    cidr: str = "10.42.0.0/16"
+    az_count: int = Field(2, ge=1, le=5)
+    nat_gateways: int = Field(0, ge=0, le=5)
+    interface_endpoints: list[str] = ["sagemaker.runtime", "secretsmanager"]
+    lambdas_in_vpc: bool = False
+
+    @model_validator(mode="after")
+    def _nat_within_azs(self) -> NetworkSettings:
+        if self.nat_gateways > self.az_count:
+            raise ValueError(f"natGateways ({self.nat_gateways}) > azCount ({self.az_count})")
+        return self
+
+
+class EncryptionSettings(_Section):
+    customer_managed_key: bool = True
+
+
+class AuthSettings(_Section):
+    mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"
+    self_sign_up: bool = False
+    callback_urls: list[str] = ["http://localhost:5173/"]
+    domain_prefix: str | None = None
+
+
+class AuroraSettings(_Section):
+    enabled: bool = True
+    engine_version: str = "16.6"
+    min_capacity: float = Field(0, ge=0, le=256)
+    max_capacity: float = Field(2, ge=1, le=256)
+    auto_pause_seconds: int = Field(300, ge=300, le=86400)
+    storage_gb: float = Field(1, ge=0, description="assumed stored GB, for `chorus cost` only")
+
+
+class OpenSearchSettings(_Section):
+    enabled: bool = False
+    standby_replicas: bool = False
+
+
+class KendraSettings(_Section):
+    enabled: bool = False
+    edition: Literal["DEVELOPER_EDITION", "ENTERPRISE_EDITION"] = "DEVELOPER_EDITION"
+
+
+class VectorStoreSettings(_Section):
+    aurora: AuroraSettings = AuroraSettings()
+    opensearch: OpenSearchSettings = OpenSearchSettings()
+    kendra: KendraSettings = KendraSettings()
+    embedding_dimension: int = Field(384, ge=8, le=16000)
+    cors_origins: list[str] = ["http://localhost:5173"]
+
+
+class HostedModelSettings(_Section):
+    hosting: Literal["none", "serverless", "instance"] = "serverless"
+    image_uri: str | None = None
+    model_data_url: str | None = None
+    model_dir: str | None = None
+    model_package: str | None = None
+    hf_model_id: str | None = None
+    memory_mb: int = Field(3072, ge=1024, le=6144)
+    max_concurrency: int = Field(2, ge=1, le=200)
+    instance_type: str = "ml.g4dn.xlarge"
+    instance_count: int = Field(1, ge=1)
+
+
+class LlmSettings(_Section):
+    name: str
+    source: Literal["image", "jumpstart", "huggingface"]
+    image_uri: str | None = None
+    environment: dict[str, str] = {}
+    model_package_arn: str | None = None
+    model_data_url: str | None = None
+    hf_model_id: str | None = None
+    hf_revision: str = "main"
+    instance_type: str = "ml.g5.xlarge"
+    instance_count: int = Field(1, ge=1)
+
+
+class ModelSettings(_Section):
+    bedrock: list[str] = ["anthropic.claude-3-haiku-20240307-v1:0"]
+    embedding: HostedModelSettings = HostedModelSettings()
+    cross_encoder: HostedModelSettings = HostedModelSettings(hosting="none")
+    llms: list[LlmSettings] = []
+    openai_models: list[str] = []
+
+
+class OrchestratorSettings(_Section):
+    chat_max_concurrency: int = Field(5, ge=2, le=1000)
+    ingest_max_concurrency: int = Field(2, ge=2, le=1000)
+    fanout_reserved_concurrency: int = Field(-1, ge=-1)
+    lambda_error_alarms: Literal["per_function", "aggregate"] = "per_function"
+    alarm_email: str | None = None
+    require_cdn_header: bool = True
+    cors_origins: list[str] = ["http://localhost:5173"]
+    default_mode: Literal["single", "cascade", "consensus"] = "single"
+
+
+class LambdaSettings(_Section):
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    requirements: list[str] = ["aws-lambda-powertools[parser]==3.*", "pydantic>=2.7,<3"]
+    powertools_layer_arn: str | None = None
+
+
+class StackSettings(_Section):
+    """Everything ``__main__.py`` needs, validated before any resource is declared."""
+
+    network: NetworkSettings = NetworkSettings()
+    encryption: EncryptionSettings = EncryptionSettings()
+    auth: AuthSettings = AuthSettings()
+    vector_store: VectorStoreSettings = VectorStoreSettings()
+    models: ModelSettings = ModelSettings()
+    orchestrator: OrchestratorSettings = OrchestratorSettings()
+    lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 14
+    deletion_protection: bool = False
+
+
+FIELDS_BY_KEY = {(info.alias or name): name for name, info in StackSettings.model_fields.items()}
+"""Config key (after ``chorus:``) → settings field."""
+
+
+def parse_settings(config: Mapping[str, Any]) -> StackSettings:
+    """Validate ``{"chorus:network": {...}, "aws:region": ...}``; other namespaces are ignored.
+
+    Values may be JSON strings (how ``pulumi.Config`` returns objects).
+
+    Raises
+    ------
+    ConfigError: naming every bad key, e.g. ``chorus:network.natGateways``.
+    """
+    values: dict[str, Any] = {}
+    for full_key, raw in config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        if key not in FIELDS_BY_KEY:
+            raise ConfigError(
+                f"unknown config key '{full_key}'; known keys: "
+                + ", ".join(f"{NAMESPACE}:{k}" for k in sorted(FIELDS_BY_KEY))
+            )
+        if isinstance(raw, str):
+            with contextlib.suppress(ValueError):
+                raw = json.loads(raw)
+        values[key] = raw
+    try:
+        return StackSettings.model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            path = ".".join(str(p) for p in item["loc"])
+            problems.append(f"'{NAMESPACE}:{path}': {item['msg']}")
+        raise ConfigError("invalid stack configuration: " + "; ".join(problems)) from None
+
+
+def read_stack_file(path: str | Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a ``Pulumi.<stack>.yaml`` file."""
+    import yaml
+
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return dict(document.get("config") or {})
+
+
+def load_stack_file(path: str | Path) -> StackSettings:
+    """Validated settings of a ``Pulumi.<stack>.yaml`` file."""
+    return parse_settings(read_stack_file(path))

@@ -1,0 +1,264 @@
+"""The whole chorus deployment from one ``StackSettings``: what ``__main__.py`` runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .auth import Auth
+from .model_host import HostedModelArgs, LlmArgs, ModelHost
+from .network import Network
+from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
+from .settings import HostedModelSettings, StackSettings
+from .shared import AppConfig, Shared
+from .vector_store import VectorStore, VectorStoreArgs
+
+HF_INFERENCE_CPU = (
+    "763104351884.dkr.ecr.{0}.amazonaws.com/"
+    "huggingface-pytorch-inference:2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04"
+)
+"""AWS's Hugging Face PyTorch inference image (CPU), the default for embedder and reranker."""
+HF_INFERENCE_GPU = (
+    "763104351884.dkr.ecr.{0}.amazonaws.com/"
+    "huggingface-pytorch-inference:2.1.0-transformers4.37.0-gpu-py310-cu118-ubuntu20.04"
+)
+"""Same image with CUDA, used when a model is hosted on a GPU instance."""
+
+
+@dataclass(frozen=True)
+class LambdaCode:
+    """Built packages the stack deploys (see ``components.packaging``)."""
+
+    handlers: pulumi.Archive
+    core_layer: pulumi.Archive | None = None
+    dependencies_layer: pulumi.Archive | None = None
+    embedding_model: pulumi.Asset | None = None
+    cross_encoder_model: pulumi.Asset | None = None
+    statemachine_dir: Path | None = None
+
+
+def _hosted(
+    label: str, cfg: HostedModelSettings, asset: pulumi.Asset | None, region: pulumi.Output[str]
+) -> HostedModelArgs | None:
+    if cfg.hosting == "none":
+        return None
+    model_data: Any = cfg.model_data_url or asset
+    if model_data is None:
+        raise ValueError(
+            f"chorus:models.{label}: hosting is {cfg.hosting} but there is no model archive; "
+            "set modelDataUrl, modelDir or modelPackage"
+        )
+    template = HF_INFERENCE_GPU if cfg.hosting == "instance" else HF_INFERENCE_CPU
+    hosted: HostedModelArgs = {
+        "image_uri": cfg.image_uri or region.apply(template.format),
+        "model_data": model_data,
+        "environment": {"HF_MODEL_ID": cfg.hf_model_id} if cfg.hf_model_id else {},
+    }
+    if cfg.hosting == "instance":
+        hosted.update(instance_type=cfg.instance_type, instance_count=cfg.instance_count)
+    else:
+        hosted.update(
+            serverless_memory_mb=cfg.memory_mb, serverless_max_concurrency=cfg.max_concurrency
+        )
+    return hosted
+
+
+def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[str, Any]:
+    """Declare every component of a chorus stack; returns the stack outputs."""
+    region = aws.get_region_output().region
+    lam = settings.lambda_
+    shared = Shared(
+        "shared",
+        {
+            "create_kms_key": settings.encryption.customer_managed_key,
+            "create_api_keys_secret": bool(settings.models.openai_models),
+            "dependencies_layer": code.dependencies_layer,
+            "powertools_layer_arn": lam.powertools_layer_arn,
+            "core_layer": code.core_layer,
+            "architecture": lam.architecture,
+        },
+    )
+    kms: Any = shared.kms_key_arn if settings.encryption.customer_managed_key else None
+
+    net = settings.network
+    network = Network(
+        "network",
+        {
+            "cidr_block": net.cidr,
+            "availability_zone_count": net.az_count,
+            "nat_gateways": net.nat_gateways,
+            "interface_endpoints": net.interface_endpoints,
+        },
+    )
+    auth = Auth(
+        "auth",
+        {
+            "mfa": settings.auth.mfa,
+            "self_sign_up": settings.auth.self_sign_up,
+            "callback_urls": settings.auth.callback_urls,
+            "domain_prefix": settings.auth.domain_prefix,
+            "deletion_protection": settings.deletion_protection,
+        },
+    )
+
+    m = settings.models
+    llms: list[LlmArgs] = [
+        LlmArgs(**{k: v for k, v in llm.model_dump().items() if v is not None})  # type: ignore[typeddict-item]
+        for llm in m.llms
+    ]
+    api_keys: Any = shared.api_keys_secret_arn if m.openai_models else None
+    model_args: dict[str, Any] = {
+        "llms": llms,
+        "bedrock_model_ids": m.bedrock,
+        "api_keys_secret_arn": api_keys,
+        "kms_key_arn": kms,
+        "log_retention_days": settings.log_retention_days,
+    }
+    embedding = _hosted("embedding", m.embedding, code.embedding_model, region)
+    cross_encoder = _hosted("cross_encoder", m.cross_encoder, code.cross_encoder_model, region)
+    if embedding:
+        model_args["embedding"] = embedding
+    if cross_encoder:
+        model_args["cross_encoder"] = cross_encoder
+    models = ModelHost("models", model_args)
+    has_endpoints = bool(llms or embedding or cross_encoder)
+
+    vs = settings.vector_store
+    store_args: VectorStoreArgs = {
+        "kms_key_arn": kms,
+        "deletion_protection": settings.deletion_protection,
+        "log_retention_days": settings.log_retention_days,
+        "enable_aurora": vs.aurora.enabled,
+        "aurora_engine_version": vs.aurora.engine_version,
+        "aurora_min_capacity": vs.aurora.min_capacity,
+        "aurora_max_capacity": vs.aurora.max_capacity,
+        "aurora_seconds_until_auto_pause": vs.aurora.auto_pause_seconds,
+        "embedding_dimension": vs.embedding_dimension,
+        "isolated_subnet_ids": network.isolated_subnet_ids,
+        "database_security_group_id": network.database_security_group_id,
+        "setup_code": code.handlers,
+        "setup_layers": shared.layer_arns,
+        "enable_opensearch": vs.opensearch.enabled,
+        "opensearch_standby_replicas": vs.opensearch.standby_replicas,
+        "enable_kendra": vs.kendra.enabled,
+        "kendra_edition": vs.kendra.edition,
+        "cors_allowed_origins": vs.cors_origins,
+    }
+    if vs.opensearch.enabled and net.lambdas_in_vpc:
+        store_args.update(
+            opensearch_vpc_id=network.vpc_id,
+            opensearch_vpc_subnet_ids=network.private_subnet_ids,
+            opensearch_security_group_ids=[network.endpoint_security_group_id],
+        )
+    store = VectorStore("vectors", store_args)
+
+    config_parameter = f"/chorus/{stack}/config"
+    orch = settings.orchestrator
+    chat_args: ChatOrchestratorArgs = {
+        "code": code.handlers,
+        "layers": shared.layer_arns,
+        "kms_key_arn": kms,
+        "log_retention_days": settings.log_retention_days,
+        "issuer_url": auth.issuer_url,
+        "jwks_url": auth.jwks_url,
+        "client_id": auth.client_id,
+        "cors_allowed_origins": orch.cors_origins,
+        "require_cdn_header": orch.require_cdn_header,
+        "cdn_secret_parameter_name": shared.cdn_secret_parameter_name,
+        "config_parameter_name": config_parameter,
+        "api_keys_secret_arn": api_keys,
+        "workspace_table_arn": store.workspace_table_arn,
+        "document_table_arn": store.document_table_arn,
+        "documents_bucket_arn": store.documents_bucket_arn,
+        "ingest_queue_arn": store.ingest_queue_arn,
+        "ingest_dlq_name": store.ingest_dlq_name,
+        "chat_max_concurrency": orch.chat_max_concurrency,
+        "ingest_max_concurrency": orch.ingest_max_concurrency,
+        "fanout_reserved_concurrency": orch.fanout_reserved_concurrency,
+        "lambda_error_alarms": orch.lambda_error_alarms,
+    }
+    if orch.alarm_email:
+        chat_args["alarm_email"] = orch.alarm_email
+    if vs.aurora.enabled:
+        chat_args.update(
+            cluster_arn=store.cluster_arn, database_secret_arn=store.database_secret_arn
+        )
+    if vs.opensearch.enabled:
+        chat_args["collection_arn"] = store.collection_arn
+    if vs.kendra.enabled:
+        chat_args["kendra_index_arn"] = store.kendra_index_arn
+    if m.bedrock:
+        chat_args["bedrock_model_arns"] = models.bedrock_model_arns
+    if has_endpoints:
+        chat_args["sagemaker_endpoint_arns"] = models.endpoint_arns
+    if net.lambdas_in_vpc:
+        chat_args.update(
+            subnet_ids=network.private_subnet_ids,
+            security_group_ids=[network.lambda_security_group_id],
+        )
+    if code.statemachine_dir is not None:
+        chat_args["statemachine_dir"] = str(code.statemachine_dir)
+    chat = ChatOrchestrator("chat", chat_args)
+    store.grant_opensearch_access("workers", chat.worker_role_arns)
+
+    AppConfig(
+        "app-config",
+        {
+            "parameter_name": config_parameter,
+            "kms_key_arn": kms,
+            "config": {
+                "stack": stack,
+                "region": region,
+                "tables": {
+                    "workspace": store.workspace_table_name,
+                    "document": store.document_table_name,
+                    "sessions": chat.sessions_table_name,
+                    "connections": chat.connections_table_name,
+                },
+                "documentsBucket": store.documents_bucket_name,
+                "chatQueueUrl": chat.chat_queue_url,
+                "documentChangedTopicArn": chat.document_changed_topic_arn,
+                "fanoutStateMachineArn": chat.fanout_state_machine_arn,
+                "reindexStateMachineArn": chat.reindex_state_machine_arn,
+                "apiKeysSecretArn": shared.api_keys_secret_arn,
+                "vectorStore": {
+                    "kind": "pgvector" if vs.aurora.enabled else "opensearch",
+                    "clusterArn": store.cluster_arn,
+                    "secretArn": store.database_secret_arn,
+                    "database": store.database_name,
+                    "embeddingDimension": vs.embedding_dimension,
+                    "collectionEndpoint": store.collection_endpoint,
+                    "kendraIndexId": store.kendra_index_id,
+                },
+                "models": {
+                    "bedrock": m.bedrock,
+                    "openai": m.openai_models,
+                    "endpoints": models.endpoint_names,
+                    "defaultMode": orch.default_mode,
+                },
+            },
+        },
+    )
+
+    return {
+        "websocketUrl": chat.websocket_url,
+        "httpApiUrl": chat.http_api_url,
+        "userPoolId": auth.user_pool_id,
+        "userPoolClientId": auth.client_id,
+        "issuerUrl": auth.issuer_url,
+        "documentsBucket": store.documents_bucket_name,
+        "workspaceTable": store.workspace_table_name,
+        "documentTable": store.document_table_name,
+        "sessionsTable": chat.sessions_table_name,
+        "connectionsTable": chat.connections_table_name,
+        "configParameter": config_parameter,
+        "apiKeysSecretArn": shared.api_keys_secret_arn,
+        "cdnSecretHeader": shared.cdn_secret_header_name,
+        "cdnSecretParameter": shared.cdn_secret_parameter_name,
+        "modelEndpoints": models.endpoint_names,
+        "vpcId": network.vpc_id,
+    }

@@ -1,0 +1,618 @@
+"""Where chorus keeps documents and vectors: DynamoDB metadata, Aurora pgvector, S3, and options."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from .function import LambdaFunction
+from .iam import Statement, allow, assume_role_policy, policy_json, tls_only_statement
+from .queues import QueueWithDlq
+
+
+class VectorStoreArgs(TypedDict, total=False):
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed KMS key for tables, bucket, queue, cluster and logs.
+    Default: AWS-managed keys (``aws/dynamodb``, ``aws/s3``, ``aws/rds``); SSE-SQS on the ingest
+    queue, because S3 cannot publish to a queue encrypted with the AWS-managed SQS key."""
+    deletion_protection: pulumi.Input[bool]
+    """Protect tables and the cluster from deletion. Default: False."""
+    log_retention_days: pulumi.Input[int]
+    """Retention of the setup function's logs. Default: 14."""
+
+    enable_aurora: bool
+    """Create the Aurora PostgreSQL Serverless v2 cluster with pgvector. Default: True."""
+    isolated_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Subnets of the cluster (no route out). Required when ``enable_aurora``."""
+    database_security_group_id: pulumi.Input[str]
+    """Security group of the cluster. Required when ``enable_aurora``."""
+    aurora_engine_version: pulumi.Input[str]
+    """Aurora PostgreSQL version; 0-ACU auto-pause needs 16.3+. Default: ``16.6``."""
+    aurora_min_capacity: pulumi.Input[float]
+    """Minimum ACUs; 0 lets the cluster pause when idle. Default: 0."""
+    aurora_max_capacity: pulumi.Input[float]
+    """Maximum ACUs. Default: 2."""
+    aurora_seconds_until_auto_pause: pulumi.Input[int]
+    """Idle seconds before a 0-ACU cluster pauses (300..86400). Default: 300."""
+    database_name: pulumi.Input[str]
+    """Initial database. Default: ``chorus``."""
+    vector_schema: pulumi.Input[str]
+    """Schema holding chunk tables, created by the setup step. Default: ``chorus``."""
+    embedding_dimension: pulumi.Input[int]
+    """Vector dimension the setup step creates the chunk table with. Default: 384."""
+    backup_retention_days: pulumi.Input[int]
+    """Automated backup retention. Default: 1."""
+    setup_code: pulumi.Input[pulumi.Archive]
+    """Lambda package holding ``runtime.handlers.db_setup``. Required when ``enable_aurora``."""
+    setup_layers: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Layers of the setup function. Default: none."""
+
+    enable_opensearch: bool
+    """Create an OpenSearch Serverless VECTORSEARCH collection and its policies. Default: False."""
+    opensearch_standby_replicas: bool
+    """Standby replicas (doubles the OCU floor). Default: False."""
+    opensearch_vpc_id: pulumi.Input[str]
+    """VPC of the collection's VPC endpoint; without it the network policy allows access from
+    public AWS endpoints (still IAM + data-access-policy protected). Default: none."""
+    opensearch_vpc_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets of the collection's VPC endpoint. Default: none."""
+    opensearch_security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Security groups of the collection's VPC endpoint. Default: none."""
+
+    enable_kendra: bool
+    """Create a Kendra index (retrieve-only store). Default: False."""
+    kendra_edition: pulumi.Input[str]
+    """``DEVELOPER_EDITION`` or ``ENTERPRISE_EDITION``. Default: ``DEVELOPER_EDITION``."""
+
+    cors_allowed_origins: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Origins allowed to PUT to presigned URLs of the documents bucket. Default: none."""
+    noncurrent_version_days: pulumi.Input[int]
+    """Days before replaced/deleted document versions expire. Default: 30."""
+    documents_prefix: pulumi.Input[str]
+    """Key prefix whose object events go to the ingest queue. Default: ``workspaces/``."""
+    ingest_max_receive_count: pulumi.Input[int]
+    """Receives before an ingest message moves to the DLQ. Default: 3."""
+    ingest_visibility_timeout: pulumi.Input[int]
+    """Seconds; at least 6x the ingest worker's timeout. Default: 5400."""
+
+
+def gsi(
+    name: str, hash_key: str, range_key: str | None = None, projection_type: str = "ALL"
+) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
+    """A global secondary index (``key_schemas``: the non-deprecated form of hash/range keys)."""
+    schema = [
+        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+            attribute_name=hash_key, key_type="HASH"
+        )
+    ]
+    if range_key is not None:
+        schema.append(
+            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                attribute_name=range_key, key_type="RANGE"
+            )
+        )
+    return aws.dynamodb.TableGlobalSecondaryIndexArgs(
+        name=name, key_schemas=schema, projection_type=projection_type
+    )
+
+
+def _table(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    hash_key: str,
+    range_key: str,
+    index: tuple[str, str, str],
+    kms_key_arn: pulumi.Input[str] | None,
+    deletion_protection: pulumi.Input[bool],
+) -> aws.dynamodb.Table:
+    index_name, index_hash, index_range = index
+    attributes = sorted({hash_key, range_key, index_hash, index_range})
+    return aws.dynamodb.Table(
+        name,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=hash_key,
+        range_key=range_key,
+        attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S") for a in attributes],
+        global_secondary_indexes=[gsi(index_name, index_hash, index_range)],
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+            enabled=True, kms_key_arn=kms_key_arn
+        ),
+        deletion_protection_enabled=deletion_protection,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+class VectorStore(pulumi.ComponentResource):
+    """The seed's two metadata tables, the documents bucket (S3 → SQS), Aurora with pgvector,
+    and optionally an OpenSearch Serverless collection and a Kendra index."""
+
+    workspace_table_name: pulumi.Output[str]
+    """``workspace`` table: PK ``workspace_id``, SK ``object_type``; GSI ``by_object_type``."""
+    workspace_table_arn: pulumi.Output[str]
+    """ARN of the workspace table."""
+    document_table_name: pulumi.Output[str]
+    """``document`` table: PK ``workspace_id``, SK ``document_id``; GSI ``by_compound_sort_key``."""
+    document_table_arn: pulumi.Output[str]
+    """ARN of the document table."""
+    documents_bucket_name: pulumi.Output[str]
+    """Bucket uploads land in (presigned PUT)."""
+    documents_bucket_arn: pulumi.Output[str]
+    """ARN of the documents bucket."""
+    ingest_queue_arn: pulumi.Output[str]
+    """Queue receiving the bucket's object events."""
+    ingest_queue_url: pulumi.Output[str]
+    """URL of the ingest queue."""
+    ingest_dlq_arn: pulumi.Output[str]
+    """Dead-letter queue of the ingest queue."""
+    ingest_dlq_name: pulumi.Output[str]
+    """Name of the ingest DLQ (for alarms)."""
+    cluster_arn: pulumi.Output[str | None]
+    """Aurora cluster ARN (None without Aurora)."""
+    cluster_endpoint: pulumi.Output[str | None]
+    """Aurora writer endpoint (None without Aurora)."""
+    database_secret_arn: pulumi.Output[str | None]
+    """RDS-managed Secrets Manager secret with the master credentials (None without Aurora)."""
+    database_name: pulumi.Output[str | None]
+    """Database name (None without Aurora)."""
+    collection_endpoint: pulumi.Output[str | None]
+    """OpenSearch Serverless collection endpoint (None when disabled)."""
+    collection_arn: pulumi.Output[str | None]
+    """OpenSearch Serverless collection ARN (None when disabled)."""
+    collection_name: pulumi.Output[str | None]
+    """OpenSearch Serverless collection name (None when disabled)."""
+    kendra_index_id: pulumi.Output[str | None]
+    """Kendra index id (None when disabled)."""
+    kendra_index_arn: pulumi.Output[str | None]
+    """Kendra index ARN (None when disabled)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: VectorStoreArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("chorus:index:VectorStore", name, {}, opts)
+        args = args or {}
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        deletion_protection = args.get("deletion_protection", False)
+        self._name = name
+        self._kms_key_arn = kms_key_arn
+
+        workspace = _table(
+            f"{name}-workspace",
+            self,
+            hash_key="workspace_id",
+            range_key="object_type",
+            index=("by_object_type", "object_type", "created_at"),
+            kms_key_arn=kms_key_arn,
+            deletion_protection=deletion_protection,
+        )
+        document = _table(
+            f"{name}-document",
+            self,
+            hash_key="workspace_id",
+            range_key="document_id",
+            index=("by_compound_sort_key", "workspace_id", "compound_sort_key"),
+            kms_key_arn=kms_key_arn,
+            deletion_protection=deletion_protection,
+        )
+
+        # Documents bucket -------------------------------------------------------------------
+        bucket = aws.s3.Bucket(f"{name}-documents", force_destroy=False, opts=child)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-documents-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        public_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-documents-public-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-documents-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-documents-sse",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-documents-policy",
+            bucket=bucket.id,
+            policy=policy_json([tls_only_statement(bucket.arn)]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-documents-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.get("noncurrent_version_days", 30)
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        if args.get("cors_allowed_origins"):
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-documents-cors",
+                bucket=bucket.id,
+                cors_rules=[
+                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                        allowed_methods=["PUT"],
+                        allowed_origins=args["cors_allowed_origins"],
+                        allowed_headers=["content-type", "content-md5", "x-amz-*"],
+                        max_age_seconds=3000,
+                    )
+                ],
+                opts=child,
+            )
+
+        ingest = QueueWithDlq(
+            f"{name}-ingest",
+            {
+                "kms_key_arn": kms_key_arn,
+                "sse_sqs_without_key": True,
+                "max_receive_count": args.get("ingest_max_receive_count", 3),
+                "visibility_timeout_seconds": args.get("ingest_visibility_timeout", 5400),
+                "allow_services": [("s3.amazonaws.com", bucket.arn)],
+            },
+            opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-documents-notification",
+            bucket=bucket.id,
+            queues=[
+                aws.s3.BucketNotificationQueueArgs(
+                    queue_arn=ingest.queue_arn,
+                    events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                    filter_prefix=args.get("documents_prefix", "workspaces/"),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ingest]),
+        )
+
+        # Aurora PostgreSQL + pgvector --------------------------------------------------------
+        cluster_arn = cluster_endpoint = secret_arn = database_name = None
+        if args.get("enable_aurora", True):
+            cluster_arn, cluster_endpoint, secret_arn, database_name = self._aurora(name, args)
+
+        # OpenSearch Serverless ------------------------------------------------------------------
+        collection_endpoint = collection_arn = collection_name = None
+        if args.get("enable_opensearch", False):
+            collection_endpoint, collection_arn, collection_name = self._opensearch(name, args)
+
+        # Kendra ----------------------------------------------------------------------------------
+        kendra_id = kendra_arn = None
+        if args.get("enable_kendra", False):
+            kendra_id, kendra_arn = self._kendra(name, args)
+
+        self.workspace_table_name = workspace.name
+        self.workspace_table_arn = workspace.arn
+        self.document_table_name = document.name
+        self.document_table_arn = document.arn
+        self.documents_bucket_name = bucket.bucket
+        self.documents_bucket_arn = bucket.arn
+        self.ingest_queue_arn = ingest.queue_arn
+        self.ingest_queue_url = ingest.queue_url
+        self.ingest_dlq_arn = ingest.dlq_arn
+        self.ingest_dlq_name = ingest.dlq_name
+        self.cluster_arn = pulumi.Output.from_input(cluster_arn)
+        self.cluster_endpoint = pulumi.Output.from_input(cluster_endpoint)
+        self.database_secret_arn = pulumi.Output.from_input(secret_arn)
+        self.database_name = pulumi.Output.from_input(database_name)
+        self.collection_endpoint = pulumi.Output.from_input(collection_endpoint)
+        self.collection_arn = pulumi.Output.from_input(collection_arn)
+        self.collection_name = pulumi.Output.from_input(collection_name)
+        self.kendra_index_id = pulumi.Output.from_input(kendra_id)
+        self.kendra_index_arn = pulumi.Output.from_input(kendra_arn)
+        self.register_outputs(
+            {
+                "workspace_table_name": self.workspace_table_name,
+                "workspace_table_arn": self.workspace_table_arn,
+                "document_table_name": self.document_table_name,
+                "document_table_arn": self.document_table_arn,
+                "documents_bucket_name": self.documents_bucket_name,
+                "documents_bucket_arn": self.documents_bucket_arn,
+                "ingest_queue_arn": self.ingest_queue_arn,
+                "ingest_queue_url": self.ingest_queue_url,
+                "ingest_dlq_arn": self.ingest_dlq_arn,
+                "ingest_dlq_name": self.ingest_dlq_name,
+                "cluster_arn": self.cluster_arn,
+                "cluster_endpoint": self.cluster_endpoint,
+                "database_secret_arn": self.database_secret_arn,
+                "database_name": self.database_name,
+                "collection_endpoint": self.collection_endpoint,
+                "collection_arn": self.collection_arn,
+                "collection_name": self.collection_name,
+                "kendra_index_id": self.kendra_index_id,
+                "kendra_index_arn": self.kendra_index_arn,
+            }
+        )
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _aurora(self, name: str, args: VectorStoreArgs):
+        for required in ("isolated_subnet_ids", "database_security_group_id", "setup_code"):
+            if args.get(required) is None:
+                raise ValueError(
+                    f"VectorStore {name}: '{required}' is required when enable_aurora is True "
+                    "(pass Network outputs and the Lambda package, or set enable_aurora=False)"
+                )
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        database_name = args.get("database_name", "chorus")
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-db-subnets", subnet_ids=args["isolated_subnet_ids"], opts=child
+        )
+        cluster = aws.rds.Cluster(
+            f"{name}-aurora",
+            engine="aurora-postgresql",
+            engine_mode="provisioned",
+            engine_version=args.get("aurora_engine_version", "16.6"),
+            database_name=database_name,
+            master_username="chorus_admin",
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=kms_key_arn,
+            storage_encrypted=True,
+            kms_key_id=kms_key_arn,
+            enable_http_endpoint=True,
+            iam_database_authentication_enabled=True,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[args["database_security_group_id"]],
+            serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+                min_capacity=args.get("aurora_min_capacity", 0),
+                max_capacity=args.get("aurora_max_capacity", 2),
+                seconds_until_auto_pause=args.get("aurora_seconds_until_auto_pause", 300),
+            ),
+            backup_retention_period=args.get("backup_retention_days", 1),
+            copy_tags_to_snapshot=True,
+            deletion_protection=args.get("deletion_protection", False),
+            skip_final_snapshot=True,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            opts=child,
+        )
+        instance = aws.rds.ClusterInstance(
+            f"{name}-aurora-writer",
+            cluster_identifier=cluster.id,
+            instance_class="db.serverless",
+            engine=cluster.engine,
+            engine_version=cluster.engine_version,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            opts=child,
+        )
+        secret_arn = cluster.master_user_secrets.apply(lambda s: s[0].secret_arn)
+
+        setup_statements: list[Statement] = [
+            allow(
+                "RunSetupSql",
+                ["rds-data:BatchExecuteStatement", "rds-data:ExecuteStatement"],
+                [cluster.arn],
+            ),
+            allow("ReadMasterSecret", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        ]
+        setup = LambdaFunction(
+            f"{name}-db-setup",
+            {
+                "handler": "runtime.handlers.db_setup.handler",
+                "code": args["setup_code"],
+                "layers": args.get("setup_layers", []),
+                "timeout": 300,
+                "memory_size": 256,
+                "statements": setup_statements,
+                "kms_key_arn": kms_key_arn,
+                "log_retention_days": args.get("log_retention_days", 14),
+                "description": "Creates the vector extension, schema and chunk table in Aurora",
+            },
+            opts=child,
+        )
+        setup_input = pulumi.Output.json_dumps(
+            {
+                "clusterArn": cluster.arn,
+                "secretArn": secret_arn,
+                "database": database_name,
+                "schema": args.get("vector_schema", "chorus"),
+                "embeddingDimension": args.get("embedding_dimension", 384),
+            }
+        )
+        aws.lambda_.Invocation(
+            f"{name}-db-setup-run",
+            function_name=setup.function_name,
+            input=setup_input,
+            lifecycle_scope="CREATE_ONLY",
+            triggers={"input": setup_input},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, setup]),
+        )
+        return cluster.arn, cluster.endpoint, secret_arn, pulumi.Output.from_input(database_name)
+
+    def _opensearch(self, name: str, args: VectorStoreArgs):
+        child = pulumi.ResourceOptions(parent=self)
+        collection_name = f"{name}-vectors"[:32]
+        kms_key_arn = args.get("kms_key_arn")
+        encryption = pulumi.Output.json_dumps(
+            {
+                "Rules": [
+                    {"ResourceType": "collection", "Resource": [f"collection/{collection_name}"]}
+                ],
+                **(
+                    {"AWSOwnedKey": False, "KmsARN": kms_key_arn}
+                    if kms_key_arn
+                    else {"AWSOwnedKey": True}
+                ),
+            }
+        )
+        encryption_policy = aws.opensearch.ServerlessSecurityPolicy(
+            f"{name}-aoss-encryption",
+            name=f"{collection_name}-enc"[:32],
+            type="encryption",
+            policy=encryption,
+            opts=child,
+        )
+        network_rule: dict = {
+            "Rules": [
+                {"ResourceType": "collection", "Resource": [f"collection/{collection_name}"]}
+            ],
+        }
+        if args.get("opensearch_vpc_id") is not None:
+            vpce = aws.opensearch.ServerlessVpcEndpoint(
+                f"{name}-aoss-vpce",
+                name=f"{collection_name}-vpce"[:32],
+                vpc_id=args["opensearch_vpc_id"],
+                subnet_ids=args.get("opensearch_vpc_subnet_ids"),
+                security_group_ids=args.get("opensearch_security_group_ids"),
+                opts=child,
+            )
+            network_rule.update({"AllowFromPublic": False, "SourceVPCEs": [vpce.id]})
+        else:
+            network_rule["AllowFromPublic"] = True
+        aws.opensearch.ServerlessSecurityPolicy(
+            f"{name}-aoss-network",
+            name=f"{collection_name}-net"[:32],
+            type="network",
+            policy=pulumi.Output.json_dumps([network_rule]),
+            opts=child,
+        )
+        collection = aws.opensearch.ServerlessCollection(
+            f"{name}-aoss",
+            name=collection_name,
+            type="VECTORSEARCH",
+            standby_replicas="ENABLED" if args.get("opensearch_standby_replicas") else "DISABLED",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption_policy]),
+        )
+        self._collection_name = collection_name
+        return collection.collection_endpoint, collection.arn, collection.name
+
+    def grant_opensearch_access(
+        self, name: str, principal_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
+    ) -> aws.opensearch.ServerlessAccessPolicy | None:
+        """Data access policy letting these roles read/write the collection's indexes.
+
+        Call it once the consumers' roles exist (e.g. the ChatOrchestrator's workers). Does
+        nothing when OpenSearch is disabled.
+        """
+        collection_name = getattr(self, "_collection_name", None)
+        if collection_name is None:
+            return None
+        policy = pulumi.Output.json_dumps(
+            [
+                {
+                    "Rules": [
+                        {
+                            "ResourceType": "index",
+                            "Resource": [f"index/{collection_name}/*"],
+                            "Permission": [
+                                "aoss:CreateIndex",
+                                "aoss:DescribeIndex",
+                                "aoss:ReadDocument",
+                                "aoss:UpdateIndex",
+                                "aoss:WriteDocument",
+                            ],
+                        },
+                        {
+                            "ResourceType": "collection",
+                            "Resource": [f"collection/{collection_name}"],
+                            "Permission": ["aoss:DescribeCollectionItems"],
+                        },
+                    ],
+                    "Principal": principal_arns,
+                }
+            ]
+        )
+        return aws.opensearch.ServerlessAccessPolicy(
+            f"{self._name}-aoss-access-{name}",
+            name=f"{collection_name}-{name}"[:32],
+            type="data",
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _kendra(self, name: str, args: VectorStoreArgs):
+        child = pulumi.ResourceOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        role = aws.iam.Role(
+            f"{name}-kendra-role",
+            assume_role_policy=assume_role_policy("kendra.amazonaws.com", account),
+            description="Kendra index role (metrics and its own logs only)",
+            opts=child,
+        )
+        log_arn = pulumi.Output.format(
+            "arn:aws:logs:{0}:{1}:log-group:/aws/kendra/*", region, account
+        )
+        aws.iam.RolePolicy(
+            f"{name}-kendra-policy",
+            role=role.id,
+            policy=policy_json(
+                [
+                    allow(
+                        "KendraMetrics",
+                        ["cloudwatch:PutMetricData"],
+                        ["*"],
+                        {"StringEquals": {"cloudwatch:namespace": "AWS/Kendra"}},
+                    ),
+                    allow("KendraLogGroups", ["logs:DescribeLogGroups"], ["*"]),
+                    allow(
+                        "KendraLogs",
+                        [
+                            "logs:CreateLogGroup",
+                            "logs:CreateLogStream",
+                            "logs:DescribeLogStreams",
+                            "logs:PutLogEvents",
+                        ],
+                        [log_arn, pulumi.Output.concat(log_arn, ":log-stream:*")],
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        index = aws.kendra.Index(
+            f"{name}-kendra",
+            name=f"{name}-kendra",
+            edition=args.get("kendra_edition", "DEVELOPER_EDITION"),
+            role_arn=role.arn,
+            server_side_encryption_configuration=(
+                aws.kendra.IndexServerSideEncryptionConfigurationArgs(
+                    kms_key_id=args["kms_key_arn"]
+                )
+                if args.get("kms_key_arn")
+                else None
+            ),
+            opts=child,
+        )
+        return index.id, index.arn
+
+
+__all__ = ["VectorStore", "VectorStoreArgs"]

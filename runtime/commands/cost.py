@@ -1,0 +1,47 @@
+"""``chorus cost --stack dev``: what a stack's configuration costs idle and per 1,000 chats.
+
+The estimate itself lives with the infrastructure (``chorus.components.cost``, pure Python, a
+dated price table); this module is only the command line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+
+@click.command("cost")
+@click.option("--stack", default="dev", show_default=True, help="Reads Pulumi.<stack>.yaml.")
+@click.option(
+    "--project-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder holding Pulumi.yaml and the stack files.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the items as JSON.")
+def cost(stack: str, project_dir: Path, as_json: bool) -> None:
+    """Estimated monthly idle cost and cost per 1,000 chats of a stack, item by item."""
+    # components is a sibling package of runtime in the ``chorus`` distribution.
+    from chorus.components.cost import estimate_stack, format_report
+    from chorus.components.settings import ConfigError
+
+    try:
+        report = estimate_stack(stack, project_dir)
+    except (FileNotFoundError, ConfigError, KeyError) as error:
+        raise click.ClickException(str(error).strip("'\"")) from None
+    if as_json:
+        payload = {
+            "stack": report.stack,
+            "idle": [asdict(i) for i in report.idle],
+            "idleTotal": round(report.idle_total, 4),
+            "idleAfterFreeTier": round(report.idle_after_free_tier, 4),
+            "perThousandChats": [asdict(i) for i in report.per_thousand_chats],
+            "perThousandChatsTotal": round(report.per_thousand_total, 4),
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(format_report(report))

@@ -1,0 +1,87 @@
+"""chorus cost: a dated, itemised estimate; the dev stack idles at about a dollar."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from components import prices
+from components.cost import estimate, estimate_stack, format_report
+from components.settings import parse_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dev_stack_idles_at_about_a_dollar_a_month():
+    report = estimate_stack("dev", ROOT)
+    assert report.idle_total < 2.0
+    assert report.idle_after_free_tier <= 1.0
+    names = {i.name for i in report.idle if i.usd > 0}
+    assert "NAT gateways" not in names and "KMS customer-managed key" not in names
+
+
+def test_report_is_item_by_item_and_dated():
+    text = format_report(estimate_stack("dev", ROOT))
+    assert prices.AS_OF in text
+    assert "Aurora Serverless v2 compute: paused at 0 ACU" in text
+    assert "Per 1,000 chats (mode single, anthropic.claude-3-haiku" in text
+    assert "dominated by:" in text
+
+
+def test_nat_gateways_and_gpu_endpoints_show_up_at_their_price():
+    cheap = estimate(parse_settings({}))
+    costly = estimate(
+        parse_settings(
+            {
+                "chorus:network": {"natGateways": 1, "interfaceEndpoints": []},
+                "chorus:models": {"embedding": {"hosting": "instance"}},
+            }
+        )
+    )
+    delta = costly.idle_total - cheap.idle_total
+    nat = prices.HOURS_PER_MONTH * (0.045 + 0.005)
+    gpu = prices.HOURS_PER_MONTH * prices.INSTANCE_HOUR["ml.g4dn.xlarge"]
+    interface = 2 * 2 * prices.HOURS_PER_MONTH * 0.01  # defaults removed from the costly one
+    assert delta == pytest.approx(nat + gpu - interface)
+
+
+def test_consensus_mode_pays_for_every_model():
+    base = {"chorus:models": {"bedrock": ["anthropic.claude-3-haiku-20240307-v1:0",
+                                          "meta.llama3-8b-instruct-v1:0"]}}  # fmt: skip
+    single = estimate(parse_settings(base)).per_thousand_total
+    consensus = estimate(
+        parse_settings({**base, "chorus:orchestrator": {"defaultMode": "consensus"}})
+    ).per_thousand_total
+    assert consensus > single
+
+
+def test_unknown_instance_type_says_where_to_add_its_price():
+    embedding = {"hosting": "instance", "instanceType": "ml.p5.48xlarge"}
+    settings = parse_settings({"chorus:models": {"embedding": embedding}})
+    with pytest.raises(KeyError, match=r"prices\.py"):
+        estimate(settings)
+
+
+def test_cli_command_prints_the_estimate_and_json(tmp_path):
+    from runtime.commands.cost import cost
+
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    runner = CliRunner()
+    result = runner.invoke(cost, ["--stack", "dev", "--project-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Idle, per month" in result.output
+    result = runner.invoke(cost, ["--stack", "dev", "--project-dir", str(tmp_path), "--json"])
+    payload = json.loads(result.output)
+    assert payload["idleTotal"] == pytest.approx(estimate_stack("dev", ROOT).idle_total, abs=1e-3)
+
+
+def test_cli_names_a_missing_stack_file(tmp_path):
+    from runtime.commands.cost import cost
+
+    result = CliRunner().invoke(cost, ["--stack", "prod", "--project-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "Pulumi.prod.yaml not found" in result.output

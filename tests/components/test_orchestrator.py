@@ -1,0 +1,253 @@
+"""ChatOrchestrator: routes, functions, queues, event sources, workflows and alarms."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.orchestrator import HTTP_ROUTES, WEBSOCKET_ROUTES, ChatOrchestrator
+
+from .conftest import ACCOUNT, REGION, deploy
+
+ARN = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}"
+INPUTS = {
+    "code": pulumi.AssetArchive({"runtime/__init__.py": pulumi.StringAsset("")}),
+    "layers": [f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:deps:1"],
+    "issuer_url": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_abc",
+    "jwks_url": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_abc/.well-known/jwks.json",
+    "client_id": "client123",
+    "cdn_secret_parameter_name": "/chorus/shared/cdn-origin-secret",
+    "config_parameter_name": "/chorus/test/config",
+    "api_keys_secret_arn": ARN.format("secretsmanager", "secret:api-keys"),
+    "workspace_table_arn": ARN.format("dynamodb", "table/workspace"),
+    "document_table_arn": ARN.format("dynamodb", "table/document"),
+    "documents_bucket_arn": "arn:aws:s3:::documents",
+    "ingest_queue_arn": ARN.format("sqs", "ingest"),
+    "ingest_dlq_name": "ingest-dlq",
+    "cluster_arn": ARN.format("rds", "cluster:vectors"),
+    "database_secret_arn": ARN.format("secretsmanager", "secret:rds-db"),
+    "bedrock_model_arns": [
+        f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+    ],
+    "sagemaker_endpoint_arns": [ARN.format("sagemaker", "endpoint/embedding")],
+}
+
+
+def _orchestrator(**overrides):
+    def program():
+        orch = ChatOrchestrator("chat", {**INPUTS, **overrides})
+        return {"ws": orch.websocket_url, "http": orch.http_api_url, "fns": orch.function_names}
+
+    return deploy(program)
+
+
+@pytest.fixture(scope="module")
+def d():
+    return _orchestrator()
+
+
+def _fn_by_id(d, physical_id):
+    """A function resource from the id/ARN/name an input refers to."""
+    for fn in d.of_type("aws:lambda/function:Function"):
+        if physical_id in (
+            fn.state["id"],
+            fn.state["arn"],
+            fn.state["name"],
+            fn.state["invokeArn"],
+        ):
+            return fn
+    raise AssertionError(f"no function {physical_id}")
+
+
+def test_websocket_routes_point_at_the_right_functions(d):
+    integrations = {i.state["id"]: i for i in d.of_type("aws:apigatewayv2/integration:Integration")}
+    routes = {
+        r.inputs["routeKey"]: r.inputs
+        for r in d.of_type("aws:apigatewayv2/route:Route")
+        if not r.inputs["routeKey"].startswith(("GET", "POST", "DELETE"))
+    }
+    assert set(routes) == set(WEBSOCKET_ROUTES)
+    for route_key, module in WEBSOCKET_ROUTES.items():
+        integration = integrations[routes[route_key]["target"].removeprefix("integrations/")]
+        fn = _fn_by_id(d, integration.inputs["integrationUri"])
+        assert fn.inputs["handler"] == f"runtime.handlers.{module}.handler", route_key
+
+
+def test_connect_route_uses_the_lambda_request_authorizer(d):
+    authorizer = d.one("aws:apigatewayv2/authorizer:Authorizer", "ws-authorizer")
+    assert authorizer.inputs["authorizerType"] == "REQUEST"
+    assert authorizer.inputs["identitySources"] == [
+        "route.request.querystring.token",
+        "route.request.header.x-chorus-origin-verify",
+    ]
+    fn = _fn_by_id(d, authorizer.inputs["authorizerUri"])
+    assert fn.inputs["handler"] == "runtime.handlers.ws_authorizer.handler"
+    connect = d.named("chat-ws-route-connect").inputs
+    assert connect["authorizationType"] == "CUSTOM"
+    assert connect["authorizerId"] == authorizer.state["id"]
+    for other in ("disconnect", "sendmessage", "heartbeat", "default"):
+        assert d.named(f"chat-ws-route-{other}").inputs["authorizationType"] == "NONE"
+
+
+def test_apis_check_the_cdn_origin_header(d):
+    for module in ("ws_authorizer", "rest_api"):
+        fn = d.one("aws:lambda/function:Function", module.replace("_", "-"))
+        env = fn.inputs["environment"]["variables"]
+        assert env["CHORUS_CDN_SECRET_HEADER"] == "x-chorus-origin-verify"
+        assert env["CHORUS_REQUIRE_CDN_HEADER"] == "true"
+        policy = json.loads(
+            d.one("aws:iam/rolePolicy:RolePolicy", module.replace("_", "-")).inputs["policy"]
+        )
+        read = next(s for s in policy["Statement"] if s["Sid"] == "ReadCdnSecret")
+        assert read["Resource"] == [
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/chorus/shared/cdn-origin-secret"
+        ]
+
+
+def test_http_api_routes_all_require_the_cognito_jwt(d):
+    jwt = d.one("aws:apigatewayv2/authorizer:Authorizer", "http-jwt").inputs
+    assert jwt["jwtConfiguration"] == {"issuer": INPUTS["issuer_url"], "audiences": ["client123"]}
+    http_routes = [
+        r.inputs for r in d.of_type("aws:apigatewayv2/route:Route") if " /" in r.inputs["routeKey"]
+    ]
+    assert sorted(r["routeKey"] for r in http_routes) == sorted(HTTP_ROUTES)
+    assert {r["authorizationType"] for r in http_routes} == {"JWT"}
+
+
+def test_every_function_has_tracing_logs_and_its_own_role(d):
+    functions = d.of_type("aws:lambda/function:Function")
+    assert {f.inputs["handler"].split(".")[2] for f in functions} == {
+        "ws_authorizer", "ws_connect", "ws_disconnect", "ws_message", "chat_worker",
+        "ingest_worker", "rest_api", "fanout_model", "fanout_agreement", "reindex_document",
+    }  # fmt: skip
+    log_groups = {g.state["name"]: g for g in d.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    roles = [f.inputs["role"] for f in functions]
+    assert len(set(roles)) == len(functions)
+    for fn in functions:
+        assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+        assert fn.inputs["runtime"] == "python3.12"
+        assert fn.inputs["layers"] == INPUTS["layers"]
+        group = log_groups[fn.inputs["loggingConfig"]["logGroup"]]
+        assert group.inputs["retentionInDays"] == 14
+
+
+def test_every_queue_has_a_dead_letter_queue(d):
+    queues = d.of_type("aws:sqs/queue:Queue")
+    arns = {q.state["arn"] for q in queues}
+    main = [q for q in queues if not q.name.endswith("-dlq")]
+    assert {q.name for q in main} == {"chat-chat", "chat-cache-invalidation"}
+    for q in main:
+        target = json.loads(q.inputs["redrivePolicy"])["deadLetterTargetArn"]
+        assert target in arns and target != q.state["arn"]
+
+
+def test_event_sources_report_batch_failures_with_a_concurrency_cap():
+    d = _orchestrator(chat_max_concurrency=3)
+    mappings = {
+        m.name: m.inputs for m in d.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    }
+    assert set(mappings) == {"chat-chat-source", "chat-cache-source", "chat-ingest-source"}
+    for mapping in mappings.values():
+        assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["scalingConfig"]["maximumConcurrency"] >= 2
+    assert mappings["chat-chat-source"]["scalingConfig"] == {"maximumConcurrency": 3}
+    assert mappings["chat-ingest-source"]["eventSourceArn"] == INPUTS["ingest_queue_arn"]
+    ingest = _fn_by_id(d, mappings["chat-ingest-source"]["functionName"])
+    assert ingest.inputs["handler"] == "runtime.handlers.ingest_worker.handler"
+
+
+def test_document_changed_topic_fans_out_to_an_encrypted_queue(d):
+    topic = d.one("aws:sns/topic:Topic", "document-changed")
+    assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+    subscription = d.one("aws:sns/topicSubscription:TopicSubscription", "to-cache").inputs
+    queue = d.named("chat-cache-invalidation", "aws:sqs/queue:Queue")
+    assert subscription["topic"] == topic.state["arn"]
+    assert subscription["endpoint"] == queue.state["arn"]
+    assert queue.inputs["sqsManagedSseEnabled"] is True  # SNS cannot use alias/aws/sqs
+
+
+def test_state_machines_substitute_the_task_arns(d):
+    machines = {m.inputs["type"]: m.inputs for m in d.of_type("aws:sfn/stateMachine:StateMachine")}
+    assert set(machines) == {"EXPRESS", "STANDARD"}
+    fanout = json.loads(machines["EXPRESS"]["definition"])
+    task = fanout["States"]["AskModels"]["ItemProcessor"]["States"]["AskOneModel"]
+    fn = _fn_by_id(d, task["Parameters"]["FunctionName"])
+    assert fn.inputs["handler"] == "runtime.handlers.fanout_model.handler"
+    agreement = fanout["States"]["ScoreAgreement"]["Parameters"]["FunctionName"]
+    assert _fn_by_id(d, agreement).inputs["handler"] == "runtime.handlers.fanout_agreement.handler"
+    reindex = json.loads(machines["STANDARD"]["definition"])
+    item = reindex["States"]["ReindexDocuments"]["ItemProcessor"]["States"]["ReindexDocument"]
+    fn = _fn_by_id(d, item["Parameters"]["FunctionName"])
+    assert fn.inputs["handler"] == "runtime.handlers.reindex_document.handler"
+    assert "${" not in machines["EXPRESS"]["definition"] + machines["STANDARD"]["definition"]
+    for machine in machines.values():
+        assert machine["tracingConfiguration"] == {"enabled": True}
+        assert machine["loggingConfiguration"]["logDestination"].endswith(":*")
+
+
+def test_alarms_watch_every_dlq_and_every_function(d):
+    alarms = d.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    dlq = [a.inputs for a in alarms if a.inputs["namespace"] == "AWS/SQS"]
+    dlq_names = {
+        q.state["name"] for q in d.of_type("aws:sqs/queue:Queue") if q.name.endswith("-dlq")
+    }
+    assert {a["dimensions"]["QueueName"] for a in dlq} == dlq_names | {"ingest-dlq"}
+    errors = [a.inputs for a in alarms if a.inputs["metricName"] == "Errors"]
+    assert {a["dimensions"]["FunctionName"] for a in errors} == {
+        f.state["name"] for f in d.of_type("aws:lambda/function:Function")
+    }
+    topic = d.one("aws:sns/topic:Topic", "alarms").state["arn"]
+    assert all(a.inputs["alarmActions"] == [topic] for a in alarms)
+
+
+def test_aggregate_error_alarm_replaces_per_function_alarms():
+    d = _orchestrator(lambda_error_alarms="aggregate")
+    errors = [
+        a.inputs
+        for a in d.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["metricName"] == "Errors"
+    ]
+    assert len(errors) == 1 and "dimensions" not in errors[0]
+
+
+def test_customer_key_encrypts_queues_topics_tables_logs_and_workflows():
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"
+    d = _orchestrator(kms_key_arn=key)
+    for q in d.of_type("aws:sqs/queue:Queue"):
+        assert q.inputs["kmsMasterKeyId"] == key
+    for t in d.of_type("aws:sns/topic:Topic"):
+        assert t.inputs["kmsMasterKeyId"] == key
+    for t in d.of_type("aws:dynamodb/table:Table"):
+        assert t.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}
+    for g in d.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert g.inputs["kmsKeyId"] == key
+    for m in d.of_type("aws:sfn/stateMachine:StateMachine"):
+        assert m.inputs["encryptionConfiguration"]["kmsKeyId"] == key
+    for f in d.of_type("aws:lambda/function:Function"):
+        assert f.inputs["kmsKeyArn"] == key
+
+
+def test_connections_table_expires_items(d):
+    table = d.one("aws:dynamodb/table:Table", "connections").inputs
+    assert table["hashKey"] == "connection_id"
+    assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    sessions = d.one("aws:dynamodb/table:Table", "sessions").inputs
+    assert (sessions["hashKey"], sessions["rangeKey"]) == ("session_id", "sort_key")
+
+
+def test_workers_can_join_a_vpc():
+    d = _orchestrator(subnet_ids=["subnet-p1"], security_group_ids=["sg-l"])
+    in_vpc = {
+        f.inputs["handler"].split(".")[2]
+        for f in d.of_type("aws:lambda/function:Function")
+        if f.inputs.get("vpcConfig")
+    }
+    assert in_vpc == {"chat_worker", "ingest_worker", "fanout_model", "reindex_document"}
+
+
+def test_missing_required_input_names_the_key():
+    args = {k: v for k, v in INPUTS.items() if k != "issuer_url"}
+    with pytest.raises(ValueError, match="'issuer_url' is required"):
+        ChatOrchestrator("bad", args)

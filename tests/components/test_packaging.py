@@ -1,0 +1,134 @@
+"""Packaging: reproducible bytes, the right layout, Lambda-platform wheels only."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components import packaging
+
+
+@pytest.fixture
+def runtime_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "runtime"
+    for relative, text in {
+        "__init__.py": "",
+        "cli.py": "import click\n",
+        "handlers/__init__.py": "",
+        "handlers/ws_connect.py": "def handler(event, context):\n    return {}\n",
+        "core/__init__.py": "",
+        "core/retrieval.py": "def retrieve(): ...\n",
+        "adapters/__init__.py": "",
+        "adapters/dynamodb.py": "X = 1\n",
+        "local/server.py": "# laptop only\n",
+        "handlers/__pycache__/ws_connect.cpython-312.pyc": "junk",
+    }.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _touch_everything(root: Path, when: int) -> None:
+    for path in root.rglob("*"):
+        os.utime(path, (when, when))
+
+
+def test_handlers_zip_is_byte_for_byte_reproducible(runtime_dir, tmp_path):
+    _touch_everything(runtime_dir, 1_600_000_000)
+    first = packaging.build_handlers_zip(runtime_dir, tmp_path / "a.zip")
+    _touch_everything(runtime_dir, 1_700_000_000)
+    second = packaging.build_handlers_zip(runtime_dir, tmp_path / "b.zip")
+    assert first.sha256 == second.sha256
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+
+
+def test_layers_are_byte_for_byte_reproducible(runtime_dir, tmp_path):
+    first = packaging.build_core_layer(runtime_dir, tmp_path / "a.zip")
+    _touch_everything(runtime_dir, 1_700_000_000)
+    second = packaging.build_core_layer(runtime_dir, tmp_path / "b.zip")
+    assert first.sha256 == second.sha256
+
+
+def test_handlers_zip_holds_handlers_and_a_namespace_shim_only(runtime_dir, tmp_path):
+    built = packaging.build_handlers_zip(runtime_dir, tmp_path / "h.zip")
+    with zipfile.ZipFile(built.path) as archive:
+        names = archive.namelist()
+        shim = archive.read("runtime/__init__.py").decode()
+        infos = archive.infolist()
+    assert names == sorted(names)
+    assert names == [
+        "runtime/__init__.py",
+        "runtime/handlers/__init__.py",
+        "runtime/handlers/ws_connect.py",
+    ]
+    assert "extend_path" in shim
+    assert {i.date_time for i in infos} == {packaging.FIXED_DATE}
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+
+
+def test_core_layer_holds_core_and_adapters_under_python(runtime_dir, tmp_path):
+    built = packaging.build_core_layer(runtime_dir, tmp_path / "core.zip")
+    with zipfile.ZipFile(built.path) as archive:
+        names = archive.namelist()
+    assert "python/runtime/core/retrieval.py" in names
+    assert "python/runtime/adapters/dynamodb.py" in names
+    assert not any("local" in n or "cli.py" in n or "handlers" in n for n in names)
+
+
+def test_shim_merges_the_two_halves_into_one_package(runtime_dir, tmp_path):
+    """What Lambda does: /var/task (function) before /opt/python (layer) on sys.path."""
+    import subprocess
+    import sys
+
+    task, opt = tmp_path / "task", tmp_path / "opt"
+    zipfile.ZipFile(packaging.build_handlers_zip(runtime_dir, tmp_path / "h.zip").path).extractall(
+        task
+    )
+    zipfile.ZipFile(packaging.build_core_layer(runtime_dir, tmp_path / "c.zip").path).extractall(
+        opt
+    )
+    code = "import runtime.handlers.ws_connect, runtime.core.retrieval; print('ok')"
+    paths = [str(task), str(opt / "python")]
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = {paths!r}; {code}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_dependencies_are_installed_for_the_lambda_platform_only(tmp_path):
+    calls = []
+
+    def fake_pip(command, check):
+        calls.append(command)
+        target = Path(command[command.index("--target") + 1])
+        (target / "pydantic").mkdir(parents=True)
+        (target / "pydantic" / "__init__.py").write_text("")
+        (target / "boto3").mkdir()
+        (target / "boto3" / "__init__.py").write_text("")
+
+    built = packaging.build_dependencies_layer(
+        ["pydantic>=2"], tmp_path / "deps.zip", tmp_path / "work", "x86_64", run=fake_pip
+    )
+    [command] = calls
+    assert command[command.index("--platform") + 1] == "manylinux2014_x86_64"
+    assert command[command.index("--python-version") + 1] == "3.12"
+    assert "--only-binary=:all:" in command and "--no-compile" in command
+    with zipfile.ZipFile(built.path) as archive:
+        assert archive.namelist() == ["python/pydantic/__init__.py"]  # boto3 comes with Lambda
+    again = packaging.build_dependencies_layer(
+        ["pydantic>=2"], tmp_path / "deps2.zip", tmp_path / "work", "x86_64", run=fake_pip
+    )
+    assert len(calls) == 1  # cached per requirements set
+    assert again.sha256 == built.sha256
+
+
+def test_missing_handlers_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="handlers"):
+        packaging.build_handlers_zip(tmp_path, tmp_path / "x.zip")

@@ -1,0 +1,55 @@
+"""Stack settings: one validated object; a bad key or value is named in the error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.settings import ConfigError, StackSettings, load_stack_file, parse_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dev_stack_file_is_valid_and_cheap():
+    settings = load_stack_file(ROOT / "Pulumi.dev.yaml")
+    assert settings.network.nat_gateways == 0
+    assert settings.network.interface_endpoints == []
+    assert settings.vector_store.aurora.min_capacity == 0
+    assert settings.models.embedding.hosting == "serverless"
+    assert settings.encryption.customer_managed_key is False
+
+
+def test_defaults_are_safe_for_a_component_consumer():
+    settings = StackSettings()
+    assert settings.encryption.customer_managed_key is True
+    assert settings.network.nat_gateways == 0
+    assert settings.models.cross_encoder.hosting == "none"
+
+
+def test_values_from_pulumi_config_arrive_as_json_strings():
+    settings = parse_settings(
+        {"chorus:network": '{"azCount": 3, "natGateways": 1}', "chorus:logRetentionDays": "30"}
+    )
+    assert (settings.network.az_count, settings.network.nat_gateways) == (3, 1)
+    assert settings.log_retention_days == 30
+
+
+def test_other_namespaces_are_ignored():
+    assert parse_settings({"aws:region": "eu-west-1"}) == StackSettings()
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"chorus:network": {"natGateways": 3, "azCount": 2}}, "'chorus:network'"),
+        ({"chorus:network": {"natGateway": 1}}, "'chorus:network.natGateway'"),
+        ({"chorus:logRetentionDays": 10}, "'chorus:logRetentionDays'"),
+        ({"chorus:models": {"embedding": {"hosting": "gpu"}}}, "'chorus:models.embedding.hosting'"),
+        ({"chorus:lambda": {"architecture": "sparc"}}, "'chorus:lambda.architecture'"),
+    ],
+)
+def test_bad_values_name_their_key(config, named):
+    with pytest.raises(ConfigError) as error:
+        parse_settings(config)
+    assert named in str(error.value)

@@ -1,0 +1,413 @@
+"""The whole stack from Pulumi.dev.yaml, and a "everything on" stack: policies, IAM, ASL."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import parliament
+import pulumi
+import pytest
+from parliament import analyze_policy_string
+from pulumi_policy import ResourceValidationArgs, StackValidationArgs
+from pulumi_policy.policy import PolicyResource
+from statelint.linter import Linter
+
+from components import packaging
+from components.policies import RESOURCE_RULES, STACK_RULES, STAR_RESOURCE_ACTIONS
+from components.settings import load_stack_file, parse_settings, read_stack_file
+from components.stack import LambdaCode, build_stack
+
+from .conftest import ACCOUNT, REGION, deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+ZIP = pulumi.AssetArchive({"runtime/__init__.py": pulumi.StringAsset("")})
+CODE = LambdaCode(
+    handlers=ZIP,
+    core_layer=ZIP,
+    dependencies_layer=ZIP,
+    embedding_model=pulumi.StringAsset("model"),
+    cross_encoder_model=pulumi.StringAsset("model"),
+)
+TGI = f"763104351884.dkr.ecr.{REGION}.amazonaws.com/huggingface-pytorch-tgi-inference:2.4"
+
+# Every Resource "*" chorus grants, with why AWS leaves no narrower choice (mirrors the pack).
+STAR_RESOURCE_REASONS = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+    "xray:GetSamplingRules": "X-Ray has no resource-level permissions",
+    "xray:GetSamplingTargets": "X-Ray has no resource-level permissions",
+    "ec2:CreateNetworkInterface": "Lambda VPC attachment; ENI ids are unknown in advance",
+    "ec2:DeleteNetworkInterface": "Lambda VPC attachment; ENI ids are unknown in advance",
+    "ec2:DescribeNetworkInterfaces": "Describe* calls support no resource-level permissions",
+    "ec2:DescribeSubnets": "Describe* calls support no resource-level permissions",
+    "ec2:AssignPrivateIpAddresses": "Lambda VPC attachment; ENI ids are unknown in advance",
+    "ec2:UnassignPrivateIpAddresses": "Lambda VPC attachment; ENI ids are unknown in advance",
+    "ecr:GetAuthorizationToken": "account-wide registry login; no resource-level permission",
+    "cloudwatch:PutMetricData": "no resource-level permission; narrowed by a namespace condition",
+    "logs:CreateLogDelivery": "Step Functions log delivery requires Resource *",
+    "logs:DeleteLogDelivery": "Step Functions log delivery requires Resource *",
+    "logs:DescribeLogGroups": "list call; no resource-level permission",
+    "logs:DescribeResourcePolicies": "list call; no resource-level permission",
+    "logs:GetLogDelivery": "Step Functions log delivery requires Resource *",
+    "logs:ListLogDeliveries": "Step Functions log delivery requires Resource *",
+    "logs:PutResourcePolicy": "Step Functions log delivery requires Resource *",
+    "logs:UpdateLogDelivery": "Step Functions log delivery requires Resource *",
+}
+# Resource policies (not identity policies) where "*" is what AWS requires.
+STAR_IN_RESOURCE_POLICIES = {
+    "kms key policy": 'Resource "*" in a key policy means "this key"',
+    "deny-without-TLS statements": 'Principal "*" with Deny: applies to every caller',
+}
+
+EVERYTHING_ON = {
+    "chorus:network": {"azCount": 3, "natGateways": 1, "lambdasInVpc": True,
+                       "interfaceEndpoints": ["sagemaker.runtime", "secretsmanager",
+                                              "bedrock-runtime"]},
+    "chorus:encryption": {"customerManagedKey": True},
+    "chorus:vectorStore": {"opensearch": {"enabled": True}, "kendra": {"enabled": True}},
+    "chorus:models": {
+        "bedrock": ["anthropic.claude-3-haiku-20240307-v1:0"],
+        "openaiModels": ["gpt-4o-mini"],
+        "embedding": {"hosting": "instance", "instanceType": "ml.g4dn.xlarge"},
+        "crossEncoder": {"hosting": "serverless"},
+        "llms": [
+            {"name": "tgi", "source": "image", "imageUri": TGI},
+            {"name": "js", "source": "jumpstart",
+             "modelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/llama"},
+            {"name": "hf", "source": "huggingface", "imageUri": TGI, "hfModelId": "org/model"},
+        ],
+    },
+    "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
+    "chorus:deletionProtection": True,
+}  # fmt: skip
+
+
+def _real_mismatches(detail, resources):
+    """Parliament rejects ARNs whose id holds a colon (``foundation-model/...-v1:0``, as AWS
+    writes Bedrock model ids) and treats alternative resource types of an action as all
+    required. A mismatch is real only if a resource matches none of the action's formats."""
+    formats: dict[str, list[str]] = {}
+    for item in detail:
+        formats.setdefault(item["action"], []).append(item["required_format"])
+    return [
+        (action, resource)
+        for action, options in formats.items()
+        for resource in resources
+        if not any(parliament.is_arn_match("", option, resource) for option in options)
+    ]
+
+
+def _deploy(settings, stack="dev"):
+    return deploy(lambda: build_stack(settings, CODE, stack), stack=stack)
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return _deploy(load_stack_file(ROOT / "Pulumi.dev.yaml"))
+
+
+@pytest.fixture(scope="module")
+def everything():
+    return _deploy(parse_settings(EVERYTHING_ON), stack="prod")
+
+
+def _policy_resources(d):
+    return [
+        PolicyResource(r.type, r.state, r.urn, r.name, None, None, None, [], {})
+        for r in d.resources
+        if not r.type.startswith("chorus:")
+    ]
+
+
+def _violations(d, config=None):
+    found = []
+    config = {"requireCustomerManagedKey": False, **(config or {})}
+    for r in _policy_resources(d):
+        args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, None, None, config)
+        for rule, (_, validate) in RESOURCE_RULES.items():
+            validate(
+                args,
+                lambda message, urn=None, rule=rule, r=r: found.append((rule, r.name, message)),
+            )
+    stack_args = StackValidationArgs(_policy_resources(d), config)
+    for rule, (_, validate) in STACK_RULES.items():
+        validate(stack_args, lambda message, urn=None, rule=rule: found.append((rule, message)))
+    return found
+
+
+# -- the dev stack -------------------------------------------------------------------------
+
+
+def test_dev_stack_is_cheap_by_construction(dev):
+    assert dev.of_type("aws:ec2/natGateway:NatGateway") == []
+    assert {s.inputs["availabilityZone"] for s in dev.of_type("aws:ec2/subnet:Subnet")} == {
+        f"{REGION}a",
+        f"{REGION}b",
+    }
+    endpoints = dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert {e.inputs["vpcEndpointType"] for e in endpoints} == {"Gateway"}
+    assert dev.of_type("aws:kms/key:Key") == []
+    cluster = dev.one("aws:rds/cluster:Cluster").inputs
+    assert cluster["serverlessv2ScalingConfiguration"]["minCapacity"] == 0
+    [variant] = dev.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs[
+        "productionVariants"
+    ]
+    assert "serverlessConfig" in variant and "instanceType" not in variant
+    assert dev.of_type("aws:opensearch/serverlessCollection:ServerlessCollection") == []
+    assert dev.of_type("aws:kendra/index:Index") == []
+    assert all(not f.inputs.get("vpcConfig") for f in dev.of_type("aws:lambda/function:Function"))
+
+
+def test_api_keys_secret_exists_only_when_an_openai_model_is_configured(dev, everything):
+    assert dev.of_type("aws:secretsmanager/secret:Secret") == []
+    secret = everything.one("aws:secretsmanager/secret:Secret", "api-keys").state["arn"]
+    worker = json.loads(
+        everything.one("aws:iam/rolePolicy:RolePolicy", "chat-worker").inputs["policy"]
+    )
+    keys = next(s for s in worker["Statement"] if s["Sid"] == "ReadApiKeys")
+    assert keys["Resource"] == [secret]
+
+
+def test_dev_stack_exports_what_a_user_needs(dev):
+    keys = "websocketUrl httpApiUrl userPoolId userPoolClientId issuerUrl documentsBucket"
+    keys += " workspaceTable documentTable sessionsTable connectionsTable configParameter"
+    for key in keys.split():
+        assert dev.outputs[key], key
+    assert dev.outputs["websocketUrl"].startswith("wss://")
+
+
+def test_app_config_parameter_names_the_stacks_resources(dev):
+    parameter = dev.one("aws:ssm/parameter:Parameter", "app-config")
+    config = json.loads(parameter.inputs["value"])
+    assert parameter.inputs["name"] == "/chorus/dev/config"
+    assert config["tables"]["workspace"] == dev.outputs["workspaceTable"]
+    assert config["vectorStore"]["kind"] == "pgvector"
+    assert config["models"]["bedrock"][0].startswith("anthropic.")
+
+
+def test_every_resource_is_a_child_of_a_chorus_component(dev):
+    for r in dev.resources:
+        if r.type.startswith("aws:"):
+            assert r.urn, r.name
+            qualified_type = r.urn.split("::")[2]
+            assert qualified_type.startswith("chorus:index:"), r.urn
+
+
+def test_policy_pack_passes_on_the_dev_stack(dev):
+    assert _violations(dev) == []
+
+
+def test_everything_on_stack_passes_with_customer_managed_key_required(everything):
+    assert _violations(everything, {"requireCustomerManagedKey": True}) == []
+
+
+def test_everything_on_stack_encrypts_with_the_customer_key(everything):
+    key = everything.one("aws:kms/key:Key").state["arn"]
+    for group in everything.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["kmsKeyId"] == key, group.name
+    for table in everything.of_type("aws:dynamodb/table:Table"):
+        assert table.inputs["serverSideEncryption"]["kmsKeyArn"] == key
+    for queue in everything.of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs["kmsMasterKeyId"] == key
+    for topic in everything.of_type("aws:sns/topic:Topic"):
+        assert topic.inputs["kmsMasterKeyId"] == key
+    assert everything.one("aws:rds/cluster:Cluster").inputs["kmsKeyId"] == key
+    for sse in everything.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ):
+        assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == key
+
+
+def test_everything_on_stack_has_nat_endpoints_and_workers_in_the_vpc(everything):
+    assert len(everything.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert len(everything.of_type("aws:ec2/subnet:Subnet")) == 9
+    interface = [
+        e.inputs["serviceName"].rsplit(".", 1)[-1] if "runtime" not in e.inputs["serviceName"]
+        else e.inputs["serviceName"].split(f"{REGION}.")[1]
+        for e in everything.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface"
+    ]  # fmt: skip
+    assert sorted(interface) == ["bedrock-runtime", "sagemaker.runtime", "secretsmanager"]
+    assert everything.one("aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint")
+    access = everything.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy")
+    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 4
+    assert len(everything.of_type("aws:sagemaker/endpoint:Endpoint")) == 5
+
+
+# -- IAM --------------------------------------------------------------------------------------
+
+
+def test_star_resource_allowlist_is_exactly_the_documented_one():
+    assert dict(STAR_RESOURCE_ACTIONS) == STAR_RESOURCE_REASONS
+
+
+@pytest.mark.parametrize("stack", ["dev", "everything"])
+def test_every_identity_policy_passes_parliament(stack, request):
+    d = request.getfixturevalue(stack)
+    identity = [
+        r
+        for r in d.resources
+        if r.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+    ]
+    assert len(identity) > 10
+    problems = []
+    for r in identity:
+        document = json.loads(r.inputs["policy"])
+        for statement in document["Statement"]:
+            assert statement["Action"], (r.name, statement)
+            assert statement["Resource"], (r.name, statement)
+            if "*" in statement["Resource"]:
+                unexpected = set(statement["Action"]) - set(STAR_RESOURCE_REASONS)
+                assert not unexpected, (r.name, unexpected)
+        for finding in analyze_policy_string(r.inputs["policy"]).findings:
+            if finding.issue != "RESOURCE_STAR":  # "*" is checked above against the allowlist
+                problems.append((r.name, finding.issue, finding.detail))
+        for statement in document["Statement"]:  # one at a time, to know the resources
+            single = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+            for finding in analyze_policy_string(single).findings:
+                if finding.issue == "RESOURCE_MISMATCH":
+                    problems.remove((r.name, finding.issue, finding.detail))
+                    problems += _real_mismatches(finding.detail, statement["Resource"])
+    assert problems == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "everything"])
+def test_trust_and_resource_policies_are_well_formed(stack, request):
+    d = request.getfixturevalue(stack)
+    identity = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+    for type_, name, text in d.policies():
+        if type_ in identity and name.endswith(".policy"):
+            continue  # linted by test_every_identity_policy_passes_parliament
+        document = json.loads(text)
+        if "Statement" not in document:
+            continue  # OpenSearch Serverless security policies ({"Rules": ...})
+        if name.endswith(".assumeRolePolicy"):  # trust policies have no Resource to lint
+            [trust] = document["Statement"]
+            assert trust["Action"] == "sts:AssumeRole"
+            assert list(trust["Principal"]) == ["Service"], name
+            continue
+        findings = [
+            (f.issue, f.detail)
+            for f in analyze_policy_string(text).findings
+            if not (f.issue == "RESOURCE_STAR" and name.endswith("-key.policy"))
+        ]
+        assert findings == [], name
+        for statement in document["Statement"]:
+            if statement.get("Principal") == "*":
+                assert statement["Effect"] == "Deny", name  # only the TLS-only denials
+            if statement.get("Resource") == "*":
+                assert name.endswith("-key.policy"), name
+
+
+# -- state machines ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "runtime" / "statemachines").glob("*.asl.json")))
+def test_asl_files_validate(path):
+    assert Linter.validate(json.loads(path.read_text())) == []
+
+
+def test_deployed_definitions_validate_after_substitution(dev):
+    for machine in dev.of_type("aws:sfn/stateMachine:StateMachine"):
+        assert Linter.validate(json.loads(machine.inputs["definition"])) == [], machine.name
+
+
+# -- the policy pack catches what it should --------------------------------------------------
+
+
+def _resource_violations(type_, props, config=None):
+    found = []
+    args = ResourceValidationArgs(type_, props, "urn", "r", None, None, config or {})
+    for _, validate in RESOURCE_RULES.values():
+        validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def test_every_rule_is_in_the_pack_with_its_config_schema():
+    from components.policies import POLICIES
+
+    assert sorted(p.name for p in POLICIES) == sorted([*RESOURCE_RULES, *STACK_RULES])
+    for policy in POLICIES:
+        assert "requireCustomerManagedKey" in policy.config_schema.properties
+
+
+def test_pack_flags_an_untraced_function():
+    assert any("tracing" in v for v in _resource_violations("aws:lambda/function:Function", {}))
+
+
+def test_pack_flags_a_wildcard_grant():
+    policy = json.dumps(
+        {"Statement": [{"Sid": "All", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    )
+    found = _resource_violations("aws:iam/rolePolicy:RolePolicy", {"policy": policy})
+    assert any("wildcard action" in v for v in found)
+    assert any("Resource '*'" in v for v in found)
+
+
+def test_pack_flags_a_source_without_partial_batch_responses():
+    props = {"eventSourceArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"}
+    found = _resource_violations("aws:lambda/eventSourceMapping:EventSourceMapping", props)
+    assert len(found) == 2
+
+
+def test_pack_flags_a_public_bucket_and_a_queue_without_dlq():
+    resources = [
+        PolicyResource(
+            "aws:s3/bucket:Bucket", {"bucket": "b"}, "u1", "b", None, None, None, [], {}
+        ),
+        PolicyResource(
+            "aws:sqs/queue:Queue", {"arn": "arn:q"}, "u2", "q", None, None, None, [], {}
+        ),
+    ]
+    found = []
+    for _, validate in STACK_RULES.values():
+        validate(
+            StackValidationArgs(resources, {}), lambda message, urn=None: found.append(message)
+        )
+    assert any("public access" in v for v in found)
+    assert any("TLS" in v for v in found)
+    assert any("dead-letter" in v for v in found)
+
+
+# -- __main__.py ------------------------------------------------------------------------------
+
+
+def test_main_reads_the_dev_config_and_exports_the_urls(monkeypatch, tmp_path):
+    built = packaging.BuiltArchive(tmp_path / "x.zip", "0", 0)
+    monkeypatch.setattr(
+        packaging,
+        "build_lambda_artifacts",
+        lambda *a, **k: packaging.LambdaArtifacts(built, built, built),
+    )
+    from model_images import packaging as model_packaging
+
+    archives = []
+    monkeypatch.setattr(
+        model_packaging, "write_model_archive", lambda *a: archives.append(a) or a[2]
+    )
+    config = {
+        k: v if isinstance(v, str) else json.dumps(v)
+        for k, v in read_stack_file(ROOT / "Pulumi.dev.yaml").items()
+    }
+
+    def program():
+        pulumi.runtime.set_all_config(config)
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    d = deploy(program, stack="dev")
+    assert len(d.of_type("aws:lambda/function:Function")) == 11
+    assert d.one("aws:ssm/parameter:Parameter", "app-config").inputs["name"] == "/chorus/dev/config"
+    [(model_dir, code_dir, _)] = archives  # the dev embedder, from its PyPI package
+    assert (Path(model_dir) / "config.json").exists()
+    assert Path(code_dir).name == "embedding"
+
+
+def test_main_rejects_a_bad_value_naming_the_key():
+    from components.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'chorus:network\.natGateways'"):
+        parse_settings({"chorus:network": '{"natGateways": "many"}'})
+    with pytest.raises(ConfigError, match=r"unknown config key 'chorus:netwrk'"):
+        parse_settings({"chorus:netwrk": "{}"})

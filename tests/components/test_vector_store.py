@@ -1,0 +1,243 @@
+"""VectorStore: the seed's exact table keys, the locked-down documents bucket, Aurora, options."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.vector_store import VectorStore
+
+from .conftest import deploy
+
+CODE = pulumi.AssetArchive(
+    {"runtime/handlers/db_setup.py": pulumi.StringAsset("def handler(e, c): ...\n")}
+)
+
+
+def _store(**args):
+    base = {
+        "isolated_subnet_ids": ["subnet-a", "subnet-b"],
+        "database_security_group_id": "sg-db",
+        "setup_code": CODE,
+    }
+
+    def program():
+        store = VectorStore("vs", {**base, **args})
+        return {
+            "workspace": store.workspace_table_name,
+            "bucket": store.documents_bucket_name,
+            "cluster": store.cluster_arn,
+            "collection": store.collection_endpoint,
+        }
+
+    return deploy(program)
+
+
+def _keys(table):
+    i = table.inputs
+    return (
+        i["hashKey"],
+        i["rangeKey"],
+        [
+            (g["name"], *[k["attributeName"] for k in g["keySchemas"]])
+            for g in i["globalSecondaryIndexes"]
+            if [k["keyType"] for k in g["keySchemas"]] == ["HASH", "RANGE"]
+        ],
+    )
+
+
+def test_workspace_table_has_exactly_the_seed_keys():
+    table = _store().one("aws:dynamodb/table:Table", "workspace")
+    assert _keys(table) == (
+        "workspace_id",
+        "object_type",
+        [("by_object_type", "object_type", "created_at")],
+    )
+    assert table.inputs["attributes"] == [
+        {"name": "created_at", "type": "S"},
+        {"name": "object_type", "type": "S"},
+        {"name": "workspace_id", "type": "S"},
+    ]
+
+
+def test_document_table_has_exactly_the_seed_keys():
+    table = _store().one("aws:dynamodb/table:Table", "document")
+    assert _keys(table) == (
+        "workspace_id",
+        "document_id",
+        [("by_compound_sort_key", "workspace_id", "compound_sort_key")],
+    )
+    assert {a["name"] for a in table.inputs["attributes"]} == {
+        "workspace_id",
+        "document_id",
+        "compound_sort_key",
+    }
+
+
+def test_tables_are_on_demand_with_pitr_and_kms():
+    for table in _store(kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k").of_type(
+        "aws:dynamodb/table:Table"
+    ):
+        assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+        assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+        assert table.inputs["serverSideEncryption"] == {
+            "enabled": True,
+            "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+        }
+
+
+def test_bucket_blocks_public_access_is_versioned_and_kms_encrypted():
+    d = _store()
+    block = d.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        block[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    versioning = d.one("aws:s3/bucketVersioning:BucketVersioning").inputs
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    sse = d.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    rule = sse.inputs["rules"][0]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    assert rule["bucketKeyEnabled"] is True
+    ownership = d.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+
+
+def test_bucket_policy_denies_requests_without_tls():
+    d = _store()
+    bucket = d.one("aws:s3/bucket:Bucket")
+    policy = json.loads(d.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    [deny] = policy["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [bucket.state["arn"], bucket.state["arn"] + "/*"]
+
+
+def test_bucket_notifies_the_ingest_queue_which_has_a_dlq():
+    d = _store()
+    notification = d.one("aws:s3/bucketNotification:BucketNotification").inputs
+    [target] = notification["queues"]
+    queues = {q.name: q for q in d.of_type("aws:sqs/queue:Queue")}
+    ingest, dlq = queues["vs-ingest"], queues["vs-ingest-dlq"]
+    assert target["queueArn"] == ingest.state["arn"]
+    assert set(target["events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
+    assert json.loads(ingest.inputs["redrivePolicy"]) == {
+        "deadLetterTargetArn": dlq.state["arn"],
+        "maxReceiveCount": 3,
+    }
+    # S3 cannot publish to a queue under the AWS-managed SQS key: SSE-SQS without a CMK.
+    assert ingest.inputs["sqsManagedSseEnabled"] is True
+    policy = json.loads(
+        d.one("aws:sqs/queuePolicy:QueuePolicy", "vs-ingest-policy").inputs["policy"]
+    )
+    send = next(s for s in policy["Statement"] if s["Effect"] == "Allow")
+    assert send["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert send["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": d.one("aws:s3/bucket:Bucket").state["arn"]}
+    }
+
+
+def test_ingest_queue_uses_the_customer_key_when_given():
+    key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+    for queue in _store(kms_key_arn=key).of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs["kmsMasterKeyId"] == key
+
+
+def test_aurora_is_serverless_v2_paused_at_zero_encrypted_with_a_managed_secret():
+    d = _store()
+    cluster = d.one("aws:rds/cluster:Cluster").inputs
+    assert cluster["engine"] == "aurora-postgresql"
+    assert cluster["serverlessv2ScalingConfiguration"] == {
+        "minCapacity": 0,
+        "maxCapacity": 2,
+        "secondsUntilAutoPause": 300,
+    }
+    assert cluster["storageEncrypted"] is True
+    assert cluster["manageMasterUserPassword"] is True
+    assert cluster["enableHttpEndpoint"] is True
+    assert cluster["vpcSecurityGroupIds"] == ["sg-db"]
+    instance = d.one("aws:rds/clusterInstance:ClusterInstance").inputs
+    assert instance["instanceClass"] == "db.serverless"
+    assert instance["publiclyAccessible"] is False
+
+
+def test_vector_extension_is_created_by_a_lambda_backed_step():
+    d = _store(embedding_dimension=768)
+    invocation = d.one("aws:lambda/invocation:Invocation")
+    payload = json.loads(invocation.inputs["input"])
+    assert payload["embeddingDimension"] == 768
+    assert payload["clusterArn"] == d.one("aws:rds/cluster:Cluster").state["arn"]
+    assert payload["secretArn"].startswith("arn:aws:secretsmanager:")
+    fn = d.one("aws:lambda/function:Function", "db-setup")
+    assert fn.inputs["handler"] == "runtime.handlers.db_setup.handler"
+    assert invocation.inputs["functionName"] == fn.state["name"]
+    policy = json.loads(d.one("aws:iam/rolePolicy:RolePolicy", "db-setup").inputs["policy"])
+    sql = next(s for s in policy["Statement"] if s["Sid"] == "RunSetupSql")
+    assert sql["Resource"] == [d.one("aws:rds/cluster:Cluster").state["arn"]]
+
+
+def test_aurora_needs_network_inputs():
+    with pytest.raises(ValueError, match="isolated_subnet_ids"):
+        VectorStore("bad", {"setup_code": CODE})
+
+
+def test_store_without_aurora_stands_alone():
+    def program():
+        store = VectorStore("alone", {"enable_aurora": False})
+        return {"cluster": store.cluster_arn}
+
+    d = deploy(program)
+    assert d.of_type("aws:rds/cluster:Cluster") == []
+    assert d.outputs["cluster"] is None
+    assert len(d.of_type("aws:dynamodb/table:Table")) == 2
+
+
+def test_opensearch_collection_has_encryption_network_and_access_policies():
+    key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+
+    def program():
+        store = VectorStore(
+            "vs",
+            {
+                "enable_aurora": False,
+                "enable_opensearch": True,
+                "kms_key_arn": key,
+                "opensearch_vpc_id": "vpc-1",
+                "opensearch_vpc_subnet_ids": ["subnet-p"],
+            },
+        )
+        store.grant_opensearch_access("workers", ["arn:aws:iam::123456789012:role/worker"])
+        return {"endpoint": store.collection_endpoint}
+
+    d = deploy(program)
+    collection = d.one("aws:opensearch/serverlessCollection:ServerlessCollection").inputs
+    assert collection["type"] == "VECTORSEARCH"
+    policies = {
+        p.inputs["type"]: json.loads(p.inputs["policy"])
+        for p in d.of_type("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy")
+    }
+    assert policies["encryption"]["KmsARN"] == key
+    assert policies["network"][0]["AllowFromPublic"] is False
+    access = json.loads(
+        d.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy").inputs["policy"]
+    )
+    assert access[0]["Principal"] == ["arn:aws:iam::123456789012:role/worker"]
+    assert d.outputs["endpoint"].startswith("https://")
+
+
+def test_kendra_index_is_optional_and_encrypted_with_the_key():
+    key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+    d = _store(enable_kendra=True, kms_key_arn=key, enable_aurora=False)
+    index = d.one("aws:kendra/index:Index").inputs
+    assert index["edition"] == "DEVELOPER_EDITION"
+    assert index["serverSideEncryptionConfiguration"] == {"kmsKeyId": key}
+    assert _store(enable_aurora=False).of_type("aws:kendra/index:Index") == []
