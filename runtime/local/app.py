@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from .services import LocalServices
 log = logging.getLogger("chorus.local")
 STATIC = Path(__file__).parent / "static"
 LOCAL_USER = "local"
+_ID = re.compile(ID_PATTERN)
 _USER_HEADER = "x-chorus-user"
 
 
@@ -126,10 +128,8 @@ def _session_json(s: Session) -> dict[str, Any]:
 
 
 def _path_id(request: Request, name: str) -> str:
-    import re
-
     value = request.path_params[name]
-    if not re.match(ID_PATTERN, value):
+    if not _ID.match(value):
         raise NotFound(f"no {name.removesuffix('_id')} with id {value!r}")
     return value
 

@@ -8,13 +8,10 @@ cosine similarity in numpy.
 
 from __future__ import annotations
 
-import uuid
 import zlib
 from collections.abc import Iterator, Sequence
-from urllib.parse import quote
 
 import numpy as np
-import psycopg2
 import pytest
 from chorus.runtime.adapters.pgvector_store import PgVectorStore
 from chorus.runtime.adapters.postgres import PostgresDatabase
@@ -26,12 +23,6 @@ DIM = 384
 # on small tables PostgreSQL would otherwise scan the workspace index and sort exactly, and the
 # approximate index (and pgvector's iterative scan) would go untested.
 FORCE_HNSW = ("enable_seqscan=off", "enable_bitmapscan=off", "enable_sort=off")
-
-
-def with_settings(dsn: str, *settings: str) -> str:
-    """The URI with libpq ``options`` that apply ``settings`` to every connection."""
-    options = quote(" ".join(f"-c {s}" for s in settings), safe="")
-    return f"{dsn}{'&' if '?' in dsn else '?'}options={options}"
 
 
 def unit_vectors(n: int, seed: int, dim: int = DIM) -> np.ndarray:
@@ -79,39 +70,8 @@ def ids(hits: Sequence[SearchHit]) -> list[str]:
     return [h.chunk_id for h in hits]
 
 
-@pytest.fixture(scope="module")
-def module_dsn(pg_server_dsn: str) -> Iterator[str]:
-    """A database for this module, with pgvector installed in its public schema."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_server_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    dsn = pg_server_dsn.replace("/postgres?", f"/{name}?", 1)
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
-    yield dsn
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
-
-
 @pytest.fixture
-def schema_path(module_dsn: str) -> Iterator[str]:
-    """A new empty schema; yields the ``search_path`` setting that puts it first."""
-    name = f"s_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(module_dsn)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {name}")
-    yield f"search_path={name},public"
-    with conn.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {name} CASCADE")
-    conn.close()
-
-
-@pytest.fixture
-def db(module_dsn: str, schema_path: str) -> Iterator[PostgresDatabase]:
+def db(module_dsn: str, schema_path: str, with_settings) -> Iterator[PostgresDatabase]:
     database = PostgresDatabase(with_settings(module_dsn, schema_path))
     yield database
     database.close()
@@ -123,7 +83,7 @@ def store(db: PostgresDatabase) -> PgVectorStore:
 
 
 @pytest.fixture
-def hnsw_db(module_dsn: str, schema_path: str) -> Iterator[PostgresDatabase]:
+def hnsw_db(module_dsn: str, schema_path: str, with_settings) -> Iterator[PostgresDatabase]:
     """A database whose every connection must answer nearest-neighbour queries by HNSW."""
     database = PostgresDatabase(with_settings(module_dsn, schema_path, *FORCE_HNSW))
     yield database

@@ -6,11 +6,8 @@ of this module, so each starts from fresh tables without paying for a new databa
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from urllib.parse import quote
 
-import psycopg2
 import pytest
 from chorus.runtime.adapters.postgres import PostgresDatabase
 from chorus.runtime.adapters.postgres_metadata import PostgresMetadataStore
@@ -26,36 +23,11 @@ from chorus.runtime.core.models import (
 from chorus.runtime.core.ports import MetadataStore
 
 
-@pytest.fixture(scope="module")
-def module_dsn(pg_server_dsn: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_server_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    dsn = pg_server_dsn.replace("/postgres?", f"/{name}?", 1)
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
-    yield dsn
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
-
-
 @pytest.fixture
-def db(module_dsn: str) -> Iterator[PostgresDatabase]:
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(module_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    options = quote(f"-c search_path={schema},public", safe="")
-    database = PostgresDatabase(f"{module_dsn}&options={options}")
+def db(module_dsn: str, schema_path: str, with_settings) -> Iterator[PostgresDatabase]:
+    database = PostgresDatabase(with_settings(module_dsn, schema_path))
     yield database
     database.close()
-    with admin.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {schema} CASCADE")
-    admin.close()
 
 
 @pytest.fixture
