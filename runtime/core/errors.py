@@ -61,6 +61,13 @@ class UnsupportedDocument(ChorusError):
     http_status = 415
 
 
+class UnsupportedOperation(ChorusError):
+    """The store cannot do this; a capability flag says so and the caller should check it."""
+
+    code = "unsupported_operation"
+    http_status = 501
+
+
 class IngestError(ChorusError):
     code = "ingest_failed"
 

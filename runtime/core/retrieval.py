@@ -1,8 +1,9 @@
 """Hybrid retrieval: vector and keyword top-k, fused, optionally reranked and diversified.
 
 ``Retriever.retrieve`` is the one call the chat service and the evaluation make. When the
-store has no keyword search, hybrid silently becomes vector-only (the store's capability flag
-says so) instead of failing.
+store has no keyword search, hybrid becomes vector-only (``supports_keyword_search``), and when
+it has no vector search (``supports_vector_search = False``, e.g. Kendra), keyword-only —
+instead of failing.
 """
 
 from __future__ import annotations
@@ -100,11 +101,15 @@ class Retriever:
         rankings: list[list[SearchHit]] = []
         weights: list[float] = []
         query_vector = None
-        if s.mode in ("vector", "hybrid") or s.mmr_lambda is not None:
+        # A retrieve-only service such as Kendra ranks by the query text alone.
+        use_vector = s.mode in ("vector", "hybrid") and getattr(
+            self.store, "supports_vector_search", True
+        )
+        if use_vector or s.mmr_lambda is not None:
             started = time.perf_counter()
             query_vector = self.embedder.embed([query], kind="query")[0]
             trace.timings_ms["embed_query"] = _ms(started)
-        if s.mode in ("vector", "hybrid"):
+        if use_vector:
             started = time.perf_counter()
             rankings.append(
                 self.store.vector_search(workspace_id, query_vector, s.candidates, filters)
