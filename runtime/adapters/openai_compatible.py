@@ -93,7 +93,9 @@ class OpenAICompatibleProvider:
                 raise ContextTooLong(
                     f"the prompt is longer than {self.name} accepts: {_detail(exc)}"
                 ) from None
-            raise ProviderError(f"{self.name} rejected the request: {_detail(exc)}") from None
+            raise ProviderError(
+                f"{self.name} rejected the request: {_detail(exc)}", retryable=False
+            ) from None
         except openai.APIStatusError as exc:
             raise ProviderError(
                 f"{self.name} failed with HTTP {exc.status_code}: {_detail(exc)}"

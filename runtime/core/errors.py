@@ -73,10 +73,22 @@ class IngestError(ChorusError):
 
 
 class ProviderError(ChorusError):
-    """An LLM, embedding or reranking provider failed; ``code`` says how."""
+    """An LLM, embedding or reranking provider failed; ``code`` says how.
+
+    ``retryable`` says whether the same request may succeed later (throttling, a transient
+    fault) or would fail the same way (a rejected request); resilience retries only the former.
+    """
 
     code = "provider_unavailable"
     http_status = 502
+    retryable: bool = True
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class Throttled(ProviderError):
@@ -87,8 +99,10 @@ class Throttled(ProviderError):
 class ProviderTimeout(ProviderError):
     code = "timeout"
     http_status = 504
+    retryable = False  # the deadline is spent
 
 
 class ContextTooLong(ProviderError):
     code = "context_too_long"
     http_status = 400
+    retryable = False
