@@ -32,6 +32,8 @@ _EXPORTS = {
     "QueueWithDlqArgs": "queues",
     "StackSettings": "settings",
     "build_stack": "stack",
+    "Frontend": "frontend",
+    "FrontendArgs": "frontend",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,6 +16,8 @@ import click
 from .local.settings import DEFAULT_PORT, DEFAULT_WORKSPACE, LocalSettings
 
 REPO_DOCS = Path(__file__).resolve().parent.parent / "docs"
+REPO_FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+_FRONTEND_SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json")
 
 
 def _quiet_libraries() -> None:
@@ -53,7 +55,82 @@ def _print_summary(summary: Any) -> None:
         f" chunks written: {summary.chunks}"
     )
     for r in skipped:
-        click.echo(f"  {r.outcome}: {r.name}: {r.reason}")
+        reason = r.reason or ""
+        named = reason if reason.startswith(f"{r.name}:") else f"{r.name}: {reason}"
+        click.echo(f"  {r.outcome}: {named}")
+
+
+def _newest_mtime(paths: list[Path]) -> float:
+    newest = 0.0
+    for path in paths:
+        if path.is_dir():
+            newest = max([newest, *(p.stat().st_mtime for p in path.rglob("*") if p.is_file())])
+        elif path.exists():
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def _frontend_is_stale(frontend: Path) -> bool:
+    built = frontend / "dist" / "index.html"
+    if not built.is_file():
+        return True
+    sources = [frontend / name for name in _FRONTEND_SOURCES] + list(frontend.glob("vite.config.*"))
+    return _newest_mtime(sources) > built.stat().st_mtime
+
+
+def _run_npm(npm: str, args: list[str], cwd: Path) -> bool:
+    import subprocess
+
+    click.echo(f"  $ npm {' '.join(args)}")
+    try:
+        done = subprocess.run([npm, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        click.echo(f"  npm could not start: {exc}")
+        return False
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        click.echo(f"  npm {args[0]} failed (exit {done.returncode}):\n{tail}")
+        return False
+    return True
+
+
+def _prepare_frontend(frontend: Path = REPO_FRONTEND, *, build: bool = True) -> Path | None:
+    """The React app's build folder, built first when missing or older than its sources.
+
+    Needs npm (Node.js 20+); without it, or when the build fails, returns the existing build if
+    there is one, else None (the server then serves the plain chat page).
+    """
+    import shutil
+
+    dist = frontend / "dist"
+    has_build = (dist / "index.html").is_file()
+    if not (frontend / "package.json").is_file() or not build:
+        return dist if has_build else None
+    if not _frontend_is_stale(frontend):
+        return dist
+    npm = shutil.which("npm")
+    if npm is None:
+        what = "an out-of-date build of the React app" if has_build else "the plain chat page"
+        click.echo(
+            f"npm not found: serving {what}. Install Node.js 20+ with npm to build the React "
+            f"app (cd {frontend} && npm ci && npm run build)."
+        )
+        return dist if has_build else None
+    click.echo(f"building the web app in {frontend} (npm ci && npm run build) ...")
+    started = time.perf_counter()
+    lock = frontend / "package-lock.json"
+    installed = frontend / "node_modules" / ".package-lock.json"
+    needs_install = not installed.is_file() or (
+        lock.is_file() and lock.stat().st_mtime > installed.stat().st_mtime
+    )
+    if needs_install and not _run_npm(npm, ["ci", "--no-audit", "--no-fund"], frontend):
+        click.echo("serving the plain chat page instead.")
+        return dist if has_build else None
+    if not _run_npm(npm, ["run", "build"], frontend):
+        click.echo("serving the plain chat page instead.")
+        return dist if has_build else None
+    click.echo(f"web app built in {time.perf_counter() - started:.1f}s")
+    return dist
 
 
 home_option = click.option(
@@ -81,16 +158,35 @@ def main() -> None:
 )
 @click.option("--no-sample", is_flag=True, help="Do not ingest a sample folder.")
 @click.option("--workspace", default=DEFAULT_WORKSPACE, show_default=True)
+@click.option(
+    "--build/--no-build",
+    default=True,
+    show_default=True,
+    help="Build the React app (npm) when its build is missing or stale.",
+)
+@click.option(
+    "--classic-page",
+    is_flag=True,
+    help="Serve the plain chat page at / instead of the React app.",
+)
 def up(
-    home: str | None, host: str, port: int, sample: str | None, no_sample: bool, workspace: str
+    home: str | None,
+    host: str,
+    port: int,
+    sample: str | None,
+    no_sample: bool,
+    workspace: str,
+    build: bool,
+    classic_page: bool,
 ) -> None:
-    """Run chorus locally: embedded PostgreSQL, MiniLM, the chat page and WebSocket."""
+    """Run chorus locally: embedded PostgreSQL, MiniLM, the chat app and WebSocket."""
     import uvicorn
 
     from .local.app import create_app
     from .local.folder import ingest_path
 
     settings = _settings(home, host=host, port=port, default_workspace=workspace)
+    frontend_dir = None if classic_page else _prepare_frontend(build=build)
     click.echo(f"chorus home: {settings.home}")
     started = time.perf_counter()
     services = _open(settings)
@@ -105,8 +201,9 @@ def up(
         summary = ingest_path(services.ingestor, target, sample_dir)
         _print_summary(summary)
     url = f"http://{host}:{port}/"
-    click.echo(f"chat page: {url}   WebSocket: ws://{host}:{port}/ws   (Ctrl+C stops)")
-    app = create_app(services)
+    page = "chat app" if frontend_dir else "chat page (plain)"
+    click.echo(f"{page}: {url}   WebSocket: ws://{host}:{port}/ws   (Ctrl+C stops)")
+    app = create_app(services, frontend_dir=frontend_dir)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=1024 * 1024)
     finally:

@@ -271,6 +271,21 @@ class PostgresMetadataStore:
             )
             return [StoredMessage(*r) for r in cur.fetchall()]
 
+    def set_feedback(self, session_id: str, message_id: str, feedback: Mapping[str, Any]) -> bool:
+        """Store a user's rating of an assistant message in its ``details["feedback"]``.
+
+        Replaces earlier feedback on the same message. Returns False when the session holds no
+        assistant message with that id (nothing is written).
+        """
+        with self.db.transaction() as cur:
+            cur.execute(
+                """UPDATE chorus_messages
+                   SET details = details || jsonb_build_object('feedback', %s::jsonb)
+                   WHERE session_id = %s AND id = %s AND role = 'assistant'""",
+                (Json(_without_nul(dict(feedback))), session_id, message_id),
+            )
+            return cur.rowcount > 0
+
 
 def _without_nul(value: Any) -> Any:
     """``value`` with NUL characters removed from every string: jsonb rejects ``\\u0000``."""

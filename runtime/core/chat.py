@@ -2,41 +2,47 @@
 
 The local WebSocket server and the cloud chat worker both call ``ChatService.chat`` with a
 validated ``SendMessageData`` and a ``send`` function that delivers events to the client.
+
+A turn: condense a follow-up into a standalone query → semantic-cache lookup → retrieve →
+answer in the requested mode (single, cascade, consensus; see ``orchestration.py``) → grounding
+check (every mode) → optional guardrail → store the turn → ``final``; the answer is cached.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .agreement import AgreementScorer
 from .answering import Answerer
-from .context import TokenCounter, approximate_token_count, assemble_context
+from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
+from .conversation import HeuristicCondenser, QueryCondenser, trim_history
 from .errors import BadRequest, ChorusError, Forbidden, NotFound
-from .models import ChatMessage, Session, StoredMessage, TokenUsage
+from .grounding import GroundingJudge, GuardrailCheck
+from .models import ChatMessage, Session, StoredMessage
+from .orchestration import (
+    AllModelsFailed,
+    ModelPrice,
+    OrchestrationResult,
+    OrchestrationSettings,
+    Orchestrator,
+    usage_dict,
+)
 from .ports import MetadataStore
 from .protocol import SendMessageData, error_event, final_event, sources_event, token_event
 from .retrieval import RetrievalTrace, Retriever
+from .semantic_cache import DEFAULT_THRESHOLD as CACHE_THRESHOLD
+from .semantic_cache import SemanticCache, cache_scope
+
+__all__ = ["ChatService", "ModelPrice", "SendEvent"]
 
 SendEvent = Callable[[dict[str, Any]], bool]
 SNIPPET_CHARS = 300
-
-
-@dataclass(frozen=True)
-class ModelPrice:
-    """USD per 1,000 input and output tokens."""
-
-    input_per_1k: float = 0.0
-    output_per_1k: float = 0.0
-
-    def cost(self, usage: TokenUsage) -> float:
-        return round(
-            usage.input_tokens / 1000 * self.input_per_1k
-            + usage.output_tokens / 1000 * self.output_per_1k,
-            6,
-        )
+log = logging.getLogger(__name__)
 
 
 class ChatService:
@@ -47,15 +53,33 @@ class ChatService:
     metadata:
         Where workspaces, sessions and messages live.
     retriever:
-        Hybrid retrieval over the workspace's chunks.
+        Hybrid retrieval over the workspace's chunks (its Embedder also keys the cache).
     answerers:
         Available models by name (``"extractive"`` is always a good one to have).
     default_model:
-        Used when a message names no model.
+        Used when a single-mode message names no model.
     context_budget_tokens:
         Token budget for the sources in a prompt.
     history_turns:
-        Earlier user/assistant turns sent to LLM answerers.
+        Earlier user/assistant turns considered for LLM answerers ...
+    history_budget_tokens:
+        ... and the token budget they must fit (oldest dropped first).
+    prices:
+        USD per 1k tokens by model: costs per turn and per session, and the cascade order.
+    cascade_models, consensus_models:
+        Models of a cascade / consensus message that names none (default: every answerer).
+    grounding:
+        Grounding judge run on every answer (None: ``grounding`` is null in ``final``).
+    agreement:
+        Agreement scorer for consensus and cascade (None: ``agreement`` is null).
+    orchestration:
+        Deadlines, cascade thresholds, judge model.
+    cache, cache_threshold:
+        Semantic cache (None: no caching) and the cosine a hit needs.
+    condenser:
+        Turns follow-ups into standalone retrieval queries (default: the no-LLM heuristic).
+    guardrail:
+        Optional post-answer guardrail (e.g. Bedrock ApplyGuardrail); may replace the answer.
     """
 
     def __init__(
@@ -68,10 +92,23 @@ class ChatService:
         context_budget_tokens: int = 1500,
         count_tokens: TokenCounter = approximate_token_count,
         history_turns: int = 6,
+        history_budget_tokens: int = 1500,
         prices: Mapping[str, ModelPrice] | None = None,
+        cascade_models: Sequence[str] | None = None,
+        consensus_models: Sequence[str] | None = None,
+        grounding: GroundingJudge | None = None,
+        agreement: AgreementScorer | None = None,
+        orchestration: OrchestrationSettings | None = None,
+        cache: SemanticCache | None = None,
+        cache_threshold: float = CACHE_THRESHOLD,
+        condenser: QueryCondenser | None = None,
+        guardrail: GuardrailCheck | None = None,
     ) -> None:
         if default_model not in answerers:
             raise ValueError(f"default model {default_model!r} is not among the answerers")
+        for name in [*(cascade_models or ()), *(consensus_models or ())]:
+            if name not in answerers:
+                raise ValueError(f"model {name!r} is not among the answerers")
         self.metadata = metadata
         self.retriever = retriever
         self.answerers = dict(answerers)
@@ -79,7 +116,27 @@ class ChatService:
         self.context_budget_tokens = context_budget_tokens
         self.count_tokens = count_tokens
         self.history_turns = history_turns
+        self.history_budget_tokens = history_budget_tokens
         self.prices = dict(prices or {})
+        self.settings = orchestration or OrchestrationSettings()
+        judge = self.settings.judge_model
+        if judge is not None and judge not in answerers:
+            raise ValueError(f"judge model {judge!r} is not among the answerers")
+        self.cascade_models = list(cascade_models or [m for m in answerers if m != judge])
+        self.consensus_models = list(consensus_models or [m for m in answerers if m != judge])
+        self.grounding = grounding
+        self.agreement = agreement
+        self.cache = cache
+        self.cache_threshold = cache_threshold
+        self.condenser = condenser or HeuristicCondenser()
+        self.guardrail = guardrail
+        self.orchestrator = Orchestrator(
+            self.answerers,
+            prices=self.prices,
+            grounding=grounding,
+            agreement=agreement,
+            settings=self.settings,
+        )
 
     @property
     def models(self) -> list[str]:
@@ -88,58 +145,74 @@ class ChatService:
     def chat(self, request: SendMessageData, *, user_id: str, send: SendEvent) -> dict[str, Any]:
         """Answer one message; every outcome, success or failure, is sent as an event.
 
-        Returns the ``final`` or ``error`` event that ended the turn.
+        Returns the ``final`` or ``error`` event that ended the turn. Both the question and the
+        outcome (answer, or error with each model's part) are stored in the session.
         """
         started = time.perf_counter()
         message_id = uuid.uuid4().hex
         session_id = request.sessionId or uuid.uuid4().hex
         delivery = _Delivery(send)
         try:
-            model = self._check(request)
+            models = self._check(request)
             session = self._session(request, session_id, user_id)
         except ChorusError as exc:
             event = error_event(exc.code, exc.message, session_id, message_id)
             delivery(event)
             return event
 
-        history = self._history(session.id)
+        stored = self.metadata.list_messages(session.id)
+        history = self._history(stored)
         self.metadata.add_message(
             StoredMessage(session.id, f"{message_id}-q", "user", request.text)
         )
+        turn = _Turn(request, models, session.id, message_id, history, stored, delivery, started)
         try:
-            final = self._answer(request, model, session.id, message_id, history, delivery, started)
+            final = self._answer(turn)
         except ChorusError as exc:
             event = error_event(exc.code, exc.message, session.id, message_id)
+            details: dict[str, Any] = {
+                "error": exc.to_dict(),
+                "model": models[0],
+                "mode": request.mode,
+                "models": models,
+            }
+            if isinstance(exc, AllModelsFailed):
+                details["answers"] = [a.to_dict() for a in exc.answers]
+                details["cost"] = round(sum(a.cost for a in exc.answers), 6)
             self.metadata.add_message(
-                StoredMessage(
-                    session.id,
-                    message_id,
-                    "assistant",
-                    "",
-                    {"error": exc.to_dict(), "model": model},
-                )
+                StoredMessage(session.id, message_id, "assistant", "", details)
             )
             delivery(event)
             return event
         return final
 
+    def session_usage(self, session_id: str) -> dict[str, Any]:
+        """Tokens and cost of a session, in total and per model, from its stored turns."""
+        return _session_usage(self.metadata.list_messages(session_id))
+
     # -- steps ------------------------------------------------------------------------------
 
-    def _check(self, request: SendMessageData) -> str:
-        if request.mode != "single":
+    def _check(self, request: SendMessageData) -> list[str]:
+        """The models of the turn, in the order the mode uses them."""
+        if request.models:
+            models = list(dict.fromkeys(request.models))
+        elif request.mode == "cascade":
+            models = list(self.cascade_models)
+        elif request.mode == "consensus":
+            models = list(self.consensus_models)
+        else:
+            models = [self.default_model]
+        if request.mode == "single":
+            models = models[:1]
+        unknown = [m for m in models if m not in self.answerers]
+        if unknown:
             raise BadRequest(
-                f"mode {request.mode!r} is not available on this server; use 'single'",
-                code="unsupported_mode",
-            )
-        model = request.models[0] if request.models else self.default_model
-        if model not in self.answerers:
-            raise BadRequest(
-                f"unknown model {model!r}; available: {', '.join(self.answerers)}",
+                f"unknown model {unknown[0]!r}; available: {', '.join(self.answerers)}",
                 code="unknown_model",
             )
         if self.metadata.get_workspace(request.workspaceId) is None:
             raise NotFound(f"workspace {request.workspaceId!r} does not exist")
-        return model
+        return models
 
     def _session(self, request: SendMessageData, session_id: str, user_id: str) -> Session:
         session = self.metadata.get_session(session_id)
@@ -154,116 +227,264 @@ class ChatService:
             raise BadRequest("this session belongs to another workspace; start a new session")
         return session
 
-    def _history(self, session_id: str) -> list[ChatMessage]:
+    def _history(self, stored: Sequence[StoredMessage]) -> list[ChatMessage]:
         turns = [
             ChatMessage(m.role, m.content)
-            for m in self.metadata.list_messages(session_id)
+            for m in stored
             if m.content and m.role in ("user", "assistant")
         ]
-        return turns[-self.history_turns :] if self.history_turns else []
+        turns = turns[-self.history_turns :] if self.history_turns else []
+        return trim_history(turns, self.history_budget_tokens, count_tokens=self.count_tokens)
 
-    def _answer(
-        self,
-        request: SendMessageData,
-        model: str,
-        session_id: str,
-        message_id: str,
-        history: list[ChatMessage],
-        delivery: _Delivery,
-        started: float,
-    ) -> dict[str, Any]:
+    def _answer(self, turn: _Turn) -> dict[str, Any]:
+        request = turn.request
+        query = request.text
+        if turn.history:
+            query = self.condenser.condense(request.text, turn.history)
+        scope = cache_scope(request.mode, turn.models)
+        query_vec = None
+        epoch = 0
+        if self.cache is not None:
+            query_vec = self.retriever.embedder.embed([query], kind="query")[0]
+            try:
+                epoch = self.cache.epoch(request.workspaceId)
+                hit = self.cache.lookup(request.workspaceId, scope, query_vec, self.cache_threshold)
+            except Exception:  # a cache outage costs money, never the answer
+                log.warning("semantic cache lookup failed; answering without it", exc_info=True)
+                query_vec, hit = None, None
+            if hit is not None:
+                return self._from_cache(turn, query, hit.final, hit.similarity)
+
         trace = RetrievalTrace()
         retrieval_started = time.perf_counter()
-        hits = self.retriever.retrieve(request.workspaceId, request.text, trace=trace)
+        hits = self.retriever.retrieve(request.workspaceId, query, trace=trace)
         retrieval_ms = _ms(retrieval_started)
         context = assemble_context(
             hits, budget_tokens=self.context_budget_tokens, count_tokens=self.count_tokens
         )
-        sources = [
-            {
-                "n": c.number,
-                "documentId": c.hit.document_id,
-                "documentName": c.document_name,
-                "chunkId": c.hit.chunk_id,
-                "score": round(c.hit.score, 6),
-                "snippet": c.hit.text[:SNIPPET_CHARS],
-            }
-            for c in context.citations
-        ]
-        delivery(sources_event(session_id, message_id, sources))
+        sources = _sources(context)
+        turn.delivery(sources_event(turn.session_id, turn.message_id, sources))
 
-        answerer = self.answerers[model]
         generation_started = time.perf_counter()
-        first_token_ms: float | None = None
-        pieces: list[str] = []
-        usage = TokenUsage()
-        for delta in answerer.answer(
+        first_token: list[float] = []
+
+        def on_token(model: str, text: str) -> None:
+            if not first_token:
+                first_token.append(_ms(turn.started))
+            turn.delivery(token_event(turn.session_id, turn.message_id, model, text))
+
+        result = self.orchestrator.run(
+            request.mode,
+            turn.models,
             request.text,
             context,
-            history,
+            turn.history,
             temperature=request.modelKwargs.temperature,
             max_tokens=request.modelKwargs.maxTokens,
-        ):
-            if delta.text:
-                if first_token_ms is None:
-                    first_token_ms = _ms(started)
-                pieces.append(delta.text)
-                delivery(token_event(session_id, message_id, model, delta.text))
-            if delta.usage is not None:
-                usage = delta.usage
-        answer = "".join(pieces).strip()
-        cost = self.prices.get(model, ModelPrice()).cost(usage)
+            on_token=on_token,
+        )
+        answer = result.answer
+        guardrail: dict[str, Any] | None = None
+        if self.guardrail is not None:
+            verdict = self.guardrail.apply(request.text, answer, context)
+            guardrail = {"intervened": verdict.intervened, **verdict.details}
+            if verdict.intervened and verdict.output is not None:
+                answer = verdict.output
         latency = {
             "retrieval": retrieval_ms,
             "generation": _ms(generation_started),
-            "firstToken": first_token_ms,
-            "total": _ms(started),
+            "firstToken": first_token[0] if first_token else None,
+            "total": _ms(turn.started),
             **{f"retrieval.{k}": v for k, v in trace.timings_ms.items()},
         }
-        usage_dict = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+        fields = _result_fields(result, answer)
+        session_usage = _session_usage(turn.stored, extra=[a.to_dict() for a in result.calls])
         final = final_event(
-            session_id,
-            message_id,
-            answer=answer,
-            model=model,
+            turn.session_id,
+            turn.message_id,
+            **fields,
             mode=request.mode,
-            answers=[{"model": model, "text": answer, "usage": usage_dict, "cost": cost}],
-            agreement=None,
-            grounding=None,
-            usage=usage_dict,
-            cost=cost,
             latencyMs=latency,
             cached=False,
+            retrievalQuery=query,
+            guardrail=guardrail,
+            sessionUsage=session_usage,
         )
         self.metadata.add_message(
             StoredMessage(
-                session_id,
-                message_id,
+                turn.session_id,
+                turn.message_id,
+                "assistant",
+                answer,
+                {
+                    **{k: v for k, v in fields.items() if k != "answer"},
+                    "mode": request.mode,
+                    "sources": sources,
+                    "latencyMs": latency,
+                    "retrievalQuery": query,
+                    "guardrail": guardrail,
+                },
+            )
+        )
+        turn.delivery(final)
+        cacheable = not result.partial and (guardrail is None or not guardrail["intervened"])
+        if self.cache is not None and query_vec is not None and cacheable:
+            entry = {**fields, "sources": sources}
+            try:
+                self.cache.store(request.workspaceId, scope, query, query_vec, entry, epoch=epoch)
+            except Exception:
+                log.warning("semantic cache store failed", exc_info=True)
+        return final
+
+    def _from_cache(
+        self, turn: _Turn, query: str, cached: Mapping[str, Any], similarity: float
+    ) -> dict[str, Any]:
+        """Replay a cached answer as a normal turn: sources, one token, final (cost 0)."""
+        sources = list(cached.get("sources", []))
+        answer = str(cached.get("answer", ""))
+        model = str(cached.get("model", ""))
+        turn.delivery(sources_event(turn.session_id, turn.message_id, sources))
+        turn.delivery(token_event(turn.session_id, turn.message_id, model, answer))
+        zero = {"inputTokens": 0, "outputTokens": 0}
+        fields = {k: v for k, v in cached.items() if k != "sources"}
+        fields.update(usage=zero, cost=0.0)
+        latency = {"total": _ms(turn.started), "firstToken": _ms(turn.started)}
+        final = final_event(
+            turn.session_id,
+            turn.message_id,
+            **fields,
+            mode=turn.request.mode,
+            latencyMs=latency,
+            cached=True,
+            cacheSimilarity=round(similarity, 6),
+            retrievalQuery=query,
+            sessionUsage=_session_usage(turn.stored),
+        )
+        self.metadata.add_message(
+            StoredMessage(
+                turn.session_id,
+                turn.message_id,
                 "assistant",
                 answer,
                 {
                     "model": model,
+                    "mode": turn.request.mode,
                     "sources": sources,
-                    "usage": usage_dict,
-                    "cost": cost,
+                    "usage": zero,
+                    "cost": 0.0,
+                    "cached": True,
                     "latencyMs": latency,
+                    "retrievalQuery": query,
                 },
             )
         )
-        delivery(final)
+        turn.delivery(final)
         return final
 
 
+class _Turn:
+    """What one ``chat`` call carries between its steps."""
+
+    def __init__(
+        self,
+        request: SendMessageData,
+        models: list[str],
+        session_id: str,
+        message_id: str,
+        history: list[ChatMessage],
+        stored: list[StoredMessage],
+        delivery: _Delivery,
+        started: float,
+    ) -> None:
+        self.request = request
+        self.models = models
+        self.session_id = session_id
+        self.message_id = message_id
+        self.history = history
+        self.stored = stored
+        self.delivery = delivery
+        self.started = started
+
+
+def _sources(context: AssembledContext) -> list[dict[str, Any]]:
+    return [
+        {
+            "n": c.number,
+            "documentId": c.hit.document_id,
+            "documentName": c.document_name,
+            "chunkId": c.hit.chunk_id,
+            "score": round(c.hit.score, 6),
+            "snippet": c.hit.text[:SNIPPET_CHARS],
+        }
+        for c in context.citations
+    ]
+
+
+def _result_fields(result: OrchestrationResult, answer: str) -> dict[str, Any]:
+    """The ``final`` fields a mode's result fills (and the stored turn keeps)."""
+    chosen = result.chosen
+    return {
+        "answer": answer,
+        "model": chosen.model,
+        "models": [a.model for a in result.answers],
+        "answers": [a.to_dict() for a in result.answers],
+        "judge": result.judge.to_dict() if result.judge else None,
+        "agreement": result.agreement.score if result.agreement else None,
+        "grounding": chosen.grounding.score if chosen.grounding else None,
+        "unsupported": chosen.grounding.unsupported if chosen.grounding else [],
+        "escalation": result.escalation or None,
+        "partial": result.partial,
+        "usage": usage_dict(result.usage),
+        "cost": result.cost,
+    }
+
+
+def _session_usage(
+    stored: Sequence[StoredMessage], extra: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """Sum tokens and cost per model over a session's stored turns (+ this turn's calls)."""
+    calls: list[Mapping[str, Any]] = []
+    for message in stored:
+        if message.role != "assistant":
+            continue
+        details = message.details
+        if details.get("answers"):
+            calls.extend(details["answers"])
+            if details.get("judge"):
+                calls.append(details["judge"])
+        elif details.get("model"):
+            calls.append(details)
+    calls.extend(extra)
+    by_model: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        usage = call.get("usage") or {}
+        entry = by_model.setdefault(
+            str(call.get("model")), {"inputTokens": 0, "outputTokens": 0, "cost": 0.0}
+        )
+        entry["inputTokens"] += int(usage.get("inputTokens", 0))
+        entry["outputTokens"] += int(usage.get("outputTokens", 0))
+        entry["cost"] = round(entry["cost"] + float(call.get("cost") or 0.0), 6)
+    return {
+        "inputTokens": sum(e["inputTokens"] for e in by_model.values()),
+        "outputTokens": sum(e["outputTokens"] for e in by_model.values()),
+        "cost": round(sum(e["cost"] for e in by_model.values()), 6),
+        "byModel": by_model,
+    }
+
+
 class _Delivery:
-    """Sends events until the client is gone, then drops them quietly."""
+    """Sends events until the client is gone, then drops them quietly. Thread-safe: consensus
+    streams every model's tokens from its own thread, and events must not interleave mid-send."""
 
     def __init__(self, send: SendEvent) -> None:
         self._send = send
+        self._lock = threading.Lock()
         self.connected = True
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if self.connected:
-            self.connected = bool(self._send(event))
+        with self._lock:
+            if self.connected:
+                self.connected = bool(self._send(event))
 
 
 def _ms(started: float) -> float:

@@ -3,6 +3,11 @@
 It speaks the same protocol as the cloud WebSocket API (docs/protocol.md). Blocking work
 (embedding, PostgreSQL, generation) runs in worker threads so one slow answer never stalls the
 event loop, heartbeats or other connections.
+
+The page at ``/`` is the React app (``frontend/dist``) when ``create_app`` is given its build, and
+the plain page in ``static/`` otherwise (also kept at ``/classic``). Callers are named by a dev
+sign-in token (``POST /api/auth/dev-login``; ``Authorization: Bearer`` or ``?token=``), or, for
+scripts and older clients, by the ``X-Chorus-User`` header or ``?user=``.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +45,7 @@ from ..core.protocol import (
     heartbeat_event,
     parse_client_message,
 )
+from .dev_auth import DevTokenSigner, InvalidToken, load_or_create_secret
 from .services import LocalServices
 
 log = logging.getLogger("chorus.local")
@@ -45,6 +53,14 @@ STATIC = Path(__file__).parent / "static"
 LOCAL_USER = "local"
 _ID = re.compile(ID_PATTERN)
 _USER_HEADER = "x-chorus-user"
+LOCAL_STORE = "pgvector"
+
+
+class Unauthorized(ChorusError):
+    """A sign-in token that this server did not issue, or that expired."""
+
+    code = "unauthorized"
+    http_status = 401
 
 
 class CreateWorkspace(BaseModel):
@@ -52,13 +68,49 @@ class CreateWorkspace(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     chunkSize: int = Field(1000, ge=50, le=8000)
     chunkOverlap: int = Field(200, ge=0, le=4000)
+    embeddingModel: str | None = Field(None, min_length=1, max_length=200)
+    store: str | None = Field(None, min_length=1, max_length=50)
 
 
-def _user(request: Request | WebSocket) -> str:
-    value = request.headers.get(_USER_HEADER) or request.query_params.get("user") or LOCAL_USER
+class DevLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    user: str = Field(min_length=1, max_length=128)
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+
+
+class SessionFeedbackBody(FeedbackBody):
+    messageId: str = Field(pattern=ID_PATTERN)
+
+
+def _valid_user(value: str) -> str:
     if len(value) > 128 or not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise BadRequest("the user name may only hold letters, digits, '-', '_' and '.'")
     return value
+
+
+def _bearer(request: Request | WebSocket) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.query_params.get("token") or None
+
+
+def _user(request: Request | WebSocket) -> str:
+    """The caller: a dev sign-in token when one is sent, else the legacy header or query."""
+    token = _bearer(request)
+    if token is not None:
+        signer: DevTokenSigner = request.app.state.dev_signer
+        try:
+            return _valid_user(signer.verify(token).user)
+        except InvalidToken as exc:
+            raise Unauthorized(f"{exc}; sign in again (POST /api/auth/dev-login)") from None
+    value = request.headers.get(_USER_HEADER) or request.query_params.get("user") or LOCAL_USER
+    return _valid_user(value)
 
 
 def _error_response(exc: ChorusError) -> JSONResponse:
@@ -144,9 +196,31 @@ async def _json_body(request: Request, limit: int = 64 * 1024) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
-def create_app(services: LocalServices) -> Starlette:
-    """The local chorus server over already-open services."""
+def _answer_modes(services: LocalServices) -> list[str]:
+    """Modes the chat service answers: all three once it has multi-model orchestration."""
+    chat = services.chat
+    if hasattr(chat, "consensus_models") and hasattr(chat, "cascade_models"):
+        return ["single", "cascade", "consensus"]
+    return ["single"]
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Starlette:
+    """The local chorus server over already-open services.
+
+    Parameters:
+        services: the open stores, embedder and chat service.
+        frontend_dir: the React app's build (``frontend/dist``), served at ``/`` when it holds an
+            ``index.html``; without it ``/`` is the plain page of ``static/``.
+    """
     settings = services.settings
+    signer = DevTokenSigner(load_or_create_secret(settings.home))
+    app_dir = frontend_dir if frontend_dir and (frontend_dir / "index.html").is_file() else None
 
     def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
         return run_in_threadpool(fn, *args, **kwargs)
@@ -170,8 +244,22 @@ def create_app(services: LocalServices) -> Starlette:
                 "defaultWorkspace": settings.default_workspace,
                 "embeddingModel": services.embedder.model_id,
                 "reranker": services.reranker.model_id if services.reranker else None,
+                "modes": _answer_modes(services),
+                "auth": "dev",
+                "embeddingModels": [services.embedder.model_id],
+                "stores": [LOCAL_STORE],
             }
         )
+
+    @_handles_errors
+    async def dev_login(request: Request) -> Response:
+        try:
+            body = DevLogin.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            raise BadRequest(f"invalid sign-in: {_validation_message(exc)}") from None
+        user = _valid_user(body.user)
+        token, expires = signer.sign(user)
+        return JSONResponse({"user": user, "token": token, "expiresAt": expires})
 
     @_handles_errors
     async def list_workspaces(request: Request) -> Response:
@@ -187,6 +275,13 @@ def create_app(services: LocalServices) -> Starlette:
             raise BadRequest(f"invalid workspace: {exc.errors()[0]['msg']}") from None
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
+        model = services.embedder.model_id
+        if body.embeddingModel is not None and body.embeddingModel != model:
+            raise BadRequest(
+                f"this server embeds with {model!r} only; omit embeddingModel or use that name"
+            )
+        if body.store is not None and body.store != LOCAL_STORE:
+            raise BadRequest(f"the local server stores vectors in {LOCAL_STORE!r} only")
         workspace = await in_thread(services.create_workspace, body.name, chunking)
         return JSONResponse(_workspace_json(workspace), status_code=201)
 
@@ -297,17 +392,56 @@ def create_app(services: LocalServices) -> Starlette:
         await in_thread(services.metadata.delete_session, session.id)
         return Response(status_code=204)
 
+    async def _store_feedback(
+        request: Request, session: Session, message_id: str, body: FeedbackBody
+    ) -> Response:
+        feedback = {
+            "rating": body.rating,
+            "comment": body.comment,
+            "user": _user(request),
+            "at": datetime.now(UTC).isoformat(),
+        }
+        stored = await in_thread(services.metadata.set_feedback, session.id, message_id, feedback)
+        if not stored:
+            raise NotFound(f"no answer {message_id!r} in session {session.id!r}")
+        return JSONResponse(
+            {"sessionId": session.id, "messageId": message_id, "feedback": feedback}
+        )
+
+    @_handles_errors
+    async def message_feedback(request: Request) -> Response:
+        session = await _own_session(request)
+        message_id = _path_id(request, "message_id")
+        try:
+            body = FeedbackBody.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            raise BadRequest(f"invalid feedback: {_validation_message(exc)}") from None
+        return await _store_feedback(request, session, message_id, body)
+
+    @_handles_errors
+    async def session_feedback(request: Request) -> Response:
+        """The cloud API's shape (``POST /sessions/{id}/feedback`` with ``messageId``)."""
+        session = await _own_session(request)
+        try:
+            body = SessionFeedbackBody.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            raise BadRequest(f"invalid feedback: {_validation_message(exc)}") from None
+        return await _store_feedback(request, session, body.messageId, body)
+
     # -- WebSocket -------------------------------------------------------------------------
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         try:
             user_id = _user(websocket)
-        except BadRequest as exc:
+        except (BadRequest, Unauthorized) as exc:
             await websocket.send_json(error_event(exc.code, exc.message))
             await websocket.close(code=1008)
             return
         send_lock = anyio.Lock()
+        # The chat may stream from threads of its own (one per model in consensus mode), not
+        # only from the anyio worker thread it runs in: the loop token reaches back from any.
+        loop_token = anyio.lowlevel.current_token()
 
         async def send(event: dict[str, Any]) -> bool:
             try:
@@ -319,7 +453,7 @@ def create_app(services: LocalServices) -> Starlette:
 
         def send_from_thread(event: dict[str, Any]) -> bool:
             try:
-                return anyio.from_thread.run(send, event)
+                return anyio.from_thread.run(send, event, token=loop_token)
             except Exception:
                 return False
 
@@ -360,13 +494,42 @@ def create_app(services: LocalServices) -> Starlette:
                 tasks.start_soon(answer, message)
             tasks.cancel_scope.cancel()
 
-    async def index(request: Request) -> Response:
+    async def classic_page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
+    async def app_page(request: Request) -> Response:
+        assert app_dir is not None
+        host = request.url.netloc
+        csp = (
+            "default-src 'self'; "
+            f"connect-src 'self' ws://{host} wss://{host}; "
+            "img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        )
+        return FileResponse(
+            app_dir / "index.html",
+            headers={
+                "content-security-policy": csp,
+                "cache-control": "no-cache",
+                "x-content-type-options": "nosniff",
+                "referrer-policy": "no-referrer",
+            },
+        )
+
+    page_routes: list[Route | Mount] = [Route("/", app_page if app_dir else classic_page)]
+    if app_dir is not None:
+        page_routes.append(Route("/classic", classic_page))
+        if (app_dir / "assets").is_dir():
+            page_routes.append(Mount("/assets", StaticFiles(directory=app_dir / "assets")))
+        for path in sorted(app_dir.iterdir()):
+            if path.is_file() and path.name != "index.html" and path.name != "config.json":
+                page_routes.append(Route(f"/{path.name}", functools.partial(_file_endpoint, path)))
+
     routes = [
-        Route("/", index),
+        *page_routes,
         Route("/config.json", config),
         Route("/api/health", health),
+        Route("/api/auth/dev-login", dev_login, methods=["POST"]),
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces", create_workspace, methods=["POST"]),
         Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
@@ -381,7 +544,19 @@ def create_app(services: LocalServices) -> Starlette:
         Route("/api/sessions", list_sessions, methods=["GET"]),
         Route("/api/sessions/{session_id}", get_session, methods=["GET"]),
         Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
+        Route("/api/sessions/{session_id}/feedback", session_feedback, methods=["POST"]),
+        Route(
+            "/api/sessions/{session_id}/messages/{message_id}/feedback",
+            message_feedback,
+            methods=["POST"],
+        ),
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.dev_signer = signer
+    return app
+
+
+async def _file_endpoint(path: Path, request: Request) -> Response:
+    return FileResponse(path)

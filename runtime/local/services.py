@@ -9,11 +9,15 @@ from typing import Any
 
 from ..adapters.pgvector_store import PgVectorStore
 from ..adapters.postgres import PostgresDatabase
+from ..adapters.postgres_cache import PostgresSemanticCache
 from ..adapters.postgres_metadata import PostgresMetadataStore
 from ..adapters.sentence_transformers import CrossEncoderReranker, SentenceTransformerEmbedder
+from ..core.agreement import EmbeddingAgreementScorer
 from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
-from ..core.chat import ChatService
+from ..core.chat import ChatService, ModelPrice
+from ..core.conversation import LLMCondenser, QueryCondenser
 from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.grounding import EmbeddingGroundingJudge
 from ..core.ingestion import Ingestor
 from ..core.models import ChunkingSettings, Workspace
 from ..core.ports import Embedder, Reranker
@@ -37,6 +41,7 @@ class LocalServices:
     ingestor: Ingestor
     retriever: Retriever
     chat: ChatService
+    cache: PostgresSemanticCache | None = None
     server: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +96,8 @@ class LocalServices:
         workspace = self.find_workspace(workspace_id)
         self.store.delete_workspace(workspace.id)
         self.metadata.delete_workspace(workspace.id)
+        if self.cache is not None:
+            self.cache.invalidate_workspace(workspace.id)
 
     def close(self) -> None:
         self.db.close()
@@ -102,11 +109,15 @@ def open_services(
     embedder: Embedder | None = None,
     reranker: Reranker | None = None,
     dsn: str | None = None,
+    answerers: dict[str, Answerer] | None = None,
+    prices: dict[str, ModelPrice] | None = None,
+    semantic_cache: bool = True,
 ) -> LocalServices:
     """Start (or join) the embedded PostgreSQL, load the models and wire the services.
 
     ``embedder``, ``reranker`` and ``dsn`` let tests and benchmarks share loaded models and
-    an already-running database.
+    an already-running database. ``answerers`` and ``prices`` add models (e.g. from the model
+    registry) next to the extractive one; ``semantic_cache`` turns the PostgreSQL cache off.
     """
     settings = settings or LocalSettings()
     server = None
@@ -124,7 +135,8 @@ def open_services(
     metadata = PostgresMetadataStore(db)
     store = PgVectorStore(db, embedder.dimension, table=f"chorus_chunks_{embedder.dimension}")
     retriever = Retriever(embedder, store, reranker)
-    answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(embedder)}
+    models: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(embedder)}
+    condenser: QueryCondenser | None = None
     if settings.openai_model:
         from ..adapters.openai_compatible import OpenAICompatibleProvider
 
@@ -133,10 +145,32 @@ def open_services(
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
         )
-        answerers[settings.openai_model] = LLMAnswerer(provider)
+        models[settings.openai_model] = LLMAnswerer(provider)
+        condenser = LLMCondenser(provider)
+    models.update(answerers or {})
     default_model = settings.openai_model or "extractive"
-    chat = ChatService(metadata, retriever, answerers, default_model=default_model)
-    ingestor = Ingestor(embedder, store, metadata)
+    cache = PostgresSemanticCache(db, embedder.dimension) if semantic_cache else None
+    chat = ChatService(
+        metadata,
+        retriever,
+        models,
+        default_model=default_model,
+        prices=prices,
+        grounding=EmbeddingGroundingJudge(embedder),
+        agreement=EmbeddingAgreementScorer(embedder),
+        cache=cache,
+        condenser=condenser,
+    )
+    ingestor = Ingestor(
+        embedder,
+        store,
+        metadata,
+        on_document_changed=(
+            (lambda workspace_id, _document_id: cache.invalidate_workspace(workspace_id))
+            if cache is not None
+            else None
+        ),
+    )
     return LocalServices(
         settings=settings,
         db=db,
@@ -147,5 +181,6 @@ def open_services(
         ingestor=ingestor,
         retriever=retriever,
         chat=chat,
+        cache=cache,
         server=server,
     )

@@ -301,7 +301,8 @@ def test_a_new_session_gets_an_id_from_the_server(ws, workspace_id):
 
 
 def test_final_reports_model_usage_cost_and_latency(ws, workspace_id):
-    final = ask(ws, workspace_id, "What is lava?")[-1]
+    # A question no other test asks: the semantic cache would answer a repeated one.
+    final = ask(ws, workspace_id, "What does a stratovolcano like Mount Fuji build?")[-1]
 
     assert final["model"] == "extractive" and final["mode"] == "single"
     assert final["answers"][0]["model"] == "extractive"
@@ -400,10 +401,37 @@ def test_binary_frame_that_is_not_json_gets_bad_request(ws, workspace_id):
 
 CHAT_ERRORS = {
     "unknown workspace": ({"workspaceId": "no-such-workspace"}, "not_found"),
-    "consensus mode": ({"mode": "consensus"}, "unsupported_mode"),
-    "cascade mode": ({"mode": "cascade"}, "unsupported_mode"),
     "unknown model": ({"models": ["gpt-17-ultra"]}, "unknown_model"),
+    "unknown model in a consensus": (
+        {"mode": "consensus", "models": ["extractive", "gpt-17-ultra"]},
+        "unknown_model",
+    ),
 }
+
+
+@pytest.mark.parametrize("mode", ["consensus", "cascade"])
+def test_multi_model_modes_answer_with_the_local_models(ws, workspace_id, mode):
+    events = ask(ws, workspace_id, f"Why do bees dance? ({mode})", mode=mode)
+
+    final = events[-1]
+    assert final["type"] == "final", final
+    assert final["mode"] == mode and final["model"] == "extractive"
+    assert final["grounding"] is not None and isinstance(final["unsupported"], list)
+    tokens = [e for e in events if e["type"] == "token" and e["model"] == final["model"]]
+    assert "".join(e["text"] for e in tokens).strip() == final["answer"]
+
+
+def test_repeated_question_is_served_from_the_cache_until_the_workspace_changes(
+    ws, http, new_workspace
+):
+    upload(http, new_workspace, "honeybees.md", DOCUMENTS["honeybees.md"].encode())
+    first = ask(ws, new_workspace, "How do worker bees make honey?")[-1]
+    second = ask(ws, new_workspace, "How do the worker bees make honey?")[-1]
+    upload(http, new_workspace, "chess.md", DOCUMENTS["chess.md"].encode())
+    third = ask(ws, new_workspace, "How do worker bees make honey?")[-1]
+
+    assert (first["cached"], second["cached"], third["cached"]) == (False, True, False)
+    assert second["answer"] == first["answer"]
 
 
 @pytest.mark.parametrize(("fields", "code"), CHAT_ERRORS.values(), ids=CHAT_ERRORS.keys())

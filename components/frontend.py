@@ -1,0 +1,583 @@
+"""The web app on a CDN: a private S3 bucket behind CloudFront, the REST API a second origin.
+
+The bucket is reachable only through CloudFront (origin access control); every response carries a
+strict set of security headers; paths without a file extension fall back to ``index.html``
+(single-page app); ``/api/*`` goes to the HTTP API with the shared layer's secret origin header,
+so the API can refuse calls that bypass the CDN. ``config.json`` is written from stack outputs,
+so one build of ``frontend/`` serves every stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from .iam import policy_json, tls_only_statement
+from .shared import CDN_SECRET_HEADER
+
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+"""AWS managed cache policy ``Managed-CachingOptimized`` (static files)."""
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+"""AWS managed cache policy ``Managed-CachingDisabled`` (the API)."""
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+"""AWS managed origin request policy ``Managed-AllViewerExceptHostHeader`` (API Gateway needs
+its own Host header, and the Authorization header and query string must reach it)."""
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".webmanifest": "application/manifest+json",
+    ".wasm": "application/wasm",
+}
+
+SPA_REWRITE = """function handler(event) {
+  var request = event.request;
+  var last = request.uri.split('/').pop();
+  if (last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}"""
+"""Viewer-request function of the default behaviour: app routes (no file extension) get
+index.html. Done here rather than with custom error responses, which would also rewrite the
+API's own 403/404 answers."""
+
+API_PREFIX_STRIP = """function handler(event) {
+  var request = event.request;
+  request.uri = request.uri.replace(/^\\/api(?=\\/|$)/, '') || '/';
+  return request;
+}"""
+"""Viewer-request function of ``/api/*``: the HTTP API's routes have no ``/api`` prefix."""
+
+
+def content_type(path: str) -> str:
+    """Content type for a built file; unknown extensions fall back to ``mimetypes``."""
+    suffix = Path(path).suffix.lower()
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(path)
+    return guessed or "application/octet-stream"
+
+
+def cache_control(path: str) -> str:
+    """Hashed assets are immutable; everything else is revalidated on every load."""
+    if path.startswith("assets/"):
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
+
+
+def content_security_policy(
+    connect_sources: Sequence[str], extra_script_sources: Sequence[str] = ()
+) -> str:
+    """The CSP of the app: only this origin, plus the API, WebSocket and Cognito endpoints."""
+    connect = " ".join(["'self'", *[s for s in connect_sources if s]])
+    script = " ".join(["'self'", *extra_script_sources])
+    return (
+        f"default-src 'self'; script-src {script}; style-src 'self'; img-src 'self' data:; "
+        f"font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'; upgrade-insecure-requests"
+    )
+
+
+def _origin_of(url: str) -> str:
+    """``scheme://host`` of a URL (CSP sources are origins)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else url
+
+
+def _host_of(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _stage_path_of(url: str) -> str:
+    """Origin path for an API invoke URL: ``/prod`` for a named stage, ``""`` for ``$default``."""
+    path = url.split("://", 1)[-1].partition("/")[2].strip("/")
+    return "" if path in ("", "$default") else f"/{path}"
+
+
+class FrontendArgs(TypedDict, total=False):
+    site_dir: pulumi.Input[str]
+    """Folder of the built app (``frontend/dist``); every file becomes a bucket object. Default:
+    none (the bucket starts empty and ``config.json`` is still written)."""
+    http_api_url: pulumi.Input[str]
+    """The REST API's invoke URL (``ChatOrchestrator.http_api_url``), served under ``/api``.
+    Required."""
+    websocket_url: pulumi.Input[str]
+    """The WebSocket API URL for ``config.json`` (``ChatOrchestrator.websocket_url``). Required."""
+    cdn_secret_value: pulumi.Input[str]
+    """Value of the secret origin header (``Shared.cdn_secret_value``) sent to the API origin.
+    Required."""
+    region: pulumi.Input[str]
+    """Region of the user pool, for ``config.json`` and the CSP. Default: the provider's region."""
+    user_pool_id: pulumi.Input[str]
+    """Cognito user pool id (``Auth.user_pool_id``). Required."""
+    user_pool_client_id: pulumi.Input[str]
+    """Cognito app client id (``Auth.client_id``). Required."""
+    models: pulumi.Input[Sequence[str]]
+    """Model names offered in the model picker. Default: none (the server's default model)."""
+    default_model: pulumi.Input[str]
+    """Preselected model. Default: the first of ``models``."""
+    modes: Sequence[str]
+    """Answer modes offered. Default: ``["single", "cascade", "consensus"]``."""
+    default_workspace: pulumi.Input[str]
+    """Workspace preselected for new users. Default: none (the first one)."""
+    extra_config: pulumi.Input[Mapping[str, Any]]
+    """More keys merged into ``config.json``. Default: none."""
+    extra_connect_sources: Sequence[str]
+    """More CSP ``connect-src`` origins (e.g. a Cognito hosted-UI domain). Default: none."""
+    aliases: Sequence[str]
+    """Custom domain names of the distribution. Default: none (the cloudfront.net name)."""
+    acm_certificate_arn: pulumi.Input[str]
+    """ACM certificate (us-east-1) for ``aliases``. Default: none (CloudFront's certificate)."""
+    price_class: str
+    """CloudFront price class. Default: ``PriceClass_100`` (North America and Europe)."""
+    web_acl_arn: pulumi.Input[str]
+    """An existing WAF web ACL (scope CLOUDFRONT) to attach. Default: none."""
+    create_web_acl: bool
+    """Create a WAF web ACL (AWS managed common and known-bad-input rules plus a per-IP rate
+    limit; ~$8/month). It must live in us-east-1: run the stack there or pass ``waf_provider``.
+    Default: False."""
+    waf_provider: pulumi.ProviderResource
+    """Provider for us-east-1 used for the web ACL. Default: the stack's provider."""
+    rate_limit_per_5_minutes: int
+    """Requests per IP per 5 minutes before the created web ACL blocks. Default: 2000."""
+    force_destroy: bool
+    """Let ``pulumi destroy`` empty the bucket. Default: True (it only holds build output)."""
+
+
+class Frontend(pulumi.ComponentResource):
+    """The React app on S3 + CloudFront, the API behind ``/api``, and ``config.json``."""
+
+    bucket_name: pulumi.Output[str]
+    """The private bucket holding the built app."""
+    distribution_id: pulumi.Output[str]
+    """CloudFront distribution id (for invalidations)."""
+    domain_name: pulumi.Output[str]
+    """The distribution's domain name (``d123.cloudfront.net``)."""
+    url: pulumi.Output[str]
+    """``https://`` URL of the app."""
+    api_url: pulumi.Output[str]
+    """The REST API through the CDN (``<url>/api``); the app's ``apiUrl``."""
+    config: pulumi.Output[dict[str, Any]]
+    """The ``config.json`` the app reads at start."""
+    web_acl_arn: pulumi.Output[str | None]
+    """The WAF web ACL attached, if any."""
+
+    def __init__(
+        self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("chorus:index:Frontend", name, {}, opts)
+        for required in (
+            "http_api_url",
+            "websocket_url",
+            "cdn_secret_value",
+            "user_pool_id",
+            "user_pool_client_id",
+        ):
+            if args.get(required) is None:
+                raise ValueError(f"Frontend {name!r}: {required} is required")
+        child = pulumi.ResourceOptions(parent=self)
+        region = (
+            args.get("region")
+            or aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        )
+
+        bucket = aws.s3.Bucket(
+            f"{name}-site", force_destroy=args.get("force_destroy", True), opts=child
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-site-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        public_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-site-public-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-site-sse",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                )
+            ],
+            opts=child,
+        )
+
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=f"chorus-{name}-site",
+            description="chorus web app: CloudFront signs every request to the private bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+
+        cognito_endpoint = pulumi.Output.format("https://cognito-idp.{0}.amazonaws.com", region)
+        csp = pulumi.Output.all(
+            args["http_api_url"],
+            args["websocket_url"],
+            cognito_endpoint,
+        ).apply(
+            lambda v: content_security_policy(
+                [
+                    _origin_of(v[0]),
+                    _origin_of(v[1]),
+                    v[2],
+                    *args.get("extra_connect_sources", []),
+                ]
+            )
+        )
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-headers",
+            name=f"chorus-{name}-security-headers",
+            comment="chorus web app: strict security headers",
+            security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                    content_security_policy=csp, override=True
+                ),
+                strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=63072000,
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                    override=True
+                ),
+                frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option="DENY", override=True
+                ),
+                referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy="strict-origin-when-cross-origin", override=True
+                ),
+                xss_protection=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigXssProtectionArgs(
+                    protection=True, mode_block=True, override=True
+                ),
+            ),
+            custom_headers_config=aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgs(
+                items=[
+                    aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs(
+                        header="Permissions-Policy",
+                        value="camera=(), microphone=(), geolocation=(), payment=()",
+                        override=True,
+                    ),
+                    aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs(
+                        header="Cross-Origin-Opener-Policy", value="same-origin", override=True
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+
+        spa = aws.cloudfront.Function(
+            f"{name}-spa-fallback",
+            name=f"chorus-{name}-spa-fallback",
+            runtime="cloudfront-js-2.0",
+            comment="app routes without a file extension serve index.html",
+            code=SPA_REWRITE,
+            publish=True,
+            opts=child,
+        )
+        strip_api = aws.cloudfront.Function(
+            f"{name}-api-prefix",
+            name=f"chorus-{name}-api-prefix",
+            runtime="cloudfront-js-2.0",
+            comment="/api/x on the CDN is /x on the HTTP API",
+            code=API_PREFIX_STRIP,
+            publish=True,
+            opts=child,
+        )
+
+        web_acl_arn: pulumi.Input[str] | None = args.get("web_acl_arn")
+        if web_acl_arn is None and args.get("create_web_acl", False):
+            web_acl_arn = self._web_acl(name, args).arn
+
+        api_host = pulumi.Output.from_input(args["http_api_url"]).apply(_host_of)
+        api_origin_path = pulumi.Output.from_input(args["http_api_url"]).apply(_stage_path_of)
+        aliases = list(args.get("aliases", []))
+        certificate = (
+            aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=args["acm_certificate_arn"],
+                ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021",
+            )
+            if args.get("acm_certificate_arn") is not None
+            else aws.cloudfront.DistributionViewerCertificateArgs(
+                cloudfront_default_certificate=True
+            )
+        )
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-cdn",
+            enabled=True,
+            comment=f"chorus web app ({name})",
+            default_root_object="index.html",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=args.get("price_class", "PriceClass_100"),
+            aliases=aliases or None,
+            web_acl_id=web_acl_arn,
+            origins=[
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="site",
+                    domain_name=bucket.bucket_regional_domain_name,
+                    origin_access_control_id=oac.id,
+                ),
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="api",
+                    domain_name=api_host,
+                    origin_path=api_origin_path,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                    custom_headers=[
+                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                            name=CDN_SECRET_HEADER, value=args["cdn_secret_value"]
+                        )
+                    ],
+                ),
+            ],
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id="site",
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=["GET", "HEAD", "OPTIONS"],
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=CACHING_OPTIMIZED,
+                response_headers_policy_id=headers.id,
+                function_associations=[
+                    aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
+                        event_type="viewer-request", function_arn=spa.arn
+                    )
+                ],
+            ),
+            ordered_cache_behaviors=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern="/api/*",
+                    target_origin_id="api",
+                    viewer_protocol_policy="https-only",
+                    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    cached_methods=["GET", "HEAD"],
+                    compress=True,
+                    cache_policy_id=CACHING_DISABLED,
+                    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST,
+                    response_headers_policy_id=headers.id,
+                    function_associations=[
+                        aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                            event_type="viewer-request", function_arn=strip_api.arn
+                        )
+                    ],
+                )
+            ],
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type="none"
+                )
+            ),
+            viewer_certificate=certificate,
+            opts=child,
+        )
+
+        aws.s3.BucketPolicy(
+            f"{name}-site-policy",
+            bucket=bucket.id,
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "CloudFrontReadsThroughOac",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Action": "s3:GetObject",
+                        "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
+                    },
+                    tls_only_statement(bucket.arn),
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]),
+        )
+
+        url = (
+            pulumi.Output.concat("https://", aliases[0])
+            if aliases
+            else pulumi.Output.concat("https://", distribution.domain_name)
+        )
+        api_url = pulumi.Output.concat(url, "/api")
+        modes = list(args.get("modes", ["single", "cascade", "consensus"]))
+        config = pulumi.Output.all(
+            api_url=api_url,
+            websocket_url=args["websocket_url"],
+            region=region,
+            user_pool_id=args["user_pool_id"],
+            client_id=args["user_pool_client_id"],
+            models=args.get("models", []),
+            default_model=args.get("default_model"),
+            default_workspace=args.get("default_workspace"),
+            extra=args.get("extra_config", {}),
+        ).apply(
+            lambda v: {
+                "mode": "cloud",
+                "apiUrl": v["api_url"],
+                "websocketUrl": v["websocket_url"],
+                "region": v["region"],
+                "userPoolId": v["user_pool_id"],
+                "userPoolClientId": v["client_id"],
+                "models": list(v["models"] or []),
+                "defaultModel": v["default_model"] or next(iter(v["models"] or []), None),
+                "defaultWorkspace": v["default_workspace"],
+                "modes": modes,
+                **dict(v["extra"] or {}),
+            }
+        )
+
+        objects: list[pulumi.Resource] = []
+        site_dir = args.get("site_dir")
+        if site_dir is not None:
+            root = Path(str(site_dir))
+            if not (root / "index.html").is_file():
+                raise ValueError(
+                    f"Frontend {name!r}: {root} has no index.html; build the app first "
+                    "(cd frontend && npm ci && npm run build)"
+                )
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                key = path.relative_to(root).as_posix()
+                if key == "config.json":
+                    continue  # written below from the stack outputs
+                digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+                objects.append(
+                    aws.s3.BucketObjectv2(
+                        f"{name}-file-{digest}",
+                        bucket=bucket.id,
+                        key=key,
+                        source=pulumi.FileAsset(str(path)),
+                        content_type=content_type(key),
+                        cache_control=cache_control(key),
+                        opts=child,
+                    )
+                )
+        aws.s3.BucketObjectv2(
+            f"{name}-config",
+            bucket=bucket.id,
+            key="config.json",
+            content=pulumi.Output.json_dumps(config),
+            content_type="application/json",
+            cache_control="no-cache",
+            opts=child,
+        )
+
+        self.bucket_name = bucket.bucket
+        self.distribution_id = distribution.id
+        self.domain_name = distribution.domain_name
+        self.url = url
+        self.api_url = api_url
+        self.config = config
+        self.web_acl_arn = pulumi.Output.from_input(web_acl_arn)
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "distribution_id": self.distribution_id,
+                "domain_name": self.domain_name,
+                "url": self.url,
+                "api_url": self.api_url,
+                "config": self.config,
+                "web_acl_arn": self.web_acl_arn,
+            }
+        )
+
+    def _web_acl(self, name: str, args: FrontendArgs) -> aws.wafv2.WebAcl:
+        provider = args.get("waf_provider")
+        opts = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        def managed(priority: int, rule_name: str) -> aws.wafv2.WebAclRuleArgs:
+            return aws.wafv2.WebAclRuleArgs(
+                name=rule_name,
+                priority=priority,
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                ),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        vendor_name="AWS", name=rule_name
+                    )
+                ),
+                visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                    cloudwatch_metrics_enabled=True,
+                    metric_name=rule_name,
+                    sampled_requests_enabled=True,
+                ),
+            )
+
+        return aws.wafv2.WebAcl(
+            f"{name}-waf",
+            name=f"chorus-{name}",
+            description="chorus web app: AWS managed rules and a per-IP rate limit",
+            scope="CLOUDFRONT",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(
+                allow=aws.wafv2.WebAclDefaultActionAllowArgs()
+            ),
+            rules=[
+                managed(1, "AWSManagedRulesCommonRuleSet"),
+                managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+                managed(3, "AWSManagedRulesAmazonIpReputationList"),
+                aws.wafv2.WebAclRuleArgs(
+                    name="rate-limit-per-ip",
+                    priority=10,
+                    action=aws.wafv2.WebAclRuleActionArgs(
+                        block=aws.wafv2.WebAclRuleActionBlockArgs()
+                    ),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                            limit=args.get("rate_limit_per_5_minutes", 2000),
+                            aggregate_key_type="IP",
+                        )
+                    ),
+                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                        cloudwatch_metrics_enabled=True,
+                        metric_name="rate-limit-per-ip",
+                        sampled_requests_enabled=True,
+                    ),
+                ),
+            ],
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True,
+                metric_name=f"chorus-{name}",
+                sampled_requests_enabled=True,
+            ),
+            opts=opts,
+        )
+
+
+__all__: Sequence[str] = ["Frontend", "FrontendArgs"]

@@ -1,0 +1,192 @@
+// The REST API (docs/protocol.md, "REST API"): JSON in and out, errors as
+// {"error": {"code", "message"}}, the caller named by `Authorization: Bearer <token>`.
+
+import type { StoredMessage } from "./chat/state";
+import { ApiError } from "./errors";
+
+export interface Workspace {
+  id: string;
+  name: string;
+  embeddingModel: string;
+  embeddingDim: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  store: string;
+  createdAt: string | null;
+  documents?: number;
+}
+
+export type DocumentStatus = "queued" | "processing" | "indexed" | "failed";
+
+export interface ChorusDocument {
+  id: string;
+  workspaceId: string;
+  name: string;
+  status: DocumentStatus;
+  chunks: number;
+  sizeBytes: number;
+  contentType: string;
+  error: string | null;
+  updatedAt: string | null;
+  outcome?: string;
+}
+
+export interface SessionSummary {
+  id: string;
+  workspaceId: string;
+  title: string;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export interface SessionWithMessages extends SessionSummary {
+  messages: StoredMessage[];
+}
+
+export interface NewWorkspace {
+  name: string;
+  chunkSize?: number;
+  chunkOverlap?: number;
+  embeddingModel?: string;
+  store?: string;
+}
+
+/** Cloud upload step 1 answer: where to send the bytes (docs/frontend.md, "Uploads"). */
+export interface UploadTicket {
+  document?: ChorusDocument;
+  upload: { url: string; method?: "PUT" | "POST"; headers?: Record<string, string>; fields?: Record<string, string> };
+}
+
+export type Progress = (loaded: number, total: number) => void;
+
+/** The subset of XMLHttpRequest the uploads use (a fake one drives the tests). */
+export interface XhrLike {
+  upload: { onprogress: ((ev: { loaded: number; total: number; lengthComputable: boolean }) => void) | null };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+  status: number;
+  responseText: string;
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body: unknown): void;
+  abort(): void;
+}
+
+const enc = encodeURIComponent;
+
+function errorFrom(status: number, body: unknown, fallback: string): ApiError {
+  const e = (body as { error?: { code?: string; message?: string } } | null)?.error;
+  return new ApiError(e?.code ?? `http_${status}`, e?.message ?? fallback, status);
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly getToken: () => Promise<string | null>,
+    readonly uploadMode: "direct" | "presigned" = "direct",
+    private readonly fetchImpl: typeof fetch = (...a) => fetch(...a),
+    private readonly xhrFactory: () => XhrLike = () => new XMLHttpRequest() as unknown as XhrLike,
+  ) {}
+
+  private async headers(json: boolean): Promise<Record<string, string>> {
+    const h: Record<string, string> = {};
+    const token = await this.getToken();
+    if (token) h.authorization = `Bearer ${token}`;
+    if (json) h["content-type"] = "application/json";
+    return h;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        headers: await this.headers(body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError("network_error", "Cannot reach the chorus API.");
+    }
+    if (response.status === 204) return undefined as T;
+    const parsed = await response.json().catch(() => null);
+    if (!response.ok) {
+      throw errorFrom(response.status, parsed, `${method} ${path} answered ${response.status}`);
+    }
+    return parsed as T;
+  }
+
+  listWorkspaces = async () => (await this.request<{ workspaces: Workspace[] }>("GET", "/workspaces")).workspaces;
+  createWorkspace = (w: NewWorkspace) => this.request<Workspace>("POST", "/workspaces", w);
+  deleteWorkspace = (id: string) => this.request<void>("DELETE", `/workspaces/${enc(id)}`);
+  listDocuments = async (workspaceId: string) =>
+    (await this.request<{ documents: ChorusDocument[] }>("GET", `/workspaces/${enc(workspaceId)}/documents`)).documents;
+  deleteDocument = (workspaceId: string, documentId: string) =>
+    this.request<void>("DELETE", `/workspaces/${enc(workspaceId)}/documents/${enc(documentId)}`);
+  listSessions = async () => (await this.request<{ sessions: SessionSummary[] }>("GET", "/sessions")).sessions;
+  getSession = (id: string) => this.request<SessionWithMessages>("GET", `/sessions/${enc(id)}`);
+  deleteSession = (id: string) => this.request<void>("DELETE", `/sessions/${enc(id)}`);
+  /** Thumbs up/down with an optional comment on one assistant message. */
+  sendFeedback = (sessionId: string, messageId: string, rating: "up" | "down", comment: string) =>
+    this.request<unknown>("POST", `/sessions/${enc(sessionId)}/feedback`, { messageId, rating, comment });
+
+  /** Upload one file with progress: multipart to the API locally, presigned URL in the cloud. */
+  async uploadDocument(workspaceId: string, file: File, onProgress?: Progress): Promise<ChorusDocument | null> {
+    const path = `/workspaces/${enc(workspaceId)}/documents`;
+    if (this.uploadMode === "direct") {
+      const form = new FormData();
+      form.append("file", file, file.name);
+      const { status, text } = await this.xhr("POST", this.baseUrl + path, form, await this.headers(false), onProgress);
+      const body = safeJson(text);
+      if (status < 200 || status >= 300) throw errorFrom(status, body, `upload answered ${status}`);
+      return body as ChorusDocument;
+    }
+    const ticket = await this.request<UploadTicket>("POST", path, {
+      name: file.name,
+      contentType: file.type || "application/octet-stream",
+      sizeBytes: file.size,
+    });
+    const { url, method = "PUT", headers = {}, fields } = ticket.upload;
+    let body: unknown = file;
+    if (method === "POST" && fields) {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append("file", file, file.name);
+      body = form;
+    }
+    const { status } = await this.xhr(method, url, body, headers, onProgress);
+    if (status < 200 || status >= 300) {
+      throw new ApiError("upload_failed", `The storage service refused the upload (${status}).`, status);
+    }
+    return ticket.document ?? null;
+  }
+
+  private xhr(
+    method: string,
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+    onProgress?: Progress,
+  ): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const xhr = this.xhrFactory();
+      xhr.open(method, url);
+      for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+      xhr.upload.onprogress = (ev) => {
+        if (ev.lengthComputable) onProgress?.(ev.loaded, ev.total);
+      };
+      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
+      xhr.onerror = () => reject(new ApiError("network_error", "The upload could not reach the server."));
+      xhr.onabort = () => reject(new ApiError("upload_failed", "The upload was cancelled."));
+      xhr.send(body);
+    });
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,107 @@
+"""The WebSocket side of chat: validate a client frame, enqueue the work, answer it later.
+
+``accept_frame`` runs in the ``ws_message`` Lambda (fast: validation, access check, session
+creation, one SQS message); ``run_chat_job`` runs in the chat worker (retrieval, models, frames
+back through the API Gateway management API). The SQS queue between them caps concurrency into
+rate-limited model APIs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..core.errors import BadRequest, ChorusError, Forbidden
+from ..core.models import Session
+from ..core.protocol import (
+    Heartbeat,
+    SendMessageData,
+    error_event,
+    heartbeat_event,
+    parse_client_message,
+)
+from .access import Caller, require_workspace
+from .services import CloudServices
+
+
+class ChatJob(BaseModel):
+    """One accepted ``sendMessage``: what the chat worker needs, nothing more."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requestId: str
+    connectionId: str
+    userId: str
+    request: SendMessageData
+
+
+def accept_frame(
+    services: CloudServices, connection_id: str, caller: Caller, body: str | bytes | None
+) -> str:
+    """Handle one client frame; every problem is answered with an ``error`` event.
+
+    Returns what happened: ``heartbeat``, ``queued`` or the error code.
+    """
+    try:
+        message = parse_client_message(body or "")
+        if isinstance(message, Heartbeat):
+            services.delivery.send(connection_id, heartbeat_event())
+            return "heartbeat"
+        request = message.data
+        session_id = request.sessionId or uuid.uuid4().hex
+        request = request.model_copy(update={"sessionId": session_id})
+        require_workspace(services.metadata, caller, request.workspaceId)
+        _open_session(services, request, caller)
+        job = ChatJob(
+            requestId=uuid.uuid4().hex,
+            connectionId=connection_id,
+            userId=caller.user_id,
+            request=request,
+        )
+        services.sqs.send_message(
+            QueueUrl=services.settings.chat_queue_url,
+            MessageBody=job.model_dump_json(),
+        )
+        return "queued"
+    except ChorusError as exc:
+        session_id = _session_id_of(body)
+        services.delivery.send(connection_id, error_event(exc.code, exc.message, session_id))
+        return exc.code
+
+
+def _open_session(services: CloudServices, request: SendMessageData, caller: Caller) -> Session:
+    """Create the session now (so the ownership check happens before any work is queued)."""
+    assert request.sessionId is not None
+    session = services.metadata.get_session(request.sessionId)
+    if session is None:
+        title = " ".join(request.text.split())[:80]
+        return services.metadata.create_session(
+            Session(request.sessionId, caller.user_id, request.workspaceId, title)
+        )
+    if session.user_id != caller.user_id:
+        raise Forbidden("this session belongs to another user")
+    if session.workspace_id != request.workspaceId:
+        raise BadRequest("this session belongs to another workspace; start a new session")
+    return session
+
+
+def _session_id_of(body: str | bytes | None) -> str | None:
+    try:
+        data = json.loads(body or "").get("data") or {}
+        value = data.get("sessionId")
+        return value if isinstance(value, str) and len(value) <= 128 else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def run_chat_job(services: CloudServices, job: ChatJob) -> dict[str, Any]:
+    """Answer one queued message, streaming events to its connection; returns the last event."""
+    delivery = services.delivery
+
+    def send(event: dict[str, Any]) -> bool:
+        return delivery.send(job.connectionId, event)
+
+    return services.chat.chat(job.request, user_id=job.userId, send=send)

@@ -1,0 +1,291 @@
+"""Wire the core to the cloud adapters: the Lambda analogue of ``runtime.local.services``.
+
+Every piece is built on first use and kept for the container's life, so a cold start pays only
+for what its handler touches (the authorizer never opens a database connection) and nothing is
+created at import. ``get_services()`` is what handlers call; tests build ``CloudServices`` with
+their own clients and models and install it with ``set_services``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+
+from ..adapters.apigw_delivery import ApiGatewayDelivery, ConnectionRegistry
+from ..adapters.cognito_jwt import CognitoTokenVerifier, fetch_json
+from ..adapters.dynamodb_metadata import DynamoDBMetadataStore
+from ..adapters.s3_documents import DocumentBucket
+from ..adapters.sns_events import DocumentChangedPublisher
+from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
+from ..core.chat import ChatService
+from ..core.ingestion import Ingestor
+from ..core.ports import Embedder, Reranker, VectorStore
+from ..core.retrieval import Retriever
+from .settings import CloudSettings, ConfigurationError, load_settings
+
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+class CloudServices:
+    """Adapters and core services of one Lambda container, each built once on first use.
+
+    Parameters
+    ----------
+    settings:
+        The resolved configuration.
+    session:
+        boto3 session every client comes from (tests pass one bound to moto).
+    embedder, reranker, store:
+        Ready-made ports (tests share the loaded MiniLM and the embedded PostgreSQL); by
+        default they come from the app config (SageMaker endpoints, Aurora).
+    database_dsn:
+        A PostgreSQL URI that bypasses the database secret.
+    jwks_fetch:
+        Loads the JWKS for the token verifier (default: HTTPS GET of ``CHORUS_JWKS_URL``).
+    """
+
+    def __init__(
+        self,
+        settings: CloudSettings,
+        *,
+        session: Any = None,
+        embedder: Embedder | None = None,
+        reranker: Reranker | None = None,
+        store: VectorStore | None = None,
+        database_dsn: str | None = None,
+        jwks_fetch: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session or boto3.session.Session(region_name=settings.region)
+        self._embedder = embedder
+        self._reranker = reranker
+        self._store = store
+        self._database_dsn = database_dsn
+        self._jwks_fetch = jwks_fetch or fetch_json
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.session.client(service, config=_RETRIES, **kwargs)
+
+    # -- AWS clients -------------------------------------------------------------------------
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.session.resource("dynamodb", config=_RETRIES)
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self.client("sqs")
+
+    @cached_property
+    def stepfunctions(self) -> Any:
+        return self.client("stepfunctions")
+
+    @cached_property
+    def ssm(self) -> Any:
+        return self.client("ssm")
+
+    # -- adapters ----------------------------------------------------------------------------
+
+    @cached_property
+    def metadata(self) -> DynamoDBMetadataStore:
+        ttl = self.settings.session_ttl_days
+        return DynamoDBMetadataStore(
+            self.dynamodb, self.settings.tables, session_ttl_seconds=ttl * 86400 if ttl else None
+        )
+
+    @cached_property
+    def connections(self) -> ConnectionRegistry:
+        return ConnectionRegistry(self.dynamodb, self.settings.tables.connections)
+
+    @cached_property
+    def delivery(self) -> ApiGatewayDelivery:
+        endpoint = self.settings.websocket_endpoint
+        if not endpoint:
+            raise ConfigurationError("CHORUS_WEBSOCKET_ENDPOINT is not set; cannot reply")
+        client = self.session.client(
+            "apigatewaymanagementapi", endpoint_url=endpoint, config=_RETRIES
+        )
+        return ApiGatewayDelivery(client, self.connections)
+
+    @cached_property
+    def documents(self) -> DocumentBucket:
+        s3 = self.session.client("s3", config=_RETRIES.merge(Config(signature_version="s3v4")))
+        return DocumentBucket(
+            s3, self.settings.documents_bucket, max_upload_bytes=self.settings.max_upload_bytes
+        )
+
+    @cached_property
+    def publisher(self) -> DocumentChangedPublisher | None:
+        arn = self.settings.document_changed_topic_arn
+        return DocumentChangedPublisher(self.client("sns"), arn) if arn else None
+
+    @cached_property
+    def verifier(self) -> CognitoTokenVerifier:
+        s = self.settings
+        if not s.issuer_url or not s.client_id:
+            raise ConfigurationError("CHORUS_ISSUER_URL and CHORUS_CLIENT_ID must be set")
+        return CognitoTokenVerifier(
+            s.issuer_url, s.client_id, jwks_url=s.jwks_url, fetch=self._jwks_fetch
+        )
+
+    @cached_property
+    def cdn_secret(self) -> str | None:
+        name = self.settings.cdn_secret_parameter
+        if not self.settings.require_cdn_header:
+            return None
+        if not name:
+            raise ConfigurationError("CHORUS_CDN_SECRET_PARAMETER is required with the CDN header")
+        return self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+
+    def _secret(self, arn: str) -> dict[str, Any]:
+        value = self.client("secretsmanager").get_secret_value(SecretId=arn)
+        return json.loads(value.get("SecretString") or "{}")
+
+    def database_dsn(self) -> str:
+        """The Aurora URI: from the database secret (``dsn``, or username/password + host)."""
+        if self._database_dsn:
+            return self._database_dsn
+        vs = self.settings.vector_store
+        if not vs.secret_arn:
+            raise ConfigurationError("vectorStore.secretArn is missing from the app config")
+        secret = self._secret(vs.secret_arn)
+        if secret.get("dsn"):
+            return str(secret["dsn"])
+        host = secret.get("host") or vs.host
+        if not host:
+            raise ConfigurationError(
+                "the database secret has no host and vectorStore.host is not configured"
+            )
+        user, password = quote(secret["username"], safe=""), quote(secret["password"], safe="")
+        port = secret.get("port") or vs.port
+        database = secret.get("dbname") or vs.database
+        return f"postgresql://{user}:{password}@{host}:{port}/{database}?sslmode=require"
+
+    @cached_property
+    def store(self) -> VectorStore:
+        if self._store is not None:
+            return self._store
+        vs = self.settings.vector_store
+        if vs.kind != "pgvector":
+            raise ConfigurationError(
+                f"vector store {vs.kind!r} is not wired into the Lambda runtime; use pgvector"
+            )
+        from ..adapters.pgvector_store import PgVectorStore
+        from ..adapters.postgres import PostgresDatabase
+
+        db = PostgresDatabase(self.database_dsn(), max_connections=2)
+        return PgVectorStore(db, vs.embedding_dimension, table=vs.chunk_table)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        if self._embedder is not None:
+            return self._embedder
+        endpoint = self.settings.models.endpoints.get("embedding")
+        if not endpoint:
+            raise ConfigurationError("no embedding endpoint in models.endpoints of the app config")
+        from ..adapters.sagemaker import SageMakerEmbedder
+
+        return SageMakerEmbedder(
+            endpoint,
+            dimension=self.settings.vector_store.embedding_dimension,
+            client=self.client("sagemaker-runtime"),
+        )
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        if self._reranker is not None:
+            return self._reranker
+        endpoint = self.settings.models.endpoints.get("cross_encoder")
+        if not endpoint:
+            return None
+        from ..adapters.sagemaker import SageMakerReranker
+
+        return SageMakerReranker(endpoint, client=self.client("sagemaker-runtime"))
+
+    # -- core services ----------------------------------------------------------------------
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.embedder,
+            self.store,
+            self.metadata,
+            max_document_bytes=self.settings.max_upload_bytes,
+            on_document_changed=self.publisher,
+        )
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.embedder, self.store, self.reranker)
+
+    def answerers(self) -> dict[str, Answerer]:
+        """The extractive answerer always; the configured Bedrock models; OpenAI(-compatible)
+        models when their key is stored in the API-keys secret."""
+        answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.embedder)}
+        models = self.settings.models
+        if models.bedrock:
+            from ..adapters.bedrock import BedrockProvider
+
+            bedrock = self.client("bedrock-runtime")
+            for model_id in models.bedrock:
+                answerers[model_id] = LLMAnswerer(
+                    BedrockProvider(model_id=model_id, client=bedrock)
+                )
+        if models.openai and self.settings.api_keys_secret_arn:
+            from ..adapters.openai_compatible import OpenAICompatibleProvider
+
+            keys = self._secret(self.settings.api_keys_secret_arn)
+            api_key = keys.get("OPENAI_API_KEY") or keys.get("openai")
+            for model in models.openai:
+                provider = OpenAICompatibleProvider(
+                    model=model, base_url=models.openai_base_url, api_key=api_key
+                )
+                answerers[model] = LLMAnswerer(provider)
+        return answerers
+
+    @cached_property
+    def chat(self) -> ChatService:
+        answerers = self.answerers()
+        default = self.settings.models.default_model
+        if default not in answerers:
+            default = "extractive"
+        return ChatService(self.metadata, self.retriever, answerers, default_model=default)
+
+    @cached_property
+    def idempotency_layer(self) -> Any:
+        """Powertools DynamoDB persistence on ``tables.idempotency``; None when not configured."""
+        table = self.settings.idempotency_table
+        if not table:
+            return None
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=table, boto3_session=self.session)
+
+
+_lock = threading.Lock()
+_services: CloudServices | None = None
+
+
+def get_services() -> CloudServices:
+    """This container's services, built from the environment and SSM on first call."""
+    global _services
+    with _lock:
+        if _services is None:
+            session = boto3.session.Session()
+            settings = load_settings(session.client("ssm", config=_RETRIES), os.environ)
+            _services = CloudServices(settings, session=session)
+        return _services
+
+
+def set_services(services: CloudServices | None) -> None:
+    """Install ready-made services (tests), or None to rebuild from the environment."""
+    global _services
+    with _lock:
+        _services = services

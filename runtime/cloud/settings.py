@@ -1,0 +1,167 @@
+"""What a Lambda runs with: environment variables plus the SSM app-config JSON.
+
+The components give every function a few environment variables (docs/infrastructure.md,
+"Contract with the runtime") and put everything else — tables, bucket, queue, topic, models,
+vector store — in one SSM SecureString, ``CHORUS_CONFIG_PARAMETER``. It is read once per
+container (cold start), never at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..adapters.dynamodb_metadata import TableNames
+from ..core.errors import ChorusError
+
+
+class ConfigurationError(ChorusError):
+    """The deployment's configuration is incomplete; a person must fix the stack."""
+
+    code = "configuration_error"
+    http_status = 500
+
+
+@dataclass(frozen=True)
+class VectorStoreSettings:
+    """Where chunks live. ``kind`` is ``pgvector`` (Aurora) or ``opensearch``.
+
+    For ``pgvector`` the database secret (``secretArn``) holds either a ``dsn`` or
+    ``username``/``password`` (RDS-managed secrets) completed by ``host``/``port``/``database``.
+    """
+
+    kind: str = "pgvector"
+    secret_arn: str | None = None
+    host: str | None = None
+    port: int = 5432
+    database: str = "chorus"
+    embedding_dimension: int = 384
+    collection_endpoint: str | None = None
+    table: str | None = None
+
+    @property
+    def chunk_table(self) -> str:
+        """Same table name as the local server uses for this dimension."""
+        return self.table or f"chorus_chunks_{self.embedding_dimension}"
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Models the chat worker may answer with, and the SageMaker endpoints by role."""
+
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    openai: tuple[str, ...] = ()
+    openai_base_url: str | None = None
+    bedrock: tuple[str, ...] = ()
+    default_model: str | None = None
+    default_mode: str = "single"
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Everything the handlers need, resolved once per container."""
+
+    region: str
+    tables: TableNames
+    documents_bucket: str = ""
+    chat_queue_url: str = ""
+    document_changed_topic_arn: str = ""
+    fanout_state_machine_arn: str = ""
+    reindex_state_machine_arn: str = ""
+    api_keys_secret_arn: str | None = None
+    idempotency_table: str | None = None
+    websocket_endpoint: str = ""
+    issuer_url: str = ""
+    jwks_url: str | None = None
+    client_id: str = ""
+    require_cdn_header: bool = False
+    cdn_secret_parameter: str | None = None
+    cdn_secret_header: str = "x-chorus-origin-verify"
+    vector_store: VectorStoreSettings = field(default_factory=VectorStoreSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+    max_upload_bytes: int = 20 * 1024 * 1024
+    session_ttl_days: int | None = None
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSettings:
+    """Combine the app config (SSM JSON) and the environment; the environment wins.
+
+    Raises ``ConfigurationError`` naming the first missing value.
+    """
+    tables = config.get("tables") or {}
+    try:
+        names = TableNames(
+            workspace=tables["workspace"],
+            document=tables["document"],
+            sessions=env.get("CHORUS_SESSIONS_TABLE") or tables["sessions"],
+            connections=env.get("CHORUS_CONNECTIONS_TABLE") or tables["connections"],
+        )
+    except KeyError as exc:
+        raise ConfigurationError(
+            f"app config has no table name for {exc.args[0]!r}; check the AppConfig parameter"
+        ) from None
+    vs = config.get("vectorStore") or {}
+    models = config.get("models") or {}
+    limits = config.get("limits") or {}
+    return CloudSettings(
+        region=env.get("AWS_REGION") or config.get("region") or "us-east-1",
+        tables=names,
+        documents_bucket=config.get("documentsBucket", ""),
+        chat_queue_url=env.get("CHORUS_CHAT_QUEUE_URL") or config.get("chatQueueUrl", ""),
+        document_changed_topic_arn=env.get("CHORUS_DOCUMENT_CHANGED_TOPIC_ARN")
+        or config.get("documentChangedTopicArn", ""),
+        fanout_state_machine_arn=env.get("CHORUS_FANOUT_STATE_MACHINE_ARN")
+        or config.get("fanoutStateMachineArn", ""),
+        reindex_state_machine_arn=env.get("CHORUS_REINDEX_STATE_MACHINE_ARN")
+        or config.get("reindexStateMachineArn", ""),
+        api_keys_secret_arn=config.get("apiKeysSecretArn") or None,
+        idempotency_table=tables.get("idempotency") or None,
+        websocket_endpoint=env.get("CHORUS_WEBSOCKET_ENDPOINT", ""),
+        issuer_url=env.get("CHORUS_ISSUER_URL", ""),
+        jwks_url=env.get("CHORUS_JWKS_URL") or None,
+        client_id=env.get("CHORUS_CLIENT_ID", ""),
+        require_cdn_header=_flag(env.get("CHORUS_REQUIRE_CDN_HEADER")),
+        cdn_secret_parameter=env.get("CHORUS_CDN_SECRET_PARAMETER") or None,
+        cdn_secret_header=env.get("CHORUS_CDN_SECRET_HEADER") or "x-chorus-origin-verify",
+        vector_store=VectorStoreSettings(
+            kind=vs.get("kind", "pgvector"),
+            secret_arn=vs.get("secretArn") or None,
+            host=vs.get("host") or None,
+            port=int(vs.get("port") or 5432),
+            database=vs.get("database") or "chorus",
+            embedding_dimension=int(vs.get("embeddingDimension") or 384),
+            collection_endpoint=vs.get("collectionEndpoint") or None,
+            table=vs.get("table") or None,
+        ),
+        models=ModelSettings(
+            endpoints=dict(models.get("endpoints") or {}),
+            openai=tuple(models.get("openai") or ()),
+            openai_base_url=models.get("openaiBaseUrl") or None,
+            bedrock=tuple(models.get("bedrock") or ()),
+            default_model=models.get("defaultModel") or None,
+            default_mode=models.get("defaultMode") or "single",
+        ),
+        max_upload_bytes=int(limits.get("maxUploadBytes") or 20 * 1024 * 1024),
+        session_ttl_days=int(config["sessionTtlDays"]) if config.get("sessionTtlDays") else None,
+    )
+
+
+def load_settings(ssm_client: Any, env: Mapping[str, str] | None = None) -> CloudSettings:
+    """Read ``CHORUS_CONFIG_PARAMETER`` (decrypted) and build the settings."""
+    env = os.environ if env is None else env
+    name = env.get("CHORUS_CONFIG_PARAMETER")
+    if not name:
+        raise ConfigurationError("CHORUS_CONFIG_PARAMETER is not set; the function is misdeployed")
+    value = ssm_client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    try:
+        config = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{name} is not valid JSON: {exc}") from None
+    return settings_from(config, env)

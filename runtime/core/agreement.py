@@ -1,0 +1,134 @@
+"""Cross-model agreement: how much several answers to one question say the same thing.
+
+When independent models converge on one answer it is more likely right than an answer only one
+of them gives; a wrong answer tends to be wrong in its own way. ``agreement_score`` measures that
+with the Embedder already loaded for retrieval (pairwise cosine of the answers' embeddings) and
+picks the medoid — the answer closest to all the others — as the consensus answer. An NLI model
+or an LLM judge plugs in through ``PairwiseJudge`` / ``AgreementScorer`` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .ports import Embedder
+
+_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def strip_citations(text: str) -> str:
+    """The text without ``[n]`` markers: two answers citing different source numbers for the
+    same statement must not look different, and the markers are noise to an embedding model."""
+    return " ".join(_CITATION.sub("", text).split())
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """Pairwise agreement of N answers.
+
+    score:
+        Mean of the pairwise similarities (upper triangle); ``None`` with fewer than two answers,
+        where agreement means nothing.
+    medoid:
+        Index of the answer with the highest mean similarity to the others (the first of ties);
+        ``None`` when there is no answer.
+    per_answer:
+        Each answer's mean similarity to the others (``None`` entries when alone).
+    pairwise:
+        The full symmetric matrix, 1.0 on the diagonal.
+    """
+
+    score: float | None
+    medoid: int | None
+    per_answer: list[float | None]
+    pairwise: list[list[float]]
+
+
+@runtime_checkable
+class AgreementScorer(Protocol):
+    """Scores how much answers to the same question agree."""
+
+    def score(self, question: str, answers: Sequence[str]) -> AgreementResult: ...
+
+
+@runtime_checkable
+class PairwiseJudge(Protocol):
+    """Similarity in [0, 1] (or [-1, 1]) of two answers: an NLI model's bidirectional
+    entailment probability or an LLM judge's verdict plug in here."""
+
+    def similarity(self, question: str, first: str, second: str) -> float: ...
+
+
+def result_from_matrix(matrix: np.ndarray) -> AgreementResult:
+    """Mean, medoid and per-answer means of a symmetric similarity matrix."""
+    n = int(matrix.shape[0])
+    if n == 0:
+        return AgreementResult(None, None, [], [])
+    if n == 1:
+        return AgreementResult(None, 0, [None], [[1.0]])
+    matrix = np.clip(matrix.astype(np.float64), -1.0, 1.0)
+    np.fill_diagonal(matrix, 1.0)
+    off_diagonal = matrix.sum(axis=1) - 1.0
+    per_answer = off_diagonal / (n - 1)
+    upper = matrix[np.triu_indices(n, k=1)]
+    return AgreementResult(
+        score=round(float(upper.mean()), 6),
+        medoid=int(np.argmax(per_answer)),
+        per_answer=[round(float(v), 6) for v in per_answer],
+        pairwise=[[round(float(v), 6) for v in row] for row in matrix],
+    )
+
+
+def agreement_score(answers: Sequence[str], embedder: Embedder) -> AgreementResult:
+    """Pairwise cosine similarity of the answers' embeddings, its mean and the medoid.
+
+    Citation markers are removed first. Embeddings are L2-normalised (the Embedder contract), so
+    the dot product is the cosine.
+
+    Example
+    -------
+    >>> result = agreement_score(["Paris.", "It is Paris.", "Lyon."], embedder)  # doctest: +SKIP
+    >>> result.medoid  # doctest: +SKIP
+    0
+    """
+    if not answers:
+        return result_from_matrix(np.zeros((0, 0)))
+    vectors = np.asarray(
+        embedder.embed([strip_citations(a) or a for a in answers], kind="passage"),
+        dtype=np.float64,
+    )
+    return result_from_matrix(vectors @ vectors.T)
+
+
+class EmbeddingAgreementScorer:
+    """The default scorer: ``agreement_score`` through the retrieval Embedder (no extra model)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def score(self, question: str, answers: Sequence[str]) -> AgreementResult:
+        return agreement_score(answers, self.embedder)
+
+
+class PairwiseAgreementScorer:
+    """Builds the agreement matrix from any ``PairwiseJudge`` (NLI, LLM judge), symmetrised
+    by averaging both directions because entailment is not symmetric."""
+
+    def __init__(self, judge: PairwiseJudge) -> None:
+        self.judge = judge
+
+    def score(self, question: str, answers: Sequence[str]) -> AgreementResult:
+        n = len(answers)
+        texts = [strip_citations(a) or a for a in answers]
+        matrix = np.eye(n)
+        for i in range(n):
+            for j in range(i + 1, n):
+                forward = self.judge.similarity(question, texts[i], texts[j])
+                backward = self.judge.similarity(question, texts[j], texts[i])
+                matrix[i, j] = matrix[j, i] = (forward + backward) / 2
+        return result_from_matrix(matrix)

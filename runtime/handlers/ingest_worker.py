@@ -1,0 +1,59 @@
+"""Ingest worker: S3 object events from SQS → parse, chunk, embed, index (or remove).
+
+Partial batch responses: a poison message is reported in ``batchItemFailures`` and goes to the
+DLQ after the queue's max receives; the rest of its batch is not retried. With an idempotency
+table configured, each object version (key + ETag + version id) is applied once even when SQS
+delivers it several times at the same moment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ..cloud.idempotency import idempotent
+from ..cloud.ingest import ObjectEvent, apply_object_event, object_events
+from ..cloud.services import CloudServices, get_services
+from .observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _apply(services: CloudServices, context: Any):
+    def apply(*, event: dict[str, Any]) -> dict[str, Any]:
+        return apply_object_event(services, ObjectEvent(**event))
+
+    return idempotent(services, apply, "event", key_prefix="ingest", context=context)
+
+
+def ingest_record(services: CloudServices, record: SQSRecord, context: Any = None) -> list[dict]:
+    """Apply every object event of one SQS message; raises to report the message failed."""
+    apply = _apply(services, context)
+    results = []
+    for event in object_events(record.body):
+        result = apply(event=event.as_dict())
+        logger.info("object event applied", extra={"key": event.key, **result})
+        metrics.add_metric(name=f"Documents_{result['outcome']}", unit=MetricUnit.Count, value=1)
+        results.append(result)
+    return results
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    services = get_services()
+    return process_partial_response(
+        event=event,
+        record_handler=lambda record: ingest_record(services, record, context),
+        processor=processor,
+        context=context,
+    )

@@ -1,0 +1,85 @@
+"""Cloud settings: the SSM app config (as components/stack.py writes it) plus the environment."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from chorus.runtime.cloud.settings import ConfigurationError, load_settings, settings_from
+
+CONFIG = {
+    "stack": "dev",
+    "region": "eu-west-1",
+    "tables": {"workspace": "ws", "document": "docs", "sessions": "s", "connections": "c"},
+    "documentsBucket": "bucket",
+    "chatQueueUrl": "https://sqs/123/chat",
+    "documentChangedTopicArn": "arn:topic",
+    "fanoutStateMachineArn": "arn:fanout",
+    "reindexStateMachineArn": "arn:reindex",
+    "apiKeysSecretArn": None,
+    "vectorStore": {
+        "kind": "pgvector",
+        "clusterArn": "arn:cluster",
+        "secretArn": "arn:secret",
+        "database": "chorus",
+        "embeddingDimension": 768,
+        "collectionEndpoint": None,
+        "kendraIndexId": None,
+    },
+    "models": {
+        "bedrock": [],
+        "openai": ["gpt-4o-mini"],
+        "endpoints": {"embedding": "emb-ep"},
+        "defaultMode": "single",
+    },
+}
+
+
+def test_the_stack_config_resolves_to_settings():
+    settings = settings_from(CONFIG, {"CHORUS_REQUIRE_CDN_HEADER": "true"})
+
+    assert settings.region == "eu-west-1"
+    assert settings.tables.document == "docs"
+    assert settings.vector_store.chunk_table == "chorus_chunks_768"
+    assert settings.models.endpoints == {"embedding": "emb-ep"}
+    assert settings.models.openai == ("gpt-4o-mini",)
+    assert settings.require_cdn_header is True
+    assert settings.idempotency_table is None
+
+
+def test_the_environment_wins_over_the_config():
+    env = {
+        "CHORUS_SESSIONS_TABLE": "sessions-from-env",
+        "CHORUS_CHAT_QUEUE_URL": "https://sqs/123/other",
+        "AWS_REGION": "us-east-2",
+    }
+    settings = settings_from(CONFIG, env)
+    assert (settings.tables.sessions, settings.chat_queue_url, settings.region) == (
+        "sessions-from-env",
+        "https://sqs/123/other",
+        "us-east-2",
+    )
+
+
+def test_a_missing_table_name_is_a_configuration_error_naming_it():
+    config = {**CONFIG, "tables": {"workspace": "ws"}}
+    with pytest.raises(ConfigurationError, match="'document'"):
+        settings_from(config, {})
+
+
+def test_settings_are_loaded_from_the_ssm_parameter(monkeypatch):
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="eu-west-1")
+        ssm.put_parameter(Name="/chorus/dev/config", Value=json.dumps(CONFIG), Type="SecureString")
+        settings = load_settings(ssm, {"CHORUS_CONFIG_PARAMETER": "/chorus/dev/config"})
+        assert settings.documents_bucket == "bucket"
+        ssm.put_parameter(Name="/chorus/bad", Value="{", Type="SecureString")
+        with pytest.raises(ConfigurationError, match="not valid JSON"):
+            load_settings(ssm, {"CHORUS_CONFIG_PARAMETER": "/chorus/bad"})
+    with pytest.raises(ConfigurationError, match="CHORUS_CONFIG_PARAMETER"):
+        load_settings(None, {})

@@ -1,0 +1,118 @@
+"""Grounding: each answer sentence against the sources' sentences, with the real MiniLM."""
+
+from __future__ import annotations
+
+import pytest
+from chorus.runtime.core.answering import NO_ANSWER
+from chorus.runtime.core.context import assemble_context
+from chorus.runtime.core.grounding import (
+    EmbeddingGroundingJudge,
+    GroundingJudge,
+    SentenceSupport,
+    grounding_report,
+)
+from chorus.runtime.core.models import SearchHit
+
+VOLCANO = (
+    "A volcano is an opening in the crust where molten magma reaches the surface as lava. "
+    "Stratovolcanoes such as Mount Fuji build steep cones from layers of ash and lava. "
+    "Explosive eruptions throw pyroclastic flows and ash columns high into the sky."
+)
+BEES = (
+    "Worker bees collect nectar from flowers and turn it into honey in the hive. "
+    "Bees perform a waggle dance to tell the colony where the flowers are."
+)
+
+
+@pytest.fixture(scope="module")
+def context():
+    hits = [
+        SearchHit("c1", "d1", 0, VOLCANO, 1.0, {"document_name": "volcanoes.md"}),
+        SearchHit("c2", "d2", 0, BEES, 0.9, {"document_name": "bees.md"}),
+    ]
+    return assemble_context(hits, budget_tokens=2000)
+
+
+@pytest.fixture(scope="module")
+def judge(embedder) -> GroundingJudge:
+    return EmbeddingGroundingJudge(embedder)
+
+
+SUPPORTED = [
+    "Lava is molten magma that reaches the surface through an opening in the crust [1].",
+    "Mount Fuji is a stratovolcano with a steep cone made of ash and lava layers.",
+    "Explosive eruptions send pyroclastic flows and ash high into the air.",
+    "Bees dance to show the colony where flowers are [2].",
+]
+UNSUPPORTED = [
+    "The Eiffel Tower was completed in 1889 in Paris.",
+    "Mount Fuji last erupted in 1707 and is 3,776 metres tall.",
+    "Volcanoes are caused by aliens living under the ocean.",
+]
+
+
+@pytest.mark.parametrize("sentence", SUPPORTED)
+def test_paraphrase_of_a_source_sentence_is_supported(judge, context, sentence):
+    report = judge.check([sentence], context)[0]
+
+    assert report.score == 1.0, report.sentences
+    assert report.unsupported == []
+
+
+@pytest.mark.parametrize("sentence", UNSUPPORTED)
+def test_claim_the_sources_do_not_make_is_unsupported(judge, context, sentence):
+    report = judge.check([sentence], context)[0]
+
+    assert report.score == 0.0, report.sentences
+    assert report.unsupported == [sentence]
+
+
+def test_mixed_answer_marks_only_the_invented_sentence(judge, context):
+    answer = f"{SUPPORTED[0]} {UNSUPPORTED[1]} {SUPPORTED[1]}"
+
+    report = judge.check([answer], context)[0]
+
+    assert report.unsupported == [UNSUPPORTED[1]]
+    assert 0.5 < report.score < 1.0
+    assert [s.source for s in report.sentences if s.supported] == [1, 1]
+
+
+def test_citation_markers_do_not_reach_the_sentences(judge, context):
+    report = judge.check(["Bees dance to show the colony where flowers are [2][1]."], context)[0]
+
+    assert "[" not in report.sentences[0].text
+    assert report.sentences[0].source == 2
+
+
+def test_each_answer_gets_its_own_report(judge, context):
+    reports = judge.check([SUPPORTED[0], UNSUPPORTED[0], ""], context)
+
+    assert [r.score for r in reports] == [1.0, 0.0, None]
+
+
+def test_not_found_reply_claims_nothing(judge, context):
+    assert judge.check([NO_ANSWER], context)[0].score is None
+
+
+def test_without_sources_every_claim_is_unsupported(judge):
+    empty = assemble_context([], budget_tokens=100)
+
+    report = judge.check([SUPPORTED[0]], empty)[0]
+
+    assert report.score == 0.0 and report.sentences[0].source is None
+
+
+def test_short_fragments_are_not_checked(judge, context):
+    assert judge.check(["Yes."], context)[0].score is None
+
+
+def test_score_is_the_supported_share_of_words():
+    report = grounding_report(
+        [
+            SentenceSupport("one two three four five six", 0.9, True, 1),
+            SentenceSupport("seven eight", 0.1, False, 1),
+        ]
+    )
+
+    assert report.score == 0.75
+    assert report.to_dict() == {"score": 0.75, "unsupported": ["seven eight"]}

@@ -1,0 +1,78 @@
+"""Handler tests run against a chorus stack under moto and the real embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+def load_moto_stack() -> ModuleType:
+    """Import tests/runtime/cloud/moto_stack.py by path (``--import-mode=importlib``)."""
+    name = "chorus_tests_moto_stack"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "cloud" / "moto_stack.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+moto_stack = load_moto_stack()
+
+USERS = {
+    "alice": ["workspace_manager", "team-a"],
+    "bob": ["user", "team-b"],
+    "root": ["admin"],
+}
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": moto_stack.REGION,
+        "AWS_REGION": moto_stack.REGION,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "chorus",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("POWERTOOLS_IDEMPOTENCY_DISABLED", raising=False)
+
+
+@pytest.fixture
+def stack(aws_env: None) -> Iterator:
+    from moto import mock_aws
+
+    with mock_aws():
+        built = moto_stack.build_stack(users=USERS)
+        yield built
+        built.close()
+
+
+@pytest.fixture
+def services(stack, embedder, module_dsn: str, schema_path: str, with_settings) -> Iterator:
+    """CloudServices on the moto stack, the real MiniLM and a fresh PostgreSQL schema; installed
+    as the container's services for the handlers."""
+    from chorus.runtime.cloud.services import set_services
+
+    built = stack.services(embedder=embedder, database_dsn=with_settings(module_dsn, schema_path))
+    set_services(built)
+    yield built
+    set_services(None)
+    if "store" in vars(built):
+        built.store.db.close()
+
+
+@pytest.fixture
+def context():
+    return moto_stack.LambdaContext()

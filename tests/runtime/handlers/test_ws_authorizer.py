@@ -1,0 +1,115 @@
+"""The ``$connect`` authorizer with real moto-Cognito tokens and a local JWKS endpoint."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from chorus.runtime.handlers import ws_authorizer
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .conftest import moto_stack
+
+
+def authorize(context, token, headers=None) -> dict:
+    return ws_authorizer.handler(moto_stack.authorizer_event(token, headers=headers), context)
+
+
+def effect(response: dict) -> str:
+    return response["policyDocument"]["Statement"][0]["Effect"]
+
+
+@pytest.mark.parametrize("kind", ["access", "id"])
+def test_a_valid_token_is_allowed_with_user_and_groups(stack, services, context, kind):
+    response = authorize(context, stack.tokens("alice")[kind])
+
+    assert effect(response) == "Allow"
+    statement = response["policyDocument"]["Statement"][0]
+    assert statement["Resource"].endswith(f"{moto_stack.WS_API}/prod/$connect")
+    assert response["principalId"] == stack.user_id("alice")
+    assert response["context"]["userId"] == stack.user_id("alice")
+    assert set(response["context"]["groups"].split(",")) == {"workspace_manager", "team-a"}
+
+
+def _resign(token: str, **changes) -> str:
+    """The token's claims, changed, signed with a key that is not the pool's (same kid)."""
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+def _tamper(token: str) -> str:
+    header, payload, signature = token.split(".")
+    flipped = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    return ".".join([header, flipped, signature])
+
+
+def test_forged_tampered_malformed_or_missing_tokens_are_denied(stack, services, context):
+    good = stack.tokens("alice")["access"]
+    for case, token in {
+        "forged signature": _resign(good),
+        "tampered claims": _tamper(good),
+        "unsigned": jwt.encode(jwt.decode(good, options={"verify_signature": False}), None, "none"),
+        "malformed": "not-a-jwt",
+        "missing": None,
+    }.items():
+        assert effect(authorize(context, token)) == "Deny", case
+
+
+def test_expired_tokens_are_denied(stack, services, context):
+    token = stack.tokens("alice")["access"]
+    verifier = services.verifier
+    verifier._clock = lambda: time.time() + 2 * 3600  # an hour after moto's 1-hour expiry
+    assert effect(authorize(context, token)) == "Deny"
+
+
+def test_tokens_of_another_pool_or_client_are_denied(stack, services, context):
+    idp = stack.client("cognito-idp")
+    other_client = idp.create_user_pool_client(
+        UserPoolId=stack.pool_id,
+        ClientName="other",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    auth = idp.admin_initiate_auth(
+        UserPoolId=stack.pool_id,
+        ClientId=other_client,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "alice", "PASSWORD": moto_stack.PASSWORD},
+    )["AuthenticationResult"]
+    assert effect(authorize(context, auth["AccessToken"])) == "Deny"
+    assert effect(authorize(context, auth["IdToken"])) == "Deny"
+
+    other_pool = idp.create_user_pool(PoolName="elsewhere")["UserPool"]["Id"]
+    # moto signs every pool's tokens with one key: only the issuer check can catch this one
+    foreign = _claims_token(stack, iss=f"https://cognito-idp.us-east-1.amazonaws.com/{other_pool}")
+    assert effect(authorize(context, foreign)) == "Deny"
+
+
+def _claims_token(stack, **changes) -> str:
+    """A token signed with moto's own Cognito key (so only the claims are wrong)."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    pool = cognitoidp_backends[moto_stack.ACCOUNT][moto_stack.REGION].user_pools[stack.pool_id]
+    token, _ = pool.create_jwt(stack.client_id, "alice", "access", extra_data=changes)
+    return token
+
+
+def test_a_token_use_other_than_access_or_id_is_denied(stack, services, context):
+    assert effect(authorize(context, _claims_token(stack))) == "Allow"  # the control
+    assert effect(authorize(context, _claims_token(stack, token_use="refresh"))) == "Deny"
+
+
+def test_the_cdn_header_is_checked_when_required(stack, services, context, monkeypatch):
+    from dataclasses import replace
+
+    stack.client("ssm").put_parameter(Name="/chorus/cdn", Value="s3cret", Type="SecureString")
+    monkeypatch.setattr(
+        services,
+        "settings",
+        replace(services.settings, require_cdn_header=True, cdn_secret_parameter="/chorus/cdn"),
+    )
+    token = stack.tokens("alice")["access"]
+    assert effect(authorize(context, token)) == "Deny"
+    assert effect(authorize(context, token, {"X-Chorus-Origin-Verify": "nope"})) == "Deny"
+    assert effect(authorize(context, token, {"X-Chorus-Origin-Verify": "s3cret"})) == "Allow"
