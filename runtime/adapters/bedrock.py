@@ -24,19 +24,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.config import Config
-from botocore.eventstream import ParserError as EventStreamParserError
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
 )
-from botocore.parsers import ResponseParserError
-from urllib3.exceptions import HTTPError as Urllib3HTTPError
-from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from ..core.errors import ContextTooLong, ProviderError, ProviderTimeout, Throttled
 from ..core.models import ChatMessage, LLMDelta, TokenUsage
+from .botocore_errors import ProviderErrors
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
@@ -242,32 +236,7 @@ class BedrockProvider:
                 stream.close()
         yield LLMDelta(usage=usage)
 
-    def _errors_mapped(self) -> _BedrockErrors:
-        return _BedrockErrors(self.name)
-
-
-class _BedrockErrors:
-    """Turns whatever botocore raises into a chorus ``ProviderError`` subclass."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, _: Any):
-        if exc is None or isinstance(exc, GeneratorExit | ProviderError):
-            return False
-        if isinstance(exc, ClientError):
-            raise error_from_client_error(exc, self.name) from None
-        if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | Urllib3ReadTimeoutError):
-            raise ProviderTimeout(f"{self.name} did not answer in time on Bedrock: {exc}") from None
-        if isinstance(
-            exc, BotoCoreError | EventStreamParserError | ResponseParserError | Urllib3HTTPError
-        ):
-            raise ProviderError(f"no answer from {self.name} on Bedrock: {exc}") from None
-        if isinstance(exc, KeyError | TypeError | AttributeError | ValueError):
-            raise ProviderError(
-                f"{self.name} sent a Bedrock stream chorus cannot read: {exc!r}"
-            ) from None
-        return False
+    def _errors_mapped(self) -> ProviderErrors:
+        return ProviderErrors(
+            self.name, "Bedrock", error_from_client_error, malformed_is_error=True
+        )

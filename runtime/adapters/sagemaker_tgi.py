@@ -26,14 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
-from botocore.eventstream import ParserError as EventStreamParserError
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
-from botocore.parsers import ResponseParserError
-from urllib3.exceptions import HTTPError as Urllib3HTTPError
-from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
+from botocore.exceptions import ClientError
 
-from ..core.errors import ContextTooLong, ProviderError, ProviderTimeout, Throttled
+from ..core.errors import ContextTooLong, ProviderError, Throttled
 from ..core.models import ChatMessage, LLMDelta, TokenUsage
+from .botocore_errors import ProviderErrors
 from .sagemaker import THROTTLING_CODES
 
 JSON = "application/json"
@@ -270,7 +267,7 @@ class SageMakerTGIProvider:
             yield from self._invoke(request, input_tokens)
 
     def _invoke(self, request: dict[str, Any], input_tokens: int) -> Iterator[LLMDelta]:
-        with _SageMakerErrors(self.name):
+        with ProviderErrors(self.name, "SageMaker", error_from_client_error):
             raw = self._client.invoke_endpoint(**request)["Body"].read()
         try:
             body = json.loads(raw)
@@ -296,7 +293,7 @@ class SageMakerTGIProvider:
         reported: int | None = None
         stream = None
         try:
-            with _SageMakerErrors(self.name):
+            with ProviderErrors(self.name, "SageMaker", error_from_client_error):
                 stream = self._client.invoke_endpoint_with_response_stream(**request)["Body"]
                 for event in _sse_events(_payload_bytes(stream), self.name):
                     if "error" in event:
@@ -365,26 +362,3 @@ def _sse_line(line: bytes, name: str) -> dict[str, Any] | None:
     if not isinstance(event, dict):
         raise ProviderError(f"{name} sent a stream event that is not an object: {data[:200]!r}")
     return event
-
-
-class _SageMakerErrors:
-    """Turns whatever botocore raises into a chorus ``ProviderError`` subclass."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, _: Any):
-        if exc is None or isinstance(exc, GeneratorExit | ProviderError):
-            return False
-        if isinstance(exc, ClientError):
-            raise error_from_client_error(exc, self.name) from None
-        if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | Urllib3ReadTimeoutError):
-            raise ProviderTimeout(f"{self.name} did not answer in time: {exc}") from None
-        if isinstance(
-            exc, BotoCoreError | EventStreamParserError | ResponseParserError | Urllib3HTTPError
-        ):
-            raise ProviderError(f"cannot get an answer from {self.name}: {exc}") from None
-        return False

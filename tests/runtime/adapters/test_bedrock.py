@@ -9,11 +9,7 @@ exception event exactly as it does against AWS. Nothing of ours is mocked.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -26,22 +22,7 @@ from chorus.runtime.core.errors import ContextTooLong, ProviderError, ProviderTi
 from chorus.runtime.core.models import ChatMessage, LLMDelta, TokenUsage
 from chorus.runtime.core.ports import LLMProvider
 from chorus.runtime.core.resilience import ResilientProvider, RetryPolicy
-
-
-def _load_support(module: str) -> ModuleType:
-    name = f"chorus_tests_support_{module}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[2] / "support" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[name] = loaded
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-es = _load_support("aws_eventstream")
+from support import aws_eventstream as es
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES = [

@@ -7,13 +7,9 @@ the request's model name. Nothing of ours is mocked.
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from chorus.runtime.adapters.openai_compatible import OpenAICompatibleProvider
@@ -25,23 +21,7 @@ from chorus.runtime.core.errors import (
 )
 from chorus.runtime.core.models import ChatMessage, LLMDelta, TokenUsage
 from chorus.runtime.core.ports import LLMProvider
-
-
-def _load_server_module() -> ModuleType:
-    """Import tests/support/openai_server.py by path (tests run with --import-mode=importlib)."""
-    name = "chorus_tests_support_openai_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[2] / "support" / "openai_server.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-openai_server = _load_server_module()
+from support import openai_server
 
 MESSAGES = [
     ChatMessage("system", "Answer from the sources and cite them."),

@@ -8,12 +8,8 @@ split at awkward places the way the endpoint may split them.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -31,22 +27,7 @@ from chorus.runtime.adapters.sagemaker_tgi import (
 from chorus.runtime.core.errors import ContextTooLong, ProviderError, ProviderTimeout, Throttled
 from chorus.runtime.core.models import ChatMessage, LLMDelta, TokenUsage
 from chorus.runtime.core.ports import LLMProvider
-
-
-def _load_support(module: str) -> ModuleType:
-    name = f"chorus_tests_support_{module}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[2] / "support" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[name] = loaded
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-es = _load_support("aws_eventstream")
+from support import aws_eventstream as es
 
 ENDPOINT = "chorus-dev-tgi"
 MESSAGES = [

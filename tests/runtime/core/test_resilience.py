@@ -8,13 +8,9 @@ generous enough for two busy cores.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from chorus.runtime.adapters.openai_compatible import OpenAICompatibleProvider
@@ -37,22 +33,7 @@ from chorus.runtime.core.resilience import (
     is_fault,
     is_retryable,
 )
-
-
-def _load_server_module() -> ModuleType:
-    name = "chorus_tests_support_openai_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[2] / "support" / "openai_server.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-openai_server = _load_server_module()
+from support import openai_server
 
 MESSAGES = [ChatMessage("user", "What is the capital of France?")]
 ANSWER = ["Paris", " is", " the", " capital."]
