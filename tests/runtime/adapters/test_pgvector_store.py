@@ -8,8 +8,8 @@ cosine similarity in numpy.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +17,8 @@ from chorus.runtime.adapters.pgvector_store import PgVectorStore
 from chorus.runtime.adapters.postgres import PostgresDatabase
 from chorus.runtime.core.models import Chunk, SearchHit
 from chorus.runtime.core.ports import VectorStore
+from support.chunks import ids, make_chunk
+from support.chunks import unit_vectors as _unit_vectors
 
 DIM = 384
 # Planner settings that leave the HNSW index as the only way to answer ``ORDER BY embedding <=>``:
@@ -26,31 +28,11 @@ FORCE_HNSW = ("enable_seqscan=off", "enable_bitmapscan=off", "enable_sort=off")
 
 
 def unit_vectors(n: int, seed: int, dim: int = DIM) -> np.ndarray:
-    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return _unit_vectors(n, seed, dim)
 
 
-def chunk(
-    workspace: str,
-    document: str,
-    ordinal: int,
-    text: str = "",
-    *,
-    embedding: np.ndarray | None = None,
-    metadata: dict | None = None,
-) -> Chunk:
-    chunk_id = f"{workspace}/{document}/{ordinal}"
-    if embedding is None:
-        embedding = unit_vectors(1, zlib.crc32(chunk_id.encode()))[0]
-    return Chunk(
-        id=chunk_id,
-        workspace_id=workspace,
-        document_id=document,
-        ordinal=ordinal,
-        text=text or f"chunk {ordinal} of {document}",
-        embedding=embedding,
-        metadata=metadata or {},
-    )
+def chunk(workspace: str, document: str, ordinal: int, text: str = "", **kw: Any) -> Chunk:
+    return make_chunk(workspace, document, ordinal, text, dim=DIM, **kw)
 
 
 def document(workspace: str, name: str, texts: Sequence[str]) -> list[Chunk]:
@@ -64,10 +46,6 @@ def all_rows(store: PgVectorStore) -> list[tuple]:
             f" FROM {store.table} ORDER BY id"
         )
         return cur.fetchall()
-
-
-def ids(hits: Sequence[SearchHit]) -> list[str]:
-    return [h.chunk_id for h in hits]
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ cosine similarity in numpy.
 
 from __future__ import annotations
 
-import uuid
 import zlib
 from collections.abc import Iterator, Sequence
-from urllib.parse import quote
+from typing import Any
 
 import boto3
 import numpy as np
-import psycopg2
 import pytest
 from chorus.runtime.adapters.dynamodb_store import DynamoDBVectorStore, create_table
 from chorus.runtime.adapters.langchain_store import ChorusEmbeddings, LangChainVectorStore
@@ -28,45 +26,23 @@ from chorus.runtime.core.ports import VectorStore
 from chorus.runtime.core.retrieval import RetrievalSettings, RetrievalTrace, Retriever
 from langchain_core.vectorstores import InMemoryVectorStore
 from moto import mock_aws
+from support.chunks import ids, make_chunk
+from support.chunks import unit_vectors as _unit_vectors
 
 DIM = 384
 ADAPTERS = ["pgvector", "dynamodb", "langchain"]
 
 
 def unit_vectors(n: int, seed: int, dim: int = DIM) -> np.ndarray:
-    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return _unit_vectors(n, seed, dim)
 
 
-def chunk(
-    workspace: str,
-    document: str,
-    ordinal: int,
-    text: str = "",
-    *,
-    embedding: np.ndarray | None = None,
-    metadata: dict | None = None,
-) -> Chunk:
-    chunk_id = f"{workspace}/{document}/{ordinal}"
-    if embedding is None:
-        embedding = unit_vectors(1, zlib.crc32(chunk_id.encode()))[0]
-    return Chunk(
-        id=chunk_id,
-        workspace_id=workspace,
-        document_id=document,
-        ordinal=ordinal,
-        text=text or f"chunk {ordinal} of {document}",
-        embedding=embedding,
-        metadata=metadata or {},
-    )
+def chunk(workspace: str, document: str, ordinal: int, text: str = "", **kw: Any) -> Chunk:
+    return make_chunk(workspace, document, ordinal, text, dim=DIM, **kw)
 
 
 def document(workspace: str, name: str, texts: Sequence[str]) -> list[Chunk]:
     return [chunk(workspace, name, i, text) for i, text in enumerate(texts)]
-
-
-def ids(hits: Sequence[SearchHit]) -> list[str]:
-    return [h.chunk_id for h in hits]
 
 
 def everything(store: VectorStore, workspace: str, k: int = 200) -> list[SearchHit]:
@@ -87,38 +63,14 @@ class HashEmbedder:
 # -- adapters -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def module_dsn(pg_server_dsn: str) -> Iterator[str]:
-    """A database for this module; each pgvector test gets a schema of its own in it."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_server_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    dsn = pg_server_dsn.replace("/postgres?", f"/{name}?", 1)
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
-    yield dsn
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
-
-
 @pytest.fixture
 def pgvector_store(request: pytest.FixtureRequest) -> Iterator[PgVectorStore]:
     module_dsn = request.getfixturevalue("module_dsn")
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(module_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    options = quote(f"-c search_path={schema},public", safe="")
-    db = PostgresDatabase(f"{module_dsn}{'&' if '?' in module_dsn else '?'}options={options}")
+    schema_path = request.getfixturevalue("schema_path")
+    with_settings = request.getfixturevalue("with_settings")
+    db = PostgresDatabase(with_settings(module_dsn, schema_path))
     yield PgVectorStore(db, DIM)
     db.close()
-    with admin.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {schema} CASCADE")
-    admin.close()
 
 
 @pytest.fixture
