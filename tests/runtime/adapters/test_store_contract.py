@@ -1,8 +1,11 @@
 """The VectorStore contract: every adapter that can run here passes the same specification.
 
-Parametrized over pgvector (the real embedded PostgreSQL), DynamoDB (under moto) and a LangChain
-``InMemoryVectorStore``. S3 Vectors and Kendra have no local server, so they are shape-tested
-with botocore's Stubber in their own files (test_s3vectors_store.py, test_kendra_retriever.py).
+Parametrized over pgvector (the real embedded PostgreSQL), DynamoDB (under moto), a LangChain
+``InMemoryVectorStore`` and OpenSearch through the real opensearch-py client against a FAKE
+OpenSearch server ("opensearch-fake", ``tests/support/opensearch_server.py``: in-memory exact
+cosine and a simplified BM25; it proves requests and parsing, not OpenSearch's own ranking).
+S3 Vectors and Kendra have no local server, so they are shape-tested with botocore's Stubber in
+their own files (test_s3vectors_store.py, test_kendra_retriever.py).
 
 Embeddings are seeded random unit vectors, so vector results can be checked against brute-force
 cosine similarity in numpy.
@@ -19,6 +22,7 @@ import numpy as np
 import pytest
 from chorus.runtime.adapters.dynamodb_store import DynamoDBVectorStore, create_table
 from chorus.runtime.adapters.langchain_store import ChorusEmbeddings, LangChainVectorStore
+from chorus.runtime.adapters.opensearch_store import OpenSearchStore
 from chorus.runtime.adapters.pgvector_store import PgVectorStore
 from chorus.runtime.adapters.postgres import PostgresDatabase
 from chorus.runtime.core.models import Chunk, SearchHit
@@ -26,11 +30,13 @@ from chorus.runtime.core.ports import VectorStore
 from chorus.runtime.core.retrieval import RetrievalSettings, RetrievalTrace, Retriever
 from langchain_core.vectorstores import InMemoryVectorStore
 from moto import mock_aws
+from opensearchpy import OpenSearch, RequestsHttpConnection
 from support.chunks import ids, make_chunk
 from support.chunks import unit_vectors as _unit_vectors
+from support.opensearch_server import FakeOpenSearch
 
 DIM = 384
-ADAPTERS = ["pgvector", "dynamodb", "langchain"]
+ADAPTERS = ["pgvector", "dynamodb", "langchain", "opensearch-fake"]
 
 
 def unit_vectors(n: int, seed: int, dim: int = DIM) -> np.ndarray:
@@ -86,9 +92,25 @@ def langchain_store() -> LangChainVectorStore:
     return LangChainVectorStore(InMemoryVectorStore(ChorusEmbeddings()))
 
 
+@pytest.fixture(scope="module")
+def fake_opensearch() -> Iterator[FakeOpenSearch]:
+    with FakeOpenSearch() as server:
+        yield server
+
+
+@pytest.fixture
+def opensearch_fake_store(fake_opensearch: FakeOpenSearch) -> OpenSearchStore:
+    """The real adapter and client against the fake server, on a fresh index per test."""
+    fake_opensearch.indices.clear()
+    client = OpenSearch(hosts=[fake_opensearch.url], connection_class=RequestsHttpConnection)
+    store = OpenSearchStore(client, "chunks", DIM)
+    store.ensure_index()
+    return store
+
+
 @pytest.fixture(params=ADAPTERS)
 def store(request: pytest.FixtureRequest) -> VectorStore:
-    return request.getfixturevalue(f"{request.param}_store")
+    return request.getfixturevalue(f"{request.param.replace('-', '_')}_store")
 
 
 # -- the port -----------------------------------------------------------------------------------
