@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -23,14 +25,39 @@ from ..adapters.cognito_jwt import CognitoTokenVerifier, fetch_json
 from ..adapters.dynamodb_metadata import DynamoDBMetadataStore
 from ..adapters.s3_documents import DocumentBucket
 from ..adapters.sns_events import DocumentChangedPublisher
+from ..core.agreement import AgreementScorer, EmbeddingAgreementScorer
 from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
-from ..core.chat import ChatService
+from ..core.chat import ChatService, ModelPrice
+from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge
 from ..core.ingestion import Ingestor
-from ..core.ports import Embedder, Reranker, VectorStore
+from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
+from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
+from ..core.resilience import DEFAULT_RETRY, RetryPolicy
 from ..core.retrieval import Retriever
+from ..core.semantic_cache import SemanticCache
 from .settings import CloudSettings, ConfigurationError, load_settings
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+SINGLE_ATTEMPT = RetryPolicy(attempts=1)
+"""Retry policy of the fan-out workflow's model Lambda: its ASL ``Retry`` already retries
+throttling and transient faults with full jitter, so the provider does not retry as well."""
+
+
+def with_search_path(dsn: str, schema: str) -> str:
+    """``dsn`` whose connections put ``schema`` first on their ``search_path`` (then ``public``,
+    where the ``vector`` extension lives); a DSN that sets ``options`` itself is kept as it is.
+    """
+    import psycopg2.extensions
+
+    if not _SCHEMA_NAME.match(schema):
+        raise ConfigurationError(
+            f"vectorStore.schema {schema!r} is not a plain lower-case PostgreSQL identifier"
+        )
+    if "options" in psycopg2.extensions.parse_dsn(dsn):
+        return dsn
+    return psycopg2.extensions.make_dsn(dsn, options=f"-c search_path={schema},public")
 
 
 class CloudServices:
@@ -46,9 +73,12 @@ class CloudServices:
         Ready-made ports (tests share the loaded MiniLM and the embedded PostgreSQL); by
         default they come from the app config (SageMaker endpoints, Aurora).
     database_dsn:
-        A PostgreSQL URI that bypasses the database secret.
+        A PostgreSQL URI that bypasses the database secret (used verbatim: no schema is added).
     jwks_fetch:
         Loads the JWKS for the token verifier (default: HTTPS GET of ``CHORUS_JWKS_URL``).
+    provider_factories:
+        Factories by provider kind (``ModelSpec`` → ``LLMProvider``) that replace or add to the
+        built-in ones for ``models.registry`` (tests pass fakes).
     """
 
     def __init__(
@@ -61,6 +91,7 @@ class CloudServices:
         store: VectorStore | None = None,
         database_dsn: str | None = None,
         jwks_fetch: Any = None,
+        provider_factories: Mapping[str, ProviderFactory] | None = None,
     ) -> None:
         self.settings = settings
         self.session = session or boto3.session.Session(region_name=settings.region)
@@ -69,6 +100,7 @@ class CloudServices:
         self._store = store
         self._database_dsn = database_dsn
         self._jwks_fetch = jwks_fetch or fetch_json
+        self._provider_factories = dict(provider_factories or {})
 
     def client(self, service: str, **kwargs: Any) -> Any:
         return self.session.client(service, config=_RETRIES, **kwargs)
@@ -168,6 +200,24 @@ class CloudServices:
         database = secret.get("dbname") or vs.database
         return f"postgresql://{user}:{password}@{host}:{port}/{database}?sslmode=require"
 
+    def connection_dsn(self) -> str:
+        """What connections use: ``database_dsn()`` with the configured schema first on the
+        ``search_path`` (the explicit ``database_dsn`` argument is used as it is)."""
+        if self._database_dsn:
+            return self._database_dsn
+        return with_search_path(self.database_dsn(), self.settings.vector_store.schema)
+
+    @cached_property
+    def database(self) -> Any:
+        """The Aurora connection pool the chunk store and the semantic cache share."""
+        if self.settings.vector_store.kind != "pgvector":
+            raise ConfigurationError(
+                f"vector store {self.settings.vector_store.kind!r} has no PostgreSQL database"
+            )
+        from ..adapters.postgres import PostgresDatabase
+
+        return PostgresDatabase(self.connection_dsn(), max_connections=2)
+
     @cached_property
     def store(self) -> VectorStore:
         if self._store is not None:
@@ -178,10 +228,31 @@ class CloudServices:
                 f"vector store {vs.kind!r} is not wired into the Lambda runtime; use pgvector"
             )
         from ..adapters.pgvector_store import PgVectorStore
-        from ..adapters.postgres import PostgresDatabase
 
-        db = PostgresDatabase(self.database_dsn(), max_connections=2)
-        return PgVectorStore(db, vs.embedding_dimension, table=vs.chunk_table)
+        return PgVectorStore(self.database, vs.embedding_dimension, table=vs.chunk_table)
+
+    @cached_property
+    def cache(self) -> SemanticCache | None:
+        """The semantic cache on Aurora when ``semanticCache.enabled``; else None.
+
+        Invalidating it needs only the database: the cache-invalidation path of the chat worker
+        never loads an embedder.
+        """
+        config = self.settings.semantic_cache
+        if not config.enabled:
+            return None
+        if self.settings.vector_store.kind != "pgvector":
+            raise ConfigurationError(
+                "semanticCache.enabled needs the pgvector (Aurora) vector store; turn it off "
+                f"for {self.settings.vector_store.kind!r}"
+            )
+        from ..adapters.postgres_cache import PostgresSemanticCache
+
+        return PostgresSemanticCache(
+            self.database,
+            self.settings.vector_store.embedding_dimension,
+            max_entries_per_workspace=config.max_entries_per_workspace,
+        )
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -225,9 +296,69 @@ class CloudServices:
     def retriever(self) -> Retriever:
         return Retriever(self.embedder, self.store, self.reranker)
 
-    def answerers(self) -> dict[str, Answerer]:
-        """The extractive answerer always; the configured Bedrock models; OpenAI(-compatible)
-        models when their key is stored in the API-keys secret."""
+    @cached_property
+    def _api_keys(self) -> dict[str, Any]:
+        arn = self.settings.api_keys_secret_arn
+        return self._secret(arn) if arn else {}
+
+    def _openai_key(self) -> str | None:
+        keys = self._api_keys
+        return keys.get("OPENAI_API_KEY") or keys.get("openai")
+
+    def provider_factories(self) -> dict[str, ProviderFactory]:
+        """How this runtime builds each provider kind of the model registry.
+
+        ``local`` (a model inside the process) is not offered: a Lambda has no room for it.
+        """
+
+        def bedrock(spec: ModelSpec) -> LLMProvider:
+            from ..adapters.bedrock import BedrockProvider
+
+            client = self.client("bedrock-runtime", region_name=spec.region or self.settings.region)
+            return BedrockProvider(model_id=spec.model_id, name=spec.name, client=client)
+
+        def openai(spec: ModelSpec) -> LLMProvider:
+            from ..adapters.openai_compatible import OpenAICompatibleProvider
+
+            api_key = spec.options.get("apiKey") or self._openai_key()
+            if not api_key and spec.base_url is None:
+                raise ConfigurationError(
+                    f"model {spec.name!r} needs an OpenAI key: store OPENAI_API_KEY in the "
+                    "API-keys secret (apiKeysSecretArn)"
+                )
+            return OpenAICompatibleProvider(
+                model=spec.model_id,
+                base_url=spec.base_url,
+                api_key=api_key,
+                name=spec.name,
+                timeout=spec.timeout,
+            )
+
+        def sagemaker_tgi(spec: ModelSpec) -> LLMProvider:
+            from ..adapters.sagemaker_tgi import SageMakerTGIProvider
+
+            client = self.client(
+                "sagemaker-runtime", region_name=spec.region or self.settings.region
+            )
+            return SageMakerTGIProvider(
+                str(spec.endpoint),
+                name=spec.name,
+                client=client,
+                inference_component=spec.options.get("inferenceComponent"),
+            )
+
+        built_in: dict[str, ProviderFactory] = {
+            "bedrock": bedrock,
+            "openai": openai,
+            "sagemaker_tgi": sagemaker_tgi,
+        }
+        return {**built_in, **self._provider_factories}
+
+    def answerers(self, retry: RetryPolicy = DEFAULT_RETRY) -> dict[str, Answerer]:
+        """The extractive answerer always; the models of ``models.registry`` (each wrapped in a
+        ``ResilientProvider`` with its deadline and rate limit, retrying with ``retry``); the
+        plain ``models.bedrock`` ids; OpenAI(-compatible) ``models.openai`` when their key is
+        stored in the API-keys secret. A registry entry wins over a plain id of the same name."""
         answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.embedder)}
         models = self.settings.models
         if models.bedrock:
@@ -241,22 +372,89 @@ class CloudServices:
         if models.openai and self.settings.api_keys_secret_arn:
             from ..adapters.openai_compatible import OpenAICompatibleProvider
 
-            keys = self._secret(self.settings.api_keys_secret_arn)
-            api_key = keys.get("OPENAI_API_KEY") or keys.get("openai")
+            api_key = self._openai_key()
             for model in models.openai:
                 provider = OpenAICompatibleProvider(
                     model=model, base_url=models.openai_base_url, api_key=api_key
                 )
                 answerers[model] = LLMAnswerer(provider)
+        registry = models.registry
+        if registry is not None:
+            extractive = [spec.name for spec in registry if spec.provider == "extractive"]
+            for name in extractive:
+                answerers[name] = ExtractiveAnswerer(self.embedder)
+            names = [spec.name for spec in registry if spec.provider != "extractive"]
+            try:
+                providers = build_providers(
+                    registry, self.provider_factories(), names=names, retry=retry
+                )
+            except ModelConfigError as exc:
+                raise ConfigurationError(f"models.registry: {exc.message}") from None
+            for name, provider in providers.items():
+                answerers[name] = LLMAnswerer(provider)
         return answerers
+
+    @cached_property
+    def fanout_answerers(self) -> dict[str, Answerer]:
+        """The answerers of the fan-out workflow's model task: the ASL retries, they do not."""
+        return self.answerers(retry=SINGLE_ATTEMPT)
+
+    @cached_property
+    def prices(self) -> dict[str, ModelPrice]:
+        """USD per 1k input/output tokens by model name, from ``models.registry``."""
+        registry = self.settings.models.registry
+        if registry is None:
+            return {}
+        return {
+            spec.name: ModelPrice(spec.price_per_1k_input, spec.price_per_1k_output)
+            for spec in registry
+        }
+
+    @cached_property
+    def grounding(self) -> GroundingJudge:
+        """Per-sentence support of answers by the sources, with the retrieval embedder."""
+        return EmbeddingGroundingJudge(self.embedder)
+
+    @cached_property
+    def agreement(self) -> AgreementScorer:
+        """Pairwise agreement of the models' answers, with the retrieval embedder."""
+        return EmbeddingAgreementScorer(self.embedder)
 
     @cached_property
     def chat(self) -> ChatService:
         answerers = self.answerers()
-        default = self.settings.models.default_model
+        models = self.settings.models
+        default = models.default_model
         if default not in answerers:
             default = "extractive"
-        return ChatService(self.metadata, self.retriever, answerers, default_model=default)
+        judge = models.orchestration.judge_model
+        if judge is not None and judge not in answerers:
+            raise ConfigurationError(
+                f"models.orchestration.judgeModel {judge!r} is not a configured model "
+                f"(configured: {', '.join(answerers)})"
+            )
+        return ChatService(
+            self.metadata,
+            self.retriever,
+            answerers,
+            default_model=default,
+            prices=self.prices,
+            grounding=self.grounding,
+            agreement=self.agreement,
+            orchestration=models.orchestration,
+            cache=self.cache,
+            cache_threshold=self.settings.semantic_cache.threshold,
+        )
+
+    def invalidate_workspace(self, workspace_id: str) -> int | None:
+        """Drop the workspace's cached answers; None when no semantic cache is configured."""
+        cache = self.cache
+        return None if cache is None else cache.invalidate_workspace(workspace_id)
+
+    def close(self) -> None:
+        """Close the database pool if one was opened (tests; a container just ends)."""
+        if "database" in vars(self):
+            self.database.close()
 
     @cached_property
     def idempotency_layer(self) -> Any:

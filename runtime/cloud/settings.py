@@ -16,6 +16,9 @@ from typing import Any
 
 from ..adapters.dynamodb_metadata import TableNames
 from ..core.errors import ChorusError
+from ..core.model_registry import ModelConfigError, ModelRegistry
+from ..core.orchestration import OrchestrationSettings
+from ..core.semantic_cache import DEFAULT_THRESHOLD
 
 
 class ConfigurationError(ChorusError):
@@ -31,6 +34,8 @@ class VectorStoreSettings:
 
     For ``pgvector`` the database secret (``secretArn``) holds either a ``dsn`` or
     ``username``/``password`` (RDS-managed secrets) completed by ``host``/``port``/``database``.
+    ``schema`` is where ``db_setup`` created the tables (``chorus``, the component's default);
+    connections put it first on their ``search_path``.
     """
 
     kind: str = "pgvector"
@@ -38,6 +43,7 @@ class VectorStoreSettings:
     host: str | None = None
     port: int = 5432
     database: str = "chorus"
+    schema: str = "chorus"
     embedding_dimension: int = 384
     collection_endpoint: str | None = None
     table: str | None = None
@@ -58,6 +64,24 @@ class ModelSettings:
     bedrock: tuple[str, ...] = ()
     default_model: str | None = None
     default_mode: str = "single"
+    registry: ModelRegistry | None = None
+    """``models.registry``: named models with provider, prices, rate limit and deadline
+    (``ModelRegistry`` config: a list of specs or a mapping name → spec)."""
+    orchestration: OrchestrationSettings = field(default_factory=OrchestrationSettings)
+    """``models.orchestration``: deadlines, cascade thresholds and the consensus judge."""
+
+
+@dataclass(frozen=True)
+class SemanticCacheSettings:
+    """``semanticCache``: answers cached per workspace on the Aurora database (off by default).
+
+    ``enabled`` turns it on (it needs the ``pgvector`` store); ``threshold`` is the cosine a hit
+    needs; ``max_entries_per_workspace`` bounds each workspace's entries (oldest out).
+    """
+
+    enabled: bool = False
+    threshold: float = DEFAULT_THRESHOLD
+    max_entries_per_workspace: int = 1000
 
 
 @dataclass(frozen=True)
@@ -82,12 +106,58 @@ class CloudSettings:
     cdn_secret_header: str = "x-chorus-origin-verify"
     vector_store: VectorStoreSettings = field(default_factory=VectorStoreSettings)
     models: ModelSettings = field(default_factory=ModelSettings)
+    semantic_cache: SemanticCacheSettings = field(default_factory=SemanticCacheSettings)
     max_upload_bytes: int = 20 * 1024 * 1024
     session_ttl_days: int | None = None
 
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _registry(models: Mapping[str, Any]) -> ModelRegistry | None:
+    raw = models.get("registry")
+    if not raw:
+        return None
+    wrapped = raw if isinstance(raw, Mapping) and "models" in raw else {"models": raw}
+    try:
+        return ModelRegistry.from_dict(wrapped)
+    except ModelConfigError as exc:
+        raise ConfigurationError(f"models.registry of the app config: {exc.message}") from None
+
+
+_ORCHESTRATION_KEYS = {
+    "modelTimeoutS": "model_timeout_s",
+    "cascadeGrounding": "cascade_grounding",
+    "cascadeAgreement": "cascade_agreement",
+    "cascadeAgreementFloor": "cascade_agreement_floor",
+}
+
+
+def _orchestration(models: Mapping[str, Any]) -> OrchestrationSettings:
+    raw = models.get("orchestration") or {}
+    unknown = set(raw) - set(_ORCHESTRATION_KEYS) - {"judgeModel"}
+    if unknown:
+        raise ConfigurationError(
+            f"models.orchestration has unknown key(s) {sorted(unknown)}; known: "
+            f"{sorted([*_ORCHESTRATION_KEYS, 'judgeModel'])}"
+        )
+    try:
+        values: dict[str, Any] = {
+            attr: float(raw[key]) for key, attr in _ORCHESTRATION_KEYS.items() if key in raw
+        }
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"models.orchestration: a value is not a number ({exc})") from None
+    return OrchestrationSettings(judge_model=raw.get("judgeModel") or None, **values)
+
+
+def _semantic_cache(config: Mapping[str, Any]) -> SemanticCacheSettings:
+    raw = config.get("semanticCache") or {}
+    return SemanticCacheSettings(
+        enabled=bool(raw.get("enabled", False)),
+        threshold=float(raw.get("threshold") or DEFAULT_THRESHOLD),
+        max_entries_per_workspace=int(raw.get("maxEntriesPerWorkspace") or 1000),
+    )
 
 
 def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSettings:
@@ -136,6 +206,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
             host=vs.get("host") or None,
             port=int(vs.get("port") or 5432),
             database=vs.get("database") or "chorus",
+            schema=vs.get("schema") or "chorus",
             embedding_dimension=int(vs.get("embeddingDimension") or 384),
             collection_endpoint=vs.get("collectionEndpoint") or None,
             table=vs.get("table") or None,
@@ -147,7 +218,10 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
             bedrock=tuple(models.get("bedrock") or ()),
             default_model=models.get("defaultModel") or None,
             default_mode=models.get("defaultMode") or "single",
+            registry=_registry(models),
+            orchestration=_orchestration(models),
         ),
+        semantic_cache=_semantic_cache(config),
         max_upload_bytes=int(limits.get("maxUploadBytes") or 20 * 1024 * 1024),
         session_ttl_days=int(config["sessionTtlDays"]) if config.get("sessionTtlDays") else None,
     )

@@ -2,13 +2,12 @@
 
 One function serves two SQS sources, told apart by ``eventSourceARN``: the chat queue (batch 1:
 retrieval, models, frames back through the management API) and the cache-invalidation queue
-(SNS ``document-changed``, raw delivery). With an idempotency table a redelivered job is not
-answered (and billed) twice.
+(SNS ``document-changed``, raw delivery), whose notifications drop the workspace's cached
+answers. With an idempotency table a redelivered job is not answered (and billed) twice.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -21,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from ..cloud.cache_invalidation import invalidate_on_document_changed
 from ..cloud.chat_jobs import ChatJob, run_chat_job
 from ..cloud.idempotency import idempotent
 from ..cloud.services import CloudServices, get_services
@@ -52,14 +52,15 @@ def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) 
     return final
 
 
-def note_document_changed(record: SQSRecord) -> dict[str, Any]:
-    """No semantic cache exists yet: validate and log the notification, then acknowledge it."""
-    try:
-        change = json.loads(record.body)
-    except json.JSONDecodeError:
-        raise BadRequest("document-changed notification is not JSON") from None
-    logger.info("document changed", extra={"change": change})
-    return change
+def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, Any]:
+    """A ``document-changed`` notification: drop the workspace's cached answers."""
+    outcome = invalidate_on_document_changed(services, record.body)
+    logger.info("document changed", extra={"change": outcome})
+    if outcome["invalidated"]:
+        metrics.add_metric(
+            name="CacheEntriesInvalidated", unit=MetricUnit.Count, value=outcome["invalidated"]
+        )
+    return outcome
 
 
 @logger.inject_lambda_context
@@ -72,7 +73,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> Any:
         if queue_name(record.event_source_arn) == chat_queue:
             return answer_job(services, record, context)
-        return note_document_changed(record)
+        return invalidate_cache(services, record)
 
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from chorus.runtime.cloud.services import CloudServices
+from chorus.runtime.cloud.services import CloudServices, with_search_path
 from chorus.runtime.cloud.settings import ConfigurationError, VectorStoreSettings, settings_from
+from chorus.runtime.core.chat import ModelPrice
 
 CONFIG = {
     "tables": {"workspace": "ws", "document": "docs", "sessions": "s", "connections": "c"},
@@ -72,3 +73,104 @@ def test_without_an_embedding_endpoint_the_embedder_cannot_be_built(aws):
 def test_bedrock_models_from_the_config_sit_beside_the_extractive_answerer(aws, embedder):
     built = CloudServices(settings_from(CONFIG, {}), session=aws, embedder=embedder)
     assert sorted(built.answerers()) == ["amazon.nova-lite-v1:0", "extractive"]
+
+
+REGISTRY = {
+    "haiku": {
+        "provider": "bedrock",
+        "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
+        "price_per_1k_input": 0.00025,
+        "price_per_1k_output": 0.00125,
+        "rate_limit": {"rps": 2, "burst": 4},
+        "timeout": 20,
+    },
+    "gpt": {"provider": "openai", "model_id": "gpt-4o-mini", "price_per_1k_input": 0.00015},
+    "tgi": {"provider": "sagemaker_tgi", "endpoint": "llama-ep"},
+    "quote": {"provider": "extractive"},
+}
+
+
+def registry_services(session, embedder, registry=REGISTRY, **config) -> CloudServices:
+    keys = session.client("secretsmanager").create_secret(
+        Name="api-keys", SecretString=json.dumps({"OPENAI_API_KEY": "sk-test"})
+    )["ARN"]
+    models = {**CONFIG["models"], "registry": registry, **config.pop("models", {})}
+    settings = settings_from({**CONFIG, "apiKeysSecretArn": keys, "models": models, **config}, {})
+    return CloudServices(settings, session=session, embedder=embedder)
+
+
+def test_registry_models_are_built_resilient_with_their_deadline_and_rate_limit(aws, embedder):
+    from chorus.runtime.adapters.bedrock import BedrockProvider
+    from chorus.runtime.adapters.openai_compatible import OpenAICompatibleProvider
+    from chorus.runtime.adapters.sagemaker_tgi import SageMakerTGIProvider
+    from chorus.runtime.core.answering import ExtractiveAnswerer
+    from chorus.runtime.core.resilience import ResilientProvider
+
+    answerers = registry_services(aws, embedder).answerers()
+
+    names = ["extractive", "amazon.nova-lite-v1:0", "quote", "haiku", "gpt", "tgi"]
+    assert list(answerers) == names
+    assert isinstance(answerers["quote"], ExtractiveAnswerer)
+    haiku = answerers["haiku"].provider
+    assert isinstance(haiku, ResilientProvider) and isinstance(haiku.provider, BedrockProvider)
+    assert haiku.provider.model_id == REGISTRY["haiku"]["model_id"] and haiku.deadline == 20
+    assert haiku.rate_limit is not None and haiku.retry.attempts > 1
+    assert isinstance(answerers["gpt"].provider.provider, OpenAICompatibleProvider)
+    assert answerers["gpt"].provider.provider._client.api_key == "sk-test"  # from the secret
+    assert isinstance(answerers["tgi"].provider.provider, SageMakerTGIProvider)
+
+
+def test_the_fanout_task_models_leave_retrying_to_the_workflow(aws, embedder):
+    built = registry_services(aws, embedder)
+    assert built.fanout_answerers["haiku"].provider.retry.attempts == 1
+
+
+def test_prices_come_from_the_registry(aws, embedder):
+    prices = registry_services(aws, embedder).prices
+    assert prices["haiku"] == ModelPrice(0.00025, 0.00125)
+    assert prices["gpt"] == ModelPrice(0.00015, 0.0) and prices["quote"] == ModelPrice()
+
+
+def test_a_kind_lambda_cannot_build_is_a_configuration_error(aws, embedder):
+    local = {"small": {"provider": "local", "model_id": "/models/smollm2"}}
+    with pytest.raises(ConfigurationError, match="'local'"):
+        registry_services(aws, embedder, registry=local).answerers()
+
+
+def test_chat_gets_grounding_agreement_prices_and_orchestration(
+    aws, embedder, module_dsn, schema_path, with_settings
+):
+    built = registry_services(
+        aws,
+        embedder,
+        models={"orchestration": {"judgeModel": "haiku", "modelTimeoutS": 15}},
+        semanticCache={"enabled": True, "threshold": 0.97},
+    )
+    built._database_dsn = with_settings(module_dsn, schema_path)
+    try:
+        chat = built.chat
+        assert chat.grounding is built.grounding and chat.agreement is built.agreement
+        assert chat.prices == built.prices and chat.settings.judge_model == "haiku"
+        assert chat.settings.model_timeout_s == 15.0
+        assert chat.cache is built.cache and chat.cache_threshold == 0.97
+        assert "haiku" not in chat.consensus_models  # the judge judges, it does not answer
+    finally:
+        built.close()
+
+
+def test_an_unknown_judge_is_a_configuration_error(aws, embedder):
+    built = registry_services(aws, embedder, models={"orchestration": {"judgeModel": "opus"}})
+    built._store = object()  # never reached
+    with pytest.raises(ConfigurationError, match="opus"):
+        _ = built.chat
+
+
+def test_connections_put_the_configured_schema_first():
+    import psycopg2.extensions
+
+    dsn = with_search_path("postgresql://u:p@h:5432/db?sslmode=require", "chorus")
+    assert psycopg2.extensions.parse_dsn(dsn)["options"] == "-c search_path=chorus,public"
+    own = "postgresql://h/db?options=-c%20search_path%3Dmine"
+    assert with_search_path(own, "chorus") == own
+    with pytest.raises(ConfigurationError, match="identifier"):
+        with_search_path(dsn, "Robert'); DROP")

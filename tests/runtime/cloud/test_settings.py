@@ -6,7 +6,12 @@ import json
 
 import boto3
 import pytest
-from chorus.runtime.cloud.settings import ConfigurationError, load_settings, settings_from
+from chorus.runtime.cloud.settings import (
+    ConfigurationError,
+    SemanticCacheSettings,
+    load_settings,
+    settings_from,
+)
 
 CONFIG = {
     "stack": "dev",
@@ -83,3 +88,68 @@ def test_settings_are_loaded_from_the_ssm_parameter(monkeypatch):
             load_settings(ssm, {"CHORUS_CONFIG_PARAMETER": "/chorus/bad"})
     with pytest.raises(ConfigurationError, match="CHORUS_CONFIG_PARAMETER"):
         load_settings(None, {})
+
+
+REGISTRY = [
+    {
+        "name": "haiku",
+        "provider": "bedrock",
+        "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
+        "price_per_1k_input": 0.00025,
+        "price_per_1k_output": 0.00125,
+        "rate_limit": {"rps": 2, "burst": 4},
+    },
+    {"name": "quote", "provider": "extractive"},
+]
+
+
+def test_without_new_keys_the_stack_config_keeps_its_defaults():
+    settings = settings_from(CONFIG, {})
+    assert settings.models.registry is None and settings.models.bedrock == ()
+    assert settings.semantic_cache.enabled is False
+    assert settings.vector_store.schema == "chorus"  # what db_setup creates by default
+    assert settings.models.orchestration.judge_model is None
+
+
+@pytest.mark.parametrize(
+    "registry",
+    [
+        REGISTRY,
+        {"models": REGISTRY},
+        {spec["name"]: {k: v for k, v in spec.items() if k != "name"} for spec in REGISTRY},
+    ],
+)
+def test_the_model_registry_is_read_from_models_registry_in_any_of_its_forms(registry):
+    config = {**CONFIG, "models": {**CONFIG["models"], "registry": registry}}
+    settings = settings_from(config, {})
+    assert settings.models.registry.names == ["haiku", "quote"]
+    assert settings.models.registry.get("haiku").rate_limit.rps == 2
+    assert settings.models.openai == ("gpt-4o-mini",)  # the plain lists still work
+
+
+def test_a_broken_registry_is_a_configuration_error_naming_the_key():
+    broken = [{**REGISTRY[0], "price_per_1k_input": -1}]
+    config = {**CONFIG, "models": {**CONFIG["models"], "registry": broken}}
+    with pytest.raises(ConfigurationError, match=r"models\.registry.*price_per_1k_input"):
+        settings_from(config, {})
+
+
+def test_orchestration_cache_and_schema_come_from_the_config():
+    config = {
+        **CONFIG,
+        "vectorStore": {**CONFIG["vectorStore"], "schema": "vectors"},
+        "models": {
+            **CONFIG["models"],
+            "orchestration": {"modelTimeoutS": 20, "cascadeGrounding": 0.8, "judgeModel": "x"},
+        },
+        "semanticCache": {"enabled": True, "threshold": 0.95, "maxEntriesPerWorkspace": 50},
+    }
+    settings = settings_from(config, {})
+    orchestration = settings.models.orchestration
+    assert (orchestration.model_timeout_s, orchestration.cascade_grounding) == (20.0, 0.8)
+    assert orchestration.judge_model == "x" and orchestration.cascade_agreement == 0.85
+    assert settings.semantic_cache == SemanticCacheSettings(True, 0.95, 50)
+    assert settings.vector_store.schema == "vectors"
+    typo = {**config, "models": {**CONFIG["models"], "orchestration": {"timeout": 3}}}
+    with pytest.raises(ConfigurationError, match="timeout"):
+        settings_from(typo, {})

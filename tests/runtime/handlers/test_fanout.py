@@ -1,0 +1,310 @@
+"""The fan-out workflow's Lambda handlers, run by moto's Step Functions interpreter.
+
+The generated ASL executes under moto (``execute_state_machine``); its two Lambda tasks invoke
+``runtime.handlers.fanout_model.handler`` and ``fanout_agreement.handler`` in-process, as the
+Python runtime would (a raised exception becomes ``{"errorType": type(exc).__name__, ...}``),
+so the workflow's ``Retry``/``Catch`` see exactly the error names the handlers raise. The models
+come from ``models.registry`` of the app config (prices included) through ``CloudServices``;
+only the provider behind each registry entry is a fake.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import boto3
+import pytest
+from chorus.runtime.cloud.fanout import ProviderRejected, workflow_error
+from chorus.runtime.cloud.services import CloudServices, set_services
+from chorus.runtime.cloud.settings import settings_from
+from chorus.runtime.core.context import assemble_context
+from chorus.runtime.core.errors import (
+    BadRequest,
+    ContextTooLong,
+    ProviderError,
+    ProviderTimeout,
+    Throttled,
+)
+from chorus.runtime.core.models import ChatMessage, LLMDelta, SearchHit, TokenUsage
+from chorus.runtime.core.resilience import CircuitOpen, RateLimited
+from chorus.runtime.core.stepfunctions_plan import (
+    consensus_fanout_definition,
+    context_payload,
+    render,
+)
+from chorus.runtime.handlers import fanout_agreement, fanout_model
+
+from .conftest import moto_stack
+
+LAVA = "A volcano is an opening in the crust where molten magma reaches the surface as lava."
+RIGHT = "Lava is molten magma that reaches the surface through an opening in the crust [1]."
+RIGHT_TOO = "Molten magma reaching the surface through an opening in the crust is lava [1]."
+PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+
+class Scripted:
+    """A provider that raises ``errors`` in turn, then answers; counts calls across invokes."""
+
+    def __init__(self, name: str, text: str, errors: Sequence[Exception] = ()) -> None:
+        self.name = name
+        self.text = text
+        self.errors = list(errors)
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 512
+    ) -> Iterator[LLMDelta]:
+        with self.lock:
+            self.calls += 1
+            error = self.errors.pop(0) if self.errors else None
+        if error is not None:
+            raise error
+        yield LLMDelta(self.text)
+        yield LLMDelta(usage=TokenUsage(1000, 200))
+
+
+def rejected() -> ProviderError:
+    error = ProviderError("the model refused the request")
+    error.retryable = False
+    return error
+
+
+# -- error names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "name"),
+    [
+        (Throttled("429"), "Throttled"),
+        (RateLimited("no slot"), "Throttled"),
+        (ProviderError("503"), "ProviderError"),
+        (type("BedrockHiccup", (ProviderError,), {})("500"), "ProviderError"),
+        (rejected(), "ProviderRejected"),
+        (CircuitOpen("open"), "CircuitOpen"),
+        (ContextTooLong("long"), "ContextTooLong"),
+        (type("PromptTooLong", (ContextTooLong,), {})("long"), "ContextTooLong"),
+        (ProviderTimeout("slow"), "ProviderTimeout"),
+        (BadRequest("no"), "BadRequest"),
+    ],
+)
+def test_errors_take_the_name_the_workflow_retries_or_catches(error, name):
+    renamed = workflow_error(error)
+    assert type(renamed).__name__ == name
+    assert str(renamed) == str(error)
+    if renamed is not error:
+        assert renamed.__cause__ is error
+    assert not isinstance(renamed, ProviderRejected) or renamed.retryable is False
+
+
+# -- the workflow under moto ----------------------------------------------------------------------
+
+REGISTRY = [
+    {"name": "good", "provider": "openai", "model_id": "good", "base_url": "http://x/v1",
+     "price_per_1k_input": 0.001, "price_per_1k_output": 0.002},
+    {"name": "flaky", "provider": "openai", "model_id": "flaky", "base_url": "http://x/v1"},
+    {"name": "throttled", "provider": "openai", "model_id": "t", "base_url": "http://x/v1"},
+    {"name": "rate-limited", "provider": "openai", "model_id": "r", "base_url": "http://x/v1"},
+    {"name": "rejecting", "provider": "openai", "model_id": "j", "base_url": "http://x/v1"},
+    {"name": "too-long", "provider": "openai", "model_id": "l", "base_url": "http://x/v1"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from moto import mock_aws
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": moto_stack.REGION,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "chorus",
+    }.items():
+        monkeypatch.setenv(key, value)
+    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with mock_aws(config=config):  # type: ignore[arg-type]
+        yield
+
+
+@pytest.fixture
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry waits moto's interpreter asked for, recorded instead of slept."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    waits: list[float] = []
+
+    class _Clock:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+    monkeypatch.setattr(retrier_decl, "time", _Clock)
+    return waits
+
+
+@pytest.fixture
+def providers() -> dict[str, Scripted]:
+    return {
+        "good": Scripted("good", RIGHT),
+        "flaky": Scripted("flaky", RIGHT_TOO, [Throttled("429"), ProviderError("503")]),
+        "throttled": Scripted("throttled", RIGHT, [Throttled("429")] * 10),
+        "rate-limited": Scripted("rate-limited", RIGHT, [RateLimited("no slot")] * 10),
+        "rejecting": Scripted("rejecting", RIGHT, [rejected()]),
+        "too-long": Scripted("too-long", RIGHT, [ContextTooLong("prompt too long")]),
+    }
+
+
+@pytest.fixture
+def services(aws, embedder, providers) -> Iterator[CloudServices]:
+    config = {
+        "tables": {"workspace": "ws", "document": "docs", "sessions": "s", "connections": "c"},
+        "models": {"registry": REGISTRY},
+    }
+    built = CloudServices(
+        settings_from(config, {"AWS_REGION": moto_stack.REGION}),
+        session=boto3.session.Session(region_name=moto_stack.REGION),
+        embedder=embedder,
+        provider_factories={"openai": lambda spec: providers[spec.name]},
+    )
+    set_services(built)
+    yield built
+    set_services(None)
+
+
+def _lambda_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's Docker-free Lambda backend runs our handlers in-process, like the Python runtime."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    handlers = {"fanout_model": fanout_model.handler, "fanout_agreement": fanout_agreement.handler}
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
+        try:
+            result = handlers[name](json.loads(body or "{}"), moto_stack.LambdaContext())
+            return json.dumps(result).encode()
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            return json.dumps(error).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+
+
+def _deploy() -> tuple[Any, str]:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = boto3.client("iam").create_role(
+        RoleName="fanout", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    lam = boto3.client("lambda")
+    arns = {
+        name: lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=f"runtime.handlers.{name}.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )["FunctionArn"]
+        for name in ("fanout_model", "fanout_agreement")
+    }
+    values = {
+        "FanoutModelFunctionArn": arns["fanout_model"],
+        "AgreementFunctionArn": arns["fanout_agreement"],
+    }
+    definition = PLACEHOLDER.sub(
+        lambda m: values[m.group(1)], render(consensus_fanout_definition())
+    )
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(name="fanout", definition=definition, roleArn=role)
+    return sfn, machine["stateMachineArn"]
+
+
+def _run(sfn: Any, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError("the execution did not finish within 60 s")
+
+
+def _request() -> dict[str, Any]:
+    context = assemble_context([SearchHit("c1", "d1", 0, LAVA, 1.0, {})], budget_tokens=500)
+    return {"question": "What is lava?", "context": context_payload(context), "history": []}
+
+
+def test_the_handlers_run_the_workflow_with_retries_catches_and_a_partial_result(
+    services, providers, retry_waits, monkeypatch
+):
+    _lambda_runtime(monkeypatch)
+    sfn, machine = _deploy()
+
+    execution = _run(sfn, machine, {"models": list(providers), "request": _request()})
+
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    by_model = {a["model"]: a for a in output["answers"]}
+    assert output["partial"] is True and output["model"] in ("good", "flaky")
+    assert by_model["good"]["text"] == RIGHT and by_model["flaky"]["text"] == RIGHT_TOO
+    assert {m: a["error"]["code"] for m, a in by_model.items() if "error" in a} == {
+        "throttled": "throttled",
+        "rate-limited": "throttled",
+        "rejecting": "provider_unavailable",
+        "too-long": "context_too_long",
+    }
+    # Retried by the workflow only (the providers' own retry is off in the fan-out): throttling
+    # and transient faults, up to 1 + 3 attempts; a refusal and a too-long prompt never.
+    calls = {name: p.calls for name, p in providers.items()}
+    assert calls == {
+        "good": 1, "flaky": 3, "throttled": 4, "rate-limited": 4, "rejecting": 1, "too-long": 1,
+    }  # fmt: skip
+    assert len(retry_waits) == 2 + 3 + 3 and all(0 <= w <= 4.0 for w in retry_waits)
+    # Prices from the registry; grounding and agreement from the agreement handler.
+    assert by_model["good"]["cost"] == pytest.approx((1000 * 0.001 + 200 * 0.002) / 1000)
+    assert by_model["good"]["grounding"] > 0.5 and output["agreement"] > 0.5
+
+
+def test_every_model_failing_completes_with_an_error_result(services, retry_waits, monkeypatch):
+    _lambda_runtime(monkeypatch)
+    sfn, machine = _deploy()
+
+    execution = _run(sfn, machine, {"models": ["too-long", "rejecting"], "request": _request()})
+
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert output["answer"] is None and output["error"]["code"] == "provider_unavailable"
+    assert retry_waits == []
+
+
+def test_an_unknown_model_or_a_malformed_task_fails_without_a_retryable_name(services):
+    context = moto_stack.LambdaContext()
+    with pytest.raises(BadRequest):
+        fanout_model.handler({"request": {}}, context)
+    with pytest.raises(BadRequest):
+        fanout_agreement.handler({"request": {}}, context)
+    with pytest.raises(Exception) as caught:
+        fanout_model.handler({"model": "nope", "request": _request()}, context)
+    assert type(caught.value).__name__ not in ("Throttled", "ProviderError", "ThrottlingException")
+
+
+def test_the_model_task_answers_directly(services):
+    result = fanout_model.handler(
+        {"model": "good", "request": _request()}, moto_stack.LambdaContext()
+    )
+    assert result["text"] == RIGHT and result["usage"]["inputTokens"] == 1000
