@@ -40,10 +40,42 @@ def model_folder(hosted, key: str) -> Path:
     return folder
 
 
+def lambda_requirements(settings) -> list[str]:
+    """The dependencies layer's wheels: ``lambda.requirements`` or what the handlers import
+    (``packaging.lambda_requirements``); Powertools left out when its public layer is used."""
+    lam = settings.lambda_
+    requirements = lam.requirements or packaging.lambda_requirements(
+        openai=bool(settings.models.openai_models)
+    )
+    if lam.powertools_layer_arn:
+        requirements = [
+            r for r in requirements if packaging.requirement_module(r) != "aws_lambda_powertools"
+        ]
+    return requirements
+
+
+def site_dir(settings) -> str | None:
+    """The built web app, or None when it is not built and ``frontend.requireBuild`` is off
+    (the CDN and ``config.json`` still deploy, so ``pulumi preview`` works on a fresh clone)."""
+    web = settings.frontend
+    if not web.enabled:
+        return None
+    folder = (ROOT / web.site_dir).resolve()
+    if (folder / "index.html").is_file():
+        return str(folder)
+    message = (
+        f"{folder} has no index.html; build the app first (cd frontend && npm ci && npm run build)"
+    )
+    if web.require_build:
+        raise ConfigError(f"'{NAMESPACE}:frontend.requireBuild' is true but {message}")
+    pulumi.log.warn(f"deploying the CDN without the web app: {message}")
+    return None
+
+
 def build_code(settings, stack: str) -> LambdaCode:
     """Build the Lambda packages and model archives into ``.chorus/build/<stack>``."""
     out = ROOT / ".chorus" / "build" / stack
-    requirements = [] if settings.lambda_.powertools_layer_arn else settings.lambda_.requirements
+    requirements = lambda_requirements(settings)
     built = packaging.build_lambda_artifacts(
         ROOT / "runtime", out, requirements, settings.lambda_.architecture
     )
@@ -76,7 +108,7 @@ def build_code(settings, stack: str) -> LambdaCode:
 def main() -> None:
     settings = read_settings()
     stack = pulumi.get_stack()
-    outputs = build_stack(settings, build_code(settings, stack), stack)
+    outputs = build_stack(settings, build_code(settings, stack), stack, site_dir(settings))
     for name, value in outputs.items():
         pulumi.export(name, value)
 

@@ -195,6 +195,14 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
             (model_gb + 0.01) * P["s3_storage_gb_month"],
         )
     )
+    if s.frontend.enabled:
+        items.append(
+            Item(
+                "CloudFront + web app bucket",
+                "no idle charge; requests and transfer pay per use",
+                0.0,
+            )
+        )
     items.append(Item("DynamoDB, SNS, SSM, Step Functions, API Gateway", "pay per use", 0.0))
     items.append(Item("VPC, subnets, gateway endpoints, security groups", "no charge", 0.0))
 

@@ -13,7 +13,17 @@ DEFAULT_INTERFACE_ENDPOINTS = ("sagemaker.runtime", "secretsmanager")
 """Interface endpoints created unless told otherwise: what the VPC-attached Lambdas call most."""
 
 OPTIONAL_INTERFACE_ENDPOINTS = frozenset(
-    {"sagemaker.runtime", "secretsmanager", "bedrock-runtime", "sqs", "sns", "ssm", "sts", "logs"}
+    {
+        "sagemaker.runtime",
+        "secretsmanager",
+        "bedrock-runtime",
+        "sqs",
+        "sns",
+        "ssm",
+        "sts",
+        "logs",
+        "states",
+    }
 )
 """Service names ``interface_endpoints`` accepts (``com.amazonaws.<region>.<service>``)."""
 

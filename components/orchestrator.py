@@ -57,6 +57,19 @@ SFN_LOG_DELIVERY_ACTIONS = [
 """Step Functions log delivery; AWS documents these with Resource "*" only."""
 
 
+AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
+"""Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
+document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
+
+IDEMPOTENCY_ACTIONS = [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+]
+"""What Powertools' ``DynamoDBPersistenceLayer`` calls on its table."""
+
+
 def table_and_indexes(table_arn: pulumi.Input[str]) -> list[pulumi.Input[str]]:
     """A table and its secondary indexes (``Query`` on a GSI needs the index ARN)."""
     return [table_arn, pulumi.Output.concat(table_arn, "/index/*")]
@@ -75,10 +88,13 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     log_retention_days: pulumi.Input[int]
     """Log retention of functions, workflows and API access logs. Default: 14."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Attach the workers (chat, ingest, fan-out, re-index) to these subnets. Default: not in a
-    VPC (Aurora is reached through the RDS Data API, so no NAT gateway is needed)."""
+    """Attach the functions that connect to Aurora with psycopg2 (``AURORA_CLIENTS``: chat and
+    ingest workers, ``reindex_document``, ``rest_api``) to these (private) subnets. They then
+    reach AWS APIs only through VPC endpoints or a NAT gateway (docs/infrastructure.md, "Aurora
+    access"). Default: not in a VPC."""
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Security groups of VPC-attached workers. Default: none."""
+    """Security groups of VPC-attached functions (``Network.lambda_security_group_id``, which the
+    database group admits on 5432). Default: none."""
 
     issuer_url: pulumi.Input[str]
     """Cognito issuer URL (``Auth.issuer_url``). Required."""
@@ -170,6 +186,11 @@ class ChatOrchestrator(pulumi.ComponentResource):
     """WebSocket connections (TTL ``expires_at``)."""
     sessions_table_name: pulumi.Output[str]
     """Chat sessions and turns."""
+    idempotency_table_name: pulumi.Output[str]
+    """Powertools idempotency records (key ``id``, TTL ``expiration``); the app config's
+    ``tables.idempotency``."""
+    idempotency_table_arn: pulumi.Output[str]
+    """ARN of the idempotency table (read/write for the chat and ingest workers only)."""
     alarm_topic_arn: pulumi.Output[str]
     """Topic the alarms notify."""
     function_names: pulumi.Output[dict[str, str]]
@@ -237,6 +258,18 @@ class ChatOrchestrator(pulumi.ComponentResource):
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             opts=child,
         )
+
+        idempotency = aws.dynamodb.Table(
+            f"{name}-idempotency",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expiration", enabled=True),
+            server_side_encryption=sse,
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            opts=child,
+        )
+        idempotency_records = allow("IdempotencyRecords", IDEMPOTENCY_ACTIONS, [idempotency.arn])
 
         # Queues and topics ----------------------------------------------------------------------
         worker_timeout = args.get("chat_worker_timeout", 300)
@@ -336,6 +369,12 @@ class ChatOrchestrator(pulumi.ComponentResource):
         cdn_arn = parameter_arn(args["cdn_secret_parameter_name"], region, account)
         read_config = allow("ReadAppConfig", ["ssm:GetParameter"], [config_arn])
         bucket_objects = pulumi.Output.concat(args["documents_bucket_arn"], "/workspaces/*")
+        # HeadObject answers 404 for a missing key only with s3:ListBucket (else 403); the
+        # ingest path tells "deleted" from "replaced" by that 404, so the grant has no prefix
+        # condition (HeadObject's request context carries no s3:prefix).
+        list_for_not_found = allow(
+            "ListUploadsForNotFound", ["s3:ListBucket"], [args["documents_bucket_arn"]]
+        )
         ws_table, doc_table = args["workspace_table_arn"], args["document_table_arn"]
         read_items = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
         write_items = [
@@ -359,7 +398,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             "POWERTOOLS_METRICS_NAMESPACE": "chorus",
         }
         functions: dict[str, LambdaFunction] = {}
-        in_vpc = {}
+        in_vpc: dict = {}
         if args.get("subnet_ids") is not None:
             in_vpc = {
                 "subnet_ids": args["subnet_ids"],
@@ -416,7 +455,11 @@ class ChatOrchestrator(pulumi.ComponentResource):
             "ws_message",
             [
                 allow("StoreTurn", read_items + write_items, table_and_indexes(sessions.arn)),
-                allow("ReadConnection", ["dynamodb:GetItem"], [connections.arn]),
+                allow(
+                    "TrackConnection",
+                    ["dynamodb:DeleteItem", "dynamodb:GetItem"],
+                    [connections.arn],
+                ),
                 allow("ReadWorkspace", read_items, table_and_indexes(ws_table)),
                 allow("EnqueueChat", ["sqs:SendMessage"], [chat_queue.queue_arn]),
                 allow("ReplyToClient", ["execute-api:ManageConnections"], manage_connections),
@@ -437,7 +480,6 @@ class ChatOrchestrator(pulumi.ComponentResource):
             timeout=120,
             memory_size=512,
             reserved_concurrency=args.get("fanout_reserved_concurrency", -1),
-            **in_vpc,
         )
         agreement = function(
             "fanout_agreement",
@@ -462,6 +504,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 *store_access,
                 allow("StoreTurn", read_items + write_items, table_and_indexes(sessions.arn)),
                 allow("ReadConnections", read_items, table_and_indexes(connections.arn)),
+                allow("ForgetGoneConnections", ["dynamodb:DeleteItem"], [connections.arn]),
+                idempotency_records,
                 allow("ReadWorkspaces", read_items, table_and_indexes(ws_table)),
                 allow("ReadDocuments", read_items, table_and_indexes(doc_table)),
                 allow("StreamToClient", ["execute-api:ManageConnections"], manage_connections),
@@ -487,6 +531,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             *store_access,
             *[s for s in llm_access if s["Sid"] in ("InvokeSageMakerEndpoints", "InvokeBedrock")],
             allow("ReadUploads", ["s3:GetObject", "s3:GetObjectVersion"], [bucket_objects]),
+            list_for_not_found,
             allow("TrackDocuments", read_items + write_items, table_and_indexes(doc_table)),
             allow("ReadWorkspaces", read_items, table_and_indexes(ws_table)),
             allow("AnnounceChanges", ["sns:Publish"], [topic.arn]),
@@ -496,6 +541,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             "ingest_worker",
             [
                 *ingest_statements,
+                idempotency_records,
                 allow(
                     "ConsumeIngestQueue",
                     [
@@ -530,15 +576,19 @@ class ChatOrchestrator(pulumi.ComponentResource):
         rest_api = function(
             "rest_api",
             [
+                *store_access,
                 allow("ManageWorkspaces", read_items + write_items, table_and_indexes(ws_table)),
                 allow("ManageDocuments", read_items + write_items, table_and_indexes(doc_table)),
                 allow("ManageSessions", read_items + write_items, table_and_indexes(sessions.arn)),
+                allow("PresignUploads", ["s3:DeleteObject", "s3:PutObject"], [bucket_objects]),
                 allow(
-                    "PresignUploads",
-                    ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-                    [bucket_objects],
+                    "ListUploads",
+                    ["s3:ListBucket"],
+                    [args["documents_bucket_arn"]],
+                    {"StringLike": {"s3:prefix": ["workspaces/*"]}},
                 ),
                 allow("StartReindex", ["states:StartExecution"], [reindex_machine.arn]),
+                allow("AnnounceChanges", ["sns:Publish"], [topic.arn]),
                 allow("ReadCdnSecret", ["ssm:GetParameter"], [cdn_arn]),
                 *kms_statements(kms_key_arn, encrypt=True),
             ],
@@ -550,6 +600,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             },
             timeout=29,
             memory_size=512,
+            **in_vpc,
         )
 
         # Event sources --------------------------------------------------------------------------
@@ -765,6 +816,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
         self.reindex_state_machine_arn = reindex_machine.arn
         self.connections_table_name = connections.name
         self.sessions_table_name = sessions.name
+        self.idempotency_table_name = idempotency.name
+        self.idempotency_table_arn = idempotency.arn
         self.alarm_topic_arn = alarm_topic.arn
         self.function_names = pulumi.Output.all(
             **{module: fn.function_name for module, fn in functions.items()}
@@ -785,6 +838,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 "reindex_state_machine_arn": self.reindex_state_machine_arn,
                 "connections_table_name": self.connections_table_name,
                 "sessions_table_name": self.sessions_table_name,
+                "idempotency_table_name": self.idempotency_table_name,
+                "idempotency_table_arn": self.idempotency_table_arn,
                 "alarm_topic_arn": self.alarm_topic_arn,
                 "function_names": self.function_names,
                 "worker_role_arns": self.worker_role_arns,

@@ -6,13 +6,15 @@ gives the same bytes and ``pulumi preview`` shows no diff. (SageMaker ``model.ta
 are written by ``model_images.packaging``, which ``__main__.py`` calls.)
 
 Layout on Lambda: the function package holds ``runtime/handlers``; the core layer holds
-``python/runtime/{core,adapters}``; the dependencies layer holds the wheels under ``python/``.
+``python/runtime/{core,adapters,cloud}`` and ``python/runtime/statemachines/*.json``; the
+dependencies layer holds the wheels under ``python/``.
 Both halves of ``runtime`` get an ``__init__.py`` that extends the package path, so
 ``runtime.handlers`` (in /var/task) and ``runtime.core`` (in /opt/python) import as one package.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import subprocess
@@ -31,8 +33,50 @@ NAMESPACE_SHIM = '__path__ = __import__("pkgutil").extend_path(__path__, __name_
 SKIPPED = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
-CORE_PACKAGES = ("core", "adapters")
-"""Subpackages of ``runtime/`` that go to the core layer."""
+CORE_PACKAGES = ("core", "adapters", "cloud")
+"""Subpackages of ``runtime/`` that go to the core layer (``cloud`` is the handlers' wiring)."""
+
+CORE_DATA = (("statemachines", "*.json"),)
+"""Data files of ``runtime/`` in the core layer: ``runtime.core.stepfunctions_plan`` reads the
+fan-out ASL relative to its own file."""
+
+LAMBDA_REQUIREMENTS = (
+    "aws-lambda-powertools[tracer]>=3.37,<4",
+    "pydantic>=2.7,<3",
+    "PyJWT[crypto]>=2.10,<3",
+    "psycopg2-binary>=2.9,<3",
+    "pgvector>=0.3,<0.6",
+    "numpy>=1.26,<3",
+    "langchain-text-splitters>=0.3,<2",
+    "charset-normalizer>=3,<4",
+    "pypdf>=4,<8",
+    "python-docx>=1.1,<2",
+    "beautifulsoup4>=4.12,<5",
+    "tenacity>=8.2,<10",
+    "pybreaker>=1.2,<2",
+    "PyYAML>=6,<7",
+)
+"""What the handlers import (directly or through ``runtime.{cloud,core,adapters}``), as
+Lambda-platform wheels. ``bm25s`` (evaluation only), torch/transformers (local models) and the
+local server's packages are not needed on Lambda; boto3/botocore/urllib3 come with the runtime."""
+
+OPENAI_REQUIREMENTS = ("openai>=1.40,<4",)
+"""Added when the stack configures OpenAI(-compatible) models (``models.openaiModels``)."""
+
+IMPORT_NAMES = {
+    "aws-lambda-powertools": "aws_lambda_powertools",
+    "pyjwt": "jwt",
+    "psycopg2-binary": "psycopg2",
+    "langchain-text-splitters": "langchain_text_splitters",
+    "charset-normalizer": "charset_normalizer",
+    "python-docx": "docx",
+    "beautifulsoup4": "bs4",
+    "pyyaml": "yaml",
+}
+"""Distribution name (lower case) → top-level module, where they differ."""
+
+LAMBDA_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3"})
+"""Modules the Lambda Python runtime ships (never packaged)."""
 
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
@@ -110,17 +154,136 @@ def build_handlers_zip(runtime_dir: str | Path, out_path: str | Path) -> BuiltAr
     return write_zip(entries, Path(out_path))
 
 
-def build_core_layer(
-    runtime_dir: str | Path, out_path: str | Path, packages: Sequence[str] = CORE_PACKAGES
-) -> BuiltArchive:
-    """The core layer: ``python/runtime/__init__.py`` (shim) and ``python/runtime/<packages>``."""
+def core_layer_entries(
+    runtime_dir: str | Path, packages: Sequence[str] = CORE_PACKAGES
+) -> dict[str, Path | bytes]:
+    """What the core layer holds, as ``{archive name: source}`` (no zip written)."""
     runtime_dir = Path(runtime_dir)
     entries: dict[str, Path | bytes] = {"python/runtime/__init__.py": _runtime_init(runtime_dir)}
     for package in packages:
         folder = runtime_dir / package
         if folder.is_dir():
             entries.update(collect(folder, f"python/runtime/{package}/"))
-    return write_zip(entries, Path(out_path))
+    for folder_name, pattern in CORE_DATA:
+        for path in sorted((runtime_dir / folder_name).glob(pattern)):
+            entries[f"python/runtime/{folder_name}/{path.name}"] = path
+    return entries
+
+
+def build_core_layer(
+    runtime_dir: str | Path, out_path: str | Path, packages: Sequence[str] = CORE_PACKAGES
+) -> BuiltArchive:
+    """The core layer: ``python/runtime/__init__.py`` (shim), ``python/runtime/<packages>`` and
+    the ``CORE_DATA`` files."""
+    return write_zip(core_layer_entries(runtime_dir, packages), Path(out_path))
+
+
+def lambda_requirements(*, openai: bool = False) -> list[str]:
+    """The dependencies layer's requirements for a stack (OpenAI's SDK only when used)."""
+    return [*LAMBDA_REQUIREMENTS, *(OPENAI_REQUIREMENTS if openai else ())]
+
+
+def requirement_module(requirement: str) -> str:
+    """Top-level module a requirement provides: ``"PyJWT[crypto]>=2"`` → ``"jwt"``."""
+    name = requirement
+    for stop in "[<>=!~; ":
+        name = name.split(stop, 1)[0]
+    name = name.strip().lower()
+    return IMPORT_NAMES.get(name, name.replace("-", "_"))
+
+
+def _module_file(runtime_dir: Path, module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
+    for candidate in (
+        runtime_dir / relative.with_suffix(".py"),
+        runtime_dir / relative / "__init__.py",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def third_party_imports(runtime_dir: str | Path, entry: str = "handlers") -> dict[str, set[str]]:
+    """Top-level modules outside ``runtime`` and the standard library that the modules of
+    ``runtime/<entry>`` import, directly or through other ``runtime`` modules (also imports
+    inside functions) → the ``runtime`` modules importing them. Read with ``ast``; nothing is
+    imported."""
+    runtime_dir = Path(runtime_dir)
+    pending = [f"runtime.{entry}.{p.stem}" for p in sorted((runtime_dir / entry).glob("*.py"))]
+    seen: set[str] = set()
+    found: dict[str, set[str]] = {}
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(runtime_dir, module)
+        if path is None:
+            continue
+        parts = module.split(".")
+        pending += [".".join(parts[:i]) for i in range(2, len(parts))]
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(
+                    [*package[: len(package) - node.level + 1], *filter(None, [node.module])]
+                )
+                pending += [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                continue
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top == "runtime":
+                    pending.append(name)
+                elif top != "__future__" and top not in sys.stdlib_module_names:
+                    found.setdefault(top, set()).add(module)
+    return found
+
+
+def missing_requirements(
+    runtime_dir: str | Path, requirements: Sequence[str], optional: Sequence[str] = ()
+) -> dict[str, set[str]]:
+    """Modules the handlers import that neither ``requirements``, ``optional`` (modules
+    imported only when a feature is configured) nor the Lambda runtime provide."""
+    provided = {requirement_module(r) for r in requirements} | LAMBDA_PROVIDED | set(optional)
+    return {
+        module: importers
+        for module, importers in third_party_imports(runtime_dir).items()
+        if module not in provided
+    }
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a dependencies layer build will do, decided without touching the network."""
+
+    requirements: tuple[str, ...]
+    architecture: str
+    key: str
+    """Cache key: SHA-256 of the architecture and the sorted requirements."""
+    command: tuple[str, ...]
+    """The ``pip install`` command (target folder ``<work_dir>/deps-<key[:16]>/python``)."""
+    target: Path
+
+
+def dependencies_layer_spec(
+    requirements: Sequence[str], work_dir: str | Path, architecture: str = "x86_64"
+) -> LayerSpec:
+    """The pip command and cache folder of a dependencies layer (nothing is installed)."""
+    key = hashlib.sha256("\n".join([architecture, *sorted(requirements)]).encode()).hexdigest()
+    target = Path(work_dir) / f"deps-{key[:16]}" / "python"
+    return LayerSpec(
+        tuple(requirements),
+        architecture,
+        key,
+        tuple(pip_command(requirements, target, architecture)),
+        target,
+    )
 
 
 def pip_command(
@@ -147,11 +310,11 @@ def build_dependencies_layer(
     The install is cached per requirements set in ``work_dir``; ``boto3``/``botocore`` are
     dropped (the Lambda runtime provides them).
     """
-    key = hashlib.sha256("\n".join([architecture, *sorted(requirements)]).encode()).hexdigest()
-    target = Path(work_dir) / f"deps-{key[:16]}" / "python"
+    spec = dependencies_layer_spec(requirements, work_dir, architecture)
+    target = spec.target
     if requirements and not (target.parent / ".complete").exists():
         target.mkdir(parents=True, exist_ok=True)
-        run(pip_command(requirements, target, architecture), check=True)
+        run(list(spec.command), check=True)
         (target.parent / ".complete").write_text("\n".join(requirements))
     entries: dict[str, Path | bytes] = {}
     if target.is_dir():

@@ -213,12 +213,15 @@ def buckets_locked_down(args: StackValidationArgs, report: Report) -> None:
             for s in sse
             for rule in _as_list(s.props.get("rules"))
         ]
-        if "aws:kms" not in algorithms:
-            report(f"Bucket {bucket.name} must default to SSE-KMS encryption.")
-        tls = False
+        tls = cdn_origin = False
         for policy in attached("aws:s3/bucketPolicy:BucketPolicy"):
             document = _json(policy.props.get("policy")) or {}
             for statement in _as_list(document.get("Statement")):
+                principal = statement.get("Principal") or {}
+                if isinstance(principal, dict) and principal.get("Service") == (
+                    "cloudfront.amazonaws.com"
+                ):
+                    cdn_origin = True
                 condition = (statement.get("Condition") or {}).get("Bool") or {}
                 if statement.get("Effect") == "Deny" and condition.get("aws:SecureTransport") in (
                     "false",
@@ -227,6 +230,10 @@ def buckets_locked_down(args: StackValidationArgs, report: Report) -> None:
                     tls = True
         if not tls:
             report(f"Bucket {bucket.name} must deny requests without TLS.")
+        # A bucket CloudFront reads through origin access control may use SSE-S3: CloudFront
+        # cannot decrypt with the AWS-managed aws/s3 key, and a CMK would cost $1/month.
+        if "aws:kms" not in algorithms and not (cdn_origin and "AES256" in algorithms):
+            report(f"Bucket {bucket.name} must default to SSE-KMS encryption.")
 
 
 def queues_have_dlqs(args: StackValidationArgs, report: Report) -> None:

@@ -128,8 +128,23 @@ class OrchestratorSettings(_Section):
 
 class LambdaSettings(_Section):
     architecture: Literal["x86_64", "arm64"] = "x86_64"
-    requirements: list[str] = ["aws-lambda-powertools[parser]==3.*", "pydantic>=2.7,<3"]
+    requirements: list[str] | None = None
+    """Wheels of the dependencies layer. Default: ``components.packaging.LAMBDA_REQUIREMENTS``
+    (what the handlers import), plus OpenAI's SDK when ``models.openaiModels`` is set."""
     powertools_layer_arn: str | None = None
+    """AWS's public Powertools layer instead of packaging Powertools (the other wheels are
+    still built)."""
+
+
+class FrontendSettings(_Section):
+    enabled: bool = True
+    """Deploy the ``Frontend`` component (CloudFront + private bucket; ~$0 idle)."""
+    site_dir: str = "frontend/dist"
+    """The built app, relative to the project (``cd frontend && npm ci && npm run build``)."""
+    require_build: bool = False
+    """Fail when ``siteDir`` has no ``index.html``. Default False: without a build the CDN and
+    ``config.json`` are still deployed (with a warning), so ``pulumi preview`` works on a fresh
+    clone; set True in CI/prod so a stack never ships without its app."""
 
 
 class StackSettings(_Section):
@@ -142,6 +157,7 @@ class StackSettings(_Section):
     models: ModelSettings = ModelSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
+    frontend: FrontendSettings = FrontendSettings()
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 14
     deletion_protection: bool = False
 

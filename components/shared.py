@@ -29,11 +29,11 @@ class SharedArgs(TypedDict, total=False):
     none; the secret is created empty and filled out of band (``aws secretsmanager
     put-secret-value``) so keys never enter the Pulumi state."""
     dependencies_layer: pulumi.Input[pulumi.Archive]
-    """Layer archive with Powertools and the wheels the handlers need (``python/``). Default:
-    none (use ``powertools_layer_arn``)."""
+    """Layer archive with the wheels the handlers need (``python/``; Powertools too unless
+    ``powertools_layer_arn`` is given). Default: none."""
     powertools_layer_arn: pulumi.Input[str]
-    """An existing layer ARN, e.g. AWS's public Powertools layer, used instead of building
-    ``dependencies_layer``. Default: none."""
+    """An existing layer ARN, e.g. AWS's public Powertools layer, attached before
+    ``dependencies_layer`` (which then need not hold Powertools). Default: none."""
     core_layer: pulumi.Input[pulumi.Archive]
     """Layer archive with chorus's runtime core (``python/runtime/...``). Default: none."""
     architecture: pulumi.Input[str]
@@ -119,7 +119,7 @@ class Shared(pulumi.ComponentResource):
         architecture = args.get("architecture", "x86_64")
         if args.get("powertools_layer_arn") is not None:
             layers.append(args["powertools_layer_arn"])
-        elif args.get("dependencies_layer") is not None:
+        if args.get("dependencies_layer") is not None:
             layers.append(
                 aws.lambda_.LayerVersion(
                     f"{name}-dependencies",

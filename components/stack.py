@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .auth import Auth
+from .frontend import Frontend
 from .model_host import HostedModelArgs, LlmArgs, ModelHost
 from .network import Network
 from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
@@ -67,8 +68,39 @@ def _hosted(
     return hosted
 
 
-def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[str, Any]:
-    """Declare every component of a chorus stack; returns the stack outputs."""
+VPC_WORKER_ENDPOINTS = ("ssm", "secretsmanager", "sns", "states")
+"""Interface endpoints VPC-attached functions need without a NAT gateway: the app config (SSM),
+the database secret, ``document-changed`` (SNS) and the re-index workflow (Step Functions);
+plus ``sagemaker.runtime`` / ``bedrock-runtime`` when models are hosted there."""
+
+
+def answer_models(settings: StackSettings) -> list[str]:
+    """Models the chat can answer with (Bedrock embedding models excluded)."""
+    m = settings.models
+    return [b for b in m.bedrock if "embed" not in b] + list(m.openai_models)
+
+
+def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
+    """Interface endpoints ``network.lambdasInVpc`` needs but the stack lacks (none with NAT)."""
+    net, m = settings.network, settings.models
+    if not net.lambdas_in_vpc or net.nat_gateways:
+        return []
+    needed = list(VPC_WORKER_ENDPOINTS)
+    if any(h.hosting != "none" for h in (m.embedding, m.cross_encoder)) or m.llms:
+        needed.append("sagemaker.runtime")
+    if m.bedrock:
+        needed.append("bedrock-runtime")
+    return [e for e in needed if e not in net.interface_endpoints]
+
+
+def build_stack(
+    settings: StackSettings, code: LambdaCode, stack: str, site_dir: str | None = None
+) -> dict[str, Any]:
+    """Declare every component of a chorus stack; returns the stack outputs.
+
+    ``site_dir`` is the built web app (``frontend/dist``) when it exists; without it the
+    ``Frontend`` still deploys the CDN and ``config.json`` (``__main__.py`` decides).
+    """
     region = aws.get_region_output().region
     lam = settings.lambda_
     shared = Shared(
@@ -128,6 +160,13 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
     has_endpoints = bool(llms or embedding or cross_encoder)
 
     vs = settings.vector_store
+    web_enabled = settings.frontend.enabled
+    cors_origins: Any = vs.cors_origins
+    if web_enabled:
+        # The app's CDN origin must be allowed to PUT to presigned URLs, but the distribution
+        # is declared after the store (it fronts the orchestrator's API): resolve it later.
+        app_url, resolve_app_url = pulumi.deferred_output()
+        cors_origins = app_url.apply(lambda url: [*vs.cors_origins, url])
     store_args: VectorStoreArgs = {
         "kms_key_arn": kms,
         "deletion_protection": settings.deletion_protection,
@@ -146,7 +185,7 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
         "opensearch_standby_replicas": vs.opensearch.standby_replicas,
         "enable_kendra": vs.kendra.enabled,
         "kendra_edition": vs.kendra.edition,
-        "cors_allowed_origins": vs.cors_origins,
+        "cors_allowed_origins": cors_origins,
     }
     if vs.opensearch.enabled and net.lambdas_in_vpc:
         store_args.update(
@@ -196,6 +235,13 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
     if has_endpoints:
         chat_args["sagemaker_endpoint_arns"] = models.endpoint_arns
     if net.lambdas_in_vpc:
+        missing = missing_vpc_endpoints(settings)
+        if missing:
+            pulumi.log.warn(
+                "chorus:network.lambdasInVpc without a NAT gateway: add interfaceEndpoints "
+                f"{missing}; the chat worker's replies (API Gateway @connections) and OpenAI "
+                "still need a NAT gateway (docs/infrastructure.md, 'Aurora access')"
+            )
         chat_args.update(
             subnet_ids=network.private_subnet_ids,
             security_group_ids=[network.lambda_security_group_id],
@@ -218,6 +264,7 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
                     "document": store.document_table_name,
                     "sessions": chat.sessions_table_name,
                     "connections": chat.connections_table_name,
+                    "idempotency": chat.idempotency_table_name,
                 },
                 "documentsBucket": store.documents_bucket_name,
                 "chatQueueUrl": chat.chat_queue_url,
@@ -229,6 +276,8 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
                     "kind": "pgvector" if vs.aurora.enabled else "opensearch",
                     "clusterArn": store.cluster_arn,
                     "secretArn": store.database_secret_arn,
+                    "host": store.cluster_endpoint,
+                    "port": store.cluster_port,
                     "database": store.database_name,
                     "embeddingDimension": vs.embedding_dimension,
                     "collectionEndpoint": store.collection_endpoint,
@@ -244,7 +293,32 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
         },
     )
 
+    outputs: dict[str, Any] = {}
+    if web_enabled:
+        try:
+            web = Frontend(
+                "web",
+                {
+                    "site_dir": site_dir,
+                    "http_api_url": chat.http_api_url,
+                    "websocket_url": chat.websocket_url,
+                    "cdn_secret_value": shared.cdn_secret_value,
+                    "region": region,
+                    "user_pool_id": auth.user_pool_id,
+                    "user_pool_client_id": auth.client_id,
+                    "models": answer_models(settings),
+                },
+            )
+        except Exception:
+            resolve_app_url(pulumi.Output.from_input(""))  # never leave the CORS input pending
+            raise
+        resolve_app_url(web.url)
+        outputs.update(
+            appUrl=web.url, siteBucket=web.bucket_name, distributionId=web.distribution_id
+        )
+
     return {
+        **outputs,
         "websocketUrl": chat.websocket_url,
         "httpApiUrl": chat.http_api_url,
         "userPoolId": auth.user_pool_id,
@@ -255,6 +329,7 @@ def build_stack(settings: StackSettings, code: LambdaCode, stack: str) -> dict[s
         "documentTable": store.document_table_name,
         "sessionsTable": chat.sessions_table_name,
         "connectionsTable": chat.connections_table_name,
+        "idempotencyTable": chat.idempotency_table_name,
         "configParameter": config_parameter,
         "apiKeysSecretArn": shared.api_keys_secret_arn,
         "cdnSecretHeader": shared.cdn_secret_header_name,

@@ -9,7 +9,14 @@ import pulumi
 import pulumi_aws as aws
 
 from .function import LambdaFunction
-from .iam import Statement, allow, assume_role_policy, policy_json, tls_only_statement
+from .iam import (
+    Statement,
+    allow,
+    assume_role_policy,
+    kms_statements,
+    policy_json,
+    tls_only_statement,
+)
 from .queues import QueueWithDlq
 
 
@@ -62,10 +69,33 @@ class VectorStoreArgs(TypedDict, total=False):
     opensearch_security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Security groups of the collection's VPC endpoint. Default: none."""
 
+    enable_s3_vectors: bool
+    """Create an Amazon S3 Vectors vector bucket and a cosine index for the ``s3vectors`` store
+    (pay per request and GB stored, $0 when idle). Encrypted with ``kms_key_arn`` (SSE-KMS) when
+    given, else with S3-managed keys (SSE-S3, AES256). Default: False."""
+    s3_vectors_bucket_name: pulumi.Input[str]
+    """Vector bucket name (3-63 lower-case letters, digits, hyphens; unique per account and
+    region). Default: ``<name>-<stack>-vectors``."""
+    s3_vectors_index_name: pulumi.Input[str]
+    """Vector index name. Default: ``chunks``."""
+
     enable_kendra: bool
-    """Create a Kendra index (retrieve-only store). Default: False."""
+    """Create a Kendra index (retrieve-only store) with a ``workspace_id`` string attribute.
+    Default: False."""
     kendra_edition: pulumi.Input[str]
     """``DEVELOPER_EDITION`` or ``ENTERPRISE_EDITION``. Default: ``DEVELOPER_EDITION``."""
+    kendra_data_source: bool
+    """With ``enable_kendra``: add an S3 data source over the documents bucket (documents under
+    ``documents_prefix``; per-document ``workspace_id`` attributes in metadata files under
+    ``kendra_metadata_prefix``), read through a role scoped to that bucket. False when you feed
+    the index with connectors of your own. Default: True (it only exists with enable_kendra)."""
+    kendra_metadata_prefix: pulumi.Input[str]
+    """Prefix of the Kendra metadata files (``<prefix><document key>.metadata.json`` holding
+    ``{"Attributes": {"workspace_id": ...}}``); outside ``documents_prefix`` so writing them
+    does not trigger ingestion. Default: ``kendra-metadata/``."""
+    kendra_sync_schedule: pulumi.Input[str]
+    """Cron schedule of the data source sync (``cron(0 * * * ? *)``). Default: none, sync on
+    demand (``StartDataSourceSyncJob``), so nothing is scanned while idle."""
 
     cors_allowed_origins: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Origins allowed to PUT to presigned URLs of the documents bucket. Default: none."""
@@ -129,7 +159,8 @@ def _table(
 
 class VectorStore(pulumi.ComponentResource):
     """The seed's two metadata tables, the documents bucket (S3 → SQS), Aurora with pgvector,
-    and optionally an OpenSearch Serverless collection and a Kendra index."""
+    and optionally an OpenSearch Serverless collection, an S3 Vectors bucket and index, and a
+    Kendra index with an S3 data source over the documents bucket."""
 
     workspace_table_name: pulumi.Output[str]
     """``workspace`` table: PK ``workspace_id``, SK ``object_type``; GSI ``by_object_type``."""
@@ -155,6 +186,8 @@ class VectorStore(pulumi.ComponentResource):
     """Aurora cluster ARN (None without Aurora)."""
     cluster_endpoint: pulumi.Output[str | None]
     """Aurora writer endpoint (None without Aurora)."""
+    cluster_port: pulumi.Output[int | None]
+    """Aurora port, 5432 unless AWS says otherwise (None without Aurora)."""
     database_secret_arn: pulumi.Output[str | None]
     """RDS-managed Secrets Manager secret with the master credentials (None without Aurora)."""
     database_name: pulumi.Output[str | None]
@@ -169,6 +202,16 @@ class VectorStore(pulumi.ComponentResource):
     """Kendra index id (None when disabled)."""
     kendra_index_arn: pulumi.Output[str | None]
     """Kendra index ARN (None when disabled)."""
+    kendra_data_source_id: pulumi.Output[str | None]
+    """Kendra S3 data source id (None without the data source)."""
+    s3_vectors_bucket_name: pulumi.Output[str | None]
+    """S3 Vectors vector bucket name (None when disabled)."""
+    s3_vectors_bucket_arn: pulumi.Output[str | None]
+    """S3 Vectors vector bucket ARN (None when disabled)."""
+    s3_vectors_index_name: pulumi.Output[str | None]
+    """S3 Vectors index name (None when disabled)."""
+    s3_vectors_index_arn: pulumi.Output[str | None]
+    """S3 Vectors index ARN (None when disabled)."""
 
     def __init__(
         self,
@@ -305,19 +348,28 @@ class VectorStore(pulumi.ComponentResource):
         )
 
         # Aurora PostgreSQL + pgvector --------------------------------------------------------
-        cluster_arn = cluster_endpoint = secret_arn = database_name = None
+        cluster_arn = cluster_endpoint = cluster_port = secret_arn = database_name = None
         if args.get("enable_aurora", True):
-            cluster_arn, cluster_endpoint, secret_arn, database_name = self._aurora(name, args)
+            cluster_arn, cluster_endpoint, cluster_port, secret_arn, database_name = self._aurora(
+                name, args
+            )
 
         # OpenSearch Serverless ------------------------------------------------------------------
         collection_endpoint = collection_arn = collection_name = None
         if args.get("enable_opensearch", False):
             collection_endpoint, collection_arn, collection_name = self._opensearch(name, args)
 
+        # Amazon S3 Vectors -----------------------------------------------------------------------
+        vectors_bucket = vectors_bucket_arn = vectors_index = vectors_index_arn = None
+        if args.get("enable_s3_vectors", False):
+            vectors_bucket, vectors_bucket_arn, vectors_index, vectors_index_arn = self._s3_vectors(
+                name, args
+            )
+
         # Kendra ----------------------------------------------------------------------------------
-        kendra_id = kendra_arn = None
+        kendra_id = kendra_arn = kendra_source_id = None
         if args.get("enable_kendra", False):
-            kendra_id, kendra_arn = self._kendra(name, args)
+            kendra_id, kendra_arn, kendra_source_id = self._kendra(name, args, bucket)
 
         self.workspace_table_name = workspace.name
         self.workspace_table_arn = workspace.arn
@@ -331,6 +383,7 @@ class VectorStore(pulumi.ComponentResource):
         self.ingest_dlq_name = ingest.dlq_name
         self.cluster_arn = pulumi.Output.from_input(cluster_arn)
         self.cluster_endpoint = pulumi.Output.from_input(cluster_endpoint)
+        self.cluster_port = pulumi.Output.from_input(cluster_port)
         self.database_secret_arn = pulumi.Output.from_input(secret_arn)
         self.database_name = pulumi.Output.from_input(database_name)
         self.collection_endpoint = pulumi.Output.from_input(collection_endpoint)
@@ -338,6 +391,11 @@ class VectorStore(pulumi.ComponentResource):
         self.collection_name = pulumi.Output.from_input(collection_name)
         self.kendra_index_id = pulumi.Output.from_input(kendra_id)
         self.kendra_index_arn = pulumi.Output.from_input(kendra_arn)
+        self.kendra_data_source_id = pulumi.Output.from_input(kendra_source_id)
+        self.s3_vectors_bucket_name = pulumi.Output.from_input(vectors_bucket)
+        self.s3_vectors_bucket_arn = pulumi.Output.from_input(vectors_bucket_arn)
+        self.s3_vectors_index_name = pulumi.Output.from_input(vectors_index)
+        self.s3_vectors_index_arn = pulumi.Output.from_input(vectors_index_arn)
         self.register_outputs(
             {
                 "workspace_table_name": self.workspace_table_name,
@@ -352,6 +410,7 @@ class VectorStore(pulumi.ComponentResource):
                 "ingest_dlq_name": self.ingest_dlq_name,
                 "cluster_arn": self.cluster_arn,
                 "cluster_endpoint": self.cluster_endpoint,
+                "cluster_port": self.cluster_port,
                 "database_secret_arn": self.database_secret_arn,
                 "database_name": self.database_name,
                 "collection_endpoint": self.collection_endpoint,
@@ -359,6 +418,11 @@ class VectorStore(pulumi.ComponentResource):
                 "collection_name": self.collection_name,
                 "kendra_index_id": self.kendra_index_id,
                 "kendra_index_arn": self.kendra_index_arn,
+                "kendra_data_source_id": self.kendra_data_source_id,
+                "s3_vectors_bucket_name": self.s3_vectors_bucket_name,
+                "s3_vectors_bucket_arn": self.s3_vectors_bucket_arn,
+                "s3_vectors_index_name": self.s3_vectors_index_name,
+                "s3_vectors_index_arn": self.s3_vectors_index_arn,
             }
         )
 
@@ -456,7 +520,14 @@ class VectorStore(pulumi.ComponentResource):
             triggers={"input": setup_input},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, setup]),
         )
-        return cluster.arn, cluster.endpoint, secret_arn, pulumi.Output.from_input(database_name)
+        port = cluster.port.apply(lambda value: value or 5432)
+        return (
+            cluster.arn,
+            cluster.endpoint,
+            port,
+            secret_arn,
+            pulumi.Output.from_input(database_name),
+        )
 
     def _opensearch(self, name: str, args: VectorStoreArgs):
         child = pulumi.ResourceOptions(parent=self)
@@ -559,7 +630,80 @@ class VectorStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _kendra(self, name: str, args: VectorStoreArgs):
+    def _s3_vectors(self, name: str, args: VectorStoreArgs):
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        bucket_name = args.get(
+            "s3_vectors_bucket_name", f"{name}-{pulumi.get_stack()}-vectors".lower()[:63]
+        )
+        index_name = args.get("s3_vectors_index_name", "chunks")
+        bucket = aws.s3.VectorsVectorBucket(
+            f"{name}-s3vectors",
+            vector_bucket_name=bucket_name,
+            encryption_configurations=(
+                [
+                    aws.s3.VectorsVectorBucketEncryptionConfigurationArgs(
+                        sse_type="aws:kms", kms_key_arn=kms_key_arn
+                    )
+                ]
+                if kms_key_arn
+                else None  # the service default: SSE-S3 (AES256)
+            ),
+            force_destroy=False,
+            opts=child,
+        )
+        index = aws.s3.VectorsIndex(
+            f"{name}-s3vectors-index",
+            vector_bucket_name=bucket.vector_bucket_name,
+            index_name=index_name,
+            data_type="float32",
+            dimension=args.get("embedding_dimension", 384),
+            distance_metric="cosine",
+            # The s3vectors adapter stores the chunk text and its full metadata JSON under these
+            # keys; filterable metadata is limited to 2 KB per vector, non-filterable is not.
+            metadata_configuration=aws.s3.VectorsIndexMetadataConfigurationArgs(
+                non_filterable_metadata_keys=list(S3_VECTORS_NON_FILTERABLE_KEYS)
+            ),
+            encryption_configurations=(
+                [
+                    aws.s3.VectorsIndexEncryptionConfigurationArgs(
+                        sse_type="aws:kms", kms_key_arn=kms_key_arn
+                    )
+                ]
+                if kms_key_arn
+                else None
+            ),
+            opts=child,
+        )
+        self._s3_vectors_index_arn = index.index_arn
+        return (
+            bucket.vector_bucket_name,
+            bucket.vector_bucket_arn,
+            index.index_name,
+            index.index_arn,
+        )
+
+    def s3_vectors_statements(self) -> list[Statement]:
+        """IAM statements a consumer's role needs to use the S3 Vectors index (empty when
+        disabled): read, write and list vectors of this one index, nothing else."""
+        index_arn = getattr(self, "_s3_vectors_index_arn", None)
+        if index_arn is None:
+            return []
+        return [
+            allow(
+                "UseChunkVectors",
+                [
+                    "s3vectors:DeleteVectors",
+                    "s3vectors:GetVectors",
+                    "s3vectors:ListVectors",
+                    "s3vectors:PutVectors",
+                    "s3vectors:QueryVectors",
+                ],
+                [index_arn],
+            )
+        ]
+
+    def _kendra(self, name: str, args: VectorStoreArgs, bucket: aws.s3.Bucket):
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
@@ -610,9 +754,157 @@ class VectorStore(pulumi.ComponentResource):
                 if args.get("kms_key_arn")
                 else None
             ),
+            document_metadata_configuration_updates=kendra_index_fields(),
             opts=child,
         )
-        return index.id, index.arn
+        source_id = None
+        if args.get("kendra_data_source", True):
+            source_id = self._kendra_data_source(name, args, index, bucket, account)
+        return index.id, index.arn, source_id
+
+    def _kendra_data_source(
+        self,
+        name: str,
+        args: VectorStoreArgs,
+        index: aws.kendra.Index,
+        bucket: aws.s3.Bucket,
+        account: pulumi.Output[str],
+    ) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        documents_prefix = args.get("documents_prefix", "workspaces/")
+        metadata_prefix = args.get("kendra_metadata_prefix", "kendra-metadata/")
+        role = aws.iam.Role(
+            f"{name}-kendra-source-role",
+            assume_role_policy=assume_role_policy("kendra.amazonaws.com", account),
+            description="Kendra S3 data source: reads the documents bucket, feeds one index",
+            opts=child,
+        )
+        statements: list[Statement] = [
+            allow(
+                "ReadDocumentsAndMetadata",
+                ["s3:GetObject"],
+                [
+                    pulumi.Output.concat(bucket.arn, "/", documents_prefix, "*"),
+                    pulumi.Output.concat(bucket.arn, "/", metadata_prefix, "*"),
+                ],
+            ),
+            allow(
+                "ListDocumentsAndMetadata",
+                ["s3:ListBucket"],
+                [bucket.arn],
+                {
+                    "StringLike": {
+                        "s3:prefix": [
+                            pulumi.Output.concat(documents_prefix, "*"),
+                            pulumi.Output.concat(metadata_prefix, "*"),
+                        ]
+                    }
+                },
+            ),
+            allow(
+                "FeedTheIndex",
+                ["kendra:BatchDeleteDocument", "kendra:BatchPutDocument"],
+                [index.arn],
+            ),
+            *kms_statements(args.get("kms_key_arn"), encrypt=False),
+        ]
+        policy = aws.iam.RolePolicy(
+            f"{name}-kendra-source-policy",
+            role=role.id,
+            policy=policy_json(statements),
+            opts=child,
+        )
+        source = aws.kendra.DataSource(
+            f"{name}-kendra-s3",
+            index_id=index.id,
+            name=f"{name}-documents",
+            type="S3",
+            role_arn=role.arn,
+            schedule=args.get("kendra_sync_schedule"),
+            language_code="en",
+            configuration=aws.kendra.DataSourceConfigurationArgs(
+                s3_configuration=aws.kendra.DataSourceConfigurationS3ConfigurationArgs(
+                    bucket_name=bucket.bucket,
+                    inclusion_prefixes=[documents_prefix],
+                    documents_metadata_configuration=aws.kendra.DataSourceConfigurationS3ConfigurationDocumentsMetadataConfigurationArgs(
+                        s3_prefix=metadata_prefix
+                    ),
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        return source.data_source_id
+
+
+S3_VECTORS_NON_FILTERABLE_KEYS = ("text", "chorus_metadata")
+"""Metadata keys the s3vectors adapter writes that must not count against the filterable limit."""
+
+KENDRA_WORKSPACE_ATTRIBUTE = "workspace_id"
+
+# Kendra's built-in index fields with their default settings: when an index declares its fields
+# (document_metadata_configuration_updates) it must list these too, or every preview shows a diff.
+# (name, type, displayable, facetable, searchable, sortable, importance)
+_KENDRA_RESERVED_FIELDS = (
+    ("_authors", "STRING_LIST_VALUE", False, False, False, False, 1),
+    ("_category", "STRING_VALUE", False, False, False, True, 1),
+    ("_created_at", "DATE_VALUE", False, False, False, True, 1),
+    ("_data_source_id", "STRING_VALUE", False, False, False, True, 1),
+    ("_document_title", "STRING_VALUE", True, False, True, True, 2),
+    ("_excerpt_page_number", "LONG_VALUE", False, False, False, False, 2),
+    ("_faq_id", "STRING_VALUE", False, False, False, True, 1),
+    ("_file_type", "STRING_VALUE", False, False, False, True, 1),
+    ("_language_code", "STRING_VALUE", False, False, False, True, 1),
+    ("_last_updated_at", "DATE_VALUE", False, False, False, True, 1),
+    ("_source_uri", "STRING_VALUE", True, False, False, False, 1),
+    ("_tenant_id", "STRING_VALUE", False, False, False, True, 1),
+    ("_version", "STRING_VALUE", False, False, False, True, 1),
+    ("_view_count", "LONG_VALUE", False, False, False, True, 1),
+)
+
+
+def _relevance(type_: str, importance: int) -> dict:
+    if type_ == "DATE_VALUE":
+        return {
+            "freshness": False,
+            "importance": importance,
+            "duration": "25920000s",
+            "rank_order": "ASCENDING",
+        }
+    if type_ == "LONG_VALUE":
+        return {"importance": importance, "rank_order": "ASCENDING"}
+    if type_ == "STRING_VALUE":
+        return {"importance": importance, "values_importance_map": {}}
+    return {"importance": importance}
+
+
+def kendra_index_fields() -> list[dict]:
+    """Every index field of chorus's Kendra index: the built-in ones with their defaults, and
+    ``workspace_id`` (string, displayable so Retrieve returns it, facetable for filtering)."""
+    fields = [
+        (
+            *reserved[:2],
+            {
+                "displayable": reserved[2],
+                "facetable": reserved[3],
+                "searchable": reserved[4],
+                "sortable": reserved[5],
+            },
+            reserved[6],
+        )
+        for reserved in _KENDRA_RESERVED_FIELDS
+    ]
+    fields.append(
+        (
+            KENDRA_WORKSPACE_ATTRIBUTE,
+            "STRING_VALUE",
+            {"displayable": True, "facetable": True, "searchable": False, "sortable": False},
+            1,
+        )
+    )
+    return [
+        {"name": n, "type": t, "search": search, "relevance": _relevance(t, importance)}
+        for n, t, search, importance in fields
+    ]
 
 
 __all__ = ["VectorStore", "VectorStoreArgs"]

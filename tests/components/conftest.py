@@ -205,6 +205,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{physical}"
             },
             "aws:kendra/index:Index": {"arn": f"arn:aws:kendra:{REGION}:{ACCOUNT}:index/{name}"},
+            "aws:cloudfront/distribution:Distribution": {
+                "domainName": f"{name}.cloudfront.net",
+                "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{name}",
+            },
         }.get(args.typ, {})
         state.update(extra)
         physical_id = state["bucket"] if args.typ == "aws:s3/bucket:Bucket" else f"{name}-id"

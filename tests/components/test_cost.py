@@ -85,3 +85,19 @@ def test_cli_names_a_missing_stack_file(tmp_path):
     result = CliRunner().invoke(cost, ["--stack", "prod", "--project-dir", str(tmp_path)])
     assert result.exit_code != 0
     assert "Pulumi.prod.yaml not found" in result.output
+
+
+def test_the_cdn_is_an_item_with_no_idle_charge():
+    report = estimate_stack("dev", ROOT)
+    [cdn] = [i for i in report.idle if i.name.startswith("CloudFront")]
+    assert cdn.usd == 0.0
+    off = estimate(parse_settings({"chorus:frontend": {"enabled": False}}))
+    assert not any(i.name.startswith("CloudFront") for i in off.idle)
+    assert off.idle_total == pytest.approx(estimate(parse_settings({})).idle_total)
+
+
+def test_vpc_attached_lambdas_pay_for_their_interface_endpoints():
+    endpoints = ["ssm", "secretsmanager", "sns", "states", "sagemaker.runtime", "bedrock-runtime"]
+    vpc = {"chorus:network": {"lambdasInVpc": True, "interfaceEndpoints": endpoints}}
+    [item] = [i for i in estimate(parse_settings(vpc)).idle if i.name == "Interface VPC endpoints"]
+    assert item.usd == pytest.approx(6 * 2 * 730 * prices.PRICES["interface_endpoint_az_hour"])

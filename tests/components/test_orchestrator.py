@@ -7,7 +7,13 @@ import json
 import pulumi
 import pytest
 
-from components.orchestrator import HTTP_ROUTES, WEBSOCKET_ROUTES, ChatOrchestrator
+from components.orchestrator import (
+    AURORA_CLIENTS,
+    HTTP_ROUTES,
+    IDEMPOTENCY_ACTIONS,
+    WEBSOCKET_ROUTES,
+    ChatOrchestrator,
+)
 
 from .conftest import ACCOUNT, REGION, deploy
 
@@ -244,7 +250,109 @@ def test_workers_can_join_a_vpc():
         for f in d.of_type("aws:lambda/function:Function")
         if f.inputs.get("vpcConfig")
     }
-    assert in_vpc == {"chat_worker", "ingest_worker", "fanout_model", "reindex_document"}
+    assert in_vpc == set(AURORA_CLIENTS)
+    assert in_vpc == {"chat_worker", "ingest_worker", "reindex_document", "rest_api"}
+    for f in d.of_type("aws:lambda/function:Function"):
+        if f.inputs.get("vpcConfig"):
+            assert f.inputs["vpcConfig"]["subnetIds"] == ["subnet-p1"]
+            assert f.inputs["vpcConfig"]["securityGroupIds"] == ["sg-l"]
+
+
+def test_functions_stay_out_of_the_vpc_by_default(d):
+    assert not any(f.inputs.get("vpcConfig") for f in d.of_type("aws:lambda/function:Function"))
+
+
+# -- idempotency and IAM grants against what the runtime calls ---------------------------------
+
+
+def _statements(d, module):
+    policy = d.named(f"chat-{module.replace('_', '-')}-policy", "aws:iam/rolePolicy:RolePolicy")
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def _grants(d, module):
+    """(action, resource) pairs a function's role allows."""
+    pairs = set()
+    for statement in _statements(d, module).values():
+        resources = statement["Resource"]
+        for action in statement["Action"]:
+            for resource in resources if isinstance(resources, list) else [resources]:
+                pairs.add((action, resource))
+    return pairs
+
+
+def _table_arn(d, fragment):
+    return d.one("aws:dynamodb/table:Table", fragment).state["arn"]
+
+
+def test_idempotency_table_matches_powertools_defaults(d):
+    table = d.one("aws:dynamodb/table:Table", "idempotency").inputs
+    assert table["hashKey"] == "id" and "rangeKey" not in table
+    assert table["attributes"] == [{"name": "id", "type": "S"}]
+    assert table["ttl"] == {"attributeName": "expiration", "enabled": True}
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert table["pointInTimeRecovery"]["enabled"] is True
+    assert table["serverSideEncryption"]["enabled"] is True
+
+
+def test_only_the_chat_and_ingest_workers_use_the_idempotency_table(d):
+    arn = _table_arn(d, "idempotency")
+    users = set()
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        if any(resource == arn for _, resource in _grants(d, module)):
+            users.add(module)
+            assert {a for a, r in _grants(d, module) if r == arn} == set(IDEMPOTENCY_ACTIONS)
+    assert users == {"chat_worker", "ingest_worker"}
+
+
+def test_ws_message_enqueues_reads_workspaces_and_tracks_sessions_and_connections(d):
+    grants = _grants(d, "ws_message")
+    chat_queue = next(
+        q.state["arn"] for q in d.of_type("aws:sqs/queue:Queue") if q.name == "chat-chat"
+    )
+    assert ("sqs:SendMessage", chat_queue) in grants
+    assert ("dynamodb:GetItem", INPUTS["workspace_table_arn"]) in grants
+    assert ("dynamodb:PutItem", INPUTS["workspace_table_arn"]) not in grants
+    sessions = _table_arn(d, "sessions")
+    assert {("dynamodb:GetItem", sessions), ("dynamodb:PutItem", sessions)} <= grants
+    connections = _table_arn(d, "connections")
+    assert {("dynamodb:GetItem", connections), ("dynamodb:DeleteItem", connections)} <= grants
+    manage = [r for a, r in grants if a == "execute-api:ManageConnections"]
+    assert manage == [f"arn:aws:execute-api:{REGION}:{ACCOUNT}:chat-ws/live/POST/@connections/*"]
+
+
+def test_chat_worker_forgets_gone_connections(d):
+    assert ("dynamodb:DeleteItem", _table_arn(d, "connections")) in _grants(d, "chat_worker")
+
+
+def test_rest_api_presigns_lists_deletes_starts_reindex_and_reads_the_database_secret(d):
+    statements = _statements(d, "rest_api")
+    objects = "arn:aws:s3:::documents/workspaces/*"
+    assert statements["PresignUploads"]["Action"] == ["s3:DeleteObject", "s3:PutObject"]
+    assert statements["PresignUploads"]["Resource"] == [objects]
+    assert statements["ListUploads"]["Action"] == ["s3:ListBucket"]
+    assert statements["ListUploads"]["Resource"] == ["arn:aws:s3:::documents"]
+    assert statements["ListUploads"]["Condition"] == {"StringLike": {"s3:prefix": ["workspaces/*"]}}
+    grants = _grants(d, "rest_api")
+    assert not any(a == "s3:GetObject" for a, _ in grants)  # presigning a PUT reads nothing
+    reindex = d.one("aws:sfn/stateMachine:StateMachine", "reindex").state["arn"]
+    assert ("states:StartExecution", reindex) in grants
+    assert ("secretsmanager:GetSecretValue", INPUTS["database_secret_arn"]) in grants
+    topic = d.one("aws:sns/topic:Topic", "document-changed").state["arn"]
+    assert ("sns:Publish", topic) in grants  # deleting a document announces it
+
+
+@pytest.mark.parametrize("module", ["ingest_worker", "reindex_document"])
+def test_indexing_functions_read_uploads_and_announce_changes(d, module):
+    grants = _grants(d, module)
+    assert ("s3:GetObject", "arn:aws:s3:::documents/workspaces/*") in grants
+    # without ListBucket a deleted key answers 403, not 404, and the ingest retries forever
+    assert ("s3:ListBucket", "arn:aws:s3:::documents") in grants
+    assert not any(a in ("s3:PutObject", "s3:DeleteObject") for a, _ in grants)
+    topic = d.one("aws:sns/topic:Topic", "document-changed").state["arn"]
+    assert ("sns:Publish", topic) in grants
+    assert ("secretsmanager:GetSecretValue", INPUTS["database_secret_arn"]) in grants
 
 
 def test_missing_required_input_names_the_key():

@@ -132,3 +132,113 @@ def test_dependencies_are_installed_for_the_lambda_platform_only(tmp_path):
 def test_missing_handlers_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="handlers"):
         packaging.build_handlers_zip(tmp_path, tmp_path / "x.zip")
+
+
+def test_core_layer_holds_the_cloud_wiring_and_the_state_machine_files(runtime_dir, tmp_path):
+    (runtime_dir / "cloud").mkdir()
+    (runtime_dir / "cloud" / "services.py").write_text("X = 1\n")
+    (runtime_dir / "statemachines").mkdir()
+    (runtime_dir / "statemachines" / "fanout.asl.json").write_text("{}")
+    (runtime_dir / "statemachines" / "README.md").write_text("not data")
+    built = packaging.build_core_layer(runtime_dir, tmp_path / "core.zip")
+    with zipfile.ZipFile(built.path) as archive:
+        names = archive.namelist()
+    assert "python/runtime/cloud/services.py" in names
+    assert "python/runtime/statemachines/fanout.asl.json" in names
+    assert "python/runtime/statemachines/README.md" not in names
+
+
+REPO_RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
+
+
+def test_real_core_layer_holds_what_the_handlers_import_from_runtime():
+    names = set(packaging.core_layer_entries(REPO_RUNTIME))
+    for module in (
+        "cloud/services.py",
+        "cloud/settings.py",
+        "core/chat.py",
+        "adapters/postgres.py",
+    ):
+        assert f"python/runtime/{module}" in names, module
+    assert "python/runtime/statemachines/consensus_fanout.asl.json" in names
+    assert not any(
+        n.startswith(("python/runtime/local/", "python/runtime/handlers/")) for n in names
+    )
+
+
+def test_requirements_cover_every_third_party_module_the_handlers_import():
+    """Static (ast) walk from runtime/handlers through runtime.{cloud,core,adapters}."""
+    imported = packaging.third_party_imports(REPO_RUNTIME)
+    assert {"aws_lambda_powertools", "jwt", "psycopg2", "pgvector", "numpy", "pydantic"} <= set(
+        imported
+    )
+    missing = packaging.missing_requirements(
+        REPO_RUNTIME, packaging.LAMBDA_REQUIREMENTS, optional=["openai"]
+    )
+    assert missing == {}, f"add to packaging.LAMBDA_REQUIREMENTS: {missing}"
+    assert "openai" in imported  # optional: only with models.openaiModels
+    assert "bm25s" not in imported  # evaluation only; not shipped to Lambda
+
+
+def test_third_party_imports_follow_relative_and_lazy_imports(tmp_path):
+    root = tmp_path / "runtime"
+    for relative, text in {
+        "__init__.py": "",
+        "handlers/__init__.py": "",
+        "handlers/h.py": "import json\nfrom ..cloud import services\n",
+        "cloud/__init__.py": "",
+        "cloud/services.py": "import boto3\ndef f():\n    import jwt.algorithms\n",
+        "core/__init__.py": "import numpy\n",
+        "core/unused.py": "import torch\n",
+    }.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    assert packaging.third_party_imports(root) == {
+        "boto3": {"runtime.cloud.services"},
+        "jwt": {"runtime.cloud.services"},
+    }
+    (root / "handlers" / "h.py").write_text("from ..core import unused\n")
+    assert set(packaging.third_party_imports(root)) == {"numpy", "torch"}
+    assert packaging.missing_requirements(root, ["numpy>=1"]) == {"torch": {"runtime.core.unused"}}
+
+
+@pytest.mark.parametrize(
+    ("requirement", "module"),
+    [
+        ("PyJWT[crypto]>=2.10,<3", "jwt"),
+        ("aws-lambda-powertools[tracer]>=3.37,<4", "aws_lambda_powertools"),
+        ("psycopg2-binary>=2.9", "psycopg2"),
+        ("python-docx>=1.1", "docx"),
+        ("PyYAML>=6", "yaml"),
+        ("langchain-text-splitters>=0.3", "langchain_text_splitters"),
+        ("numpy", "numpy"),
+    ],
+)
+def test_requirement_module(requirement, module):
+    assert packaging.requirement_module(requirement) == module
+
+
+def test_stack_requirements_add_openai_only_when_used():
+    assert packaging.lambda_requirements() == list(packaging.LAMBDA_REQUIREMENTS)
+    assert packaging.lambda_requirements(openai=True)[-1].startswith("openai")
+    assert "PyJWT[crypto]>=2.10,<3" in packaging.LAMBDA_REQUIREMENTS
+    assert any(r.startswith("aws-lambda-powertools[tracer]") for r in packaging.LAMBDA_REQUIREMENTS)
+
+
+def test_layer_spec_is_decided_without_the_network(tmp_path):
+    spec = packaging.dependencies_layer_spec(
+        packaging.LAMBDA_REQUIREMENTS, tmp_path, architecture="arm64"
+    )
+    command = list(spec.command)
+    assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
+    assert command[command.index("--implementation") + 1] == "cp"
+    assert "--only-binary=:all:" in command
+    assert command[-len(packaging.LAMBDA_REQUIREMENTS) :] == list(packaging.LAMBDA_REQUIREMENTS)
+    assert spec.target == tmp_path / f"deps-{spec.key[:16]}" / "python"
+    reordered = packaging.dependencies_layer_spec(
+        list(reversed(packaging.LAMBDA_REQUIREMENTS)), tmp_path, architecture="arm64"
+    )
+    assert reordered.key == spec.key  # same set, same cache
+    other = packaging.dependencies_layer_spec(packaging.LAMBDA_REQUIREMENTS, tmp_path)
+    assert other.key != spec.key  # per architecture
+    assert not spec.target.exists()

@@ -63,12 +63,13 @@ def test_layers_are_built_for_python_312_dependencies_first():
     assert d.outputs["layers"] == [layer.state["arn"] for layer in layers]
 
 
-def test_a_public_powertools_layer_can_replace_the_built_one():
+def test_a_public_powertools_layer_comes_before_the_other_wheels():
     arn = (
         f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:7"
     )
     d = _shared(powertools_layer_arn=arn, dependencies_layer=LAYER)
-    assert d.outputs["layers"] == [arn]
+    built = d.one("aws:lambda/layerVersion:LayerVersion", "dependencies").state["arn"]
+    assert d.outputs["layers"][:2] == [arn, built]
 
 
 def test_app_config_is_one_json_secure_string():

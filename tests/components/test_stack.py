@@ -15,9 +15,10 @@ from pulumi_policy.policy import PolicyResource
 from statelint.linter import Linter
 
 from components import packaging
+from components.orchestrator import AURORA_CLIENTS
 from components.policies import RESOURCE_RULES, STACK_RULES, STAR_RESOURCE_ACTIONS
 from components.settings import load_stack_file, parse_settings, read_stack_file
-from components.stack import LambdaCode, build_stack
+from components.stack import LambdaCode, build_stack, missing_vpc_endpoints
 
 from .conftest import ACCOUNT, REGION, deploy
 
@@ -187,6 +188,56 @@ def test_app_config_parameter_names_the_stacks_resources(dev):
     assert config["models"]["bedrock"][0].startswith("anthropic.")
 
 
+def test_app_config_tells_the_runtime_how_to_reach_aurora_and_the_idempotency_table(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    cluster = dev.one("aws:rds/cluster:Cluster")
+    assert config["vectorStore"]["host"] == cluster.state["endpoint"]
+    assert config["vectorStore"]["port"] == 5432
+    assert config["vectorStore"]["database"] == cluster.inputs["databaseName"] == "chorus"
+    assert config["vectorStore"]["secretArn"] == cluster.state["masterUserSecrets"][0]["secretArn"]
+    idempotency = dev.one("aws:dynamodb/table:Table", "idempotency")
+    assert config["tables"]["idempotency"] == idempotency.state["name"]
+    assert dev.outputs["idempotencyTable"] == idempotency.state["name"]
+
+
+def test_dev_stack_serves_the_app_from_the_cdn(dev):
+    assert dev.outputs["appUrl"] == "https://web-cdn.cloudfront.net"
+    site = json.loads(
+        dev.one("aws:s3/bucketObjectv2:BucketObjectv2", "web-config").inputs["content"]
+    )
+    assert site["mode"] == "cloud"
+    assert site["websocketUrl"] == dev.outputs["websocketUrl"]
+    assert site["apiUrl"] == "https://web-cdn.cloudfront.net/api"
+    assert site["userPoolId"] == dev.outputs["userPoolId"]
+    assert site["userPoolClientId"] == dev.outputs["userPoolClientId"]
+    assert site["region"] == REGION
+    assert site["models"] == ["anthropic.claude-3-haiku-20240307-v1:0"]  # no embedding model
+    secret = dev.one("aws:ssm/parameter:Parameter", "cdn-secret").inputs["value"]
+    [api] = [
+        o
+        for o in dev.one("aws:cloudfront/distribution:Distribution").inputs["origins"]
+        if o.get("customHeaders")
+    ]
+    assert api["customHeaders"] == [{"name": "x-chorus-origin-verify", "value": secret}]
+
+
+def test_documents_bucket_accepts_uploads_from_the_app_origin(dev):
+    cors = dev.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "documents")
+    [rule] = cors.inputs["corsRules"]
+    assert rule["allowedOrigins"] == ["http://localhost:5173", "https://web-cdn.cloudfront.net"]
+
+
+def test_frontend_can_be_turned_off():
+    settings = load_stack_file(ROOT / "Pulumi.dev.yaml").model_copy(
+        update={"frontend": parse_settings({"chorus:frontend": {"enabled": False}}).frontend}
+    )
+    d = _deploy(settings)
+    assert d.of_type("aws:cloudfront/distribution:Distribution") == []
+    assert "appUrl" not in d.outputs
+    cors = d.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "documents")
+    assert cors.inputs["corsRules"][0]["allowedOrigins"] == ["http://localhost:5173"]
+
+
 def test_every_resource_is_a_child_of_a_chorus_component(dev):
     for r in dev.resources:
         if r.type.startswith("aws:"):
@@ -217,6 +268,11 @@ def test_everything_on_stack_encrypts_with_the_customer_key(everything):
     for sse in everything.of_type(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     ):
+        if sse.name == "web-site-sse":  # CloudFront reads it through OAC: SSE-S3 (see pack)
+            assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {
+                "sseAlgorithm": "AES256"
+            }
+            continue
         assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == key
 
 
@@ -234,6 +290,39 @@ def test_everything_on_stack_has_nat_endpoints_and_workers_in_the_vpc(everything
     access = everything.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy")
     assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 4
     assert len(everything.of_type("aws:sagemaker/endpoint:Endpoint")) == 5
+
+
+def test_lambdas_in_vpc_attach_the_aurora_clients_behind_the_database_rule(everything):
+    lambda_sg = everything.one("aws:ec2/securityGroup:SecurityGroup", "lambda").state["id"]
+    database_sg = everything.one("aws:ec2/securityGroup:SecurityGroup", "database").state["id"]
+    private = {
+        s.state["id"] for s in everything.of_type("aws:ec2/subnet:Subnet") if "private" in s.name
+    }
+    attached = {}
+    for fn in everything.of_type("aws:lambda/function:Function"):
+        if fn.inputs.get("vpcConfig") and fn.name.startswith("chat-"):
+            attached[fn.inputs["handler"].split(".")[2]] = fn.inputs["vpcConfig"]
+    assert set(attached) == set(AURORA_CLIENTS)
+    for config in attached.values():
+        assert set(config["subnetIds"]) == private and len(private) == 3
+        assert config["securityGroupIds"] == [lambda_sg]
+    [rule] = [
+        r
+        for r in everything.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == database_sg
+    ]
+    assert rule.inputs["referencedSecurityGroupId"] == lambda_sg
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (5432, 5432)
+
+
+def test_vpc_attached_lambdas_without_nat_name_the_endpoints_they_need():
+    base = {"chorus:network": {"natGateways": 0, "lambdasInVpc": True, "interfaceEndpoints": []}}
+    missing = missing_vpc_endpoints(parse_settings(base))
+    assert missing == ["ssm", "secretsmanager", "sns", "states", "sagemaker.runtime",
+                       "bedrock-runtime"]  # fmt: skip
+    assert missing_vpc_endpoints(load_stack_file(ROOT / "Pulumi.dev.yaml")) == []  # not in VPC
+    with_nat = {"chorus:network": {"natGateways": 1, "lambdasInVpc": True}}
+    assert missing_vpc_endpoints(parse_settings(with_nat)) == []
 
 
 # -- IAM --------------------------------------------------------------------------------------
@@ -402,6 +491,68 @@ def test_main_reads_the_dev_config_and_exports_the_urls(monkeypatch, tmp_path):
     [(model_dir, code_dir, _)] = archives  # the dev embedder, from its PyPI package
     assert (Path(model_dir) / "config.json").exists()
     assert Path(code_dir).name == "embedding"
+
+
+def _run_main(monkeypatch, tmp_path, overrides):
+    built = packaging.BuiltArchive(tmp_path / "x.zip", "0", 0)
+    calls = []
+
+    def fake_build(runtime_dir, out_dir, requirements=(), architecture="x86_64"):
+        calls.append(list(requirements))
+        return packaging.LambdaArtifacts(built, built, built)
+
+    monkeypatch.setattr(packaging, "build_lambda_artifacts", fake_build)
+    from model_images import packaging as model_packaging
+
+    monkeypatch.setattr(model_packaging, "write_model_archive", lambda *a: a[2])
+    raw = {**read_stack_file(ROOT / "Pulumi.dev.yaml"), **overrides}
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+    def program():
+        pulumi.runtime.set_all_config(config)
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    return deploy(program, stack="dev"), calls
+
+
+def test_main_builds_the_handlers_requirements_and_skips_powertools_given_its_layer(
+    monkeypatch, tmp_path
+):
+    _, [requirements] = _run_main(monkeypatch, tmp_path, {})
+    assert requirements == packaging.lambda_requirements()
+    layer = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3:7"
+    _, [requirements] = _run_main(
+        monkeypatch, tmp_path, {"chorus:lambda": {"powertoolsLayerArn": layer}}
+    )
+    assert requirements == [
+        r for r in packaging.lambda_requirements() if not r.startswith("aws-lambda-powertools")
+    ]
+
+
+def test_main_deploys_the_cdn_without_a_build_unless_the_build_is_required(monkeypatch, tmp_path):
+    absent = {"chorus:frontend": {"siteDir": str(tmp_path / "no-dist")}}
+    d, _ = _run_main(monkeypatch, tmp_path, absent)
+    objects = d.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert [o.inputs["key"] for o in objects if o.name.startswith("web-")] == ["config.json"]
+    assert d.one("aws:cloudfront/distribution:Distribution")
+
+    required = {"chorus:frontend": {"siteDir": str(tmp_path / "no-dist"), "requireBuild": True}}
+    with pytest.raises(Exception, match=r"chorus:frontend\.requireBuild"):
+        _run_main(monkeypatch, tmp_path, required)
+
+
+def test_main_uploads_a_built_app(monkeypatch, tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html>")
+    (dist / "assets" / "app-1.js").write_text("1")
+    d, _ = _run_main(monkeypatch, tmp_path, {"chorus:frontend": {"siteDir": str(dist)}})
+    keys = sorted(
+        o.inputs["key"]
+        for o in d.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        if o.name.startswith("web-")
+    )
+    assert keys == ["assets/app-1.js", "config.json", "index.html"]
 
 
 def test_main_rejects_a_bad_value_naming_the_key():

@@ -6,6 +6,7 @@ import json
 
 import pulumi
 import pytest
+from parliament import analyze_policy_string
 
 from components.vector_store import VectorStore
 
@@ -241,3 +242,170 @@ def test_kendra_index_is_optional_and_encrypted_with_the_key():
     assert index["edition"] == "DEVELOPER_EDITION"
     assert index["serverSideEncryptionConfiguration"] == {"kmsKeyId": key}
     assert _store(enable_aurora=False).of_type("aws:kendra/index:Index") == []
+
+
+# -- Amazon S3 Vectors ------------------------------------------------------------------------
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
+
+
+def test_s3_vectors_is_off_by_default():
+    d = _store(enable_aurora=False)
+    assert d.of_type("aws:s3/vectorsVectorBucket:VectorsVectorBucket") == []
+    assert d.of_type("aws:s3/vectorsIndex:VectorsIndex") == []
+
+
+def test_s3_vectors_bucket_and_index_are_kms_encrypted_cosine_with_the_dimension():
+    d = _store(
+        enable_aurora=False, enable_s3_vectors=True, kms_key_arn=KEY, embedding_dimension=768
+    )
+
+    bucket = d.one("aws:s3/vectorsVectorBucket:VectorsVectorBucket").inputs
+    assert bucket["vectorBucketName"] == "vs-test-vectors"
+    assert bucket["encryptionConfigurations"] == [{"sseType": "aws:kms", "kmsKeyArn": KEY}]
+    assert bucket["forceDestroy"] is False
+    index = d.one("aws:s3/vectorsIndex:VectorsIndex").inputs
+    assert index["vectorBucketName"] == "vs-test-vectors"
+    assert index["indexName"] == "chunks"
+    assert (index["dataType"], index["dimension"], index["distanceMetric"]) == (
+        "float32",
+        768,
+        "cosine",
+    )
+    assert index["encryptionConfigurations"] == [{"sseType": "aws:kms", "kmsKeyArn": KEY}]
+
+
+def test_s3_vectors_index_declares_the_keys_the_adapter_writes_non_filterable():
+    from chorus.runtime.adapters.s3vectors_store import NON_FILTERABLE_KEYS
+
+    d = _store(enable_aurora=False, enable_s3_vectors=True)
+
+    index = d.one("aws:s3/vectorsIndex:VectorsIndex").inputs
+    assert index["metadataConfiguration"] == {
+        "nonFilterableMetadataKeys": ["text", "chorus_metadata"]
+    }
+    assert tuple(index["metadataConfiguration"]["nonFilterableMetadataKeys"]) == NON_FILTERABLE_KEYS
+    assert index["dimension"] == 384
+
+
+def test_s3_vectors_without_a_customer_key_uses_the_service_default_sse_s3():
+    d = _store(enable_aurora=False, enable_s3_vectors=True, s3_vectors_bucket_name="my-vectors")
+
+    bucket = d.one("aws:s3/vectorsVectorBucket:VectorsVectorBucket").inputs
+    assert bucket["vectorBucketName"] == "my-vectors"
+    assert "encryptionConfigurations" not in bucket
+    assert "encryptionConfigurations" not in d.one("aws:s3/vectorsIndex:VectorsIndex").inputs
+
+
+def test_s3_vectors_statements_name_the_five_data_actions_on_the_index_only():
+    captured = {}
+
+    def program():
+        store = VectorStore("vs", {"enable_aurora": False, "enable_s3_vectors": True})
+        captured["statements"] = store.s3_vectors_statements()
+        captured["none"] = VectorStore("bare", {"enable_aurora": False}).s3_vectors_statements()
+        return {"index": store.s3_vectors_index_name}
+
+    d = deploy(program)
+    (statement,) = captured["statements"]
+    assert statement["Action"] == [
+        "s3vectors:DeleteVectors",
+        "s3vectors:GetVectors",
+        "s3vectors:ListVectors",
+        "s3vectors:PutVectors",
+        "s3vectors:QueryVectors",
+    ]
+    assert len(statement["Resource"]) == 1
+    assert captured["none"] == []
+    assert d.outputs["index"] == "chunks"
+
+
+# -- Kendra data source -----------------------------------------------------------------------
+
+
+def _kendra(**args):
+    return _store(enable_aurora=False, enable_kendra=True, **args)
+
+
+def test_kendra_index_declares_workspace_id_as_a_string_attribute_and_keeps_the_built_ins():
+    fields = {
+        f["name"]: f
+        for f in _kendra()
+        .one("aws:kendra/index:Index")
+        .inputs["documentMetadataConfigurationUpdates"]
+    }
+
+    assert fields["workspace_id"] == {
+        "name": "workspace_id",
+        "type": "STRING_VALUE",
+        "search": {"displayable": True, "facetable": True, "searchable": False, "sortable": False},
+        "relevance": {"importance": 1, "valuesImportanceMap": {}},
+    }
+    assert {n for n in fields if n.startswith("_")} >= {
+        "_document_title",
+        "_source_uri",
+        "_tenant_id",
+    }
+    assert len(fields) == 15
+
+
+def test_kendra_data_source_crawls_the_documents_prefix_with_metadata_files_elsewhere():
+    d = _kendra(kendra_sync_schedule="cron(0 * * * ? *)")
+
+    source = d.one("aws:kendra/dataSource:DataSource").inputs
+    index = d.one("aws:kendra/index:Index")
+    role = d.one("aws:iam/role:Role", "kendra-source-role")
+    assert (source["type"], source["indexId"], source["roleArn"]) == (
+        "S3",
+        index.state["id"],
+        role.state["arn"],
+    )
+    assert source["schedule"] == "cron(0 * * * ? *)"
+    assert source["configuration"]["s3Configuration"] == {
+        "bucketName": d.one("aws:s3/bucket:Bucket").state["bucket"],
+        "inclusionPrefixes": ["workspaces/"],
+        "documentsMetadataConfiguration": {"s3Prefix": "kendra-metadata/"},
+    }
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "kendra.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_kendra_data_source_role_reads_only_that_bucket_and_feeds_only_that_index():
+    d = _kendra(kms_key_arn=KEY)
+    bucket = d.one("aws:s3/bucket:Bucket").state["arn"]
+    index = d.one("aws:kendra/index:Index").state["arn"]
+
+    policy = d.one("aws:iam/rolePolicy:RolePolicy", "kendra-source-policy").inputs["policy"]
+
+    statements = {s["Sid"]: s for s in json.loads(policy)["Statement"]}
+    assert statements["ReadDocumentsAndMetadata"]["Action"] == ["s3:GetObject"]
+    assert statements["ReadDocumentsAndMetadata"]["Resource"] == [
+        f"{bucket}/workspaces/*",
+        f"{bucket}/kendra-metadata/*",
+    ]
+    assert statements["ListDocumentsAndMetadata"]["Resource"] == [bucket]
+    assert statements["ListDocumentsAndMetadata"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["workspaces/*", "kendra-metadata/*"]}
+    }
+    assert statements["FeedTheIndex"]["Action"] == [
+        "kendra:BatchDeleteDocument",
+        "kendra:BatchPutDocument",
+    ]
+    assert statements["FeedTheIndex"]["Resource"] == [index]
+    assert statements["DecryptWithKmsKey"] == {
+        "Sid": "DecryptWithKmsKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [KEY],
+    }
+    assert all("*" not in s["Resource"] for s in statements.values())
+    assert [(f.issue, f.detail) for f in analyze_policy_string(policy).findings] == []
+
+
+def test_kendra_data_source_can_be_left_out():
+    d = _kendra(kendra_data_source=False)
+    assert d.of_type("aws:kendra/dataSource:DataSource") == []
+    assert d.of_type("aws:iam/role:Role") and all(
+        "source" not in r.name for r in d.of_type("aws:iam/role:Role")
+    )
