@@ -28,6 +28,7 @@ from ..adapters.sns_events import DocumentChangedPublisher
 from ..core.agreement import AgreementScorer, EmbeddingAgreementScorer
 from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
 from ..core.chat import ChatService, ModelPrice
+from ..core.embedding_cache import CachedEmbedder
 from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge
 from ..core.ingestion import Ingestor
 from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
@@ -270,6 +271,12 @@ class CloudServices:
         )
 
     @cached_property
+    def turn_embedder(self) -> Embedder:
+        """The embedder for queries and sentences of chat turns, remembered per container
+        (every call to the SageMaker endpoint costs a round trip); ingestion uses ``embedder``."""
+        return CachedEmbedder(self.embedder, max_entries=20_000)
+
+    @cached_property
     def reranker(self) -> Reranker | None:
         if self._reranker is not None:
             return self._reranker
@@ -294,7 +301,7 @@ class CloudServices:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.embedder, self.store, self.reranker)
+        return Retriever(self.turn_embedder, self.store, self.reranker)
 
     @cached_property
     def _api_keys(self) -> dict[str, Any]:
@@ -359,7 +366,7 @@ class CloudServices:
         ``ResilientProvider`` with its deadline and rate limit, retrying with ``retry``); the
         plain ``models.bedrock`` ids; OpenAI(-compatible) ``models.openai`` when their key is
         stored in the API-keys secret. A registry entry wins over a plain id of the same name."""
-        answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.embedder)}
+        answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.turn_embedder)}
         models = self.settings.models
         if models.bedrock:
             from ..adapters.bedrock import BedrockProvider
@@ -382,7 +389,7 @@ class CloudServices:
         if registry is not None:
             extractive = [spec.name for spec in registry if spec.provider == "extractive"]
             for name in extractive:
-                answerers[name] = ExtractiveAnswerer(self.embedder)
+                answerers[name] = ExtractiveAnswerer(self.turn_embedder)
             names = [spec.name for spec in registry if spec.provider != "extractive"]
             try:
                 providers = build_providers(
@@ -413,12 +420,12 @@ class CloudServices:
     @cached_property
     def grounding(self) -> GroundingJudge:
         """Per-sentence support of answers by the sources, with the retrieval embedder."""
-        return EmbeddingGroundingJudge(self.embedder)
+        return EmbeddingGroundingJudge(self.turn_embedder)
 
     @cached_property
     def agreement(self) -> AgreementScorer:
         """Pairwise agreement of the models' answers, with the retrieval embedder."""
-        return EmbeddingAgreementScorer(self.embedder)
+        return EmbeddingAgreementScorer(self.turn_embedder)
 
     @cached_property
     def chat(self) -> ChatService:

@@ -16,6 +16,7 @@ from ..core.agreement import EmbeddingAgreementScorer
 from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
 from ..core.chat import ChatService, ModelPrice
 from ..core.conversation import LLMCondenser, QueryCondenser
+from ..core.embedding_cache import CachedEmbedder
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.grounding import EmbeddingGroundingJudge
 from ..core.ingestion import Ingestor
@@ -134,8 +135,10 @@ def open_services(
         reranker = CrossEncoderReranker(settings.rerank_model_path)
     metadata = PostgresMetadataStore(db)
     store = PgVectorStore(db, embedder.dimension, table=f"chorus_chunks_{embedder.dimension}")
-    retriever = Retriever(embedder, store, reranker)
-    models: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(embedder)}
+    # Query and sentence vectors recur within a turn and across turns; chunks do not.
+    turn_embedder = CachedEmbedder(embedder)
+    retriever = Retriever(turn_embedder, store, reranker)
+    models: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(turn_embedder)}
     condenser: QueryCondenser | None = None
     if settings.openai_model:
         from ..adapters.openai_compatible import OpenAICompatibleProvider
@@ -156,8 +159,8 @@ def open_services(
         models,
         default_model=default_model,
         prices=prices,
-        grounding=EmbeddingGroundingJudge(embedder),
-        agreement=EmbeddingAgreementScorer(embedder),
+        grounding=EmbeddingGroundingJudge(turn_embedder),
+        agreement=EmbeddingAgreementScorer(turn_embedder),
         cache=cache,
         condenser=condenser,
     )
