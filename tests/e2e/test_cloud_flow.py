@@ -8,12 +8,8 @@ frames read back from the API Gateway management API → sessions listed over RE
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import requests
@@ -26,21 +22,7 @@ from chorus.runtime.handlers import (
     ws_connect,
     ws_message,
 )
-
-
-def _load_moto_stack() -> ModuleType:
-    name = "chorus_tests_moto_stack"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "runtime" / "cloud" / "moto_stack.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-moto_stack = _load_moto_stack()
+from support import moto_stack
 
 RUNBOOK = """# Signing key runbook
 

@@ -7,13 +7,9 @@ embedded PostgreSQL (the stand-in for Aurora).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from chorus.runtime.cloud.cache_invalidation import invalidate_on_document_changed
@@ -23,23 +19,8 @@ from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.models import ChunkingSettings, Workspace
 from chorus.runtime.core.protocol import SendMessageData
 from chorus.runtime.handlers import chat_worker
+from support import moto_stack
 
-
-def _moto_stack() -> ModuleType:
-    """tests/runtime/cloud/moto_stack.py, loaded once under the name the handler tests use."""
-    name = "chorus_tests_moto_stack"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("moto_stack.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-moto_stack = _moto_stack()
 TEXT = "The XK-4471 signing key rotates every ninety days. Operators run keyctl rotate."
 CHANGED = "The XK-4471 signing key now rotates every thirty days. Operators run keyctl rotate."
 QUESTION = "How often does the XK-4471 key rotate?"

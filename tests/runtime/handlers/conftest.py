@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-
-def load_moto_stack() -> ModuleType:
-    """Import tests/runtime/cloud/moto_stack.py by path (``--import-mode=importlib``)."""
-    name = "chorus_tests_moto_stack"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "cloud" / "moto_stack.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-moto_stack = load_moto_stack()
+from support import moto_stack
 
 USERS = {
     "alice": ["workspace_manager", "team-a"],

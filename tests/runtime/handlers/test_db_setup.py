@@ -28,8 +28,7 @@ from chorus.runtime.cloud.settings import (
 from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.models import Chunk
 from chorus.runtime.handlers import db_setup
-
-from .conftest import moto_stack
+from support import moto_stack
 
 CHORUS_TABLES = {
     "chorus_chunks_384",

@@ -38,8 +38,7 @@ from chorus.runtime.core.stepfunctions_plan import (
     render,
 )
 from chorus.runtime.handlers import fanout_agreement, fanout_model
-
-from .conftest import moto_stack
+from support import moto_stack
 
 LAVA = "A volcano is an opening in the crust where molten magma reaches the surface as lava."
 RIGHT = "Lava is molten magma that reaches the surface through an opening in the crust [1]."

@@ -7,8 +7,7 @@ import json
 import pytest
 from chorus.runtime.core.models import ChunkingSettings, DocumentStatus, Workspace
 from chorus.runtime.handlers import ingest_worker
-
-from .conftest import moto_stack
+from support import moto_stack
 
 GUIDE = (
     "# Rotating the signing key\n\n"

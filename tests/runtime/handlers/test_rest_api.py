@@ -8,8 +8,7 @@ import pytest
 import requests
 from chorus.runtime.core.models import Session, StoredMessage
 from chorus.runtime.handlers import rest_api
-
-from .conftest import moto_stack
+from support import moto_stack
 
 
 @pytest.fixture

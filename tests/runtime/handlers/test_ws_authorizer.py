@@ -8,8 +8,7 @@ import jwt
 import pytest
 from chorus.runtime.handlers import ws_authorizer
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from .conftest import moto_stack
+from support import moto_stack
 
 
 def authorize(context, token, headers=None) -> dict:

@@ -9,8 +9,7 @@ from botocore.stub import Stubber
 from chorus.runtime.adapters.apigw_delivery import Connection
 from chorus.runtime.core.models import ChunkingSettings, Session, StoredMessage, Workspace
 from chorus.runtime.handlers import chat_worker, ws_connect, ws_disconnect, ws_message
-
-from .conftest import moto_stack
+from support import moto_stack
 
 CHAT_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:chorus-chat"
 TEXT = (
