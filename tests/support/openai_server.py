@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from support.threaded_server import ThreadedServer
 
 DEFAULT_REPLY = ("Paris", " is", " the", " capital", " of", " France", ".")
 
@@ -77,8 +75,7 @@ class OpenAICompatibleServer:
         self.reply = list(reply)
         self.slow_seconds = slow_seconds
         self.requests: list[RecordedRequest] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
         self.port = 0
 
     @property
@@ -88,29 +85,15 @@ class OpenAICompatibleServer:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> OpenAICompatibleServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        self._runner = ThreadedServer(
+            self._app(), name="test OpenAI-compatible server", timeout_graceful_shutdown=2
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the test OpenAI-compatible server did not start")
-            time.sleep(0.01)
+        self.port = self._runner.start()
         return self
 
     def close(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        if self._runner is not None:
+            self._runner.close()
 
     def __enter__(self) -> OpenAICompatibleServer:
         return self.start()

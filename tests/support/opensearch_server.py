@@ -36,19 +36,17 @@ import itertools
 import json
 import math
 import re
-import socket
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from support.threaded_server import ThreadedServer
 
 #: Lucene's EnglishAnalyzer default stop words.
 STOP_WORDS = frozenset(
@@ -106,8 +104,7 @@ class FakeOpenSearch:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
 
     @property
     def url(self) -> str:
@@ -123,32 +120,18 @@ class FakeOpenSearch:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> FakeOpenSearch:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
         app = Starlette(
             routes=[
                 Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "HEAD"]),
             ]
         )
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake OpenSearch server did not start")
-            time.sleep(0.01)
+        self._runner = ThreadedServer(app, name="fake OpenSearch server")
+        self.port = self._runner.start()
         return self
 
     def close(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        if self._runner is not None:
+            self._runner.close()
 
     def __enter__(self) -> FakeOpenSearch:
         return self.start()
