@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .iam import policy_json, tls_only_statement
+from .buckets import attach_bucket_policy, private_bucket
 from .shared import CDN_SECRET_HEADER
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -202,36 +202,15 @@ class Frontend(pulumi.ComponentResource):
             or aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         )
 
-        bucket = aws.s3.Bucket(
-            f"{name}-site", force_destroy=args.get("force_destroy", True), opts=child
+        site = private_bucket(
+            f"{name}-site",
+            parent=self,
+            encryption="AES256",
+            versioning=False,
+            force_destroy=args.get("force_destroy", True),
+            tls_only_policy=False,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-site-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-site-public-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-site-sse",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-            opts=child,
-        )
+        bucket = site.bucket
 
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
@@ -411,23 +390,18 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
-        aws.s3.BucketPolicy(
-            f"{name}-site-policy",
-            bucket=bucket.id,
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "CloudFrontReadsThroughOac",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudfront.amazonaws.com"},
-                        "Action": "s3:GetObject",
-                        "Resource": pulumi.Output.concat(bucket.arn, "/*"),
-                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
-                    },
-                    tls_only_statement(bucket.arn),
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]),
+        attach_bucket_policy(
+            site,
+            [
+                {
+                    "Sid": "CloudFrontReadsThroughOac",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
+                }
+            ],
         )
 
         url = (

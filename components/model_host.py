@@ -12,8 +12,9 @@ from typing import Literal, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .buckets import private_bucket
 from .function import LambdaFunction
-from .iam import Statement, allow, assume_role_policy, policy_json, tls_only_statement
+from .iam import Statement, allow, assume_role_policy, policy_json
 
 HF_BUILDSPEC = """version: 0.2
 phases:
@@ -161,49 +162,9 @@ class ModelHost(pulumi.ComponentResource):
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._region = aws.get_region_output(opts=invoke).region
 
-        bucket = aws.s3.Bucket(f"{name}-artifacts", opts=child)
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-sse",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=self._kms_key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-artifacts-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts-policy",
-            bucket=bucket.id,
-            policy=policy_json([tls_only_statement(bucket.arn)]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
-        )
+        bucket = private_bucket(
+            f"{name}-artifacts", parent=self, kms_key_arn=self._kms_key_arn
+        ).bucket
         self._bucket = bucket
 
         # Resolve every model's container first: the role must name their images and data.

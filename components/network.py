@@ -149,12 +149,6 @@ class Network(pulumi.ComponentResource):
                         opts=child,
                     )
                 )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}",
-                subnet_id=public[i].id,
-                route_table_id=public_rt.id,
-                opts=child,
-            )
 
         nats = []
         for i in range(nat_count):
@@ -179,18 +173,20 @@ class Network(pulumi.ComponentResource):
                     nat_gateway_id=nats[i % len(nats)].id,
                     opts=child,
                 )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}", subnet_id=private[i].id, route_table_id=rt.id, opts=child
-            )
             private_rts.append(rt)
         isolated_rt = aws.ec2.RouteTable(f"{name}-isolated-rt", vpc_id=vpc.id, opts=child)
-        for i in range(az_count):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-isolated-{i}",
-                subnet_id=isolated[i].id,
-                route_table_id=isolated_rt.id,
-                opts=child,
-            )
+        for tier, subnets, route_tables in (
+            ("public", public, [public_rt] * az_count),
+            ("private", private, private_rts),
+            ("isolated", isolated, [isolated_rt] * az_count),
+        ):
+            for i, (subnet, route_table) in enumerate(zip(subnets, route_tables, strict=True)):
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-{tier}-{i}",
+                    subnet_id=subnet.id,
+                    route_table_id=route_table.id,
+                    opts=child,
+                )
 
         gateway_endpoints = [
             aws.ec2.VpcEndpoint(
@@ -222,46 +218,30 @@ class Network(pulumi.ComponentResource):
             description="chorus interface endpoints: HTTPS from the Lambda group only",
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-database-from-lambda",
-            security_group_id=database_sg.id,
-            referenced_security_group_id=lambda_sg.id,
-            ip_protocol="tcp",
-            from_port=db_port,
-            to_port=db_port,
-            description="PostgreSQL from chorus Lambdas",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-lambda-to-database",
-            security_group_id=lambda_sg.id,
-            referenced_security_group_id=database_sg.id,
-            ip_protocol="tcp",
-            from_port=db_port,
-            to_port=db_port,
-            description="PostgreSQL to the database",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-endpoints-from-lambda",
-            security_group_id=endpoint_sg.id,
-            referenced_security_group_id=lambda_sg.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="HTTPS from chorus Lambdas",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-lambda-to-endpoints",
-            security_group_id=lambda_sg.id,
-            referenced_security_group_id=endpoint_sg.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="HTTPS to interface endpoints",
-            opts=child,
-        )
+        for target, target_sg, port, protocol, destination in (
+            ("database", database_sg, db_port, "PostgreSQL", "the database"),
+            ("endpoints", endpoint_sg, 443, "HTTPS", "interface endpoints"),
+        ):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{target}-from-lambda",
+                security_group_id=target_sg.id,
+                referenced_security_group_id=lambda_sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{protocol} from chorus Lambdas",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-lambda-to-{target}",
+                security_group_id=lambda_sg.id,
+                referenced_security_group_id=target_sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{protocol} to {destination}",
+                opts=child,
+            )
         for service, endpoint in zip(("s3", "dynamodb"), gateway_endpoints, strict=True):
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-lambda-to-{service}",

@@ -61,6 +61,13 @@ AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api"
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
 document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
 
+CONSUME_QUEUE_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+]
+"""What an SQS event source needs of its queue."""
 IDEMPOTENCY_ACTIONS = [
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
@@ -73,6 +80,35 @@ IDEMPOTENCY_ACTIONS = [
 def table_and_indexes(table_arn: pulumi.Input[str]) -> list[pulumi.Input[str]]:
     """A table and its secondary indexes (``Query`` on a GSI needs the index ARN)."""
     return [table_arn, pulumi.Output.concat(table_arn, "/index/*")]
+
+
+def _expiring_table(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    hash_key: str,
+    attributes: Sequence[str],
+    ttl_attribute: str,
+    kms_key_arn: pulumi.Input[str] | None,
+    range_key: str | None = None,
+    indexes: Sequence[aws.dynamodb.TableGlobalSecondaryIndexArgs] | None = None,
+) -> aws.dynamodb.Table:
+    """An on-demand table of string keys whose items expire at ``ttl_attribute``; encrypted,
+    with point-in-time recovery. ``attributes`` keep their order (it is part of the inputs)."""
+    return aws.dynamodb.Table(
+        name,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=hash_key,
+        range_key=range_key,
+        attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S") for a in attributes],
+        global_secondary_indexes=indexes,
+        ttl=aws.dynamodb.TableTtlArgs(attribute_name=ttl_attribute, enabled=True),
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+            enabled=True, kms_key_arn=kms_key_arn
+        ),
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 DEFAULT_STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "runtime" / "statemachines"
@@ -226,48 +262,33 @@ class ChatOrchestrator(pulumi.ComponentResource):
         retention = args.get("log_retention_days", 14)
 
         # Tables -------------------------------------------------------------------------------
-        sse = aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=kms_key_arn)
-        connections = aws.dynamodb.Table(
+        connections = _expiring_table(
             f"{name}-connections",
-            billing_mode="PAY_PER_REQUEST",
+            self,
             hash_key="connection_id",
-            attributes=[
-                aws.dynamodb.TableAttributeArgs(name="connection_id", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="user_id", type="S"),
-            ],
-            global_secondary_indexes=[gsi("by_user_id", "user_id", projection_type="KEYS_ONLY")],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
-            server_side_encryption=sse,
-            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            opts=child,
+            attributes=["connection_id", "user_id"],
+            indexes=[gsi("by_user_id", "user_id", projection_type="KEYS_ONLY")],
+            ttl_attribute="expires_at",
+            kms_key_arn=kms_key_arn,
         )
-        sessions = aws.dynamodb.Table(
+        sessions = _expiring_table(
             f"{name}-sessions",
-            billing_mode="PAY_PER_REQUEST",
+            self,
             hash_key="session_id",
             range_key="sort_key",
-            attributes=[
-                aws.dynamodb.TableAttributeArgs(name="session_id", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="sort_key", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="user_id", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="updated_at", type="S"),
-            ],
-            global_secondary_indexes=[gsi("by_user_id", "user_id", "updated_at")],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
-            server_side_encryption=sse,
-            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            opts=child,
+            attributes=["session_id", "sort_key", "user_id", "updated_at"],
+            indexes=[gsi("by_user_id", "user_id", "updated_at")],
+            ttl_attribute="expires_at",
+            kms_key_arn=kms_key_arn,
         )
 
-        idempotency = aws.dynamodb.Table(
+        idempotency = _expiring_table(
             f"{name}-idempotency",
-            billing_mode="PAY_PER_REQUEST",
+            self,
             hash_key="id",
-            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expiration", enabled=True),
-            server_side_encryption=sse,
-            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            opts=child,
+            attributes=["id"],
+            ttl_attribute="expiration",
+            kms_key_arn=kms_key_arn,
         )
         idempotency_records = allow("IdempotencyRecords", IDEMPOTENCY_ACTIONS, [idempotency.arn])
 
@@ -512,12 +533,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("RunFanout", ["states:StartSyncExecution"], [fanout_machine.arn]),
                 allow(
                     "ConsumeQueues",
-                    [
-                        "sqs:ChangeMessageVisibility",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                        "sqs:ReceiveMessage",
-                    ],
+                    CONSUME_QUEUE_ACTIONS,
                     [chat_queue.queue_arn, changes_queue.queue_arn],
                 ),
             ],
@@ -544,12 +560,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 idempotency_records,
                 allow(
                     "ConsumeIngestQueue",
-                    [
-                        "sqs:ChangeMessageVisibility",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                        "sqs:ReceiveMessage",
-                    ],
+                    CONSUME_QUEUE_ACTIONS,
                     [args["ingest_queue_arn"]],
                 ),
             ],
@@ -756,6 +767,15 @@ class ChatOrchestrator(pulumi.ComponentResource):
         ]
         if args.get("ingest_dlq_name") is not None:
             dlqs.append(("ingest", args["ingest_dlq_name"]))
+        # Every alarm fires on the first five minutes above zero and notifies the alarm topic.
+        above_zero = {
+            "period": 300,
+            "evaluation_periods": 1,
+            "threshold": 0,
+            "comparison_operator": "GreaterThanThreshold",
+            "treat_missing_data": "notBreaching",
+            "alarm_actions": [alarm_topic.arn],
+        }
         for label, dlq_name in dlqs:
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{label}-dlq-depth",
@@ -764,47 +784,34 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 metric_name="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": dlq_name},
                 statistic="Maximum",
-                period=300,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[alarm_topic.arn],
+                **above_zero,
                 ok_actions=[alarm_topic.arn],
                 opts=child,
             )
-        if args.get("lambda_error_alarms", "per_function") == "aggregate":
+        # (slug, description, dimensions): one alarm on the account's aggregate, or one each.
+        error_alarms: list[tuple[str, str, dict[str, pulumi.Input[str]] | None]] = (
+            [("lambda", "Lambda functions of this account/region report errors", None)]
+            if args.get("lambda_error_alarms", "per_function") == "aggregate"
+            else [
+                (
+                    module.replace("_", "-"),
+                    f"{module} reports errors",
+                    {"FunctionName": fn.function_name},
+                )
+                for module, fn in functions.items()
+            ]
+        )
+        for slug, description, dimensions in error_alarms:
             aws.cloudwatch.MetricAlarm(
-                f"{name}-lambda-errors",
-                alarm_description="Lambda functions of this account/region report errors",
+                f"{name}-{slug}-errors",
+                alarm_description=description,
                 namespace="AWS/Lambda",
                 metric_name="Errors",
+                dimensions=dimensions,
                 statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[alarm_topic.arn],
+                **above_zero,
                 opts=child,
             )
-        else:
-            for module, fn in functions.items():
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-{module.replace('_', '-')}-errors",
-                    alarm_description=f"{module} reports errors",
-                    namespace="AWS/Lambda",
-                    metric_name="Errors",
-                    dimensions={"FunctionName": fn.function_name},
-                    statistic="Sum",
-                    period=300,
-                    evaluation_periods=1,
-                    threshold=0,
-                    comparison_operator="GreaterThanThreshold",
-                    treat_missing_data="notBreaching",
-                    alarm_actions=[alarm_topic.arn],
-                    opts=child,
-                )
 
         self.functions = functions
         """Handler module → its ``LambdaFunction`` (Python-side, for wiring extra permissions)."""

@@ -119,27 +119,24 @@ class Shared(pulumi.ComponentResource):
         architecture = args.get("architecture", "x86_64")
         if args.get("powertools_layer_arn") is not None:
             layers.append(args["powertools_layer_arn"])
-        if args.get("dependencies_layer") is not None:
+        for label, code, description in (
+            (
+                "dependencies",
+                args.get("dependencies_layer"),
+                "aws-lambda-powertools and the wheels chorus's handlers import",
+            ),
+            ("core", args.get("core_layer"), "chorus runtime core and adapters"),
+        ):
+            if code is None:
+                continue
             layers.append(
                 aws.lambda_.LayerVersion(
-                    f"{name}-dependencies",
-                    layer_name=f"chorus-{name}-dependencies",
-                    code=args["dependencies_layer"],
+                    f"{name}-{label}",
+                    layer_name=f"chorus-{name}-{label}",
+                    code=code,
                     compatible_runtimes=["python3.12"],
                     compatible_architectures=[architecture],
-                    description="aws-lambda-powertools and the wheels chorus's handlers import",
-                    opts=child,
-                ).arn
-            )
-        if args.get("core_layer") is not None:
-            layers.append(
-                aws.lambda_.LayerVersion(
-                    f"{name}-core",
-                    layer_name=f"chorus-{name}-core",
-                    code=args["core_layer"],
-                    compatible_runtimes=["python3.12"],
-                    compatible_architectures=[architecture],
-                    description="chorus runtime core and adapters",
+                    description=description,
                     opts=child,
                 ).arn
             )

@@ -8,6 +8,7 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .buckets import private_bucket
 from .function import LambdaFunction
 from .iam import (
     Statement,
@@ -15,7 +16,6 @@ from .iam import (
     assume_role_policy,
     kms_statements,
     policy_json,
-    tls_only_statement,
 )
 from .queues import QueueWithDlq
 
@@ -247,49 +247,9 @@ class VectorStore(pulumi.ComponentResource):
         )
 
         # Documents bucket -------------------------------------------------------------------
-        bucket = aws.s3.Bucket(f"{name}-documents", force_destroy=False, opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-documents-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-documents-public-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-documents-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-documents-sse",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-documents-policy",
-            bucket=bucket.id,
-            policy=policy_json([tls_only_statement(bucket.arn)]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]),
-        )
+        bucket = private_bucket(
+            f"{name}-documents", parent=self, kms_key_arn=kms_key_arn, force_destroy=False
+        ).bucket
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-documents-lifecycle",
             bucket=bucket.id,

@@ -29,7 +29,7 @@ from ..core.agreement import AgreementScorer, EmbeddingAgreementScorer
 from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
 from ..core.chat import ChatService, ModelPrice
 from ..core.embedding_cache import CachedEmbedder
-from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge
+from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge, GuardrailCheck
 from ..core.ingestion import Ingestor
 from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
@@ -428,6 +428,24 @@ class CloudServices:
         return EmbeddingAgreementScorer(self.turn_embedder)
 
     @cached_property
+    def guardrail(self) -> GuardrailCheck | None:
+        """The Bedrock guardrail of ``models.guardrail`` (ApplyGuardrail after each answer);
+        None when not configured. The chat worker's role needs ``bedrock:ApplyGuardrail`` on it.
+        """
+        config = self.settings.models.guardrail
+        if config is None:
+            return None
+        from ..adapters.bedrock_guardrails import BedrockGuardrail
+
+        return BedrockGuardrail(
+            config.id,
+            config.version,
+            client=self.client("bedrock-runtime"),
+            check_input=config.check_input,
+            fail_open=config.fail_open,
+        )
+
+    @cached_property
     def chat(self) -> ChatService:
         answerers = self.answerers()
         models = self.settings.models
@@ -451,6 +469,7 @@ class CloudServices:
             orchestration=models.orchestration,
             cache=self.cache,
             cache_threshold=self.settings.semantic_cache.threshold,
+            guardrail=self.guardrail,
         )
 
     def invalidate_workspace(self, workspace_id: str) -> int | None:

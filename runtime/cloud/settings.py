@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,21 @@ class VectorStoreSettings:
 
 
 @dataclass(frozen=True)
+class GuardrailSettings:
+    """``models.guardrail``: a Bedrock guardrail checked after every answer (ApplyGuardrail).
+
+    ``id`` (or ARN) and ``version`` (a published number, or ``DRAFT``) are required;
+    ``failOpen`` (default false) keeps the answer, flagged, when the guardrail call fails
+    instead of ending the turn with the error; ``checkInput`` also checks the question.
+    """
+
+    id: str
+    version: str
+    fail_open: bool = False
+    check_input: bool = False
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     """Models the chat worker may answer with, and the SageMaker endpoints by role."""
 
@@ -69,6 +85,8 @@ class ModelSettings:
     (``ModelRegistry`` config: a list of specs or a mapping name → spec)."""
     orchestration: OrchestrationSettings = field(default_factory=OrchestrationSettings)
     """``models.orchestration``: deadlines, cascade thresholds and the consensus judge."""
+    guardrail: GuardrailSettings | None = None
+    """``models.guardrail``: the optional Bedrock guardrail (None: no guardrail step)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,41 @@ def _orchestration(models: Mapping[str, Any]) -> OrchestrationSettings:
     return OrchestrationSettings(judge_model=raw.get("judgeModel") or None, **values)
 
 
+_GUARDRAIL_KEYS = {"id", "version", "failOpen", "checkInput"}
+_GUARDRAIL_VERSION = re.compile(r"^([1-9][0-9]{0,7}|DRAFT)$")
+
+
+def _guardrail(models: Mapping[str, Any]) -> GuardrailSettings | None:
+    raw = models.get("guardrail")
+    if not raw:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("models.guardrail must be an object {id, version, failOpen}")
+    unknown = set(raw) - _GUARDRAIL_KEYS
+    if unknown:
+        raise ConfigurationError(
+            f"models.guardrail has unknown key(s) {sorted(unknown)}; known: "
+            f"{sorted(_GUARDRAIL_KEYS)}"
+        )
+    guardrail_id = str(raw.get("id") or "").strip()
+    version = str(raw.get("version") if raw.get("version") is not None else "").strip()
+    if not guardrail_id:
+        raise ConfigurationError("models.guardrail.id is missing (the guardrail's id or ARN)")
+    if not _GUARDRAIL_VERSION.match(version):
+        raise ConfigurationError(
+            f"models.guardrail.version {version!r} must be a published version number or DRAFT"
+        )
+    for key in ("failOpen", "checkInput"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise ConfigurationError(f"models.guardrail.{key} must be true or false")
+    return GuardrailSettings(
+        id=guardrail_id,
+        version=version,
+        fail_open=bool(raw.get("failOpen", False)),
+        check_input=bool(raw.get("checkInput", False)),
+    )
+
+
 def _semantic_cache(config: Mapping[str, Any]) -> SemanticCacheSettings:
     raw = config.get("semanticCache") or {}
     return SemanticCacheSettings(
@@ -220,6 +273,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
             default_mode=models.get("defaultMode") or "single",
             registry=_registry(models),
             orchestration=_orchestration(models),
+            guardrail=_guardrail(models),
         ),
         semantic_cache=_semantic_cache(config),
         max_upload_bytes=int(limits.get("maxUploadBytes") or 20 * 1024 * 1024),

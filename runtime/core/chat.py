@@ -327,7 +327,10 @@ class ChatService:
             )
         )
         turn.delivery(final)
-        cacheable = not result.partial and (guardrail is None or not guardrail["intervened"])
+        # Never cache what a guardrail replaced or could not check (fail-open): a cache hit
+        # skips the guardrail.
+        unchecked = guardrail is not None and (guardrail["intervened"] or "error" in guardrail)
+        cacheable = not result.partial and not unchecked
         if self.cache is not None and query_vec is not None and cacheable:
             entry = {**fields, "sources": sources}
             try:

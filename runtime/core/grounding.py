@@ -7,8 +7,7 @@ the supported share of its words: a short "Yes." that happens to match counts fo
 invented paragraph for a lot. An NLI model or an LLM judge plugs in through ``GroundingJudge``.
 
 Bedrock Guardrails' contextual grounding check (ApplyGuardrail) is a separate, optional step
-behind the ``GuardrailCheck`` protocol; no adapter ships with the core (a Bedrock adapter can
-implement it later without changing the chat service).
+behind the ``GuardrailCheck`` protocol (adapter: ``runtime/adapters/bedrock_guardrails.py``).
 """
 
 from __future__ import annotations
@@ -84,8 +83,8 @@ class GuardrailVerdict:
 @runtime_checkable
 class GuardrailCheck(Protocol):
     """An optional post-answer guardrail, e.g. Bedrock ApplyGuardrail with a contextual
-    grounding policy (source = the context, query = the question, content = the answer).
-    Only the protocol exists so far; no adapter implements it yet."""
+    grounding policy (source = the context, query = the question, content = the answer);
+    ``runtime/adapters/bedrock_guardrails.py`` implements it."""
 
     def apply(self, question: str, answer: str, context: AssembledContext) -> GuardrailVerdict: ...
 

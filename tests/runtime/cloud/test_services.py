@@ -174,3 +174,23 @@ def test_connections_put_the_configured_schema_first():
     assert with_search_path(own, "chorus") == own
     with pytest.raises(ConfigurationError, match="identifier"):
         with_search_path(dsn, "Robert'); DROP")
+
+
+def test_a_configured_guardrail_is_built_and_given_to_chat(
+    aws, embedder, module_dsn, schema_path, with_settings
+):
+    from chorus.runtime.adapters.bedrock_guardrails import BedrockGuardrail
+
+    assert services(aws).guardrail is None
+    built = registry_services(
+        aws, embedder, models={"guardrail": {"id": "gr1abc", "version": "4", "failOpen": True}}
+    )
+    built._database_dsn = with_settings(module_dsn, schema_path)
+    try:
+        guardrail = built.guardrail
+        assert isinstance(guardrail, BedrockGuardrail)
+        assert (guardrail.guardrail_id, guardrail.guardrail_version) == ("gr1abc", "4")
+        assert guardrail.fail_open is True and guardrail.check_input is False
+        assert built.chat.guardrail is guardrail
+    finally:
+        built.close()

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from chorus.runtime.cloud.settings import (
     ConfigurationError,
+    GuardrailSettings,
     SemanticCacheSettings,
     load_settings,
     settings_from,
@@ -109,6 +110,7 @@ def test_without_new_keys_the_stack_config_keeps_its_defaults():
     assert settings.semantic_cache.enabled is False
     assert settings.vector_store.schema == "chorus"  # what db_setup creates by default
     assert settings.models.orchestration.judge_model is None
+    assert settings.models.guardrail is None
 
 
 @pytest.mark.parametrize(
@@ -153,3 +155,30 @@ def test_orchestration_cache_and_schema_come_from_the_config():
     typo = {**config, "models": {**CONFIG["models"], "orchestration": {"timeout": 3}}}
     with pytest.raises(ConfigurationError, match="timeout"):
         settings_from(typo, {})
+
+
+def with_guardrail(guardrail):
+    return {**CONFIG, "models": {**CONFIG["models"], "guardrail": guardrail}}
+
+
+def test_the_guardrail_comes_from_models_guardrail():
+    settings = settings_from(with_guardrail({"id": "gr1abc", "version": 2, "failOpen": True}), {})
+    assert settings.models.guardrail == GuardrailSettings("gr1abc", "2", fail_open=True)
+    draft = settings_from(with_guardrail({"id": "gr1abc", "version": "DRAFT"}), {})
+    assert draft.models.guardrail == GuardrailSettings("gr1abc", "DRAFT")
+    assert draft.models.guardrail.fail_open is False  # fail closed unless asked
+
+
+@pytest.mark.parametrize(
+    ("guardrail", "complaint"),
+    [
+        ({"version": "1"}, r"guardrail\.id"),
+        ({"id": "gr1abc"}, r"guardrail\.version"),
+        ({"id": "gr1abc", "version": "latest"}, "latest"),
+        ({"id": "gr1abc", "version": "1", "failOpen": "yes"}, "failOpen"),
+        ({"id": "gr1abc", "version": "1", "threshold": 0.7}, "threshold"),
+    ],
+)
+def test_a_broken_guardrail_config_is_a_configuration_error_naming_the_key(guardrail, complaint):
+    with pytest.raises(ConfigurationError, match=complaint):
+        settings_from(with_guardrail(guardrail), {})
