@@ -77,6 +77,20 @@ IDEMPOTENCY_ACTIONS = [
 """What Powertools' ``DynamoDBPersistenceLayer`` calls on its table."""
 
 
+def guardrail_arn(
+    guardrail: pulumi.Input[str], region: pulumi.Input[str], account: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """ARN of a Bedrock guardrail from its id (an ARN is kept as it is)."""
+
+    def arn(values: list[str]) -> str:
+        identifier, in_region, in_account = values
+        if identifier.startswith("arn:"):
+            return identifier
+        return f"arn:aws:bedrock:{in_region}:{in_account}:guardrail/{identifier}"
+
+    return pulumi.Output.all(guardrail, region, account).apply(arn)
+
+
 def table_and_indexes(table_arn: pulumi.Input[str]) -> list[pulumi.Input[str]]:
     """A table and its secondary indexes (``Query`` on a GSI needs the index ARN)."""
     return [table_arn, pulumi.Output.concat(table_arn, "/index/*")]
@@ -173,6 +187,9 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Foundation-model / inference-profile ARNs the answerers may invoke. Default: none."""
     sagemaker_endpoint_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
     """SageMaker endpoints (LLMs, embedding, cross-encoder) workers may invoke. Default: none."""
+    guardrail_id: pulumi.Input[str]
+    """Bedrock guardrail (id or ARN) the chat worker, and only it, may apply
+    (``bedrock:ApplyGuardrail`` on that guardrail alone). Default: none (no guardrail grant)."""
 
     chat_max_concurrency: pulumi.Input[int]
     """Event-source maximum concurrency of the chat worker; caps calls into rate-limited LLM
@@ -518,10 +535,20 @@ class ChatOrchestrator(pulumi.ComponentResource):
             [fanout_model, agreement],
             workflow_type="EXPRESS",
         )
+        guardrail: list[Statement] = []
+        if args.get("guardrail_id") is not None:
+            guardrail.append(
+                allow(
+                    "ApplyGuardrail",
+                    ["bedrock:ApplyGuardrail"],
+                    [guardrail_arn(args["guardrail_id"], region, account)],
+                )
+            )
         chat_worker = function(
             "chat_worker",
             [
                 *llm_access,
+                *guardrail,
                 *store_access,
                 allow("StoreTurn", read_items + write_items, table_and_indexes(sessions.arn)),
                 allow("ReadConnections", read_items, table_and_indexes(connections.arn)),

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "chorus"
@@ -107,12 +115,52 @@ class LlmSettings(_Section):
     instance_count: int = Field(1, ge=1)
 
 
+GUARDRAIL_ID = re.compile(
+    r"^([a-z0-9]+|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+)$"
+)
+"""A guardrail id or ARN, as Bedrock's ``ApplyGuardrail`` accepts ``guardrailIdentifier``."""
+GUARDRAIL_VERSION = re.compile(r"^([1-9][0-9]{0,7}|DRAFT)$")
+"""A published version number or ``DRAFT`` (the runtime's ``models.guardrail.version`` rule)."""
+
+
+class GuardrailSettings(_Section):
+    """A Bedrock guardrail the chat worker applies to every answer (``models.guardrail`` of the
+    app config, the same four keys)."""
+
+    id: str
+    """The guardrail's id (``abc123def456``) or ARN."""
+    version: str
+    """A published version number (``1``; YAML may write it unquoted) or ``DRAFT``."""
+    fail_open: bool = False
+    """Keep the answer, flagged, when the guardrail call itself fails (default: end the turn)."""
+    check_input: bool = False
+    """Also check the question, not only the answer."""
+
+    @field_validator("id")
+    @classmethod
+    def _guardrail_id(cls, value: str) -> str:
+        if not GUARDRAIL_ID.match(value):
+            raise ValueError(f"{value!r} is not a guardrail id (lowercase letters/digits) or ARN")
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _published_or_draft(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not GUARDRAIL_VERSION.match(value):
+            raise ValueError(f"{value!r} must be a published version number (1, 2, ...) or DRAFT")
+        return value
+
+
 class ModelSettings(_Section):
     bedrock: list[str] = ["anthropic.claude-3-haiku-20240307-v1:0"]
     embedding: HostedModelSettings = HostedModelSettings()
     cross_encoder: HostedModelSettings = HostedModelSettings(hosting="none")
     llms: list[LlmSettings] = []
     openai_models: list[str] = []
+    guardrail: GuardrailSettings | None = None
+    """Bedrock guardrail applied after every answer. Default: none (no guardrail step)."""
 
 
 class OrchestratorSettings(_Section):

@@ -71,7 +71,8 @@ def _hosted(
 VPC_WORKER_ENDPOINTS = ("ssm", "secretsmanager", "sns", "states")
 """Interface endpoints VPC-attached functions need without a NAT gateway: the app config (SSM),
 the database secret, ``document-changed`` (SNS) and the re-index workflow (Step Functions);
-plus ``sagemaker.runtime`` / ``bedrock-runtime`` when models are hosted there."""
+plus ``sagemaker.runtime`` / ``bedrock-runtime`` when models are hosted there (or a Bedrock
+guardrail checks the answers)."""
 
 
 def answer_models(settings: StackSettings) -> list[str]:
@@ -88,7 +89,7 @@ def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
     needed = list(VPC_WORKER_ENDPOINTS)
     if any(h.hosting != "none" for h in (m.embedding, m.cross_encoder)) or m.llms:
         needed.append("sagemaker.runtime")
-    if m.bedrock:
+    if m.bedrock or m.guardrail:
         needed.append("bedrock-runtime")
     return [e for e in needed if e not in net.interface_endpoints]
 
@@ -234,6 +235,8 @@ def build_stack(
         chat_args["bedrock_model_arns"] = models.bedrock_model_arns
     if has_endpoints:
         chat_args["sagemaker_endpoint_arns"] = models.endpoint_arns
+    if m.guardrail:
+        chat_args["guardrail_id"] = m.guardrail.id
     if net.lambdas_in_vpc:
         missing = missing_vpc_endpoints(settings)
         if missing:
@@ -288,6 +291,8 @@ def build_stack(
                     "openai": m.openai_models,
                     "endpoints": models.endpoint_names,
                     "defaultMode": orch.default_mode,
+                    # runtime.cloud.settings reads {id, version, failOpen, checkInput}
+                    **({"guardrail": m.guardrail.model_dump(by_alias=True)} if m.guardrail else {}),
                 },
             },
         },

@@ -355,6 +355,32 @@ def test_indexing_functions_read_uploads_and_announce_changes(d, module):
     assert ("secretsmanager:GetSecretValue", INPUTS["database_secret_arn"]) in grants
 
 
+def test_no_function_may_apply_a_guardrail_unless_one_is_configured(d):
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        assert not any(a == "bedrock:ApplyGuardrail" for a, _ in _grants(d, module)), module
+
+
+def test_only_the_chat_worker_may_apply_the_configured_guardrail():
+    d = _orchestrator(guardrail_id="abc123def456")
+    guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
+    statement = _statements(d, "chat_worker")["ApplyGuardrail"]
+    assert statement["Action"] == ["bedrock:ApplyGuardrail"]
+    assert statement["Resource"] == [guardrail]
+    appliers = set()
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        if any(a == "bedrock:ApplyGuardrail" for a, _ in _grants(d, module)):
+            appliers.add(module)
+    assert appliers == {"chat_worker"}
+
+
+def test_a_guardrail_given_by_arn_is_granted_as_it_is():
+    arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
+    d = _orchestrator(guardrail_id=arn)
+    assert _statements(d, "chat_worker")["ApplyGuardrail"]["Resource"] == [arn]
+
+
 def test_missing_required_input_names_the_key():
     args = {k: v for k, v in INPUTS.items() if k != "issuer_url"}
     with pytest.raises(ValueError, match="'issuer_url' is required"):

@@ -39,6 +39,33 @@ def test_other_namespaces_are_ignored():
     assert parse_settings({"aws:region": "eu-west-1"}) == StackSettings()
 
 
+def _guardrail(**fields):
+    return {"chorus:models": {"guardrail": {"id": "abc123def456", "version": "1", **fields}}}
+
+
+def test_guardrail_is_off_by_default():
+    assert StackSettings().models.guardrail is None
+    assert load_stack_file(ROOT / "Pulumi.dev.yaml").models.guardrail is None
+
+
+def test_guardrail_fails_closed_and_checks_only_answers_by_default():
+    guardrail = parse_settings(_guardrail()).models.guardrail
+    assert guardrail is not None
+    assert (guardrail.fail_open, guardrail.check_input) == (False, False)
+
+
+@pytest.mark.parametrize("version", [1, "1", "12", "DRAFT"])
+def test_guardrail_version_is_a_published_number_or_draft(version):
+    guardrail = parse_settings(_guardrail(version=version)).models.guardrail
+    assert guardrail is not None and guardrail.version == str(version)
+
+
+def test_guardrail_may_be_named_by_its_arn():
+    arn = "arn:aws:bedrock:eu-west-1:123456789012:guardrail/abc123def456"
+    guardrail = parse_settings(_guardrail(id=arn)).models.guardrail
+    assert guardrail is not None and guardrail.id == arn
+
+
 @pytest.mark.parametrize(
     ("config", "named"),
     [
@@ -47,6 +74,15 @@ def test_other_namespaces_are_ignored():
         ({"chorus:logRetentionDays": 10}, "'chorus:logRetentionDays'"),
         ({"chorus:models": {"embedding": {"hosting": "gpu"}}}, "'chorus:models.embedding.hosting'"),
         ({"chorus:lambda": {"architecture": "sparc"}}, "'chorus:lambda.architecture'"),
+        ({"chorus:models": {"guardrail": {"id": "gr1"}}}, "'chorus:models.guardrail.version'"),
+        ({"chorus:models": {"guardrail": {"version": 1}}}, "'chorus:models.guardrail.id'"),
+        (_guardrail(version="latest"), "'chorus:models.guardrail.version'"),
+        (_guardrail(version=0), "'chorus:models.guardrail.version'"),
+        (_guardrail(version="1.0"), "'chorus:models.guardrail.version'"),
+        (_guardrail(version=True), "'chorus:models.guardrail.version'"),
+        (_guardrail(id="My Guardrail"), "'chorus:models.guardrail.id'"),
+        (_guardrail(failOpen="sometimes"), "'chorus:models.guardrail.failOpen'"),
+        (_guardrail(checkInputs=True), "'chorus:models.guardrail.checkInputs'"),
     ],
 )
 def test_bad_values_name_their_key(config, named):

@@ -18,7 +18,12 @@ from components import packaging
 from components.orchestrator import AURORA_CLIENTS
 from components.policies import RESOURCE_RULES, STACK_RULES, STAR_RESOURCE_ACTIONS
 from components.settings import load_stack_file, parse_settings, read_stack_file
-from components.stack import LambdaCode, build_stack, missing_vpc_endpoints
+from components.stack import (
+    VPC_WORKER_ENDPOINTS,
+    LambdaCode,
+    build_stack,
+    missing_vpc_endpoints,
+)
 
 from .conftest import ACCOUNT, REGION, deploy
 
@@ -79,6 +84,7 @@ EVERYTHING_ON = {
              "modelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/llama"},
             {"name": "hf", "source": "huggingface", "imageUri": TGI, "hfModelId": "org/model"},
         ],
+        "guardrail": {"id": "abc123def456", "version": 3, "checkInput": True},
     },
     "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
     "chorus:deletionProtection": True,
@@ -186,6 +192,45 @@ def test_app_config_parameter_names_the_stacks_resources(dev):
     assert config["tables"]["workspace"] == dev.outputs["workspaceTable"]
     assert config["vectorStore"]["kind"] == "pgvector"
     assert config["models"]["bedrock"][0].startswith("anthropic.")
+
+
+def test_app_config_has_no_guardrail_unless_one_is_configured(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert "guardrail" not in config["models"]
+    for policy in dev.of_type("aws:iam/rolePolicy:RolePolicy"):
+        assert "bedrock:ApplyGuardrail" not in policy.inputs["policy"], policy.name
+
+
+def test_app_config_gives_the_runtime_the_guardrail_as_it_reads_it(everything):
+    config = json.loads(everything.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert config["models"]["guardrail"] == {
+        "id": "abc123def456",
+        "version": "3",
+        "failOpen": False,
+        "checkInput": True,
+    }
+
+
+def test_app_config_guardrail_is_accepted_by_the_runtime_settings(everything):
+    from runtime.cloud.settings import GuardrailSettings, settings_from
+
+    config = json.loads(everything.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    settings = settings_from(config, {})
+    assert settings.models.guardrail == GuardrailSettings(
+        id="abc123def456", version="3", fail_open=False, check_input=True
+    )
+
+
+def test_only_the_chat_worker_role_may_apply_the_guardrail(everything):
+    guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
+    appliers = {}
+    for policy in everything.resources:
+        if policy.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+            continue
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            if "bedrock:ApplyGuardrail" in statement["Action"]:
+                appliers[policy.name] = (statement["Action"], statement["Resource"])
+    assert appliers == {"chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail])}
 
 
 def test_app_config_tells_the_runtime_how_to_reach_aurora_and_the_idempotency_table(dev):
@@ -323,6 +368,16 @@ def test_vpc_attached_lambdas_without_nat_name_the_endpoints_they_need():
     assert missing_vpc_endpoints(load_stack_file(ROOT / "Pulumi.dev.yaml")) == []  # not in VPC
     with_nat = {"chorus:network": {"natGateways": 1, "lambdasInVpc": True}}
     assert missing_vpc_endpoints(parse_settings(with_nat)) == []
+
+
+def test_a_guardrail_alone_needs_the_bedrock_runtime_endpoint():
+    config = {
+        "chorus:network": {"lambdasInVpc": True, "interfaceEndpoints": list(VPC_WORKER_ENDPOINTS)},
+        "chorus:models": {"bedrock": [], "embedding": {"hosting": "none"}},
+    }
+    assert missing_vpc_endpoints(parse_settings(config)) == []
+    config["chorus:models"]["guardrail"] = {"id": "abc123def456", "version": "DRAFT"}
+    assert missing_vpc_endpoints(parse_settings(config)) == ["bedrock-runtime"]
 
 
 # -- IAM --------------------------------------------------------------------------------------
