@@ -454,7 +454,8 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         def send_from_thread(event: dict[str, Any]) -> bool:
             try:
                 return anyio.from_thread.run(send, event, token=loop_token)
-            except Exception:
+            except Exception:  # the loop is closing: the client is gone either way
+                log.debug("could not deliver a %s event", event.get("type"), exc_info=True)
                 return False
 
         async def answer(message: Any) -> None:
