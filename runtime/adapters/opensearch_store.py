@@ -42,6 +42,7 @@ from ..core.errors import (
 )
 from ..core.filters import metadata_matches
 from ..core.models import Chunk, SearchHit
+from .cosine_vectors import checked_cosine_vector
 
 MAX_RESULT_WINDOW = 10_000
 """OpenSearch's default ``index.max_result_window`` and the largest ``k`` of a knn query."""
@@ -359,15 +360,7 @@ class OpenSearchStore:
         return int(response["count"])
 
     def _checked(self, embedding: Any, what: str) -> list[float]:
-        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        if vector.shape[0] != self.dimension:
-            raise BadRequest(
-                f"{what} has {vector.shape[0]} dimensions but index {self.index!r} holds "
-                f"{self.dimension}; use the workspace's embedding model"
-            )
-        if not np.all(np.isfinite(vector)) or not np.any(vector):
-            raise BadRequest(f"{what} is zero or not finite; cosine similarity refuses it")
-        return vector.tolist()
+        return checked_cosine_vector(embedding, self.dimension, what, f"index {self.index!r}")
 
 
 # -- metadata filters ------------------------------------------------------------------------

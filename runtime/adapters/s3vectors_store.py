@@ -31,6 +31,7 @@ import numpy as np
 from ..core.errors import BadRequest, ChorusError, UnsupportedOperation
 from ..core.filters import metadata_matches
 from ..core.models import Chunk, SearchHit
+from .cosine_vectors import checked_cosine_vector
 
 PUT_LIMIT = 500
 DELETE_LIMIT = 500
@@ -144,15 +145,9 @@ class S3VectorsStore:
         return {"key": c.id, "data": {"float32": data}, "metadata": metadata}
 
     def _checked(self, embedding: Any, what: str) -> list[float]:
-        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        if vector.shape[0] != self.dimension:
-            raise BadRequest(
-                f"{what} has {vector.shape[0]} dimensions but the S3 Vectors index "
-                f"{self.index_name!r} holds {self.dimension}"
-            )
-        if not np.all(np.isfinite(vector)) or not np.any(vector):
-            raise BadRequest(f"{what} is zero or not finite; a cosine index refuses it")
-        return [float(x) for x in vector]
+        return checked_cosine_vector(
+            embedding, self.dimension, what, f"the S3 Vectors index {self.index_name!r}"
+        )
 
     # -- reads ------------------------------------------------------------------------------
 
