@@ -11,9 +11,7 @@ does. Everything but the Lambda container is the real thing.
 from __future__ import annotations
 
 import json
-import re
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -34,8 +32,14 @@ from chorus.runtime.core.stepfunctions_plan import (
     render,
 )
 from statelint.linter import Linter
+from support.stepfunctions import (
+    PLACEHOLDER,
+    deploy_fanout,
+    record_retry_waits,
+    run_execution,
+    run_lambdas_in_process,
+)
 
-PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 INFRA_PLACEHOLDERS = {
     "FanoutModelFunctionArn",
     "AgreementFunctionArn",
@@ -142,88 +146,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits moto's interpreter asked for, recorded instead of slept."""
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-
-    waits: list[float] = []
-
-    class _Clock:
-        @staticmethod
-        def sleep(seconds: float) -> None:
-            waits.append(seconds)
-
-    monkeypatch.setattr(retrier_decl, "time", _Clock)
-    return waits
-
-
-def _lambda_runtime(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Any]) -> None:
-    """Run invokes of moto's Docker-free Lambda backend in-process, like the Python runtime."""
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    def invoke(self, function_name, qualifier, body, headers, response_headers):
-        name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
-        event = json.loads(body or "{}")
-        try:
-            return json.dumps(handlers[name](event)).encode()
-        except Exception as exc:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            return json.dumps(error).encode()
-
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-
-
-def _deploy(definition: str) -> tuple[Any, str]:
-    import boto3
-
-    iam = boto3.client("iam")
-    role = iam.create_role(
-        RoleName="fanout",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    lam = boto3.client("lambda")
-    arns = {}
-    for name in ("fanout_model", "fanout_agreement"):
-        arns[name] = lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler=f"runtime.handlers.{name}.handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        )["FunctionArn"]
-    sfn = boto3.client("stepfunctions")
-    values = {
-        "FanoutModelFunctionArn": arns["fanout_model"],
-        "AgreementFunctionArn": arns["fanout_agreement"],
-    }
-    machine = sfn.create_state_machine(
-        name="consensus-fanout",
-        definition=PLACEHOLDER.sub(lambda m: values[m.group(1)], definition),
-        roleArn=role,
-    )["stateMachineArn"]
-    return sfn, machine
-
-
-def _run(sfn: Any, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
-    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=execution["executionArn"])
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("the execution did not finish within 60 s")
+    return record_retry_waits(monkeypatch)
 
 
 def test_one_failing_model_yields_a_partial_result_under_moto(
@@ -237,18 +160,18 @@ def test_one_failing_model_yields_a_partial_result_under_moto(
     }
     answerers = {name: LLMAnswerer(p) for name, p in models.items()}
     scorer = EmbeddingAgreementScorer(embedder)
-    _lambda_runtime(
+    run_lambdas_in_process(
         monkeypatch,
         {
             "fanout_model": lambda event: fanout_model_task(event, answerers),
             "fanout_agreement": lambda event: fanout_agreement_task(event, scorer),
         },
     )
-    sfn, machine = _deploy(render(consensus_fanout_definition()))
+    sfn, machine = deploy_fanout(render(consensus_fanout_definition()))
     context = assemble_context([SearchHit("c1", "d1", 0, LAVA, 1.0, {})], budget_tokens=500)
     request = {"question": "What is lava?", "context": context_payload(context), "history": []}
 
-    execution = _run(sfn, machine, {"models": list(models), "request": request})
+    execution = run_execution(sfn, machine, {"models": list(models), "request": request})
 
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])
@@ -273,18 +196,18 @@ def test_every_model_failing_still_completes_with_an_error_result_under_moto(
         "b": LLMAnswerer(Flaky("b", RIGHT, [ContextTooLong("too long")])),
     }
     scorer = EmbeddingAgreementScorer(embedder)
-    _lambda_runtime(
+    run_lambdas_in_process(
         monkeypatch,
         {
             "fanout_model": lambda event: fanout_model_task(event, answerers),
             "fanout_agreement": lambda event: fanout_agreement_task(event, scorer),
         },
     )
-    sfn, machine = _deploy(render(consensus_fanout_definition()))
+    sfn, machine = deploy_fanout(render(consensus_fanout_definition()))
     context = assemble_context([], budget_tokens=100)
     request = {"question": "What is lava?", "context": context_payload(context)}
 
-    execution = _run(sfn, machine, {"models": ["a", "b"], "request": request})
+    execution = run_execution(sfn, machine, {"models": ["a", "b"], "request": request})
 
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -39,6 +38,12 @@ from chorus.runtime.core.stepfunctions_plan import (
 )
 from chorus.runtime.handlers import fanout_agreement, fanout_model
 from support import moto_stack
+from support.stepfunctions import (
+    deploy_fanout,
+    record_retry_waits,
+    run_execution,
+    run_lambdas_in_process,
+)
 
 LAVA = "A volcano is an opening in the crust where molten magma reaches the surface as lava."
 RIGHT = "Lava is molten magma that reaches the surface through an opening in the crust [1]."
@@ -133,18 +138,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits moto's interpreter asked for, recorded instead of slept."""
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-
-    waits: list[float] = []
-
-    class _Clock:
-        @staticmethod
-        def sleep(seconds: float) -> None:
-            waits.append(seconds)
-
-    monkeypatch.setattr(retrier_decl, "time", _Clock)
-    return waits
+    return record_retry_waits(monkeypatch)
 
 
 @pytest.fixture
@@ -177,70 +171,21 @@ def services(aws, embedder, providers) -> Iterator[CloudServices]:
 
 
 def _lambda_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's Docker-free Lambda backend runs our handlers in-process, like the Python runtime."""
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    handlers = {"fanout_model": fanout_model.handler, "fanout_agreement": fanout_agreement.handler}
-
-    def invoke(self, function_name, qualifier, body, headers, response_headers):
-        name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
-        try:
-            result = handlers[name](json.loads(body or "{}"), moto_stack.LambdaContext())
-            return json.dumps(result).encode()
-        except Exception as exc:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            return json.dumps(error).encode()
-
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    """The task functions are our real Lambda handlers, with a Lambda context."""
+    run_lambdas_in_process(
+        monkeypatch,
+        {
+            name: (lambda event, h=module.handler: h(event, moto_stack.LambdaContext()))
+            for name, module in (
+                ("fanout_model", fanout_model),
+                ("fanout_agreement", fanout_agreement),
+            )
+        },
+    )
 
 
 def _deploy() -> tuple[Any, str]:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = boto3.client("iam").create_role(
-        RoleName="fanout", AssumeRolePolicyDocument=json.dumps(trust)
-    )["Role"]["Arn"]
-    lam = boto3.client("lambda")
-    arns = {
-        name: lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler=f"runtime.handlers.{name}.handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        )["FunctionArn"]
-        for name in ("fanout_model", "fanout_agreement")
-    }
-    values = {
-        "FanoutModelFunctionArn": arns["fanout_model"],
-        "AgreementFunctionArn": arns["fanout_agreement"],
-    }
-    definition = PLACEHOLDER.sub(
-        lambda m: values[m.group(1)], render(consensus_fanout_definition())
-    )
-    sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(name="fanout", definition=definition, roleArn=role)
-    return sfn, machine["stateMachineArn"]
-
-
-def _run(sfn: Any, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
-    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=execution["executionArn"])
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("the execution did not finish within 60 s")
+    return deploy_fanout(render(consensus_fanout_definition()))
 
 
 def _request() -> dict[str, Any]:
@@ -254,7 +199,7 @@ def test_the_handlers_run_the_workflow_with_retries_catches_and_a_partial_result
     _lambda_runtime(monkeypatch)
     sfn, machine = _deploy()
 
-    execution = _run(sfn, machine, {"models": list(providers), "request": _request()})
+    execution = run_execution(sfn, machine, {"models": list(providers), "request": _request()})
 
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])
@@ -283,7 +228,9 @@ def test_every_model_failing_completes_with_an_error_result(services, retry_wait
     _lambda_runtime(monkeypatch)
     sfn, machine = _deploy()
 
-    execution = _run(sfn, machine, {"models": ["too-long", "rejecting"], "request": _request()})
+    execution = run_execution(
+        sfn, machine, {"models": ["too-long", "rejecting"], "request": _request()}
+    )
 
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])

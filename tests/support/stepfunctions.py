@@ -1,0 +1,107 @@
+"""Run the consensus fan-out workflow under moto's Step Functions interpreter.
+
+moto executes ASL for real but needs Docker to run Lambda code; ``run_lambdas_in_process``
+replaces its Docker-free Lambda backend's invoke with a call of our handler in this process,
+reporting a raised exception as a function error named after its class, as the Python runtime
+does — so the workflow's Retry and Catch match exactly what they would in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
+FANOUT_FUNCTIONS = ("fanout_model", "fanout_agreement")
+
+
+def run_lambdas_in_process(
+    monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Callable[[dict[str, Any]], Any]]
+) -> None:
+    """Invoking function ``name`` calls ``handlers[name](event)``."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
+        try:
+            return json.dumps(handlers[name](json.loads(body or "{}"))).encode()
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            return json.dumps(error).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+
+
+def record_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry waits moto's interpreter asks for, recorded instead of slept."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    waits: list[float] = []
+
+    class _Clock:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+    monkeypatch.setattr(retrier_decl, "time", _Clock)
+    return waits
+
+
+def deploy_fanout(definition: str) -> tuple[Any, str]:
+    """Create the two task functions and the state machine (placeholders filled); return the
+    Step Functions client and the machine's ARN."""
+    import boto3
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = boto3.client("iam").create_role(
+        RoleName="fanout", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    lam = boto3.client("lambda")
+    arns = {
+        name: lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=f"runtime.handlers.{name}.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )["FunctionArn"]
+        for name in FANOUT_FUNCTIONS
+    }
+    values = {
+        "FanoutModelFunctionArn": arns["fanout_model"],
+        "AgreementFunctionArn": arns["fanout_agreement"],
+    }
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="consensus-fanout",
+        definition=PLACEHOLDER.sub(lambda m: values[m.group(1)], definition),
+        roleArn=role,
+    )
+    return sfn, machine["stateMachineArn"]
+
+
+def run_execution(sfn: Any, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Start an execution and wait (60 s at most) until it is no longer running."""
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError("the execution did not finish within 60 s")
