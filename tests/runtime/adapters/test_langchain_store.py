@@ -27,26 +27,17 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.runnables import RunnableLambda
 from langchain_core.vectorstores import InMemoryVectorStore
+from support.chunks import make_chunk, unit_vectors
 
 DIM = 16
 
 
 def unit(seed: int, dim: int = DIM) -> np.ndarray:
-    v = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
-    return v / np.linalg.norm(v)
+    return unit_vectors(1, seed, dim)[0]
 
 
 def chunk(workspace: str, document: str, ordinal: int, text: str = "", **kw: Any) -> Chunk:
-    chunk_id = f"{workspace}/{document}/{ordinal}"
-    return Chunk(
-        id=chunk_id,
-        workspace_id=workspace,
-        document_id=document,
-        ordinal=ordinal,
-        text=text or f"chunk {ordinal}",
-        embedding=kw.pop("embedding", unit(zlib.crc32(chunk_id.encode()))),
-        **kw,
-    )
+    return make_chunk(workspace, document, ordinal, text, dim=DIM, **kw)
 
 
 class RecordingEmbedder:

@@ -465,45 +465,8 @@ def test_metadata_filters_with_hostile_values_match_nothing_and_change_nothing(s
 # -- metadata filters -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tagged_store(store: PgVectorStore) -> PgVectorStore:
-    metadata = [
-        {"lang": "en", "tags": ["faq", "billing"], "source": {"kind": "pdf", "page": 1}},
-        {"lang": "en", "tags": ["guide"], "source": {"kind": "html"}},
-        {"lang": "fr", "tags": ["faq"], "source": {"kind": "pdf", "page": 2}},
-        {},
-    ]
-    store.replace_document_chunks(
-        "ws",
-        "doc",
-        [chunk("ws", "doc", i, "refund policy", metadata=m) for i, m in enumerate(metadata)],
-    )
-    return store
-
-
-@pytest.mark.parametrize(
-    ("filters", "expected"),
-    [
-        ({"lang": "en"}, {0, 1}),
-        ({"tags": ["faq"]}, {0, 2}),
-        ({"tags": ["faq", "billing"]}, {0}),
-        ({"source": {"kind": "pdf"}}, {0, 2}),
-        ({"lang": "en", "source": {"kind": "pdf"}}, {0}),
-        ({"lang": "de"}, set()),
-        ({"tags": "faq"}, set()),  # containment: a string does not contain-match an array
-        ({}, {0, 1, 2, 3}),
-        (None, {0, 1, 2, 3}),
-    ],
-)
-def test_metadata_filters_match_by_jsonb_containment(tagged_store, filters, expected):
-    query = unit_vectors(1, seed=21)[0]
-
-    by_vector = tagged_store.vector_search("ws", query, k=10, filters=filters)
-    by_keyword = tagged_store.keyword_search("ws", "refund", k=10, filters=filters)
-
-    want = {f"ws/doc/{i}" for i in expected}
-    assert set(ids(by_vector)) == want
-    assert set(ids(by_keyword)) == want
+# jsonb-containment filter semantics are proven for every store, pgvector included, by
+# test_store_contract.py::test_metadata_filters_match_by_containment.
 
 
 def test_nul_bytes_are_stripped_from_metadata(store):

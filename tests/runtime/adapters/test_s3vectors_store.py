@@ -10,7 +10,6 @@ What the service would do with the requests (filtering, ranking) is not exercise
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,27 +30,18 @@ from chorus.runtime.core.errors import BadRequest, ChorusError
 from chorus.runtime.core.models import Chunk
 from chorus.runtime.core.ports import VectorStore
 from chorus.runtime.core.retrieval import RetrievalSettings, RetrievalTrace, Retriever
+from support.chunks import make_chunk, unit_vectors
 
 DIM = 8
 INDEX = {"vectorBucketName": "chorus-vectors", "indexName": "chunks"}
 
 
-def unit(seed: int) -> np.ndarray:
-    v = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
-    return v / np.linalg.norm(v)
+def unit(seed: int, dim: int = DIM) -> np.ndarray:
+    return unit_vectors(1, seed, dim)[0]
 
 
 def chunk(workspace: str, document: str, ordinal: int, text: str = "", **kw: Any) -> Chunk:
-    chunk_id = f"{workspace}/{document}/{ordinal}"
-    return Chunk(
-        id=chunk_id,
-        workspace_id=workspace,
-        document_id=document,
-        ordinal=ordinal,
-        text=text or f"chunk {ordinal}",
-        embedding=kw.pop("embedding", unit(zlib.crc32(chunk_id.encode()))),
-        **kw,
-    )
+    return make_chunk(workspace, document, ordinal, text, dim=DIM, **kw)
 
 
 def listed(key: str, workspace: str, document: str) -> dict[str, Any]:
