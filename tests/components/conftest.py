@@ -61,7 +61,9 @@ class Deployment:
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Recorded]:
-        return [r for r in self.resources if r.type == type_]
+        """Resources of one type, sorted by name: the mock engine registers them concurrently,
+        so arrival order varies from run to run."""
+        return sorted((r for r in self.resources if r.type == type_), key=lambda r: r.name)
 
     def one(self, type_: str, name_contains: str = "") -> Recorded:
         found = [r for r in self.of_type(type_) if name_contains in r.name]

@@ -41,7 +41,8 @@ def test_spa_client_has_no_secret_and_uses_srp_and_pkce_code_flow():
 
 def test_groups_admin_workspace_manager_user():
     groups = _auth().of_type("aws:cognito/userGroup:UserGroup")
-    assert [(g.inputs["name"], g.inputs["precedence"]) for g in groups] == [
+    by_precedence = sorted((g.inputs["precedence"], g.inputs["name"]) for g in groups)
+    assert [(name, precedence) for precedence, name in by_precedence] == [
         ("admin", 0),
         ("workspace_manager", 10),
         ("user", 20),

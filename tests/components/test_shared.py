@@ -57,10 +57,11 @@ def test_cdn_origin_secret_is_a_secure_string_generated_once():
 
 def test_layers_are_built_for_python_312_dependencies_first():
     d = _shared(dependencies_layer=LAYER, core_layer=LAYER)
-    layers = d.of_type("aws:lambda/layerVersion:LayerVersion")
-    assert [layer.name for layer in layers] == ["shared-dependencies", "shared-core"]
-    assert all(layer.inputs["compatibleRuntimes"] == ["python3.12"] for layer in layers)
-    assert d.outputs["layers"] == [layer.state["arn"] for layer in layers]
+    dependencies = d.named("shared-dependencies", "aws:lambda/layerVersion:LayerVersion")
+    core = d.named("shared-core", "aws:lambda/layerVersion:LayerVersion")
+    for layer in (dependencies, core):
+        assert layer.inputs["compatibleRuntimes"] == ["python3.12"]
+    assert d.outputs["layers"] == [dependencies.state["arn"], core.state["arn"]]
 
 
 def test_a_public_powertools_layer_comes_before_the_other_wheels():
