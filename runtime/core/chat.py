@@ -26,6 +26,7 @@ from .grounding import GroundingJudge, GuardrailCheck
 from .models import ChatMessage, Session, StoredMessage
 from .orchestration import (
     AllModelsFailed,
+    ModelFanOut,
     ModelPrice,
     OrchestrationResult,
     OrchestrationSettings,
@@ -80,6 +81,9 @@ class ChatService:
         Turns follow-ups into standalone retrieval queries (default: the no-LLM heuristic).
     guardrail:
         Optional post-answer guardrail (e.g. Bedrock ApplyGuardrail); may replace the answer.
+    fanout:
+        Where consensus turns ask their models (None: in this process; the cloud chat worker
+        passes the Step Functions Express workflow).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class ChatService:
         cache_threshold: float = CACHE_THRESHOLD,
         condenser: QueryCondenser | None = None,
         guardrail: GuardrailCheck | None = None,
+        fanout: ModelFanOut | None = None,
     ) -> None:
         if default_model not in answerers:
             raise ValueError(f"default model {default_model!r} is not among the answerers")
@@ -136,6 +141,7 @@ class ChatService:
             grounding=grounding,
             agreement=agreement,
             settings=self.settings,
+            fanout=fanout,
         )
 
     @property

@@ -10,6 +10,10 @@
   A failing model leaves a partial result with its error code; the turn fails only when every
   model fails.
 
+A consensus can also be fanned out elsewhere — the Step Functions Express workflow of the cloud
+stack, one Lambda per model — through the ``ModelFanOut`` port; when that path is unavailable
+(throttled, failed, payload too large) the same models are asked in process instead.
+
 Every model call runs in its own daemon thread under a deadline: a hung provider costs the turn
 its deadline, never a hang. Tokens stream through ``on_token(model, text)`` from those threads;
 after a call's deadline passes its late tokens are dropped, so nothing arrives after the result.
@@ -18,12 +22,13 @@ after a call's deadline passes its late tokens are dropped, so nothing arrives a
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from .agreement import AgreementResult, AgreementScorer
 from .answering import Answerer
@@ -31,6 +36,8 @@ from .context import AssembledContext
 from .errors import ChorusError, ProviderError, ProviderTimeout
 from .grounding import GroundingJudge, GroundingReport
 from .models import ChatMessage, LLMDelta, TokenUsage
+
+log = logging.getLogger(__name__)
 
 TokenSink = Callable[[str, str], None]
 """Receives ``(model, text)`` for each streamed piece; may be called from worker threads."""
@@ -185,6 +192,42 @@ class AllModelsFailed(ProviderError):
         self.answers = list(answers)
 
 
+@dataclass
+class FanOutResult:
+    """What a remote fan-out returns: every model's answer (or error), in the order asked, and
+    the agreement it scored over the answers that succeeded (None: the orchestrator scores)."""
+
+    answers: list[ModelAnswer]
+    agreement: AgreementResult | None = None
+
+
+class FanOutUnavailable(ProviderError):
+    """The remote fan-out could not run the turn at all (not one model's failure): the
+    orchestrator asks the models in process instead."""
+
+    code = "provider_unavailable"
+
+
+@runtime_checkable
+class ModelFanOut(Protocol):
+    """Asks several models at once somewhere other than this process (a consensus turn).
+
+    Answers come back complete: a remote fan-out streams no tokens. Raises
+    ``FanOutUnavailable`` when the fan-out itself cannot run.
+    """
+
+    def ask_all(
+        self,
+        models: Sequence[str],
+        question: str,
+        context: AssembledContext,
+        history: Sequence[ChatMessage],
+        *,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> FanOutResult: ...
+
+
 def usage_dict(usage: TokenUsage) -> dict[str, int]:
     return {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
 
@@ -205,6 +248,9 @@ class Orchestrator:
         Scores agreement between answers (consensus; cascade's second opinion).
     settings:
         Deadlines and thresholds.
+    fanout:
+        Where consensus turns ask their models (None: in this process). A judge model, when
+        configured, still writes its synthesis here, streaming.
     """
 
     def __init__(
@@ -215,12 +261,14 @@ class Orchestrator:
         grounding: GroundingJudge | None = None,
         agreement: AgreementScorer | None = None,
         settings: OrchestrationSettings | None = None,
+        fanout: ModelFanOut | None = None,
     ) -> None:
         self.answerers = dict(answerers)
         self.prices = dict(prices or {})
         self.grounding = grounding
         self.agreement = agreement
         self.settings = settings or OrchestrationSettings()
+        self.fanout = fanout
 
     def price(self, model: str) -> ModelPrice:
         return self.prices.get(model, ModelPrice())
@@ -304,14 +352,14 @@ class Orchestrator:
         return agreeing and grounding >= self.settings.cascade_agreement_floor
 
     def _consensus(self, models: list[str], call: _CallSpec) -> OrchestrationResult:
-        answers = self._ask_all(models, call, lambda a: self._ground([a], call.context))
+        answers, agreement = self._fan_out(models, call)
         answered = [a for a in answers if a.ok]
         if not answered:
             raise AllModelsFailed(answers)
-        agreement = None
         chosen = answered[0]
-        if len(answered) > 1 and self.agreement is not None:
+        if agreement is None and len(answered) > 1 and self.agreement is not None:
             agreement = self.agreement.score(call.question, [a.text for a in answered])
+        if agreement is not None:
             for answer, mean in zip(answered, agreement.per_answer, strict=True):
                 answer.agreement = mean
             chosen = answered[agreement.medoid or 0]
@@ -323,6 +371,33 @@ class Orchestrator:
                 self._ground([judge], call.context)
                 chosen = judge
         return OrchestrationResult("consensus", chosen, answers, agreement, judge=judge)
+
+    def _fan_out(
+        self, models: list[str], call: _CallSpec
+    ) -> tuple[list[ModelAnswer], AgreementResult | None]:
+        """Every model's answer, grounded; and the remote fan-out's agreement when it scored
+        one over exactly the answers that succeeded."""
+        if self.fanout is not None:
+            try:
+                result = self.fanout.ask_all(
+                    models,
+                    call.question,
+                    call.context,
+                    call.history,
+                    temperature=call.temperature,
+                    max_tokens=call.max_tokens,
+                )
+            except FanOutUnavailable as exc:
+                log.warning("remote fan-out unavailable, asking in process: %s", exc.message)
+            else:
+                answered = [a for a in result.answers if a.ok]
+                self._ground(answered, call.context)
+                agreement = result.agreement
+                if agreement is not None and len(agreement.per_answer) != len(answered):
+                    agreement = None
+                return result.answers, agreement
+        answers = self._ask_all(models, call, lambda a: self._ground([a], call.context))
+        return answers, None
 
     def _synthesise(
         self, judge_model: str, answered: Sequence[ModelAnswer], call: _CallSpec

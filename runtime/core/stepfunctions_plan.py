@@ -297,6 +297,7 @@ def fanout_agreement_task(
         "answers": results,
         "partial": len(ok) < len(results),
         "agreement": None,
+        "pairwise": None,
         "medoid": None,
         "model": None,
         "answer": None,
@@ -319,6 +320,7 @@ def fanout_agreement_task(
     chosen = ok[agreement.medoid or 0]
     out.update(
         agreement=agreement.score,
+        pairwise=agreement.pairwise,
         medoid=results.index(chosen),
         model=chosen["model"],
         answer=chosen["text"],

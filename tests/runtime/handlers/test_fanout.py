@@ -254,3 +254,135 @@ def test_the_model_task_answers_directly(services):
         {"model": "good", "request": _request()}, moto_stack.LambdaContext()
     )
     assert result["text"] == RIGHT and result["usage"]["inputTokens"] == 1000
+
+
+# -- the chat worker's side: StartSyncExecution through the adapter ------------------------------
+
+
+def _sync_client(sfn: Any, calls: list[dict[str, Any]]) -> Any:
+    """A ``stepfunctions`` client whose ``StartSyncExecution`` runs the execution for real on
+    moto's interpreter (moto has no synchronous start) and answers in the documented shape."""
+    from botocore.awsrequest import AWSResponse
+
+    client = boto3.client("stepfunctions", region_name=moto_stack.REGION)
+
+    def start_sync(model: Any, params: dict[str, Any], **_: Any) -> Any:
+        body = json.loads(params["body"])
+        calls.append(body)
+        execution = run_execution(sfn, body["stateMachineArn"], json.loads(body["input"]))
+        parsed = {
+            "executionArn": execution["executionArn"],
+            "startDate": execution["startDate"],
+            "stopDate": execution.get("stopDate", execution["startDate"]),
+            "status": execution["status"],
+            "output": execution.get("output", "{}"),
+        }
+        return AWSResponse(None, 200, {}, None), parsed
+
+    client.meta.events.register("before-call.sfn.StartSyncExecution", start_sync)
+    return client
+
+
+def _orchestrator(services: CloudServices, fanout: Any) -> Any:
+    from chorus.runtime.core.orchestration import Orchestrator
+
+    return Orchestrator(
+        services.answerers(),
+        prices=services.prices,
+        grounding=services.grounding,
+        agreement=services.agreement,
+        fanout=fanout,
+    )
+
+
+def test_a_consensus_turn_fans_out_through_the_workflow(
+    services, providers, retry_waits, monkeypatch
+):
+    from chorus.runtime.adapters.stepfunctions_fanout import StepFunctionsFanOut
+
+    _lambda_runtime(monkeypatch)
+    sfn, machine = _deploy()
+    calls: list[dict[str, Any]] = []
+    orchestrator = _orchestrator(services, StepFunctionsFanOut(_sync_client(sfn, calls), machine))
+    context = context_from_request()
+
+    result = orchestrator.run(
+        "consensus", ["good", "flaky", "too-long"], "What is lava?", context, temperature=0.0
+    )
+
+    assert len(calls) == 1 and calls[0]["stateMachineArn"] == machine
+    sent = json.loads(calls[0]["input"])
+    assert sent["models"] == ["good", "flaky", "too-long"]
+    assert sent["request"]["context"]["citations"][0]["text"] == LAVA
+    # Every model was asked by the workflow's Lambdas, none by this process a second time.
+    assert {m: providers[m].calls for m in ("good", "flaky", "too-long")} == {
+        "good": 1, "flaky": 3, "too-long": 1,
+    }  # fmt: skip
+    by_model = {a.model: a for a in result.answers}
+    assert [a.model for a in result.answers] == ["good", "flaky", "too-long"]
+    assert by_model["good"].text == RIGHT and by_model["flaky"].text == RIGHT_TOO
+    assert by_model["too-long"].error is not None
+    assert by_model["too-long"].error.code == "context_too_long"
+    assert result.agreement is not None and result.agreement.score > 0.5
+    assert by_model["good"].agreement == pytest.approx(result.agreement.score)
+    assert by_model["good"].grounding is not None and by_model["good"].grounding.score > 0.5
+    assert by_model["good"].cost == pytest.approx((1000 * 0.001 + 200 * 0.002) / 1000)
+    assert result.answer in (RIGHT, RIGHT_TOO) and result.partial
+
+
+def context_from_request() -> Any:
+    from chorus.runtime.core.stepfunctions_plan import context_from_payload
+
+    return context_from_payload(_request()["context"])
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": "FAILED", "error": "States.Runtime", "cause": "boom"},
+        {"status": "TIMED_OUT"},
+        {"error_code": "ExecutionLimitExceeded"},
+        {"error_code": "ThrottlingException"},
+    ],
+)
+def test_when_the_workflow_cannot_run_the_models_are_asked_in_process(services, providers, failure):
+    from botocore.stub import ANY, Stubber
+    from chorus.runtime.adapters.stepfunctions_fanout import StepFunctionsFanOut
+
+    client = boto3.client("stepfunctions", region_name=moto_stack.REGION)
+    arn = f"arn:aws:states:{moto_stack.REGION}:123456789012:stateMachine:fanout"
+    with Stubber(client) as stub:
+        expected = {"stateMachineArn": arn, "input": ANY}
+        if "error_code" in failure:
+            stub.add_client_error(
+                "start_sync_execution", failure["error_code"], expected_params=expected
+            )
+        else:
+            response = {
+                "executionArn": arn.replace("stateMachine", "express") + ":run",
+                "startDate": "2026-11-26T00:00:00Z",
+                "stopDate": "2026-11-26T00:05:00Z",
+                **failure,
+            }
+            stub.add_response("start_sync_execution", response, expected)
+        result = _orchestrator(services, StepFunctionsFanOut(client, arn)).run(
+            "consensus", ["good", "too-long"], "What is lava?", context_from_request()
+        )
+        stub.assert_no_pending_responses()
+
+    assert result.answer == RIGHT and result.model == "good"
+    assert providers["good"].calls == 1 and providers["too-long"].calls == 1
+
+
+def test_an_input_over_the_step_functions_limit_is_never_sent(services, providers):
+    from botocore.stub import Stubber
+    from chorus.runtime.adapters.stepfunctions_fanout import MAX_INPUT_BYTES, StepFunctionsFanOut
+
+    client = boto3.client("stepfunctions", region_name=moto_stack.REGION)
+    huge = SearchHit("c1", "d1", 0, LAVA + " x" * MAX_INPUT_BYTES, 1.0, {})
+    context = assemble_context([huge], budget_tokens=10**7)
+    with Stubber(client):  # no response queued: any call would fail the test
+        result = _orchestrator(services, StepFunctionsFanOut(client, "arn:x")).run(
+            "consensus", ["good"], "What is lava?", context
+        )
+    assert result.answer == RIGHT and providers["good"].calls == 1
