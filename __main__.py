@@ -93,10 +93,11 @@ def build_code(settings, stack: str) -> LambdaCode:
             out / f"{label}-model.tar.gz",
         )
         models[label] = pulumi.FileAsset(str(archive))
+    # Layers are uploaded to S3 byte for byte (FileAsset: the reproducible zip, not re-packed).
     return LambdaCode(
         handlers=pulumi.FileArchive(str(built.handlers.path)),
-        core_layer=pulumi.FileArchive(str(built.core_layer.path)),
-        dependencies_layer=pulumi.FileArchive(str(built.dependencies_layer.path))
+        core_layer=pulumi.FileAsset(str(built.core_layer.path)),
+        dependencies_layer=pulumi.FileAsset(str(built.dependencies_layer.path))
         if built.dependencies_layer
         else None,
         embedding_model=models.get("embedding"),

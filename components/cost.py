@@ -6,11 +6,12 @@ Pure Python (no Pulumi): reads ``Pulumi.<stack>.yaml``, validates it with the sa
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import prices as p
-from .settings import StackSettings, load_stack_file
+from .settings import STORE_KINDS, StackSettings, load_stack_file
 
 ALARM_DLQS = 3
 """Dead-letter queues alarmed on: chat, cache invalidation, ingest."""
@@ -29,6 +30,24 @@ class Item:
     usd: float
 
 
+@dataclass(frozen=True)
+class StoreOption:
+    """What one vector store kind costs and how fast it answers, for one workspace."""
+
+    kind: str
+    idle_usd: float
+    """Per month with no queries (its floor: compute kept up, storage of the workspace)."""
+    idle_detail: str
+    per_thousand_queries_usd: float
+    """The store's share of 1,000 retrievals (not embedding, reranking or the LLM)."""
+    per_thousand_detail: str
+    latency: str
+    latency_source: str
+    fits: str
+    deployed: bool
+    default: bool
+
+
 @dataclass
 class CostReport:
     stack: str
@@ -37,6 +56,7 @@ class CostReport:
     per_thousand_chats: list[Item] = field(default_factory=list)
     chat_model: str = ""
     mode: str = ""
+    stores: list[StoreOption] = field(default_factory=list)
 
     @property
     def idle_total(self) -> float:
@@ -191,8 +211,8 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
     items.append(
         Item(
             "S3 storage",
-            f"~{model_gb:g} GB model archives + Lambda artifacts, no documents",
-            (model_gb + 0.01) * P["s3_storage_gb_month"],
+            f"~{model_gb:g} GB model archives + ~0.05 GB Lambda layers, no documents",
+            (model_gb + 0.05) * P["s3_storage_gb_month"],
         )
     )
     if s.frontend.enabled:
@@ -215,6 +235,95 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
         ),
     ]
     return items, free
+
+
+def _aurora_wakeups(s: StackSettings, queries: float) -> tuple[str, float]:
+    """Aurora paused at 0 ACU resumes for a session of queries and stays up for the session
+    plus the auto-pause delay; with a minimum capacity the idle cost already pays for it."""
+    P, A, aurora = p.PRICES, p.CHAT_ASSUMPTIONS, s.vector_store.aurora
+    if aurora.min_capacity > 0:
+        return "within the always-on minimum capacity (idle cost)", 0.0
+    sessions = queries / A["chats_per_session"]
+    minutes = A["session_minutes"] + aurora.auto_pause_seconds / 60
+    acu = A["aurora_active_acu"]
+    return (
+        f"{sessions:g} sessions × {acu:g} ACU awake {minutes:.0f} min",
+        sessions * minutes / 60 * acu * P["aurora_acu_hour"],
+    )
+
+
+def store_options(s: StackSettings) -> list[StoreOption]:
+    """Every store kind a workspace can pick, priced for the workspace of
+    ``prices.STORE_ASSUMPTIONS`` (10,000 chunks), with its measured or quoted latency."""
+    P, S, H = p.PRICES, p.STORE_ASSUMPTIONS, p.HOURS_PER_MONTH
+    vs, n = s.vector_store, 1000
+    chunks = S["workspace_chunks"]
+    deployed, default = vs.enabled_stores(), vs.default_store
+    figures: dict[str, tuple[float, str, float, str]] = {}
+
+    table_gb = chunks * S["chunk_item_kb"] / 1e6
+    cold_rru = chunks * S["chunk_item_kb"] / 4  # strongly consistent: 1 RRU per 4 KB
+    cold_loads = n * S["dynamodb_cold_load_share"]
+    figures["dynamodb"] = (
+        table_gb * P["dynamodb_storage_gb_month"],
+        f"on-demand, no compute; {table_gb * 1000:g} MB stored",
+        cold_loads * cold_rru * P["dynamodb_read_million"] / 1e6,
+        f"{cold_loads:g} cold loads × {cold_rru:,.0f} RRU (warm: none)",
+    )
+
+    aurora = vs.aurora
+    compute = aurora.min_capacity * H * P["aurora_acu_hour"]
+    direct = s.network.lambdas_in_vpc
+    api_calls = 0 if direct else n * S["data_api_calls_per_query"]
+    wake_detail, wake_usd = _aurora_wakeups(s, n)
+    figures["pgvector"] = (
+        compute + aurora.storage_gb * P["aurora_storage_gb_month"] + P["secret_month"],
+        (
+            "paused at 0 ACU"
+            if aurora.min_capacity == 0
+            else f"{aurora.min_capacity:g} ACU minimum × 730 h"
+        )
+        + f" + {aurora.storage_gb:g} GB storage + credentials secret",
+        wake_usd + api_calls * P["rds_data_api_request_million"] / 1e6,
+        wake_detail + ("" if direct else f" + {api_calls:g} Data API calls"),
+    )
+
+    ocus = 2.0 if vs.opensearch.standby_replicas else 1.0
+    figures["opensearch"] = (
+        ocus * H * P["opensearch_ocu_hour"],
+        f"Serverless: {ocus:g} OCU minimum × 730 h",
+        0.0,
+        "included in the OCUs",
+    )
+
+    vectors_gb = chunks * S["s3vectors_vector_kb"] / 1e6
+    figures["s3vectors"] = (
+        vectors_gb * P["s3vectors_storage_gb_month"],
+        f"no compute; {vectors_gb * 1000:g} MB stored",
+        n * P["s3vectors_query_million"] / 1e6
+        + n * vectors_gb / 1000 * P["s3vectors_query_tb_processed"],
+        f"{n:g} QueryVectors + {n * vectors_gb / 1000:g} TB processed",
+    )
+
+    developer = vs.kendra.edition == "DEVELOPER_EDITION"
+    figures["kendra"] = (
+        H * P["kendra_developer_hour" if developer else "kendra_enterprise_hour"],
+        f"{vs.kendra.edition} × 730 h",
+        0.0,
+        "included up to the edition's query capacity",
+    )
+
+    return [
+        StoreOption(
+            kind,
+            *figures[kind],
+            *p.STORE_LATENCY[kind],
+            p.STORE_FITS[kind],
+            deployed=kind in deployed,
+            default=kind == default,
+        )
+        for kind in STORE_KINDS
+    ]
 
 
 def chat_items(s: StackSettings) -> tuple[list[Item], str, str]:
@@ -330,20 +439,15 @@ def chat_items(s: StackSettings) -> tuple[list[Item], str, str]:
             / 1e6,
         )
     )
-    if s.vector_store.aurora.enabled:
-        sessions = n / A["chats_per_session"]
-        awake_hours = (
-            sessions * (A["session_minutes"] + s.vector_store.aurora.auto_pause_seconds / 60) / 60
+    # One retrieval per chat, in the default store of new workspaces.
+    [store] = [o for o in store_options(s) if o.default]
+    items.append(
+        Item(
+            f"Retrieval: {store.kind} (the default store)",
+            store.per_thousand_detail,
+            store.per_thousand_queries_usd,
         )
-        acu = max(A["aurora_active_acu"], s.vector_store.aurora.min_capacity)
-        if s.vector_store.aurora.min_capacity == 0:
-            detail = (
-                f"{sessions:g} sessions × {acu:g} ACU awake {awake_hours / sessions * 60:.0f} min"
-            )
-            usd = awake_hours * acu * P["aurora_acu_hour"]
-        else:
-            detail, usd = "within the always-on minimum capacity (idle cost)", 0.0
-        items.append(Item("Aurora (resumed for retrieval)", detail, usd))
+    )
     items.append(
         Item(
             "CloudWatch Logs + X-Ray",
@@ -358,7 +462,7 @@ def estimate(settings: StackSettings, stack: str = "") -> CostReport:
     """Idle and per-1,000-chats estimates of a configuration."""
     idle, free = idle_items(settings)
     chats, model, mode = chat_items(settings)
-    return CostReport(stack, idle, free, chats, model, mode)
+    return CostReport(stack, idle, free, chats, model, mode, store_options(settings))
 
 
 def estimate_stack(stack: str, project_dir: str | Path = ".") -> CostReport:
@@ -399,9 +503,34 @@ def format_report(report: CostReport) -> str:
         label = f"  {item.name}: {item.detail}"
         lines.append(f"{label:<{width}}{_money(item.usd):>10}")
     lines.append(f"{'  total':<{width}}{_money(report.per_thousand_total):>10}")
+    if report.stores:
+        lines += ["", *format_store_comparison(report.stores)]
     lines.append("")
     lines.append(
         "Assumptions (tokens, durations, pollers) are in components/prices.py; data transfer, "
         "taxes and support plans are not included."
     )
     return "\n".join(lines)
+
+
+def format_store_comparison(stores: list[StoreOption]) -> list[str]:
+    """The store comparison, one block per store kind."""
+    chunks = p.STORE_ASSUMPTIONS["workspace_chunks"]
+    lines = [
+        f"Vector stores for a {chunks:,.0f}-chunk workspace (store only; * deployed, "
+        "> default for new workspaces)",
+        f"  {'store':<14}{'idle/month':>12}{'per 1k queries':>16}  fits",
+    ]
+    for o in stores:
+        mark = (">" if o.default else "*") if o.deployed else " "
+        lines.append(
+            f"{mark} {o.kind:<14}{_money(o.idle_usd):>12}{_money(o.per_thousand_queries_usd):>16}"
+            f"  {o.fits}"
+        )
+        lines += textwrap.wrap(
+            f"latency: {o.latency} [{o.latency_source}]",
+            width=88,
+            initial_indent="      ",
+            subsequent_indent="        ",
+        )
+    return lines

@@ -1,16 +1,18 @@
-"""The web app on a CDN: a private S3 bucket behind CloudFront, the REST API a second origin.
+"""The web app on a CDN: a private S3 bucket behind CloudFront, the REST and WebSocket APIs
+further origins.
 
 The bucket is reachable only through CloudFront (origin access control); every response carries a
 strict set of security headers; paths without a file extension fall back to ``index.html``
-(single-page app); ``/api/*`` goes to the HTTP API with the shared layer's secret origin header,
-so the API can refuse calls that bypass the CDN. ``config.json`` is written from stack outputs,
-so one build of ``frontend/`` serves every stack.
+(single-page app); ``/api/*`` goes to the HTTP API and ``/ws`` to the WebSocket API, both with the
+shared layer's secret origin header, so the APIs can refuse calls that bypass the CDN.
+``config.json`` is written from stack outputs, so one build of ``frontend/`` serves every stack.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
@@ -28,6 +30,20 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 """AWS managed origin request policy ``Managed-AllViewerExceptHostHeader`` (API Gateway needs
 its own Host header, and the Authorization header and query string must reach it)."""
+
+WEBSOCKET_PATH = "/ws"
+"""Path of the chat WebSocket on the CDN (``wss://<cdn>/ws``), the path the local server uses."""
+WEBSOCKET_HANDSHAKE_HEADERS = (
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Extensions",
+)
+"""Viewer headers the ``/ws`` behaviour forwards. CloudFront needs at least ``Sec-WebSocket-Key``
+and ``Sec-WebSocket-Version`` forwarded to pass a WebSocket upgrade on ("Use WebSockets with
+CloudFront distributions", Amazon CloudFront Developer Guide); the others carry subprotocol and
+extension negotiation. Host is not forwarded: API Gateway answers only to its own name."""
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -68,6 +84,38 @@ API_PREFIX_STRIP = """function handler(event) {
   return request;
 }"""
 """Viewer-request function of ``/api/*``: the HTTP API's routes have no ``/api`` prefix."""
+
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def websocket_stage_rewrite(stage_path: str) -> str:
+    """Viewer-request function of ``/ws``: the request path becomes the WebSocket stage's path.
+
+    An API Gateway WebSocket API answers only on exactly ``/<stage>``: any path after the stage
+    (``/live/ws``) is refused with 403. CloudFront *appends* the viewer's path to the origin path
+    ("Origin path", Amazon CloudFront Developer Guide: origin path ``/production`` and a request
+    for ``/acme/index.html`` fetch ``/production/acme/index.html``), so an origin path of
+    ``/live`` alone would send ``/live/ws``. The WebSocket origin therefore has no origin path
+    and this function replaces the whole path, ``/ws`` → ``/live``; the query string (the
+    ``token``) is left as it is. The behaviour's path pattern is exactly ``/ws``, so nothing
+    else reaches the function.
+
+    Parameters
+    ----------
+    stage_path: ``/live`` for a named stage (``_stage_path_of`` of the API URL), ``""`` for none.
+    """
+    stage = stage_path.strip("/")
+    if stage and not _STAGE_NAME.match(stage):
+        raise ValueError(
+            f"WebSocket stage {stage!r} is not an API Gateway stage name (letters, digits, - _)"
+        )
+    return (
+        "function handler(event) {\n"
+        "  var request = event.request;\n"
+        f"  request.uri = '/{stage}';\n"
+        "  return request;\n"
+        "}"
+    )
 
 
 def content_type(path: str) -> str:
@@ -123,9 +171,11 @@ class FrontendArgs(TypedDict, total=False):
     """The REST API's invoke URL (``ChatOrchestrator.http_api_url``), served under ``/api``.
     Required."""
     websocket_url: pulumi.Input[str]
-    """The WebSocket API URL for ``config.json`` (``ChatOrchestrator.websocket_url``). Required."""
+    """The WebSocket API's URL (``ChatOrchestrator.websocket_url``,
+    ``wss://<id>.execute-api.<region>.amazonaws.com/<stage>``), served at ``/ws``; the app gets
+    ``wss://<domain>/ws``. Required."""
     cdn_secret_value: pulumi.Input[str]
-    """Value of the secret origin header (``Shared.cdn_secret_value``) sent to the API origin.
+    """Value of the secret origin header (``Shared.cdn_secret_value``) sent to both API origins.
     Required."""
     region: pulumi.Input[str]
     """Region of the user pool, for ``config.json`` and the CSP. Default: the provider's region."""
@@ -166,7 +216,8 @@ class FrontendArgs(TypedDict, total=False):
 
 
 class Frontend(pulumi.ComponentResource):
-    """The React app on S3 + CloudFront, the API behind ``/api``, and ``config.json``."""
+    """The React app on S3 + CloudFront, the APIs behind ``/api`` and ``/ws``, and
+    ``config.json``."""
 
     bucket_name: pulumi.Output[str]
     """The private bucket holding the built app."""
@@ -178,6 +229,8 @@ class Frontend(pulumi.ComponentResource):
     """``https://`` URL of the app."""
     api_url: pulumi.Output[str]
     """The REST API through the CDN (``<url>/api``); the app's ``apiUrl``."""
+    websocket_url: pulumi.Output[str]
+    """The chat WebSocket through the CDN (``wss://<domain>/ws``); the app's ``websocketUrl``."""
     config: pulumi.Output[dict[str, Any]]
     """The ``config.json`` the app reads at start."""
     web_acl_arn: pulumi.Output[str | None]
@@ -222,17 +275,19 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
+        aliases = list(args.get("aliases", []))
         cognito_endpoint = pulumi.Output.format("https://cognito-idp.{0}.amazonaws.com", region)
-        csp = pulumi.Output.all(
-            args["http_api_url"],
-            args["websocket_url"],
-            cognito_endpoint,
-        ).apply(
+        # The browser opens wss://<this site>/ws. 'self' covers it (CSP Level 3 matches wss: to an
+        # https: page's own host; Chrome 71+, Firefox, Safari 16+); each custom domain is also
+        # listed as a wss: origin. The cloudfront.net name cannot be listed: this policy must
+        # exist before the distribution that names it. The API Gateway WebSocket URL itself is
+        # not allowed: the app never connects to it.
+        csp = pulumi.Output.all(args["http_api_url"], cognito_endpoint).apply(
             lambda v: content_security_policy(
                 [
                     _origin_of(v[0]),
-                    _origin_of(v[1]),
-                    v[2],
+                    *[f"wss://{alias}" for alias in aliases],
+                    v[1],
                     *args.get("extra_connect_sources", []),
                 ]
             )
@@ -297,6 +352,34 @@ class Frontend(pulumi.ComponentResource):
             publish=True,
             opts=child,
         )
+        ws_stage_path = pulumi.Output.from_input(args["websocket_url"]).apply(_stage_path_of)
+        ws_rewrite = aws.cloudfront.Function(
+            f"{name}-ws-stage",
+            name=f"chorus-{name}-ws-stage",
+            runtime="cloudfront-js-2.0",
+            comment="/ws on the CDN is the WebSocket API's stage path",
+            code=ws_stage_path.apply(websocket_stage_rewrite),
+            publish=True,
+            opts=child,
+        )
+        ws_forward = aws.cloudfront.OriginRequestPolicy(
+            f"{name}-ws-handshake",
+            name=f"chorus-{name}-websocket-handshake",
+            comment="chorus WebSocket: the handshake headers and the query string (token)",
+            headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
+                header_behavior="whitelist",
+                headers=aws.cloudfront.OriginRequestPolicyHeadersConfigHeadersArgs(
+                    items=list(WEBSOCKET_HANDSHAKE_HEADERS)
+                ),
+            ),
+            query_strings_config=aws.cloudfront.OriginRequestPolicyQueryStringsConfigArgs(
+                query_string_behavior="all"
+            ),
+            cookies_config=aws.cloudfront.OriginRequestPolicyCookiesConfigArgs(
+                cookie_behavior="none"
+            ),
+            opts=child,
+        )
 
         web_acl_arn: pulumi.Input[str] | None = args.get("web_acl_arn")
         if web_acl_arn is None and args.get("create_web_acl", False):
@@ -304,7 +387,7 @@ class Frontend(pulumi.ComponentResource):
 
         api_host = pulumi.Output.from_input(args["http_api_url"]).apply(_host_of)
         api_origin_path = pulumi.Output.from_input(args["http_api_url"]).apply(_stage_path_of)
-        aliases = list(args.get("aliases", []))
+        ws_host = pulumi.Output.from_input(args["websocket_url"]).apply(_host_of)
         certificate = (
             aws.cloudfront.DistributionViewerCertificateArgs(
                 acm_certificate_arn=args["acm_certificate_arn"],
@@ -348,6 +431,24 @@ class Frontend(pulumi.ComponentResource):
                         )
                     ],
                 ),
+                # wss://<id>.execute-api.<region>.amazonaws.com/<stage> as an HTTPS origin (a
+                # WebSocket handshake is an HTTPS request); no origin path, see
+                # websocket_stage_rewrite. The secret header lets $connect refuse direct callers.
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="websocket",
+                    domain_name=ws_host,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                    custom_headers=[
+                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                            name=CDN_SECRET_HEADER, value=args["cdn_secret_value"]
+                        )
+                    ],
+                ),
             ],
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id="site",
@@ -379,7 +480,23 @@ class Frontend(pulumi.ComponentResource):
                             event_type="viewer-request", function_arn=strip_api.arn
                         )
                     ],
-                )
+                ),
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=WEBSOCKET_PATH,
+                    target_origin_id="websocket",
+                    # wss only: a WebSocket client does not follow a redirect
+                    viewer_protocol_policy="https-only",
+                    allowed_methods=["GET", "HEAD"],
+                    cached_methods=["GET", "HEAD"],
+                    compress=False,
+                    cache_policy_id=CACHING_DISABLED,
+                    origin_request_policy_id=ws_forward.id,
+                    function_associations=[
+                        aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                            event_type="viewer-request", function_arn=ws_rewrite.arn
+                        )
+                    ],
+                ),
             ],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
@@ -410,10 +527,11 @@ class Frontend(pulumi.ComponentResource):
             else pulumi.Output.concat("https://", distribution.domain_name)
         )
         api_url = pulumi.Output.concat(url, "/api")
+        websocket_url = url.apply(lambda u: "wss://" + u.split("://", 1)[1] + WEBSOCKET_PATH)
         modes = list(args.get("modes", ["single", "cascade", "consensus"]))
         config = pulumi.Output.all(
             api_url=api_url,
-            websocket_url=args["websocket_url"],
+            websocket_url=websocket_url,
             region=region,
             user_pool_id=args["user_pool_id"],
             client_id=args["user_pool_client_id"],
@@ -477,6 +595,7 @@ class Frontend(pulumi.ComponentResource):
         self.domain_name = distribution.domain_name
         self.url = url
         self.api_url = api_url
+        self.websocket_url = websocket_url
         self.config = config
         self.web_acl_arn = pulumi.Output.from_input(web_acl_arn)
         self.register_outputs(
@@ -486,6 +605,7 @@ class Frontend(pulumi.ComponentResource):
                 "domain_name": self.domain_name,
                 "url": self.url,
                 "api_url": self.api_url,
+                "websocket_url": self.websocket_url,
                 "config": self.config,
                 "web_acl_arn": self.web_acl_arn,
             }

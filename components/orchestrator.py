@@ -14,7 +14,12 @@ from .iam import Statement, allow, assume_role_policy, kms_statements, policy_js
 from .queues import QueueWithDlq
 from .shared import CDN_SECRET_HEADER, parameter_arn
 from .statemachines import definition
-from .vector_store import gsi
+from .vector_store import (
+    KENDRA_METADATA_PREFIX,
+    dynamodb_store_statements,
+    gsi,
+    s3_vectors_statements,
+)
 
 HANDLERS = "runtime.handlers"
 """Package of the Lambda entry points (``runtime/handlers/<name>.py``, function ``handler``)."""
@@ -173,6 +178,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """``VectorStore.documents_bucket_arn``. Required."""
     ingest_queue_arn: pulumi.Input[str]
     """``VectorStore.ingest_queue_arn``; consumed by ``ingest_worker``. Required."""
+    ingest_queue_url: pulumi.Input[str]
+    """``VectorStore.ingest_queue_url``: where ``ingest_worker`` sends the continuation of a
+    document it could not finish in one invocation (``CHORUS_INGEST_QUEUE_URL``). Default: no
+    continuation; each document must be embedded within one invocation."""
     ingest_dlq_name: pulumi.Input[str]
     """``VectorStore.ingest_dlq_name``, alarmed on. Default: not alarmed here."""
     cluster_arn: pulumi.Input[str]
@@ -182,7 +191,18 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     collection_arn: pulumi.Input[str]
     """OpenSearch Serverless collection. Default: none."""
     kendra_index_arn: pulumi.Input[str]
-    """Kendra index. Default: none."""
+    """Kendra index: ``kendra:Retrieve`` for the chat worker and ``rest_api``. Default: none."""
+    kendra_metadata_prefix: pulumi.Input[str]
+    """With ``kendra_index_arn``: prefix of the documents bucket where the ingest worker (and
+    ``reindex_document``) write and delete ``<prefix><key>.metadata.json`` files for the Kendra
+    data source (``VectorStore.kendra_metadata_prefix``). Default: ``kendra-metadata/``."""
+    chunks_table_arn: pulumi.Input[str]
+    """Chunks table of the ``dynamodb`` store (``VectorStore.chunks_table_arn``): ``Query`` for
+    the chat worker, ``Query`` + ``BatchWriteItem`` for the functions that index or delete.
+    Default: none."""
+    s3_vectors_index_arn: pulumi.Input[str]
+    """S3 Vectors index (``VectorStore.s3_vectors_index_arn``): read actions for the chat
+    worker, read and write for the functions that index or delete. Default: none."""
     bedrock_model_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Foundation-model / inference-profile ARNs the answerers may invoke. Default: none."""
     sagemaker_endpoint_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -421,7 +441,10 @@ class ChatOrchestrator(pulumi.ComponentResource):
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
         ]
-        store_access = self._store_statements(args)
+        store_reads = self._store_statements(args, writes=False)
+        store_access = self._store_statements(args, writes=True)
+        kendra_retrieve = self._kendra_retrieve(args)
+        kendra_metadata = self._kendra_metadata(args)
         llm_access = self._llm_statements(args)
 
         base_env = {
@@ -549,7 +572,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
             [
                 *llm_access,
                 *guardrail,
-                *store_access,
+                *store_reads,
+                *kendra_retrieve,
                 allow("StoreTurn", read_items + write_items, table_and_indexes(sessions.arn)),
                 allow("ReadConnections", read_items, table_and_indexes(connections.arn)),
                 allow("ForgetGoneConnections", ["dynamodb:DeleteItem"], [connections.arn]),
@@ -572,6 +596,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         ingest_timeout = args.get("ingest_worker_timeout", 900)
         ingest_statements = [
             *store_access,
+            *kendra_metadata,
             *[s for s in llm_access if s["Sid"] in ("InvokeSageMakerEndpoints", "InvokeBedrock")],
             allow("ReadUploads", ["s3:GetObject", "s3:GetObjectVersion"], [bucket_objects]),
             list_for_not_found,
@@ -580,10 +605,27 @@ class ChatOrchestrator(pulumi.ComponentResource):
             allow("AnnounceChanges", ["sns:Publish"], [topic.arn]),
             *kms_statements(kms_key_arn, encrypt=True),
         ]
+        ingest_env: dict[str, pulumi.Input[str]] = {"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic.arn}
+        continuation: list[Statement] = []
+        if args.get("ingest_queue_url") is not None:
+            # A document the worker cannot embed in one invocation: the embeddings so far go to
+            # ingest-staging/ (outside the notified workspaces/ prefix) and a continuation
+            # message to its own queue (runtime/cloud/ingest.py).
+            ingest_env["CHORUS_INGEST_QUEUE_URL"] = args["ingest_queue_url"]
+            staging = pulumi.Output.concat(args["documents_bucket_arn"], "/ingest-staging/*")
+            continuation = [
+                allow("ContinueLargeDocuments", ["sqs:SendMessage"], [args["ingest_queue_arn"]]),
+                allow(
+                    "StageEmbeddings",
+                    ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                    [staging],
+                ),
+            ]
         ingest_worker = function(
             "ingest_worker",
             [
                 *ingest_statements,
+                *continuation,
                 idempotency_records,
                 allow(
                     "ConsumeIngestQueue",
@@ -591,7 +633,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     [args["ingest_queue_arn"]],
                 ),
             ],
-            environment={"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic.arn},
+            environment=ingest_env,
             timeout=ingest_timeout,
             memory_size=2048,
             **in_vpc,
@@ -615,6 +657,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             "rest_api",
             [
                 *store_access,
+                *kendra_retrieve,
                 allow("ManageWorkspaces", read_items + write_items, table_and_indexes(ws_table)),
                 allow("ManageDocuments", read_items + write_items, table_and_indexes(doc_table)),
                 allow("ManageSessions", read_items + write_items, table_and_indexes(sessions.arn)),
@@ -895,8 +938,16 @@ class ChatOrchestrator(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _store_statements(args: ChatOrchestratorArgs) -> list[Statement]:
+    def _store_statements(args: ChatOrchestratorArgs, *, writes: bool) -> list[Statement]:
+        """The vector stores a function reaches: read-only (chat) or read/write (indexing and
+        deleting). Aurora, its secret and OpenSearch are granted alike to both."""
         statements: list[Statement] = []
+        if args.get("chunks_table_arn") is not None:
+            statements += dynamodb_store_statements(args["chunks_table_arn"], read_only=not writes)
+        if args.get("s3_vectors_index_arn") is not None:
+            statements += s3_vectors_statements(
+                args["s3_vectors_index_arn"], args.get("kms_key_arn"), read_only=not writes
+            )
         if args.get("cluster_arn") is not None:
             statements.append(
                 allow(
@@ -923,15 +974,28 @@ class ChatOrchestrator(pulumi.ComponentResource):
             statements.append(
                 allow("UseOpenSearch", ["aoss:APIAccessAll"], [args["collection_arn"]])
             )
-        if args.get("kendra_index_arn") is not None:
-            statements.append(
-                allow(
-                    "RetrieveKendra",
-                    ["kendra:Query", "kendra:Retrieve"],
-                    [args["kendra_index_arn"]],
-                )
-            )
         return statements
+
+    @staticmethod
+    def _kendra_retrieve(args: ChatOrchestratorArgs) -> list[Statement]:
+        """Kendra is retrieve-only: the chat worker and ``rest_api`` call ``Retrieve``."""
+        if args.get("kendra_index_arn") is None:
+            return []
+        return [allow("RetrieveKendra", ["kendra:Retrieve"], [args["kendra_index_arn"]])]
+
+    @staticmethod
+    def _kendra_metadata(args: ChatOrchestratorArgs) -> list[Statement]:
+        """The indexing functions write (and delete) the Kendra data source's metadata files."""
+        if args.get("kendra_index_arn") is None:
+            return []
+        prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
+        return [
+            allow(
+                "WriteKendraMetadata",
+                ["s3:DeleteObject", "s3:PutObject"],
+                [pulumi.Output.concat(args["documents_bucket_arn"], "/", prefix, "*")],
+            )
+        ]
 
     @staticmethod
     def _llm_statements(args: ChatOrchestratorArgs) -> list[Statement]:

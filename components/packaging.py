@@ -55,10 +55,15 @@ LAMBDA_REQUIREMENTS = (
     "tenacity>=8.2,<10",
     "pybreaker>=1.2,<2",
     "PyYAML>=6,<7",
+    "bm25s>=0.2,<0.4",
+    "opensearch-py>=2.6,<3",
 )
 """What the handlers import (directly or through ``runtime.{cloud,core,adapters}``), as
-Lambda-platform wheels. ``bm25s`` (evaluation only), torch/transformers (local models) and the
-local server's packages are not needed on Lambda; boto3/botocore/urllib3 come with the runtime."""
+Lambda-platform wheels: every store a workspace can pick is reachable from the workers, so
+``bm25s`` (the DynamoDB store's keyword search; numpy only) and ``opensearch-py`` ship too —
+2.x, since 3.x pulls gRPC and protobuf (~25 MB) for a transport chorus does not use.
+torch/transformers (local models) and the local server's packages are not needed on Lambda;
+boto3/botocore/urllib3 come with the runtime."""
 
 OPENAI_REQUIREMENTS = ("openai>=1.40,<4",)
 """Added when the stack configures OpenAI(-compatible) models (``models.openaiModels``)."""
@@ -72,6 +77,7 @@ IMPORT_NAMES = {
     "python-docx": "docx",
     "beautifulsoup4": "bs4",
     "pyyaml": "yaml",
+    "opensearch-py": "opensearchpy",
 }
 """Distribution name (lower case) → top-level module, where they differ."""
 

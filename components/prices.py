@@ -26,7 +26,7 @@ SOURCES = (
     "https://aws.amazon.com/api-gateway/pricing/",
     "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     "https://aws.amazon.com/step-functions/pricing/",
-    "https://aws.amazon.com/s3/pricing/",
+    "https://aws.amazon.com/s3/pricing/",  # S3 Vectors: the "Storage" and "Requests" tabs
     "https://aws.amazon.com/bedrock/pricing/",
     "https://openai.com/api/pricing/",
 )
@@ -61,6 +61,10 @@ PRICES: dict[str, float] = {
     "express_gb_second": 0.00001667,
     "s3_storage_gb_month": 0.023,
     "xray_trace_million": 5.00,
+    "rds_data_api_request_million": 0.35,
+    "s3vectors_storage_gb_month": 0.06,
+    "s3vectors_query_million": 2.50,
+    "s3vectors_query_tb_processed": 0.004,
 }
 """Unit prices (USD). ``*_month`` per month, ``*_hour`` per hour, ``*_million`` per million."""
 
@@ -127,3 +131,48 @@ CHAT_ASSUMPTIONS: dict[str, float] = {
 
 SQS_POLLERS_PER_EVENT_SOURCE = 5
 """Lambda long-polls an SQS event source with about five concurrent pollers when idle."""
+
+STORE_ASSUMPTIONS: dict[str, float] = {
+    "workspace_chunks": 10_000,
+    "chunk_item_kb": 2.5,
+    "dynamodb_cold_load_share": 0.1,
+    "s3vectors_vector_kb": 1.6,
+    "data_api_calls_per_query": 2,
+}
+"""The workspace the store comparison prices: 10,000 chunks (≈ 10 MB of text; DynamoDB's
+limit, docs/stores.md), DynamoDB items of ~2.5 KB (384 float32 + ~600 characters: 25 MB for
+10k in bench/stores.py), one query in ten paying a cold load of the whole partition (new
+container, the 60 s cache TTL, or a ``document-changed`` invalidation), S3 Vectors data
+processed of ~1.6 KB per vector, and two Data API calls per pgvector query (vector + keyword)."""
+
+STORE_LATENCY: dict[str, tuple[str, str]] = {
+    "dynamodb": (
+        "warm p50 0.1 / 0.4 / 12 ms at 1k / 10k / 50k chunks; a cold load p50 65 / 534 / "
+        "2,464 ms (+ ~10-30 ms per 1 MB page in a region)",
+        "measured: bench/stores.py (replayed wire pages, 2 shared cores), docs/stores.md",
+    ),
+    "pgvector": (
+        "a few ms (HNSW) once awake, + ~10-50 ms per Data API call; the first query after a "
+        "pause waits for the resume (seconds)",
+        "not measured here: AWS's Aurora Serverless v2 docs; docs/infrastructure.md (Data API)",
+    ),
+    "opensearch": (
+        "tens of ms",
+        "not measured here (no OpenSearch server installable; the adapter is contract-tested)",
+    ),
+    "s3vectors": (
+        "~100 ms warm, under a second cold",
+        "not measured here: AWS's S3 Vectors documentation",
+    ),
+    "kendra": ("hundreds of ms", "not measured here: typical Retrieve latency"),
+}
+"""Typical query latency of each store and where the figure comes from."""
+
+STORE_FITS: dict[str, str] = {
+    "dynamodb": "dev stacks and workspaces up to ~10k chunks; $0 idle",
+    "pgvector": "real workspaces of any size up to millions of chunks; ~$0.50 idle paused",
+    "opensearch": "large, busy workspaces needing rich keyword search; ~$175+/month floor",
+    "s3vectors": "medium to large workspaces with modest query rates; $0 idle",
+    "kendra": "organisations already indexing with Kendra connectors; $821+/month",
+}
+"""Which workspace size and budget each store fits (docs/stores.md, "Choosing")."""

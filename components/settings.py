@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -79,14 +80,75 @@ class OpenSearchSettings(_Section):
 class KendraSettings(_Section):
     enabled: bool = False
     edition: Literal["DEVELOPER_EDITION", "ENTERPRISE_EDITION"] = "DEVELOPER_EDITION"
+    metadata_prefix: str = Field("kendra-metadata/", pattern=r"^[A-Za-z0-9!_.*'()-][\w!.*'()/-]*/$")
+    """Where the ingest worker writes ``<prefix><document key>.metadata.json`` (the documents'
+    ``workspace_id`` attributes) and the S3 data source reads them; outside ``workspaces/`` so
+    writing one does not trigger ingestion. Ends with ``/``."""
+
+
+class DynamoDbStoreSettings(_Section):
+    enabled: bool = True
+    """Deploy the on-demand chunks table of the ``dynamodb`` store ($0 idle; fits workspaces up
+    to ~10k chunks, docs/stores.md)."""
+
+
+class S3VectorsSettings(_Section):
+    enabled: bool = False
+    """Deploy an S3 Vectors vector bucket and index for the ``s3vectors`` store ($0 idle)."""
+    index_name: str = Field("chunks", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    """Vector index name (3-63 lower-case letters, digits, dots, hyphens)."""
+    distance_metric: Literal["cosine"] = "cosine"
+    """Distance of the index. Only ``cosine``: S3 Vectors also offers ``euclidean``, but the
+    s3vectors adapter refuses any other index (it turns distances into cosine scores)."""
+
+
+STORE_KINDS = ("dynamodb", "pgvector", "opensearch", "s3vectors", "kendra")
+"""Vector store kinds a workspace can pick, as the app config's ``vectorStore.stores`` keys."""
 
 
 class VectorStoreSettings(_Section):
     aurora: AuroraSettings = AuroraSettings()
     opensearch: OpenSearchSettings = OpenSearchSettings()
     kendra: KendraSettings = KendraSettings()
+    dynamodb: DynamoDbStoreSettings = DynamoDbStoreSettings()
+    s3_vectors: S3VectorsSettings = S3VectorsSettings()
     embedding_dimension: int = Field(384, ge=8, le=16000)
     cors_origins: list[str] = ["http://localhost:5173"]
+    default_store: Literal["dynamodb", "pgvector", "opensearch", "s3vectors", "kendra"] = Field(
+        "dynamodb", validate_default=True
+    )
+    """Store of a workspace created without one; it must be deployed (enabled). Declared last so
+    the check below sees every store's section."""
+
+    def enabled_stores(self) -> list[str]:
+        """Deployed store kinds, in ``STORE_KINDS`` order."""
+        enabled = {
+            "dynamodb": self.dynamodb.enabled,
+            "pgvector": self.aurora.enabled,
+            "opensearch": self.opensearch.enabled,
+            "s3vectors": self.s3_vectors.enabled,
+            "kendra": self.kendra.enabled,
+        }
+        return [kind for kind in STORE_KINDS if enabled[kind]]
+
+    @field_validator("default_store")
+    @classmethod
+    def _default_store_is_deployed(cls, value: str, info: ValidationInfo) -> str:
+        switch = {
+            "dynamodb": ("dynamodb", "dynamodb"),
+            "pgvector": ("aurora", "aurora"),
+            "opensearch": ("opensearch", "opensearch"),
+            "s3vectors": ("s3_vectors", "s3Vectors"),
+            "kendra": ("kendra", "kendra"),
+        }
+        field, key = switch[value]
+        section = info.data.get(field)
+        if section is not None and not section.enabled:
+            raise ValueError(
+                f"{value!r} is not deployed: set vectorStore.{key}.enabled: true, or pick an "
+                "enabled store"
+            )
+        return value
 
 
 class HostedModelSettings(_Section):
@@ -169,7 +231,11 @@ class OrchestratorSettings(_Section):
     fanout_reserved_concurrency: int = Field(-1, ge=-1)
     lambda_error_alarms: Literal["per_function", "aggregate"] = "per_function"
     alarm_email: str | None = None
-    require_cdn_header: bool = True
+    require_cdn_header: bool | None = None
+    """Refuse REST calls and WebSocket connections that lack the CDN's secret origin header, so
+    the APIs answer only through the ``Frontend`` distribution. Default: on when
+    ``frontend.enabled`` (the CDN then carries both ``/api`` and ``/ws``), off without it (nothing
+    would send the header); read it through ``StackSettings.cdn_header_required``."""
     cors_origins: list[str] = ["http://localhost:5173"]
     default_mode: Literal["single", "cascade", "consensus"] = "single"
 
@@ -206,8 +272,30 @@ class StackSettings(_Section):
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
     frontend: FrontendSettings = FrontendSettings()
+    """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 14
     deletion_protection: bool = False
+
+    @property
+    def cdn_header_required(self) -> bool:
+        """Whether the APIs refuse callers without the CDN header (``requireCdnHeader``, by
+        default whether the CDN is deployed)."""
+        required = self.orchestrator.require_cdn_header
+        return self.frontend.enabled if required is None else required
+
+    @field_validator("frontend")
+    @classmethod
+    def _cdn_header_needs_the_cdn(
+        cls, frontend: FrontendSettings, info: ValidationInfo
+    ) -> FrontendSettings:
+        orchestrator = info.data.get("orchestrator")
+        if orchestrator is not None and orchestrator.require_cdn_header and not frontend.enabled:
+            raise ValueError(
+                "orchestrator.requireCdnHeader is true but frontend.enabled is false: only the "
+                "CDN sends the header, so every API call would be refused; enable the frontend "
+                "or set orchestrator.requireCdnHeader: false"
+            )
+        return frontend
 
 
 FIELDS_BY_KEY = {(info.alias or name): name for name, info in StackSettings.model_fields.items()}
@@ -242,7 +330,8 @@ def parse_settings(config: Mapping[str, Any]) -> StackSettings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            path = ".".join(str(p) for p in item["loc"])
+            # a defaulted field's error carries its Python name: show the YAML key
+            path = ".".join(to_camel(p) if isinstance(p, str) else str(p) for p in item["loc"])
             problems.append(f"'{NAMESPACE}:{path}': {item['msg']}")
         raise ConfigError("invalid stack configuration: " + "; ".join(problems)) from None
 

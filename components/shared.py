@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .buckets import private_bucket
 from .iam import policy_json
 
 CDN_SECRET_HEADER = "x-chorus-origin-verify"
@@ -38,6 +39,10 @@ class SharedArgs(TypedDict, total=False):
     """Layer archive with chorus's runtime core (``python/runtime/...``). Default: none."""
     architecture: pulumi.Input[str]
     """Architecture the layers are built for. Default: ``x86_64``."""
+    s3_vectors_key_access: bool
+    """Let S3 Vectors' background indexing (``indexing.s3vectors.amazonaws.com``) decrypt with
+    the key, for vector buckets of this account encrypted with it; needed when the
+    ``VectorStore`` has S3 Vectors and the key. Default: False."""
 
 
 class Shared(pulumi.ComponentResource):
@@ -57,6 +62,8 @@ class Shared(pulumi.ComponentResource):
     """The header's value (a Pulumi secret), for the CDN's origin configuration."""
     layer_arns: pulumi.Output[list[str]]
     """Layer ARNs every function gets: dependencies (Powertools) first, then the core."""
+    artifacts_bucket_name: pulumi.Output[str | None]
+    """Private bucket the layer archives are uploaded to (None without layers)."""
 
     def __init__(
         self, name: str, args: SharedArgs | None = None, opts: pulumi.ResourceOptions | None = None
@@ -75,7 +82,9 @@ class Shared(pulumi.ComponentResource):
                 description="chorus: data at rest (tables, bucket, queues, topics, logs, secrets)",
                 enable_key_rotation=True,
                 deletion_window_in_days=args.get("deletion_window_days", 30),
-                policy=key_policy(account, region),
+                policy=key_policy(
+                    account, region, s3_vectors=args.get("s3_vectors_key_access", False)
+                ),
                 opts=child,
             )
             aws.kms.Alias(
@@ -119,27 +128,64 @@ class Shared(pulumi.ComponentResource):
         architecture = args.get("architecture", "x86_64")
         if args.get("powertools_layer_arn") is not None:
             layers.append(args["powertools_layer_arn"])
-        for label, code, description in (
-            (
-                "dependencies",
-                args.get("dependencies_layer"),
-                "aws-lambda-powertools and the wheels chorus's handlers import",
-            ),
-            ("core", args.get("core_layer"), "chorus runtime core and adapters"),
-        ):
-            if code is None:
-                continue
-            layers.append(
-                aws.lambda_.LayerVersion(
-                    f"{name}-{label}",
-                    layer_name=f"chorus-{name}-{label}",
-                    code=code,
-                    compatible_runtimes=["python3.12"],
-                    compatible_architectures=[architecture],
-                    description=description,
-                    opts=child,
-                ).arn
+        archives = [
+            (label, code, description)
+            for label, code, description in (
+                (
+                    "dependencies",
+                    args.get("dependencies_layer"),
+                    "aws-lambda-powertools and the wheels chorus's handlers import",
+                ),
+                ("core", args.get("core_layer"), "chorus runtime core and adapters"),
             )
+            if code is not None
+        ]
+        artifacts_name: pulumi.Input[str] | None = None
+        if archives:
+            # Layers go through S3: a direct upload is limited to 50 MB and the dependencies
+            # layer is ~47 MB. Versioned bucket, fixed keys: a byte-identical (reproducible)
+            # archive leaves object, version and layer unchanged, so previews show no diff.
+            artifacts = private_bucket(
+                f"{name}-artifacts", parent=self, kms_key_arn=kms_key_arn, force_destroy=True
+            ).bucket
+            artifacts_name = artifacts.bucket
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-artifacts-lifecycle",
+                bucket=artifacts.id,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        # a published layer keeps its own copy: replaced archives can go
+                        id="expire-replaced-archives",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=7
+                        ),
+                    )
+                ],
+                opts=child,
+            )
+            for label, code, description in archives:
+                archive = aws.s3.BucketObjectv2(
+                    f"{name}-{label}-layer-archive",
+                    bucket=artifacts.id,
+                    key=f"layers/{label}.zip",
+                    source=code,
+                    opts=child,
+                )
+                layers.append(
+                    aws.lambda_.LayerVersion(
+                        f"{name}-{label}",
+                        layer_name=f"chorus-{name}-{label}",
+                        s3_bucket=archive.bucket,
+                        s3_key=archive.key,
+                        s3_object_version=archive.version_id,
+                        compatible_runtimes=["python3.12"],
+                        compatible_architectures=[architecture],
+                        description=description,
+                        opts=child,
+                    ).arn
+                )
 
         self.kms_key_arn = pulumi.Output.from_input(kms_key_arn)
         self.api_keys_secret_arn = pulumi.Output.from_input(api_keys_arn)
@@ -148,6 +194,7 @@ class Shared(pulumi.ComponentResource):
         self.cdn_secret_parameter_arn = cdn_secret.arn
         self.cdn_secret_value = pulumi.Output.secret(cdn_secret.value)
         self.layer_arns = pulumi.Output.all(*layers)
+        self.artifacts_bucket_name = pulumi.Output.from_input(artifacts_name)
         self.register_outputs(
             {
                 "kms_key_arn": self.kms_key_arn,
@@ -157,15 +204,46 @@ class Shared(pulumi.ComponentResource):
                 "cdn_secret_parameter_arn": self.cdn_secret_parameter_arn,
                 "cdn_secret_value": self.cdn_secret_value,
                 "layer_arns": self.layer_arns,
+                "artifacts_bucket_name": self.artifacts_bucket_name,
             }
         )
 
 
-def key_policy(account: pulumi.Input[str], region: pulumi.Input[str]) -> pulumi.Output[str]:
+def key_policy(
+    account: pulumi.Input[str], region: pulumi.Input[str], *, s3_vectors: bool = False
+) -> pulumi.Output[str]:
     """Key policy: IAM in the account decides (root), plus the services that encrypt on our
-    behalf without an IAM role of ours (CloudWatch Logs; S3 and SNS sending to encrypted queues).
+    behalf without an IAM role of ours (CloudWatch Logs; S3 and SNS sending to encrypted queues;
+    with ``s3_vectors``, S3 Vectors' background indexing of this account's vector buckets).
     In a key policy ``Resource`` is always ``"*"`` (it means "this key")."""
     root = pulumi.Output.format("arn:aws:iam::{0}:root", account)
+    extra: list[dict[str, Any]] = []
+    if s3_vectors:
+        # AWS's documented statement for SSE-KMS vector buckets: decrypt only, only for vector
+        # buckets of this account, only with S3 Vectors' encryption context.
+        extra.append(
+            {
+                "Sid": "S3VectorsIndexing",
+                "Effect": "Allow",
+                "Principal": {"Service": "indexing.s3vectors.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "aws:SourceArn": pulumi.Output.format(
+                            "arn:aws:s3vectors:{0}:{1}:bucket/*", region, account
+                        )
+                    },
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ForAnyValue:StringEquals": {
+                        "kms:EncryptionContextKeys": [
+                            "aws:s3vectors:arn",
+                            "aws:s3vectors:resource-id",
+                        ]
+                    },
+                },
+            }
+        )
     return policy_json(
         [
             {
@@ -202,6 +280,7 @@ def key_policy(account: pulumi.Input[str], region: pulumi.Input[str]) -> pulumi.
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}},
             },
+            *extra,
         ]
     )
 

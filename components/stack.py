@@ -35,8 +35,9 @@ class LambdaCode:
     """Built packages the stack deploys (see ``components.packaging``)."""
 
     handlers: pulumi.Archive
-    core_layer: pulumi.Archive | None = None
-    dependencies_layer: pulumi.Archive | None = None
+    core_layer: pulumi.Asset | pulumi.Archive | None = None
+    """Layer zip, uploaded to the artifacts bucket as it is (a ``FileAsset`` keeps its bytes)."""
+    dependencies_layer: pulumi.Asset | pulumi.Archive | None = None
     embedding_model: pulumi.Asset | None = None
     cross_encoder_model: pulumi.Asset | None = None
     statemachine_dir: Path | None = None
@@ -94,6 +95,52 @@ def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
     return [e for e in needed if e not in net.interface_endpoints]
 
 
+VECTOR_SCHEMA = "chorus"
+"""PostgreSQL schema of the chunk tables (``VectorStore``'s default ``vector_schema``)."""
+OPENSEARCH_INDEX = "chorus-chunks"
+"""The one OpenSearch index every workspace's chunks share (the adapter creates it)."""
+
+
+def vector_store_config(settings: StackSettings, store: VectorStore) -> dict[str, Any]:
+    """The app config's ``vectorStore``: the default store and how to reach every deployed one
+    (only deployed stores appear under ``stores``)."""
+    vs = settings.vector_store
+    stores: dict[str, Any] = {}
+    if vs.dynamodb.enabled:
+        stores["dynamodb"] = {"table": store.chunks_table_name}
+    if vs.aurora.enabled:
+        stores["pgvector"] = {
+            "clusterArn": store.cluster_arn,
+            "secretArn": store.database_secret_arn,
+            "host": store.cluster_endpoint,
+            "port": store.cluster_port,
+            "database": store.database_name,
+            "schema": VECTOR_SCHEMA,
+            # VPC-attached functions open PostgreSQL connections; the others use the Data API.
+            "access": "direct" if settings.network.lambdas_in_vpc else "dataApi",
+        }
+    if vs.opensearch.enabled:
+        stores["opensearch"] = {
+            "collectionEndpoint": store.collection_endpoint,
+            "index": OPENSEARCH_INDEX,
+        }
+    if vs.s3_vectors.enabled:
+        stores["s3vectors"] = {
+            "vectorBucketName": store.s3_vectors_bucket_name,
+            "indexName": store.s3_vectors_index_name,
+        }
+    if vs.kendra.enabled:
+        stores["kendra"] = {
+            "indexId": store.kendra_index_id,
+            "metadataPrefix": store.kendra_metadata_prefix,
+        }
+    return {
+        "embeddingDimension": vs.embedding_dimension,
+        "defaultStore": vs.default_store,
+        "stores": stores,
+    }
+
+
 def build_stack(
     settings: StackSettings, code: LambdaCode, stack: str, site_dir: str | None = None
 ) -> dict[str, Any]:
@@ -113,6 +160,7 @@ def build_stack(
             "powertools_layer_arn": lam.powertools_layer_arn,
             "core_layer": code.core_layer,
             "architecture": lam.architecture,
+            "s3_vectors_key_access": settings.vector_store.s3_vectors.enabled,
         },
     )
     kms: Any = shared.kms_key_arn if settings.encryption.customer_managed_key else None
@@ -178,14 +226,20 @@ def build_stack(
         "aurora_max_capacity": vs.aurora.max_capacity,
         "aurora_seconds_until_auto_pause": vs.aurora.auto_pause_seconds,
         "embedding_dimension": vs.embedding_dimension,
+        "vector_schema": VECTOR_SCHEMA,
         "isolated_subnet_ids": network.isolated_subnet_ids,
         "database_security_group_id": network.database_security_group_id,
         "setup_code": code.handlers,
         "setup_layers": shared.layer_arns,
         "enable_opensearch": vs.opensearch.enabled,
         "opensearch_standby_replicas": vs.opensearch.standby_replicas,
+        "enable_dynamodb_store": vs.dynamodb.enabled,
+        "enable_s3_vectors": vs.s3_vectors.enabled,
+        "s3_vectors_index_name": vs.s3_vectors.index_name,
+        "s3_vectors_distance_metric": vs.s3_vectors.distance_metric,
         "enable_kendra": vs.kendra.enabled,
         "kendra_edition": vs.kendra.edition,
+        "kendra_metadata_prefix": vs.kendra.metadata_prefix,
         "cors_allowed_origins": cors_origins,
     }
     if vs.opensearch.enabled and net.lambdas_in_vpc:
@@ -207,7 +261,8 @@ def build_stack(
         "jwks_url": auth.jwks_url,
         "client_id": auth.client_id,
         "cors_allowed_origins": orch.cors_origins,
-        "require_cdn_header": orch.require_cdn_header,
+        # one switch for both checks: $connect (identity source + authorizer) and rest_api
+        "require_cdn_header": settings.cdn_header_required,
         "cdn_secret_parameter_name": shared.cdn_secret_parameter_name,
         "config_parameter_name": config_parameter,
         "api_keys_secret_arn": api_keys,
@@ -215,6 +270,7 @@ def build_stack(
         "document_table_arn": store.document_table_arn,
         "documents_bucket_arn": store.documents_bucket_arn,
         "ingest_queue_arn": store.ingest_queue_arn,
+        "ingest_queue_url": store.ingest_queue_url,
         "ingest_dlq_name": store.ingest_dlq_name,
         "chat_max_concurrency": orch.chat_max_concurrency,
         "ingest_max_concurrency": orch.ingest_max_concurrency,
@@ -230,7 +286,14 @@ def build_stack(
     if vs.opensearch.enabled:
         chat_args["collection_arn"] = store.collection_arn
     if vs.kendra.enabled:
-        chat_args["kendra_index_arn"] = store.kendra_index_arn
+        chat_args.update(
+            kendra_index_arn=store.kendra_index_arn,
+            kendra_metadata_prefix=vs.kendra.metadata_prefix,
+        )
+    if vs.dynamodb.enabled:
+        chat_args["chunks_table_arn"] = store.chunks_table_arn
+    if vs.s3_vectors.enabled:
+        chat_args["s3_vectors_index_arn"] = store.s3_vectors_index_arn
     if m.bedrock:
         chat_args["bedrock_model_arns"] = models.bedrock_model_arns
     if has_endpoints:
@@ -275,17 +338,7 @@ def build_stack(
                 "fanoutStateMachineArn": chat.fanout_state_machine_arn,
                 "reindexStateMachineArn": chat.reindex_state_machine_arn,
                 "apiKeysSecretArn": shared.api_keys_secret_arn,
-                "vectorStore": {
-                    "kind": "pgvector" if vs.aurora.enabled else "opensearch",
-                    "clusterArn": store.cluster_arn,
-                    "secretArn": store.database_secret_arn,
-                    "host": store.cluster_endpoint,
-                    "port": store.cluster_port,
-                    "database": store.database_name,
-                    "embeddingDimension": vs.embedding_dimension,
-                    "collectionEndpoint": store.collection_endpoint,
-                    "kendraIndexId": store.kendra_index_id,
-                },
+                "vectorStore": vector_store_config(settings, store),
                 "models": {
                     "bedrock": m.bedrock,
                     "openai": m.openai_models,
@@ -319,7 +372,10 @@ def build_stack(
             raise
         resolve_app_url(web.url)
         outputs.update(
-            appUrl=web.url, siteBucket=web.bucket_name, distributionId=web.distribution_id
+            appUrl=web.url,
+            appWebsocketUrl=web.websocket_url,
+            siteBucket=web.bucket_name,
+            distributionId=web.distribution_id,
         )
 
     return {

@@ -57,6 +57,11 @@ class VectorStoreArgs(TypedDict, total=False):
     setup_layers: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Layers of the setup function. Default: none."""
 
+    enable_dynamodb_store: bool
+    """Create the on-demand chunks table of the ``dynamodb`` vector store (PK ``workspace_id``,
+    SK ``sk``: what ``runtime/adapters/dynamodb_store.py`` reads and writes), with PITR, SSE
+    (``kms_key_arn`` when given) and ``deletion_protection``. $0 when idle. Default: True."""
+
     enable_opensearch: bool
     """Create an OpenSearch Serverless VECTORSEARCH collection and its policies. Default: False."""
     opensearch_standby_replicas: bool
@@ -78,6 +83,8 @@ class VectorStoreArgs(TypedDict, total=False):
     region). Default: ``<name>-<stack>-vectors``."""
     s3_vectors_index_name: pulumi.Input[str]
     """Vector index name. Default: ``chunks``."""
+    s3_vectors_distance_metric: pulumi.Input[str]
+    """``cosine`` or ``euclidean``; the s3vectors adapter needs ``cosine``. Default: ``cosine``."""
 
     enable_kendra: bool
     """Create a Kendra index (retrieve-only store) with a ``workspace_id`` string attribute.
@@ -204,6 +211,13 @@ class VectorStore(pulumi.ComponentResource):
     """Kendra index ARN (None when disabled)."""
     kendra_data_source_id: pulumi.Output[str | None]
     """Kendra S3 data source id (None without the data source)."""
+    chunks_table_name: pulumi.Output[str | None]
+    """Chunks table of the ``dynamodb`` store: PK ``workspace_id``, SK ``sk`` (None when
+    disabled)."""
+    chunks_table_arn: pulumi.Output[str | None]
+    """ARN of the chunks table (None when disabled)."""
+    kendra_metadata_prefix: pulumi.Output[str | None]
+    """Prefix of the Kendra metadata files in the documents bucket (None without Kendra)."""
     s3_vectors_bucket_name: pulumi.Output[str | None]
     """S3 Vectors vector bucket name (None when disabled)."""
     s3_vectors_bucket_arn: pulumi.Output[str | None]
@@ -246,6 +260,28 @@ class VectorStore(pulumi.ComponentResource):
             deletion_protection=deletion_protection,
         )
 
+        # Chunks of the DynamoDB vector store --------------------------------------------------
+        chunks_name = chunks_arn = None
+        if args.get("enable_dynamodb_store", True):
+            chunks = aws.dynamodb.Table(
+                f"{name}-chunks",
+                billing_mode="PAY_PER_REQUEST",
+                hash_key="workspace_id",
+                range_key="sk",
+                attributes=[
+                    aws.dynamodb.TableAttributeArgs(name="workspace_id", type="S"),
+                    aws.dynamodb.TableAttributeArgs(name="sk", type="S"),
+                ],
+                point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                    enabled=True, kms_key_arn=kms_key_arn
+                ),
+                deletion_protection_enabled=deletion_protection,
+                opts=child,
+            )
+            chunks_name, chunks_arn = chunks.name, chunks.arn
+        self._chunks_table_arn = chunks_arn
+
         # Documents bucket -------------------------------------------------------------------
         bucket = private_bucket(
             f"{name}-documents", parent=self, kms_key_arn=kms_key_arn, force_destroy=False
@@ -264,7 +300,17 @@ class VectorStore(pulumi.ComponentResource):
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=1
                     ),
-                )
+                ),
+                # Embeddings of a document paused between ingest invocations; a finished or
+                # superseded document deletes its own, so only abandoned chains reach a week.
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-ingest-staging",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix="ingest-staging/"
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=7),
+                ),
             ],
             opts=child,
         )
@@ -327,9 +373,10 @@ class VectorStore(pulumi.ComponentResource):
             )
 
         # Kendra ----------------------------------------------------------------------------------
-        kendra_id = kendra_arn = kendra_source_id = None
+        kendra_id = kendra_arn = kendra_source_id = kendra_metadata_prefix = None
         if args.get("enable_kendra", False):
             kendra_id, kendra_arn, kendra_source_id = self._kendra(name, args, bucket)
+            kendra_metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
 
         self.workspace_table_name = workspace.name
         self.workspace_table_arn = workspace.arn
@@ -352,6 +399,9 @@ class VectorStore(pulumi.ComponentResource):
         self.kendra_index_id = pulumi.Output.from_input(kendra_id)
         self.kendra_index_arn = pulumi.Output.from_input(kendra_arn)
         self.kendra_data_source_id = pulumi.Output.from_input(kendra_source_id)
+        self.chunks_table_name = pulumi.Output.from_input(chunks_name)
+        self.chunks_table_arn = pulumi.Output.from_input(chunks_arn)
+        self.kendra_metadata_prefix = pulumi.Output.from_input(kendra_metadata_prefix)
         self.s3_vectors_bucket_name = pulumi.Output.from_input(vectors_bucket)
         self.s3_vectors_bucket_arn = pulumi.Output.from_input(vectors_bucket_arn)
         self.s3_vectors_index_name = pulumi.Output.from_input(vectors_index)
@@ -379,6 +429,9 @@ class VectorStore(pulumi.ComponentResource):
                 "kendra_index_id": self.kendra_index_id,
                 "kendra_index_arn": self.kendra_index_arn,
                 "kendra_data_source_id": self.kendra_data_source_id,
+                "chunks_table_name": self.chunks_table_name,
+                "chunks_table_arn": self.chunks_table_arn,
+                "kendra_metadata_prefix": self.kendra_metadata_prefix,
                 "s3_vectors_bucket_name": self.s3_vectors_bucket_name,
                 "s3_vectors_bucket_arn": self.s3_vectors_bucket_arn,
                 "s3_vectors_index_name": self.s3_vectors_index_name,
@@ -607,7 +660,9 @@ class VectorStore(pulumi.ComponentResource):
                     )
                 ]
                 if kms_key_arn
-                else None  # the service default: SSE-S3 (AES256)
+                # The service default, SSE-S3 (AES256). Not stated: pulumi-aws types the block
+                # with a required kms_key_arn, which S3 Vectors allows only with aws:kms.
+                else None
             ),
             force_destroy=False,
             opts=child,
@@ -618,7 +673,7 @@ class VectorStore(pulumi.ComponentResource):
             index_name=index_name,
             data_type="float32",
             dimension=args.get("embedding_dimension", 384),
-            distance_metric="cosine",
+            distance_metric=args.get("s3_vectors_distance_metric", "cosine"),
             # The s3vectors adapter stores the chunk text and its full metadata JSON under these
             # keys; filterable metadata is limited to 2 KB per vector, non-filterable is not.
             metadata_configuration=aws.s3.VectorsIndexMetadataConfigurationArgs(
@@ -643,25 +698,23 @@ class VectorStore(pulumi.ComponentResource):
             index.index_arn,
         )
 
-    def s3_vectors_statements(self) -> list[Statement]:
+    def s3_vectors_statements(self, *, read_only: bool = False) -> list[Statement]:
         """IAM statements a consumer's role needs to use the S3 Vectors index (empty when
-        disabled): read, write and list vectors of this one index, nothing else."""
+        disabled): read, write and list vectors of this one index, nothing else; ``read_only``
+        leaves out the writes. With a customer-managed key, also its use (S3 Vectors decrypts
+        and encrypts with the caller's permissions)."""
         index_arn = getattr(self, "_s3_vectors_index_arn", None)
         if index_arn is None:
             return []
-        return [
-            allow(
-                "UseChunkVectors",
-                [
-                    "s3vectors:DeleteVectors",
-                    "s3vectors:GetVectors",
-                    "s3vectors:ListVectors",
-                    "s3vectors:PutVectors",
-                    "s3vectors:QueryVectors",
-                ],
-                [index_arn],
-            )
-        ]
+        return s3_vectors_statements(index_arn, self._kms_key_arn, read_only=read_only)
+
+    def dynamodb_store_statements(self, *, read_only: bool = False) -> list[Statement]:
+        """IAM statements a consumer's role needs on the chunks table (empty when disabled):
+        ``Query`` to read, ``BatchWriteItem`` to write and delete chunks (the only calls the
+        dynamodb adapter makes)."""
+        if self._chunks_table_arn is None:
+            return []
+        return dynamodb_store_statements(self._chunks_table_arn, read_only=read_only)
 
     def _kendra(self, name: str, args: VectorStoreArgs, bucket: aws.s3.Bucket):
         child = pulumi.ResourceOptions(parent=self)
@@ -732,7 +785,7 @@ class VectorStore(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         documents_prefix = args.get("documents_prefix", "workspaces/")
-        metadata_prefix = args.get("kendra_metadata_prefix", "kendra-metadata/")
+        metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
         role = aws.iam.Role(
             f"{name}-kendra-source-role",
             assume_role_policy=assume_role_policy("kendra.amazonaws.com", account),
@@ -794,6 +847,51 @@ class VectorStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         return source.data_source_id
+
+
+S3_VECTORS_READ_ACTIONS = (
+    "s3vectors:GetVectors",  # also needed by QueryVectors with a filter or returnMetadata
+    "s3vectors:ListVectors",
+    "s3vectors:QueryVectors",
+)
+"""What the s3vectors adapter calls to search, count and read chunks."""
+S3_VECTORS_WRITE_ACTIONS = ("s3vectors:DeleteVectors", "s3vectors:PutVectors")
+"""What it calls to replace and delete chunks."""
+DYNAMODB_STORE_READ_ACTIONS = ("dynamodb:Query",)
+"""What the dynamodb adapter calls to load a workspace's partition (and list keys to delete)."""
+DYNAMODB_STORE_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
+"""What it calls to put and delete chunks (25 at a time)."""
+KENDRA_METADATA_PREFIX = "kendra-metadata/"
+"""Default prefix of the Kendra metadata files in the documents bucket."""
+
+
+def s3_vectors_statements(
+    index_arn: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str] | None = None,
+    *,
+    read_only: bool = False,
+) -> list[Statement]:
+    """Use of one S3 Vectors index (and of its customer-managed key, when there is one)."""
+    actions = [*S3_VECTORS_READ_ACTIONS, *([] if read_only else S3_VECTORS_WRITE_ACTIONS)]
+    return [
+        allow("ReadChunkVectors" if read_only else "UseChunkVectors", actions, [index_arn]),
+        *(
+            [allow("UseVectorsKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn])]
+            if kms_key_arn is not None
+            else []
+        ),
+    ]
+
+
+def dynamodb_store_statements(
+    table_arn: pulumi.Input[str], *, read_only: bool = False
+) -> list[Statement]:
+    """Use of the chunks table of the dynamodb store."""
+    actions = [
+        *DYNAMODB_STORE_READ_ACTIONS,
+        *([] if read_only else DYNAMODB_STORE_WRITE_ACTIONS),
+    ]
+    return [allow("ReadChunks" if read_only else "UseChunks", actions, [table_arn])]
 
 
 S3_VECTORS_NON_FILTERABLE_KEYS = ("text", "chorus_metadata")
@@ -867,4 +965,9 @@ def kendra_index_fields() -> list[dict]:
     ]
 
 
-__all__ = ["VectorStore", "VectorStoreArgs"]
+__all__ = [
+    "VectorStore",
+    "VectorStoreArgs",
+    "dynamodb_store_statements",
+    "s3_vectors_statements",
+]

@@ -76,6 +76,10 @@ class OpenSearchStore:
     analyzer:
         Analyzer of ``text`` for BM25: ``english`` (default; stems and drops stop words) or
         ``standard``.
+    create_index:
+        Create the index (``ensure_index``) before this instance's first write, so a new
+        deployment needs no setup step; a search before any write finds no index
+        (``store_not_ready``). Default False: the caller creates it.
 
     Example
     -------
@@ -96,6 +100,7 @@ class OpenSearchStore:
         serverless: bool = False,
         engine: str = "faiss",
         analyzer: str = "english",
+        create_index: bool = False,
     ) -> None:
         if engine not in ("faiss", "lucene"):
             raise ValueError(f"engine must be 'faiss' or 'lucene', not {engine!r}")
@@ -107,6 +112,7 @@ class OpenSearchStore:
         self.serverless = serverless
         self.engine = engine
         self.analyzer = analyzer
+        self._index_ready = not create_index
 
     # -- the index --------------------------------------------------------------------------
 
@@ -170,6 +176,9 @@ class OpenSearchStore:
             if c.workspace_id != workspace_id or c.document_id != document_id:
                 raise ValueError("every chunk must belong to the document being replaced")
             sources.append(self._source(c))
+        if not self._index_ready:
+            self.ensure_index()
+            self._index_ready = True
         kept: list[str] = []
         for batch in _batches(sources):
             kept.extend(self._bulk_index(batch))

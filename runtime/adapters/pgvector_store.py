@@ -7,19 +7,25 @@ filtered by workspace; pgvector's iterative index scan keeps filtered top-k quer
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from psycopg2.extras import Json, execute_values
+from psycopg2.extras import Json
 
 from ..core.models import Chunk, SearchHit
-from .postgres import PostgresDatabase
+from .postgres import PostgresDatabase, insert_rows
+
+if TYPE_CHECKING:
+    from .rds_data import DataApiDatabase
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MAX_QUERY_TERMS = 32
+#: Ids per embeddings query: 100 vectors of 384 floats stay well within the Data API's 1 MiB.
+_EMBEDDINGS_PAGE = 100
 
 
 class PgVectorStore:
@@ -28,7 +34,7 @@ class PgVectorStore:
     Parameters
     ----------
     db:
-        The database to use.
+        The database to use: a connection pool, or Aurora through the RDS Data API.
     dimension:
         Embedding dimension; fixed per table (384 for all-MiniLM-L6-v2).
     table:
@@ -41,7 +47,7 @@ class PgVectorStore:
 
     def __init__(
         self,
-        db: PostgresDatabase,
+        db: PostgresDatabase | DataApiDatabase,
         dimension: int,
         *,
         table: str = "chorus_chunks",
@@ -119,7 +125,7 @@ class PgVectorStore:
                 (workspace_id, document_id, [r[0] for r in rows]),
             )
             if rows:
-                execute_values(
+                insert_rows(
                     cur,
                     f"""INSERT INTO {self.table}
                         (id, workspace_id, document_id, ordinal, text, metadata, embedding)
@@ -128,7 +134,6 @@ class PgVectorStore:
                           ordinal = EXCLUDED.ordinal, text = EXCLUDED.text,
                           metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding""",
                     rows,
-                    page_size=500,
                 )
 
     def delete_document(self, workspace_id: str, document_id: str) -> int:
@@ -158,8 +163,13 @@ class PgVectorStore:
         with self.db.transaction() as cur:
             # Filtered HNSW scans stop early without this; iterative scans keep going until
             # k rows pass the workspace filter (pgvector >= 0.8).
-            cur.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cur.execute("SET LOCAL hnsw.ef_search = %s", (max(40, 2 * k),))
+            # set_config rather than SET: SET takes no bound parameter (over the Data API
+            # nothing is interpolated client-side), and one statement is one round trip.
+            cur.execute(
+                "SELECT set_config('hnsw.iterative_scan', 'strict_order', true),"
+                " set_config('hnsw.ef_search', %s, true)",
+                (str(max(40, 2 * k)),),
+            )
             cur.execute(
                 f"""SELECT id, document_id, ordinal, text, metadata,
                            1 - (embedding <=> %s) AS score
@@ -226,12 +236,17 @@ class PgVectorStore:
     def chunk_embeddings(self, workspace_id: str, chunk_ids: Sequence[str]) -> dict[str, Any]:
         if not chunk_ids:
             return {}
+        wanted = list(dict.fromkeys(chunk_ids))
+        found: dict[str, Any] = {}
         with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT id, embedding FROM {self.table} WHERE workspace_id = %s AND id = ANY(%s)",
-                (workspace_id, list(chunk_ids)),
-            )
-            return {row[0]: _as_array(row[1]) for row in cur.fetchall()}
+            for start in range(0, len(wanted), _EMBEDDINGS_PAGE):
+                cur.execute(
+                    f"SELECT id, embedding FROM {self.table}"
+                    " WHERE workspace_id = %s AND id = ANY(%s)",
+                    (workspace_id, wanted[start : start + _EMBEDDINGS_PAGE]),
+                )
+                found.update((row[0], _as_array(row[1])) for row in cur.fetchall())
+        return found
 
     def count_chunks(self, workspace_id: str, document_id: str | None = None) -> int:
         sql = f"SELECT count(*) FROM {self.table} WHERE workspace_id = %s"
@@ -263,7 +278,10 @@ class PgVectorStore:
 
 
 def _as_array(value: Any) -> np.ndarray:
-    """pgvector hands back ``Vector`` objects (newer) or numpy arrays (older releases)."""
+    """pgvector hands back ``Vector`` objects (newer) or numpy arrays (older releases); the
+    Data API cursor numpy arrays, or the text form ``[0.1,...]`` when it lacks the type."""
+    if isinstance(value, str):
+        return np.asarray(json.loads(value), dtype=np.float32)
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     return np.asarray(value, dtype=np.float32)

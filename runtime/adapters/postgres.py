@@ -1,19 +1,21 @@
 """PostgreSQL plumbing shared by the pgvector store and the metadata store.
 
-The same SQL runs on the embedded server locally and on Aurora PostgreSQL in the cloud; only the
-connection URI differs.
+The same SQL runs on the embedded server locally and on Aurora PostgreSQL in the cloud, through
+this connection pool or through the RDS Data API (``rds_data.DataApiDatabase``, same interface).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 import psycopg2.pool
 from pgvector.psycopg2 import register_vector
+from psycopg2.extras import execute_values
 
 
 class PostgresDatabase:
@@ -58,3 +60,18 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._pool.closeall()
+
+
+def insert_rows(
+    cur: Any, sql: str, rows: Sequence[Sequence[Any]], template: str | None = None
+) -> None:
+    """Insert many rows with one statement per page, on either kind of database.
+
+    ``sql`` holds one ``%s`` where the ``VALUES`` list goes (as ``execute_values``). A psycopg2
+    cursor pages by 500 rows; the Data API cursor (``rds_data.DataApiCursor``) also keeps each
+    statement within the Data API's request size.
+    """
+    if isinstance(cur, psycopg2.extensions.cursor):
+        execute_values(cur, sql, rows, template=template, page_size=500)
+    else:
+        cur.insert_rows(sql, rows, template)

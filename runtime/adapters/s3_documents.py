@@ -8,6 +8,10 @@ it (a defence that does not depend on the signature).
 
 Key layout: ``workspaces/<workspace id>/<document id>/<file name>``; the bucket notifies the
 ingest queue for ``workspaces/``. S3 event keys arrive URL-encoded with ``+`` for spaces.
+
+The ingest worker keeps the embeddings of a document it could not finish in one invocation under
+``ingest-staging/<workspace id>/<document id>/<content hash>.npz`` (private, outside the notified
+prefix, encrypted like every object by the bucket's default encryption) until it finishes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ..core.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedDocu
 from ..core.parsing import SUPPORTED_EXTENSIONS, safe_document_name
 
 KEY_PREFIX = "workspaces/"
+STAGING_PREFIX = "ingest-staging/"
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_URL_SECONDS = 900
 
@@ -66,9 +71,22 @@ def object_key(workspace_id: str, document_id: str, name: str) -> str:
     return f"{KEY_PREFIX}{workspace_id}/{document_id}/{name}"
 
 
+def staging_key(workspace_id: str, document_id: str, content_hash: str) -> str:
+    """Where a paused ingest keeps the embeddings of one version of one document."""
+    return f"{STAGING_PREFIX}{workspace_id}/{document_id}/{content_hash}.npz"
+
+
+def staging_prefix(workspace_id: str, document_id: str) -> str:
+    return f"{STAGING_PREFIX}{workspace_id}/{document_id}/"
+
+
 def parse_event_key(raw_key: str) -> DocumentKey | None:
     """Decode an S3 event key (``+`` is a space, ``%xx`` escapes); None if not a document key."""
-    key = unquote_plus(raw_key)
+    return parse_key(unquote_plus(raw_key))
+
+
+def parse_key(key: str) -> DocumentKey | None:
+    """Split a plain (decoded) object key; None if it is not a document key."""
     if not key.startswith(KEY_PREFIX):
         return None
     parts = key[len(KEY_PREFIX) :].split("/", 2)
@@ -171,6 +189,23 @@ class DocumentBucket:
             )
         body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
         return body.read(self.max_upload_bytes + 1)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write a private object (staging data); the bucket's default encryption applies."""
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """A private object's bytes (no upload size limit), or None when it does not exist."""
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def delete(self, key: str) -> None:
+        """Delete one object; deleting a missing key is not an error."""
+        self._client.delete_object(Bucket=self.bucket, Key=key)
 
     def exists(self, key: str) -> bool:
         try:

@@ -1,4 +1,5 @@
-"""``document-changed`` → the semantic cache: a workspace's cached answers die with its documents.
+"""``document-changed`` → what the container cached about a workspace dies with its documents:
+the semantic cache's answers and, for a DynamoDB workspace, the chunk partition held in memory.
 
 The ingest worker publishes ``{"type": "document-changed", "workspaceId", "documentId", "at"}``
 on SNS (``adapters/sns_events.py``); the topic delivers it raw to the cache-invalidation queue,
@@ -40,7 +41,8 @@ def parse_document_changed(body: str | bytes) -> DocumentChanged:
 
 
 def invalidate_on_document_changed(services: CloudServices, body: str | bytes) -> dict[str, Any]:
-    """Drop the cached answers of the notification's workspace.
+    """Drop the cached answers of the notification's workspace, and its chunks cached by a built
+    store (``CloudServices.invalidate_workspace``).
 
     Returns ``{"workspaceId", "documentId", "invalidated"}`` where ``invalidated`` is the number
     of entries dropped, or None when no semantic cache is configured (nothing to do). Invalidating

@@ -8,8 +8,14 @@ CloudFormation-style custom resource (``{"RequestType", "ResourceProperties", "R
 place; every statement is ``IF NOT EXISTS`` under an advisory lock, so running it again (a
 retried deployment, a changed input) changes nothing that exists.
 
-An auto-paused Aurora Serverless v2 cluster refuses connections while it resumes: connecting is
-retried with exponential backoff until the invocation's time is nearly spent.
+Two ways to reach the cluster. With ``clusterArn`` + ``secretArn`` and neither ``host`` nor
+``dsn`` (how the deployed component invokes it: the function runs outside the VPC) everything
+goes through the RDS Data API (``DataApiDatabase``); otherwise psycopg2 connects to the host
+(from the input, the secret or the cluster) or to ``dsn``.
+
+An auto-paused Aurora Serverless v2 cluster refuses connections (psycopg2) or answers
+``DatabaseResumingException`` (Data API) while it resumes: both are retried with exponential
+backoff until the invocation's time is nearly spent.
 """
 
 from __future__ import annotations
@@ -76,6 +82,11 @@ class SetupRequest:
         return request
 
     @property
+    def uses_data_api(self) -> bool:
+        """Through the RDS Data API: a cluster and its secret, and no way to connect directly."""
+        return bool(self.cluster_arn and self.secret_arn and not self.host and not self.dsn)
+
+    @property
     def table(self) -> str:
         """Same chunk table name as the runtime (``vectorStore.table`` or per dimension)."""
         return self.chunk_table or f"chorus_chunks_{self.embedding_dimension}"
@@ -135,10 +146,7 @@ def connect_when_ready(
 
 def set_up_database(dsn: str, request: SetupRequest, *, budget_s: float = 240.0) -> dict[str, Any]:
     """Create the extension, the schema and every chorus table; return what now exists."""
-    from ..adapters.pgvector_store import PgVectorStore
     from ..adapters.postgres import PostgresDatabase
-    from ..adapters.postgres_cache import PostgresSemanticCache
-    from ..adapters.postgres_metadata import PostgresMetadataStore
 
     started = time.monotonic()
     conn = connect_when_ready(dsn, budget_s=budget_s)
@@ -151,22 +159,71 @@ def set_up_database(dsn: str, request: SetupRequest, *, budget_s: float = 240.0)
             cur.execute("SELECT pg_advisory_unlock(hashtext('chorus_db_setup'))")
         db = PostgresDatabase(with_search_path(dsn, request.schema), max_connections=1)
         try:
-            PgVectorStore(db, request.embedding_dimension, table=request.table)
-            PostgresMetadataStore(db)
-            PostgresSemanticCache(db, request.embedding_dimension)
+            _create_tables(db, request)
         finally:
             db.close()
         with conn.cursor() as cur:
-            cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            (version,) = cur.fetchone()
-            cur.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-                "ORDER BY table_name",
-                (request.schema,),
-            )
-            tables = [row[0] for row in cur.fetchall()]
+            version, tables = _what_exists(cur, request)
     finally:
         conn.close()
+    return _outcome(request, version, tables, started)
+
+
+def set_up_database_via_data_api(
+    client: Any, request: SetupRequest, *, budget_s: float = 240.0
+) -> dict[str, Any]:
+    """The same as ``set_up_database``, through the RDS Data API (``client``: boto3
+    ``rds-data``); every call is retried while the cluster resumes, for ``budget_s``."""
+    from ..adapters.rds_data import DataApiDatabase
+
+    started = time.monotonic()
+
+    def database(schema: str | None) -> DataApiDatabase:
+        db = DataApiDatabase(
+            client,
+            cluster_arn=str(request.cluster_arn),
+            secret_arn=str(request.secret_arn),
+            database=request.database,
+            schema=schema,
+        )
+        db.resume_budget_s = max(budget_s - (time.monotonic() - started), 0.0)
+        return db
+
+    with database(None).transaction() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('chorus_db_setup'))")
+        cur.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {request.schema}")
+    _create_tables(database(request.schema), request)
+    with database(None).transaction() as cur:
+        version, tables = _what_exists(cur, request)
+    return _outcome(request, version, tables, started)
+
+
+def _create_tables(db: Any, request: SetupRequest) -> None:
+    """Open every adapter once: each creates its tables (``IF NOT EXISTS``, under a lock)."""
+    from ..adapters.pgvector_store import PgVectorStore
+    from ..adapters.postgres_cache import PostgresSemanticCache
+    from ..adapters.postgres_metadata import PostgresMetadataStore
+
+    PgVectorStore(db, request.embedding_dimension, table=request.table)
+    PostgresMetadataStore(db)
+    PostgresSemanticCache(db, request.embedding_dimension)
+
+
+def _what_exists(cur: Any, request: SetupRequest) -> tuple[str, list[str]]:
+    cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    (version,) = cur.fetchone()
+    cur.execute(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = %s "
+        "ORDER BY table_name",
+        (request.schema,),
+    )
+    return version, [row[0] for row in cur.fetchall()]
+
+
+def _outcome(
+    request: SetupRequest, version: str, tables: list[str], started: float
+) -> dict[str, Any]:
     return {
         "schema": request.schema,
         "chunkTable": request.table,

@@ -4,20 +4,52 @@ Separated from the handler so tests call it directly. Outcomes are chosen so tha
 only help: a transient failure (embedding endpoint, database) raises and the message comes back;
 a document that can never be indexed (unsupported, oversize, orphaned) is recorded as ``failed``
 with its reason and the message is acknowledged.
+
+Large documents: given the invocation's deadline, embedding stops a safety margin before it
+(room to write the checkpoint and, on the last step, to replace the chunks); the embeddings so
+far go to ``ingest-staging/<ws>/<doc>/<content hash>.npz`` in the documents bucket and a
+continuation message ``{"chorusContinuation": {...}}`` goes to the ingest queue (its URL from
+the ``CHORUS_INGEST_QUEUE_URL`` environment variable). The next invocation checks that the
+object still has the same content (a newer upload supersedes: the stale checkpoint is dropped),
+continues at the next batch, and at the end replaces the document's chunks in one transaction
+and deletes the checkpoint. Without the variable a document is ingested in one go, as before.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ..adapters.s3_documents import DocumentKey, parse_event_key
+from ..adapters.s3_documents import (
+    DocumentKey,
+    object_key,
+    parse_event_key,
+    parse_key,
+    staging_key,
+    staging_prefix,
+)
+from ..core.chunking import content_hash
 from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
+from ..core.ingestion import CheckpointError, EmbeddingCheckpoint
 from ..core.models import Document, DocumentStatus
 from .services import CloudServices
 
-EventKind = Literal["created", "removed"]
+EventKind = Literal["created", "removed", "continued"]
+
+INGEST_QUEUE_URL_ENV = "CHORUS_INGEST_QUEUE_URL"
+"""Environment variable with the ingest queue's URL, where continuations are sent."""
+
+SAFETY_MARGIN_MS = 60_000
+"""Time kept free at the end of an invocation (checkpoint upload, final replace); at most a
+quarter of the time the invocation started with."""
+
+CONTINUATION_KEY = "chorusContinuation"
+
+_HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -33,14 +65,89 @@ class ObjectEvent:
     etag: str = ""
     version_id: str = ""
     size: int = 0
+    content_hash: str = ""
+    """Continuations only: the content hash of the version being embedded."""
+    next_batch: int = 0
+    """Continuations only: the batch the paused ingest continues at."""
+    hop: int = 0
+    """Continuations only: 1 for the first continuation of an object version, then 2, 3 ..."""
 
     @property
     def key(self) -> str:
         return f"workspaces/{self.workspace_id}/{self.document_id}/{self.name}"
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able form; also the idempotency payload (same object version → same key)."""
+        """JSON-able form; also the idempotency payload (same object version → same key; each
+        continuation differs from the event and from the other continuations by its hop)."""
         return asdict(self)
+
+    def continuation(self, checkpoint: EmbeddingCheckpoint) -> str:
+        """The SQS body that makes the next invocation continue this document."""
+        return json.dumps(
+            {
+                CONTINUATION_KEY: {
+                    "bucket": self.bucket,
+                    "key": self.key,
+                    "etag": self.etag,
+                    "versionId": self.version_id,
+                    "workspaceId": self.workspace_id,
+                    "documentId": self.document_id,
+                    "contentHash": checkpoint.content_hash,
+                    "nextBatch": checkpoint.next_batch,
+                    "hop": self.hop + 1,
+                }
+            }
+        )
+
+
+class InvocationDeadline:
+    """When embedding must stop in this invocation: its end minus a safety margin.
+
+    Parameters
+    ----------
+    remaining_ms:
+        The Lambda context's ``get_remaining_time_in_millis``.
+    margin_ms:
+        Time to keep free for writing the checkpoint or the document's chunks.
+    """
+
+    def __init__(self, remaining_ms: Callable[[], int], margin_ms: int) -> None:
+        self._remaining_ms = remaining_ms
+        self.margin_ms = margin_ms
+
+    @classmethod
+    def from_context(
+        cls, context: Any, *, margin_ms: int = SAFETY_MARGIN_MS
+    ) -> InvocationDeadline | None:
+        """The deadline of the invocation ``context`` belongs to; None without a context.
+
+        Call at the start of the invocation: the margin is at most a quarter of the time left
+        then, so a short function timeout still leaves room to embed.
+        """
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if not callable(remaining):
+            return None
+        return cls(remaining, min(margin_ms, max(0, int(remaining())) // 4))
+
+    def should_stop(self) -> Callable[[], bool]:
+        """A fresh ``should_stop`` for one document: stop when the longest step seen so far
+        would end inside the margin."""
+        last = int(self._remaining_ms())
+        longest = 0
+
+        def should_stop() -> bool:
+            nonlocal last, longest
+            now = int(self._remaining_ms())
+            longest = max(longest, last - now)
+            last = now
+            return now - longest < self.margin_ms
+
+        return should_stop
+
+
+def ingest_queue_url(env: Mapping[str, str] | None = None) -> str:
+    """The ingest queue's URL from ``CHORUS_INGEST_QUEUE_URL`` ('' when unset)."""
+    return (os.environ if env is None else env).get(INGEST_QUEUE_URL_ENV, "")
 
 
 def object_events(body: str) -> list[ObjectEvent]:
@@ -57,6 +164,8 @@ def object_events(body: str) -> list[ObjectEvent]:
         raise BadRequest("ingest message must be an S3 event notification object")
     if payload.get("Event") == "s3:TestEvent":
         return []
+    if CONTINUATION_KEY in payload:
+        return [_continuation_event(payload[CONTINUATION_KEY])]
     records = payload.get("Records")
     if not isinstance(records, list):
         raise BadRequest("ingest message has no 'Records'; expected an S3 event notification")
@@ -94,10 +203,55 @@ def object_events(body: str) -> list[ObjectEvent]:
     return events
 
 
-def apply_object_event(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
-    """Index or remove the document an event names; returns what happened (JSON-able).
+def _continuation_event(raw: Any) -> ObjectEvent:
+    """A continuation message → an ``ObjectEvent`` of kind ``continued``; ``BadRequest`` if
+    it is malformed."""
+    if not isinstance(raw, dict):
+        raise BadRequest(f"{CONTINUATION_KEY} must be an object")
+    try:
+        bucket, key = str(raw["bucket"]), str(raw["key"])
+        digest = str(raw["contentHash"])
+        next_batch, hop = int(raw["nextBatch"]), int(raw["hop"])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest(
+            f"{CONTINUATION_KEY} needs bucket, key, contentHash, nextBatch and hop"
+        ) from None
+    parsed = parse_key(key)
+    if (
+        parsed is None
+        or parsed.workspace_id != raw.get("workspaceId", parsed.workspace_id)
+        or parsed.document_id != raw.get("documentId", parsed.document_id)
+        or not _HEX_DIGEST.match(digest)
+        or next_batch < 0
+        or hop < 1
+    ):
+        raise BadRequest(f"{CONTINUATION_KEY} names no document version: {key!r}")
+    return ObjectEvent(
+        kind="continued",
+        bucket=bucket,
+        raw_key=key,
+        workspace_id=parsed.workspace_id,
+        document_id=parsed.document_id,
+        name=parsed.name,
+        etag=str(raw.get("etag") or ""),
+        version_id=str(raw.get("versionId") or ""),
+        content_hash=digest,
+        next_batch=next_batch,
+        hop=hop,
+    )
 
-    Raises ``IngestError`` for failures worth retrying.
+
+def apply_object_event(
+    services: CloudServices,
+    event: ObjectEvent,
+    *,
+    deadline: InvocationDeadline | None = None,
+) -> dict[str, Any]:
+    """Index, continue or remove the document an event names; returns what happened (JSON-able).
+
+    With a ``deadline`` (and the ingest queue's URL in ``CHORUS_INGEST_QUEUE_URL``) a document
+    that cannot be embedded before it is paused and continued by a message to the ingest queue
+    (outcome ``paused``). Raises ``IngestError`` for failures worth retrying.
     """
     if event.bucket != services.settings.documents_bucket:
         return {
@@ -108,28 +262,88 @@ def apply_object_event(services: CloudServices, event: ObjectEvent) -> dict[str,
         return _remove(services, event)
     workspace = services.metadata.get_workspace(event.workspace_id)
     if workspace is None:
+        _drop_stale_checkpoint(services, event)
         return {"outcome": "ignored", "reason": f"workspace {event.workspace_id} does not exist"}
     try:
         data = services.documents.read(event.key)
     except NotFound:
+        _drop_stale_checkpoint(services, event)
         return {"outcome": "ignored", "reason": "the object was deleted before it was read"}
     except UnsupportedDocument as exc:
+        _drop_stale_checkpoint(services, event)
         _record_failure(services, event, exc.message)
         return {"outcome": "failed", "reason": exc.message}
+    digest = content_hash(data)
+    if event.kind == "continued" and digest != event.content_hash:
+        _drop_stale_checkpoint(services, event)  # the newer upload has its own event
+        return {"outcome": "superseded", "documentId": event.document_id}
+    staged = staging_key(event.workspace_id, event.document_id, digest)
+    checkpoint = _load_checkpoint(services, staged)
+    queue_url = ingest_queue_url()
     result = services.ingestor.ingest(
-        workspace, event.name, data, document_id=event.document_id, metadata={"s3Key": event.key}
+        workspace,
+        event.name,
+        data,
+        document_id=event.document_id,
+        metadata={"s3Key": event.key},
+        checkpoint=checkpoint,
+        should_stop=deadline.should_stop() if deadline is not None and queue_url else None,
     )
+    if result.outcome == "paused" and result.checkpoint is not None:
+        saved = result.checkpoint
+        _stage_checkpoint(services, staged, saved, checkpoint)
+        services.sqs.send_message(QueueUrl=queue_url, MessageBody=event.continuation(saved))
+        return {
+            "outcome": "paused",
+            "documentId": event.document_id,
+            "chunks": saved.done,
+            "total": saved.total,
+            "nextBatch": saved.next_batch,
+        }
+    if result.outcome == "failed":
+        if result.checkpoint is not None:  # keep this invocation's progress for the retry
+            services.documents.put_bytes(staged, result.checkpoint.to_bytes())
+        raise IngestError(f"{event.key}: {result.reason}")
+    if checkpoint is not None or event.kind == "continued":
+        services.documents.delete(staged)
     if result.outcome == "skipped":
         _record_failure(services, event, result.reason or "unsupported document", len(data))
-    elif result.outcome == "failed":
-        raise IngestError(f"{event.key}: {result.reason}")
     return {"outcome": result.outcome, "documentId": event.document_id, "chunks": result.chunks}
+
+
+def _load_checkpoint(services: CloudServices, key: str) -> EmbeddingCheckpoint | None:
+    raw = services.documents.get_bytes(key)
+    if raw is None:
+        return None
+    try:
+        return EmbeddingCheckpoint.from_bytes(raw)
+    except CheckpointError:
+        return None  # unreadable: start over, the next pause overwrites it
+
+
+def _stage_checkpoint(
+    services: CloudServices,
+    key: str,
+    saved: EmbeddingCheckpoint,
+    loaded: EmbeddingCheckpoint | None,
+) -> None:
+    """Write a paused ingest's embeddings to ``key`` unless the staged ones are as far along."""
+    if saved.done and (loaded is None or saved.done > loaded.done):
+        services.documents.put_bytes(key, saved.to_bytes())
+
+
+def _drop_stale_checkpoint(services: CloudServices, event: ObjectEvent) -> None:
+    if event.kind == "continued":
+        services.documents.delete(
+            staging_key(event.workspace_id, event.document_id, event.content_hash)
+        )
 
 
 def _remove(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
     if services.documents.exists(event.key):  # a newer upload replaced the deleted version
         return {"outcome": "ignored", "reason": "the object exists again"}
     removed = services.ingestor.delete(event.workspace_id, event.document_id)
+    services.documents.delete_prefix(staging_prefix(event.workspace_id, event.document_id))
     return {"outcome": "deleted", "documentId": event.document_id, "chunks": removed}
 
 
@@ -150,24 +364,92 @@ def _record_failure(
     )
 
 
+@dataclass(frozen=True)
+class ReindexProgress:
+    """Where a paused re-index of one document continues (from the workflow's state)."""
+
+    content_hash: str
+    """The content hash of the version being embedded; its embeddings are staged under it."""
+    next_batch: int
+    """The batch the paused re-index continues at (for the execution history)."""
+    hop: int
+    """1 for the first continuation, then 2, 3 ...; the workflow bounds it."""
+
+
 def reindex_document(
-    services: CloudServices, workspace_id: str, document_id: str, name: str
+    services: CloudServices,
+    workspace_id: str,
+    document_id: str,
+    name: str,
+    *,
+    resume: ReindexProgress | None = None,
+    deadline: InvocationDeadline | None = None,
 ) -> dict[str, Any]:
     """Re-chunk and re-embed one document from its uploaded file (one ``Map`` item).
 
-    The document is first marked ``queued`` so the ingestor does not skip it as unchanged: the
-    bytes are the same, the embedding model or chunking may not be. Raises (for the state
-    machine's ``Retry``/``Catch``) when the document cannot be re-indexed.
+    The first call marks the document ``queued`` so the ingestor does not skip it as unchanged
+    (the bytes are the same, the embedding model or chunking may not be) and drops any staged
+    embeddings of this version. With a ``deadline``, a document that cannot be embedded before
+    it is paused: its embeddings so far are staged in S3 (as the ingest worker stages them) and
+    the result ``{"outcome": "paused", "workspaceId", "document", "contentHash", "nextBatch",
+    "hop", ...}`` is the workflow's input for the next call, which passes it back as ``resume``
+    and neither resets the status nor the staged embeddings. Raises (for the state machine's
+    ``Retry``/``Catch``) when the document cannot be re-indexed.
     """
     workspace = services.metadata.get_workspace(workspace_id)
     if workspace is None:
         raise NotFound(f"workspace {workspace_id!r} does not exist")
-    key = f"workspaces/{workspace_id}/{document_id}/{name}"
+    key = object_key(workspace_id, document_id, name)
     data = services.documents.read(key)
-    services.metadata.set_document_status(workspace_id, document_id, DocumentStatus.QUEUED)
+    digest = content_hash(data)
+    staged = staging_key(workspace_id, document_id, digest)
+    checkpoint = None
+    if resume is None:
+        services.documents.delete(staged)  # a re-index starts over: the model may have changed
+        services.metadata.set_document_status(workspace_id, document_id, DocumentStatus.QUEUED)
+    elif digest != resume.content_hash:  # a newer upload: the ingest worker indexes it
+        services.documents.delete(staging_key(workspace_id, document_id, resume.content_hash))
+        return {"documentId": document_id, "outcome": "superseded", "chunks": 0}
+    else:
+        checkpoint = _load_checkpoint(services, staged)
     result = services.ingestor.ingest(
-        workspace, name, data, document_id=document_id, metadata={"s3Key": key}
+        workspace,
+        name,
+        data,
+        document_id=document_id,
+        metadata={"s3Key": key},
+        checkpoint=checkpoint,
+        should_stop=deadline.should_stop() if deadline is not None else None,
     )
+    if result.outcome == "paused" and result.checkpoint is not None:
+        saved = result.checkpoint
+        _stage_checkpoint(services, staged, saved, checkpoint)
+        return {
+            "outcome": "paused",
+            "workspaceId": workspace_id,
+            "document": {"documentId": document_id, "name": name},
+            "contentHash": saved.content_hash,
+            "nextBatch": saved.next_batch,
+            "hop": (resume.hop if resume is not None else 0) + 1,
+            "chunks": saved.done,
+            "total": saved.total,
+        }
+    if resume is not None:
+        services.documents.delete(staged)  # finished or failed: nothing resumes it any more
     if result.outcome not in ("indexed", "unchanged"):
         raise IngestError(f"{key}: {result.reason or result.outcome}")
     return {"documentId": document_id, "outcome": result.outcome, "chunks": result.chunks}
+
+
+def abandon_reindex(
+    services: CloudServices, workspace_id: str, document_id: str, content_hash: str, reason: str
+) -> dict[str, Any]:
+    """Give up a re-index the workflow stopped continuing: mark the document ``failed`` with
+    ``reason`` (unless a newer version replaced it meanwhile) and drop its staged embeddings."""
+    document = services.metadata.get_document(workspace_id, document_id)
+    if document is not None and document.content_hash == content_hash:
+        services.metadata.set_document_status(
+            workspace_id, document_id, DocumentStatus.FAILED, error=reason[:1000]
+        )
+    services.documents.delete(staging_key(workspace_id, document_id, content_hash))
+    return {"documentId": document_id, "outcome": "failed", "reason": reason}

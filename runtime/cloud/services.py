@@ -9,11 +9,12 @@ their own clients and models and install it with ``set_services``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import quote
 
@@ -32,11 +33,15 @@ from ..core.embedding_cache import CachedEmbedder
 from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge, GuardrailCheck
 from ..core.ingestion import Ingestor
 from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
+from ..core.orchestration import ModelFanOut
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
 from ..core.resilience import DEFAULT_RETRY, RetryPolicy
 from ..core.retrieval import Retriever
 from ..core.semantic_cache import SemanticCache
 from .settings import CloudSettings, ConfigurationError, load_settings
+from .stores import WorkspaceRetriever, WorkspaceStores
+
+log = logging.getLogger(__name__)
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -210,31 +215,111 @@ class CloudServices:
 
     @cached_property
     def database(self) -> Any:
-        """The Aurora connection pool the chunk store and the semantic cache share."""
-        if self.settings.vector_store.kind != "pgvector":
+        """The Aurora database the pgvector store and the semantic cache share: a psycopg2 pool
+        (``access: direct``, or the ``database_dsn`` argument) or the RDS Data API
+        (``access: dataApi``)."""
+        vs = self.settings.vector_store
+        if "pgvector" not in vs.stores:
             raise ConfigurationError(
-                f"vector store {self.settings.vector_store.kind!r} has no PostgreSQL database"
+                f"no PostgreSQL database: the pgvector store is not deployed (stores: "
+                f"{', '.join(vs.stores)})"
+            )
+        if vs.access == "dataApi" and not self._database_dsn:
+            from ..adapters.rds_data import DataApiDatabase
+
+            if not vs.cluster_arn or not vs.secret_arn:
+                raise ConfigurationError(
+                    "vectorStore.stores.pgvector: the Data API needs clusterArn and secretArn"
+                )
+            return DataApiDatabase(
+                self.client("rds-data"),
+                cluster_arn=vs.cluster_arn,
+                secret_arn=vs.secret_arn,
+                database=vs.database,
+                schema=vs.schema,
             )
         from ..adapters.postgres import PostgresDatabase
 
         return PostgresDatabase(self.connection_dsn(), max_connections=2)
 
+    def build_store(self, kind: str) -> VectorStore:
+        """Build the deployed store of this kind (``stores`` keeps one per container)."""
+        vs = self.settings.vector_store
+        dimension = vs.embedding_dimension
+        if kind == "pgvector":
+            from ..adapters.pgvector_store import PgVectorStore
+
+            return PgVectorStore(self.database, dimension, table=vs.chunk_table)
+        if kind == "dynamodb" and vs.dynamodb is not None:
+            from ..adapters.dynamodb_store import DynamoDBVectorStore
+
+            return DynamoDBVectorStore(self.client("dynamodb"), vs.dynamodb.table)
+        if kind == "s3vectors" and vs.s3vectors is not None:
+            from ..adapters.s3vectors_store import S3VectorsStore
+
+            config = vs.s3vectors
+            return S3VectorsStore(
+                self.client("s3vectors"), config.vector_bucket_name, config.index_name, dimension
+            )
+        if kind == "opensearch" and vs.opensearch is not None:
+            from ..adapters.opensearch_store import OpenSearchStore, connect
+
+            config = vs.opensearch
+            client = connect(
+                config.collection_endpoint,
+                self.settings.region,
+                config.service,
+                credentials=self.session.get_credentials(),
+            )
+            return OpenSearchStore(
+                client,
+                config.index,
+                dimension,
+                serverless=config.service == "aoss",
+                create_index=True,
+            )
+        if kind == "kendra" and vs.kendra is not None:
+            from ..adapters.kendra_retriever import KendraRetriever
+            from .stores import KendraDocumentStore
+
+            return KendraDocumentStore(
+                KendraRetriever(self.client("kendra"), vs.kendra.index_id),
+                self.client("s3"),
+                self.settings.documents_bucket,
+                vs.kendra.metadata_prefix,
+            )
+        raise ConfigurationError(
+            f"vector store {kind!r} is deployed but vectorStore.stores.{kind} has no settings; "
+            "check the AppConfig parameter"
+        )
+
+    @cached_property
+    def stores(self) -> WorkspaceStores:
+        """Every deployed store, built on first use, routed by the workspace's record."""
+        vs = self.settings.vector_store
+        if self._store is not None:
+            store = self._store
+            return WorkspaceStores({vs.default_store: lambda: store}, self.metadata)
+        factories = {kind: partial(self.build_store, kind) for kind in vs.stores}
+        return WorkspaceStores(factories, self.metadata)
+
+    @property
+    def routes_stores(self) -> bool:
+        """True when several stores are deployed and each workspace is routed to its own."""
+        return len(self.stores.kinds) > 1
+
     @cached_property
     def store(self) -> VectorStore:
-        if self._store is not None:
-            return self._store
-        vs = self.settings.vector_store
-        if vs.kind != "pgvector":
-            raise ConfigurationError(
-                f"vector store {vs.kind!r} is not wired into the Lambda runtime; use pgvector"
-            )
-        from ..adapters.pgvector_store import PgVectorStore
-
-        return PgVectorStore(self.database, vs.embedding_dimension, table=vs.chunk_table)
+        """The chunk store: the one deployed store itself, or ``stores`` (routing by workspace)
+        when the stack deploys several."""
+        if self.routes_stores:
+            return self.stores
+        return self.stores.of_kind(self.stores.kinds[0])
 
     @cached_property
     def cache(self) -> SemanticCache | None:
-        """The semantic cache on Aurora when ``semanticCache.enabled``; else None.
+        """The semantic cache on Aurora when ``semanticCache.enabled`` and the pgvector store is
+        deployed (it lives in that database); else None.
 
         Invalidating it needs only the database: the cache-invalidation path of the chat worker
         never loads an embedder.
@@ -242,11 +327,12 @@ class CloudServices:
         config = self.settings.semantic_cache
         if not config.enabled:
             return None
-        if self.settings.vector_store.kind != "pgvector":
-            raise ConfigurationError(
-                "semanticCache.enabled needs the pgvector (Aurora) vector store; turn it off "
-                f"for {self.settings.vector_store.kind!r}"
+        if "pgvector" not in self.settings.vector_store.stores:
+            log.warning(
+                "semanticCache.enabled is ignored: the cache lives on Aurora and this stack "
+                "does not deploy the pgvector store"
             )
+            return None
         from ..adapters.postgres_cache import PostgresSemanticCache
 
         return PostgresSemanticCache(
@@ -301,6 +387,9 @@ class CloudServices:
 
     @cached_property
     def retriever(self) -> Retriever:
+        """Hybrid retrieval on the workspace's store (its own capability flags)."""
+        if self.routes_stores:
+            return WorkspaceRetriever(self.turn_embedder, self.stores, self.reranker)
         return Retriever(self.turn_embedder, self.store, self.reranker)
 
     @cached_property
@@ -446,6 +535,27 @@ class CloudServices:
         )
 
     @cached_property
+    def fanout(self) -> ModelFanOut | None:
+        """The Step Functions Express fan-out for consensus turns; None (ask in process) without
+        ``fanoutStateMachineArn`` or with ``models.orchestration.fanout: inprocess``.
+
+        ``StartSyncExecution`` answers when the execution ends, so the client's read timeout
+        outlasts two model deadlines (a retried model) plus the agreement task.
+        """
+        arn = self.settings.fanout_state_machine_arn
+        if not arn or self.settings.models.fanout != "workflow":
+            return None
+        from ..adapters.stepfunctions_fanout import StepFunctionsFanOut
+
+        model_timeout = self.settings.models.orchestration.model_timeout_s
+        wait = Config(read_timeout=min(280, int(2 * model_timeout + 60)), connect_timeout=5)
+        client = self.session.client(
+            "stepfunctions",
+            config=wait.merge(Config(retries={"mode": "standard", "total_max_attempts": 1})),
+        )
+        return StepFunctionsFanOut(client, arn)
+
+    @cached_property
     def chat(self) -> ChatService:
         answerers = self.answerers()
         models = self.settings.models
@@ -470,10 +580,16 @@ class CloudServices:
             cache=self.cache,
             cache_threshold=self.settings.semantic_cache.threshold,
             guardrail=self.guardrail,
+            fanout=self.fanout,
         )
 
     def invalidate_workspace(self, workspace_id: str) -> int | None:
-        """Drop the workspace's cached answers; None when no semantic cache is configured."""
+        """Forget what this container cached about the workspace after its documents changed:
+        the chunks a built store keeps in memory (the DynamoDB store's partition) and the
+        semantic cache's answers. Returns the number of answers dropped; None when no semantic
+        cache is configured."""
+        if "stores" in vars(self):
+            self.stores.invalidate(workspace_id)
         cache = self.cache
         return None if cache is None else cache.invalidate_workspace(workspace_id)
 

@@ -29,14 +29,62 @@ class ConfigurationError(ChorusError):
     http_status = 500
 
 
+STORE_KINDS = ("pgvector", "dynamodb", "opensearch", "s3vectors", "kendra")
+"""Vector stores the Lambda runtime can route a workspace to (``vectorStore.stores`` keys)."""
+
+
+@dataclass(frozen=True)
+class DynamoDBStoreSettings:
+    """``vectorStore.stores.dynamodb``: the chunk table (``table``, required)."""
+
+    table: str
+
+
+@dataclass(frozen=True)
+class OpenSearchStoreSettings:
+    """``vectorStore.stores.opensearch``: ``collectionEndpoint`` (required) and ``index``
+    (default ``chorus-chunks``). Requests are SigV4-signed for ``aoss`` when the endpoint is
+    an OpenSearch Serverless collection (``*.aoss.amazonaws.com``), else for ``es``."""
+
+    collection_endpoint: str
+    index: str = "chorus-chunks"
+
+    @property
+    def service(self) -> str:
+        return "aoss" if ".aoss." in self.collection_endpoint else "es"
+
+
+@dataclass(frozen=True)
+class S3VectorsStoreSettings:
+    """``vectorStore.stores.s3vectors``: ``vectorBucketName`` (required), ``indexName``
+    (default ``chunks``)."""
+
+    vector_bucket_name: str
+    index_name: str = "chunks"
+
+
+@dataclass(frozen=True)
+class KendraStoreSettings:
+    """``vectorStore.stores.kendra``: ``indexId`` (required) and ``metadataPrefix`` (default
+    ``kendra-metadata/``), where the index's S3 data source reads each document's
+    ``<prefix><key>.metadata.json`` (the ``VectorStore`` component's ``kendra_metadata_prefix``)."""
+
+    index_id: str
+    metadata_prefix: str = "kendra-metadata/"
+
+
 @dataclass(frozen=True)
 class VectorStoreSettings:
-    """Where chunks live. ``kind`` is ``pgvector`` (Aurora) or ``opensearch``.
+    """Where chunks live: the stores this stack deployed and the one new workspaces get.
 
-    For ``pgvector`` the database secret (``secretArn``) holds either a ``dsn`` or
-    ``username``/``password`` (RDS-managed secrets) completed by ``host``/``port``/``database``.
-    ``schema`` is where ``db_setup`` created the tables (``chorus``, the component's default);
-    connections put it first on their ``search_path``.
+    ``kind`` is the default store (``defaultStore``); ``deployed`` lists every deployed store
+    (empty: the old single-store shape, only ``kind``). The flat fields are the Aurora database
+    of the ``pgvector`` store (and of the semantic cache): the database secret (``secretArn``)
+    holds either a ``dsn`` or ``username``/``password`` (RDS-managed secrets) completed by
+    ``host``/``port``/``database``; ``schema`` is where ``db_setup`` created the tables
+    (``chorus``, the component's default) and connections put it first on their
+    ``search_path``. ``access`` is ``direct`` (psycopg2 to ``host``; the Lambda must be in the
+    VPC) or ``dataApi`` (the RDS Data API on ``clusterArn`` with ``secretArn``; no VPC).
     """
 
     kind: str = "pgvector"
@@ -48,11 +96,29 @@ class VectorStoreSettings:
     embedding_dimension: int = 384
     collection_endpoint: str | None = None
     table: str | None = None
+    cluster_arn: str | None = None
+    access: str = "direct"
+    deployed: tuple[str, ...] = ()
+    dynamodb: DynamoDBStoreSettings | None = None
+    opensearch: OpenSearchStoreSettings | None = None
+    s3vectors: S3VectorsStoreSettings | None = None
+    kendra: KendraStoreSettings | None = None
 
     @property
     def chunk_table(self) -> str:
         """Same table name as the local server uses for this dimension."""
         return self.table or f"chorus_chunks_{self.embedding_dimension}"
+
+    @property
+    def default_store(self) -> str:
+        """The store a workspace created without ``store`` gets (``defaultStore``)."""
+        return self.kind
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        """Every store this stack deployed; the default store first."""
+        others = tuple(k for k in self.deployed if k != self.kind)
+        return (self.kind, *others)
 
 
 @dataclass(frozen=True)
@@ -87,6 +153,10 @@ class ModelSettings:
     """``models.orchestration``: deadlines, cascade thresholds and the consensus judge."""
     guardrail: GuardrailSettings | None = None
     """``models.guardrail``: the optional Bedrock guardrail (None: no guardrail step)."""
+    fanout: str = "workflow"
+    """``models.orchestration.fanout``: where consensus turns ask their models — ``workflow``
+    (the Step Functions Express fan-out, when ``fanoutStateMachineArn`` is set) or
+    ``inprocess`` (threads in the chat worker)."""
 
 
 @dataclass(frozen=True)
@@ -152,13 +222,25 @@ _ORCHESTRATION_KEYS = {
 }
 
 
+FANOUT_MODES = ("workflow", "inprocess")
+
+
+def _fanout(models: Mapping[str, Any]) -> str:
+    value = (models.get("orchestration") or {}).get("fanout") or "workflow"
+    if value not in FANOUT_MODES:
+        raise ConfigurationError(
+            f"models.orchestration.fanout {value!r} must be one of {list(FANOUT_MODES)}"
+        )
+    return str(value)
+
+
 def _orchestration(models: Mapping[str, Any]) -> OrchestrationSettings:
     raw = models.get("orchestration") or {}
-    unknown = set(raw) - set(_ORCHESTRATION_KEYS) - {"judgeModel"}
+    unknown = set(raw) - set(_ORCHESTRATION_KEYS) - {"judgeModel", "fanout"}
     if unknown:
         raise ConfigurationError(
             f"models.orchestration has unknown key(s) {sorted(unknown)}; known: "
-            f"{sorted([*_ORCHESTRATION_KEYS, 'judgeModel'])}"
+            f"{sorted([*_ORCHESTRATION_KEYS, 'judgeModel', 'fanout'])}"
         )
     try:
         values: dict[str, Any] = {
@@ -213,6 +295,152 @@ def _semantic_cache(config: Mapping[str, Any]) -> SemanticCacheSettings:
     )
 
 
+_STORE_KEYS: dict[str, dict[str, str]] = {
+    # app-config key → VectorStoreSettings / per-store settings attribute
+    "pgvector": {
+        "clusterArn": "cluster_arn",
+        "secretArn": "secret_arn",
+        "host": "host",
+        "port": "port",
+        "database": "database",
+        "schema": "schema",
+        "table": "table",
+        "access": "access",
+    },
+    "dynamodb": {"table": "table"},
+    "opensearch": {"collectionEndpoint": "collection_endpoint", "index": "index"},
+    "s3vectors": {"vectorBucketName": "vector_bucket_name", "indexName": "index_name"},
+    "kendra": {"indexId": "index_id", "metadataPrefix": "metadata_prefix"},
+}
+_REQUIRED = {
+    "dynamodb": ("table",),
+    "opensearch": ("collectionEndpoint",),
+    "s3vectors": ("vectorBucketName",),
+    "kendra": ("indexId",),
+}
+_STORE_SETTINGS: dict[str, type] = {
+    "dynamodb": DynamoDBStoreSettings,
+    "opensearch": OpenSearchStoreSettings,
+    "s3vectors": S3VectorsStoreSettings,
+    "kendra": KendraStoreSettings,
+}
+_ACCESS = ("direct", "dataApi")
+
+
+def _pgvector(raw: Mapping[str, Any], *, legacy: bool) -> dict[str, Any]:
+    """The Aurora fields of ``VectorStoreSettings`` from the pgvector entry (or the old shape).
+
+    ``access`` defaults to ``dataApi`` when ``clusterArn`` is given (the Data API needs no VPC)
+    and to ``direct`` otherwise; the old single-store shape keeps ``direct``.
+    """
+    cluster_arn = raw.get("clusterArn") or None
+    access = raw.get("access") or ("dataApi" if cluster_arn and not legacy else "direct")
+    where = "vectorStore" if legacy else "vectorStore.stores.pgvector"
+    if access not in _ACCESS:
+        raise ConfigurationError(f"{where}.access {access!r} must be one of {list(_ACCESS)}")
+    if access == "dataApi" and not (cluster_arn and raw.get("secretArn")):
+        raise ConfigurationError(
+            f"{where}.access is dataApi: clusterArn and secretArn are both required"
+        )
+    try:
+        port = int(raw.get("port") or 5432)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{where}.port {raw.get('port')!r} is not a number") from None
+    return {
+        "secret_arn": raw.get("secretArn") or None,
+        "cluster_arn": cluster_arn,
+        "host": raw.get("host") or None,
+        "port": port,
+        "database": raw.get("database") or "chorus",
+        "schema": raw.get("schema") or "chorus",
+        "table": raw.get("table") or None,
+        "access": access,
+    }
+
+
+def _store_settings(kind: str, raw: Any) -> Any:
+    where = f"vectorStore.stores.{kind}"
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{where} must be an object of the store's settings")
+    known = _STORE_KEYS[kind]
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigurationError(
+            f"{where} has unknown key(s) {sorted(unknown)}; known: {sorted(known)}"
+        )
+    for key in _REQUIRED.get(kind, ()):
+        if not raw.get(key):
+            raise ConfigurationError(f"{where}.{key} is missing")
+    return _STORE_SETTINGS[kind](
+        **{attr: raw[key] for key, attr in known.items() if raw.get(key) is not None}
+    )
+
+
+def _vector_store(raw: Mapping[str, Any]) -> VectorStoreSettings:
+    """``vectorStore``: the multi-store shape (``defaultStore`` + ``stores``), or the old
+    single-store shape (``kind`` plus the Aurora keys at the top level)."""
+    try:
+        dimension = int(raw.get("embeddingDimension") or 384)
+    except (TypeError, ValueError):
+        raise ConfigurationError("vectorStore.embeddingDimension is not a number") from None
+    if "stores" not in raw:
+        kind = raw.get("kind") or "pgvector"
+        if kind not in STORE_KINDS:
+            raise ConfigurationError(
+                f"vectorStore.kind {kind!r} is not a store this runtime knows; "
+                f"use one of {list(STORE_KINDS)}"
+            )
+        endpoint = raw.get("collectionEndpoint") or None
+        kendra_index = raw.get("kendraIndexId") or None
+        return VectorStoreSettings(
+            kind=kind,
+            embedding_dimension=dimension,
+            collection_endpoint=endpoint,
+            opensearch=OpenSearchStoreSettings(endpoint) if endpoint else None,
+            kendra=KendraStoreSettings(kendra_index) if kendra_index else None,
+            **_pgvector(raw, legacy=True),
+        )
+    stores = raw.get("stores")
+    if not isinstance(stores, Mapping) or not stores:
+        raise ConfigurationError(
+            "vectorStore.stores must name at least one deployed store, e.g. "
+            '{"dynamodb": {"table": "..."}}'
+        )
+    unknown = [kind for kind in stores if kind not in STORE_KINDS]
+    if unknown:
+        raise ConfigurationError(
+            f"vectorStore.stores has unknown store kind(s) {unknown}; known: {list(STORE_KINDS)}"
+        )
+    default = raw.get("defaultStore") or (next(iter(stores)) if len(stores) == 1 else None)
+    if default not in stores:
+        raise ConfigurationError(
+            f"vectorStore.defaultStore {default!r} must be one of the deployed stores "
+            f"{list(stores)} (vectorStore.stores)"
+        )
+    typed = {kind: _store_settings(kind, stores[kind]) for kind in stores if kind != "pgvector"}
+    aurora: dict[str, Any] = {}
+    if "pgvector" in stores:
+        entry = stores["pgvector"]
+        if not isinstance(entry, Mapping):
+            raise ConfigurationError("vectorStore.stores.pgvector must be an object")
+        unknown_keys = set(entry) - set(_STORE_KEYS["pgvector"])
+        if unknown_keys:
+            raise ConfigurationError(
+                f"vectorStore.stores.pgvector has unknown key(s) {sorted(unknown_keys)}; "
+                f"known: {sorted(_STORE_KEYS['pgvector'])}"
+            )
+        aurora = _pgvector(entry, legacy=False)
+    opensearch = typed.get("opensearch")
+    return VectorStoreSettings(
+        kind=default,
+        embedding_dimension=dimension,
+        deployed=tuple(stores),
+        collection_endpoint=opensearch.collection_endpoint if opensearch else None,
+        **typed,
+        **aurora,
+    )
+
+
 def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSettings:
     """Combine the app config (SSM JSON) and the environment; the environment wins.
 
@@ -253,17 +481,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
         require_cdn_header=_flag(env.get("CHORUS_REQUIRE_CDN_HEADER")),
         cdn_secret_parameter=env.get("CHORUS_CDN_SECRET_PARAMETER") or None,
         cdn_secret_header=env.get("CHORUS_CDN_SECRET_HEADER") or "x-chorus-origin-verify",
-        vector_store=VectorStoreSettings(
-            kind=vs.get("kind", "pgvector"),
-            secret_arn=vs.get("secretArn") or None,
-            host=vs.get("host") or None,
-            port=int(vs.get("port") or 5432),
-            database=vs.get("database") or "chorus",
-            schema=vs.get("schema") or "chorus",
-            embedding_dimension=int(vs.get("embeddingDimension") or 384),
-            collection_endpoint=vs.get("collectionEndpoint") or None,
-            table=vs.get("table") or None,
-        ),
+        vector_store=_vector_store(vs),
         models=ModelSettings(
             endpoints=dict(models.get("endpoints") or {}),
             openai=tuple(models.get("openai") or ()),
@@ -273,6 +491,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
             default_mode=models.get("defaultMode") or "single",
             registry=_registry(models),
             orchestration=_orchestration(models),
+            fanout=_fanout(models),
             guardrail=_guardrail(models),
         ),
         semantic_cache=_semantic_cache(config),

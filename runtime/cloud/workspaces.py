@@ -20,6 +20,7 @@ from ..core.models import ChunkingSettings, Document, DocumentStatus, Session, W
 from ..core.parsing import safe_document_name
 from .access import Caller, may_use, require_manager, require_session_owner, require_workspace
 from .services import CloudServices
+from .stores import UnsupportedStore
 
 _SLUG = re.compile(r"[^a-z0-9-]+")
 GROUP_PATTERN = r"^[\w+=,.@-]{1,128}$"
@@ -91,7 +92,9 @@ def session_json(session: Session) -> dict[str, Any]:
 
 
 def create_workspace(services: CloudServices, caller: Caller, body: CreateWorkspace) -> Workspace:
-    """Create a workspace for this stack's embedding model and store."""
+    """Create a workspace for this stack's embedding model, on one of its deployed stores
+    (``store``; default ``vectorStore.defaultStore``). Another store is 400 ``unsupported_store``.
+    """
     require_manager(caller)
     for group in body.groups:
         if not re.match(GROUP_PATTERN, group):
@@ -105,11 +108,11 @@ def create_workspace(services: CloudServices, caller: Caller, body: CreateWorksp
             f"{body.embeddingModel!r} needs another stack or a re-index",
             code="unsupported_embedding_model",
         )
-    kind = services.settings.vector_store.kind
-    if body.store and body.store != kind:
-        raise BadRequest(
-            f"this deployment stores vectors in {kind}; {body.store!r} is not deployed",
-            code="unsupported_store",
+    deployed = services.settings.vector_store.stores
+    kind = body.store or services.settings.vector_store.default_store
+    if kind not in deployed:
+        raise UnsupportedStore(
+            f"store {kind!r} is not deployed on this stack; choose one of {', '.join(deployed)}"
         )
     slug = _SLUG.sub("-", body.name.lower()).strip("-")[:40] or "ws"
     workspace = Workspace(
@@ -143,7 +146,8 @@ def get_workspace(services: CloudServices, caller: Caller, workspace_id: str) ->
 
 
 def delete_workspace(services: CloudServices, caller: Caller, workspace_id: str) -> int:
-    """Delete the workspace, its document records, its chunks and its uploaded files."""
+    """Delete the workspace, its chunks (from its own store), its document records and its
+    uploaded files."""
     access = require_workspace(services.metadata, caller, workspace_id)
     if not (caller.is_admin or access.owner_id == caller.user_id):
         raise Forbidden("only the workspace's creator or an admin may delete it")

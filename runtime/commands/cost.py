@@ -1,4 +1,5 @@
-"""``chorus cost --stack dev``: what a stack's configuration costs idle and per 1,000 chats.
+"""``chorus cost --stack dev``: what a stack's configuration costs idle and per 1,000 chats,
+and a comparison of the vector stores a workspace can pick.
 
 The estimate itself lives with the infrastructure (``chorus.components.cost``, pure Python, a
 dated price table); this module is only the command line.
@@ -24,7 +25,8 @@ import click
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON.")
 def cost(stack: str, project_dir: Path, as_json: bool) -> None:
-    """Estimated monthly idle cost and cost per 1,000 chats of a stack, item by item."""
+    """Estimated monthly idle cost and cost per 1,000 chats of a stack, item by item, and what
+    each vector store kind costs (idle, per 1,000 queries) and how fast it answers."""
     # components is a sibling package of runtime in the ``chorus`` distribution.
     from chorus.components.cost import estimate_stack, format_report
     from chorus.components.settings import ConfigError
@@ -41,6 +43,7 @@ def cost(stack: str, project_dir: Path, as_json: bool) -> None:
             "idleAfterFreeTier": round(report.idle_after_free_tier, 4),
             "perThousandChats": [asdict(i) for i in report.per_thousand_chats],
             "perThousandChatsTotal": round(report.per_thousand_total, 4),
+            "stores": [asdict(o) for o in report.stores],
         }
         click.echo(json.dumps(payload, indent=2))
     else:

@@ -3,15 +3,25 @@
 A document is identified by (workspace, document id). Re-ingesting the same bytes is a no-op
 (content hash), changed bytes replace the document's chunks in one transaction, and a file that
 cannot be parsed is skipped with its reason before anything is written.
+
+A document too large to embed in one go (a Lambda invocation has a deadline) is ingested in
+resumable steps: parse and chunk (deterministic), embed batch after batch while ``should_stop``
+says there is time, and only then replace the document's chunks atomically. When time runs out
+the ``IngestResult`` is ``paused`` and carries an ``EmbeddingCheckpoint`` (the embeddings so far);
+passing it back later continues at the next batch. Until the final replace the store keeps the
+previous version's chunks, whole.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+import numpy as np
 
 from .chunking import ChunkDraft, content_hash, split_text
 from .errors import UnsupportedDocument
@@ -19,12 +29,87 @@ from .models import Chunk, Document, DocumentStatus, Workspace
 from .parsing import parse_document
 from .ports import Embedder, MetadataStore, VectorStore
 
-Outcome = Literal["indexed", "unchanged", "skipped", "failed"]
+Outcome = Literal["indexed", "unchanged", "skipped", "failed", "paused", "superseded"]
+"""``paused``: time ran out, continue with ``IngestResult.checkpoint``; ``superseded``: a newer
+version of the document was recorded while this one was embedded, nothing was written."""
+
+
+class CheckpointError(ValueError):
+    """Bytes that are not an ``EmbeddingCheckpoint`` (corrupt or from another format)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingCheckpoint:
+    """The embeddings computed so far for one version of one document.
+
+    Valid only for the same document id, content hash and ``fingerprint`` (embedding model,
+    dimension and the chunk ids, which encode the chunking settings); otherwise it is ignored and
+    embedding starts over. ``vectors`` holds the first ``done`` chunks' float32 embeddings.
+    """
+
+    document_id: str
+    content_hash: str
+    fingerprint: str
+    total: int
+    batch_size: int
+    vectors: np.ndarray
+
+    @property
+    def done(self) -> int:
+        """Chunks embedded so far."""
+        return int(self.vectors.shape[0])
+
+    @property
+    def next_batch(self) -> int:
+        """Index of the next batch to embed (batches of ``batch_size`` chunks)."""
+        return -(-self.done // self.batch_size)
+
+    def to_bytes(self) -> bytes:
+        """Compact ``.npz`` form (float32 vectors, no pickle)."""
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            vectors=np.ascontiguousarray(self.vectors, dtype=np.float32),
+            document_id=np.array(self.document_id),
+            content_hash=np.array(self.content_hash),
+            fingerprint=np.array(self.fingerprint),
+            total=np.array(self.total, dtype=np.int64),
+            batch_size=np.array(self.batch_size, dtype=np.int64),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> EmbeddingCheckpoint:
+        """Read ``to_bytes`` output; ``CheckpointError`` when the bytes are not one."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                return cls(
+                    document_id=str(npz["document_id"]),
+                    content_hash=str(npz["content_hash"]),
+                    fingerprint=str(npz["fingerprint"]),
+                    total=int(npz["total"]),
+                    batch_size=int(npz["batch_size"]),
+                    vectors=np.asarray(npz["vectors"], dtype=np.float32),
+                )
+        except Exception as exc:  # zip, key or value errors: all mean "not a checkpoint"
+            raise CheckpointError(f"not an embedding checkpoint: {exc}") from None
+
+
+def chunks_fingerprint(embedder: Embedder, chunk_ids: Sequence[str]) -> str:
+    """What a checkpoint's embeddings depend on besides the bytes: model and chunk ids."""
+    digest = hashlib.sha256(f"{embedder.model_id}\x1f{embedder.dimension}".encode())
+    for chunk_id in chunk_ids:
+        digest.update(b"\x1f" + chunk_id.encode("ascii"))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What happened to one document."""
+    """What happened to one document.
+
+    ``chunks`` is the number indexed, or, when ``paused``, the number embedded so far; a paused
+    result (and a failed one that had made progress) carries the ``checkpoint`` to resume from.
+    """
 
     name: str
     outcome: Outcome
@@ -32,6 +117,7 @@ class IngestResult:
     chunks: int = 0
     reason: str | None = None
     seconds: float = 0.0
+    checkpoint: EmbeddingCheckpoint | None = None
 
 
 @dataclass
@@ -75,6 +161,7 @@ class _Prepared:
     drafts: list[ChunkDraft]
     meta: dict[str, Any]
     started: float
+    digest: str = ""
 
 
 class Ingestor:
@@ -89,7 +176,8 @@ class Ingestor:
     embedder, store, metadata:
         The ports to use.
     flush_chunks:
-        Chunks gathered across documents before they are embedded in one call (bounds memory).
+        Chunks gathered across documents before they are embedded in one call (bounds memory);
+        also the batch size of a resumable ingest.
     max_document_bytes:
         Larger files are skipped as oversize.
     on_document_changed:
@@ -122,10 +210,89 @@ class Ingestor:
         *,
         document_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        checkpoint: EmbeddingCheckpoint | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestResult:
-        """Index one document; never raises for a bad document, reports it instead."""
-        summary = self.ingest_many(workspace, [DocumentInput(name, data, document_id, metadata)])
-        return summary.results[0]
+        """Index one document; never raises for a bad document, reports it instead.
+
+        Parameters
+        ----------
+        checkpoint:
+            Embeddings from an earlier, paused ingest of this document; used when it matches
+            the document's bytes, chunking and embedding model, ignored otherwise.
+        should_stop:
+            Asked before each batch of ``flush_chunks`` chunks is embedded; ``True`` pauses the
+            ingest (outcome ``paused`` with a checkpoint). Without it (and without a checkpoint)
+            the document is ingested in one go, as ``ingest_many`` does.
+
+        Example
+        -------
+        >>> result = ingestor.ingest(ws, "big.pdf", data, should_stop=deadline_near)
+        >>> while result.outcome == "paused":
+        ...     result = ingestor.ingest(ws, "big.pdf", data, checkpoint=result.checkpoint)
+        """
+        document = DocumentInput(name, data, document_id, metadata)
+        if checkpoint is None and should_stop is None:
+            return self.ingest_many(workspace, [document]).results[0]
+        return self._ingest_resumable(workspace, document, checkpoint, should_stop)
+
+    def _ingest_resumable(
+        self,
+        workspace: Workspace,
+        document: DocumentInput,
+        checkpoint: EmbeddingCheckpoint | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> IngestResult:
+        reported: list[IngestResult] = []
+        p = self._prepare(workspace, document, reported.append)
+        if p is None:
+            return reported[0]
+        total, batch = len(p.drafts), max(1, self.flush_chunks)
+        fingerprint = chunks_fingerprint(self.embedder, [d.id for d in p.drafts])
+        vectors = np.empty((total, self.embedder.dimension), dtype=np.float32)
+        done = 0
+        if (
+            checkpoint is not None
+            and checkpoint.document_id == p.doc_id
+            and checkpoint.content_hash == p.digest
+            and checkpoint.fingerprint == fingerprint
+            and checkpoint.total == total
+            and checkpoint.vectors.shape[1:] == (self.embedder.dimension,)
+        ):
+            done = min(checkpoint.done, total)
+            vectors[:done] = checkpoint.vectors[:done]
+
+        def saved(upto: int) -> EmbeddingCheckpoint:
+            return EmbeddingCheckpoint(
+                p.doc_id, p.digest, fingerprint, total, batch, vectors[:upto]
+            )
+
+        resumed_at = done
+        while done < total:
+            if should_stop is not None and should_stop():
+                return IngestResult(
+                    p.name,
+                    "paused",
+                    p.doc_id,
+                    done,
+                    seconds=time.perf_counter() - p.started,
+                    checkpoint=saved(done),
+                )
+            end = min(done + batch, total)
+            try:
+                vectors[done:end] = self.embedder.embed(
+                    [d.text for d in p.drafts[done:end]], kind="passage"
+                )
+            except Exception as exc:
+                failed = self._fail(workspace, p, exc)
+                return replace(failed, checkpoint=saved(done)) if done > resumed_at else failed
+            done = end
+        current = self.metadata.get_document(workspace.id, p.doc_id)
+        if current is not None and current.content_hash != p.digest:
+            return IngestResult(
+                p.name, "superseded", p.doc_id, reason="a newer version of the document arrived"
+            )
+        return self._index(workspace, p, vectors)
 
     def ingest_many(
         self,
@@ -199,7 +366,7 @@ class Ingestor:
         if parsed.title:
             meta.setdefault("title", parsed.title)
         drafts = split_text(parsed.text, workspace.id, doc_id, workspace.chunking)
-        return _Prepared(doc_id, name, drafts, meta, started)
+        return _Prepared(doc_id, name, drafts, meta, started, digest)
 
     def _flush(
         self,
@@ -218,37 +385,34 @@ class Ingestor:
         for p in pending:
             own = vectors[offset : offset + len(p.drafts)]
             offset += len(p.drafts)
-            chunks = [
-                Chunk(
-                    id=d.id,
-                    workspace_id=workspace.id,
-                    document_id=p.doc_id,
-                    ordinal=d.ordinal,
-                    text=d.text,
-                    embedding=vec,
-                    metadata={**p.meta, "start": d.start},
-                )
-                for d, vec in zip(p.drafts, own, strict=True)
-            ]
-            try:
-                self.store.replace_document_chunks(workspace.id, p.doc_id, chunks)
-            except Exception as exc:
-                report(self._fail(workspace, p, exc))
-                continue
-            self.metadata.set_document_status(
-                workspace.id, p.doc_id, DocumentStatus.INDEXED, chunk_count=len(chunks)
+            report(self._index(workspace, p, own))
+
+    def _index(self, workspace: Workspace, p: _Prepared, vectors: Any) -> IngestResult:
+        """Replace the document's chunks in one call, then record and announce it."""
+        chunks = [
+            Chunk(
+                id=d.id,
+                workspace_id=workspace.id,
+                document_id=p.doc_id,
+                ordinal=d.ordinal,
+                text=d.text,
+                embedding=vec,
+                metadata={**p.meta, "start": d.start},
             )
-            if self.on_document_changed:
-                self.on_document_changed(workspace.id, p.doc_id)
-            report(
-                IngestResult(
-                    p.name,
-                    "indexed",
-                    p.doc_id,
-                    len(chunks),
-                    seconds=time.perf_counter() - p.started,
-                )
-            )
+            for d, vec in zip(p.drafts, vectors, strict=True)
+        ]
+        try:
+            self.store.replace_document_chunks(workspace.id, p.doc_id, chunks)
+        except Exception as exc:
+            return self._fail(workspace, p, exc)
+        self.metadata.set_document_status(
+            workspace.id, p.doc_id, DocumentStatus.INDEXED, chunk_count=len(chunks)
+        )
+        if self.on_document_changed:
+            self.on_document_changed(workspace.id, p.doc_id)
+        return IngestResult(
+            p.name, "indexed", p.doc_id, len(chunks), seconds=time.perf_counter() - p.started
+        )
 
     def _fail(self, workspace: Workspace, p: _Prepared, exc: Exception) -> IngestResult:
         reason = f"{type(exc).__name__}: {exc}"[:1000]

@@ -1,6 +1,7 @@
 """Deploy-time database setup: the ``vector`` extension, the chorus schema and its tables.
 
-Two ways in (``runtime/cloud/db_setup.py`` does the work):
+Two ways in (``runtime/cloud/db_setup.py`` does the work, through the RDS Data API when given
+``clusterArn`` + ``secretArn`` and no ``host``/``dsn``, else with psycopg2):
 
 * a direct invocation — ``aws.lambda_.Invocation`` or a Pulumi dynamic resource — with
   ``{"clusterArn", "secretArn", "database", "schema", "embeddingDimension"}``: returns what
@@ -19,7 +20,12 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ..cloud.db_setup import SetupRequest, resolve_dsn, set_up_database
+from ..cloud.db_setup import (
+    SetupRequest,
+    resolve_dsn,
+    set_up_database,
+    set_up_database_via_data_api,
+)
 from .observability import logger, metrics, tracer
 
 _MARGIN_MS = 30_000
@@ -27,9 +33,14 @@ _MARGIN_MS = 30_000
 
 def run_setup(event: dict[str, Any], context: Any, session: Any = None) -> dict[str, Any]:
     request = SetupRequest.from_input(event)
-    dsn = resolve_dsn(request, session or boto3.session.Session())
+    session = session or boto3.session.Session()
     remaining_ms = context.get_remaining_time_in_millis() if context is not None else 300_000
-    result = set_up_database(dsn, request, budget_s=max(remaining_ms - _MARGIN_MS, 0) / 1000)
+    budget_s = max(remaining_ms - _MARGIN_MS, 0) / 1000
+    if request.uses_data_api:
+        client = session.client("rds-data")
+        result = set_up_database_via_data_api(client, request, budget_s=budget_s)
+    else:
+        result = set_up_database(resolve_dsn(request, session), request, budget_s=budget_s)
     logger.info("database ready", extra={"setup": result})
     return result
 

@@ -4,6 +4,10 @@ Partial batch responses: a poison message is reported in ``batchItemFailures`` a
 DLQ after the queue's max receives; the rest of its batch is not retried. With an idempotency
 table configured, each object version (key + ETag + version id) is applied once even when SQS
 delivers it several times at the same moment.
+
+A document that cannot be embedded before the invocation's deadline is paused and continued by
+a message the worker sends to its own queue (``CHORUS_INGEST_QUEUE_URL``); each continuation
+carries its hop number, so idempotency never mistakes it for the event or an earlier hop.
 """
 
 from __future__ import annotations
@@ -20,23 +24,32 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..cloud.idempotency import idempotent
-from ..cloud.ingest import ObjectEvent, apply_object_event, object_events
+from ..cloud.ingest import InvocationDeadline, ObjectEvent, apply_object_event, object_events
 from ..cloud.services import CloudServices, get_services
 from .observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _apply(services: CloudServices, context: Any):
+def _apply(services: CloudServices, context: Any, deadline: InvocationDeadline | None):
     def apply(*, event: dict[str, Any]) -> dict[str, Any]:
-        return apply_object_event(services, ObjectEvent(**event))
+        return apply_object_event(services, ObjectEvent(**event), deadline=deadline)
 
     return idempotent(services, apply, "event", key_prefix="ingest", context=context)
 
 
-def ingest_record(services: CloudServices, record: SQSRecord, context: Any = None) -> list[dict]:
-    """Apply every object event of one SQS message; raises to report the message failed."""
-    apply = _apply(services, context)
+def ingest_record(
+    services: CloudServices,
+    record: SQSRecord,
+    context: Any = None,
+    deadline: InvocationDeadline | None = None,
+) -> list[dict]:
+    """Apply every object event of one SQS message; raises to report the message failed.
+
+    ``deadline`` (from the invocation's context) lets a large document pause and continue in
+    the next invocation instead of running out of time.
+    """
+    apply = _apply(services, context, deadline)
     results = []
     for event in object_events(record.body):
         result = apply(event=event.as_dict())
@@ -51,9 +64,10 @@ def ingest_record(services: CloudServices, record: SQSRecord, context: Any = Non
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = get_services()
+    deadline = InvocationDeadline.from_context(context)
     return process_partial_response(
         event=event,
-        record_handler=lambda record: ingest_record(services, record, context),
+        record_handler=lambda record: ingest_record(services, record, context, deadline),
         processor=processor,
         context=context,
     )

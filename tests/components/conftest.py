@@ -146,6 +146,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
                     f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}/invocations"
                 ),
             },
+            "aws:s3/bucketObjectv2:BucketObjectv2": {"versionId": f"{name}-v1"},
+            "aws:s3/vectorsVectorBucket:VectorsVectorBucket": {
+                "vectorBucketArn": (
+                    f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/{inputs.get('vectorBucketName')}"
+                )
+            },
+            "aws:s3/vectorsIndex:VectorsIndex": {
+                "indexArn": (
+                    f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/"
+                    f"{inputs.get('vectorBucketName')}/index/{inputs.get('indexName')}"
+                )
+            },
             "aws:lambda/layerVersion:LayerVersion": {
                 "arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{physical}:1"
             },

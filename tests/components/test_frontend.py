@@ -1,9 +1,13 @@
-"""Frontend: private bucket + CloudFront (OAC), security headers, SPA fallback, the API origin
-with the CDN secret header, optional WAF, uploaded build files and config.json."""
+"""Frontend: private bucket + CloudFront (OAC), security headers, SPA fallback, the REST and
+WebSocket origins with the CDN secret header, optional WAF, uploaded build files and
+config.json."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from components.frontend import (
     cache_control,
     content_security_policy,
     content_type,
+    websocket_stage_rewrite,
 )
 from components.shared import CDN_SECRET_HEADER
 
@@ -67,9 +72,45 @@ def _frontend(**overrides):
 
     def program():
         fe = Frontend("web", args)
-        return {"url": fe.url, "api": fe.api_url, "config": fe.config, "waf": fe.web_acl_arn}
+        return {
+            "url": fe.url,
+            "api": fe.api_url,
+            "ws": fe.websocket_url,
+            "config": fe.config,
+            "waf": fe.web_acl_arn,
+        }
 
     return deploy(program)
+
+
+def _connect_sources(d) -> list[str]:
+    policy = d.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs
+    csp = policy["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"]
+    return next(p for p in csp.split(";") if p.strip().startswith("connect-src")).split()[1:]
+
+
+def _behavior(cdn, path_pattern):
+    return next(b for b in cdn["orderedCacheBehaviors"] if b["pathPattern"] == path_pattern)
+
+
+def _origin(cdn, origin_id):
+    return next(o for o in cdn["origins"] if o["originId"] == origin_id)
+
+
+def _run_viewer_request(code: str, uri: str, querystring: dict) -> dict:
+    """Run a CloudFront Function's handler under node with a viewer-request event."""
+    event = {"version": "1.0", "request": {"method": "GET", "uri": uri,
+                                           "querystring": querystring, "headers": {}}}  # fmt: skip
+    script = code + "\nconsole.log(JSON.stringify(handler(JSON.parse(process.env.CF_EVENT))));"
+    done = subprocess.run(
+        ["node", "-e", script],
+        env={**os.environ, "CF_EVENT": json.dumps(event)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(done.stdout)
 
 
 def test_bucket_is_private_encrypted_and_tls_only():
@@ -113,9 +154,11 @@ def test_viewers_use_https_only():
     cdn = _frontend().one(DISTRIBUTION).inputs
     assert cdn["defaultCacheBehavior"]["viewerProtocolPolicy"] == "redirect-to-https"
     assert cdn["orderedCacheBehaviors"][0]["viewerProtocolPolicy"] == "https-only"
-    api = next(o for o in cdn["origins"] if o["originId"] == "api")
-    assert api["customOriginConfig"]["originProtocolPolicy"] == "https-only"
-    assert api["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+    assert _behavior(cdn, "/ws")["viewerProtocolPolicy"] == "https-only"
+    for origin_id in ("api", "websocket"):
+        origin = _origin(cdn, origin_id)
+        assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+        assert origin["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
 
 
 def test_custom_domain_gets_its_certificate_with_modern_tls():
@@ -125,9 +168,11 @@ def test_custom_domain_gets_its_certificate_with_modern_tls():
     assert cdn["viewerCertificate"]["minimumProtocolVersion"] == "TLSv1.2_2021"
     assert cdn["viewerCertificate"]["sslSupportMethod"] == "sni-only"
     assert d.outputs["url"] == "https://chat.example.com"
+    assert d.outputs["config"]["websocketUrl"] == "wss://chat.example.com/ws"
+    assert "wss://chat.example.com" in _connect_sources(d)
 
 
-def test_security_headers_are_strict_and_the_csp_allows_api_websocket_and_cognito():
+def test_security_headers_are_strict_and_the_csp_allows_the_api_the_cdn_websocket_and_cognito():
     d = _frontend()
     policy = d.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs
     headers = policy["securityHeadersConfig"]
@@ -137,10 +182,11 @@ def test_security_headers_are_strict_and_the_csp_allows_api_websocket_and_cognit
     assert headers["contentTypeOptions"]["override"] is True
     assert headers["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
     csp = headers["contentSecurityPolicy"]["contentSecurityPolicy"]
-    connect = next(p for p in csp.split(";") if p.strip().startswith("connect-src")).split()
+    connect = _connect_sources(d)
+    assert "'self'" in connect  # wss://<this site>/ws: 'self' matches wss: on the page's host
     assert HTTP_API in connect
-    assert "wss://ws456.execute-api.eu-west-1.amazonaws.com" in connect
     assert f"https://cognito-idp.{REGION}.amazonaws.com" in connect
+    assert not any("ws456" in source for source in connect), "the app never opens the API's URL"
     assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
     cdn = d.one(DISTRIBUTION).inputs
@@ -170,6 +216,66 @@ def test_rest_api_is_a_second_origin_with_the_secret_origin_header():
     assert {"POST", "DELETE", "PUT"} <= set(behavior["allowedMethods"])
     strip = d.one("aws:cloudfront/function:Function", "api-prefix").inputs
     assert strip["code"] == API_PREFIX_STRIP
+
+
+def test_websocket_api_is_a_third_origin_with_the_secret_origin_header():
+    cdn = _frontend().one(DISTRIBUTION).inputs
+    ws = _origin(cdn, "websocket")
+    assert ws["domainName"] == "ws456.execute-api.eu-west-1.amazonaws.com"
+    assert not ws.get("originPath"), "the stage comes from the /ws function, not the origin path"
+    assert ws["customHeaders"] == [{"name": CDN_SECRET_HEADER, "value": "s3cr3t-value"}]
+    assert ws["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    assert ws["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+
+
+def test_websocket_behaviour_forwards_the_handshake_and_the_token_and_caches_nothing():
+    d = _frontend()
+    cdn = d.one(DISTRIBUTION).inputs
+    ws = _behavior(cdn, "/ws")
+    assert ws["targetOriginId"] == "websocket"
+    assert ws["viewerProtocolPolicy"] == "https-only"
+    assert ws["cachePolicyId"] == CACHING_DISABLED
+    assert set(ws["allowedMethods"]) == {"GET", "HEAD"}
+    policy = d.one("aws:cloudfront/originRequestPolicy:OriginRequestPolicy", "ws-handshake")
+    assert ws["originRequestPolicyId"] == "web-ws-handshake-id"
+    headers = policy.inputs["headersConfig"]
+    assert headers["headerBehavior"] == "whitelist"
+    assert set(headers["headers"]["items"]) == {
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+        "Sec-WebSocket-Protocol",
+        "Sec-WebSocket-Accept",
+        "Sec-WebSocket-Extensions",
+    }
+    assert "Host" not in headers["headers"]["items"]  # API Gateway answers to its own name only
+    assert policy.inputs["queryStringsConfig"]["queryStringBehavior"] == "all"  # ?token=
+    assert policy.inputs["cookiesConfig"]["cookieBehavior"] == "none"
+
+
+def test_websocket_path_is_rewritten_to_the_stage_by_a_viewer_request_function():
+    d = _frontend()
+    ws = _behavior(d.one(DISTRIBUTION).inputs, "/ws")
+    [association] = ws["functionAssociations"]
+    assert association["eventType"] == "viewer-request"
+    fn = d.one("aws:cloudfront/function:Function", "ws-stage")
+    assert association["functionArn"] == fn.state["arn"]
+    assert fn.inputs["runtime"] == "cloudfront-js-2.0"
+    assert fn.inputs["code"] == websocket_stage_rewrite("/prod")
+    assert "request.uri = '/prod';" in fn.inputs["code"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the CloudFront Function")
+def test_websocket_stage_rewrite_sends_ws_to_the_stage_and_keeps_the_token():
+    token = {"token": {"value": "eyJ.abc.def"}}
+    request = _run_viewer_request(websocket_stage_rewrite("/live"), "/ws", token)
+    assert request["uri"] == "/live"
+    assert request["querystring"] == token
+    assert _run_viewer_request(websocket_stage_rewrite(""), "/ws", {})["uri"] == "/"
+
+
+def test_websocket_stage_rewrite_refuses_what_is_no_stage_name():
+    with pytest.raises(ValueError, match="not an API Gateway stage name"):
+        websocket_stage_rewrite("/live';alert(1)//")
 
 
 def test_named_api_stage_becomes_the_origin_path():
@@ -228,7 +334,8 @@ def test_config_json_comes_from_the_stack_outputs_not_the_build(site):
     assert config == d.outputs["config"]
     assert config["mode"] == "cloud"
     assert config["apiUrl"] == "https://d111.cloudfront.net/api"
-    assert config["websocketUrl"] == WS_API
+    assert config["websocketUrl"] == "wss://d111.cloudfront.net/ws"
+    assert d.outputs["ws"] == config["websocketUrl"]
     assert config["userPoolId"] == f"{REGION}_pool" and config["userPoolClientId"] == "client123"
     assert config["region"] == REGION
     assert config["models"] == ["claude", "gpt"] and config["defaultModel"] == "claude"

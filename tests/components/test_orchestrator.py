@@ -184,9 +184,12 @@ def test_state_machines_substitute_the_task_arns(d):
     agreement = fanout["States"]["ScoreAgreement"]["Parameters"]["FunctionName"]
     assert _fn_by_id(d, agreement).inputs["handler"] == "runtime.handlers.fanout_agreement.handler"
     reindex = json.loads(machines["STANDARD"]["definition"])
-    item = reindex["States"]["ReindexDocuments"]["ItemProcessor"]["States"]["ReindexDocument"]
+    item_states = reindex["States"]["ReindexDocuments"]["ItemProcessor"]["States"]
+    item = item_states["ReindexDocument"]
     fn = _fn_by_id(d, item["Parameters"]["FunctionName"])
     assert fn.inputs["handler"] == "runtime.handlers.reindex_document.handler"
+    abandon = item_states["AbandonDocument"]["Parameters"]["FunctionName"]
+    assert abandon == item["Parameters"]["FunctionName"]  # the same function gives up
     assert "${" not in machines["EXPRESS"]["definition"] + machines["STANDARD"]["definition"]
     for machine in machines.values():
         assert machine["tracingConfiguration"] == {"enabled": True}
@@ -385,3 +388,22 @@ def test_missing_required_input_names_the_key():
     args = {k: v for k, v in INPUTS.items() if k != "issuer_url"}
     with pytest.raises(ValueError, match="'issuer_url' is required"):
         ChatOrchestrator("bad", args)
+
+
+def test_the_ingest_worker_continues_large_documents_through_its_own_queue_and_staging():
+    queue_url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/ingest"
+    d = _orchestrator(ingest_queue_url=queue_url)
+    fn = d.one("aws:lambda/function:Function", "ingest-worker")
+    assert fn.inputs["environment"]["variables"]["CHORUS_INGEST_QUEUE_URL"] == queue_url
+    statements = _statements(d, "ingest_worker")
+    assert statements["ContinueLargeDocuments"]["Action"] == ["sqs:SendMessage"]
+    assert statements["ContinueLargeDocuments"]["Resource"] == [INPUTS["ingest_queue_arn"]]
+    assert statements["StageEmbeddings"]["Action"] == [
+        "s3:DeleteObject", "s3:GetObject", "s3:PutObject",
+    ]  # fmt: skip
+    assert statements["StageEmbeddings"]["Resource"] == ["arn:aws:s3:::documents/ingest-staging/*"]
+    # Writes stay confined to the staging prefix: uploads are never written by the worker.
+    writes = {r for a, r in _grants(d, "ingest_worker") if a in ("s3:PutObject", "s3:DeleteObject")}
+    assert writes == {"arn:aws:s3:::documents/ingest-staging/*"}
+    # Re-indexing one document runs in one go: it sends no continuation.
+    assert "ContinueLargeDocuments" not in _statements(d, "reindex_document")

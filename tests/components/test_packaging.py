@@ -177,7 +177,9 @@ def test_requirements_cover_every_third_party_module_the_handlers_import():
     )
     assert missing == {}, f"add to packaging.LAMBDA_REQUIREMENTS: {missing}"
     assert "openai" in imported  # optional: only with models.openaiModels
-    assert "bm25s" not in imported  # evaluation only; not shipped to Lambda
+    # every store a workspace can pick ships: bm25s (DynamoDB keyword search), opensearch-py
+    shipped = {packaging.requirement_module(r) for r in packaging.LAMBDA_REQUIREMENTS}
+    assert {"bm25s", "opensearchpy"} <= shipped
 
 
 def test_third_party_imports_follow_relative_and_lazy_imports(tmp_path):

@@ -83,9 +83,109 @@ def test_guardrail_may_be_named_by_its_arn():
         (_guardrail(id="My Guardrail"), "'chorus:models.guardrail.id'"),
         (_guardrail(failOpen="sometimes"), "'chorus:models.guardrail.failOpen'"),
         (_guardrail(checkInputs=True), "'chorus:models.guardrail.checkInputs'"),
+        ({"chorus:vectorStore": {"defaultStore": "faiss"}}, "'chorus:vectorStore.defaultStore'"),
+        (
+            {"chorus:vectorStore": {"s3Vectors": {"distanceMetric": "euclidean"}}},
+            "'chorus:vectorStore.s3Vectors.distanceMetric'",
+        ),
+        (
+            {"chorus:vectorStore": {"s3Vectors": {"indexName": "Chunks_1"}}},
+            "'chorus:vectorStore.s3Vectors.indexName'",
+        ),
+        (
+            {"chorus:vectorStore": {"kendra": {"metadataPrefix": "meta"}}},
+            "'chorus:vectorStore.kendra.metadataPrefix'",
+        ),
     ],
 )
 def test_bad_values_name_their_key(config, named):
     with pytest.raises(ConfigError) as error:
         parse_settings(config)
     assert named in str(error.value)
+
+
+def test_dev_workspaces_default_to_the_dynamodb_store_with_aurora_kept():
+    vs = load_stack_file(ROOT / "Pulumi.dev.yaml").vector_store
+    assert vs.default_store == "dynamodb"
+    assert vs.enabled_stores() == ["dynamodb", "pgvector"]
+
+
+def test_store_defaults_deploy_dynamodb_and_aurora_only():
+    vs = StackSettings().vector_store
+    assert vs.default_store == "dynamodb"
+    assert vs.dynamodb.enabled and not vs.s3_vectors.enabled and not vs.kendra.enabled
+    assert (vs.s3_vectors.index_name, vs.s3_vectors.distance_metric) == ("chunks", "cosine")
+    assert vs.kendra.metadata_prefix == "kendra-metadata/"
+
+
+@pytest.mark.parametrize(
+    ("store", "switch"),
+    [
+        ("kendra", "vectorStore.kendra.enabled"),
+        ("s3vectors", "vectorStore.s3Vectors.enabled"),
+        ("opensearch", "vectorStore.opensearch.enabled"),
+        ("pgvector", "vectorStore.aurora.enabled"),
+    ],
+)
+def test_the_default_store_must_be_deployed(store, switch):
+    off = {"aurora": {"enabled": False}} if store == "pgvector" else {}
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"chorus:vectorStore": {"defaultStore": store, **off}})
+    assert "'chorus:vectorStore.defaultStore'" in str(error.value)
+    assert f"set {switch}: true" in str(error.value)
+
+
+def test_turning_off_the_default_dynamodb_store_names_the_default_store_key():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"chorus:vectorStore": {"dynamodb": {"enabled": False}}})
+    assert "'chorus:vectorStore.defaultStore'" in str(error.value)
+    assert "'dynamodb' is not deployed" in str(error.value)
+    vs = parse_settings(
+        {"chorus:vectorStore": {"dynamodb": {"enabled": False}, "defaultStore": "pgvector"}}
+    ).vector_store
+    assert vs.enabled_stores() == ["pgvector"]
+
+
+def test_every_store_can_be_deployed_at_once():
+    vs = parse_settings(
+        {
+            "chorus:vectorStore": {
+                "defaultStore": "s3vectors",
+                "opensearch": {"enabled": True},
+                "s3Vectors": {"enabled": True, "indexName": "docs-v2"},
+                "kendra": {"enabled": True, "metadataPrefix": "kendra/meta/"},
+            }
+        }
+    ).vector_store
+    assert vs.enabled_stores() == ["dynamodb", "pgvector", "opensearch", "s3vectors", "kendra"]
+    assert vs.s3_vectors.index_name == "docs-v2"
+
+
+def test_dev_stack_answers_only_through_the_cdn():
+    settings = load_stack_file(ROOT / "Pulumi.dev.yaml")
+    assert settings.frontend.enabled
+    assert settings.orchestrator.require_cdn_header is None  # not set: follows the frontend
+    assert settings.cdn_header_required is True
+
+
+@pytest.mark.parametrize(("frontend", "required"), [(True, True), (False, False)])
+def test_the_cdn_header_is_required_by_default_exactly_when_the_cdn_is_deployed(frontend, required):
+    settings = parse_settings({"chorus:frontend": {"enabled": frontend}})
+    assert settings.cdn_header_required is required
+
+
+def test_the_cdn_header_check_can_be_turned_off_with_the_cdn_deployed():
+    settings = parse_settings({"chorus:orchestrator": {"requireCdnHeader": False}})
+    assert settings.frontend.enabled and settings.cdn_header_required is False
+
+
+def test_requiring_the_cdn_header_without_the_cdn_is_refused():
+    with pytest.raises(ConfigError) as error:
+        parse_settings(
+            {
+                "chorus:orchestrator": {"requireCdnHeader": True},
+                "chorus:frontend": {"enabled": False},
+            }
+        )
+    assert "'chorus:frontend'" in str(error.value)
+    assert "orchestrator.requireCdnHeader: false" in str(error.value)

@@ -89,6 +89,58 @@ def test_tables_are_on_demand_with_pitr_and_kms():
         }
 
 
+def test_chunks_table_has_exactly_the_keys_the_dynamodb_adapter_creates():
+    table = _store().one("aws:dynamodb/table:Table", "chunks").inputs
+    # runtime/adapters/dynamodb_store.py create_table: PK workspace_id (S), SK sk (S), no index
+    assert (table["hashKey"], table["rangeKey"]) == ("workspace_id", "sk")
+    assert table["attributes"] == [
+        {"name": "workspace_id", "type": "S"},
+        {"name": "sk", "type": "S"},
+    ]
+    assert "globalSecondaryIndexes" not in table
+    assert table["billingMode"] == "PAY_PER_REQUEST"  # $0 while idle
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["serverSideEncryption"] == {"enabled": True}  # the AWS-managed key
+    assert table["deletionProtectionEnabled"] is False
+
+
+def test_chunks_table_follows_the_key_and_deletion_protection():
+    key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+    table = _store(kms_key_arn=key, deletion_protection=True).one(
+        "aws:dynamodb/table:Table", "chunks"
+    )
+    assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}
+    assert table.inputs["deletionProtectionEnabled"] is True
+
+
+def test_chunks_table_outputs_and_statements_or_none_when_turned_off():
+    captured = {}
+
+    def program():
+        store = VectorStore("vs", {"enable_aurora": False})
+        bare = VectorStore("bare", {"enable_aurora": False, "enable_dynamodb_store": False})
+        captured["read"] = store.dynamodb_store_statements(read_only=True)
+        captured["write"] = store.dynamodb_store_statements()
+        captured["none"] = bare.dynamodb_store_statements()
+        return {
+            "name": store.chunks_table_name,
+            "arn": store.chunks_table_arn,
+            "bare": bare.chunks_table_name,
+        }
+
+    d = deploy(program)
+    table = d.named("vs-chunks", "aws:dynamodb/table:Table")
+    assert d.outputs["name"] == table.state["name"]
+    assert d.outputs["arn"] == table.state["arn"]
+    assert d.outputs["bare"] is None
+    assert not [t for t in d.of_type("aws:dynamodb/table:Table") if t.name == "bare-chunks"]
+    [read] = captured["read"]
+    [write] = captured["write"]
+    assert read["Action"] == ["dynamodb:Query"]
+    assert write["Action"] == ["dynamodb:BatchWriteItem", "dynamodb:Query"]
+    assert captured["none"] == []
+
+
 def test_bucket_blocks_public_access_is_versioned_and_kms_encrypted():
     d = _store()
     block = d.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
@@ -199,7 +251,7 @@ def test_store_without_aurora_stands_alone():
     d = deploy(program)
     assert d.of_type("aws:rds/cluster:Cluster") == []
     assert d.outputs["cluster"] is None
-    assert len(d.of_type("aws:dynamodb/table:Table")) == 2
+    assert len(d.of_type("aws:dynamodb/table:Table")) == 3  # workspace, document, chunks
 
 
 def test_opensearch_collection_has_encryption_network_and_access_policies():
@@ -303,11 +355,18 @@ def test_s3_vectors_statements_name_the_five_data_actions_on_the_index_only():
     def program():
         store = VectorStore("vs", {"enable_aurora": False, "enable_s3_vectors": True})
         captured["statements"] = store.s3_vectors_statements()
+        captured["read_only"] = store.s3_vectors_statements(read_only=True)
         captured["none"] = VectorStore("bare", {"enable_aurora": False}).s3_vectors_statements()
         return {"index": store.s3_vectors_index_name}
 
     d = deploy(program)
     (statement,) = captured["statements"]
+    [read_only] = captured["read_only"]
+    assert read_only["Action"] == [
+        "s3vectors:GetVectors",
+        "s3vectors:ListVectors",
+        "s3vectors:QueryVectors",
+    ]
     assert statement["Action"] == [
         "s3vectors:DeleteVectors",
         "s3vectors:GetVectors",
@@ -409,3 +468,20 @@ def test_kendra_data_source_can_be_left_out():
     assert d.of_type("aws:iam/role:Role") and all(
         "source" not in r.name for r in d.of_type("aws:iam/role:Role")
     )
+
+
+def test_documents_bucket_expires_old_versions_and_abandoned_ingest_staging():
+    rules = {
+        r["id"]: r
+        for r in _store()
+        .one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        .inputs["rules"]
+    }
+    assert rules["expire-old-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert rules["expire-old-versions"]["abortIncompleteMultipartUpload"] == {
+        "daysAfterInitiation": 1
+    }
+    staging = rules["expire-ingest-staging"]
+    assert staging["status"] == "Enabled"
+    assert staging["filter"] == {"prefix": "ingest-staging/"}
+    assert staging["expiration"] == {"days": 7}

@@ -105,3 +105,50 @@ def run_execution(sfn: Any, machine: str, payload: dict[str, Any]) -> dict[str, 
             return described
         time.sleep(0.05)
     raise AssertionError("the execution did not finish within 60 s")
+
+
+def execute_in_running_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside an already started ``mock_aws()`` (the ``stack`` fixture's), let moto execute
+    state machines and run Lambda functions without Docker, as
+    ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda":
+    {"use_docker": False}})`` would; moto reads this config per request."""
+    from moto.core.config import default_user_config
+
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
+    monkeypatch.setitem(default_user_config, "lambda", {"use_docker": False})
+
+
+def deploy_reindex(definition: str) -> tuple[Any, str]:
+    """Create the ``reindex_document`` function and the re-index state machine (placeholder
+    filled); return the Step Functions client and the machine's ARN."""
+    import boto3
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = boto3.client("iam").create_role(
+        RoleName="reindex", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    function = boto3.client("lambda").create_function(
+        FunctionName="reindex_document",
+        Runtime="python3.12",
+        Role=role,
+        Handler="runtime.handlers.reindex_document.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )["FunctionArn"]
+    values = {"ReindexDocumentFunctionArn": function}
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="reindex-workspace",
+        definition=PLACEHOLDER.sub(lambda m: values[m.group(1)], definition),
+        roleArn=role,
+        type="STANDARD",
+    )
+    return sfn, machine["stateMachineArn"]

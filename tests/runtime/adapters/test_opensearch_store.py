@@ -569,3 +569,15 @@ def test_connect_signs_with_sigv4_over_verified_tls(service):
 def test_connect_refuses_an_unknown_service():
     with pytest.raises(ValueError, match="aoss"):
         connect("host", "eu-west-1", "opensearch")
+
+
+def test_a_store_told_to_create_its_index_does_so_before_its_first_write_only(fake):
+    client = OpenSearch(hosts=[fake.url], connection_class=RequestsHttpConnection, max_retries=0)
+    store = OpenSearchStore(client, "fresh", DIM, create_index=True)
+    assert "fresh" not in fake.indices  # nothing is sent when the store is built
+
+    store.replace_document_chunks("ws", "a", [chunk("a", 0, "first", embedding=vector(1))])
+    store.replace_document_chunks("ws", "b", [chunk("b", 0, "second", embedding=vector(2))])
+
+    creates = [r for r in fake.requests if r.method == "PUT" and r.path == "/fresh"]
+    assert len(creates) == 1 and store.count_chunks("ws") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 
 import boto3
@@ -60,9 +61,47 @@ def test_a_secret_may_carry_a_whole_dsn(aws):
     assert services(aws, secret_arn=arn).database_dsn() == "postgresql:///x"
 
 
-def test_an_unwired_store_kind_is_a_configuration_error(aws):
-    with pytest.raises(ConfigurationError, match="opensearch"):
+def test_a_deployed_store_without_its_settings_is_a_configuration_error(aws):
+    with pytest.raises(ConfigurationError, match=r"vectorStore\.stores\.opensearch"):
         _ = services(aws, kind="opensearch").store
+
+
+DYNAMODB_ONLY = {
+    "embeddingDimension": 384,
+    "defaultStore": "dynamodb",
+    "stores": {"dynamodb": {"table": "chunks"}},
+}
+
+
+def test_without_the_pgvector_store_there_is_no_database(aws):
+    built = CloudServices(settings_from({**CONFIG, "vectorStore": DYNAMODB_ONLY}, {}), session=aws)
+    with pytest.raises(ConfigurationError, match="pgvector store is not deployed"):
+        _ = built.database
+
+
+def test_the_semantic_cache_is_left_out_when_aurora_is_not_deployed(aws):
+    config = {**CONFIG, "vectorStore": DYNAMODB_ONLY, "semanticCache": {"enabled": True}}
+    built = CloudServices(settings_from(config, {}), session=aws)
+    assert built.cache is None and built.invalidate_workspace("ws") is None
+    assert "database" not in vars(built)
+
+
+def test_one_deployed_store_is_used_as_it_is_and_several_are_routed(aws):
+    from chorus.runtime.adapters.dynamodb_store import DynamoDBVectorStore
+    from chorus.runtime.cloud.stores import WorkspaceStores
+
+    one = CloudServices(settings_from({**CONFIG, "vectorStore": DYNAMODB_ONLY}, {}), session=aws)
+    assert isinstance(one.store, DynamoDBVectorStore) and one.store.table_name == "chunks"
+    stores = {**DYNAMODB_ONLY["stores"], "s3vectors": {"vectorBucketName": "v"}}
+    several = CloudServices(
+        settings_from({**CONFIG, "vectorStore": {**DYNAMODB_ONLY, "stores": stores}}, {}),
+        session=aws,
+    )
+    assert isinstance(several.store, WorkspaceStores) and several.stores.kinds == (
+        "dynamodb",
+        "s3vectors",
+    )
+    assert several.stores.built() == {}  # nothing is built until a workspace needs it
 
 
 def test_without_an_embedding_endpoint_the_embedder_cannot_be_built(aws):
@@ -92,7 +131,7 @@ REGISTRY = {
 
 def registry_services(session, embedder, registry=REGISTRY, **config) -> CloudServices:
     keys = session.client("secretsmanager").create_secret(
-        Name="api-keys", SecretString=json.dumps({"OPENAI_API_KEY": "sk-test"})
+        Name=f"api-keys-{uuid.uuid4().hex}", SecretString=json.dumps({"OPENAI_API_KEY": "sk-test"})
     )["ARN"]
     models = {**CONFIG["models"], "registry": registry, **config.pop("models", {})}
     settings = settings_from({**CONFIG, "apiKeysSecretArn": keys, "models": models, **config}, {})
@@ -194,3 +233,38 @@ def test_a_configured_guardrail_is_built_and_given_to_chat(
         assert built.chat.guardrail is guardrail
     finally:
         built.close()
+
+
+def test_consensus_fans_out_through_the_workflow_when_it_is_deployed(
+    aws, embedder, module_dsn, schema_path, with_settings
+):
+    from chorus.runtime.adapters.stepfunctions_fanout import StepFunctionsFanOut
+
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:fanout"
+    built = registry_services(
+        aws, embedder, models={"orchestration": {"modelTimeoutS": 30}}, fanoutStateMachineArn=arn
+    )
+    fanout = built.fanout
+    assert isinstance(fanout, StepFunctionsFanOut) and fanout.state_machine_arn == arn
+    # The synchronous start waits for the execution: a retried model (2 × 30 s) and the
+    # agreement task, and is never retried by botocore (a retry would run the models twice).
+    assert fanout.client.meta.config.read_timeout == 120
+    assert fanout.client.meta.config.retries["total_max_attempts"] == 1
+    built._database_dsn = with_settings(module_dsn, schema_path)
+    try:
+        assert built.chat.orchestrator.fanout is fanout
+    finally:
+        built.close()
+
+
+def test_consensus_stays_in_process_without_the_workflow_or_when_told_to(aws, embedder):
+    assert registry_services(aws, embedder).fanout is None
+    inprocess = registry_services(
+        aws,
+        embedder,
+        models={"orchestration": {"fanout": "inprocess"}},
+        fanoutStateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:fanout",
+    )
+    assert inprocess.fanout is None
+    with pytest.raises(ConfigurationError, match="fanout 'lambda'"):
+        registry_services(aws, embedder, models={"orchestration": {"fanout": "lambda"}})

@@ -182,3 +182,96 @@ def test_the_guardrail_comes_from_models_guardrail():
 def test_a_broken_guardrail_config_is_a_configuration_error_naming_the_key(guardrail, complaint):
     with pytest.raises(ConfigurationError, match=complaint):
         settings_from(with_guardrail(guardrail), {})
+
+
+# -- vectorStore: several deployed stores ---------------------------------------------------------
+
+STORES = {
+    "dynamodb": {"table": "chorus-dev-chunks"},
+    "pgvector": {
+        "clusterArn": "arn:cluster",
+        "secretArn": "arn:secret",
+        "host": "cluster.example",
+        "port": 5432,
+        "database": "chorus",
+        "schema": "chorus",
+        "table": None,
+    },
+    "opensearch": {"collectionEndpoint": "https://abc.eu-west-1.aoss.amazonaws.com"},
+    "s3vectors": {"vectorBucketName": "chorus-vectors", "indexName": "chunks"},
+    "kendra": {"indexId": "idx", "metadataPrefix": "kendra-metadata/"},
+}
+
+
+def with_stores(stores=STORES, **vector_store):
+    return {
+        **CONFIG,
+        "vectorStore": {"embeddingDimension": 384, "stores": stores, **vector_store},
+    }
+
+
+def test_the_deployed_stores_and_the_default_come_from_vector_store_stores():
+    vs = settings_from(with_stores(defaultStore="dynamodb"), {}).vector_store
+    assert vs.default_store == "dynamodb"
+    assert vs.stores == ("dynamodb", "pgvector", "opensearch", "s3vectors", "kendra")
+    assert vs.dynamodb.table == "chorus-dev-chunks"
+    assert (vs.opensearch.index, vs.opensearch.service) == ("chorus-chunks", "aoss")
+    assert (vs.s3vectors.vector_bucket_name, vs.s3vectors.index_name) == (
+        "chorus-vectors",
+        "chunks",
+    )
+    assert (vs.kendra.index_id, vs.kendra.metadata_prefix) == ("idx", "kendra-metadata/")
+    assert (vs.cluster_arn, vs.host, vs.chunk_table) == (
+        "arn:cluster",
+        "cluster.example",
+        "chorus_chunks_384",
+    )
+
+
+def test_pgvector_goes_through_the_data_api_when_a_cluster_is_named_unless_told_direct():
+    assert settings_from(with_stores(defaultStore="pgvector"), {}).vector_store.access == "dataApi"
+    direct = {**STORES, "pgvector": {**STORES["pgvector"], "access": "direct"}}
+    assert settings_from(with_stores(direct, defaultStore="pgvector"), {}).vector_store.access == (
+        "direct"
+    )
+    dsn_only = {"pgvector": {"secretArn": "arn:secret", "host": "db.example"}}
+    assert settings_from(with_stores(dsn_only), {}).vector_store.access == "direct"
+    assert settings_from(CONFIG, {}).vector_store.access == "direct"  # the old shape, as before
+
+
+def test_one_deployed_store_is_the_default_without_saying_so():
+    vs = settings_from(with_stores({"dynamodb": {"table": "t"}}), {}).vector_store
+    assert (vs.default_store, vs.stores) == ("dynamodb", ("dynamodb",))
+
+
+def test_the_old_single_store_shape_deploys_only_its_kind():
+    vs = settings_from(CONFIG, {}).vector_store
+    assert (vs.default_store, vs.stores, vs.secret_arn) == ("pgvector", ("pgvector",), "arn:secret")
+
+
+@pytest.mark.parametrize(
+    ("vector_store", "complaint"),
+    [
+        (with_stores(defaultStore="faiss"), r"vectorStore\.defaultStore 'faiss'"),
+        (with_stores({"dynamodb": {"table": "t"}}, defaultStore="pgvector"), "defaultStore"),
+        (with_stores(), r"vectorStore\.defaultStore None"),  # several stores, no default
+        (with_stores({"dynamodb": {"table": "t"}, "chroma": {}}), r"unknown store kind.*chroma"),
+        (with_stores({}), r"vectorStore\.stores must name"),
+        (with_stores({"dynamodb": {}}), r"vectorStore\.stores\.dynamodb\.table is missing"),
+        (with_stores({"kendra": {"indexId": "i", "prefix": "x"}}), r"kendra has unknown.*prefix"),
+        (
+            with_stores({"pgvector": {"clusterArn": "arn", "access": "magic"}}),
+            r"pgvector\.access 'magic'",
+        ),
+        (
+            with_stores({"pgvector": {"clusterArn": "arn", "access": "dataApi"}}),
+            "clusterArn and secretArn",
+        ),
+        ({**CONFIG, "vectorStore": {"kind": "chroma"}}, r"vectorStore\.kind 'chroma'"),
+    ],
+)
+def test_a_broken_vector_store_config_is_a_configuration_error_naming_the_key(
+    vector_store, complaint
+):
+    with pytest.raises(ConfigurationError, match=complaint):
+        settings_from(vector_store, {})

@@ -1,5 +1,6 @@
 """Ingestion idempotency on the real stack (embedded PostgreSQL, MiniLM)."""
 
+import numpy as np
 import pytest
 from chorus.runtime.core.models import ChunkingSettings, DocumentStatus
 from chorus.runtime.local.folder import ingest_path
@@ -147,3 +148,162 @@ def test_a_document_changed_callback_fires_on_index_and_delete(services, folder)
     result = ingestor.ingest(ws, "x.txt", b"Some text about routers and cats.")
     ingestor.delete(ws.id, result.document_id)
     assert seen == [(ws.id, result.document_id)] * 2
+
+
+# -- resumable ingestion: large documents over several invocations ------------------------------
+
+LARGE = "\n\n".join(
+    f"Section {i}. The relay station {i} forwards telemetry of probe {i % 7} every {i + 3} "
+    f"minutes; operators check its antenna heater and battery log before each pass."
+    for i in range(40)
+).encode()
+
+
+def stored_embeddings(services, ws_id, doc_id):
+    """(chunk id, embedding) pairs of a document as the store holds them, in order."""
+    with services.store.db.transaction() as cur:
+        cur.execute(
+            f"SELECT id, embedding::real[] FROM {services.store.table} "
+            "WHERE workspace_id = %s AND document_id = %s ORDER BY ordinal",
+            (ws_id, doc_id),
+        )
+        rows = cur.fetchall()
+    return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.float32)
+
+
+def stop_every(batches):
+    """A should_stop that lets ``batches`` batches through per call of ``ingest``."""
+    calls = 0
+
+    def should_stop():
+        nonlocal calls
+        calls += 1
+        return calls > batches
+
+    return should_stop
+
+
+def small_batches(services, **kwargs):
+    from chorus.runtime.core.ingestion import Ingestor
+
+    return Ingestor(services.embedder, services.store, services.metadata, flush_chunks=4, **kwargs)
+
+
+def ingest_in_steps(ingestor, ws, name, data, batches_per_step=2):
+    """Ingest with pauses, passing each checkpoint through its bytes; returns (result, steps)."""
+    from chorus.runtime.core.ingestion import EmbeddingCheckpoint
+
+    checkpoint, steps = None, 0
+    while True:
+        steps += 1
+        result = ingestor.ingest(
+            ws, name, data, checkpoint=checkpoint, should_stop=stop_every(batches_per_step)
+        )
+        if result.outcome != "paused":
+            return result, steps
+        checkpoint = EmbeddingCheckpoint.from_bytes(result.checkpoint.to_bytes())
+
+
+def test_a_paused_ingest_resumes_to_exactly_the_chunks_of_a_one_shot_ingest(services):
+    ws = workspace(services, size=200)
+    one_shot = services.ingestor.ingest(ws, "relay.md", LARGE)
+    ids, vectors = stored_embeddings(services, ws.id, one_shot.document_id)
+    services.ingestor.delete(ws.id, one_shot.document_id)
+
+    result, steps = ingest_in_steps(small_batches(services), ws, "relay.md", LARGE)
+
+    assert result.outcome == "indexed" and result.chunks == len(ids) > 16
+    assert steps == -(-len(ids) // 8)  # two batches of four per step
+    resumed_ids, resumed = stored_embeddings(services, ws.id, result.document_id)
+    assert resumed_ids == ids
+    np.testing.assert_allclose(resumed, vectors, atol=1e-6)
+    assert services.metadata.get_document(ws.id, result.document_id).chunk_count == len(ids)
+
+
+def test_a_paused_ingest_leaves_the_previous_version_whole(services):
+    ws = workspace(services, size=200)
+    first = services.ingestor.ingest(ws, "relay.md", b"Old text about the relay station.")
+    old = stored_embeddings(services, ws.id, first.document_id)[0]
+
+    paused = small_batches(services).ingest(ws, "relay.md", LARGE, should_stop=stop_every(2))
+
+    assert paused.outcome == "paused" and paused.chunks == 8
+    assert paused.checkpoint.next_batch == 2 and paused.checkpoint.total > 8
+    assert stored_embeddings(services, ws.id, first.document_id)[0] == old
+    document = services.metadata.get_document(ws.id, first.document_id)
+    assert document.status is DocumentStatus.PROCESSING
+
+
+def test_a_checkpoint_of_other_bytes_or_other_chunking_is_ignored(services):
+    from dataclasses import replace
+
+    ws = workspace(services, size=200)
+    ingestor = small_batches(services)
+    paused = ingestor.ingest(ws, "relay.md", LARGE, should_stop=stop_every(1))
+    poisoned = replace(paused.checkpoint, vectors=np.zeros_like(paused.checkpoint.vectors))
+
+    rechunked = replace(ws, chunking=ChunkingSettings(chunk_size=300, chunk_overlap=50))
+
+    for w, data in ((rechunked, LARGE), (ws, LARGE + b" More.")):
+        result = ingestor.ingest(w, "relay.md", data, checkpoint=poisoned)
+        assert result.outcome == "indexed"
+        _, vectors = stored_embeddings(services, ws.id, result.document_id)
+        assert np.all(np.linalg.norm(vectors, axis=1) > 0.99)  # re-embedded, not the zeros
+
+
+def test_a_newer_version_recorded_while_embedding_supersedes_the_older(services):
+    ws = workspace(services, size=200)
+    newer = b"The relay station was decommissioned."
+    calls = 0
+
+    def another_worker_ingests_the_newer_version():
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            services.ingestor.ingest(ws, "relay.md", newer)
+        return False
+
+    result = small_batches(services).ingest(
+        ws, "relay.md", LARGE, should_stop=another_worker_ingests_the_newer_version
+    )
+
+    assert result.outcome == "superseded"
+    hits = services.store.document_chunks(ws.id, result.document_id)
+    assert [h.text for h in hits] == [newer.decode()]
+    assert services.metadata.get_document(ws.id, result.document_id).status is (
+        DocumentStatus.INDEXED
+    )
+
+
+def test_an_embedding_failure_after_progress_keeps_a_checkpoint(services):
+    from chorus.runtime.core.ingestion import Ingestor
+
+    class FailsOnThirdBatch:
+        model_id, dimension, calls = services.embedder.model_id, services.embedder.dimension, 0
+
+        def embed(self, texts, *, kind="passage"):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("the embedding endpoint is down")
+            return services.embedder.embed(texts, kind=kind)
+
+    ws = workspace(services, size=200)
+    flaky = Ingestor(FailsOnThirdBatch(), services.store, services.metadata, flush_chunks=4)
+    failed = flaky.ingest(ws, "relay.md", LARGE, should_stop=lambda: False)
+
+    assert failed.outcome == "failed" and failed.checkpoint.done == 8
+    resumed = small_batches(services).ingest(ws, "relay.md", LARGE, checkpoint=failed.checkpoint)
+    assert resumed.outcome == "indexed"
+
+
+def test_a_checkpoint_survives_its_bytes_and_refuses_other_bytes():
+    from chorus.runtime.core.ingestion import CheckpointError, EmbeddingCheckpoint
+
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    checkpoint = EmbeddingCheckpoint("d", "a" * 64, "f", 10, 2, vectors)
+    back = EmbeddingCheckpoint.from_bytes(checkpoint.to_bytes())
+    assert (back.document_id, back.content_hash, back.fingerprint) == ("d", "a" * 64, "f")
+    assert (back.total, back.batch_size, back.done, back.next_batch) == (10, 2, 3, 2)
+    assert np.array_equal(back.vectors, vectors) and back.vectors.dtype == np.float32
+    with pytest.raises(CheckpointError):
+        EmbeddingCheckpoint.from_bytes(b"not a checkpoint")

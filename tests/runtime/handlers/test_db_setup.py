@@ -2,7 +2,9 @@
 
 Each test gets a brand-new database (``fresh_dsn``: no ``vector`` extension yet) on the session's
 embedded PostgreSQL with pgvector, the stand-in for Aurora; the master secret lives in moto's
-Secrets Manager.
+Secrets Manager. The deployed path (``clusterArn`` + ``secretArn``, no host) goes through the RDS
+Data API: a real boto3 client against the local Data API server
+(``tests/support/rds_data_server.py``), reached through ``AWS_ENDPOINT_URL_RDS_DATA``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.models import Chunk
 from chorus.runtime.handlers import db_setup
 from support import moto_stack
+from support.rds_data_server import RdsDataServer
 
 CHORUS_TABLES = {
     "chorus_chunks_384",
@@ -57,8 +60,9 @@ def secret_arn(session, fresh_dsn) -> str:
 
 
 def setup_input(secret_arn: str, **extra: Any) -> dict[str, Any]:
+    """The input of the psycopg2 path (the secret holds a DSN); add ``clusterArn`` (and no
+    host) for the Data API path."""
     return {
-        "clusterArn": f"arn:aws:rds:{moto_stack.REGION}:{moto_stack.ACCOUNT}:cluster:chorus",
         "secretArn": secret_arn,
         "database": "chorus",
         "schema": "chorus",
@@ -148,13 +152,66 @@ def test_an_rds_managed_secret_gets_the_host_from_the_cluster(session):
     arn = session.client("secretsmanager").create_secret(
         Name="rds-managed", SecretString=json.dumps({"username": "chorus_admin", "password": "p/w"})
     )["ARN"]
-    request = SetupRequest.from_input(setup_input(arn, clusterArn=cluster["DBClusterArn"]))
+    request = SetupRequest.from_input(setup_input(arn, clusterArn=cluster["DBClusterArn"], host=""))
 
     dsn = resolve_dsn(request, session)
 
     assert dsn == (
         f"postgresql://chorus_admin:p%2Fw@{cluster['Endpoint']}:5432/chorus?sslmode=require"
     )
+
+
+# -- through the RDS Data API (the deployed path) -------------------------------------------------
+
+
+@pytest.fixture
+def data_api(session, fresh_dsn, monkeypatch) -> Iterator[RdsDataServer]:
+    with RdsDataServer(fresh_dsn) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_RDS_DATA", server.url)
+        yield server
+
+
+def data_api_input(server: RdsDataServer, **extra: Any) -> dict[str, Any]:
+    return setup_input(
+        server.secret_arn, clusterArn=server.cluster_arn, database=server.database, **extra
+    )
+
+
+def test_with_a_cluster_and_no_host_setup_goes_through_the_data_api(data_api, fresh_dsn):
+    result = db_setup.handler(data_api_input(data_api), moto_stack.LambdaContext())
+
+    assert set(result["tables"]) == CHORUS_TABLES == tables_in(fresh_dsn, "chorus")
+    assert result["vectorVersion"] and tables_in(fresh_dsn, "public") == set()
+    assert set(data_api.operations()) <= {
+        "BeginTransaction",
+        "Execute",
+        "CommitTransaction",
+    }
+    statements = [body["sql"] for op, body in data_api.calls if op == "Execute"]
+    assert "CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public" in statements
+
+
+def test_through_the_data_api_running_it_again_keeps_the_data(data_api, fresh_dsn):
+    context = moto_stack.LambdaContext()
+    db_setup.handler(data_api_input(data_api), context)
+    with psycopg2.connect(fresh_dsn) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO chorus.chorus_semantic_cache_epochs VALUES ('ws', 7)")
+
+    again = db_setup.handler(data_api_input(data_api), context)
+
+    assert set(again["tables"]) == CHORUS_TABLES
+    with psycopg2.connect(fresh_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT epoch FROM chorus.chorus_semantic_cache_epochs")
+        assert cur.fetchall() == [(7,)]
+
+
+def test_through_the_data_api_setup_waits_for_a_resuming_cluster(data_api, fresh_dsn):
+    data_api.resume_failures = 2
+
+    result = db_setup.handler(data_api_input(data_api), moto_stack.LambdaContext())
+
+    assert set(result["tables"]) == CHORUS_TABLES
+    assert data_api.operations()[:3] == ["BeginTransaction"] * 3
 
 
 def test_connecting_waits_for_a_resuming_cluster_then_gives_up_at_the_budget():

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+import numpy as np
 import pytest
+from chorus.runtime.cloud.ingest import INGEST_QUEUE_URL_ENV, apply_object_event, object_events
+from chorus.runtime.core.ingestion import Ingestor
 from chorus.runtime.core.models import ChunkingSettings, DocumentStatus, Workspace
 from chorus.runtime.handlers import ingest_worker
 from support import moto_stack
@@ -165,3 +169,167 @@ def test_an_event_for_a_missing_workspace_is_acknowledged(stack, services, conte
     messages = upload(stack, "workspaces/gone/doc1/guide.md", GUIDE.encode())
     assert run(stack, context, messages) == {"batchItemFailures": []}
     assert services.metadata.get_document("gone", "doc1") is None
+
+
+# -- documents too large for one invocation ------------------------------------------------------
+
+LARGE = "\n\n".join(
+    f"Section {i}. The relay station {i} forwards telemetry of probe {i % 7} every {i + 3} "
+    f"minutes; operators check its antenna heater and battery log before each pass."
+    for i in range(40)
+).encode()
+
+
+@dataclass
+class ShrinkingContext(moto_stack.LambdaContext):
+    """A Lambda context whose remaining time drops by ``step_ms`` each time it is read: every
+    embedded batch costs ``step_ms``, so one invocation fits a few batches."""
+
+    remaining_ms: int = 100_000
+    step_ms: int = 10_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        now = self.remaining_ms
+        self.remaining_ms -= self.step_ms
+        return now
+
+
+@pytest.fixture
+def continuing(stack, services, monkeypatch):
+    """The worker can continue (it knows its queue) and embeds in batches of four chunks."""
+    monkeypatch.setenv(INGEST_QUEUE_URL_ENV, stack.ingest_queue_url)
+    services.ingestor = Ingestor(
+        services.embedder,
+        services.store,
+        services.metadata,
+        flush_chunks=4,
+        max_document_bytes=services.settings.max_upload_bytes,
+        on_document_changed=services.publisher,
+    )
+    return services
+
+
+def stored(services, document_id):
+    """(chunk ids, embeddings) of a document as the store holds them, in order."""
+    with services.store.db.transaction() as cur:
+        cur.execute(
+            f"SELECT id, embedding::real[] FROM {services.store.table} "
+            "WHERE workspace_id = 'ops' AND document_id = %s ORDER BY ordinal",
+            (document_id,),
+        )
+        rows = cur.fetchall()
+    return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.float32)
+
+
+def staged(stack) -> list[str]:
+    listing = stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="ingest-staging/")
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def run_until_quiet(stack, services, messages, *, watch=None) -> list[list[dict]]:
+    """One invocation per round of messages until the queue is empty; returns the rounds."""
+    rounds = []
+    while messages:
+        rounds.append(messages)
+        assert run(stack, ShrinkingContext(), messages) == {"batchItemFailures": []}
+        if watch:
+            watch()
+        messages = stack.receive(stack.ingest_queue_url)
+        assert len(rounds) < 20, "the continuations never end"
+    return rounds
+
+
+def test_a_document_too_large_for_one_invocation_continues_until_indexed(
+    stack, continuing, workspace
+):
+    services = continuing
+    run(
+        stack,
+        moto_stack.LambdaContext(),
+        upload(stack, "workspaces/ops/big/relay.md", GUIDE.encode()),
+    )
+    published(stack)
+    old_ids, _ = stored(services, "big")
+    seen = []
+
+    def old_chunks_stay_until_the_end():
+        document = services.metadata.get_document("ops", "big")
+        ids, _ = stored(services, "big")
+        seen.append(document.status)
+        if document.status is DocumentStatus.PROCESSING:
+            assert ids == old_ids and len(staged(stack)) == 1
+
+    rounds = run_until_quiet(
+        stack,
+        services,
+        upload(stack, "workspaces/ops/big/relay.md", LARGE),
+        watch=old_chunks_stay_until_the_end,
+    )
+
+    assert len(rounds) >= 3
+    hops = [json.loads(r[0]["Body"])["chorusContinuation"] for r in rounds[1:]]
+    assert [h["hop"] for h in hops] == list(range(1, len(rounds)))
+    assert [h["nextBatch"] for h in hops] == sorted({h["nextBatch"] for h in hops})
+    assert seen[:-1] == [DocumentStatus.PROCESSING] * (len(rounds) - 1)
+    assert seen[-1] is DocumentStatus.INDEXED and staged(stack) == []
+    assert [e["documentId"] for e in published(stack)] == ["big"]  # announced once, at the end
+
+    ids, vectors = stored(services, "big")
+    services.metadata.set_document_status("ops", "big", DocumentStatus.QUEUED)
+    one_shot = Ingestor(services.embedder, services.store, services.metadata)
+    result = one_shot.ingest(workspace, "relay.md", LARGE, document_id="big")
+    assert result.outcome == "indexed" and result.chunks == len(ids) > 3 * 4
+    one_shot_ids, one_shot_vectors = stored(services, "big")
+    assert ids == one_shot_ids
+    np.testing.assert_allclose(vectors, one_shot_vectors, atol=1e-6)
+    assert services.metadata.get_document("ops", "big").chunk_count == len(ids)
+
+
+def test_a_newer_upload_supersedes_a_paused_document(stack, continuing, workspace):
+    services = continuing
+    run(stack, ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
+    (pending,) = stack.receive(stack.ingest_queue_url)
+    assert "chorusContinuation" in pending["Body"] and len(staged(stack)) == 1
+
+    newer = upload(stack, "workspaces/ops/big/relay.md", b"The relay station is closed.")
+    run_until_quiet(stack, services, [pending, *newer])
+
+    hits = services.store.document_chunks("ops", "big")
+    assert [h.text for h in hits] == ["The relay station is closed."]
+    assert services.metadata.get_document("ops", "big").status is DocumentStatus.INDEXED
+    assert staged(stack) == []
+
+
+def test_a_redelivered_continuation_after_completion_changes_nothing(stack, continuing, workspace):
+    services = continuing
+    rounds = run_until_quiet(stack, services, upload(stack, "workspaces/ops/big/relay.md", LARGE))
+    ids, _ = stored(services, "big")
+    assert len(published(stack)) == 1
+
+    for again in (rounds[1], rounds[-1], rounds[0]):
+        assert run(stack, ShrinkingContext(), again) == {"batchItemFailures": []}
+        (event,) = object_events(again[0]["Body"])
+        assert apply_object_event(services, event)["outcome"] == "unchanged"  # no idempotency
+
+    assert stack.receive(stack.ingest_queue_url) == []
+    assert stored(services, "big")[0] == ids
+    assert services.store.count_chunks("ops", "big") == len(ids)
+    assert published(stack) == [] and staged(stack) == []
+
+
+def test_deleting_a_paused_document_drops_its_checkpoint(stack, continuing, workspace):
+    run(stack, ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
+    (pending,) = stack.receive(stack.ingest_queue_url)
+    stack.client("s3").delete_object(Bucket=stack.bucket, Key="workspaces/ops/big/relay.md")
+
+    run_until_quiet(stack, continuing, [pending, *stack.receive(stack.ingest_queue_url)])
+
+    assert staged(stack) == []
+    assert continuing.metadata.get_document("ops", "big") is None
+
+
+def test_without_its_queue_url_the_worker_ingests_in_one_go(stack, services, workspace):
+    messages = upload(stack, "workspaces/ops/big/relay.md", LARGE)
+    assert run(stack, ShrinkingContext(), messages) == {"batchItemFailures": []}
+    assert stack.receive(stack.ingest_queue_url) == []
+    assert services.metadata.get_document("ops", "big").status is DocumentStatus.INDEXED

@@ -44,6 +44,60 @@ def test_a_manager_creates_a_workspace_for_the_deployed_model_and_store(call, se
     assert call("alice", "GET", f"/workspaces/{body['id']}") == (200, body)
 
 
+@pytest.fixture
+def two_stores(stack, services, embedder, module_dsn, schema_path, with_settings):
+    """The stack with DynamoDB (the default) and pgvector deployed, installed for the handler."""
+    from chorus.runtime.adapters.dynamodb_store import create_table
+    from chorus.runtime.cloud.services import CloudServices, set_services
+    from chorus.runtime.cloud.settings import settings_from
+
+    create_table(stack.client("dynamodb"), "chorus-chunks")
+    vector_store = {
+        "embeddingDimension": 384,
+        "defaultStore": "dynamodb",
+        "stores": {"dynamodb": {"table": "chorus-chunks"}, "pgvector": {"schema": "chorus"}},
+    }
+    settings = settings_from({**stack.config, "vectorStore": vector_store}, stack.env)
+    built = CloudServices(
+        settings,
+        session=stack.session,
+        embedder=embedder,
+        database_dsn=with_settings(module_dsn, schema_path),
+    )
+    set_services(built)
+    yield built
+    set_services(services)
+    built.close()
+
+
+def test_a_workspace_goes_to_the_default_store_or_the_deployed_one_it_names(call, two_stores):
+    status, default = call("alice", "POST", "/workspaces", {"name": "Support"})
+    assert (status, default["store"]) == (201, "dynamodb")
+    status, named = call("alice", "POST", "/workspaces", {"name": "IT", "store": "pgvector"})
+    assert (status, named["store"]) == (201, "pgvector")
+
+    status, refused = call("alice", "POST", "/workspaces", {"name": "x", "store": "opensearch"})
+
+    assert (status, refused["error"]["code"]) == (400, "unsupported_store")
+    assert "dynamodb, pgvector" in refused["error"]["message"]
+    assert len(two_stores.metadata.list_workspaces()) == 2
+
+
+def test_deleting_a_workspace_deletes_its_chunks_from_its_own_store(call, two_stores):
+    _, body = call("alice", "POST", "/workspaces", {"name": "Support"})
+    workspace = two_stores.metadata.get_workspace(body["id"])
+    two_stores.ingestor.ingest(workspace, "refunds.txt", b"Refunds are paid within 30 days.")
+    dynamodb = two_stores.stores.of_kind("dynamodb")
+    chunks = dynamodb.count_chunks(workspace.id)
+    assert chunks > 0
+
+    assert call("alice", "DELETE", f"/workspaces/{workspace.id}") == (
+        200,
+        {"deleted": workspace.id, "chunks": chunks},
+    )
+    assert dynamodb.count_chunks(workspace.id) == 0
+
+
 BAD_WORKSPACES = {
     "store": ({"name": "x", "store": "kendra"}, 400, "unsupported_store"),
     "model": ({"name": "x", "embeddingModel": "titan-v2"}, 400, "unsupported_embedding_model"),
