@@ -605,21 +605,22 @@ class ChatOrchestrator(pulumi.ComponentResource):
             allow("AnnounceChanges", ["sns:Publish"], [topic.arn]),
             *kms_statements(kms_key_arn, encrypt=True),
         ]
+        # A document too large to embed in one invocation: the embeddings so far go to
+        # ingest-staging/ (outside the notified workspaces/ prefix) and the next invocation
+        # resumes from them — the ingest worker's through a continuation message to its own
+        # queue, a re-index's through the workflow's Choice loop (runtime/cloud/ingest.py).
+        stage_embeddings = allow(
+            "StageEmbeddings",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            [pulumi.Output.concat(args["documents_bucket_arn"], "/ingest-staging/*")],
+        )
         ingest_env: dict[str, pulumi.Input[str]] = {"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic.arn}
         continuation: list[Statement] = []
         if args.get("ingest_queue_url") is not None:
-            # A document the worker cannot embed in one invocation: the embeddings so far go to
-            # ingest-staging/ (outside the notified workspaces/ prefix) and a continuation
-            # message to its own queue (runtime/cloud/ingest.py).
             ingest_env["CHORUS_INGEST_QUEUE_URL"] = args["ingest_queue_url"]
-            staging = pulumi.Output.concat(args["documents_bucket_arn"], "/ingest-staging/*")
             continuation = [
                 allow("ContinueLargeDocuments", ["sqs:SendMessage"], [args["ingest_queue_arn"]]),
-                allow(
-                    "StageEmbeddings",
-                    ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-                    [staging],
-                ),
+                stage_embeddings,
             ]
         ingest_worker = function(
             "ingest_worker",
@@ -640,7 +641,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         )
         reindex_document = function(
             "reindex_document",
-            ingest_statements,
+            [*ingest_statements, stage_embeddings],
             environment={"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic.arn},
             timeout=ingest_timeout,
             memory_size=2048,

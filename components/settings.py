@@ -151,8 +151,30 @@ class VectorStoreSettings(_Section):
         return value
 
 
+BEDROCK_EMBEDDING_DIMENSIONS: dict[str, tuple[int, ...]] = {
+    "amazon.titan-embed-text-v2": (256, 512, 1024),
+    "amazon.titan-embed-text-v1": (1536,),
+    "cohere.embed-english-v3": (1024,),
+    "cohere.embed-multilingual-v3": (1024,),
+    "cohere.embed-v4": (256, 512, 1024, 1536),
+}
+"""Vector sizes each Bedrock embedding model can return (what ``runtime/adapters/
+bedrock_embeddings.py`` asks for), so a stack whose ``vectorStore.embeddingDimension`` the model
+cannot give fails at preview instead of at the first ingest."""
+
+
+def bedrock_embedding_dimensions(model_id: str) -> tuple[int, ...] | None:
+    """The sizes ``model_id`` (an id or an ARN ending in one) can return; None if unknown."""
+    name = model_id.split("/")[-1]
+    return next((dims for key, dims in BEDROCK_EMBEDDING_DIMENSIONS.items() if key in name), None)
+
+
 class HostedModelSettings(_Section):
-    hosting: Literal["none", "serverless", "instance"] = "serverless"
+    hosting: Literal["none", "serverless", "instance", "bedrock"] = "serverless"
+    """``serverless``/``instance``: a SageMaker endpoint serving ``model_images/``; ``bedrock``
+    (embedding only): a Bedrock embedding model, ``modelId``; ``none``: not hosted."""
+    model_id: str | None = None
+    """The Bedrock model with ``hosting: bedrock`` (e.g. ``amazon.titan-embed-text-v2:0``)."""
     image_uri: str | None = None
     model_data_url: str | None = None
     model_dir: str | None = None
@@ -224,6 +246,35 @@ class ModelSettings(_Section):
     guardrail: GuardrailSettings | None = None
     """Bedrock guardrail applied after every answer. Default: none (no guardrail step)."""
 
+    @field_validator("embedding")
+    @classmethod
+    def _bedrock_embedding_has_a_known_model(
+        cls, value: HostedModelSettings
+    ) -> HostedModelSettings:
+        if value.hosting == "bedrock":
+            if not value.model_id:
+                raise ValueError(
+                    "hosting: bedrock needs modelId (e.g. amazon.titan-embed-text-v2:0)"
+                )
+            if bedrock_embedding_dimensions(value.model_id) is None:
+                raise ValueError(
+                    f"{value.model_id!r} is not a Bedrock embedding model chorus knows: "
+                    + ", ".join(BEDROCK_EMBEDDING_DIMENSIONS)
+                )
+        return value
+
+    @field_validator("cross_encoder")
+    @classmethod
+    def _no_bedrock_cross_encoder(cls, value: HostedModelSettings) -> HostedModelSettings:
+        if value.hosting == "bedrock":
+            raise ValueError("Bedrock hosts no cross-encoder: use serverless, instance or none")
+        return value
+
+    @property
+    def bedrock_embedding(self) -> str | None:
+        """The Bedrock embedding model, when the embedding is hosted there."""
+        return self.embedding.model_id if self.embedding.hosting == "bedrock" else None
+
 
 class OrchestratorSettings(_Section):
     chat_max_concurrency: int = Field(5, ge=2, le=1000)
@@ -282,6 +333,24 @@ class StackSettings(_Section):
         default whether the CDN is deployed)."""
         required = self.orchestrator.require_cdn_header
         return self.frontend.enabled if required is None else required
+
+    @field_validator("models")
+    @classmethod
+    def _embedding_dimension_fits_the_model(
+        cls, models: ModelSettings, info: ValidationInfo
+    ) -> ModelSettings:
+        store = info.data.get("vector_store")
+        model_id = models.bedrock_embedding
+        if store is None or model_id is None:
+            return models
+        sizes = bedrock_embedding_dimensions(model_id) or ()
+        if store.embedding_dimension not in sizes:
+            raise ValueError(
+                f"models.embedding.modelId {model_id} returns {' or '.join(map(str, sizes))} "
+                f"dimensions; set vectorStore.embeddingDimension to one of them (it is "
+                f"{store.embedding_dimension})"
+            )
+        return models
 
     @field_validator("frontend")
     @classmethod

@@ -46,8 +46,8 @@ class LambdaCode:
 def _hosted(
     label: str, cfg: HostedModelSettings, asset: pulumi.Asset | None, region: pulumi.Output[str]
 ) -> HostedModelArgs | None:
-    if cfg.hosting == "none":
-        return None
+    if cfg.hosting in ("none", "bedrock"):
+        return None  # not on SageMaker (a Bedrock embedding model needs no endpoint)
     model_data: Any = cfg.model_data_url or asset
     if model_data is None:
         raise ValueError(
@@ -76,6 +76,9 @@ plus ``sagemaker.runtime`` / ``bedrock-runtime`` when models are hosted there (o
 guardrail checks the answers)."""
 
 
+SAGEMAKER_HOSTING = ("serverless", "instance")
+
+
 def answer_models(settings: StackSettings) -> list[str]:
     """Models the chat can answer with (Bedrock embedding models excluded)."""
     m = settings.models
@@ -88,9 +91,10 @@ def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
     if not net.lambdas_in_vpc or net.nat_gateways:
         return []
     needed = list(VPC_WORKER_ENDPOINTS)
-    if any(h.hosting != "none" for h in (m.embedding, m.cross_encoder)) or m.llms:
+    on_sagemaker = [h for h in (m.embedding, m.cross_encoder) if h.hosting in SAGEMAKER_HOSTING]
+    if on_sagemaker or m.llms:
         needed.append("sagemaker.runtime")
-    if m.bedrock or m.guardrail:
+    if m.bedrock or m.guardrail or m.bedrock_embedding:
         needed.append("bedrock-runtime")
     return [e for e in needed if e not in net.interface_endpoints]
 
@@ -194,7 +198,9 @@ def build_stack(
     api_keys: Any = shared.api_keys_secret_arn if m.openai_models else None
     model_args: dict[str, Any] = {
         "llms": llms,
-        "bedrock_model_ids": m.bedrock,
+        "bedrock_model_ids": list(
+            dict.fromkeys([*m.bedrock, *filter(None, [m.bedrock_embedding])])
+        ),
         "api_keys_secret_arn": api_keys,
         "kms_key_arn": kms,
         "log_retention_days": settings.log_retention_days,
@@ -294,7 +300,7 @@ def build_stack(
         chat_args["chunks_table_arn"] = store.chunks_table_arn
     if vs.s3_vectors.enabled:
         chat_args["s3_vectors_index_arn"] = store.s3_vectors_index_arn
-    if m.bedrock:
+    if m.bedrock or m.bedrock_embedding:
         chat_args["bedrock_model_arns"] = models.bedrock_model_arns
     if has_endpoints:
         chat_args["sagemaker_endpoint_arns"] = models.endpoint_arns
@@ -340,7 +346,12 @@ def build_stack(
                 "apiKeysSecretArn": shared.api_keys_secret_arn,
                 "vectorStore": vector_store_config(settings, store),
                 "models": {
-                    "bedrock": m.bedrock,
+                    "bedrock": [b for b in m.bedrock if "embed" not in b],
+                    **(
+                        {"embedding": {"provider": "bedrock", "modelId": m.bedrock_embedding}}
+                        if m.bedrock_embedding
+                        else {}
+                    ),
                     "openai": m.openai_models,
                     "endpoints": models.endpoint_names,
                     "defaultMode": orch.default_mode,

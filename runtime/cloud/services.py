@@ -345,15 +345,26 @@ class CloudServices:
     def embedder(self) -> Embedder:
         if self._embedder is not None:
             return self._embedder
+        dimension = self.settings.vector_store.embedding_dimension
+        bedrock_model = self.settings.models.bedrock_embedding
+        if bedrock_model:
+            from ..adapters.bedrock_embeddings import BedrockEmbedder
+
+            try:
+                return BedrockEmbedder(
+                    bedrock_model, dimension=dimension, client=self.client("bedrock-runtime")
+                )
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"models.embedding.modelId with vectorStore.embeddingDimension: {exc}"
+                ) from None
         endpoint = self.settings.models.endpoints.get("embedding")
         if not endpoint:
             raise ConfigurationError("no embedding endpoint in models.endpoints of the app config")
         from ..adapters.sagemaker import SageMakerEmbedder
 
         return SageMakerEmbedder(
-            endpoint,
-            dimension=self.settings.vector_store.embedding_dimension,
-            client=self.client("sagemaker-runtime"),
+            endpoint, dimension=dimension, client=self.client("sagemaker-runtime")
         )
 
     @cached_property
@@ -462,6 +473,8 @@ class CloudServices:
 
             bedrock = self.client("bedrock-runtime")
             for model_id in models.bedrock:
+                if "embed" in model_id:  # an embedding model (access granted, not an answerer)
+                    continue
                 answerers[model_id] = LLMAnswerer(
                     BedrockProvider(model_id=model_id, client=bedrock)
                 )

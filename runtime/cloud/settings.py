@@ -141,6 +141,10 @@ class ModelSettings:
     """Models the chat worker may answer with, and the SageMaker endpoints by role."""
 
     endpoints: Mapping[str, str] = field(default_factory=dict)
+    bedrock_embedding: str | None = None
+    """``models.embedding: {"provider": "bedrock", "modelId": ...}``: embed with a Bedrock model
+    (Titan Text Embeddings, Cohere Embed) at ``vectorStore.embeddingDimension`` instead of the
+    SageMaker endpoint ``endpoints.embedding``."""
     openai: tuple[str, ...] = ()
     openai_base_url: str | None = None
     bedrock: tuple[str, ...] = ()
@@ -220,6 +224,22 @@ _ORCHESTRATION_KEYS = {
     "cascadeAgreement": "cascade_agreement",
     "cascadeAgreementFloor": "cascade_agreement_floor",
 }
+
+
+def _bedrock_embedding(models: Mapping[str, Any]) -> str | None:
+    raw = models.get("embedding")
+    if not raw:
+        return None
+    if not isinstance(raw, Mapping) or raw.get("provider") not in ("bedrock", "sagemaker"):
+        raise ConfigurationError(
+            "models.embedding must be {provider: bedrock, modelId: ...} or {provider: sagemaker}"
+        )
+    if raw["provider"] == "sagemaker":
+        return None  # the endpoint is models.endpoints.embedding
+    model_id = str(raw.get("modelId") or "").strip()
+    if not model_id:
+        raise ConfigurationError("models.embedding.modelId is missing (a Bedrock embedding model)")
+    return model_id
 
 
 FANOUT_MODES = ("workflow", "inprocess")
@@ -484,6 +504,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
         vector_store=_vector_store(vs),
         models=ModelSettings(
             endpoints=dict(models.get("endpoints") or {}),
+            bedrock_embedding=_bedrock_embedding(models),
             openai=tuple(models.get("openai") or ()),
             openai_base_url=models.get("openaiBaseUrl") or None,
             bedrock=tuple(models.get("bedrock") or ()),

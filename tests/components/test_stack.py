@@ -871,3 +871,76 @@ def test_main_rejects_a_bad_value_naming_the_key():
         parse_settings({"chorus:network": '{"natGateways": "many"}'})
     with pytest.raises(ConfigError, match=r"unknown config key 'chorus:netwrk'"):
         parse_settings({"chorus:netwrk": "{}"})
+
+
+# -- embedding on Bedrock ----------------------------------------------------------------------
+
+TITAN = "amazon.titan-embed-text-v2:0"
+
+
+def test_dev_app_config_answers_only_with_chat_models(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert config["models"]["bedrock"] == ["anthropic.claude-3-haiku-20240307-v1:0"]
+    assert "embedding" not in config["models"]  # dev embeds on SageMaker Serverless
+
+
+def test_an_embedding_on_bedrock_needs_no_endpoint_and_reaches_the_runtime():
+    from runtime.adapters.bedrock_embeddings import BedrockEmbedder
+    from runtime.cloud.services import CloudServices
+    from runtime.cloud.settings import settings_from
+
+    settings = parse_settings(
+        {
+            "chorus:vectorStore": {"embeddingDimension": 1024},
+            "chorus:models": {"embedding": {"hosting": "bedrock", "modelId": TITAN}},
+        }
+    )
+    d = _deploy(settings)
+
+    assert not [e for e in d.of_type("aws:sagemaker/endpoint:Endpoint") if "embedding" in e.name]
+    config = json.loads(d.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert config["models"]["embedding"] == {"provider": "bedrock", "modelId": TITAN}
+    assert TITAN not in config["models"]["bedrock"]
+    titan_arn = f"arn:aws:bedrock:{REGION}::foundation-model/{TITAN}"
+    for module in ("ingest_worker", "reindex_document", "chat_worker"):
+        invoke = _worker_statements(d, module)["InvokeBedrock"]
+        assert titan_arn in invoke["Resource"], module
+    import boto3
+
+    runtime = CloudServices(
+        settings_from(config, {"AWS_REGION": REGION}),
+        session=boto3.session.Session(
+            region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+        ),
+    )
+    embedder = runtime.embedder
+    assert isinstance(embedder, BedrockEmbedder) and embedder.dimension == 1024
+    assert TITAN not in runtime.answerers()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"chorus:models": {"embedding": {"hosting": "bedrock", "modelId": TITAN}}},
+            "chorus:models.*returns 256 or 512 or 1024 dimensions.*it is 384",
+        ),
+        (
+            {"chorus:models": {"embedding": {"hosting": "bedrock"}}},
+            "chorus:models.embedding.*needs modelId",
+        ),
+        (
+            {"chorus:models": {"embedding": {"hosting": "bedrock", "modelId": "meta.llama3"}}},
+            "not a Bedrock embedding model",
+        ),
+        (
+            {"chorus:models": {"crossEncoder": {"hosting": "bedrock", "modelId": TITAN}}},
+            "chorus:models.crossEncoder.*no cross-encoder",
+        ),
+    ],
+)
+def test_a_bedrock_embedding_the_stack_cannot_use_is_refused_naming_the_key(config, message):
+    from components.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        parse_settings(config)

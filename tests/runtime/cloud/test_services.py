@@ -268,3 +268,36 @@ def test_consensus_stays_in_process_without_the_workflow_or_when_told_to(aws, em
     assert inprocess.fanout is None
     with pytest.raises(ConfigurationError, match="fanout 'lambda'"):
         registry_services(aws, embedder, models={"orchestration": {"fanout": "lambda"}})
+
+
+def test_a_bedrock_embedding_model_replaces_the_sagemaker_endpoint(aws):
+    from chorus.runtime.adapters.bedrock_embeddings import BedrockEmbedder
+
+    config = {
+        **CONFIG,
+        "vectorStore": {**CONFIG["vectorStore"], "embeddingDimension": 1024},
+        "models": {
+            **CONFIG["models"],
+            "embedding": {"provider": "bedrock", "modelId": "amazon.titan-embed-text-v2:0"},
+        },
+    }
+    embedder = CloudServices(settings_from(config, {}), session=aws).embedder
+    assert isinstance(embedder, BedrockEmbedder)
+    assert (embedder.model_id, embedder.dimension) == ("amazon.titan-embed-text-v2:0", 1024)
+
+
+def test_a_bedrock_embedding_model_that_cannot_give_the_store_dimension_is_refused(aws):
+    config = {
+        **CONFIG,
+        "models": {**CONFIG["models"], "embedding": {"provider": "bedrock", "modelId": "cohere."}},
+    }
+    with pytest.raises(ConfigurationError, match="not a Bedrock embedding model"):
+        _ = CloudServices(settings_from(config, {}), session=aws).embedder
+    titan = {
+        **config["models"],
+        "embedding": {"provider": "bedrock", "modelId": "amazon.titan-embed-text-v2:0"},
+    }
+    with pytest.raises(ConfigurationError, match=r"embeddingDimension.*not 384"):
+        _ = CloudServices(settings_from({**config, "models": titan}, {}), session=aws).embedder
+    with pytest.raises(ConfigurationError, match=r"models\.embedding\.modelId is missing"):
+        settings_from({**config, "models": {"embedding": {"provider": "bedrock"}}}, {})
