@@ -415,40 +415,11 @@ class Frontend(pulumi.ComponentResource):
                     domain_name=bucket.bucket_regional_domain_name,
                     origin_access_control_id=oac.id,
                 ),
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id="api",
-                    domain_name=api_host,
-                    origin_path=api_origin_path,
-                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                    ),
-                    custom_headers=[
-                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
-                            name=CDN_SECRET_HEADER, value=args["cdn_secret_value"]
-                        )
-                    ],
-                ),
+                _api_origin("api", api_host, args["cdn_secret_value"], api_origin_path),
                 # wss://<id>.execute-api.<region>.amazonaws.com/<stage> as an HTTPS origin (a
                 # WebSocket handshake is an HTTPS request); no origin path, see
                 # websocket_stage_rewrite. The secret header lets $connect refuse direct callers.
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id="websocket",
-                    domain_name=ws_host,
-                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                    ),
-                    custom_headers=[
-                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
-                            name=CDN_SECRET_HEADER, value=args["cdn_secret_value"]
-                        )
-                    ],
-                ),
+                _api_origin("websocket", ws_host, args["cdn_secret_value"]),
             ],
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id="site",
@@ -675,3 +646,27 @@ class Frontend(pulumi.ComponentResource):
 
 
 __all__: Sequence[str] = ["Frontend", "FrontendArgs"]
+
+
+def _api_origin(
+    origin_id: str,
+    host: pulumi.Input[str],
+    secret: pulumi.Input[str],
+    path: pulumi.Input[str] | None = None,
+) -> aws.cloudfront.DistributionOriginArgs:
+    """An API Gateway origin: HTTPS only, TLS 1.2, carrying the secret origin header that the
+    APIs check so nobody calls them around the CDN."""
+    return aws.cloudfront.DistributionOriginArgs(
+        origin_id=origin_id,
+        domain_name=host,
+        origin_path=path,
+        custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only",
+            origin_ssl_protocols=["TLSv1.2"],
+        ),
+        custom_headers=[
+            aws.cloudfront.DistributionOriginCustomHeaderArgs(name=CDN_SECRET_HEADER, value=secret)
+        ],
+    )

@@ -39,6 +39,20 @@ class LambdaContext:
 
 
 @dataclass
+class ShrinkingContext(LambdaContext):
+    """A Lambda context whose remaining time drops by ``step_ms`` each time it is read: every
+    embedded batch costs ``step_ms``, so one invocation fits a few batches."""
+
+    remaining_ms: int = 100_000
+    step_ms: int = 10_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        now = self.remaining_ms
+        self.remaining_ms -= self.step_ms
+        return now
+
+
+@dataclass
 class MotoStack:
     session: Any
     config: dict[str, Any]

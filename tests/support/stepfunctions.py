@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
-FANOUT_FUNCTIONS = ("fanout_model", "fanout_agreement")
 
 
 def run_lambdas_in_process(
@@ -53,9 +52,13 @@ def record_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return waits
 
 
-def deploy_fanout(definition: str) -> tuple[Any, str]:
-    """Create the two task functions and the state machine (placeholders filled); return the
-    Step Functions client and the machine's ARN."""
+def deploy_state_machine(
+    name: str, definition: str, functions: dict[str, str], workflow_type: str = "STANDARD"
+) -> tuple[Any, str]:
+    """Create one function per placeholder (``{"FanoutModelFunctionArn": "fanout_model"}``:
+    the handler module under ``runtime.handlers``) and the state machine with the placeholders
+    filled; return the Step Functions client and the machine's ARN. moto runs either type
+    alike; the default is what ``create_state_machine`` defaults to."""
     import boto3
 
     trust = {
@@ -69,30 +72,36 @@ def deploy_fanout(definition: str) -> tuple[Any, str]:
         ],
     }
     role = boto3.client("iam").create_role(
-        RoleName="fanout", AssumeRolePolicyDocument=json.dumps(trust)
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]["Arn"]
     lam = boto3.client("lambda")
-    arns = {
-        name: lam.create_function(
-            FunctionName=name,
+    values = {
+        placeholder: lam.create_function(
+            FunctionName=module,
             Runtime="python3.12",
             Role=role,
-            Handler=f"runtime.handlers.{name}.handler",
+            Handler=f"runtime.handlers.{module}.handler",
             Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
         )["FunctionArn"]
-        for name in FANOUT_FUNCTIONS
-    }
-    values = {
-        "FanoutModelFunctionArn": arns["fanout_model"],
-        "AgreementFunctionArn": arns["fanout_agreement"],
+        for placeholder, module in functions.items()
     }
     sfn = boto3.client("stepfunctions")
     machine = sfn.create_state_machine(
-        name="consensus-fanout",
+        name=name,
         definition=PLACEHOLDER.sub(lambda m: values[m.group(1)], definition),
         roleArn=role,
+        type=workflow_type,
     )
     return sfn, machine["stateMachineArn"]
+
+
+def deploy_fanout(definition: str) -> tuple[Any, str]:
+    """The two fan-out task functions and the consensus state machine."""
+    return deploy_state_machine(
+        "consensus-fanout",
+        definition,
+        {"FanoutModelFunctionArn": "fanout_model", "AgreementFunctionArn": "fanout_agreement"},
+    )
 
 
 def run_execution(sfn: Any, machine: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -119,36 +128,9 @@ def execute_in_running_mock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def deploy_reindex(definition: str) -> tuple[Any, str]:
-    """Create the ``reindex_document`` function and the re-index state machine (placeholder
-    filled); return the Step Functions client and the machine's ARN."""
-    import boto3
-
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = boto3.client("iam").create_role(
-        RoleName="reindex", AssumeRolePolicyDocument=json.dumps(trust)
-    )["Role"]["Arn"]
-    function = boto3.client("lambda").create_function(
-        FunctionName="reindex_document",
-        Runtime="python3.12",
-        Role=role,
-        Handler="runtime.handlers.reindex_document.handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-    )["FunctionArn"]
-    values = {"ReindexDocumentFunctionArn": function}
-    sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="reindex-workspace",
-        definition=PLACEHOLDER.sub(lambda m: values[m.group(1)], definition),
-        roleArn=role,
-        type="STANDARD",
+    """The ``reindex_document`` function and the re-index (Standard) state machine."""
+    return deploy_state_machine(
+        "reindex-workspace",
+        definition,
+        {"ReindexDocumentFunctionArn": "reindex_document"},
     )
-    return sfn, machine["stateMachineArn"]

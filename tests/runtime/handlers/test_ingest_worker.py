@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -180,20 +179,6 @@ LARGE = "\n\n".join(
 ).encode()
 
 
-@dataclass
-class ShrinkingContext(moto_stack.LambdaContext):
-    """A Lambda context whose remaining time drops by ``step_ms`` each time it is read: every
-    embedded batch costs ``step_ms``, so one invocation fits a few batches."""
-
-    remaining_ms: int = 100_000
-    step_ms: int = 10_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        now = self.remaining_ms
-        self.remaining_ms -= self.step_ms
-        return now
-
-
 @pytest.fixture
 def continuing(stack, services, monkeypatch):
     """The worker can continue (it knows its queue) and embeds in batches of four chunks."""
@@ -231,7 +216,7 @@ def run_until_quiet(stack, services, messages, *, watch=None) -> list[list[dict]
     rounds = []
     while messages:
         rounds.append(messages)
-        assert run(stack, ShrinkingContext(), messages) == {"batchItemFailures": []}
+        assert run(stack, moto_stack.ShrinkingContext(), messages) == {"batchItemFailures": []}
         if watch:
             watch()
         messages = stack.receive(stack.ingest_queue_url)
@@ -287,7 +272,7 @@ def test_a_document_too_large_for_one_invocation_continues_until_indexed(
 
 def test_a_newer_upload_supersedes_a_paused_document(stack, continuing, workspace):
     services = continuing
-    run(stack, ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
+    run(stack, moto_stack.ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
     (pending,) = stack.receive(stack.ingest_queue_url)
     assert "chorusContinuation" in pending["Body"] and len(staged(stack)) == 1
 
@@ -307,7 +292,7 @@ def test_a_redelivered_continuation_after_completion_changes_nothing(stack, cont
     assert len(published(stack)) == 1
 
     for again in (rounds[1], rounds[-1], rounds[0]):
-        assert run(stack, ShrinkingContext(), again) == {"batchItemFailures": []}
+        assert run(stack, moto_stack.ShrinkingContext(), again) == {"batchItemFailures": []}
         (event,) = object_events(again[0]["Body"])
         assert apply_object_event(services, event)["outcome"] == "unchanged"  # no idempotency
 
@@ -318,7 +303,7 @@ def test_a_redelivered_continuation_after_completion_changes_nothing(stack, cont
 
 
 def test_deleting_a_paused_document_drops_its_checkpoint(stack, continuing, workspace):
-    run(stack, ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
+    run(stack, moto_stack.ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
     (pending,) = stack.receive(stack.ingest_queue_url)
     stack.client("s3").delete_object(Bucket=stack.bucket, Key="workspaces/ops/big/relay.md")
 
@@ -330,6 +315,6 @@ def test_deleting_a_paused_document_drops_its_checkpoint(stack, continuing, work
 
 def test_without_its_queue_url_the_worker_ingests_in_one_go(stack, services, workspace):
     messages = upload(stack, "workspaces/ops/big/relay.md", LARGE)
-    assert run(stack, ShrinkingContext(), messages) == {"batchItemFailures": []}
+    assert run(stack, moto_stack.ShrinkingContext(), messages) == {"batchItemFailures": []}
     assert stack.receive(stack.ingest_queue_url) == []
     assert services.metadata.get_document("ops", "big").status is DocumentStatus.INDEXED

@@ -9,7 +9,6 @@ with each paused result until the document is indexed, or gives up past its hop 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,20 +71,6 @@ LARGE = "\n\n".join(
 """~70 chunks of 200 characters: four invocations of five batches of four."""
 
 
-@dataclass
-class ShrinkingContext(moto_stack.LambdaContext):
-    """A Lambda context whose remaining time drops by ``step_ms`` each time it is read: every
-    embedded batch costs ``step_ms``, so one invocation fits five batches."""
-
-    remaining_ms: int = 100_000
-    step_ms: int = 10_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        now = self.remaining_ms
-        self.remaining_ms -= self.step_ms
-        return now
-
-
 @pytest.fixture
 def small_batches(stack, services, monkeypatch):
     """Services whose ingestor embeds in batches of four chunks; the workflow runs under moto
@@ -108,7 +93,7 @@ def small_batches(stack, services, monkeypatch):
         document = services.metadata.get_document("ops", event["document"]["documentId"])
         entry = (event, document.status if document else None, staged(stack))
         try:
-            output = reindex_document.handler(event, ShrinkingContext())
+            output = reindex_document.handler(event, moto_stack.ShrinkingContext())
         except Exception as exc:
             calls.append((*entry, type(exc).__name__))
             raise
@@ -219,13 +204,15 @@ def test_a_resumed_call_for_bytes_replaced_meanwhile_is_superseded(stack, small_
     services, _ = small_batches
     upload_and_index(stack, services, "big", "relay.md", LARGE)
     item = {"workspaceId": "ops", "document": {"documentId": "big", "name": "relay.md"}}
-    paused = reindex_document.handler(item, ShrinkingContext())
+    paused = reindex_document.handler(item, moto_stack.ShrinkingContext())
     assert paused["outcome"] == "paused" and len(staged(stack)) == 1
     stack.client("s3").put_object(
         Bucket=stack.bucket, Key="workspaces/ops/big/relay.md", Body=b"The relay is closed."
     )
 
-    assert reindex_document.handler(paused, ShrinkingContext())["outcome"] == "superseded"
+    assert (
+        reindex_document.handler(paused, moto_stack.ShrinkingContext())["outcome"] == "superseded"
+    )
     assert staged(stack) == []
 
 
