@@ -11,7 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_BATCH_SIZE = 64
+DEFAULT_BATCH_SIZE = 8
+"""Texts per forward pass. sentence-transformers sorts a call's texts by length and pads each
+batch to its longest text, so small batches waste little on padding: on the 2-core CPU this
+project is measured on, batch 8 encodes ~1,000-character chunks 15 % faster than batch 64 and a
+turn's context sentences (mixed lengths) 45 % faster."""
 
 
 def default_embedding_model_path() -> Path:

@@ -141,6 +141,10 @@ class ExtractiveAnswerer:
     min_similarity:
         Cosine similarity a sentence needs to count as an answer (0.3); below it for every
         sentence, the answerer says it found nothing rather than guessing.
+    max_candidates:
+        Sentences scored per answer, taken in the context's order — best-ranked sources first
+        (16; None: all). Embedding them is the whole cost of an extractive answer: on the bench
+        questions the first 16 always held the best sentence (docs/retrieval.md).
     """
 
     model_id = "extractive"
@@ -152,11 +156,13 @@ class ExtractiveAnswerer:
         max_sentences: int = 3,
         min_similarity: float = 0.3,
         min_words: int = 4,
+        max_candidates: int | None = 16,
     ) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.min_similarity = min_similarity
         self.min_words = min_words
+        self.max_candidates = max_candidates
 
     def select(self, question: str, context: AssembledContext) -> list[tuple[str, int, float]]:
         """The chosen (sentence, citation number, similarity), best first."""
@@ -170,6 +176,7 @@ class ExtractiveAnswerer:
                     candidates.append((sentence, citation.number))
         if not candidates:
             return []
+        candidates = candidates[: self.max_candidates]
         question_vec = self.embedder.embed([question], kind="query")[0]
         sentence_vecs = self.embedder.embed([s for s, _ in candidates], kind="passage")
         similarity = sentence_vecs @ question_vec

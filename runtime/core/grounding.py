@@ -152,32 +152,55 @@ class EmbeddingGroundingJudge:
         claims = [s for sentences in per_answer for s in sentences]
         if not claims:
             return [GroundingReport(None) for _ in answers]
-        sources, source_vecs = self._sources(context)
-        if sources:
-            claim_vecs = self.embedder.embed(claims, kind="passage")
-            similarity = np.asarray(claim_vecs @ source_vecs.T, dtype=np.float64)
-            best = similarity.argmax(axis=1)
-            best_score = similarity.max(axis=1)
-        else:
-            best = np.zeros(len(claims), dtype=int)
-            best_score = np.zeros(len(claims))
+        found = self._support(claims, context)
         reports: list[GroundingReport] = []
         offset = 0
         for sentences in per_answer:
-            supports = []
-            for i, sentence in enumerate(sentences, start=offset):
-                score = round(float(best_score[i]), 4)
-                supports.append(
-                    SentenceSupport(
-                        sentence,
-                        score,
-                        score >= self.threshold,
-                        sources[int(best[i])][1] if sources else None,
-                    )
+            supports = [
+                SentenceSupport(sentence, score, score >= self.threshold, source)
+                for sentence, (score, source) in zip(
+                    sentences, found[offset : offset + len(sentences)], strict=True
                 )
+            ]
             offset += len(sentences)
             reports.append(grounding_report(supports))
         return reports
+
+    def _support(
+        self, claims: Sequence[str], context: AssembledContext
+    ) -> list[tuple[float, int | None]]:
+        """Each claim's best cosine with a context sentence and that sentence's citation.
+
+        A claim that *is* a context sentence (what the extractive answerer writes, and what
+        LLMs often quote) scores 1.0 without embedding anything; the context is embedded only
+        when some claim is not verbatim.
+        """
+        verbatim: dict[str, int] = {}
+        for citation in context.citations:
+            for sentence in split_sentences(citation.hit.text):
+                verbatim.setdefault(_normalised(sentence), citation.number)
+        found: list[tuple[float, int | None]] = [
+            (1.0, verbatim[_normalised(c)]) if _normalised(c) in verbatim else (0.0, None)
+            for c in claims
+        ]
+        rest = [i for i, (_, source) in enumerate(found) if source is None]
+        if not rest:
+            return found
+        sources, source_vecs = self._sources(context)
+        if not sources:
+            return found
+        claim_vecs = self.embedder.embed([claims[i] for i in rest], kind="passage")
+        similarity = np.asarray(claim_vecs @ source_vecs.T, dtype=np.float64)
+        for row, i in enumerate(rest):
+            best = int(similarity[row].argmax())
+            found[i] = (round(float(similarity[row, best]), 4), sources[best][1])
+        return found
+
+
+def _normalised(sentence: str) -> str:
+    """The sentence as compared verbatim: citations, case, spacing and the final stop (which
+    an answer may add to a quoted fragment) do not count."""
+    return " ".join(strip_citations(sentence).split()).lower().rstrip(".!?:; ")
 
 
 def grounding_report(sentences: Sequence[SentenceSupport]) -> GroundingReport:

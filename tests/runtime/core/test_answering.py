@@ -93,3 +93,20 @@ def test_llm_answerer_passes_per_message_settings_to_the_provider():
 def test_split_sentences_leaves_out_code_blocks_and_symbol_soup():
     text = 'Intro sentence here.\n\n```json\n{"action": "x"}\n```\n\n{"a": 1, "b": [2, 3]}\n\nEnd.'
     assert split_sentences(text) == ["Intro sentence here.", "End."]
+
+
+def test_only_the_first_sentences_of_the_context_are_scored(embedder):
+    filler = [
+        f"Paragraph {i} describes the weather of town number {i} in spring." for i in range(20)
+    ]
+    hits = [SearchHit(f"c{i}", f"d{i}", 0, text, 1.0, {}) for i, text in enumerate(filler)]
+    hits.append(SearchHit("cats", "cats", 0, "Cats sleep for about sixteen hours a day.", 0.5, {}))
+    context = assemble_context(hits, budget_tokens=5000)
+
+    capped = ExtractiveAnswerer(embedder).select("How long do cats sleep?", context)
+    everything = ExtractiveAnswerer(embedder, max_candidates=None).select(
+        "How long do cats sleep?", context
+    )
+
+    assert everything[0][0].startswith("Cats sleep")
+    assert all(not sentence.startswith("Cats") for sentence, _, _ in capped)

@@ -116,3 +116,50 @@ def test_score_is_the_supported_share_of_words():
 
     assert report.score == 0.75
     assert report.to_dict() == {"score": 0.75, "unsupported": ["seven eight"]}
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self.model_id, self.dimension = embedder.model_id, embedder.dimension
+        self.texts: list[str] = []
+
+    def embed(self, texts, *, kind="passage"):
+        self.texts.extend(texts)
+        return self.embedder.embed(texts, kind=kind)
+
+
+def test_quoted_sentences_are_supported_without_embedding_anything(embedder, context):
+    counting = CountingEmbedder(embedder)
+    quoted = (
+        "Stratovolcanoes such as Mount Fuji build steep cones from layers of ash and lava [1]. "
+        "Worker bees collect nectar from flowers and turn it into honey in the hive [2]"
+    )
+
+    [report] = EmbeddingGroundingJudge(counting).check([quoted], context)
+
+    assert counting.texts == []  # what the extractive answerer writes costs no embedding
+    assert report.score == 1.0
+    assert [(s.score, s.supported, s.source) for s in report.sentences] == [
+        (1.0, True, 1),
+        (1.0, True, 2),
+    ]
+
+
+def test_only_the_claims_that_are_not_quotes_are_embedded(embedder, context):
+    counting = CountingEmbedder(embedder)
+    mixed = (
+        "Bees perform a waggle dance to tell the colony where the flowers are. "
+        "Honeybees dance to show their hive mates where flowers grow."
+    )
+
+    [report] = EmbeddingGroundingJudge(counting).check([mixed], context)
+
+    # The paraphrase is embedded (and with it the sources); the quote only as a source.
+    assert "Honeybees dance to show their hive mates where flowers grow." in counting.texts
+    quote = "Bees perform a waggle dance to tell the colony where the flowers are."
+    assert counting.texts.count(quote) == 1
+    assert report.sentences[0].score == 1.0 and report.sentences[0].source == 2
+    assert report.sentences[1].supported and report.sentences[1].source == 2
