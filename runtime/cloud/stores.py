@@ -127,6 +127,11 @@ class WorkspaceStores:
             kind = self._kinds[workspace_id] = workspace.store
         return kind
 
+    def needs_vectors(self, workspace_id: str) -> bool:
+        """Whether the workspace's store searches by vector (Kendra does not: the ingest worker
+        then embeds nothing)."""
+        return bool(getattr(self.store_for(workspace_id), "supports_vector_search", True))
+
     def store_for(self, workspace_id: str) -> VectorStore:
         """The concrete store the workspace picked when it was created."""
         kind = self.kind_of(workspace_id)

@@ -95,6 +95,28 @@ class EmbeddingCheckpoint:
             raise CheckpointError(f"not an embedding checkpoint: {exc}") from None
 
 
+def store_needs_vectors(store: VectorStore, workspace_id: str) -> bool:
+    """Whether the chunks a workspace writes to ``store`` need embeddings: not for a
+    retrieve-only store that searches the text itself (``supports_vector_search = False``). A
+    store that routes workspaces to several stores answers per workspace (``needs_vectors``)."""
+    per_workspace = getattr(store, "needs_vectors", None)
+    if callable(per_workspace):
+        return bool(per_workspace(workspace_id))
+    return bool(getattr(store, "supports_vector_search", True))
+
+
+class _NoVectors:
+    """Zero vectors of the right shape, for chunks whose store keeps no embeddings."""
+
+    model_id = "no-vectors"
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+
+    def embed(self, texts: Sequence[str], *, kind: str = "passage") -> np.ndarray:
+        return np.zeros((len(texts), self.dimension), dtype=np.float32)
+
+
 def chunks_fingerprint(embedder: Embedder, chunk_ids: Sequence[str]) -> str:
     """What a checkpoint's embeddings depend on besides the bytes: model and chunk ids."""
     digest = hashlib.sha256(f"{embedder.model_id}\x1f{embedder.dimension}".encode())
@@ -202,6 +224,13 @@ class Ingestor:
         self.max_document_bytes = max_document_bytes
         self.on_document_changed = on_document_changed
 
+    def _embedder_for(self, workspace: Workspace) -> Embedder:
+        """The embedder — or, for a store that ranks text itself and keeps no vectors (Kendra),
+        one that computes nothing, since its vectors would be thrown away."""
+        if store_needs_vectors(self.store, workspace.id):
+            return self.embedder
+        return _NoVectors(self.embedder.dimension)
+
     def ingest(
         self,
         workspace: Workspace,
@@ -248,8 +277,9 @@ class Ingestor:
         if p is None:
             return reported[0]
         total, batch = len(p.drafts), max(1, self.flush_chunks)
-        fingerprint = chunks_fingerprint(self.embedder, [d.id for d in p.drafts])
-        vectors = np.empty((total, self.embedder.dimension), dtype=np.float32)
+        embedder = self._embedder_for(workspace)
+        fingerprint = chunks_fingerprint(embedder, [d.id for d in p.drafts])
+        vectors = np.empty((total, embedder.dimension), dtype=np.float32)
         done = 0
         if (
             checkpoint is not None
@@ -257,7 +287,7 @@ class Ingestor:
             and checkpoint.content_hash == p.digest
             and checkpoint.fingerprint == fingerprint
             and checkpoint.total == total
-            and checkpoint.vectors.shape[1:] == (self.embedder.dimension,)
+            and checkpoint.vectors.shape[1:] == (embedder.dimension,)
         ):
             done = min(checkpoint.done, total)
             vectors[:done] = checkpoint.vectors[:done]
@@ -280,7 +310,7 @@ class Ingestor:
                 )
             end = min(done + batch, total)
             try:
-                vectors[done:end] = self.embedder.embed(
+                vectors[done:end] = embedder.embed(
                     [d.text for d in p.drafts[done:end]], kind="passage"
                 )
             except Exception as exc:
@@ -376,7 +406,8 @@ class Ingestor:
     ) -> None:
         texts = [d.text for p in pending for d in p.drafts]
         try:
-            vectors = self.embedder.embed(texts, kind="passage") if texts else []
+            embedder = self._embedder_for(workspace)
+            vectors = embedder.embed(texts, kind="passage") if texts else []
         except Exception as exc:
             for p in pending:
                 report(self._fail(workspace, p, exc))

@@ -333,11 +333,31 @@ def metadata_files(aws) -> dict[str, Any]:
     }
 
 
+class CountingEmbedder:
+    """The real embedder, counting the texts it embeds."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.model_id, self.dimension = embedder.model_id, embedder.dimension
+        self.texts = 0
+
+    def embed(self, texts: Any, *, kind: str = "passage") -> Any:
+        self.texts += len(texts)
+        return self.embedder.embed(texts, kind=kind)
+
+
 def test_ingesting_into_a_kendra_workspace_writes_the_data_sources_metadata_file(aws, embedder):
-    services = kendra_services(aws, embedder)
+    counting = CountingEmbedder(embedder)
+    services = kendra_services(aws, counting)
     workspace = create_workspace(services, MANAGER, CreateWorkspace(name="Wiki", store="kendra"))
 
     key = ingest(services, workspace, "refunds.txt", REFUNDS)
+
+    assert counting.texts == 0  # Kendra ranks the text itself: nothing is embedded for it
+    ingest(
+        services, create_workspace(services, MANAGER, CreateWorkspace(name="S")), "a.txt", REFUNDS
+    )
+    assert counting.texts > 0  # a DynamoDB workspace's chunks are
 
     assert isinstance(services.stores.of_kind("kendra"), KendraDocumentStore)
     assert metadata_files(aws) == {
