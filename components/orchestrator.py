@@ -73,6 +73,17 @@ CONSUME_QUEUE_ACTIONS = [
     "sqs:ReceiveMessage",
 ]
 """What an SQS event source needs of its queue."""
+ANSWER_CACHE_ACTIONS = [
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+"""What the DynamoDB semantic cache does: a transaction (ConditionCheck on the epoch + Put),
+counter updates, scope queries, batch deletes."""
+
 IDEMPOTENCY_ACTIONS = [
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
@@ -178,6 +189,9 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """``VectorStore.documents_bucket_arn``. Required."""
     ingest_queue_arn: pulumi.Input[str]
     """``VectorStore.ingest_queue_arn``; consumed by ``ingest_worker``. Required."""
+    semantic_cache_table: bool
+    """Create the DynamoDB table of the semantic answer cache (``semanticCache.store:
+    dynamodb``), read and written by ``chat_worker`` only. Default False."""
     ingest_queue_url: pulumi.Input[str]
     """``VectorStore.ingest_queue_url``: where ``ingest_worker`` sends the continuation of a
     document it could not finish in one invocation (``CHORUS_INGEST_QUEUE_URL``). Default: no
@@ -263,6 +277,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
     """Powertools idempotency records (key ``id``, TTL ``expiration``); the app config's
     ``tables.idempotency``."""
     idempotency_table_arn: pulumi.Output[str]
+    semantic_cache_table_name: pulumi.Output[str] | None
     """ARN of the idempotency table (read/write for the chat and ingest workers only)."""
     alarm_topic_arn: pulumi.Output[str]
     """Topic the alarms notify."""
@@ -328,6 +343,23 @@ class ChatOrchestrator(pulumi.ComponentResource):
             kms_key_arn=kms_key_arn,
         )
         idempotency_records = allow("IdempotencyRecords", IDEMPOTENCY_ACTIONS, [idempotency.arn])
+        answer_cache = None
+        answer_cache_access: list[Statement] = []
+        if args.get("semantic_cache_table"):
+            # runtime/adapters/dynamodb_cache.py: an epoch item, entries and counters per
+            # workspace; entries carry expires_at so stale answers leave even without a change.
+            answer_cache = _expiring_table(
+                f"{name}-answer-cache",
+                self,
+                hash_key="workspace_id",
+                range_key="sk",
+                attributes=["workspace_id", "sk"],
+                ttl_attribute="expires_at",
+                kms_key_arn=kms_key_arn,
+            )
+            answer_cache_access = [
+                allow("UseAnswerCache", ANSWER_CACHE_ACTIONS, [answer_cache.arn])
+            ]
 
         # Queues and topics ----------------------------------------------------------------------
         worker_timeout = args.get("chat_worker_timeout", 300)
@@ -582,6 +614,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("ReadDocuments", read_items, table_and_indexes(doc_table)),
                 allow("StreamToClient", ["execute-api:ManageConnections"], manage_connections),
                 allow("RunFanout", ["states:StartSyncExecution"], [fanout_machine.arn]),
+                *answer_cache_access,
                 allow(
                     "ConsumeQueues",
                     CONSUME_QUEUE_ACTIONS,
@@ -896,6 +929,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         self.sessions_table_name = sessions.name
         self.idempotency_table_name = idempotency.name
         self.idempotency_table_arn = idempotency.arn
+        self.semantic_cache_table_name = answer_cache.name if answer_cache else None
         self.alarm_topic_arn = alarm_topic.arn
         self.function_names = pulumi.Output.all(
             **{module: fn.function_name for module, fn in functions.items()}

@@ -291,6 +291,19 @@ class OrchestratorSettings(_Section):
     default_mode: Literal["single", "cascade", "consensus"] = "single"
 
 
+class SemanticCacheSettings(_Section):
+    """``chorus:semanticCache``: answers cached per workspace by question embedding (off by
+    default; any document change empties the workspace's cache)."""
+
+    enabled: bool = False
+    threshold: float = Field(0.93, gt=0.5, le=1.0)
+    """Cosine a new question needs to an old one to get its answer (MiniLM: 0.93)."""
+    store: Literal["auto", "aurora", "dynamodb"] = "auto"
+    """Where entries live: ``aurora`` (the pgvector database), ``dynamodb`` (a table of its own,
+    $0 idle), ``auto``: Aurora when it is deployed, else DynamoDB."""
+    max_entries_per_workspace: int = Field(200, ge=1, le=100_000)
+
+
 class LambdaSettings(_Section):
     architecture: Literal["x86_64", "arm64"] = "x86_64"
     requirements: list[str] | None = None
@@ -321,11 +334,35 @@ class StackSettings(_Section):
     vector_store: VectorStoreSettings = VectorStoreSettings()
     models: ModelSettings = ModelSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
+    semantic_cache: SemanticCacheSettings = SemanticCacheSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
     frontend: FrontendSettings = FrontendSettings()
     """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 14
     deletion_protection: bool = False
+
+    @property
+    def semantic_cache_on_dynamodb(self) -> bool:
+        """Whether the semantic cache needs its DynamoDB table."""
+        cache = self.semantic_cache
+        if not cache.enabled:
+            return False
+        return cache.store == "dynamodb" or (
+            cache.store == "auto" and not self.vector_store.aurora.enabled
+        )
+
+    @field_validator("semantic_cache")
+    @classmethod
+    def _aurora_cache_needs_aurora(
+        cls, cache: SemanticCacheSettings, info: ValidationInfo
+    ) -> SemanticCacheSettings:
+        store = info.data.get("vector_store")
+        if cache.enabled and cache.store == "aurora" and store and not store.aurora.enabled:
+            raise ValueError(
+                "semanticCache.store is aurora but vectorStore.aurora.enabled is false; use "
+                "store: dynamodb (or auto)"
+            )
+        return cache
 
     @property
     def cdn_header_required(self) -> bool:

@@ -79,6 +79,22 @@ guardrail checks the answers)."""
 SAGEMAKER_HOSTING = ("serverless", "instance")
 
 
+def _semantic_cache_config(settings: StackSettings, chat: ChatOrchestrator) -> dict[str, Any]:
+    """``semanticCache`` of the app config (what ``runtime.cloud.settings`` reads); nothing
+    when the cache is off."""
+    cache = settings.semantic_cache
+    if not cache.enabled:
+        return {}
+    config: dict[str, Any] = {
+        "enabled": True,
+        "threshold": cache.threshold,
+        "maxEntriesPerWorkspace": cache.max_entries_per_workspace,
+    }
+    if settings.semantic_cache_on_dynamodb:
+        config["table"] = chat.semantic_cache_table_name
+    return {"semanticCache": config}
+
+
 def answer_models(settings: StackSettings) -> list[str]:
     """Models the chat can answer with (Bedrock embedding models excluded)."""
     m = settings.models
@@ -277,6 +293,7 @@ def build_stack(
         "documents_bucket_arn": store.documents_bucket_arn,
         "ingest_queue_arn": store.ingest_queue_arn,
         "ingest_queue_url": store.ingest_queue_url,
+        "semantic_cache_table": settings.semantic_cache_on_dynamodb,
         "ingest_dlq_name": store.ingest_dlq_name,
         "chat_max_concurrency": orch.chat_max_concurrency,
         "ingest_max_concurrency": orch.ingest_max_concurrency,
@@ -344,6 +361,7 @@ def build_stack(
                 "fanoutStateMachineArn": chat.fanout_state_machine_arn,
                 "reindexStateMachineArn": chat.reindex_state_machine_arn,
                 "apiKeysSecretArn": shared.api_keys_secret_arn,
+                **_semantic_cache_config(settings, chat),
                 "vectorStore": vector_store_config(settings, store),
                 "models": {
                     "bedrock": [b for b in m.bedrock if "embed" not in b],

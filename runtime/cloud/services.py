@@ -318,27 +318,36 @@ class CloudServices:
 
     @cached_property
     def cache(self) -> SemanticCache | None:
-        """The semantic cache on Aurora when ``semanticCache.enabled`` and the pgvector store is
-        deployed (it lives in that database); else None.
+        """The semantic cache when ``semanticCache.enabled``: on DynamoDB when
+        ``semanticCache.table`` is set, else on Aurora (the pgvector store's database); None
+        when neither is deployed.
 
-        Invalidating it needs only the database: the cache-invalidation path of the chat worker
-        never loads an embedder.
+        Invalidating it needs no embedder: the cache-invalidation path of the chat worker
+        never loads one.
         """
         config = self.settings.semantic_cache
         if not config.enabled:
             return None
+        dimension = self.settings.vector_store.embedding_dimension
+        if config.table:
+            from ..adapters.dynamodb_cache import DynamoDBSemanticCache
+
+            return DynamoDBSemanticCache(
+                self.dynamodb,
+                config.table,
+                dimension,
+                max_entries_per_workspace=min(config.max_entries_per_workspace, 200),
+            )
         if "pgvector" not in self.settings.vector_store.stores:
             log.warning(
-                "semanticCache.enabled is ignored: the cache lives on Aurora and this stack "
-                "does not deploy the pgvector store"
+                "semanticCache.enabled is ignored: no semanticCache.table and no pgvector "
+                "store (Aurora) to keep it in"
             )
             return None
         from ..adapters.postgres_cache import PostgresSemanticCache
 
         return PostgresSemanticCache(
-            self.database,
-            self.settings.vector_store.embedding_dimension,
-            max_entries_per_workspace=config.max_entries_per_workspace,
+            self.database, dimension, max_entries_per_workspace=config.max_entries_per_workspace
         )
 
     @cached_property

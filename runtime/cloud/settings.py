@@ -174,6 +174,9 @@ class SemanticCacheSettings:
     enabled: bool = False
     threshold: float = DEFAULT_THRESHOLD
     max_entries_per_workspace: int = 1000
+    table: str | None = None
+    """``semanticCache.table``: a DynamoDB table for the cache (stacks without Aurora, or by
+    choice); without it the cache lives on Aurora."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,7 @@ def _semantic_cache(config: Mapping[str, Any]) -> SemanticCacheSettings:
         enabled=bool(raw.get("enabled", False)),
         threshold=float(raw.get("threshold") or DEFAULT_THRESHOLD),
         max_entries_per_workspace=int(raw.get("maxEntriesPerWorkspace") or 1000),
+        table=raw.get("table") or None,
     )
 
 

@@ -944,3 +944,67 @@ def test_a_bedrock_embedding_the_stack_cannot_use_is_refused_naming_the_key(conf
 
     with pytest.raises(ConfigError, match=message):
         parse_settings(config)
+
+
+# -- semantic cache ------------------------------------------------------------------------------
+
+
+def test_without_aurora_the_semantic_cache_gets_a_dynamodb_table_the_runtime_uses():
+    import boto3
+
+    from runtime.adapters.dynamodb_cache import DynamoDBSemanticCache
+    from runtime.cloud.services import CloudServices
+    from runtime.cloud.settings import settings_from
+
+    settings = parse_settings(
+        {
+            "chorus:vectorStore": {"aurora": {"enabled": False}},
+            "chorus:semanticCache": {"enabled": True, "threshold": 0.95},
+        }
+    )
+    d = _deploy(settings)
+
+    table = d.one("aws:dynamodb/table:Table", "answer-cache")
+    assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == ("workspace_id", "sk")
+    assert table.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    assert table.inputs["serverSideEncryption"]["enabled"] is True
+    grant = _worker_statements(d, "chat_worker")["UseAnswerCache"]
+    assert grant["Resource"] == [table.state["arn"]]
+    assert "dynamodb:ConditionCheckItem" in grant["Action"]
+    for module in ("ingest_worker", "rest_api", "ws_message"):
+        assert table.state["arn"] not in json.dumps(_worker_statements(d, module)), module
+    config = json.loads(d.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert config["semanticCache"] == {
+        "enabled": True,
+        "threshold": 0.95,
+        "maxEntriesPerWorkspace": 200,
+        "table": table.state["name"],
+    }
+    runtime = CloudServices(
+        settings_from(config, {"AWS_REGION": REGION}),
+        session=boto3.session.Session(
+            region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+        ),
+    )
+    assert isinstance(runtime.cache, DynamoDBSemanticCache)
+
+
+def test_with_aurora_the_semantic_cache_stays_in_it_and_dev_has_none(dev):
+    d = _deploy(parse_settings({"chorus:semanticCache": {"enabled": True}}))
+    assert not [t for t in d.of_type("aws:dynamodb/table:Table") if "answer-cache" in t.name]
+    config = json.loads(d.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert "table" not in config["semanticCache"] and config["semanticCache"]["enabled"]
+    dev_config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert "semanticCache" not in dev_config
+
+
+def test_a_semantic_cache_on_aurora_without_aurora_is_refused_naming_the_key():
+    from components.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=r"chorus:semanticCache.*aurora\.enabled is false"):
+        parse_settings(
+            {
+                "chorus:vectorStore": {"aurora": {"enabled": False}},
+                "chorus:semanticCache": {"enabled": True, "store": "aurora"},
+            }
+        )

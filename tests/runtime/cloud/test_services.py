@@ -301,3 +301,24 @@ def test_a_bedrock_embedding_model_that_cannot_give_the_store_dimension_is_refus
         _ = CloudServices(settings_from({**config, "models": titan}, {}), session=aws).embedder
     with pytest.raises(ConfigurationError, match=r"models\.embedding\.modelId is missing"):
         settings_from({**config, "models": {"embedding": {"provider": "bedrock"}}}, {})
+
+
+def test_a_stack_without_aurora_keeps_the_semantic_cache_in_dynamodb(aws):
+    import numpy as np
+    from chorus.runtime.adapters.dynamodb_cache import DynamoDBSemanticCache, create_table
+
+    create_table(aws.client("dynamodb"), "answers")
+    config = {
+        **CONFIG,
+        "vectorStore": DYNAMODB_ONLY,
+        "semanticCache": {"enabled": True, "table": "answers", "threshold": 0.95},
+    }
+    built = CloudServices(settings_from(config, {}), session=aws)
+
+    cache = built.cache
+    assert isinstance(cache, DynamoDBSemanticCache) and cache.table_name == "answers"
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    assert cache.store("ws", "single:m", "q", vector, {"answer": "a"}, epoch=0)
+    assert built.invalidate_workspace("ws") == 1  # document-changed empties it
+    assert cache.lookup("ws", "single:m", vector, 0.95) is None
+    assert "database" not in vars(built)

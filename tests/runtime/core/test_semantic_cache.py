@@ -7,6 +7,7 @@ vectors come from the real MiniLM so thresholds are tested as they are used.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,10 +22,30 @@ SCOPE = cache_scope("single", ["extractive"])
 FINAL = {"answer": "Lava is molten rock [1].", "model": "extractive", "sources": [{"n": 1}]}
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A DynamoDB resource under moto with the cache table created."""
+    import boto3
+    from chorus.runtime.adapters.dynamodb_cache import create_table
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        resource = boto3.resource("dynamodb", region_name="us-east-1")
+        create_table(resource.meta.client, "chorus-cache")
+        yield resource
+
+
+@pytest.fixture(params=["memory", "postgres", "dynamodb"])
 def cache(request: pytest.FixtureRequest) -> Iterator[SemanticCache]:
     if request.param == "memory":
         yield InMemorySemanticCache()
+        return
+    if request.param == "dynamodb":
+        from chorus.runtime.adapters.dynamodb_cache import DynamoDBSemanticCache
+
+        yield DynamoDBSemanticCache(request.getfixturevalue("dynamodb"), "chorus-cache", 384)
         return
     from chorus.runtime.adapters.postgres import PostgresDatabase
     from chorus.runtime.adapters.postgres_cache import PostgresSemanticCache
@@ -96,7 +117,8 @@ def test_nearest_entry_wins(cache, vec):
     assert hit is not None and hit.query == "What is lava?"
 
 
-def test_oldest_entries_go_beyond_the_bound(vec, fresh_dsn):
+def test_oldest_entries_go_beyond_the_bound(vec, fresh_dsn, dynamodb):
+    from chorus.runtime.adapters.dynamodb_cache import DynamoDBSemanticCache
     from chorus.runtime.adapters.postgres import PostgresDatabase
     from chorus.runtime.adapters.postgres_cache import PostgresSemanticCache
 
@@ -105,6 +127,7 @@ def test_oldest_entries_go_beyond_the_bound(vec, fresh_dsn):
         for bounded in (
             InMemorySemanticCache(max_entries_per_workspace=2),
             PostgresSemanticCache(db, 384, max_entries_per_workspace=2),
+            DynamoDBSemanticCache(dynamodb, "chorus-cache", 384, max_entries_per_workspace=2),
         ):
             for question in ("What is lava?", "Why do bees dance?", "What is a gambit?"):
                 bounded.store("ws", SCOPE, question, vec(question), {"answer": question}, epoch=0)
@@ -125,3 +148,31 @@ def test_postgres_cache_rejects_an_unsafe_table_name(fresh_dsn):
             PostgresSemanticCache(db, 384, table="x; DROP TABLE y")
     finally:
         db.close()
+
+
+def test_dynamodb_cache_pages_through_a_large_scope_and_keeps_scopes_apart(vec, dynamodb):
+    from chorus.runtime.adapters.dynamodb_cache import DynamoDBSemanticCache
+
+    cache = DynamoDBSemanticCache(dynamodb, "chorus-cache", 384, max_entries_per_workspace=500)
+    tricky = cache_scope("single", ["model#a"])  # a '#' in a model name
+    plain = cache_scope("single", ["model"])
+    vectors = np.random.default_rng(0).normal(size=(150, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    padding = {"answer": "x" * 8000}
+    for i, vector in enumerate(vectors):  # ~9.6 kB each: over one 1 MB query page
+        cache.store("ws", plain, f"q{i}", vector, padding, epoch=0)
+    cache.store("ws", tricky, "What is lava?", vec("What is lava?"), FINAL, epoch=0)
+
+    last = cache.lookup("ws", plain, vectors[-1], 0.99)
+    assert last is not None and last.query == "q149"
+    assert cache.lookup("ws", plain, vec("What is lava?"), 0.99) is None
+    assert cache.lookup("ws", tricky, vec("What is lava?"), 0.99) is not None
+    assert cache.invalidate_workspace("ws") == 151
+
+
+def test_dynamodb_cache_refuses_a_vector_of_another_size(dynamodb):
+    from chorus.runtime.adapters.dynamodb_cache import DynamoDBSemanticCache
+
+    cache = DynamoDBSemanticCache(dynamodb, "chorus-cache", 384)
+    with pytest.raises(ValueError, match="384"):
+        cache.store("ws", SCOPE, "q", np.ones(3), FINAL, epoch=0)
