@@ -23,12 +23,20 @@ export interface ChorusDocument {
   workspaceId: string;
   name: string;
   status: DocumentStatus;
-  chunks: number;
+  /** Chunks indexed (while `processing` with `progress`: chunks to embed). */
+  chunks?: number;
   sizeBytes: number;
   contentType: string;
   error: string | null;
   updatedAt: string | null;
   outcome?: string;
+  /** Chunks embedded so far of a large document paused between ingest invocations. */
+  progress?: DocumentProgress | null;
+}
+
+export interface DocumentProgress {
+  embedded: number;
+  total: number;
 }
 
 export interface SessionSummary {

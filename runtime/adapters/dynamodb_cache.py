@@ -25,33 +25,14 @@ import numpy as np
 from boto3.dynamodb.conditions import Key
 
 from ..core.semantic_cache import CachedAnswer
+from .dynamodb_store import create_table
+
+__all__ = ["DynamoDBSemanticCache", "create_table"]
+"""``create_table``: the cache table has the chunk table's keys (``workspace_id``, ``sk``)."""
 
 EPOCH = "epoch"
 _ENTRY = "entry#"
 _COUNT = "count#"
-
-
-def create_table(client: Any, table_name: str) -> None:
-    """Create the cache table (on-demand) for tests and local use; the VectorStore component
-    creates it in the cloud. Does nothing when it exists."""
-    try:
-        client.create_table(
-            TableName=table_name,
-            AttributeDefinitions=[
-                {"AttributeName": "workspace_id", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "workspace_id", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except client.exceptions.ResourceInUseException:
-        return
-    client.get_waiter("table_exists").wait(
-        TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
 
 
 class DynamoDBSemanticCache:

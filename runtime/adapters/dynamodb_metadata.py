@@ -278,6 +278,8 @@ class DynamoDBMetadataStore:
         }
         if document.error:
             item["error"] = document.error
+        if document.chunks_embedded is not None:
+            item["chunks_embedded"] = document.chunks_embedded
         self._documents.put_item(Item=item)
 
     def set_document_status(
@@ -289,7 +291,10 @@ class DynamoDBMetadataStore:
         chunk_count: int | None = None,
         error: str | None = None,
     ) -> None:
-        """Update status (and counts or reason) of an existing document; absent → no-op."""
+        """Update status (and counts or reason) of an existing document; absent → no-op.
+
+        Any recorded progress (``chunks_embedded``) is removed: it belongs to one processing run.
+        """
         now = now_iso()
         names = {"#s": "status"}
         values: dict[str, Any] = {
@@ -298,7 +303,7 @@ class DynamoDBMetadataStore:
             ":c": _compound(status, now, document_id),
         }
         sets = ["#s = :s", "updated_at = :u", "compound_sort_key = :c"]
-        removes = []
+        removes = ["chunks_embedded"]
         if chunk_count is not None:
             sets.append("chunk_count = :n")
             values[":n"] = chunk_count
@@ -317,6 +322,36 @@ class DynamoDBMetadataStore:
                 ConditionExpression="attribute_exists(document_id)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def set_document_progress(
+        self, workspace_id: str, document_id: str, embedded: int, total: int
+    ) -> None:
+        """Record chunks embedded so far (and the total) of a ``processing`` document.
+
+        An attribute on the document item (no key changes); absent or no longer ``processing``
+        → no-op.
+        """
+        now = now_iso()
+        try:
+            self._documents.update_item(
+                Key={"workspace_id": workspace_id, "document_id": document_id},
+                UpdateExpression=(
+                    "SET chunks_embedded = :e, chunk_count = :n, updated_at = :u,"
+                    " compound_sort_key = :c"
+                ),
+                ConditionExpression="attribute_exists(document_id) AND #s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":e": embedded,
+                    ":n": total,
+                    ":u": now,
+                    ":c": _compound(DocumentStatus.PROCESSING, now, document_id),
+                    ":s": DocumentStatus.PROCESSING.value,
+                },
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -558,6 +593,9 @@ def _document(item: Mapping[str, Any]) -> Document:
         error=item.get("error"),
         created_at=_parse_time(item.get("created_at")),
         updated_at=_parse_time(item.get("updated_at")),
+        chunks_embedded=(
+            int(item["chunks_embedded"]) if item.get("chunks_embedded") is not None else None
+        ),
     )
 
 

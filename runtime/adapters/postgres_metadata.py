@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS chorus_messages (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_id, id)
 );
+ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS chunks_embedded integer;
 """
 
 _WORKSPACE_COLUMNS = (
@@ -73,7 +74,7 @@ _WORKSPACE_COLUMNS = (
 )
 _DOCUMENT_COLUMNS = (
     "workspace_id, id, name, content_hash, status, chunk_count, size_bytes, content_type,"
-    " error, created_at, updated_at"
+    " error, created_at, updated_at, chunks_embedded"
 )
 
 
@@ -164,13 +165,14 @@ class PostgresMetadataStore:
             cur.execute(
                 """INSERT INTO chorus_documents
                    (workspace_id, id, name, content_hash, status, chunk_count, size_bytes,
-                    content_type, error)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    content_type, error, chunks_embedded)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (workspace_id, id) DO UPDATE SET
                      name = EXCLUDED.name, content_hash = EXCLUDED.content_hash,
                      status = EXCLUDED.status, chunk_count = EXCLUDED.chunk_count,
                      size_bytes = EXCLUDED.size_bytes, content_type = EXCLUDED.content_type,
-                     error = EXCLUDED.error, updated_at = now()""",
+                     error = EXCLUDED.error, chunks_embedded = EXCLUDED.chunks_embedded,
+                     updated_at = now()""",
                 (
                     document.workspace_id,
                     document.id,
@@ -181,6 +183,7 @@ class PostgresMetadataStore:
                     document.size_bytes,
                     document.content_type,
                     document.error,
+                    document.chunks_embedded,
                 ),
             )
 
@@ -196,9 +199,22 @@ class PostgresMetadataStore:
         with self.db.transaction() as cur:
             cur.execute(
                 """UPDATE chorus_documents SET status = %s,
-                     chunk_count = COALESCE(%s, chunk_count), error = %s, updated_at = now()
+                     chunk_count = COALESCE(%s, chunk_count), error = %s,
+                     chunks_embedded = NULL, updated_at = now()
                    WHERE workspace_id = %s AND id = %s""",
                 (status.value, chunk_count, error, workspace_id, document_id),
+            )
+
+    def set_document_progress(
+        self, workspace_id: str, document_id: str, embedded: int, total: int
+    ) -> None:
+        """Record chunks embedded so far (and the total) of a ``processing`` document."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                """UPDATE chorus_documents SET chunks_embedded = %s, chunk_count = %s,
+                     updated_at = now()
+                   WHERE workspace_id = %s AND id = %s AND status = %s""",
+                (embedded, total, workspace_id, document_id, DocumentStatus.PROCESSING.value),
             )
 
     def delete_document(self, workspace_id: str, document_id: str) -> None:
@@ -312,7 +328,7 @@ def _workspace(row: tuple[Any, ...]) -> Workspace:
 
 
 def _document(row: tuple[Any, ...]) -> Document:
-    (wid, did, name, chash, status, count, size, ctype, error, created, updated) = row
+    (wid, did, name, chash, status, count, size, ctype, error, created, updated, embedded) = row
     return Document(
         workspace_id=wid,
         id=did,
@@ -325,4 +341,5 @@ def _document(row: tuple[Any, ...]) -> Document:
         error=error,
         created_at=created,
         updated_at=updated,
+        chunks_embedded=embedded,
     )

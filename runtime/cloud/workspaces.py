@@ -69,12 +69,17 @@ def document_json(document: Document) -> dict[str, Any]:
         "id": document.id,
         "name": document.name,
         "status": document.status.value,
-        "chunkCount": document.chunk_count,
+        "chunks": document.chunk_count,
         "sizeBytes": document.size_bytes,
         "contentType": document.content_type,
         "contentHash": document.content_hash,
         "error": document.error,
         "updatedAt": document.updated_at.isoformat() if document.updated_at else None,
+        "progress": (
+            {"embedded": document.chunks_embedded, "total": document.chunk_count}
+            if document.chunks_embedded is not None
+            else None
+        ),
     }
 
 

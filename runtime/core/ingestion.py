@@ -9,7 +9,9 @@ resumable steps: parse and chunk (deterministic), embed batch after batch while 
 says there is time, and only then replace the document's chunks atomically. When time runs out
 the ``IngestResult`` is ``paused`` and carries an ``EmbeddingCheckpoint`` (the embeddings so far);
 passing it back later continues at the next batch. Until the final replace the store keeps the
-previous version's chunks, whole.
+previous version's chunks, whole. Meanwhile the document stays ``processing`` with its progress
+(``chunks_embedded`` of ``chunk_count``) recorded when it pauses and when it resumes; indexing
+or failing clears it.
 """
 
 from __future__ import annotations
@@ -291,6 +293,8 @@ class Ingestor:
         ):
             done = min(checkpoint.done, total)
             vectors[:done] = checkpoint.vectors[:done]
+            if done:  # ``_prepare`` rewrote the record: show the progress carried over
+                self.metadata.set_document_progress(workspace.id, p.doc_id, done, total)
 
         def saved(upto: int) -> EmbeddingCheckpoint:
             return EmbeddingCheckpoint(
@@ -300,6 +304,7 @@ class Ingestor:
         resumed_at = done
         while done < total:
             if should_stop is not None and should_stop():
+                self.metadata.set_document_progress(workspace.id, p.doc_id, done, total)
                 return IngestResult(
                     p.name,
                     "paused",

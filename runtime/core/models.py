@@ -52,6 +52,13 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Document:
+    """A document's record: what was uploaded and how far indexing got.
+
+    ``chunk_count`` is the number of chunks indexed; while a large document is ``processing``
+    across several invocations it is the number of chunks to embed, and ``chunks_embedded`` the
+    number embedded so far (``None`` when no progress was recorded: any status change clears it).
+    """
+
     workspace_id: str
     id: str
     name: str
@@ -63,6 +70,7 @@ class Document:
     error: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    chunks_embedded: int | None = None
 
 
 @dataclass(frozen=True)

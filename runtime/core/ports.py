@@ -118,7 +118,20 @@ class MetadataStore(Protocol):
         *,
         chunk_count: int | None = None,
         error: str | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Set a document's status (absent → no-op); clears any recorded progress."""
+        ...
+
+    def set_document_progress(
+        self, workspace_id: str, document_id: str, embedded: int, total: int
+    ) -> None:
+        """Record that ``embedded`` of ``total`` chunks of a ``processing`` document are embedded.
+
+        Sets ``chunks_embedded = embedded`` and ``chunk_count = total``; a no-op unless the
+        document exists and is ``processing`` (a late write never decorates an indexed one).
+        """
+        ...
+
     def delete_document(self, workspace_id: str, document_id: str) -> None: ...
 
     def create_session(self, session: Session) -> Session: ...

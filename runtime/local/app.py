@@ -166,6 +166,11 @@ def _document_json(d: Document) -> dict[str, Any]:
         "contentType": d.content_type,
         "error": d.error,
         "updatedAt": d.updated_at.isoformat() if d.updated_at else None,
+        "progress": (
+            {"embedded": d.chunks_embedded, "total": d.chunk_count}
+            if d.chunks_embedded is not None
+            else None
+        ),
     }
 
 

@@ -103,7 +103,7 @@ def test_upload_ingest_connect_ask_and_list_the_session(cloud):
     _, listed = rest(stack, "alice", "GET", f"/workspaces/{wid}/documents")
     [document] = listed["documents"]
     assert (document["name"], document["status"]) == ("key runbook.md", "indexed")
-    assert document["chunkCount"] >= 1 and document["contentHash"]
+    assert document["chunks"] >= 1 and document["contentHash"]
 
     # 4. the browser connects with its Cognito token in the query string
     token = stack.tokens("alice")["id"]

@@ -43,3 +43,13 @@ def make_chunk(
 
 def ids(hits: Sequence[SearchHit]) -> list[str]:
     return [h.chunk_id for h in hits]
+
+
+def relay_log(sections: int) -> bytes:
+    """A document of ``sections`` distinct ~160-character paragraphs (one chunk each at small
+    chunk sizes): what the "too large for one invocation" tests ingest across several calls."""
+    return "\n\n".join(
+        f"Section {i}. The relay station {i} forwards telemetry of probe {i % 7} every {i + 3} "
+        f"minutes; operators check its antenna heater and battery log before each pass."
+        for i in range(sections)
+    ).encode()

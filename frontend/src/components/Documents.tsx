@@ -18,6 +18,21 @@ function size(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** The line under a document's name: chunks (or embedding progress), size, failure reason. */
+export function documentMeta(d: ChorusDocument): string {
+  const parts: string[] = [];
+  const chunks = d.chunks;
+  if (d.status === "indexed" && chunks !== undefined) parts.push(`${count(chunks)} chunk${chunks === 1 ? "" : "s"}`);
+  if (d.status === "processing" && d.progress) {
+    parts.push(`${count(d.progress.embedded)} / ${count(d.progress.total)} chunks embedded`);
+  }
+  parts.push(size(d.sizeBytes));
+  if (d.status === "failed" && d.error) parts.push(d.error);
+  return parts.join(" · ");
+}
+
 /** The workspace's documents: upload with progress, live status (polled), delete. */
 export function Documents(p: { api: ApiClient; workspace: Workspace | null; onError: (e: unknown, context?: string) => void }) {
   const [documents, setDocuments] = useState<ChorusDocument[] | null>(null);
@@ -128,11 +143,7 @@ export function Documents(p: { api: ApiClient; workspace: Workspace | null; onEr
             <button type="button" className="icon" aria-label={`Remove ${d.name}`} onClick={() => void remove(d)}>
               ×
             </button>
-            <span className="meta">
-              {d.status === "indexed" ? `${d.chunks} chunk${d.chunks === 1 ? "" : "s"} · ` : ""}
-              {size(d.sizeBytes)}
-              {d.status === "failed" && d.error ? ` · ${d.error}` : ""}
-            </span>
+            <span className="meta">{documentMeta(d)}</span>
           </li>
         ))}
       </ul>

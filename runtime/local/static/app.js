@@ -162,7 +162,10 @@
       ui.documents.append(el("li", { class: "muted", text: "No documents yet: upload some." }));
     }
     for (const d of documents) {
-      const details = [d.status === "indexed" ? `${d.chunks} chunks` : null, d.error].filter(Boolean);
+      const progress = d.status === "processing" && d.progress
+        ? `${d.progress.embedded} / ${d.progress.total} chunks embedded`
+        : null;
+      const details = [d.status === "indexed" ? `${d.chunks} chunks` : null, progress, d.error].filter(Boolean);
       ui.documents.append(
         el(
           "li",

@@ -113,6 +113,50 @@ def test_status_of_a_deleted_document_is_not_resurrected(store):
     assert store.get_document("w1", "gone") is None
 
 
+def test_progress_of_a_processing_document_is_an_attribute_of_its_item(store):
+    store.put_document(document("d1", DocumentStatus.PROCESSING))
+
+    store.set_document_progress("w1", "d1", 1024, 4096)
+
+    got = store.get_document("w1", "d1")
+    assert (got.status, got.chunks_embedded, got.chunk_count) == (
+        DocumentStatus.PROCESSING,
+        1024,
+        4096,
+    )
+    assert [d.chunks_embedded for d in store.list_documents("w1")] == [1024]
+    raw = store._documents.get_item(Key={"workspace_id": "w1", "document_id": "d1"})["Item"]
+    assert raw["chunks_embedded"] == 1024
+    assert raw["compound_sort_key"].startswith("processing#")
+
+
+def test_a_document_without_progress_has_none(store):
+    store.put_document(document("d1"))
+    assert store.get_document("w1", "d1").chunks_embedded is None
+
+
+def test_progress_is_cleared_by_any_status_change(store):
+    store.put_document(document("d1", DocumentStatus.PROCESSING))
+    store.set_document_progress("w1", "d1", 256, 512)
+
+    store.set_document_status("w1", "d1", DocumentStatus.FAILED, error="timeout")
+
+    got = store.get_document("w1", "d1")
+    assert (got.status, got.chunks_embedded) == (DocumentStatus.FAILED, None)
+    raw = store._documents.get_item(Key={"workspace_id": "w1", "document_id": "d1"})["Item"]
+    assert "chunks_embedded" not in raw
+
+
+def test_progress_of_a_document_not_processing_or_absent_is_not_recorded(store):
+    store.put_document(document("d1", DocumentStatus.INDEXED))
+
+    store.set_document_progress("w1", "d1", 1, 9)
+    store.set_document_progress("w1", "gone", 1, 9)
+
+    assert store.get_document("w1", "d1").chunks_embedded is None
+    assert store.get_document("w1", "gone") is None
+
+
 def test_put_document_keeps_the_creation_time(store):
     store.put_document(document("d1"))
     created = store.get_document("w1", "d1").created_at

@@ -259,6 +259,77 @@ def test_set_document_status_touches_only_that_document(with_workspace):
     assert (other.status, other.chunk_count) == (DocumentStatus.QUEUED, 0)
 
 
+def test_progress_of_a_processing_document_is_recorded_with_its_total(with_workspace):
+    store = with_workspace
+    store.put_document(doc(status=DocumentStatus.PROCESSING))
+
+    store.set_document_progress("ws-1", "doc-1", 1024, 4096)
+
+    got = store.get_document("ws-1", "doc-1")
+    assert (got.status, got.chunks_embedded, got.chunk_count) == (
+        DocumentStatus.PROCESSING,
+        1024,
+        4096,
+    )
+    assert [d.chunks_embedded for d in store.list_documents("ws-1")] == [1024]
+
+
+def test_a_document_without_progress_has_none(with_workspace):
+    store = with_workspace
+    store.put_document(doc())
+
+    assert store.get_document("ws-1", "doc-1").chunks_embedded is None
+
+
+def test_progress_is_cleared_by_any_status_change(with_workspace):
+    store = with_workspace
+    store.put_document(doc(status=DocumentStatus.PROCESSING))
+    store.set_document_progress("ws-1", "doc-1", 256, 512)
+
+    store.set_document_status("ws-1", "doc-1", DocumentStatus.INDEXED, chunk_count=512)
+
+    got = store.get_document("ws-1", "doc-1")
+    assert (got.status, got.chunks_embedded, got.chunk_count) == (DocumentStatus.INDEXED, None, 512)
+
+
+def test_progress_of_a_document_not_processing_is_not_recorded(with_workspace):
+    store = with_workspace
+    store.put_document(doc(status=DocumentStatus.INDEXED, chunk_count=3))
+
+    store.set_document_progress("ws-1", "doc-1", 1, 9)
+    store.set_document_progress("ws-1", "missing", 1, 9)
+
+    got = store.get_document("ws-1", "doc-1")
+    assert (got.chunks_embedded, got.chunk_count) == (None, 3)
+    assert store.get_document("ws-1", "missing") is None
+
+
+def test_a_documents_table_from_before_progress_gains_the_column(db):
+    with db.transaction() as cur:
+        cur.execute(
+            """CREATE TABLE chorus_workspaces (id text PRIMARY KEY, name text NOT NULL UNIQUE,
+                 embedding_model text NOT NULL, embedding_dim integer NOT NULL,
+                 chunk_size integer NOT NULL, chunk_overlap integer NOT NULL,
+                 store text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+               CREATE TABLE chorus_documents (
+                 workspace_id text NOT NULL REFERENCES chorus_workspaces (id) ON DELETE CASCADE,
+                 id text NOT NULL, name text NOT NULL, content_hash text NOT NULL,
+                 status text NOT NULL, chunk_count integer NOT NULL DEFAULT 0,
+                 size_bytes bigint NOT NULL DEFAULT 0, content_type text NOT NULL DEFAULT '',
+                 error text, created_at timestamptz NOT NULL DEFAULT now(),
+                 updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (workspace_id, id));
+               INSERT INTO chorus_workspaces VALUES
+                 ('ws-1', 'old', 'all-MiniLM-L6-v2', 384, 1000, 200, 'pgvector', now());
+               INSERT INTO chorus_documents (workspace_id, id, name, content_hash, status,
+                 chunk_count) VALUES ('ws-1', 'doc-1', 'a.md', 'h', 'indexed', 4);"""
+        )
+
+    store = PostgresMetadataStore(db)
+
+    got = store.get_document("ws-1", "doc-1")
+    assert (got.status, got.chunk_count, got.chunks_embedded) == (DocumentStatus.INDEXED, 4, None)
+
+
 def test_list_documents_of_a_workspace_sorted_by_name(store):
     store.create_workspace(workspace("ws-1", "one"))
     store.create_workspace(workspace("ws-2", "two"))

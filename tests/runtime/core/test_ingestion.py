@@ -234,6 +234,27 @@ def test_a_paused_ingest_leaves_the_previous_version_whole(services):
     assert document.status is DocumentStatus.PROCESSING
 
 
+def test_a_paused_document_records_its_progress_and_indexing_clears_it(services):
+    from chorus.runtime.core.ingestion import EmbeddingCheckpoint
+
+    ws = workspace(services, size=200)
+    ingestor = small_batches(services)
+    recorded, checkpoint = [], None
+    while True:
+        result = ingestor.ingest(
+            ws, "relay.md", LARGE, checkpoint=checkpoint, should_stop=stop_every(2)
+        )
+        document = services.metadata.get_document(ws.id, result.document_id)
+        recorded.append((document.status, document.chunks_embedded, document.chunk_count))
+        if result.outcome != "paused":
+            break
+        checkpoint = EmbeddingCheckpoint.from_bytes(result.checkpoint.to_bytes())
+
+    total = result.chunks
+    paused = [(DocumentStatus.PROCESSING, 8 * step, total) for step in range(1, len(recorded))]
+    assert recorded == [*paused, (DocumentStatus.INDEXED, None, total)]
+
+
 def test_a_checkpoint_of_other_bytes_or_other_chunking_is_ignored(services):
     from dataclasses import replace
 

@@ -6,11 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from chorus.runtime.cloud.access import Caller
 from chorus.runtime.cloud.ingest import INGEST_QUEUE_URL_ENV, apply_object_event, object_events
+from chorus.runtime.cloud.workspaces import document_json, list_documents
 from chorus.runtime.core.ingestion import Ingestor
 from chorus.runtime.core.models import ChunkingSettings, DocumentStatus, Workspace
 from chorus.runtime.handlers import ingest_worker
 from support import moto_stack
+from support.chunks import relay_log
 
 GUIDE = (
     "# Rotating the signing key\n\n"
@@ -172,11 +175,7 @@ def test_an_event_for_a_missing_workspace_is_acknowledged(stack, services, conte
 
 # -- documents too large for one invocation ------------------------------------------------------
 
-LARGE = "\n\n".join(
-    f"Section {i}. The relay station {i} forwards telemetry of probe {i % 7} every {i + 3} "
-    f"minutes; operators check its antenna heater and battery log before each pass."
-    for i in range(40)
-).encode()
+LARGE = relay_log(40)
 
 
 @pytest.fixture
@@ -268,6 +267,31 @@ def test_a_document_too_large_for_one_invocation_continues_until_indexed(
     assert ids == one_shot_ids
     np.testing.assert_allclose(vectors, one_shot_vectors, atol=1e-6)
     assert services.metadata.get_document("ops", "big").chunk_count == len(ids)
+
+
+def test_a_paused_document_lists_its_progress_until_it_is_indexed(stack, continuing, workspace):
+    owner = Caller(moto_stack.REGION)
+
+    def listed() -> dict:
+        (document,) = list_documents(continuing, owner, "ops", None)
+        return document_json(document)
+
+    run(stack, moto_stack.ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
+    pending = stack.receive(stack.ingest_queue_url)
+
+    paused = listed()
+    assert paused["status"] == "processing"
+    embedded, total = paused["progress"]["embedded"], paused["progress"]["total"]
+    assert 0 < embedded < total and embedded % 4 == 0
+    assert paused["chunks"] == total
+
+    progress = []
+    run_until_quiet(stack, continuing, pending, watch=lambda: progress.append(listed()["progress"]))
+
+    assert [p["embedded"] for p in progress[:-1]] == sorted({p["embedded"] for p in progress[:-1]})
+    assert progress[0]["embedded"] > embedded and progress[-1] is None
+    indexed = listed()
+    assert (indexed["status"], indexed["chunks"]) == ("indexed", total)
 
 
 def test_a_newer_upload_supersedes_a_paused_document(stack, continuing, workspace):

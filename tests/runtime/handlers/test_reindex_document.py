@@ -19,6 +19,7 @@ from chorus.runtime.core.models import ChunkingSettings, DocumentStatus, Workspa
 from chorus.runtime.handlers import reindex_document
 from pydantic import ValidationError
 from support import moto_stack
+from support.chunks import relay_log
 from support.stepfunctions import (
     deploy_reindex,
     execute_in_running_mock,
@@ -63,11 +64,7 @@ def test_a_bad_item_or_missing_workspace_raises_for_the_state_machine(stack, ser
 
 ASL = ROOT / "runtime" / "statemachines" / "reindex_workspace.asl.json"
 
-LARGE = "\n\n".join(
-    f"Section {i}. The relay station {i} forwards telemetry of probe {i % 7} every {i + 3} "
-    f"minutes; operators check its antenna heater and battery log before each pass."
-    for i in range(70)
-).encode()
+LARGE = relay_log(70)
 """~70 chunks of 200 characters: four invocations of five batches of four."""
 
 

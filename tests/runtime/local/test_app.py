@@ -621,9 +621,26 @@ def test_upload_indexes_the_document(http, new_workspace, services):
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["outcome"] == "indexed" and body["status"] == "indexed"
-    assert body["name"] == "notes.md" and body["chunks"] > 0
+    assert body["name"] == "notes.md" and body["chunks"] > 0 and body["progress"] is None
     assert services.store.count_chunks(new_workspace, body["id"]) == body["chunks"]
     assert document_names(http, new_workspace) == ["notes.md"]
+
+
+def test_a_paused_document_is_listed_processing_with_its_progress(http, new_workspace, services):
+    from chorus.runtime.core.ingestion import Ingestor
+
+    workspace = services.metadata.get_workspace(new_workspace)
+    one_batch = Ingestor(services.embedder, services.store, services.metadata, flush_chunks=1)
+    text = ("\n\n".join(DOCUMENTS.values()) * 4).encode()
+    stops = iter([False, True])
+    paused = one_batch.ingest(workspace, "all.md", text, should_stop=lambda: next(stops))
+    assert paused.outcome == "paused"
+
+    (listed,) = http.get(f"/api/workspaces/{new_workspace}/documents").json()["documents"]
+
+    assert listed["status"] == "processing"
+    assert listed["progress"] == {"embedded": 1, "total": paused.checkpoint.total}
+    assert listed["chunks"] == paused.checkpoint.total > 1
 
 
 def test_same_upload_again_is_unchanged(http, new_workspace):
