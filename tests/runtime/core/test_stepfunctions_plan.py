@@ -11,7 +11,6 @@ does. Everything but the Lambda container is the real thing.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from chorus.runtime.core.agreement import EmbeddingAgreementScorer
 from chorus.runtime.core.answering import LLMAnswerer
 from chorus.runtime.core.context import assemble_context
 from chorus.runtime.core.errors import ContextTooLong, Throttled
-from chorus.runtime.core.models import ChatMessage, LLMDelta, SearchHit, TokenUsage
+from chorus.runtime.core.models import SearchHit, TokenUsage
 from chorus.runtime.core.stepfunctions_plan import (
     ASL_PATH,
     FanoutPlan,
@@ -32,6 +31,7 @@ from chorus.runtime.core.stepfunctions_plan import (
     render,
 )
 from statelint.linter import Linter
+from support.providers import ScriptedProvider
 from support.stepfunctions import (
     PLACEHOLDER,
     deploy_fanout,
@@ -107,26 +107,8 @@ RIGHT = "Lava is molten magma that reaches the surface through an opening in the
 RIGHT_TOO = "Molten magma reaching the surface through an opening in the crust is lava [1]."
 
 
-class Flaky:
-    """Fails with ``errors`` in turn, then answers; counts calls across Lambda 'invocations'."""
-
-    def __init__(self, name: str, text: str, errors: Sequence[Exception] = ()) -> None:
-        self.name = name
-        self.text = text
-        self.errors = list(errors)
-        self.calls = 0
-        self.lock = threading.Lock()
-
-    def stream_chat(
-        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 512
-    ) -> Iterator[LLMDelta]:
-        with self.lock:
-            self.calls += 1
-            error = self.errors.pop(0) if self.errors else None
-        if error is not None:
-            raise error
-        yield LLMDelta(self.text)
-        yield LLMDelta(usage=TokenUsage(100, 20))
+def flaky(name: str, text: str, errors: Sequence[Exception] = ()) -> ScriptedProvider:
+    return ScriptedProvider(name, text, errors, usage=TokenUsage(100, 20))
 
 
 @pytest.fixture
@@ -153,10 +135,10 @@ def test_one_failing_model_yields_a_partial_result_under_moto(
     aws, retry_waits, monkeypatch, embedder
 ):
     models = {
-        "good": Flaky("good", RIGHT),
-        "flaky": Flaky("flaky", RIGHT_TOO, [Throttled("429"), Throttled("429")]),
-        "throttled": Flaky("throttled", RIGHT, [Throttled("429")] * 10),
-        "too-long": Flaky("too-long", RIGHT, [ContextTooLong("prompt too long")]),
+        "good": flaky("good", RIGHT),
+        "flaky": flaky("flaky", RIGHT_TOO, [Throttled("429"), Throttled("429")]),
+        "throttled": flaky("throttled", RIGHT, [Throttled("429")] * 10),
+        "too-long": flaky("too-long", RIGHT, [ContextTooLong("prompt too long")]),
     }
     answerers = {name: LLMAnswerer(p) for name, p in models.items()}
     scorer = EmbeddingAgreementScorer(embedder)
@@ -192,8 +174,8 @@ def test_every_model_failing_still_completes_with_an_error_result_under_moto(
     aws, retry_waits, monkeypatch, embedder
 ):
     answerers = {
-        "a": LLMAnswerer(Flaky("a", RIGHT, [ContextTooLong("too long")])),
-        "b": LLMAnswerer(Flaky("b", RIGHT, [ContextTooLong("too long")])),
+        "a": LLMAnswerer(flaky("a", RIGHT, [ContextTooLong("too long")])),
+        "b": LLMAnswerer(flaky("b", RIGHT, [ContextTooLong("too long")])),
     }
     scorer = EmbeddingAgreementScorer(embedder)
     run_lambdas_in_process(

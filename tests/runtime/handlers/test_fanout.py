@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -29,7 +28,7 @@ from chorus.runtime.core.errors import (
     ProviderTimeout,
     Throttled,
 )
-from chorus.runtime.core.models import ChatMessage, LLMDelta, SearchHit, TokenUsage
+from chorus.runtime.core.models import SearchHit
 from chorus.runtime.core.resilience import CircuitOpen, RateLimited
 from chorus.runtime.core.stepfunctions_plan import (
     consensus_fanout_definition,
@@ -38,6 +37,7 @@ from chorus.runtime.core.stepfunctions_plan import (
 )
 from chorus.runtime.handlers import fanout_agreement, fanout_model
 from support import moto_stack
+from support.providers import ScriptedProvider
 from support.stepfunctions import (
     deploy_fanout,
     record_retry_waits,
@@ -49,28 +49,6 @@ LAVA = "A volcano is an opening in the crust where molten magma reaches the surf
 RIGHT = "Lava is molten magma that reaches the surface through an opening in the crust [1]."
 RIGHT_TOO = "Molten magma reaching the surface through an opening in the crust is lava [1]."
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
-
-
-class Scripted:
-    """A provider that raises ``errors`` in turn, then answers; counts calls across invokes."""
-
-    def __init__(self, name: str, text: str, errors: Sequence[Exception] = ()) -> None:
-        self.name = name
-        self.text = text
-        self.errors = list(errors)
-        self.calls = 0
-        self.lock = threading.Lock()
-
-    def stream_chat(
-        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 512
-    ) -> Iterator[LLMDelta]:
-        with self.lock:
-            self.calls += 1
-            error = self.errors.pop(0) if self.errors else None
-        if error is not None:
-            raise error
-        yield LLMDelta(self.text)
-        yield LLMDelta(usage=TokenUsage(1000, 200))
 
 
 def rejected() -> ProviderError:
@@ -142,14 +120,14 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def providers() -> dict[str, Scripted]:
+def providers() -> dict[str, ScriptedProvider]:
     return {
-        "good": Scripted("good", RIGHT),
-        "flaky": Scripted("flaky", RIGHT_TOO, [Throttled("429"), ProviderError("503")]),
-        "throttled": Scripted("throttled", RIGHT, [Throttled("429")] * 10),
-        "rate-limited": Scripted("rate-limited", RIGHT, [RateLimited("no slot")] * 10),
-        "rejecting": Scripted("rejecting", RIGHT, [rejected()]),
-        "too-long": Scripted("too-long", RIGHT, [ContextTooLong("prompt too long")]),
+        "good": ScriptedProvider("good", RIGHT),
+        "flaky": ScriptedProvider("flaky", RIGHT_TOO, [Throttled("429"), ProviderError("503")]),
+        "throttled": ScriptedProvider("throttled", RIGHT, [Throttled("429")] * 10),
+        "rate-limited": ScriptedProvider("rate-limited", RIGHT, [RateLimited("no slot")] * 10),
+        "rejecting": ScriptedProvider("rejecting", RIGHT, [rejected()]),
+        "too-long": ScriptedProvider("too-long", RIGHT, [ContextTooLong("prompt too long")]),
     }
 
 
