@@ -104,4 +104,5 @@ def run_chat_job(services: CloudServices, job: ChatJob) -> dict[str, Any]:
     def send(event: dict[str, Any]) -> bool:
         return delivery.send(job.connectionId, event)
 
-    return services.chat.chat(job.request, user_id=job.userId, send=send)
+    # The job id keys the turn: a redelivered job stores its question and answer once.
+    return services.chat.chat(job.request, user_id=job.userId, send=send, turn_id=job.requestId)

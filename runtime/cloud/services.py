@@ -35,7 +35,7 @@ from ..core.ingestion import Ingestor
 from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
 from ..core.orchestration import ModelFanOut
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
-from ..core.resilience import DEFAULT_RETRY, RetryPolicy
+from ..core.resilience import DEFAULT_RETRY, ResilientProvider, RetryPolicy
 from ..core.retrieval import Retriever
 from ..core.semantic_cache import SemanticCache
 from .settings import CloudSettings, ConfigurationError, load_settings
@@ -474,9 +474,16 @@ class CloudServices:
         """The extractive answerer always; the models of ``models.registry`` (each wrapped in a
         ``ResilientProvider`` with its deadline and rate limit, retrying with ``retry``); the
         plain ``models.bedrock`` ids; OpenAI(-compatible) ``models.openai`` when their key is
-        stored in the API-keys secret. A registry entry wins over a plain id of the same name."""
+        stored in the API-keys secret. A registry entry wins over a plain id of the same name.
+        Plain entries get the same resilience (``model_timeout_s`` as their deadline, ``retry``,
+        one circuit breaker each): no provider is ever called bare."""
         answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(self.turn_embedder)}
         models = self.settings.models
+        deadline = models.orchestration.model_timeout_s
+
+        def resilient(provider: LLMProvider) -> ResilientProvider:
+            return ResilientProvider(provider, deadline=deadline, retry=retry)
+
         if models.bedrock:
             from ..adapters.bedrock import BedrockProvider
 
@@ -485,7 +492,7 @@ class CloudServices:
                 if "embed" in model_id:  # an embedding model (access granted, not an answerer)
                     continue
                 answerers[model_id] = LLMAnswerer(
-                    BedrockProvider(model_id=model_id, client=bedrock)
+                    resilient(BedrockProvider(model_id=model_id, client=bedrock))
                 )
         if models.openai and self.settings.api_keys_secret_arn:
             from ..adapters.openai_compatible import OpenAICompatibleProvider
@@ -495,7 +502,7 @@ class CloudServices:
                 provider = OpenAICompatibleProvider(
                     model=model, base_url=models.openai_base_url, api_key=api_key
                 )
-                answerers[model] = LLMAnswerer(provider)
+                answerers[model] = LLMAnswerer(resilient(provider))
         registry = models.registry
         if registry is not None:
             extractive = [spec.name for spec in registry if spec.provider == "extractive"]

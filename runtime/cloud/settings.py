@@ -223,6 +223,7 @@ def _registry(models: Mapping[str, Any]) -> ModelRegistry | None:
 
 _ORCHESTRATION_KEYS = {
     "modelTimeoutS": "model_timeout_s",
+    "turnBudgetS": "turn_budget_s",
     "cascadeGrounding": "cascade_grounding",
     "cascadeAgreement": "cascade_agreement",
     "cascadeAgreementFloor": "cascade_agreement_floor",

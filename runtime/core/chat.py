@@ -6,6 +6,11 @@ validated ``SendMessageData`` and a ``send`` function that delivers events to th
 A turn: condense a follow-up into a standalone query → semantic-cache lookup → retrieve →
 answer in the requested mode (single, cascade, consensus; see ``orchestration.py``) → grounding
 check (every mode) → optional guardrail → store the turn → ``final``; the answer is cached.
+
+Every turn ends with ``final`` or ``error``: a failure chorus did not foresee (a store outage, a
+bug) ends it with ``internal_error`` and a request id that the log line carries too, never a
+stack trace and never silence. A turn keyed by ``turn_id`` (the chat job's id) stores its
+question and answer under ids derived from it, so a redelivered job stores nothing twice.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 from .agreement import AgreementScorer
 from .answering import Answerer
+from .clock import Clock, SystemClock
 from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
 from .conversation import HeuristicCondenser, QueryCondenser, trim_history
 from .errors import BadRequest, ChorusError, Forbidden, NotFound
@@ -84,6 +90,8 @@ class ChatService:
     fanout:
         Where consensus turns ask their models (None: in this process; the cloud chat worker
         passes the Step Functions Express workflow).
+    clock:
+        What the turn's budget (``orchestration.turn_budget_s``) is measured on.
     """
 
     def __init__(
@@ -108,6 +116,7 @@ class ChatService:
         condenser: QueryCondenser | None = None,
         guardrail: GuardrailCheck | None = None,
         fanout: ModelFanOut | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if default_model not in answerers:
             raise ValueError(f"default model {default_model!r} is not among the answerers")
@@ -135,6 +144,7 @@ class ChatService:
         self.cache_threshold = cache_threshold
         self.condenser = condenser or HeuristicCondenser()
         self.guardrail = guardrail
+        self.clock: Clock = clock or SystemClock()
         self.orchestrator = Orchestrator(
             self.answerers,
             prices=self.prices,
@@ -142,22 +152,61 @@ class ChatService:
             agreement=agreement,
             settings=self.settings,
             fanout=fanout,
+            clock=self.clock,
         )
 
     @property
     def models(self) -> list[str]:
         return list(self.answerers)
 
-    def chat(self, request: SendMessageData, *, user_id: str, send: SendEvent) -> dict[str, Any]:
+    def chat(
+        self,
+        request: SendMessageData,
+        *,
+        user_id: str,
+        send: SendEvent,
+        turn_id: str | None = None,
+    ) -> dict[str, Any]:
         """Answer one message; every outcome, success or failure, is sent as an event.
 
         Returns the ``final`` or ``error`` event that ended the turn. Both the question and the
         outcome (answer, or error with each model's part) are stored in the session.
+        ``turn_id`` keys the turn (default: a fresh id): the same id answered twice stores its
+        question and answer once.
         """
-        started = time.perf_counter()
-        message_id = uuid.uuid4().hex
+        message_id = turn_id or uuid.uuid4().hex
         session_id = request.sessionId or uuid.uuid4().hex
         delivery = _Delivery(send)
+        try:
+            return self._chat(request, user_id, session_id, message_id, delivery)
+        except ChorusError as exc:  # e.g. a store refusing a write: its own code, no answer
+            log.warning("chat turn failed: %s (%s)", exc.message, exc.code)
+            event = error_event(exc.code, exc.message, session_id, message_id)
+            delivery(event)
+            return event
+        except Exception:  # the client hears about every turn, whatever broke
+            request_id = uuid.uuid4().hex
+            log.exception("chat turn failed unexpectedly (request id %s)", request_id)
+            event = error_event(
+                "internal_error",
+                f"something went wrong on our side (request id {request_id}); retry, and quote "
+                "the request id if it happens again",
+                session_id,
+                message_id,
+            )
+            delivery(event)
+            return event
+
+    def _chat(
+        self,
+        request: SendMessageData,
+        user_id: str,
+        session_id: str,
+        message_id: str,
+        delivery: _Delivery,
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        deadline = self.clock.now() + self.settings.turn_budget_s
         try:
             models = self._check(request)
             session = self._session(request, session_id, user_id)
@@ -166,12 +215,17 @@ class ChatService:
             delivery(event)
             return event
 
-        stored = self.metadata.list_messages(session.id)
+        question_id = f"{message_id}-q"
+        stored = [
+            m
+            for m in self.metadata.list_messages(session.id)
+            if m.id not in (question_id, message_id)  # a redelivered turn is not its own history
+        ]
         history = self._history(stored)
-        self.metadata.add_message(
-            StoredMessage(session.id, f"{message_id}-q", "user", request.text)
+        self.metadata.add_message(StoredMessage(session.id, question_id, "user", request.text))
+        turn = _Turn(
+            request, models, session.id, message_id, history, stored, delivery, started, deadline
         )
-        turn = _Turn(request, models, session.id, message_id, history, stored, delivery, started)
         try:
             final = self._answer(turn)
         except ChorusError as exc:
@@ -288,6 +342,7 @@ class ChatService:
             temperature=request.modelKwargs.temperature,
             max_tokens=request.modelKwargs.maxTokens,
             on_token=on_token,
+            deadline=turn.deadline,
         )
         answer = result.answer
         guardrail: dict[str, Any] | None = None
@@ -404,6 +459,7 @@ class _Turn:
         stored: list[StoredMessage],
         delivery: _Delivery,
         started: float,
+        deadline: float,
     ) -> None:
         self.request = request
         self.models = models
@@ -413,6 +469,7 @@ class _Turn:
         self.stored = stored
         self.delivery = delivery
         self.started = started
+        self.deadline = deadline
 
 
 def _sources(context: AssembledContext) -> list[dict[str, Any]]:
@@ -492,8 +549,13 @@ class _Delivery:
 
     def __call__(self, event: dict[str, Any]) -> None:
         with self._lock:
-            if self.connected:
+            if not self.connected:
+                return
+            try:
                 self.connected = bool(self._send(event))
+            except Exception:  # a transport failure ends the stream, never the turn
+                log.exception("delivering a %s event failed; no more events", event.get("type"))
+                self.connected = False
 
 
 def _ms(started: float) -> float:

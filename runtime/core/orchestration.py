@@ -15,7 +15,9 @@ stack, one Lambda per model — through the ``ModelFanOut`` port; when that path
 (throttled, failed, payload too large) the same models are asked in process instead.
 
 Every model call runs in its own daemon thread under a deadline: a hung provider costs the turn
-its deadline, never a hang. Tokens stream through ``on_token(model, text)`` from those threads;
+its deadline, never a hang. The whole turn has one budget too (``turn_budget_s``, below the chat
+worker's timeout): a model call never outlives it, a cascade asks no further model once it is
+spent, and a turn with no answer by then ends with ``timeout``. Tokens stream through ``on_token(model, text)`` from those threads;
 after a call's deadline passes its late tokens are dropped, so nothing arrives after the result.
 """
 
@@ -32,6 +34,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .agreement import AgreementResult, AgreementScorer
 from .answering import Answerer
+from .clock import Clock, SystemClock
 from .context import AssembledContext
 from .errors import ChorusError, ProviderError, ProviderTimeout
 from .grounding import GroundingJudge, GroundingReport
@@ -90,9 +93,13 @@ class OrchestrationSettings:
         unsupported claim is a shared hallucination, not a consensus.
     judge_model:
         Model that synthesises the consensus answer from the others; None picks the medoid.
+    turn_budget_s:
+        Budget of a whole turn, retrieval to last token (240 s, under the 300 s chat worker):
+        a cascade of hung models ends with ``timeout`` when it is spent, never with silence.
     """
 
     model_timeout_s: float = 60.0
+    turn_budget_s: float = 240.0
     cascade_grounding: float = 0.75
     cascade_agreement: float = 0.85
     cascade_agreement_floor: float = 0.4
@@ -179,12 +186,18 @@ class OrchestrationResult:
 class AllModelsFailed(ProviderError):
     """No model produced an answer; ``answers`` keeps each one's error for the record."""
 
-    def __init__(self, answers: Sequence[ModelAnswer]) -> None:
+    def __init__(self, answers: Sequence[ModelAnswer], *, budget_spent: bool = False) -> None:
         failures = [a for a in answers if a.error is not None]
         codes = {a.error.code for a in failures if a.error}
         code = next((c for c in _ERROR_PRIORITY if c in codes), "provider_unavailable")
         detail = "; ".join(f"{a.model}: {a.error.code}" for a in failures if a.error)
-        if len(failures) == 1 and failures[0].error is not None:
+        if budget_spent:
+            code = "timeout"
+            message = (
+                f"the turn's time budget was spent before any model answered ({detail}); "
+                "retry, ask a shorter question or choose faster models"
+            )
+        elif len(failures) == 1 and failures[0].error is not None:
             message = failures[0].error.message
         else:
             message = f"every model failed ({detail}); retry later or choose other models"
@@ -251,6 +264,8 @@ class Orchestrator:
     fanout:
         Where consensus turns ask their models (None: in this process). A judge model, when
         configured, still writes its synthesis here, streaming.
+    clock:
+        What deadlines are measured on (default: the system's monotonic clock).
     """
 
     def __init__(
@@ -262,6 +277,7 @@ class Orchestrator:
         agreement: AgreementScorer | None = None,
         settings: OrchestrationSettings | None = None,
         fanout: ModelFanOut | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.answerers = dict(answerers)
         self.prices = dict(prices or {})
@@ -269,6 +285,7 @@ class Orchestrator:
         self.agreement = agreement
         self.settings = settings or OrchestrationSettings()
         self.fanout = fanout
+        self.clock: Clock = clock or SystemClock()
 
     def price(self, model: str) -> ModelPrice:
         return self.prices.get(model, ModelPrice())
@@ -288,14 +305,23 @@ class Orchestrator:
         temperature: float | None = None,
         max_tokens: int | None = None,
         on_token: TokenSink | None = None,
+        deadline: float | None = None,
     ) -> OrchestrationResult:
-        """Answer ``question`` in ``mode``; raise ``AllModelsFailed`` when no model answers."""
+        """Answer ``question`` in ``mode``; raise ``AllModelsFailed`` when no model answers.
+
+        ``deadline`` is when the turn's budget ends on ``clock`` (default: ``turn_budget_s``
+        from now); no model call outlives it.
+        """
         if not models:
             raise ValueError("at least one model is needed")
         unknown = [m for m in models if m not in self.answerers]
         if unknown:
             raise ValueError(f"unknown models {unknown}")
-        call = _CallSpec(question, context, tuple(history), temperature, max_tokens, on_token)
+        if deadline is None:
+            deadline = self.clock.now() + self.settings.turn_budget_s
+        call = _CallSpec(
+            question, context, tuple(history), temperature, max_tokens, on_token, deadline
+        )
         if mode == "single":
             return self._single(models[0], call)
         if mode == "cascade":
@@ -309,7 +335,7 @@ class Orchestrator:
     def _single(self, model: str, call: _CallSpec) -> OrchestrationResult:
         answer = self._ask_all([model], call)[0]
         if not answer.ok:
-            raise AllModelsFailed([answer])
+            raise AllModelsFailed([answer], budget_spent=self.clock.now() >= call.deadline)
         self._ground([answer], call.context)
         return OrchestrationResult("single", answer, [answer])
 
@@ -317,6 +343,8 @@ class Orchestrator:
         attempts: list[ModelAnswer] = []
         previous: ModelAnswer | None = None
         for index, model in enumerate(order):
+            if self.clock.now() >= call.deadline:
+                break  # the turn's budget is spent: answer with what there is, or time out
             answer = self._ask_all([model], call)[0]
             attempts.append(answer)
             if not answer.ok:
@@ -331,7 +359,7 @@ class Orchestrator:
             previous = answer
         answered = [a for a in attempts if a.ok]
         if not answered:
-            raise AllModelsFailed(attempts)
+            raise AllModelsFailed(attempts, budget_spent=self.clock.now() >= call.deadline)
         # The strongest models failed after weaker ones answered: keep the best-grounded.
         best = max(answered, key=lambda a: (a.grounding.score or 0.0) if a.grounding else 0.0)
         return OrchestrationResult("cascade", best, attempts, escalation=list(order))
@@ -355,7 +383,7 @@ class Orchestrator:
         answers, agreement = self._fan_out(models, call)
         answered = [a for a in answers if a.ok]
         if not answered:
-            raise AllModelsFailed(answers)
+            raise AllModelsFailed(answers, budget_spent=self.clock.now() >= call.deadline)
         chosen = answered[0]
         if agreement is None and len(answered) > 1 and self.agreement is not None:
             agreement = self.agreement.score(call.question, [a.text for a in answered])
@@ -365,7 +393,8 @@ class Orchestrator:
             chosen = answered[agreement.medoid or 0]
         judge = None
         judge_model = self.settings.judge_model
-        if judge_model and len(answered) > 1 and judge_model in self.answerers:
+        time_left = self.clock.now() < call.deadline
+        if judge_model and len(answered) > 1 and judge_model in self.answerers and time_left:
             judge = self._synthesise(judge_model, answered, call)
             if judge.ok:
                 self._ground([judge], call.context)
@@ -405,7 +434,13 @@ class Orchestrator:
         candidates = "\n\n".join(f"Answer {i}: {a.text}" for i, a in enumerate(answered, 1))
         question = f"{call.question}\n\n{JUDGE_INSTRUCTIONS}\n\n{candidates}"
         judge_call = _CallSpec(
-            question, call.context, (), call.temperature, call.max_tokens, call.on_token
+            question,
+            call.context,
+            (),
+            call.temperature,
+            call.max_tokens,
+            call.on_token,
+            call.deadline,
         )
         judge = self._ask_all([judge_model], judge_call)[0]
         judge.role = "judge"
@@ -428,24 +463,27 @@ class Orchestrator:
     ) -> list[ModelAnswer]:
         """Ask every model at once; ``on_answer`` sees each answer as soon as it is complete
         (consensus grounds early answers while slower models still run)."""
-        deadline = time.monotonic() + self.settings.model_timeout_s
+        now = self.clock.now()
+        timeout_s = min(self.settings.model_timeout_s, max(0.0, call.deadline - now))
+        deadline = now + timeout_s
         finished: queue.Queue[_ModelRun] = queue.Queue()
         runs = [_ModelRun(m, self.answerers[m], self.price(m), call, finished) for m in models]
         for run in runs:
             run.start()
         answers: dict[int, ModelAnswer] = {}
         while len(answers) < len(runs):
+            running = len(runs) - len(answers)
             try:
-                run = finished.get(timeout=max(0.0, deadline - time.monotonic()))
+                run = self.clock.next_finished(finished, deadline - self.clock.now(), running)
             except queue.Empty:
                 break
-            answer = run.finish(self.settings.model_timeout_s)
+            answer = run.finish(timeout_s)
             answers[id(run)] = answer
             if on_answer is not None and answer.ok:
                 on_answer(answer)
         for run in runs:
             if id(run) not in answers:
-                answers[id(run)] = run.finish(self.settings.model_timeout_s)
+                answers[id(run)] = run.finish(timeout_s)
         return [answers[id(run)] for run in runs]
 
 
@@ -457,6 +495,7 @@ class _CallSpec:
     temperature: float | None
     max_tokens: int | None
     on_token: TokenSink | None
+    deadline: float = float("inf")
 
 
 class _Cancelled(Exception):

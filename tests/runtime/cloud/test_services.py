@@ -114,6 +114,23 @@ def test_bedrock_models_from_the_config_sit_beside_the_extractive_answerer(aws, 
     assert sorted(built.answerers()) == ["amazon.nova-lite-v1:0", "extractive"]
 
 
+def test_plain_bedrock_models_are_called_through_the_resilience_layer(aws, embedder):
+    from chorus.runtime.adapters.bedrock import BedrockProvider
+    from chorus.runtime.core.resilience import ResilientProvider
+
+    config = {**CONFIG, "models": {**CONFIG["models"], "orchestration": {"modelTimeoutS": 20}}}
+    built = CloudServices(settings_from(config, {}), session=aws, embedder=embedder)
+
+    provider = built.answerers()["amazon.nova-lite-v1:0"].provider
+    assert isinstance(provider, ResilientProvider) and provider.deadline == 20.0
+    assert isinstance(provider.provider, BedrockProvider) and provider.breaker is not None
+
+
+def test_the_turn_budget_is_read_from_the_orchestration_settings(aws):
+    config = {**CONFIG, "models": {**CONFIG["models"], "orchestration": {"turnBudgetS": 200}}}
+    assert settings_from(config, {}).models.orchestration.turn_budget_s == 200.0
+
+
 REGISTRY = {
     "haiku": {
         "provider": "bedrock",

@@ -25,6 +25,8 @@ from chorus.runtime.core.orchestration import ModelPrice, OrchestrationSettings
 from chorus.runtime.core.protocol import SendMessageData
 from chorus.runtime.core.semantic_cache import InMemorySemanticCache
 
+from support.clock import SimulatedClock
+
 pytestmark = pytest.mark.timeout(120)
 
 DOCUMENTS = {
@@ -54,6 +56,7 @@ class Scripted:
     behaviour: str = "ok"
     usage: TokenUsage = field(default_factory=lambda: TokenUsage(1000, 100))
     seen: list[Sequence[ChatMessage]] = field(default_factory=list)
+    clock: SimulatedClock | None = None
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 512
@@ -65,7 +68,10 @@ class Scripted:
         if self.behaviour == "fail":
             raise ProviderError(f"{self.name} answered 500")
         if self.behaviour == "hang":
-            RELEASE.wait(30)
+            if self.clock is not None:
+                self.clock.park(RELEASE)
+            else:
+                RELEASE.wait(30)
         if self.behaviour == "garbage":
             yield LLMDelta("qzx vbn ##@@ 0x00ff zzzz kkkk")
             return
@@ -200,21 +206,22 @@ CHAOS = {
 def test_chaos_every_turn_ends_within_its_deadline_and_is_stored(
     services, workspace_id, mode, behaviours
 ):
+    clock = SimulatedClock()
     providers = [
-        Scripted(f"m{i}", behaviour=b, latency=0.05 * i, text=[RIGHT, RIGHT_TOO][i % 2])
+        Scripted(f"m{i}", behaviour=b, text=[RIGHT, RIGHT_TOO][i % 2], clock=clock)
         for i, b in enumerate(behaviours)
     ]
     prices = {p.name: ModelPrice(i, i) for i, p in enumerate(providers)}
-    service = chat_service(services, *providers, prices=prices)
+    service = chat_service(services, *providers, prices=prices, clock=clock)
     session_id = f"s-{uuid.uuid4().hex}"
 
-    started = time.perf_counter()
+    started = clock.now()
     events = ask(service, workspace_id, "What is lava?", sessionId=session_id, mode=mode)
-    elapsed = time.perf_counter() - started
+    elapsed = clock.now() - started
 
-    # Consensus waits one deadline at most; a cascade one per model it has to try.
-    budget = DEADLINE_S * (len(providers) if mode == "cascade" else 1) + 5.0
-    assert elapsed < budget
+    # Consensus waits one deadline at most; a cascade one per hung model it had to try.
+    hung = sum(b == "hang" for b in behaviours)
+    assert elapsed <= DEADLINE_S * (hung if mode == "cascade" else min(hung, 1))
     ended = events[-1]
     messages = stored(service, session_id)
     assert [m.role for m in messages] == ["user", "assistant"]
@@ -380,3 +387,99 @@ def test_a_cache_outage_costs_the_cache_not_the_answer(services, workspace_id):
     final = ask(service, workspace_id, "What is lava?")[-1]
 
     assert final["type"] == "final" and final["cached"] is False
+
+
+# -- one budget per turn ------------------------------------------------------------------------
+
+
+def test_a_cascade_of_hung_models_ends_with_timeout_when_the_turn_budget_is_spent(
+    services, workspace_id
+):
+    clock = SimulatedClock()
+    providers = [Scripted(f"h{i}", behaviour="hang", clock=clock) for i in range(5)]
+    settings = OrchestrationSettings(model_timeout_s=60.0, turn_budget_s=150.0)
+    service = chat_service(services, *providers, orchestration=settings, clock=clock)
+    started = clock.now()
+
+    ended = ask(service, workspace_id, "What is lava?", mode="cascade")[-1]
+
+    assert ended["type"] == "error" and ended["code"] == "timeout"
+    assert clock.now() - started <= 150.0
+    assert [len(p.seen) for p in providers] == [1, 1, 1, 0, 0]  # 60 + 60 + 30 s, then no more
+
+
+def test_a_consensus_of_hung_models_gives_up_at_the_turn_budget_not_the_model_deadline(
+    services, workspace_id
+):
+    clock = SimulatedClock()
+    providers = [Scripted(f"h{i}", behaviour="hang", clock=clock) for i in range(3)]
+    settings = OrchestrationSettings(model_timeout_s=600.0, turn_budget_s=200.0)
+    service = chat_service(services, *providers, orchestration=settings, clock=clock)
+    started = clock.now()
+
+    ended = ask(service, workspace_id, "What is lava?", mode="consensus")[-1]
+
+    assert ended["type"] == "error" and ended["code"] == "timeout"
+    assert clock.now() - started == pytest.approx(200.0)
+
+
+# -- a reply to every turn ----------------------------------------------------------------------
+
+
+class _FailingStore:
+    """The session store of ``services`` whose message writes fail like an outage would."""
+
+    def __init__(self, metadata: Any, error: Exception) -> None:
+        self._metadata = metadata
+        self._error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._metadata, name)
+
+    def add_message(self, message: Any) -> None:
+        raise self._error
+
+
+def test_a_store_outage_ends_the_turn_with_internal_error_and_a_request_id(
+    services, workspace_id, caplog
+):
+    service = chat_service(services, Scripted("a"))
+    service.metadata = _FailingStore(services.metadata, OSError("connection reset by peer"))
+
+    with caplog.at_level("ERROR"):
+        events = ask(service, workspace_id, "What is lava?")
+
+    ended = events[-1]
+    assert ended["type"] == "error" and ended["code"] == "internal_error"
+    assert "connection reset" not in ended["message"] and "Traceback" not in ended["message"]
+    request_id = ended["message"].split("request id ")[1].split(")")[0]
+    assert any(request_id in r.getMessage() for r in caplog.records)
+
+
+def test_a_turn_answered_twice_under_one_id_stores_its_question_and_answer_once(
+    services, workspace_id
+):
+    service = chat_service(services, Scripted("a"))
+    session_id = f"s-{uuid.uuid4().hex}"
+    request = SendMessageData(workspaceId=workspace_id, text="What is lava?", sessionId=session_id)
+
+    for _ in range(2):  # SQS delivers the same job again
+        ended = service.chat(request, user_id="u", send=lambda e: True, turn_id="job-1")
+        assert ended["type"] == "final"
+
+    messages = stored(service, session_id)
+    assert [(m.role, m.id) for m in messages] == [("user", "job-1-q"), ("assistant", "job-1")]
+
+
+def test_a_reply_that_cannot_be_delivered_does_not_stop_the_turn(services, workspace_id):
+    service = chat_service(services, Scripted("a"))
+    session_id = f"s-{uuid.uuid4().hex}"
+    request = SendMessageData(workspaceId=workspace_id, text="What is lava?", sessionId=session_id)
+
+    def send(event: dict[str, Any]) -> bool:
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    ended = service.chat(request, user_id="u", send=send)
+
+    assert ended["type"] == "final"
+    assert [m.role for m in stored(service, session_id)] == ["user", "assistant"]
