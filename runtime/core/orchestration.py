@@ -17,8 +17,9 @@ stack, one Lambda per model — through the ``ModelFanOut`` port; when that path
 Every model call runs in its own daemon thread under a deadline: a hung provider costs the turn
 its deadline, never a hang. The whole turn has one budget too (``turn_budget_s``, below the chat
 worker's timeout): a model call never outlives it, a cascade asks no further model once it is
-spent, and a turn with no answer by then ends with ``timeout``. Tokens stream through ``on_token(model, text)`` from those threads;
-after a call's deadline passes its late tokens are dropped, so nothing arrives after the result.
+spent, and a turn with no answer by then ends with ``timeout``. Tokens stream through
+``on_token(model, text)`` from those threads; after a call's deadline passes its late tokens are
+dropped, so nothing arrives after the result.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from chorus.runtime.core.models import ChatMessage, LLMDelta, TokenUsage
 from chorus.runtime.core.orchestration import ModelPrice, OrchestrationSettings
 from chorus.runtime.core.protocol import SendMessageData
 from chorus.runtime.core.semantic_cache import InMemorySemanticCache
-
 from support.clock import SimulatedClock
 
 pytestmark = pytest.mark.timeout(120)
