@@ -5,16 +5,25 @@ the query string and must check it itself. PyJWT does the cryptography; this mod
 Cognito's documentation asks a verifier to check:
 
 * RS256 signature with the key named by the token's ``kid`` from the pool's JWKS (fetched once
-  per container and again when an unknown ``kid`` shows up: Cognito rotates keys);
+  per container, refreshed hourly and when an unknown ``kid`` shows up: Cognito rotates keys);
 * ``iss`` equals the pool's issuer URL;
 * ``token_use`` is ``access`` or ``id`` (as allowed);
 * the app client: ``client_id`` claim for access tokens, ``aud`` for ID tokens;
-* ``exp`` in the future (with a small leeway) and ``iat`` not in the future.
+* ``exp`` in the future (with a small leeway) and ``iat`` not in the future, both finite numbers.
+
+The JWKS is fetched on behalf of anonymous callers, so fetching is bounded: at most one refresh
+every ``JWKS_MIN_REFRESH_SECONDS`` whatever the tokens say, and a ``kid`` the pool did not know is
+remembered for ``UNKNOWN_KID_SECONDS`` and refused without a fetch. When a refresh fails the keys
+already held keep being used (stale-if-error: one outage of the JWKS endpoint must not sign every
+user out), with a warning and ``refresh_failures`` counted for a metric; with no key held at all
+the verifier raises ``JwksUnavailable`` (the authorizer denies).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import threading
 import time
 import urllib.request
@@ -28,7 +37,11 @@ from jwt.algorithms import RSAAlgorithm
 from ..core.errors import ChorusError
 
 JWKS_REFRESH_SECONDS = 3600
+JWKS_MIN_REFRESH_SECONDS = 30
+UNKNOWN_KID_SECONDS = 60
 LEEWAY_SECONDS = 30
+
+log = logging.getLogger(__name__)
 
 
 class InvalidToken(ChorusError):
@@ -36,6 +49,13 @@ class InvalidToken(ChorusError):
 
     code = "unauthorized"
     http_status = 401
+
+
+class JwksUnavailable(ChorusError):
+    """The pool's signing keys could not be loaded and none are held: no token can be checked."""
+
+    code = "jwks_unavailable"
+    http_status = 503
 
 
 @dataclass(frozen=True)
@@ -103,19 +123,39 @@ class CognitoTokenVerifier:
         self._clock = clock
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._unknown_kids: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.fetches = 0
+        self.refresh_failures = 0
 
     def _key(self, kid: str) -> Any:
         with self._lock:
-            stale = self._clock() - self._fetched_at > JWKS_REFRESH_SECONDS
-            if kid not in self._keys or stale:
-                self._load_keys()
+            now = self._clock()
+            stale = now - self._fetched_at > JWKS_REFRESH_SECONDS
+            unknown = kid not in self._keys
+            if unknown and self._unknown_kids.get(kid, float("-inf")) > now:
+                raise InvalidToken("token signed with an unknown key")
+            may_refresh = now - self._attempted_at >= JWKS_MIN_REFRESH_SECONDS
+            if (unknown or stale) and may_refresh:
+                self._refresh(now)
+            elif not self._keys:
+                raise JwksUnavailable(
+                    f"the signing keys from {self.jwks_url} are unavailable; retry shortly"
+                )
             key = self._keys.get(kid)
+            if key is None:
+                if len(self._unknown_kids) > 1024:  # bounded: random kids must not grow it
+                    self._unknown_kids = {k: t for k, t in self._unknown_kids.items() if t > now}
+                self._unknown_kids[kid] = now + UNKNOWN_KID_SECONDS
         if key is None:
             raise InvalidToken("token signed with an unknown key")
         return key
 
-    def _load_keys(self) -> None:
+    def _refresh(self, now: float) -> None:
+        """Load the JWKS; on failure keep the keys held (stale-if-error) or, with none, raise."""
+        self._attempted_at = now
+        self.fetches += 1
         try:
             document = self._fetch(self.jwks_url)
             keys = {
@@ -124,12 +164,21 @@ class CognitoTokenVerifier:
                 if k.get("kty") == "RSA" and "kid" in k
             }
         except Exception as exc:
-            raise ChorusError(
-                f"could not load the signing keys from {self.jwks_url}: {exc}",
-                code="jwks_unavailable",
+            self.refresh_failures += 1
+            if self._keys:
+                log.warning(
+                    "could not refresh the signing keys from %s (%s); using the %d keys held",
+                    self.jwks_url,
+                    exc,
+                    len(self._keys),
+                )
+                return
+            raise JwksUnavailable(
+                f"could not load the signing keys from {self.jwks_url}: {exc}; retry shortly"
             ) from exc
         self._keys = keys
-        self._fetched_at = self._clock()
+        self._fetched_at = now
+        self._unknown_kids = {k: t for k, t in self._unknown_kids.items() if k not in keys}
 
     def verify(self, token: str | None) -> Identity:
         """Return the token's identity or raise ``InvalidToken`` saying what is wrong."""
@@ -179,10 +228,11 @@ class CognitoTokenVerifier:
     def _check_time(self, claims: Mapping[str, Any]) -> None:
         """Expiry against the injected clock (PyJWT would use the wall clock)."""
         now = self._clock()
-        try:
-            expires, issued = float(claims["exp"]), float(claims["iat"])
-        except (TypeError, ValueError):
-            raise InvalidToken("exp and iat must be numbers") from None
+        expires, issued = claims["exp"], claims["iat"]
+        for value in (expires, issued):
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not numeric or not math.isfinite(value):
+                raise InvalidToken("exp and iat must be finite numbers (seconds since the epoch)")
         if expires + LEEWAY_SECONDS <= now:
             raise InvalidToken("token has expired; sign in again")
         if issued - LEEWAY_SECONDS > now:

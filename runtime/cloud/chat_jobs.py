@@ -78,7 +78,9 @@ def _open_session(services: CloudServices, request: SendMessageData, caller: Cal
     session = services.metadata.get_session(request.sessionId)
     if session is None:
         title = " ".join(request.text.split())[:80]
-        return services.metadata.create_session(
+        # create_session keeps a session that appeared meanwhile (another connection raced us
+        # to the same id): what it returns is checked like any existing session.
+        session = services.metadata.create_session(
             Session(request.sessionId, caller.user_id, request.workspaceId, title)
         )
     if session.user_id != caller.user_id:

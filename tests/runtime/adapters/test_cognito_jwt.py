@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -9,9 +10,15 @@ import boto3
 import jwt
 import pytest
 import requests
-from chorus.runtime.adapters.cognito_jwt import CognitoTokenVerifier, InvalidToken, fetch_json
+from chorus.runtime.adapters.cognito_jwt import (
+    JWKS_MIN_REFRESH_SECONDS,
+    CognitoTokenVerifier,
+    InvalidToken,
+    fetch_json,
+)
 from chorus.runtime.core.errors import ChorusError
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 PASSWORD = "Correct-Horse-Battery-9!"
 
@@ -130,20 +137,104 @@ def test_a_token_of_another_pool_is_refused(pool):
         elsewhere.verify(pool["tokens"](pool["client"])["access"])
 
 
+class Clock:
+    """Seconds since the epoch that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _signed_elsewhere(token: str, kid: str, **changes: object) -> str:
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
 def test_keys_are_fetched_once_and_again_for_an_unknown_kid(pool):
     fetches: list[str] = []
-    checker = verifier(pool, fetches)
+    clock = Clock()
+    checker = verifier(pool, fetches, clock=clock)
     token = pool["tokens"](pool["client"])["access"]
     checker.verify(token)
     checker.verify(token)
     assert fetches == [pool["issuer"] + "/.well-known/jwks.json"]
 
-    claims = jwt.decode(token, options={"verify_signature": False})
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rotated = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "new-key"})
+    clock.now += JWKS_MIN_REFRESH_SECONDS
     with pytest.raises(InvalidToken, match="unknown key"):
-        checker.verify(rotated)
+        checker.verify(_signed_elsewhere(token, "new-key"))
     assert len(fetches) == 2
+
+
+def test_random_kids_cannot_force_a_jwks_download_per_request(pool):
+    fetches: list[str] = []
+    clock = Clock()
+    checker = verifier(pool, fetches, clock=clock)
+    token = pool["tokens"](pool["client"])["access"]
+    checker.verify(token)
+
+    for n in range(50):
+        with pytest.raises(InvalidToken, match="unknown key"):
+            checker.verify(_signed_elsewhere(token, f"random-{n}"))
+
+    assert len(fetches) == 1
+
+
+def test_an_unknown_kid_is_remembered_and_refused_without_a_fetch(pool):
+    fetches: list[str] = []
+    clock = Clock()
+    checker = verifier(pool, fetches, clock=clock)
+    forged = _signed_elsewhere(pool["tokens"](pool["client"])["access"], "nobody-knows-me")
+    with pytest.raises(InvalidToken, match="unknown key"):
+        checker.verify(forged)
+
+    clock.now += JWKS_MIN_REFRESH_SECONDS  # refreshing would be allowed, but the kid is known bad
+    with pytest.raises(InvalidToken, match="unknown key"):
+        checker.verify(forged)
+
+    assert len(fetches) == 1
+
+
+def test_a_failed_hourly_refresh_keeps_serving_the_cached_keys(pool, caplog):
+    clock = Clock()
+    outage = {"on": False}
+
+    def fetch(url: str) -> dict:
+        if outage["on"]:
+            raise OSError("connection refused")
+        return pool["jwks"]
+
+    checker = CognitoTokenVerifier(pool["issuer"], pool["client"], fetch=fetch, clock=clock)
+    token = pool["tokens"](pool["client"])["access"]
+    clock.now -= 3000  # the keys are loaded 50 minutes before the token is issued ...
+    with pytest.raises(InvalidToken):
+        checker.verify(_signed_elsewhere(token, "unknown"))
+    outage["on"] = True
+    clock.now += 3000 + 601  # ... so the hourly refresh is due while the token is valid
+
+    with caplog.at_level("WARNING"):
+        assert checker.verify(token).user_id
+
+    assert checker.refresh_failures == 1
+    assert any("using the" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", float("nan"), float("inf"), True])
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+def test_date_claims_must_be_finite_numbers(pool, claim, value):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1"}
+    checker = CognitoTokenVerifier(
+        pool["issuer"], pool["client"], fetch=lambda url: {"keys": [jwk]}
+    )
+    claims = jwt.decode(
+        pool["tokens"](pool["client"])["access"], options={"verify_signature": False}
+    )
+    token = jwt.encode({**claims, claim: value}, key, algorithm="RS256", headers={"kid": "k1"})
+    with pytest.raises(InvalidToken, match="finite numbers"):
+        checker.verify(token)
 
 
 def test_an_unreachable_jwks_is_a_server_error_not_a_denial_reason(pool):

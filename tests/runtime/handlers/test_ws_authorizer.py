@@ -112,3 +112,46 @@ def test_the_cdn_header_is_checked_when_required(stack, services, context, monke
     assert effect(authorize(context, token)) == "Deny"
     assert effect(authorize(context, token, {"X-Chorus-Origin-Verify": "nope"})) == "Deny"
     assert effect(authorize(context, token, {"X-Chorus-Origin-Verify": "s3cret"})) == "Allow"
+
+
+def test_a_jwks_outage_is_a_deny_not_a_lambda_error(stack, services, context, monkeypatch):
+    from chorus.runtime.adapters.cognito_jwt import CognitoTokenVerifier
+
+    def unreachable(url: str) -> dict:
+        raise OSError("connection refused")
+
+    outage = CognitoTokenVerifier(stack.issuer, stack.client_id, fetch=unreachable)
+    monkeypatch.setitem(vars(services), "verifier", outage)
+
+    response = authorize(context, stack.tokens("alice")["access"])
+
+    assert effect(response) == "Deny"
+    assert response["context"] == {"reason": "jwks_unavailable"}
+
+
+def test_a_failed_refresh_with_cached_keys_still_allows_and_is_counted(
+    stack, services, context, monkeypatch, capsys
+):
+    from chorus.runtime.adapters.cognito_jwt import CognitoTokenVerifier, fetch_json
+
+    jwks = {"up": True}
+    now = [time.time() - 3000]  # keys loaded 50 minutes before the token is issued
+
+    def fetch(url: str) -> dict:
+        if not jwks["up"]:
+            raise OSError("connection refused")
+        return fetch_json(url)
+
+    verifier = CognitoTokenVerifier(
+        stack.issuer, stack.client_id, jwks_url=stack.jwks_url, fetch=fetch, clock=lambda: now[0]
+    )
+    monkeypatch.setitem(vars(services), "verifier", verifier)
+    token = stack.tokens("alice")["access"]
+    assert effect(authorize(context, _resign(token))) == "Deny"  # loads the keys
+    jwks["up"] = False
+    now[0] += 3000 + 601  # the hourly refresh is due; the token is valid
+    capsys.readouterr()
+
+    assert effect(authorize(context, token)) == "Allow"
+
+    assert '"JwksRefreshFailed"' in capsys.readouterr().out

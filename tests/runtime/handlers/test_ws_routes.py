@@ -201,3 +201,53 @@ def test_document_changed_notifications_are_acknowledged(stack, services, contex
         "arn:aws:sqs:us-east-1:123456789012:chorus-cache-invalidation",
     )
     assert chat_worker.handler(event, context) == {"batchItemFailures": []}
+
+
+class _RacedSessions:
+    """The session store, as seen by a message that loses the race to create its session:
+    another user's session with the same id lands between the lookup and the create."""
+
+    def __init__(self, metadata, intruder: Session) -> None:
+        self._metadata = metadata
+        self._intruder = intruder
+
+    def __getattr__(self, name: str):
+        return getattr(self._metadata, name)
+
+    def get_session(self, session_id: str):
+        found = self._metadata.get_session(session_id)
+        if found is None:
+            self._metadata.create_session(self._intruder)
+        return found
+
+
+def test_a_session_created_by_another_user_in_a_race_is_refused(
+    stack, services, workspace, context, monkeypatch
+):
+    bobs = Session("s-raced", stack.user_id("bob"), "ops", "bob's")
+    monkeypatch.setitem(vars(services), "metadata", _RacedSessions(services.metadata, bobs))
+
+    send(stack, context, "alice", question(sessionId="s-raced"))
+
+    assert moto_stack.delivered_frames("conn-a")[0]["code"] == "forbidden"
+    assert stack.receive(stack.chat_queue_url) == []
+
+
+def test_a_job_run_twice_stores_its_turn_once_even_without_idempotency_records(
+    stack, services, workspace, context
+):
+    from chorus.runtime.cloud.chat_jobs import ChatJob, run_chat_job
+
+    send(stack, context, "alice", question())
+    [message] = stack.receive(stack.chat_queue_url)
+    job = ChatJob.model_validate_json(message["Body"])
+
+    first = run_chat_job(services, job)
+    again = run_chat_job(services, job)  # SQS redelivered it and nothing remembered the first
+
+    assert first["type"] == again["type"] == "final"
+    stored = services.metadata.list_messages(job.request.sessionId)
+    assert [(m.role, m.id) for m in stored] == [
+        ("user", f"{job.requestId}-q"),
+        ("assistant", job.requestId),
+    ]
