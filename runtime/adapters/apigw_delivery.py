@@ -7,13 +7,14 @@ the connection's row is deleted, and the chat service stops streaming to it.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from ..core.protocol import encode_event
 
 CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 600
 """API Gateway closes a WebSocket after 2 hours; rows outlive that by 10 minutes, then expire."""
@@ -95,7 +96,7 @@ class ApiGatewayDelivery:
 
     def send(self, connection_id: str, event: Mapping[str, Any]) -> bool:
         """Post one event; False (and the row deleted) when the connection is gone."""
-        data = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        data = encode_event(dict(event)).encode("utf-8")
         try:
             self._client.post_to_connection(ConnectionId=connection_id, Data=data)
         except ClientError as exc:

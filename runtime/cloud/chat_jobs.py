@@ -8,7 +8,7 @@ rate-limited model APIs.
 
 from __future__ import annotations
 
-import json
+import logging
 import uuid
 from typing import Any
 
@@ -22,9 +22,12 @@ from ..core.protocol import (
     error_event,
     heartbeat_event,
     parse_client_message,
+    session_id_of,
 )
 from .access import Caller, require_workspace
 from .services import CloudServices
+
+log = logging.getLogger(__name__)
 
 
 class ChatJob(BaseModel):
@@ -67,9 +70,20 @@ def accept_frame(
         )
         return "queued"
     except ChorusError as exc:
-        session_id = _session_id_of(body)
+        session_id = session_id_of(body)
         services.delivery.send(connection_id, error_event(exc.code, exc.message, session_id))
         return exc.code
+    except Exception:  # a store outage or a bug: the client still hears why nothing happens
+        request_id = uuid.uuid4().hex
+        log.exception("accepting a frame failed (request id %s)", request_id)
+        message = (
+            f"something went wrong on our side (request id {request_id}); retry, and quote the "
+            "request id if it happens again"
+        )
+        services.delivery.send(
+            connection_id, error_event("internal_error", message, session_id_of(body))
+        )
+        return "internal_error"
 
 
 def _open_session(services: CloudServices, request: SendMessageData, caller: Caller) -> Session:
@@ -88,15 +102,6 @@ def _open_session(services: CloudServices, request: SendMessageData, caller: Cal
     if session.workspace_id != request.workspaceId:
         raise BadRequest("this session belongs to another workspace; start a new session")
     return session
-
-
-def _session_id_of(body: str | bytes | None) -> str | None:
-    try:
-        data = json.loads(body or "").get("data") or {}
-        value = data.get("sessionId")
-        return value if isinstance(value, str) and len(value) <= 128 else None
-    except (ValueError, AttributeError):
-        return None
 
 
 def run_chat_job(services: CloudServices, job: ChatJob) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from ..adapters.s3_documents import (
     staging_key,
     staging_prefix,
 )
+from ..core.bounded_json import parse_json
 from ..core.chunking import content_hash
 from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
 from ..core.ingestion import CheckpointError, EmbeddingCheckpoint
@@ -156,10 +157,7 @@ def object_events(body: str) -> list[ObjectEvent]:
     ``s3:TestEvent`` (sent when notifications are configured) and keys outside ``workspaces/``
     give no events.
     """
-    try:
-        payload = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"ingest message is not JSON: {exc}") from None
+    payload = parse_json(body, what="ingest message")
     if not isinstance(payload, dict):
         raise BadRequest("ingest message must be an S3 event notification object")
     if payload.get("Event") == "s3:TestEvent":

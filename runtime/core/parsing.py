@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from .bounded_json import check_depth
 from .errors import BadRequest, UnsupportedDocument
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_DOCUMENT_JSON_DEPTH = 200
+"""Deeper ``.json``/``.jsonl`` documents are refused (unsupported) before they are parsed."""
 """Largest upload parsed by default (20 MiB): bigger files are skipped, not truncated."""
 
 MAX_NAME_BYTES = 255
@@ -592,6 +595,7 @@ def _parse_json(data: bytes, max_bytes: int) -> _Parsed:
     paragraphs of their own, with paths relative to the item.
     """
     raw, encoding = _decode_text(data)
+    _check_json_depth(raw)
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -616,12 +620,21 @@ def _parse_jsonl(data: bytes, max_bytes: int) -> _Parsed:
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
+        _check_json_depth(line)
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UnsupportedDocument(f"invalid JSON on line {number}: {exc.msg}") from exc
         records.append(_flatten_json(value))
     return _normalise("\n\n".join(records)), None, {"encoding": encoding, "records": len(records)}
+
+
+def _check_json_depth(text: str) -> None:
+    """Refuse JSON nested deeper than ``MAX_DOCUMENT_JSON_DEPTH`` before parsing it."""
+    try:
+        check_depth(text, MAX_DOCUMENT_JSON_DEPTH, what="the JSON document")
+    except BadRequest as exc:
+        raise UnsupportedDocument(exc.message) from None
 
 
 def _flatten_json(value: Any) -> str:

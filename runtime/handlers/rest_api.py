@@ -8,7 +8,10 @@ the local server's REST API.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -19,7 +22,9 @@ from pydantic import BaseModel, ValidationError
 from ..cloud import workspaces as ops
 from ..cloud.access import Caller, caller_from_claims, origin_header_ok
 from ..cloud.services import get_services
+from ..core.bounded_json import parse_json
 from ..core.errors import BadRequest, ChorusError, Forbidden, PayloadTooLarge
+from ..core.protocol import printable, valid_id
 from .observability import logger, metrics, tracer
 
 MAX_BODY_BYTES = 64 * 1024
@@ -31,7 +36,9 @@ def _error(status: int, code: str, message: str) -> Response:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"error": {"code": code, "message": message}}),
+        body=printable(
+            json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False)
+        ),
     )
 
 
@@ -40,6 +47,19 @@ def _chorus_error(exc: ChorusError) -> Response:
     if exc.http_status >= 500:
         logger.exception("request failed")
     return _error(exc.http_status, exc.code, exc.message)
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    """Anything chorus did not foresee: a 500 with a request id the log line carries too."""
+    request_id = uuid.uuid4().hex
+    logger.exception("request failed unexpectedly", extra={"requestId": request_id})
+    return _error(
+        500,
+        "internal_error",
+        f"something went wrong on our side (request id {request_id}); retry, and quote the "
+        "request id if it happens again",
+    )
 
 
 @app.not_found
@@ -52,15 +72,23 @@ def _caller() -> Caller:
     return caller_from_claims(claims)
 
 
-def _body(model: type[BaseModel]) -> Any:
-    raw = app.current_event.decoded_body or ""
-    size = len(raw.encode("utf-8"))
-    if size > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body is {size} bytes; the limit is {MAX_BODY_BYTES}")
+def _raw_body() -> bytes:
+    """The request body as bytes (API Gateway base64-encodes bodies it takes for binary)."""
+    event = app.current_event
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return body.encode("utf-8", "surrogatepass")
     try:
-        payload = json.loads(raw or "{}")
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("request body is not valid base64") from None
+
+
+def _body(model: type[BaseModel]) -> Any:
+    raw = _raw_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    payload = parse_json(raw or b"{}", what="request body")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -94,18 +122,21 @@ def create_workspace() -> Response:
 
 @app.get("/workspaces/<workspace_id>")
 def get_workspace(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
     workspace = ops.get_workspace(get_services(), _caller(), workspace_id)
     return _json(200, ops.workspace_json(workspace))
 
 
 @app.delete("/workspaces/<workspace_id>")
 def delete_workspace(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
     removed = ops.delete_workspace(get_services(), _caller(), workspace_id)
     return _json(200, {"deleted": workspace_id, "chunks": removed})
 
 
 @app.get("/workspaces/<workspace_id>/documents")
 def list_documents(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
     status = app.current_event.get_query_string_value("status")
     documents = ops.list_documents(get_services(), _caller(), workspace_id, status)
     return _json(200, {"documents": [ops.document_json(d) for d in documents]})
@@ -113,6 +144,7 @@ def list_documents(workspace_id: str) -> Response:
 
 @app.post("/workspaces/<workspace_id>/documents")
 def request_upload(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
     body = _body(ops.UploadRequest)
     ticket = ops.request_upload(get_services(), _caller(), workspace_id, body)
     return _json(HTTPStatus.CREATED, ticket)
@@ -120,12 +152,15 @@ def request_upload(workspace_id: str) -> Response:
 
 @app.delete("/workspaces/<workspace_id>/documents/<document_id>")
 def delete_document(workspace_id: str, document_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    document_id = valid_id(document_id, "document")
     removed = ops.delete_document(get_services(), _caller(), workspace_id, document_id)
     return _json(200, {"deleted": document_id, "chunks": removed})
 
 
 @app.post("/workspaces/<workspace_id>/reindex")
 def reindex(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
     started = ops.start_reindex(get_services(), _caller(), workspace_id)
     return _json(HTTPStatus.ACCEPTED, started)
 
@@ -142,17 +177,20 @@ def list_sessions() -> Response:
 
 @app.get("/sessions/<session_id>")
 def get_session(session_id: str) -> Response:
+    session_id = valid_id(session_id, "session")
     return _json(200, ops.get_session(get_services(), _caller(), session_id))
 
 
 @app.delete("/sessions/<session_id>")
 def delete_session(session_id: str) -> Response:
+    session_id = valid_id(session_id, "session")
     ops.delete_session(get_services(), _caller(), session_id)
     return _json(200, {"deleted": session_id})
 
 
 @app.post("/sessions/<session_id>/feedback")
 def give_feedback(session_id: str) -> Response:
+    session_id = valid_id(session_id, "session")
     body = _body(ops.FeedbackRequest)
     feedback = ops.give_feedback(get_services(), _caller(), session_id, body)
     return _json(

@@ -13,9 +13,7 @@ scripts and older clients, by the ``X-Chorus-User`` header or ``?user=``.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,15 +33,18 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..core.bounded_json import parse_json
 from ..core.errors import BadRequest, ChorusError, NotFound, PayloadTooLarge, UnsupportedDocument
 from ..core.models import ChunkingSettings, Document, Session, Workspace
 from ..core.parsing import parse_document, safe_document_name
 from ..core.protocol import (
     ID_PATTERN,
     Heartbeat,
+    encode_event,
     error_event,
     heartbeat_event,
     parse_client_message,
+    valid_id,
 )
 from .dev_auth import DevTokenSigner, InvalidToken, load_or_create_secret
 from .services import LocalServices
@@ -51,7 +52,6 @@ from .services import LocalServices
 log = logging.getLogger("chorus.local")
 STATIC = Path(__file__).parent / "static"
 LOCAL_USER = "local"
-_ID = re.compile(ID_PATTERN)
 _USER_HEADER = "x-chorus-user"
 LOCAL_STORE = "pgvector"
 
@@ -185,20 +185,14 @@ def _session_json(s: Session) -> dict[str, Any]:
 
 
 def _path_id(request: Request, name: str) -> str:
-    value = request.path_params[name]
-    if not _ID.match(value):
-        raise NotFound(f"no {name.removesuffix('_id')} with id {value!r}")
-    return value
+    return valid_id(request.path_params[name], name.removesuffix("_id"))
 
 
 async def _json_body(request: Request, limit: int = 64 * 1024) -> Any:
     body = await request.body()
     if len(body) > limit:
         raise PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {limit}")
-    try:
-        return json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    return parse_json(body or b"null", what="request body")
 
 
 def _answer_modes(services: LocalServices) -> list[str]:
@@ -440,7 +434,7 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         try:
             user_id = _user(websocket)
         except (BadRequest, Unauthorized) as exc:
-            await websocket.send_json(error_event(exc.code, exc.message))
+            await websocket.send_text(encode_event(error_event(exc.code, exc.message)))
             await websocket.close(code=1008)
             return
         send_lock = anyio.Lock()
@@ -451,7 +445,7 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         async def send(event: dict[str, Any]) -> bool:
             try:
                 async with send_lock:
-                    await websocket.send_json(event)
+                    await websocket.send_text(encode_event(event))
                 return True
             except (WebSocketDisconnect, RuntimeError, OSError):
                 return False
@@ -478,6 +472,21 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
                     )
                 )
 
+        async def receive_one(frame: dict[str, Any]) -> None:
+            """One client frame: answered with an event whatever it holds."""
+            raw = frame.get("text")
+            if raw is None:
+                raw = frame.get("bytes") or b""
+            try:
+                message = parse_client_message(raw)
+            except ChorusError as exc:
+                await send(error_event(exc.code, exc.message))
+                return
+            if isinstance(message, Heartbeat):
+                await send(heartbeat_event())
+                return
+            tasks.start_soon(answer, message)
+
         async with anyio.create_task_group() as tasks:
             while True:
                 try:
@@ -486,18 +495,11 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
                     break
                 if frame["type"] == "websocket.disconnect":
                     break
-                raw = frame.get("text")
-                if raw is None:
-                    raw = frame.get("bytes") or b""
                 try:
-                    message = parse_client_message(raw)
-                except ChorusError as exc:
-                    await send(error_event(exc.code, exc.message))
-                    continue
-                if isinstance(message, Heartbeat):
-                    await send(heartbeat_event())
-                    continue
-                tasks.start_soon(answer, message)
+                    await receive_one(frame)
+                except Exception:  # the connection outlives any one frame
+                    log.exception("a WebSocket frame failed")
+                    await send(error_event("internal_error", "the server failed; see its log"))
             tasks.cancel_scope.cancel()
 
     async def classic_page(request: Request) -> Response:

@@ -56,7 +56,19 @@ def test_the_same_object_version_gives_the_same_idempotency_payload():
     assert one.as_dict() == two.as_dict() != new.as_dict()
 
 
-@pytest.mark.parametrize("body", ["{nope", "[]", "{}", json.dumps({"Records": [{"x": 1}]})])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{nope",
+        "[]",
+        "{}",
+        json.dumps({"Records": [{"x": 1}]}),
+        "[" * 10_000,
+        '{"Records": [' + '{"a":' * 5_000,
+        json.dumps({"Records": [["not", "a", "record"]]}),
+        json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": []}]}),
+    ],
+)
 def test_a_message_that_is_not_an_s3_notification_is_a_bad_request(body):
     with pytest.raises(BadRequest):
         object_events(body)

@@ -368,6 +368,19 @@ def test_invalid_json_is_refused_with_its_position() -> None:
         parse_document("bad.json", b'{"a": 1,\n oops}')
 
 
+@pytest.mark.parametrize("name", ["deep.json", "deep.jsonl"])
+@pytest.mark.parametrize("data", [b"[" * 10_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000])
+def test_deeply_nested_json_is_refused_without_a_recursion_error(name, data) -> None:
+    with pytest.raises(UnsupportedDocument, match="nests deeper than") as refused:
+        parse_document(name, data)
+    assert "Recursion" not in refused.value.message
+
+
+def test_json_nested_within_the_bound_is_indexed() -> None:
+    parsed = parse_document("ok.json", b'{"a":' * 150 + b'"deep"' + b"}" * 150)
+    assert parsed.text.endswith(": deep")
+
+
 def test_empty_json_document_is_refused() -> None:
     with pytest.raises(UnsupportedDocument, match="empty"):
         parse_document("nothing.json", b"{}")

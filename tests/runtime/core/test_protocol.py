@@ -75,3 +75,28 @@ def test_text_longer_than_the_limit_is_refused():
 def test_injection_strings_are_just_text():
     text = "'; DROP TABLE chorus_chunks; -- <script>alert(1)</script> {{7*7}}"
     assert parse_client_message(send(text=text)).data.text == text
+
+
+def test_an_event_holding_a_lone_surrogate_still_encodes_to_utf8():
+    from chorus.runtime.core.protocol import encode_event, error_event
+
+    frame = encode_event(error_event("not_found", "no session 's\ud800'", "s\udfff"))
+
+    assert json.loads(frame.encode("utf-8"))["sessionId"] == "s\ufffd"
+
+
+@pytest.mark.parametrize("value", ["s" * 129, "a\n", "", "a\ud800", "../etc", "a b", 7])
+def test_an_id_no_record_could_have_is_not_found(value):
+    from chorus.runtime.core.errors import NotFound
+    from chorus.runtime.core.protocol import valid_id
+
+    with pytest.raises(NotFound):
+        valid_id(value, "session")
+
+
+def test_the_session_id_of_a_bad_frame_is_echoed_only_when_it_is_a_valid_id():
+    from chorus.runtime.core.protocol import session_id_of
+
+    assert session_id_of('{"data": {"sessionId": "s-1"}}') == "s-1"
+    assert session_id_of('{"data": {"sessionId": "s\\ud800"}}') is None
+    assert session_id_of("[" * 10_000) is None

@@ -309,3 +309,32 @@ def test_the_cdn_header_is_required_when_configured(stack, services, call, monke
     assert (
         call("alice", "GET", "/workspaces", headers={"x-chorus-origin-verify": "s3cret"})[0] == 200
     )
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["[" * 10_000, '{"a":' * 5_000, '{"name": "\\udc00"}'])
+def test_a_hostile_json_body_is_a_400(call, body):
+    status, reply = call("alice", "POST", "/workspaces", body)
+
+    assert status == 400 and reply["error"]["code"] == "bad_request"
+    assert "Recursion" not in reply["error"]["message"]
+
+
+def test_a_base64_body_that_is_not_utf8_is_a_400(stack, services, context):
+    claims = moto_stack.http_claims(stack.tokens("alice")["access"])
+    event = moto_stack.http_event("POST", "/workspaces", claims=claims, body="/v7+AA==")
+    event["isBase64Encoded"] = True
+
+    response = rest_api.handler(event, context)
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("path", ["/sessions/" + "s" * 3000, "/workspaces/w%F0/documents"])
+def test_an_id_that_no_record_could_have_is_a_404(call, path):
+    status, reply = call("alice", "GET", path)
+
+    assert status == 404 and reply["error"]["code"] == "not_found"

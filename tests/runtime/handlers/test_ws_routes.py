@@ -251,3 +251,37 @@ def test_a_job_run_twice_stores_its_turn_once_even_without_idempotency_records(
         ("user", f"{job.requestId}-q"),
         ("assistant", job.requestId),
     ]
+
+
+HOSTILE_FRAMES = {
+    "10 KB of nested arrays": "[" * 10_000,
+    "5,000 nested objects": '{"a":' * 5_000,
+    "a session id with a lone surrogate": (
+        '{"action": "sendMessage", "data": {"workspaceId": "ops", "text": "hi", '
+        '"sessionId": "s\\ud800"}}'
+    ),
+    "a 3,000-character session id": json.dumps(question(sessionId="s" * 3000)),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_FRAMES.values(), ids=HOSTILE_FRAMES.keys())
+def test_a_hostile_frame_gets_a_bad_request_event_and_queues_nothing(
+    stack, services, workspace, context, body
+):
+    assert send(stack, context, "alice", body) == {"statusCode": 200}
+
+    [reply] = moto_stack.delivered_frames("conn-a")
+    assert (reply["type"], reply["code"]) == ("error", "bad_request")
+    assert reply["sessionId"] is None
+    assert stack.receive(stack.chat_queue_url) == []
+
+
+def test_a_deeply_nested_chat_job_fails_alone(stack, services, workspace, context):
+    send(stack, context, "alice", question())
+    good = stack.receive(stack.chat_queue_url)
+    poison = {"MessageId": "deep", "ReceiptHandle": "d", "Body": "[" * 10_000}
+
+    result = run_worker(stack, context, [poison, *good])
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "deep"}]}
+    assert moto_stack.delivered_frames("conn-a")[-1]["type"] == "final"

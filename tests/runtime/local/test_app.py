@@ -364,6 +364,13 @@ BAD_FRAMES = {
     "models not a list": (frame(models="extractive"), "bad_request"),
     "temperature out of range": (frame(modelKwargs={"temperature": 9}), "bad_request"),
     "oversize frame": (frame(text="x" * 100_000), "payload_too_large"),
+    "10 KB of nested arrays": ("[" * 10_000, "bad_request"),
+    "5,000 nested objects": ('{"a":' * 5_000, "bad_request"),
+    "lone surrogate in the session id": (
+        '{"action": "sendMessage", "data": {"workspaceId": "w", "text": "hi", '
+        '"sessionId": "s\\ud800"}}',
+        "bad_request",
+    ),
 }
 
 
@@ -602,6 +609,21 @@ def test_unknown_workspace_is_a_404(http, method, path):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("body", ["[" * 10_000, '{"a":' * 5_000, '{"name": "\\udc00"}'])
+def test_a_hostile_json_body_is_a_400(http, body):
+    response = http.post("/api/workspaces", content=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+    assert "Recursion" not in response.text
+
+
+def test_an_overlong_path_id_is_a_404(http):
+    response = http.get(f"/api/workspaces/{'w' * 3000}/documents")
+
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
 def test_encoded_traversal_in_the_path_is_a_404(http):
