@@ -280,7 +280,160 @@ class DynamoDBMetadataStore:
             item["error"] = document.error
         if document.chunks_embedded is not None:
             item["chunks_embedded"] = document.chunks_embedded
+        version = document.version or (existing.version if existing else "")
+        if version:  # a newer upload's place in the order survives a plain rewrite
+            item["version"] = version
         self._documents.put_item(Item=item)
+
+    def claim_document(self, document: Document) -> bool:
+        """Write the record of a new upload unless a newer version was recorded already.
+
+        The ``ConditionExpression`` (no record, or its ``version`` ≤ this one) is the
+        compare-and-set; a commit lease held on the record is kept.
+        """
+        now = now_iso()
+        existing = self.get_document(document.workspace_id, document.id)
+        created = existing.created_at.isoformat() if existing and existing.created_at else now
+        names = {"#n": "name", "#s": "status", "#v": "version", "#e": "error"}
+        values: dict[str, Any] = {
+            ":n": document.name,
+            ":h": document.content_hash,
+            ":s": document.status.value,
+            ":c": document.chunk_count,
+            ":b": document.size_bytes,
+            ":t": document.content_type,
+            ":cr": created,
+            ":u": now,
+            ":k": _compound(document.status, now, document.id),
+            ":v": document.version,
+        }
+        sets = [
+            "#n = :n",
+            "content_hash = :h",
+            "#s = :s",
+            "chunk_count = :c",
+            "size_bytes = :b",
+            "content_type = :t",
+            "created_at = if_not_exists(created_at, :cr)",
+            "updated_at = :u",
+            "compound_sort_key = :k",
+            "#v = :v",
+        ]
+        removes = ["chunks_embedded"]
+        if document.error:
+            sets.append("#e = :e")
+            values[":e"] = document.error
+        else:
+            removes.append("#e")
+        try:
+            self._documents.update_item(
+                Key={"workspace_id": document.workspace_id, "document_id": document.id},
+                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+                ConditionExpression="attribute_not_exists(#v) OR #v <= :v",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def lock_document_commit(
+        self,
+        workspace_id: str,
+        document_id: str,
+        version: str,
+        content_hash: str,
+        *,
+        now: float,
+        lease_s: float,
+    ) -> str:
+        """Take the document's commit lease for this version and bytes: ``locked``,
+        ``superseded`` (newer version or bytes recorded) or ``busy`` (another commit holds an
+        unexpired lease)."""
+        try:
+            self._documents.update_item(
+                Key={"workspace_id": workspace_id, "document_id": document_id},
+                UpdateExpression="SET commit_version = :v, commit_until = :until",
+                ConditionExpression=(
+                    "#v = :v AND content_hash = :h"
+                    " AND (attribute_not_exists(commit_version) OR commit_version = :v"
+                    " OR commit_until < :now)"
+                ),
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={
+                    ":v": version,
+                    ":h": content_hash,
+                    ":until": Decimal(str(now + lease_s)),
+                    ":now": Decimal(str(now)),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            found = self.get_document(workspace_id, document_id)
+            current = found is not None and (found.version, found.content_hash) == (
+                version,
+                content_hash,
+            )
+            return "busy" if current else "superseded"
+        return "locked"
+
+    def finish_document_commit(
+        self,
+        workspace_id: str,
+        document_id: str,
+        version: str,
+        content_hash: str,
+        *,
+        status: DocumentStatus,
+        chunk_count: int,
+        error: str | None = None,
+    ) -> bool:
+        """Release the lease this commit holds; record ``status`` only while this version and
+        bytes are the newest recorded (True), else leave the newer record alone (False)."""
+        key = {"workspace_id": workspace_id, "document_id": document_id}
+        try:
+            self._documents.update_item(
+                Key=key,
+                UpdateExpression="SET chunk_count = :n REMOVE commit_version, commit_until",
+                ConditionExpression="commit_version = :v",
+                ExpressionAttributeValues={":v": version, ":n": chunk_count},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        now = now_iso()
+        names = {"#s": "status", "#v": "version", "#e": "error"}
+        values: dict[str, Any] = {
+            ":s": status.value,
+            ":n": chunk_count,
+            ":u": now,
+            ":k": _compound(status, now, document_id),
+            ":v": version,
+            ":h": content_hash,
+        }
+        sets = ["#s = :s", "chunk_count = :n", "updated_at = :u", "compound_sort_key = :k"]
+        removes = ["chunks_embedded"]
+        if error:
+            sets.append("#e = :e")
+            values[":e"] = error
+        else:
+            removes.append("#e")
+        try:
+            self._documents.update_item(
+                Key=key,
+                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+                ConditionExpression="#v = :v AND content_hash = :h",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def set_document_status(
         self,
@@ -596,6 +749,7 @@ def _document(item: Mapping[str, Any]) -> Document:
         chunks_embedded=(
             int(item["chunks_embedded"]) if item.get("chunks_embedded") is not None else None
         ),
+        version=str(item.get("version", "")),
     )
 
 

@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS chorus_messages (
     PRIMARY KEY (session_id, id)
 );
 ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS chunks_embedded integer;
+ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS version text NOT NULL DEFAULT '';
+ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS commit_version text;
+ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS commit_until double precision;
 """
 
 _WORKSPACE_COLUMNS = (
@@ -74,7 +77,7 @@ _WORKSPACE_COLUMNS = (
 )
 _DOCUMENT_COLUMNS = (
     "workspace_id, id, name, content_hash, status, chunk_count, size_bytes, content_type,"
-    " error, created_at, updated_at, chunks_embedded"
+    " error, created_at, updated_at, chunks_embedded, version"
 )
 
 
@@ -186,6 +189,120 @@ class PostgresMetadataStore:
                     document.chunks_embedded,
                 ),
             )
+
+    def claim_document(self, document: Document) -> bool:
+        """Write the record of a new upload unless a newer version was recorded already.
+
+        One statement: the row-level ``WHERE version <= new version`` of the upsert is the
+        compare-and-set. The commit lease of a version being committed is kept.
+        """
+        with self.db.transaction() as cur:
+            cur.execute(
+                """INSERT INTO chorus_documents
+                   (workspace_id, id, name, content_hash, status, chunk_count, size_bytes,
+                    content_type, error, chunks_embedded, version)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (workspace_id, id) DO UPDATE SET
+                     name = EXCLUDED.name, content_hash = EXCLUDED.content_hash,
+                     status = EXCLUDED.status, chunk_count = EXCLUDED.chunk_count,
+                     size_bytes = EXCLUDED.size_bytes, content_type = EXCLUDED.content_type,
+                     error = EXCLUDED.error, chunks_embedded = EXCLUDED.chunks_embedded,
+                     version = EXCLUDED.version, updated_at = now()
+                   WHERE chorus_documents.version COLLATE "C" <= EXCLUDED.version COLLATE "C"
+                   RETURNING id""",
+                (
+                    document.workspace_id,
+                    document.id,
+                    document.name,
+                    document.content_hash,
+                    document.status.value,
+                    document.chunk_count,
+                    document.size_bytes,
+                    document.content_type,
+                    document.error,
+                    document.chunks_embedded,
+                    document.version,
+                ),
+            )
+            return cur.fetchone() is not None
+
+    def lock_document_commit(
+        self,
+        workspace_id: str,
+        document_id: str,
+        version: str,
+        content_hash: str,
+        *,
+        now: float,
+        lease_s: float,
+    ) -> str:
+        """Take the document's commit lease for this version and bytes: ``locked``,
+        ``superseded`` (newer version or bytes recorded) or ``busy`` (another commit holds an
+        unexpired lease)."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                """UPDATE chorus_documents SET commit_version = %s, commit_until = %s
+                   WHERE workspace_id = %s AND id = %s AND version = %s AND content_hash = %s
+                     AND (commit_version IS NULL OR commit_version = %s OR commit_until < %s)
+                   RETURNING id""",
+                (
+                    version,
+                    now + lease_s,
+                    workspace_id,
+                    document_id,
+                    version,
+                    content_hash,
+                    version,
+                    now,
+                ),
+            )
+            if cur.fetchone() is not None:
+                return "locked"
+            cur.execute(
+                "SELECT version, content_hash FROM chorus_documents"
+                " WHERE workspace_id = %s AND id = %s",
+                (workspace_id, document_id),
+            )
+            row = cur.fetchone()
+        current = row is not None and tuple(row) == (version, content_hash)
+        return "busy" if current else "superseded"
+
+    def finish_document_commit(
+        self,
+        workspace_id: str,
+        document_id: str,
+        version: str,
+        content_hash: str,
+        *,
+        status: DocumentStatus,
+        chunk_count: int,
+        error: str | None = None,
+    ) -> bool:
+        """Release the lease this commit holds; record ``status`` only while this version and
+        bytes are the newest recorded (True), else leave the newer record alone (False)."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                """UPDATE chorus_documents SET commit_version = NULL, commit_until = NULL,
+                     chunk_count = %s
+                   WHERE workspace_id = %s AND id = %s AND commit_version = %s""",
+                (chunk_count, workspace_id, document_id, version),
+            )
+            cur.execute(
+                """UPDATE chorus_documents SET status = %s, chunk_count = %s, error = %s,
+                     chunks_embedded = NULL, updated_at = now()
+                   WHERE workspace_id = %s AND id = %s AND version = %s AND content_hash = %s
+                   RETURNING id""",
+                (
+                    status.value,
+                    chunk_count,
+                    error,
+                    workspace_id,
+                    document_id,
+                    version,
+                    content_hash,
+                ),
+            )
+            return cur.fetchone() is not None
 
     def set_document_status(
         self,
@@ -328,7 +445,9 @@ def _workspace(row: tuple[Any, ...]) -> Workspace:
 
 
 def _document(row: tuple[Any, ...]) -> Document:
-    (wid, did, name, chash, status, count, size, ctype, error, created, updated, embedded) = row
+    (wid, did, name, chash, status, count, size, ctype, error, created, updated, embedded, ver) = (
+        row
+    )
     return Document(
         workspace_id=wid,
         id=did,
@@ -342,4 +461,5 @@ def _document(row: tuple[Any, ...]) -> Document:
         created_at=created,
         updated_at=updated,
         chunks_embedded=embedded,
+        version=ver or "",
     )

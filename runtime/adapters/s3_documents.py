@@ -173,12 +173,16 @@ class DocumentBucket:
             expires_at=int(time.time()) + expires_in,
         )
 
-    def read(self, key: str) -> bytes:
-        """The object's bytes; ``UnsupportedDocument`` when it is larger than the limit."""
+    def read(self, key: str, version_id: str = "") -> bytes:
+        """The object's bytes (of ``version_id`` when given: a versioned bucket keeps every
+        upload); ``UnsupportedDocument`` when it is larger than the limit."""
+        where: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        if version_id and version_id != "null":
+            where["VersionId"] = version_id
         try:
-            head = self._client.head_object(Bucket=self.bucket, Key=key)
+            head = self._client.head_object(**where)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
                 raise NotFound(f"s3://{self.bucket}/{key} does not exist") from None
             raise
         size = int(head["ContentLength"])
@@ -187,7 +191,7 @@ class DocumentBucket:
                 f"{key}: file too large ({size:,} bytes; the limit is "
                 f"{self.max_upload_bytes:,} bytes)"
             )
-        body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        body = self._client.get_object(**where)["Body"]
         return body.read(self.max_upload_bytes + 1)
 
     def put_bytes(self, key: str, data: bytes) -> None:

@@ -35,7 +35,7 @@ from ..adapters.s3_documents import (
 from ..core.bounded_json import parse_json
 from ..core.chunking import content_hash
 from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
-from ..core.ingestion import CheckpointError, EmbeddingCheckpoint
+from ..core.ingestion import CheckpointError, EmbeddingCheckpoint, document_version
 from ..core.models import Document, DocumentStatus
 from .services import CloudServices
 
@@ -70,6 +70,9 @@ class ObjectEvent:
     """Continuations only: the content hash of the version being embedded."""
     next_batch: int = 0
     """Continuations only: the batch the paused ingest continues at."""
+    sequencer: str = ""
+    """S3's order of the events of one key (absent in some test events: then unordered). Part
+    of the idempotency payload, so A → B → A on an unversioned bucket re-indexes A."""
     hop: int = 0
     """Continuations only: 1 for the first continuation of an object version, then 2, 3 ..."""
 
@@ -96,6 +99,7 @@ class ObjectEvent:
                     "contentHash": checkpoint.content_hash,
                     "nextBatch": checkpoint.next_batch,
                     "hop": self.hop + 1,
+                    "sequencer": self.sequencer,
                 }
             }
         )
@@ -174,8 +178,12 @@ def object_events(body: str) -> list[ObjectEvent]:
             bucket = str(record["s3"]["bucket"]["name"])
             obj = record["s3"]["object"]
             raw_key = str(obj["key"])
-        except (KeyError, TypeError):
+            size = int(obj.get("size", 0) or 0)
+            sequencer = str(obj.get("sequencer") or "")
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raise BadRequest("S3 record lacks eventName, bucket or object key") from None
+        if not re.fullmatch(r"[0-9A-Fa-f]{0,64}", sequencer):
+            raise BadRequest("S3 record has a sequencer that is not hexadecimal")
         key: DocumentKey | None = parse_event_key(raw_key)
         if key is None:
             continue
@@ -195,7 +203,8 @@ def object_events(body: str) -> list[ObjectEvent]:
                 name=key.name,
                 etag=str(obj.get("eTag", "")),
                 version_id=str(obj.get("versionId", "")),
-                size=int(obj.get("size", 0) or 0),
+                size=size,
+                sequencer=sequencer,
             )
         )
     return events
@@ -233,6 +242,7 @@ def _continuation_event(raw: Any) -> ObjectEvent:
         name=parsed.name,
         etag=str(raw.get("etag") or ""),
         version_id=str(raw.get("versionId") or ""),
+        sequencer=str(raw.get("sequencer") or ""),
         content_hash=digest,
         next_batch=next_batch,
         hop=hop,
@@ -263,7 +273,7 @@ def apply_object_event(
         _drop_stale_checkpoint(services, event)
         return {"outcome": "ignored", "reason": f"workspace {event.workspace_id} does not exist"}
     try:
-        data = services.documents.read(event.key)
+        data = services.documents.read(event.key, event.version_id)
     except NotFound:
         _drop_stale_checkpoint(services, event)
         return {"outcome": "ignored", "reason": "the object was deleted before it was read"}
@@ -272,6 +282,7 @@ def apply_object_event(
         _record_failure(services, event, exc.message)
         return {"outcome": "failed", "reason": exc.message}
     digest = content_hash(data)
+    version = document_version(event.sequencer)
     if event.kind == "continued" and digest != event.content_hash:
         _drop_stale_checkpoint(services, event)  # the newer upload has its own event
         return {"outcome": "superseded", "documentId": event.document_id}
@@ -286,6 +297,7 @@ def apply_object_event(
         metadata={"s3Key": event.key},
         checkpoint=checkpoint,
         should_stop=deadline.should_stop() if deadline is not None and queue_url else None,
+        version=version,
     )
     if result.outcome == "paused" and result.checkpoint is not None:
         saved = result.checkpoint
@@ -302,10 +314,14 @@ def apply_object_event(
         if result.checkpoint is not None:  # keep this invocation's progress for the retry
             services.documents.put_bytes(staged, result.checkpoint.to_bytes())
         raise IngestError(f"{event.key}: {result.reason}")
+    if result.outcome == "busy":  # another version is committing: SQS brings this one back
+        raise IngestError(f"{event.key}: {result.reason}")
     if checkpoint is not None or event.kind == "continued":
         services.documents.delete(staged)
     if result.outcome == "skipped":
-        _record_failure(services, event, result.reason or "unsupported document", len(data))
+        reason = result.reason or "unsupported document"
+        if not _record_failure(services, event, reason, len(data)):
+            return {"outcome": "superseded", "documentId": event.document_id}
     return {"outcome": result.outcome, "documentId": event.document_id, "chunks": result.chunks}
 
 
@@ -347,17 +363,28 @@ def _remove(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
 
 def _record_failure(
     services: CloudServices, event: ObjectEvent, reason: str, size: int = 0
-) -> None:
-    """Mark a document that can never be indexed as failed, with the reason a user can read."""
-    services.metadata.put_document(
+) -> bool:
+    """Mark a version that can never be indexed as failed, with the reason a user can read.
+
+    The chunks of the last good version stay in the index (what a user wants) and the record
+    says so: ``chunk_count`` counts them and the reason names them. Returns False when a newer
+    version was recorded already (then this one changes nothing).
+    """
+    existing = services.metadata.get_document(event.workspace_id, event.document_id)
+    served = services.store.count_chunks(event.workspace_id, event.document_id)
+    if served:
+        reason = f"{reason[:900]}; the previous version ({served} chunks) is still served"
+    return services.metadata.claim_document(
         Document(
             workspace_id=event.workspace_id,
             id=event.document_id,
             name=event.name,
-            content_hash="",
+            content_hash=existing.content_hash if existing and served else "",
             status=DocumentStatus.FAILED,
+            chunk_count=served,
             size_bytes=size or event.size,
             error=reason[:1000],
+            version=document_version(event.sequencer),
         )
     )
 

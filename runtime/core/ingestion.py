@@ -12,6 +12,21 @@ passing it back later continues at the next batch. Until the final replace the s
 previous version's chunks, whole. Meanwhile the document stays ``processing`` with its progress
 (``chunks_embedded`` of ``chunk_count``) recorded when it pauses and when it resumes; indexing
 or failing clears it.
+
+Versions. Uploads of one document can be processed in any order and at any speed (S3 events,
+redeliveries, slow embeddings). Each ingest names its ``version`` (the S3 event's sequencer, see
+``document_version``); the index always ends on the newest one:
+
+- the record is claimed with a compare-and-set (``claim_document``: no newer version recorded),
+  else the ingest is ``superseded`` and writes nothing;
+- the chunks are replaced under the document's commit lease (``lock_document_commit``: only
+  while this version is still the newest, one version at a time — another version's unexpired
+  lease makes this one ``busy``, to be retried), and the status is written only while the
+  version is still the newest (``finish_document_commit``).
+
+A version that fails (unparseable, embedding error) leaves the chunks of the last good version
+in place and says so: the record is ``failed`` with the reason, and ``chunk_count`` counts the
+chunks still served.
 """
 
 from __future__ import annotations
@@ -31,9 +46,21 @@ from .models import Chunk, Document, DocumentStatus, Workspace
 from .parsing import parse_document
 from .ports import Embedder, MetadataStore, VectorStore
 
-Outcome = Literal["indexed", "unchanged", "skipped", "failed", "paused", "superseded"]
+Outcome = Literal["indexed", "unchanged", "skipped", "failed", "paused", "superseded", "busy"]
 """``paused``: time ran out, continue with ``IngestResult.checkpoint``; ``superseded``: a newer
-version of the document was recorded while this one was embedded, nothing was written."""
+version of the document was recorded while this one was embedded, nothing was written; ``busy``:
+another version of the document is being committed right now, retry this one later."""
+
+COMMIT_LEASE_S = 900.0
+"""How long a commit lease protects a version's chunk replacement (a crashed worker's lease
+expires after it; longer than any ingest invocation)."""
+
+
+def document_version(sequencer: str) -> str:
+    """An S3 event ``sequencer`` as a version that sorts as text: S3 says to compare sequencers
+    of one key after left-padding the shorter with zeros ('' stays '': unordered)."""
+    value = sequencer.strip().upper()
+    return value.rjust(32, "0") if value else ""
 
 
 class CheckpointError(ValueError):
@@ -161,6 +188,12 @@ class IngestSummary:
         return sum(r.chunks for r in self.results if r.outcome == "indexed")
 
 
+def _superseded(p: _Prepared) -> IngestResult:
+    return IngestResult(
+        p.name, "superseded", p.doc_id, reason="a newer version of the document arrived"
+    )
+
+
 def document_id_for(name: str) -> str:
     """A stable document id derived from the document's name within its workspace."""
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
@@ -174,6 +207,7 @@ class DocumentInput:
     data: bytes
     document_id: str | None = None
     metadata: Mapping[str, Any] | None = None
+    version: str = ""
 
 
 @dataclass
@@ -186,6 +220,7 @@ class _Prepared:
     meta: dict[str, Any]
     started: float
     digest: str = ""
+    version: str = ""
 
 
 class Ingestor:
@@ -218,7 +253,9 @@ class Ingestor:
         flush_chunks: int = 256,
         max_document_bytes: int = 20 * 1024 * 1024,
         on_document_changed: Callable[[str, str], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        self.wall_clock = wall_clock
         self.embedder = embedder
         self.store = store
         self.metadata = metadata
@@ -243,11 +280,15 @@ class Ingestor:
         metadata: Mapping[str, Any] | None = None,
         checkpoint: EmbeddingCheckpoint | None = None,
         should_stop: Callable[[], bool] | None = None,
+        version: str = "",
     ) -> IngestResult:
         """Index one document; never raises for a bad document, reports it instead.
 
         Parameters
         ----------
+        version:
+            This upload's place among the document's uploads (``document_version``); an older
+            one than the newest recorded is ``superseded`` and changes nothing.
         checkpoint:
             Embeddings from an earlier, paused ingest of this document; used when it matches
             the document's bytes, chunking and embedding model, ignored otherwise.
@@ -262,7 +303,7 @@ class Ingestor:
         >>> while result.outcome == "paused":
         ...     result = ingestor.ingest(ws, "big.pdf", data, checkpoint=result.checkpoint)
         """
-        document = DocumentInput(name, data, document_id, metadata)
+        document = DocumentInput(name, data, document_id, metadata, version)
         if checkpoint is None and should_stop is None:
             return self.ingest_many(workspace, [document]).results[0]
         return self._ingest_resumable(workspace, document, checkpoint, should_stop)
@@ -323,10 +364,10 @@ class Ingestor:
                 return replace(failed, checkpoint=saved(done)) if done > resumed_at else failed
             done = end
         current = self.metadata.get_document(workspace.id, p.doc_id)
-        if current is not None and current.content_hash != p.digest:
-            return IngestResult(
-                p.name, "superseded", p.doc_id, reason="a newer version of the document arrived"
-            )
+        if current is not None and (
+            current.content_hash != p.digest or current.version != p.version
+        ):
+            return _superseded(p)
         return self._index(workspace, p, vectors)
 
     def ingest_many(
@@ -374,11 +415,17 @@ class Ingestor:
         doc_id = document.document_id or document_id_for(name)
         digest = content_hash(data)
         existing = self.metadata.get_document(workspace.id, doc_id)
+        served = existing.chunk_count if existing is not None else 0
         if (
             existing is not None
             and existing.content_hash == digest
             and existing.status is DocumentStatus.INDEXED
         ):
+            if existing.version != document.version and not self.metadata.claim_document(
+                replace(existing, version=document.version)
+            ):
+                report(_superseded(_Prepared(doc_id, name, [], {}, started, digest)))
+                return None
             report(IngestResult(name, "unchanged", doc_id, existing.chunk_count))
             return None
         try:
@@ -386,22 +433,29 @@ class Ingestor:
         except UnsupportedDocument as exc:
             report(IngestResult(name, "skipped", None, reason=exc.message))
             return None
-        self.metadata.put_document(
+        claimed = self.metadata.claim_document(
             Document(
                 workspace_id=workspace.id,
                 id=doc_id,
                 name=name,
                 content_hash=digest,
                 status=DocumentStatus.PROCESSING,
+                chunk_count=served
+                if existing and existing.status is not DocumentStatus.PROCESSING
+                else 0,
                 size_bytes=len(data),
                 content_type=parsed.content_type,
+                version=document.version,
             )
         )
+        if not claimed:
+            report(_superseded(_Prepared(doc_id, name, [], {}, started, digest)))
+            return None
         meta: dict[str, Any] = {"document_name": name, **(document.metadata or {})}
         if parsed.title:
             meta.setdefault("title", parsed.title)
         drafts = split_text(parsed.text, workspace.id, doc_id, workspace.chunking)
-        return _Prepared(doc_id, name, drafts, meta, started, digest)
+        return _Prepared(doc_id, name, drafts, meta, started, digest, document.version)
 
     def _flush(
         self,
@@ -437,13 +491,37 @@ class Ingestor:
             )
             for d, vec in zip(p.drafts, vectors, strict=True)
         ]
+        lease = self.metadata.lock_document_commit(
+            workspace.id,
+            p.doc_id,
+            p.version,
+            p.digest,
+            now=self.wall_clock(),
+            lease_s=COMMIT_LEASE_S,
+        )
+        if lease == "superseded":
+            return _superseded(p)
+        if lease == "busy":
+            return IngestResult(
+                p.name,
+                "busy",
+                p.doc_id,
+                reason="another version of the document is being committed; retry shortly",
+            )
         try:
             self.store.replace_document_chunks(workspace.id, p.doc_id, chunks)
         except Exception as exc:
             return self._fail(workspace, p, exc)
-        self.metadata.set_document_status(
-            workspace.id, p.doc_id, DocumentStatus.INDEXED, chunk_count=len(chunks)
+        current = self.metadata.finish_document_commit(
+            workspace.id,
+            p.doc_id,
+            p.version,
+            p.digest,
+            status=DocumentStatus.INDEXED,
+            chunk_count=len(chunks),
         )
+        if not current:  # a newer version was recorded meanwhile; its own commit follows
+            return _superseded(p)
         if self.on_document_changed:
             self.on_document_changed(workspace.id, p.doc_id)
         return IngestResult(
@@ -451,9 +529,23 @@ class Ingestor:
         )
 
     def _fail(self, workspace: Workspace, p: _Prepared, exc: Exception) -> IngestResult:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        self.metadata.set_document_status(
-            workspace.id, p.doc_id, DocumentStatus.FAILED, error=reason
+        """Record why this version failed — and that the last good version is still served."""
+        reason = f"{type(exc).__name__}: {exc}"[:900]
+        try:
+            served = self.store.count_chunks(workspace.id, p.doc_id)
+        except Exception:  # the store itself may be what failed: keep the recorded count
+            record = self.metadata.get_document(workspace.id, p.doc_id)
+            served = record.chunk_count if record is not None else 0
+        if served:
+            reason += f"; the previous version ({served} chunks) is still served"
+        self.metadata.finish_document_commit(
+            workspace.id,
+            p.doc_id,
+            p.version,
+            p.digest,
+            status=DocumentStatus.FAILED,
+            chunk_count=served,
+            error=reason,
         )
         return IngestResult(
             p.name, "failed", p.doc_id, reason=reason, seconds=time.perf_counter() - p.started

@@ -71,6 +71,9 @@ class Document:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     chunks_embedded: int | None = None
+    version: str = ""
+    """The newest upload of the document seen so far (``document_version`` of the S3 event's
+    sequencer; '' where uploads are not ordered): an older version never overwrites it."""
 
 
 @dataclass(frozen=True)

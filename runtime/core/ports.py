@@ -132,6 +132,38 @@ class MetadataStore(Protocol):
         """
         ...
 
+    def claim_document(self, document: Document) -> bool:
+        """Write the record of a new upload unless a newer ``version`` is recorded (False)."""
+        ...
+
+    def lock_document_commit(
+        self,
+        workspace_id: str,
+        document_id: str,
+        version: str,
+        content_hash: str,
+        *,
+        now: float,
+        lease_s: float,
+    ) -> str:
+        """Take the commit lease of this version and bytes for ``lease_s`` seconds:
+        ``locked``, ``superseded`` (no longer the newest) or ``busy`` (another commit holds it)."""
+        ...
+
+    def finish_document_commit(
+        self,
+        workspace_id: str,
+        document_id: str,
+        version: str,
+        content_hash: str,
+        *,
+        status: DocumentStatus,
+        chunk_count: int,
+        error: str | None = None,
+    ) -> bool:
+        """Release the lease; set ``status`` only while this version is the newest (True)."""
+        ...
+
     def delete_document(self, workspace_id: str, document_id: str) -> None: ...
 
     def create_session(self, session: Session) -> Session: ...
