@@ -342,3 +342,74 @@ def test_without_its_queue_url_the_worker_ingests_in_one_go(stack, services, wor
     assert run(stack, moto_stack.ShrinkingContext(), messages) == {"batchItemFailures": []}
     assert stack.receive(stack.ingest_queue_url) == []
     assert services.metadata.get_document("ops", "big").status is DocumentStatus.INDEXED
+
+
+def sequenced(messages: list[dict], sequencer: str) -> list[dict]:
+    """moto's notifications with the ``sequencer`` S3 puts in every object event."""
+    out = []
+    for message in messages:
+        body = json.loads(message["Body"])
+        for record in body["Records"]:
+            record["s3"]["object"]["sequencer"] = sequencer
+        out.append({**message, "Body": json.dumps(body)})
+    return out
+
+
+def served_texts(services, document_id: str) -> set[str]:
+    return {c.text for c in services.store.document_chunks("ops", document_id)}
+
+
+def test_reverting_to_earlier_bytes_on_an_unversioned_bucket_indexes_them_again(
+    stack, services, workspace, context
+):
+    key = "workspaces/ops/doc1/guide.md"
+    other = b"# Another guide\n\nThe vault rotates its keys every week, on Mondays."
+    run(stack, context, sequenced(upload(stack, key, GUIDE.encode()), "0A01"))
+    first = served_texts(services, "doc1")
+    run(stack, context, sequenced(upload(stack, key, other), "0A02"))
+    assert served_texts(services, "doc1") != first
+
+    assert run(stack, context, sequenced(upload(stack, key, GUIDE.encode()), "0A03")) == {
+        "batchItemFailures": []
+    }
+
+    assert served_texts(services, "doc1") == first
+    assert services.metadata.get_document("ops", "doc1").status is DocumentStatus.INDEXED
+
+
+def test_the_same_bytes_and_etag_under_a_new_sequencer_are_a_new_idempotency_payload():
+    body = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": "b"},
+                    "object": {"key": "workspaces/w/d/a.md", "eTag": "e1", "sequencer": "0A01"},
+                },
+            }
+        ]
+    }
+    first = object_events(json.dumps(body))[0]
+    body["Records"][0]["s3"]["object"]["sequencer"] = "0A03"
+    again = object_events(json.dumps(body))[0]
+    assert first.as_dict() != again.as_dict()
+
+
+def test_a_failed_reupload_keeps_serving_the_good_version_and_the_listing_says_so(
+    stack, services, workspace, context
+):
+    key = "workspaces/ops/doc1/guide.md"
+    run(stack, context, sequenced(upload(stack, key, GUIDE.encode()), "0B01"))
+    good = services.store.count_chunks("ops", "doc1")
+    assert good > 1
+
+    binary = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    assert run(stack, context, sequenced(upload(stack, key, binary), "0B02")) == {
+        "batchItemFailures": []
+    }
+
+    assert services.store.count_chunks("ops", "doc1") == good  # still answers queries
+    [listed] = list_documents(services, Caller("root", frozenset({"admin"})), "ops", None)
+    shown = document_json(listed)
+    assert shown["status"] == "failed" and shown["chunks"] == good
+    assert f"the previous version ({good} chunks) is still served" in shown["error"]
