@@ -78,7 +78,7 @@ def parse_client_message(raw: str | bytes) -> SendMessage | Heartbeat:
     >>> parse_client_message('{"action": "heartbeat"}').action
     'heartbeat'
     """
-    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
     if size > MAX_MESSAGE_BYTES:
         raise PayloadTooLarge(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes")
     payload = parse_json(raw, what="message")

@@ -27,7 +27,9 @@ from ..cloud.services import CloudServices, get_services
 from ..core.errors import BadRequest
 from .observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other (each record in
+# batchItemFailures, to be retried and then dead-lettered), never as a Lambda error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def queue_name(arn_or_url: str) -> str:

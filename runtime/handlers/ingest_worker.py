@@ -28,7 +28,9 @@ from ..cloud.ingest import InvocationDeadline, ObjectEvent, apply_object_event, 
 from ..cloud.services import CloudServices, get_services
 from .observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other (each record in
+# batchItemFailures, to be retried and then dead-lettered), never as a Lambda error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _apply(services: CloudServices, context: Any, deadline: InvocationDeadline | None):

@@ -561,9 +561,24 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.dev_signer = signer
     return app
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 4xx (no such route, method not allowed) in the API's JSON shape, so a
+    client switches on a ``code`` for every error, not only for the ones chorus raised."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code = _HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    message = "no such route; see docs/protocol.md" if status == 404 else str(exc)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
 
 
 async def _file_endpoint(path: Path, request: Request) -> Response:
