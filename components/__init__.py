@@ -1,13 +1,16 @@
 """chorus's Pulumi components: ``from chorus.components import Network, VectorStore, ...``.
 
 Exports are resolved lazily so that the pure-Python parts (``components.cost``,
-``components.settings``, ``components.packaging``) import without Pulumi installed.
+``components.settings``, ``components.packaging``, ``components.rules``) import without loading
+Pulumi. Type checkers see the real classes: the imports below run only under
+``TYPE_CHECKING``, and ``__getattr__`` exists only at run time, so a misspelt name is an error
+for mypy/pyright as well as at import.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "Auth": "auth",
@@ -34,18 +37,58 @@ _EXPORTS = {
     "build_stack": "stack",
     "Frontend": "frontend",
     "FrontendArgs": "frontend",
+    "ComponentInputError": "validation",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AppConfig",
+    "AppConfigArgs",
+    "Auth",
+    "AuthArgs",
+    "ChatOrchestrator",
+    "ChatOrchestratorArgs",
+    "ComponentInputError",
+    "Frontend",
+    "FrontendArgs",
+    "HostedModelArgs",
+    "LambdaFunction",
+    "LambdaFunctionArgs",
+    "LlmArgs",
+    "ModelHost",
+    "ModelHostArgs",
+    "Network",
+    "NetworkArgs",
+    "QueueWithDlq",
+    "QueueWithDlqArgs",
+    "Shared",
+    "SharedArgs",
+    "StackSettings",
+    "VectorStore",
+    "VectorStoreArgs",
+    "build_stack",
+]
 
+if TYPE_CHECKING:
+    from .auth import Auth, AuthArgs
+    from .frontend import Frontend, FrontendArgs
+    from .function import LambdaFunction, LambdaFunctionArgs
+    from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs
+    from .network import Network, NetworkArgs
+    from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
+    from .queues import QueueWithDlq, QueueWithDlqArgs
+    from .settings import StackSettings
+    from .shared import AppConfig, AppConfigArgs, Shared, SharedArgs
+    from .stack import build_stack
+    from .validation import ComponentInputError
+    from .vector_store import VectorStore, VectorStoreArgs
+else:
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str):
+        if name not in _EXPORTS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
 
-
-def __dir__() -> list[str]:
-    return __all__
+    def __dir__() -> list[str]:
+        return __all__

@@ -8,6 +8,9 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .rules import MfaMode, PasswordLength, TokenMinutes
+from .validation import check_args
+
 GROUPS = (
     ("admin", 0, "Manages every workspace and the deployment's settings"),
     ("workspace_manager", 10, "Creates workspaces and manages their documents"),
@@ -17,11 +20,11 @@ GROUPS = (
 
 
 class AuthArgs(TypedDict, total=False):
-    mfa: pulumi.Input[str]
+    mfa: pulumi.Input[MfaMode]
     """``OFF``, ``OPTIONAL`` or ``ON`` (TOTP software tokens). Default: ``OPTIONAL``."""
     self_sign_up: pulumi.Input[bool]
     """Let anyone sign up; otherwise admins create users. Default: False."""
-    password_minimum_length: pulumi.Input[int]
+    password_minimum_length: pulumi.Input[PasswordLength]
     """Minimum password length (upper, lower, digit and symbol are always required). Default: 12."""
     callback_urls: pulumi.Input[Sequence[pulumi.Input[str]]]
     """OAuth redirect URLs of the SPA (authorization code + PKCE). Default:
@@ -32,7 +35,7 @@ class AuthArgs(TypedDict, total=False):
     """Hosted UI domain prefix (``<prefix>.auth.<region>.amazoncognito.com``). Default: none."""
     deletion_protection: pulumi.Input[bool]
     """Protect the pool from deletion. Default: False."""
-    access_token_minutes: pulumi.Input[int]
+    access_token_minutes: pulumi.Input[TokenMinutes]
     """Lifetime of access and ID tokens. Default: 60."""
 
 
@@ -55,8 +58,8 @@ class Auth(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AuthArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args("Auth", name, AuthArgs, args)
         super().__init__("chorus:index:Auth", name, {}, opts)
-        args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         mfa = args.get("mfa", "OPTIONAL")
         pool = aws.cognito.UserPool(

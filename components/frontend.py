@@ -21,7 +21,9 @@ import pulumi
 import pulumi_aws as aws
 
 from .buckets import attach_bucket_policy, private_bucket
+from .rules import AnswerMode, PriceClass, WafRateLimit
 from .shared import CDN_SECRET_HEADER
+from .validation import check_args
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 """AWS managed cache policy ``Managed-CachingOptimized`` (static files)."""
@@ -187,7 +189,7 @@ class FrontendArgs(TypedDict, total=False):
     """Model names offered in the model picker. Default: none (the server's default model)."""
     default_model: pulumi.Input[str]
     """Preselected model. Default: the first of ``models``."""
-    modes: Sequence[str]
+    modes: Sequence[AnswerMode]
     """Answer modes offered. Default: ``["single", "cascade", "consensus"]``."""
     default_workspace: pulumi.Input[str]
     """Workspace preselected for new users. Default: none (the first one)."""
@@ -199,7 +201,7 @@ class FrontendArgs(TypedDict, total=False):
     """Custom domain names of the distribution. Default: none (the cloudfront.net name)."""
     acm_certificate_arn: pulumi.Input[str]
     """ACM certificate (us-east-1) for ``aliases``. Default: none (CloudFront's certificate)."""
-    price_class: str
+    price_class: PriceClass
     """CloudFront price class. Default: ``PriceClass_100`` (North America and Europe)."""
     web_acl_arn: pulumi.Input[str]
     """An existing WAF web ACL (scope CLOUDFRONT) to attach. Default: none."""
@@ -209,7 +211,7 @@ class FrontendArgs(TypedDict, total=False):
     Default: False."""
     waf_provider: pulumi.ProviderResource
     """Provider for us-east-1 used for the web ACL. Default: the stack's provider."""
-    rate_limit_per_5_minutes: int
+    rate_limit_per_5_minutes: WafRateLimit
     """Requests per IP per 5 minutes before the created web ACL blocks. Default: 2000."""
     force_destroy: bool
     """Let ``pulumi destroy`` empty the bucket. Default: True (it only holds build output)."""
@@ -239,16 +241,20 @@ class Frontend(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args(  # type: ignore[assignment]
+            "Frontend",
+            name,
+            FrontendArgs,
+            args,
+            required=(
+                "http_api_url",
+                "websocket_url",
+                "cdn_secret_value",
+                "user_pool_id",
+                "user_pool_client_id",
+            ),
+        )
         super().__init__("chorus:index:Frontend", name, {}, opts)
-        for required in (
-            "http_api_url",
-            "websocket_url",
-            "cdn_secret_value",
-            "user_pool_id",
-            "user_pool_client_id",
-        ):
-            if args.get(required) is None:
-                raise ValueError(f"Frontend {name!r}: {required} is required")
         child = pulumi.ResourceOptions(parent=self)
         region = (
             args.get("region")

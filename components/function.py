@@ -9,6 +9,14 @@ import pulumi
 import pulumi_aws as aws
 
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
+from .rules import (
+    LambdaArchitecture,
+    LambdaMemoryMb,
+    LambdaTimeout,
+    LogRetentionDays,
+    ReservedConcurrency,
+)
+from .validation import check_args
 
 XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 """X-Ray write actions; AWS supports no resource-level permission for them (Resource "*")."""
@@ -35,13 +43,13 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """Environment variables. Default: none (``POWERTOOLS_SERVICE_NAME`` is always set)."""
     statements: Sequence[Statement]
     """IAM statements of the function's own role, beyond logs and X-Ray. Default: none."""
-    timeout: pulumi.Input[int]
+    timeout: pulumi.Input[LambdaTimeout]
     """Seconds before Lambda stops an invocation. Default: 30."""
-    memory_size: pulumi.Input[int]
+    memory_size: pulumi.Input[LambdaMemoryMb]
     """MB of memory (CPU scales with it). Default: 512."""
-    reserved_concurrency: pulumi.Input[int]
+    reserved_concurrency: pulumi.Input[ReservedConcurrency]
     """Reserved concurrent executions; caps calls into a quota-bound API. Default: none (-1)."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Days CloudWatch keeps the function's logs. Default: 14."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key for the log group and environment. Default: AWS-managed keys."""
@@ -49,7 +57,7 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """Attach the function to these VPC subnets. Default: not in a VPC."""
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Security groups when ``subnet_ids`` is set. Default: none."""
-    architecture: pulumi.Input[str]
+    architecture: pulumi.Input[LambdaArchitecture]
     """``x86_64`` or ``arm64``; must match the wheels in the layers. Default: ``x86_64``."""
     description: pulumi.Input[str]
     """Free text shown in the console. Default: the handler."""
@@ -74,6 +82,9 @@ class LambdaFunction(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args(
+            "LambdaFunction", name, LambdaFunctionArgs, args, required=("handler", "code")
+        )
         super().__init__("chorus:index:LambdaFunction", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +15,14 @@ import pulumi_aws as aws
 from .buckets import private_bucket
 from .function import LambdaFunction
 from .iam import Statement, allow, assume_role_policy, policy_json
+from .rules import (
+    InstanceCount,
+    LlmSource,
+    LogRetentionDays,
+    ServerlessConcurrency,
+    ServerlessMemoryMb,
+)
+from .validation import check_args, is_unknown
 
 HF_BUILDSPEC = """version: 0.2
 phases:
@@ -43,7 +51,7 @@ _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.
 class LlmArgs(TypedDict, total=False):
     name: str
     """Short name, used in resource names and the endpoint name. Required."""
-    source: Literal["image", "jumpstart", "huggingface"]
+    source: LlmSource
     """``image``: a container (ECR or the Hugging Face TGI image) configured by environment;
     ``jumpstart``: a JumpStart/Marketplace model package ARN, or a JumpStart model's image and
     S3 artifacts; ``huggingface``: a Hugging Face model packaged into S3 by CodeBuild at deploy
@@ -63,7 +71,7 @@ class LlmArgs(TypedDict, total=False):
     """Revision (commit or tag) of ``hf_model_id``. Default: ``main``."""
     instance_type: pulumi.Input[str]
     """Instance type of the endpoint. Default: ``ml.g5.xlarge``."""
-    instance_count: pulumi.Input[int]
+    instance_count: pulumi.Input[InstanceCount]
     """Initial instance count. Default: 1."""
 
 
@@ -76,15 +84,15 @@ class HostedModelArgs(TypedDict, total=False):
     artifacts bucket. Required."""
     environment: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     """Container environment (e.g. ``HF_MODEL_ID``). Default: none."""
-    serverless_memory_mb: pulumi.Input[int]
+    serverless_memory_mb: pulumi.Input[ServerlessMemoryMb]
     """SageMaker Serverless Inference memory (1024..6144); scales to zero. Default: 3072, unless
     ``instance_type`` is set."""
-    serverless_max_concurrency: pulumi.Input[int]
+    serverless_max_concurrency: pulumi.Input[ServerlessConcurrency]
     """Serverless maximum concurrency. Default: 2."""
     instance_type: pulumi.Input[str]
     """Use a real-time endpoint on this instance type (e.g. ``ml.g4dn.xlarge``) instead of
     Serverless Inference. Default: none."""
-    instance_count: pulumi.Input[int]
+    instance_count: pulumi.Input[InstanceCount]
     """Instances of a real-time endpoint. Default: 1."""
 
 
@@ -109,8 +117,39 @@ class ModelHostArgs(TypedDict, total=False):
     """Secrets Manager secret with a Hugging Face token for gated models. Default: none."""
     waiter_code: pulumi.Input[pulumi.Archive]
     """Package of the CodeBuild wait step. Default: ``components/codebuild_wait.py``."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Retention of the build and wait-step logs. Default: 14."""
+
+
+def _model_problems(args) -> str | None:
+    """Plain image URIs must be ECR images and plain model data URLs S3 URLs (checked now,
+    not deep inside the role policy at deploy time); every LLM names a name."""
+    problems = []
+    models: list[tuple[str, dict]] = [
+        (f"llms[{i}]", dict(llm)) for i, llm in enumerate(args.get("llms") or [])
+    ]
+    models += [
+        (label, dict(args[label])) for label in ("embedding", "cross_encoder") if args.get(label)
+    ]
+    for path, model in models:
+        if path.startswith("llms") and not model.get("name"):
+            problems.append(f"'{path}.name' is required")
+        image = model.get("image_uri")
+        if isinstance(image, str) and not _ECR_IMAGE.match(image):
+            problems.append(
+                f"'{path}.image_uri': {image!r} is not an ECR image "
+                "(<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>); SageMaker pulls only "
+                "from ECR"
+            )
+        for key in ("model_data_url", "model_data"):
+            url = model.get(key)
+            if isinstance(url, str) and not is_unknown(url) and not url.startswith("s3://"):
+                problems.append(f"'{path}.{key}': {url!r} must be an s3:// URL (or a FileAsset)")
+        if not path.startswith("llms") and (
+            model.get("image_uri") is None or model.get("model_data") is None
+        ):
+            problems.append(f"'{path}' needs image_uri and model_data")
+    return "; ".join(problems) or None
 
 
 def _ecr_repository_arn(image_uri: str) -> str:
@@ -153,8 +192,8 @@ class ModelHost(pulumi.ComponentResource):
         args: ModelHostArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = check_args("ModelHost", name, ModelHostArgs, args, rules=[_model_problems])
         super().__init__("chorus:index:ModelHost", name, {}, opts)
-        args = args or {}
         self._name = name
         self._kms_key_arn = args.get("kms_key_arn")
         child = pulumi.ResourceOptions(parent=self)

@@ -9,39 +9,56 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-DEFAULT_INTERFACE_ENDPOINTS = ("sagemaker.runtime", "secretsmanager")
-"""Interface endpoints created unless told otherwise: what the VPC-attached Lambdas call most."""
-
-OPTIONAL_INTERFACE_ENDPOINTS = frozenset(
-    {
-        "sagemaker.runtime",
-        "secretsmanager",
-        "bedrock-runtime",
-        "sqs",
-        "sns",
-        "ssm",
-        "sts",
-        "logs",
-        "states",
-    }
+from .rules import (
+    INTERFACE_ENDPOINTS,
+    AzCount,
+    InterfaceEndpoint,
+    NatGatewayCount,
+    Port,
+    cidr_problem,
+    nat_problem,
 )
+from .validation import check_args
+
+DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ()
+"""No interface endpoint unless asked: functions run outside the VPC by default
+(``ChatOrchestrator.subnet_ids`` unset), and each endpoint costs ~$7.30/month per AZ. A stack
+with VPC-attached workers lists what they call (``components.stack.VPC_WORKER_ENDPOINTS``)."""
+
+OPTIONAL_INTERFACE_ENDPOINTS = frozenset(INTERFACE_ENDPOINTS)
 """Service names ``interface_endpoints`` accepts (``com.amazonaws.<region>.<service>``)."""
+
+
+def _network_rules(args) -> str | None:
+    az_count = args.get("availability_zone_count", 2)
+    if not isinstance(az_count, int):
+        return None
+    nat = args.get("nat_gateways", 0)
+    if isinstance(nat, int) and (problem := nat_problem(nat, az_count)):
+        return f"'nat_gateways': {problem}"
+    cidr = args.get("cidr_block", "10.42.0.0/16")
+    if isinstance(cidr, str) and (problem := cidr_problem(cidr, az_count)):
+        return f"'cidr_block': {problem}"
+    zones = args.get("availability_zones")
+    if zones and isinstance(zones, list | tuple) and len(zones) < az_count:
+        return f"'availability_zones': {az_count} AZs asked, {len(zones)} given"
+    return None
 
 
 class NetworkArgs(TypedDict, total=False):
     cidr_block: str
     """IPv4 CIDR of the VPC; split into /20 subnets (3 per AZ). Default: ``10.42.0.0/16``."""
-    availability_zone_count: int
+    availability_zone_count: AzCount
     """How many AZs get one public, one private and one isolated subnet. Default: 2."""
     availability_zones: Sequence[str]
     """Explicit AZ names instead of the region's first available AZs. Default: none."""
-    nat_gateways: int
+    nat_gateways: NatGatewayCount
     """NAT gateways (each ~$33/month + data): 0 = private subnets have no internet route,
     1 = one shared gateway, N = one per AZ up to the AZ count. Default: 0."""
-    interface_endpoints: Sequence[str]
-    """Interface VPC endpoints (each ~$7.30/month per AZ), from ``OPTIONAL_INTERFACE_ENDPOINTS``.
-    Default: ``("sagemaker.runtime", "secretsmanager")``."""
-    database_port: int
+    interface_endpoints: Sequence[InterfaceEndpoint]
+    """Interface VPC endpoints (each ~$7.30/month per AZ), from ``OPTIONAL_INTERFACE_ENDPOINTS``;
+    needed only by VPC-attached functions without a NAT gateway. Default: none."""
+    database_port: Port
     """Port the database security group opens to the Lambda security group. Default: 5432."""
 
 
@@ -76,35 +93,19 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args("Network", name, NetworkArgs, args, rules=[_network_rules])
         super().__init__("chorus:index:Network", name, {}, opts)
-        args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         cidr = args.get("cidr_block", "10.42.0.0/16")
         az_count = args.get("availability_zone_count", 2)
         nat_count = args.get("nat_gateways", 0)
         endpoints = list(args.get("interface_endpoints", DEFAULT_INTERFACE_ENDPOINTS))
         db_port = args.get("database_port", 5432)
-        unknown = sorted(set(endpoints) - OPTIONAL_INTERFACE_ENDPOINTS)
-        if unknown:
-            raise ValueError(
-                f"Network {name}: unknown interface endpoint(s) {unknown}; "
-                f"choose from {sorted(OPTIONAL_INTERFACE_ENDPOINTS)}"
-            )
-        if not 1 <= az_count <= 5:
-            raise ValueError(
-                f"Network {name}: availability_zone_count must be 1..5, got {az_count}"
-            )
-        if not 0 <= nat_count <= az_count:
-            raise ValueError(f"Network {name}: nat_gateways must be 0..{az_count}, got {nat_count}")
         blocks = list(ipaddress.ip_network(cidr).subnets(new_prefix=20))
-        if len(blocks) < 3 * az_count:
-            raise ValueError(f"Network {name}: {cidr} is too small for {az_count} AZs of 3 /20s")
 
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         if args.get("availability_zones"):
             az_names: list[pulumi.Input[str]] = list(args["availability_zones"])[:az_count]
-            if len(az_names) < az_count:
-                raise ValueError(f"Network {name}: {az_count} AZs asked, {len(az_names)} given")
         else:
             found = aws.get_availability_zones_output(
                 state="available", opts=pulumi.InvokeOptions(parent=self)

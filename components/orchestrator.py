@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -12,8 +12,20 @@ import pulumi_aws as aws
 from .function import XRAY_ACTIONS, LambdaFunction, LambdaFunctionArgs
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
 from .queues import QueueWithDlq
+from .rules import (
+    RUNTIME_DOCUMENTS_PREFIX,
+    EventSourceConcurrency,
+    LambdaErrorAlarms,
+    LambdaTimeout,
+    LogRetentionDays,
+    ReservedConcurrency,
+    StageName,
+    ThrottleBurst,
+    ThrottleRate,
+)
 from .shared import CDN_SECRET_HEADER, parameter_arn
 from .statemachines import definition
+from .validation import check_args
 from .vector_store import (
     KENDRA_METADATA_PREFIX,
     dynamodb_store_statements,
@@ -141,6 +153,33 @@ def _expiring_table(
     )
 
 
+CHAT_REQUIRED = (
+    "code",
+    "issuer_url",
+    "jwks_url",
+    "client_id",
+    "config_parameter_name",
+    "workspace_table_arn",
+    "document_table_arn",
+    "documents_bucket_arn",
+    "ingest_queue_arn",
+)
+"""Inputs ``ChatOrchestrator`` cannot do without."""
+
+
+def _cdn_header_rule(args) -> str | None:
+    """The header can be required only when its secret (hence a CDN) exists."""
+    required = args.get("require_cdn_header")
+    if required is True and args.get("cdn_secret_parameter_name") is None:
+        return (
+            "'require_cdn_header' is on but 'cdn_secret_parameter_name' is not given: only a "
+            "Frontend CDN sends the header (with Shared's secret), so every call would be "
+            "refused; pass Shared.cdn_secret_parameter_name and deploy a Frontend, or leave "
+            "require_cdn_header off"
+        )
+    return None
+
+
 DEFAULT_STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "runtime" / "statemachines"
 
 
@@ -151,7 +190,7 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Layer ARNs of every function (``Shared.layer_arns``). Default: none."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key; default: AWS-managed keys (SSE-SQS where SNS must deliver)."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Log retention of functions, workflows and API access logs. Default: 14."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Attach the functions that connect to Aurora with psycopg2 (``AURORA_CLIENTS``: chat and
@@ -173,9 +212,12 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     require_cdn_header: pulumi.Input[bool]
     """Reject requests without the CDN's secret header: API Gateway refuses a WebSocket
     ``$connect`` without it (identity source), the authorizer and ``rest_api`` check its value
-    (``CHORUS_REQUIRE_CDN_HEADER``). Default: True."""
+    (``CHORUS_REQUIRE_CDN_HEADER``). Only a ``Frontend`` CDN sends the header, so turn it on
+    only behind one. Needs ``cdn_secret_parameter_name``. Default: on when
+    ``cdn_secret_parameter_name`` is given, off without it."""
     cdn_secret_parameter_name: pulumi.Input[str]
-    """SSM parameter with the CDN header value (``Shared.cdn_secret_parameter_name``). Required."""
+    """SSM parameter with the CDN header value (``Shared.cdn_secret_parameter_name``). Default:
+    none (no CDN: the header is not checked)."""
     config_parameter_name: pulumi.Input[str]
     """SSM parameter with the app config JSON. Required."""
     api_keys_secret_arn: pulumi.Input[str]
@@ -225,26 +267,26 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Bedrock guardrail (id or ARN) the chat worker, and only it, may apply
     (``bedrock:ApplyGuardrail`` on that guardrail alone). Default: none (no guardrail grant)."""
 
-    chat_max_concurrency: pulumi.Input[int]
+    chat_max_concurrency: pulumi.Input[EventSourceConcurrency]
     """Event-source maximum concurrency of the chat worker; caps calls into rate-limited LLM
     APIs (2..1000). Default: 5."""
-    ingest_max_concurrency: pulumi.Input[int]
+    ingest_max_concurrency: pulumi.Input[EventSourceConcurrency]
     """Event-source maximum concurrency of the ingest worker (protects the embedder). Default: 2."""
-    fanout_reserved_concurrency: pulumi.Input[int]
+    fanout_reserved_concurrency: pulumi.Input[ReservedConcurrency]
     """Reserved concurrency of ``fanout_model`` (a quota guard; -1 = unreserved). Default: -1."""
-    chat_worker_timeout: pulumi.Input[int]
+    chat_worker_timeout: pulumi.Input[LambdaTimeout]
     """Seconds. Default: 300."""
-    ingest_worker_timeout: pulumi.Input[int]
+    ingest_worker_timeout: pulumi.Input[LambdaTimeout]
     """Seconds. Default: 900."""
-    stage_name: pulumi.Input[str]
+    stage_name: pulumi.Input[StageName]
     """WebSocket stage. Default: ``live``."""
-    throttling_rate_limit: pulumi.Input[float]
+    throttling_rate_limit: pulumi.Input[ThrottleRate]
     """Steady requests/second per API stage. Default: 20."""
-    throttling_burst_limit: pulumi.Input[int]
+    throttling_burst_limit: pulumi.Input[ThrottleBurst]
     """Burst per API stage. Default: 40."""
     alarm_email: pulumi.Input[str]
     """E-mail subscribed to the alarm topic. Default: none."""
-    lambda_error_alarms: Literal["per_function", "aggregate"]
+    lambda_error_alarms: LambdaErrorAlarms
     """One Errors alarm per function, or one on the account's aggregate Lambda Errors metric
     (cheaper: alarms cost $0.10/month each). Default: ``per_function``."""
     notification_emails: Sequence[str]
@@ -277,8 +319,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
     """Powertools idempotency records (key ``id``, TTL ``expiration``); the app config's
     ``tables.idempotency``."""
     idempotency_table_arn: pulumi.Output[str]
-    semantic_cache_table_name: pulumi.Output[str] | None
     """ARN of the idempotency table (read/write for the chat and ingest workers only)."""
+    semantic_cache_table_name: pulumi.Output[str] | None
+    """The semantic answer cache's table (None without ``semantic_cache_table``)."""
     alarm_topic_arn: pulumi.Output[str]
     """Topic the alarms notify."""
     function_names: pulumi.Output[dict[str, str]]
@@ -289,21 +332,15 @@ class ChatOrchestrator(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ChatOrchestratorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args(  # type: ignore[assignment]
+            "ChatOrchestrator",
+            name,
+            ChatOrchestratorArgs,
+            args,
+            required=CHAT_REQUIRED,
+            rules=[_cdn_header_rule],
+        )
         super().__init__("chorus:index:ChatOrchestrator", name, {}, opts)
-        for required in (
-            "code",
-            "issuer_url",
-            "jwks_url",
-            "client_id",
-            "cdn_secret_parameter_name",
-            "config_parameter_name",
-            "workspace_table_arn",
-            "document_table_arn",
-            "documents_bucket_arn",
-            "ingest_queue_arn",
-        ):
-            if args.get(required) is None:
-                raise ValueError(f"ChatOrchestrator {name}: '{required}' is required")
         self._name = name
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
@@ -456,9 +493,30 @@ class ChatOrchestrator(pulumi.ComponentResource):
 
         # Common permissions -------------------------------------------------------------------
         config_arn = parameter_arn(args["config_parameter_name"], region, account)
-        cdn_arn = parameter_arn(args["cdn_secret_parameter_name"], region, account)
+        cdn_parameter = args.get("cdn_secret_parameter_name")
+        read_cdn_secret = (
+            [
+                allow(
+                    "ReadCdnSecret",
+                    ["ssm:GetParameter"],
+                    [parameter_arn(cdn_parameter, region, account)],
+                )
+            ]
+            if cdn_parameter is not None
+            else []
+        )
+        cdn_env: dict[str, pulumi.Input[str]] = (
+            {
+                "CHORUS_CDN_SECRET_PARAMETER": cdn_parameter,
+                "CHORUS_CDN_SECRET_HEADER": CDN_SECRET_HEADER,
+            }
+            if cdn_parameter is not None
+            else {}
+        )
         read_config = allow("ReadAppConfig", ["ssm:GetParameter"], [config_arn])
-        bucket_objects = pulumi.Output.concat(args["documents_bucket_arn"], "/workspaces/*")
+        bucket_objects = pulumi.Output.concat(
+            args["documents_bucket_arn"], "/", RUNTIME_DOCUMENTS_PREFIX, "*"
+        )
         # HeadObject answers 404 for a missing key only with s3:ListBucket (else 403); the
         # ingest path tells "deleted" from "replaced" by that 404, so the grant has no prefix
         # condition (HeadObject's request context carries no s3:prefix).
@@ -515,18 +573,18 @@ class ChatOrchestrator(pulumi.ComponentResource):
             return fn
 
         # The WebSocket side ---------------------------------------------------------------------
-        require_cdn = pulumi.Output.from_input(args.get("require_cdn_header", True)).apply(
+        require_cdn_input = args.get("require_cdn_header", cdn_parameter is not None)
+        require_cdn = pulumi.Output.from_input(require_cdn_input).apply(
             lambda required: "true" if required else "false"
         )
         authorizer_fn = function(
             "ws_authorizer",
-            [allow("ReadCdnSecret", ["ssm:GetParameter"], [cdn_arn])],
+            read_cdn_secret,
             environment={
                 "CHORUS_ISSUER_URL": args["issuer_url"],
                 "CHORUS_JWKS_URL": args["jwks_url"],
                 "CHORUS_CLIENT_ID": args["client_id"],
-                "CHORUS_CDN_SECRET_PARAMETER": args["cdn_secret_parameter_name"],
-                "CHORUS_CDN_SECRET_HEADER": CDN_SECRET_HEADER,
+                **cdn_env,
                 "CHORUS_REQUIRE_CDN_HEADER": require_cdn,
             },
             memory_size=256,
@@ -700,17 +758,16 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     "ListUploads",
                     ["s3:ListBucket"],
                     [args["documents_bucket_arn"]],
-                    {"StringLike": {"s3:prefix": ["workspaces/*"]}},
+                    {"StringLike": {"s3:prefix": [f"{RUNTIME_DOCUMENTS_PREFIX}*"]}},
                 ),
                 allow("StartReindex", ["states:StartExecution"], [reindex_machine.arn]),
                 allow("AnnounceChanges", ["sns:Publish"], [topic.arn]),
-                allow("ReadCdnSecret", ["ssm:GetParameter"], [cdn_arn]),
+                *read_cdn_secret,
                 *kms_statements(kms_key_arn, encrypt=True),
             ],
             environment={
                 "CHORUS_REINDEX_STATE_MACHINE_ARN": reindex_machine.arn,
-                "CHORUS_CDN_SECRET_PARAMETER": args["cdn_secret_parameter_name"],
-                "CHORUS_CDN_SECRET_HEADER": CDN_SECRET_HEADER,
+                **cdn_env,
                 "CHORUS_REQUIRE_CDN_HEADER": require_cdn,
             },
             timeout=29,
@@ -745,7 +802,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
 
         # WebSocket wiring --------------------------------------------------------------------
         identity_sources = ["route.request.querystring.token"]
-        if args.get("require_cdn_header", True):
+        if require_cdn_input:
             identity_sources.append(f"route.request.header.{CDN_SECRET_HEADER}")
         ws_authorizer = aws.apigatewayv2.Authorizer(
             f"{name}-ws-authorizer",

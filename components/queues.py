@@ -8,6 +8,9 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .rules import MaxReceiveCount, QueueSeconds, RetentionSeconds
+from .validation import check_args
+
 
 class QueueWithDlqArgs(TypedDict, total=False):
     kms_key_arn: pulumi.Input[str]
@@ -15,11 +18,11 @@ class QueueWithDlqArgs(TypedDict, total=False):
     sse_sqs_without_key: bool
     """Without a customer key, use SSE-SQS instead of ``alias/aws/sqs``: needed when S3 or SNS
     sends to the queue (they cannot use the AWS-managed SQS key). Default: False."""
-    max_receive_count: pulumi.Input[int]
+    max_receive_count: pulumi.Input[MaxReceiveCount]
     """Receives before a message moves to the DLQ. Default: 3."""
-    visibility_timeout_seconds: pulumi.Input[int]
+    visibility_timeout_seconds: pulumi.Input[QueueSeconds]
     """At least 6x the consumer's timeout (AWS guidance for Lambda). Default: 360."""
-    message_retention_seconds: pulumi.Input[int]
+    message_retention_seconds: pulumi.Input[RetentionSeconds]
     """Retention on the main queue. Default: 4 days (the DLQ keeps 14 days)."""
     allow_services: Sequence[tuple[str, pulumi.Input[str]]]
     """``(service principal, source ARN)`` pairs allowed to send (e.g. S3 from one bucket,
@@ -48,8 +51,8 @@ class QueueWithDlq(pulumi.ComponentResource):
         args: QueueWithDlqArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = check_args("QueueWithDlq", name, QueueWithDlqArgs, args)
         super().__init__("chorus:index:QueueWithDlq", name, {}, opts)
-        args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         if kms_key_arn is not None:

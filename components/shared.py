@@ -11,6 +11,8 @@ import pulumi_aws as aws
 
 from .buckets import private_bucket
 from .iam import policy_json
+from .rules import KmsDeletionWindowDays, LambdaArchitecture
+from .validation import check_args
 
 CDN_SECRET_HEADER = "x-chorus-origin-verify"
 """Header the CDN adds to every origin request; the APIs reject requests without its value."""
@@ -20,7 +22,7 @@ class SharedArgs(TypedDict, total=False):
     create_kms_key: bool
     """Create one customer-managed KMS key (~$1/month) for everything chorus stores, with
     rotation. Without it, resources use AWS-managed keys (free). Default: True."""
-    deletion_window_days: pulumi.Input[int]
+    deletion_window_days: pulumi.Input[KmsDeletionWindowDays]
     """Waiting period before a deleted key is gone. Default: 30."""
     create_api_keys_secret: bool
     """Create the Secrets Manager secret for external API keys ($0.40/month); a Bedrock-only
@@ -29,15 +31,15 @@ class SharedArgs(TypedDict, total=False):
     """Initial external API keys (e.g. ``{"OPENAI_API_KEY": ...}``) as a Pulumi secret. Default:
     none; the secret is created empty and filled out of band (``aws secretsmanager
     put-secret-value``) so keys never enter the Pulumi state."""
-    dependencies_layer: pulumi.Input[pulumi.Archive]
+    dependencies_layer: pulumi.Input[pulumi.Asset | pulumi.Archive]
     """Layer archive with the wheels the handlers need (``python/``; Powertools too unless
     ``powertools_layer_arn`` is given). Default: none."""
     powertools_layer_arn: pulumi.Input[str]
     """An existing layer ARN, e.g. AWS's public Powertools layer, attached before
     ``dependencies_layer`` (which then need not hold Powertools). Default: none."""
-    core_layer: pulumi.Input[pulumi.Archive]
+    core_layer: pulumi.Input[pulumi.Asset | pulumi.Archive]
     """Layer archive with chorus's runtime core (``python/runtime/...``). Default: none."""
-    architecture: pulumi.Input[str]
+    architecture: pulumi.Input[LambdaArchitecture]
     """Architecture the layers are built for. Default: ``x86_64``."""
     s3_vectors_key_access: bool
     """Let S3 Vectors' background indexing (``indexing.s3vectors.amazonaws.com``) decrypt with
@@ -68,8 +70,8 @@ class Shared(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SharedArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args("Shared", name, SharedArgs, args)
         super().__init__("chorus:index:Shared", name, {}, opts)
-        args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -305,6 +307,9 @@ class AppConfig(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppConfigArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = check_args(
+            "AppConfig", name, AppConfigArgs, args, required=("parameter_name", "config")
+        )
         super().__init__("chorus:index:AppConfig", name, {}, opts)
         parameter = aws.ssm.Parameter(
             f"{name}-parameter",

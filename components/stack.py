@@ -247,6 +247,8 @@ def build_stack(
         "aurora_min_capacity": vs.aurora.min_capacity,
         "aurora_max_capacity": vs.aurora.max_capacity,
         "aurora_seconds_until_auto_pause": vs.aurora.auto_pause_seconds,
+        "backup_retention_days": vs.aurora.backup_retention_days,
+        "final_snapshot": vs.aurora.final_snapshot,
         "embedding_dimension": vs.embedding_dimension,
         "vector_schema": VECTOR_SCHEMA,
         "isolated_subnet_ids": network.isolated_subnet_ids,
@@ -264,6 +266,8 @@ def build_stack(
         "kendra_metadata_prefix": vs.kendra.metadata_prefix,
         "cors_allowed_origins": cors_origins,
     }
+    if m.embedding.hosting != "none" and m.embedding.embedding_model:
+        store_args["embedding_model"] = m.embedding.embedding_model
     if vs.opensearch.enabled and net.lambdas_in_vpc:
         store_args.update(
             opensearch_vpc_id=network.vpc_id,

