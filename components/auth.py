@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from .naming import tagged
 from .rules import MfaMode, PasswordLength, TokenMinutes
 from .validation import check_args
 
@@ -20,6 +21,9 @@ GROUPS = (
 
 
 class AuthArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     mfa: pulumi.Input[MfaMode]
     """``OFF``, ``OPTIONAL`` or ``ON`` (TOTP software tokens). Default: ``OPTIONAL``."""
     self_sign_up: pulumi.Input[bool]
@@ -59,7 +63,7 @@ class Auth(pulumi.ComponentResource):
         self, name: str, args: AuthArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = check_args("Auth", name, AuthArgs, args)
-        super().__init__("chorus:index:Auth", name, {}, opts)
+        super().__init__("chorus:index:Auth", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         mfa = args.get("mfa", "OPTIONAL")
         pool = aws.cognito.UserPool(

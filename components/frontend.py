@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .buckets import attach_bucket_policy, private_bucket
+from .naming import physical_name, tagged
 from .rules import AnswerMode, PriceClass, WafRateLimit
 from .shared import CDN_SECRET_HEADER
 from .validation import check_args
@@ -166,6 +167,9 @@ def _stage_path_of(url: str) -> str:
 
 
 class FrontendArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     site_dir: pulumi.Input[str]
     """Folder of the built app (``frontend/dist``); every file becomes a bucket object. Default:
     none (the bucket starts empty and ``config.json`` is still written)."""
@@ -254,7 +258,7 @@ class Frontend(pulumi.ComponentResource):
                 "user_pool_client_id",
             ),
         )
-        super().__init__("chorus:index:Frontend", name, {}, opts)
+        super().__init__("chorus:index:Frontend", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         region = (
             args.get("region")
@@ -273,7 +277,7 @@ class Frontend(pulumi.ComponentResource):
 
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
-            name=f"chorus-{name}-site",
+            name=physical_name(name, "site", max_length=64),
             description="chorus web app: CloudFront signs every request to the private bucket",
             origin_access_control_origin_type="s3",
             signing_behavior="always",
@@ -300,7 +304,7 @@ class Frontend(pulumi.ComponentResource):
         )
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
-            name=f"chorus-{name}-security-headers",
+            name=physical_name(name, "security-headers", max_length=128),
             comment="chorus web app: strict security headers",
             security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
                 content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
@@ -342,7 +346,7 @@ class Frontend(pulumi.ComponentResource):
 
         spa = aws.cloudfront.Function(
             f"{name}-spa-fallback",
-            name=f"chorus-{name}-spa-fallback",
+            name=physical_name(name, "spa-fallback", max_length=64),
             runtime="cloudfront-js-2.0",
             comment="app routes without a file extension serve index.html",
             code=SPA_REWRITE,
@@ -351,7 +355,7 @@ class Frontend(pulumi.ComponentResource):
         )
         strip_api = aws.cloudfront.Function(
             f"{name}-api-prefix",
-            name=f"chorus-{name}-api-prefix",
+            name=physical_name(name, "api-prefix", max_length=64),
             runtime="cloudfront-js-2.0",
             comment="/api/x on the CDN is /x on the HTTP API",
             code=API_PREFIX_STRIP,
@@ -361,7 +365,7 @@ class Frontend(pulumi.ComponentResource):
         ws_stage_path = pulumi.Output.from_input(args["websocket_url"]).apply(_stage_path_of)
         ws_rewrite = aws.cloudfront.Function(
             f"{name}-ws-stage",
-            name=f"chorus-{name}-ws-stage",
+            name=physical_name(name, "ws-stage", max_length=64),
             runtime="cloudfront-js-2.0",
             comment="/ws on the CDN is the WebSocket API's stage path",
             code=ws_stage_path.apply(websocket_stage_rewrite),
@@ -370,7 +374,7 @@ class Frontend(pulumi.ComponentResource):
         )
         ws_forward = aws.cloudfront.OriginRequestPolicy(
             f"{name}-ws-handshake",
-            name=f"chorus-{name}-websocket-handshake",
+            name=physical_name(name, "websocket-handshake", max_length=128),
             comment="chorus WebSocket: the handshake headers and the query string (token)",
             headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
                 header_behavior="whitelist",
@@ -613,7 +617,7 @@ class Frontend(pulumi.ComponentResource):
 
         return aws.wafv2.WebAcl(
             f"{name}-waf",
-            name=f"chorus-{name}",
+            name=physical_name(name, max_length=128),
             description="chorus web app: AWS managed rules and a per-IP rate limit",
             scope="CLOUDFRONT",
             default_action=aws.wafv2.WebAclDefaultActionArgs(
@@ -644,7 +648,7 @@ class Frontend(pulumi.ComponentResource):
             ],
             visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
                 cloudwatch_metrics_enabled=True,
-                metric_name=f"chorus-{name}",
+                metric_name=physical_name(name, max_length=128),
                 sampled_requests_enabled=True,
             ),
             opts=opts,

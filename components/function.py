@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
+from .naming import tagged
 from .rules import (
     LambdaArchitecture,
     LambdaMemoryMb,
@@ -33,6 +34,9 @@ VPC_ENI_ACTIONS = [
 
 
 class LambdaFunctionArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     handler: pulumi.Input[str]
     """Python entry point, e.g. ``runtime.handlers.ws_connect.handler``. Required."""
     code: pulumi.Input[pulumi.Archive]
@@ -85,7 +89,7 @@ class LambdaFunction(pulumi.ComponentResource):
         args = check_args(
             "LambdaFunction", name, LambdaFunctionArgs, args, required=("handler", "code")
         )
-        super().__init__("chorus:index:LambdaFunction", name, {}, opts)
+        super().__init__("chorus:index:LambdaFunction", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
 

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from .buckets import private_bucket
 from .function import LambdaFunction
 from .iam import Statement, allow, assume_role_policy, policy_json
+from .naming import tagged
 from .rules import (
     InstanceCount,
     LlmSource,
@@ -97,6 +98,9 @@ class HostedModelArgs(TypedDict, total=False):
 
 
 class ModelHostArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     llms: Sequence[LlmArgs]
     """SageMaker-hosted LLMs. Default: none (Bedrock/OpenAI only; no GPU cost)."""
     embedding: HostedModelArgs
@@ -193,7 +197,7 @@ class ModelHost(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         args = check_args("ModelHost", name, ModelHostArgs, args, rules=[_model_problems])
-        super().__init__("chorus:index:ModelHost", name, {}, opts)
+        super().__init__("chorus:index:ModelHost", name, {}, tagged(opts, args.get("tags")))
         self._name = name
         self._kms_key_arn = args.get("kms_key_arn")
         child = pulumi.ResourceOptions(parent=self)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -41,3 +43,34 @@ def physical_name(
 def parameter_path(*parts: str) -> str:
     """An SSM parameter name under ``/<project>/<stack>/``."""
     return "/" + "/".join([pulumi.get_project(), pulumi.get_stack(), *parts])
+
+
+def tagged(
+    opts: pulumi.ResourceOptions | None, tags: Mapping[str, str] | None
+) -> pulumi.ResourceOptions | None:
+    """``opts`` of a component whose children, at any depth, get ``tags``.
+
+    A resource transformation (inherited by every child of the component) merges ``tags`` under
+    the child's own tags (the child's win, e.g. ``Name``); resources without a ``tags`` input
+    (policies, routes, integrations...) are left alone. AWS provider default tags
+    (``aws:defaultTags``) come on top at deploy time.
+    """
+    if not tags:
+        return opts
+    own_tags = dict(tags)
+
+    def add_tags(args: pulumi.ResourceTransformationArgs):
+        if not isinstance(args.resource, pulumi.CustomResource) or "tags" not in args.props:
+            return None
+        current = args.props.get("tags")
+        if current is None:
+            merged: Any = dict(own_tags)
+        elif isinstance(current, Mapping):
+            merged = {**own_tags, **current}
+        else:
+            merged = pulumi.Output.from_input(current).apply(
+                lambda value: {**own_tags, **(value or {})}
+            )
+        return pulumi.ResourceTransformationResult({**args.props, "tags": merged}, args.opts)
+
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[add_tags]))

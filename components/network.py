@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from .naming import tagged
 from .rules import (
     INTERFACE_ENDPOINTS,
     AzCount,
@@ -46,6 +47,9 @@ def _network_rules(args) -> str | None:
 
 
 class NetworkArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     cidr_block: str
     """IPv4 CIDR of the VPC; split into /20 subnets (3 per AZ). Default: ``10.42.0.0/16``."""
     availability_zone_count: AzCount
@@ -94,7 +98,7 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = check_args("Network", name, NetworkArgs, args, rules=[_network_rules])
-        super().__init__("chorus:index:Network", name, {}, opts)
+        super().__init__("chorus:index:Network", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         cidr = args.get("cidr_block", "10.42.0.0/16")
         az_count = args.get("availability_zone_count", 2)

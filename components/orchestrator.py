@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from .function import XRAY_ACTIONS, LambdaFunction, LambdaFunctionArgs
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
+from .naming import tagged
 from .queues import QueueWithDlq
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
@@ -184,6 +185,9 @@ DEFAULT_STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "runtime" / 
 
 
 class ChatOrchestratorArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     code: pulumi.Input[pulumi.Archive]
     """Lambda package with ``runtime/handlers``. Required."""
     layers: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -340,7 +344,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             required=CHAT_REQUIRED,
             rules=[_cdn_header_rule],
         )
-        super().__init__("chorus:index:ChatOrchestrator", name, {}, opts)
+        super().__init__("chorus:index:ChatOrchestrator", name, {}, tagged(opts, args.get("tags")))
         self._name = name
         self._args = args
         child = pulumi.ResourceOptions(parent=self)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from .naming import tagged
 from .rules import MaxReceiveCount, QueueSeconds, RetentionSeconds
 from .validation import check_args
 
 
 class QueueWithDlqArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for both queues. Default: the AWS-managed ``alias/aws/sqs`` key."""
     sse_sqs_without_key: bool
@@ -52,7 +56,7 @@ class QueueWithDlq(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         args = check_args("QueueWithDlq", name, QueueWithDlqArgs, args)
-        super().__init__("chorus:index:QueueWithDlq", name, {}, opts)
+        super().__init__("chorus:index:QueueWithDlq", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         if kms_key_arn is not None:

@@ -377,6 +377,10 @@ class StackSettings(_Section):
     """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
     log_retention_days: LogRetentionDays = 14
     deletion_protection: bool = False
+    tags: dict[str, str] = {}
+    """``chorus:tags``: tags every component puts on every taggable resource, on top of the
+    provider's ``aws:defaultTags`` (which also reach resources created outside chorus's
+    components). Default: none."""
 
     @property
     def semantic_cache_on_dynamodb(self) -> bool:

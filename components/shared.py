@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from .buckets import private_bucket
 from .iam import policy_json
+from .naming import parameter_path, physical_name, tagged
 from .rules import KmsDeletionWindowDays, LambdaArchitecture
 from .validation import check_args
 
@@ -19,6 +20,9 @@ CDN_SECRET_HEADER = "x-chorus-origin-verify"
 
 
 class SharedArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     create_kms_key: bool
     """Create one customer-managed KMS key (~$1/month) for everything chorus stores, with
     rotation. Without it, resources use AWS-managed keys (free). Default: True."""
@@ -71,7 +75,7 @@ class Shared(pulumi.ComponentResource):
         self, name: str, args: SharedArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = check_args("Shared", name, SharedArgs, args)
-        super().__init__("chorus:index:Shared", name, {}, opts)
+        super().__init__("chorus:index:Shared", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -91,7 +95,7 @@ class Shared(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
-                name=f"alias/chorus-{name}",
+                name=f"alias/{physical_name(name, 'key', max_length=250)}",
                 target_key_id=key.key_id,
                 opts=child,
             )
@@ -118,7 +122,7 @@ class Shared(pulumi.ComponentResource):
         # Generated once; ignore_changes keeps the first value so previews stay clean.
         cdn_secret = aws.ssm.Parameter(
             f"{name}-cdn-secret",
-            name=f"/chorus/{name}/cdn-origin-secret",
+            name=parameter_path(name, "cdn-origin-secret"),
             type="SecureString",
             key_id=kms_key_arn,
             value=pulumi.Output.secret(secrets.token_urlsafe(32)),
@@ -178,7 +182,7 @@ class Shared(pulumi.ComponentResource):
                 layers.append(
                     aws.lambda_.LayerVersion(
                         f"{name}-{label}",
-                        layer_name=f"chorus-{name}-{label}",
+                        layer_name=physical_name(name, label, max_length=140),
                         s3_bucket=archive.bucket,
                         s3_key=archive.key,
                         s3_object_version=archive.version_id,
@@ -288,6 +292,9 @@ def key_policy(
 
 
 class AppConfigArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     parameter_name: pulumi.Input[str]
     """SSM parameter name, e.g. ``/chorus/dev/config``. Required."""
     config: pulumi.Input[Mapping[str, Any]]
@@ -310,7 +317,7 @@ class AppConfig(pulumi.ComponentResource):
         args = check_args(
             "AppConfig", name, AppConfigArgs, args, required=("parameter_name", "config")
         )
-        super().__init__("chorus:index:AppConfig", name, {}, opts)
+        super().__init__("chorus:index:AppConfig", name, {}, tagged(opts, args.get("tags")))
         parameter = aws.ssm.Parameter(
             f"{name}-parameter",
             name=args["parameter_name"],

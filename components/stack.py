@@ -171,9 +171,11 @@ def build_stack(
     """
     region = aws.get_region_output().region
     lam = settings.lambda_
+    tags = dict(settings.tags)
     shared = Shared(
         "shared",
         {
+            "tags": tags,
             "create_kms_key": settings.encryption.customer_managed_key,
             "create_api_keys_secret": bool(settings.models.openai_models),
             "dependencies_layer": code.dependencies_layer,
@@ -189,6 +191,7 @@ def build_stack(
     network = Network(
         "network",
         {
+            "tags": tags,
             "cidr_block": net.cidr,
             "availability_zone_count": net.az_count,
             "nat_gateways": net.nat_gateways,
@@ -198,6 +201,7 @@ def build_stack(
     auth = Auth(
         "auth",
         {
+            "tags": tags,
             "mfa": settings.auth.mfa,
             "self_sign_up": settings.auth.self_sign_up,
             "callback_urls": settings.auth.callback_urls,
@@ -213,6 +217,7 @@ def build_stack(
     ]
     api_keys: Any = shared.api_keys_secret_arn if m.openai_models else None
     model_args: dict[str, Any] = {
+        "tags": tags,
         "llms": llms,
         "bedrock_model_ids": list(
             dict.fromkeys([*m.bedrock, *filter(None, [m.bedrock_embedding])])
@@ -239,6 +244,7 @@ def build_stack(
         app_url, resolve_app_url = pulumi.deferred_output()
         cors_origins = app_url.apply(lambda url: [*vs.cors_origins, url])
     store_args: VectorStoreArgs = {
+        "tags": tags,
         "kms_key_arn": kms,
         "deletion_protection": settings.deletion_protection,
         "log_retention_days": settings.log_retention_days,
@@ -279,6 +285,7 @@ def build_stack(
     config_parameter = f"/chorus/{stack}/config"
     orch = settings.orchestrator
     chat_args: ChatOrchestratorArgs = {
+        "tags": tags,
         "code": code.handlers,
         "layers": shared.layer_arns,
         "kms_key_arn": kms,
@@ -347,6 +354,7 @@ def build_stack(
     AppConfig(
         "app-config",
         {
+            "tags": tags,
             "parameter_name": config_parameter,
             "kms_key_arn": kms,
             "config": {
@@ -390,6 +398,7 @@ def build_stack(
             web = Frontend(
                 "web",
                 {
+                    "tags": tags,
                     "site_dir": site_dir,
                     "http_api_url": chat.http_api_url,
                     "websocket_url": chat.websocket_url,

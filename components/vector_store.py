@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
@@ -17,7 +17,7 @@ from .iam import (
     kms_statements,
     policy_json,
 )
-from .naming import physical_name
+from .naming import physical_name, tagged
 from .queues import QueueWithDlq
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
@@ -76,6 +76,9 @@ VECTOR_STORE_RULES = [
 
 
 class VectorStoreArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key for tables, bucket, queue, cluster and logs.
     Default: AWS-managed keys (``aws/dynamodb``, ``aws/s3``, ``aws/rds``); SSE-SQS on the ingest
@@ -299,7 +302,7 @@ class VectorStore(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         args = check_args("VectorStore", name, VectorStoreArgs, args, rules=VECTOR_STORE_RULES)
-        super().__init__("chorus:index:VectorStore", name, {}, opts)
+        super().__init__("chorus:index:VectorStore", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         deletion_protection = args.get("deletion_protection", False)
@@ -606,7 +609,7 @@ class VectorStore(pulumi.ComponentResource):
 
     def _opensearch(self, name: str, args: VectorStoreArgs):
         child = pulumi.ResourceOptions(parent=self)
-        collection_name = f"{name}-vectors"[:32]
+        collection_name = physical_name(name, "vectors", max_length=32, lower=True)
         kms_key_arn = args.get("kms_key_arn")
         encryption = pulumi.Output.json_dumps(
             {
@@ -622,7 +625,7 @@ class VectorStore(pulumi.ComponentResource):
         )
         encryption_policy = aws.opensearch.ServerlessSecurityPolicy(
             f"{name}-aoss-encryption",
-            name=f"{collection_name}-enc"[:32],
+            name=physical_name(name, "enc", max_length=32, lower=True),
             type="encryption",
             policy=encryption,
             opts=child,
@@ -635,7 +638,7 @@ class VectorStore(pulumi.ComponentResource):
         if args.get("opensearch_vpc_id") is not None:
             vpce = aws.opensearch.ServerlessVpcEndpoint(
                 f"{name}-aoss-vpce",
-                name=f"{collection_name}-vpce"[:32],
+                name=physical_name(name, "vpce", max_length=32, lower=True),
                 vpc_id=args["opensearch_vpc_id"],
                 subnet_ids=args.get("opensearch_vpc_subnet_ids"),
                 security_group_ids=args.get("opensearch_security_group_ids"),
@@ -646,7 +649,7 @@ class VectorStore(pulumi.ComponentResource):
             network_rule["AllowFromPublic"] = True
         aws.opensearch.ServerlessSecurityPolicy(
             f"{name}-aoss-network",
-            name=f"{collection_name}-net"[:32],
+            name=physical_name(name, "net", max_length=32, lower=True),
             type="network",
             policy=pulumi.Output.json_dumps([network_rule]),
             opts=child,
@@ -699,7 +702,7 @@ class VectorStore(pulumi.ComponentResource):
         )
         return aws.opensearch.ServerlessAccessPolicy(
             f"{self._name}-aoss-access-{name}",
-            name=f"{collection_name}-{name}"[:32],
+            name=physical_name(self._name, "access", name, max_length=32, lower=True),
             type="data",
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self),
@@ -819,7 +822,7 @@ class VectorStore(pulumi.ComponentResource):
         )
         index = aws.kendra.Index(
             f"{name}-kendra",
-            name=f"{name}-kendra",
+            name=physical_name(name, "kendra", max_length=1000),
             edition=args.get("kendra_edition", "DEVELOPER_EDITION"),
             role_arn=role.arn,
             server_side_encryption_configuration=(
@@ -892,7 +895,7 @@ class VectorStore(pulumi.ComponentResource):
         source = aws.kendra.DataSource(
             f"{name}-kendra-s3",
             index_id=index.id,
-            name=f"{name}-documents",
+            name=physical_name(name, "documents", max_length=1000),
             type="S3",
             role_arn=role.arn,
             schedule=args.get("kendra_sync_schedule"),
