@@ -76,9 +76,24 @@ class NetworkSettings(_Section):
     interface_endpoints: list[InterfaceEndpoint] = []
     """Default none: the functions stay out of the VPC unless ``lambdasInVpc``."""
     lambdas_in_vpc: bool = False
+    vpc_id: str | None = None
+    """Bring your own VPC (``vpc-0abc``): chorus creates only its security groups (and
+    ``interfaceEndpoints``) there; ``cidr``, ``azCount`` and ``natGateways`` do not apply."""
+    private_subnet_ids: list[str] = []
+    """With ``vpcId``: subnets of VPC-attached functions and interface endpoints."""
+    isolated_subnet_ids: list[str] = []
+    """With ``vpcId``: subnets of the database (may be the private ones)."""
 
     @model_validator(mode="after")
     def _nat_within_azs(self) -> NetworkSettings:
+        if self.vpc_id is not None:
+            if not self.private_subnet_ids or not self.isolated_subnet_ids:
+                raise ValueError("vpcId needs privateSubnetIds and isolatedSubnetIds")
+            if self.nat_gateways:
+                raise ValueError("natGateways: an existing VPC (vpcId) keeps its own routing")
+            return self
+        if self.private_subnet_ids or self.isolated_subnet_ids:
+            raise ValueError("privateSubnetIds and isolatedSubnetIds need vpcId")
         problem = nat_problem(self.nat_gateways, self.az_count)
         if problem:
             raise ValueError(f"natGateways: {problem}")
@@ -97,6 +112,16 @@ class AuthSettings(_Section):
     self_sign_up: bool = False
     callback_urls: list[str] = ["http://localhost:5173/"]
     domain_prefix: str | None = None
+    user_pool_id: str | None = None
+    """Bring your own Cognito user pool; the keys above then do not apply."""
+    client_id: str | None = None
+    """With ``userPoolId``: the web app's public app client."""
+
+    @model_validator(mode="after")
+    def _pool_and_client_together(self) -> AuthSettings:
+        if (self.user_pool_id is None) != (self.client_id is None):
+            raise ValueError("userPoolId and clientId go together (an existing pool and client)")
+        return self
 
 
 class AuroraSettings(_Section):
@@ -160,6 +185,8 @@ class VectorStoreSettings(_Section):
     dynamodb: DynamoDbStoreSettings = DynamoDbStoreSettings()
     s3_vectors: S3VectorsSettings = S3VectorsSettings()
     embedding_dimension: EmbeddingDimension = 384
+    documents_bucket: str | None = None
+    """Bring your own documents bucket (its name); chorus sets its notifications and CORS."""
     cors_origins: list[str] = ["http://localhost:5173"]
     default_store: Literal["dynamodb", "pgvector", "opensearch", "s3vectors", "kendra"] = Field(
         "dynamodb", validate_default=True

@@ -9,10 +9,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .auth import Auth
+from .auth import Auth, AuthArgs
 from .frontend import Frontend
 from .model_host import HostedModelArgs, LlmArgs, ModelHost
-from .network import Network
+from .network import Network, NetworkArgs
 from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
 from .settings import HostedModelSettings, StackSettings
 from .shared import AppConfig, Shared
@@ -104,7 +104,7 @@ def answer_models(settings: StackSettings) -> list[str]:
 def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
     """Interface endpoints ``network.lambdasInVpc`` needs but the stack lacks (none with NAT)."""
     net, m = settings.network, settings.models
-    if not net.lambdas_in_vpc or net.nat_gateways:
+    if not net.lambdas_in_vpc or net.nat_gateways or net.vpc_id:
         return []
     needed = list(VPC_WORKER_ENDPOINTS)
     on_sagemaker = [h for h in (m.embedding, m.cross_encoder) if h.hosting in SAGEMAKER_HOSTING]
@@ -161,6 +161,45 @@ def vector_store_config(settings: StackSettings, store: VectorStore) -> dict[str
     }
 
 
+def network_args(settings: StackSettings, tags: dict[str, str]) -> NetworkArgs:
+    """A new VPC shaped by ``chorus:network``, or chorus's groups in ``network.vpcId``."""
+    net = settings.network
+    if net.vpc_id is not None:
+        return {
+            "tags": tags,
+            "existing_vpc_id": net.vpc_id,
+            "existing_private_subnet_ids": net.private_subnet_ids,
+            "existing_isolated_subnet_ids": net.isolated_subnet_ids,
+            "interface_endpoints": net.interface_endpoints,
+        }
+    return {
+        "tags": tags,
+        "cidr_block": net.cidr,
+        "availability_zone_count": net.az_count,
+        "nat_gateways": net.nat_gateways,
+        "interface_endpoints": net.interface_endpoints,
+    }
+
+
+def auth_args(settings: StackSettings, tags: dict[str, str]) -> AuthArgs:
+    """A new user pool from ``chorus:auth``, or the existing ``auth.userPoolId``."""
+    auth = settings.auth
+    if auth.user_pool_id is not None:
+        return {
+            "tags": tags,
+            "existing_user_pool_id": auth.user_pool_id,
+            "existing_client_id": auth.client_id,
+        }
+    return {
+        "tags": tags,
+        "mfa": auth.mfa,
+        "self_sign_up": auth.self_sign_up,
+        "callback_urls": auth.callback_urls,
+        "domain_prefix": auth.domain_prefix,
+        "deletion_protection": settings.deletion_protection,
+    }
+
+
 def build_stack(
     settings: StackSettings, code: LambdaCode, stack: str, site_dir: str | None = None
 ) -> dict[str, Any]:
@@ -188,27 +227,8 @@ def build_stack(
     kms: Any = shared.kms_key_arn if settings.encryption.customer_managed_key else None
 
     net = settings.network
-    network = Network(
-        "network",
-        {
-            "tags": tags,
-            "cidr_block": net.cidr,
-            "availability_zone_count": net.az_count,
-            "nat_gateways": net.nat_gateways,
-            "interface_endpoints": net.interface_endpoints,
-        },
-    )
-    auth = Auth(
-        "auth",
-        {
-            "tags": tags,
-            "mfa": settings.auth.mfa,
-            "self_sign_up": settings.auth.self_sign_up,
-            "callback_urls": settings.auth.callback_urls,
-            "domain_prefix": settings.auth.domain_prefix,
-            "deletion_protection": settings.deletion_protection,
-        },
-    )
+    network = Network("network", network_args(settings, tags))
+    auth = Auth("auth", auth_args(settings, tags))
 
     m = settings.models
     llms: list[LlmArgs] = [
@@ -272,6 +292,8 @@ def build_stack(
         "kendra_metadata_prefix": vs.kendra.metadata_prefix,
         "cors_allowed_origins": cors_origins,
     }
+    if vs.documents_bucket is not None:
+        store_args["existing_documents_bucket"] = vs.documents_bucket
     if m.embedding.hosting != "none" and m.embedding.embedding_model:
         store_args["embedding_model"] = m.embedding.embedding_model
     if vs.opensearch.enabled and net.lambdas_in_vpc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypedDict
 
 import pulumi
@@ -172,6 +173,12 @@ class VectorStoreArgs(TypedDict, total=False):
 
     cors_allowed_origins: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Origins allowed to PUT to presigned URLs of the documents bucket. Default: none."""
+    existing_documents_bucket: pulumi.Input[str]
+    """Bring your own documents bucket (its name): no bucket, lifecycle or encryption is
+    created. The store still sets the bucket's event notifications (an S3 bucket has one
+    notification configuration: this replaces any other) and, with ``cors_allowed_origins``, its
+    CORS rules. Keep it versioned, private and encrypted; a customer-managed key must let S3
+    and chorus's roles use it. Default: a new bucket."""
     noncurrent_version_days: pulumi.Input[int]
     """Days before replaced/deleted document versions expire. Default: 30."""
     documents_prefix: pulumi.Input[str]
@@ -182,6 +189,20 @@ class VectorStoreArgs(TypedDict, total=False):
     """Receives before an ingest message moves to the DLQ. Default: 3."""
     ingest_visibility_timeout: pulumi.Input[QueueSeconds]
     """Seconds; at least 6x the ingest worker's timeout. Default: 5400."""
+
+
+@dataclass(frozen=True)
+class _Documents:
+    """The documents bucket as the rest of the store uses it, new or brought."""
+
+    id: pulumi.Input[str]
+    arn: pulumi.Input[str]
+    name: pulumi.Input[str]
+
+    @staticmethod
+    def existing(bucket_name: pulumi.Input[str]) -> _Documents:
+        name = pulumi.Output.from_input(bucket_name)
+        return _Documents(id=name, arn=pulumi.Output.concat("arn:aws:s3:::", name), name=name)
 
 
 def gsi(
@@ -351,36 +372,10 @@ class VectorStore(pulumi.ComponentResource):
         self._chunks_table_arn = chunks_arn
 
         # Documents bucket -------------------------------------------------------------------
-        bucket = private_bucket(
-            f"{name}-documents", parent=self, kms_key_arn=kms_key_arn, force_destroy=False
-        ).bucket
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-documents-lifecycle",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.get("noncurrent_version_days", 30)
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=1
-                    ),
-                ),
-                # Embeddings of a document paused between ingest invocations; a finished or
-                # superseded document deletes its own, so only abandoned chains reach a week.
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-ingest-staging",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
-                        prefix="ingest-staging/"
-                    ),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=7),
-                ),
-            ],
-            opts=child,
+        bucket = (
+            _Documents.existing(args["existing_documents_bucket"])
+            if args.get("existing_documents_bucket") is not None
+            else self._documents_bucket(name, args)
         )
         if args.get("cors_allowed_origins"):
             aws.s3.BucketCorsConfiguration(
@@ -450,7 +445,7 @@ class VectorStore(pulumi.ComponentResource):
         self.workspace_table_arn = workspace.arn
         self.document_table_name = document.name
         self.document_table_arn = document.arn
-        self.documents_bucket_name = bucket.bucket
+        self.documents_bucket_name = bucket.name
         self.documents_bucket_arn = bucket.arn
         self.ingest_queue_arn = ingest.queue_arn
         self.ingest_queue_url = ingest.queue_url
@@ -508,6 +503,44 @@ class VectorStore(pulumi.ComponentResource):
         )
 
     # -- pieces ---------------------------------------------------------------------------------
+
+    def _documents_bucket(self, name: str, args: VectorStoreArgs) -> _Documents:
+        """A new private, versioned documents bucket whose old versions and abandoned staging
+        files expire."""
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        bucket = private_bucket(
+            f"{name}-documents", parent=self, kms_key_arn=kms_key_arn, force_destroy=False
+        ).bucket
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-documents-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.get("noncurrent_version_days", 30)
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                ),
+                # Embeddings of a document paused between ingest invocations; a finished or
+                # superseded document deletes its own, so only abandoned chains reach a week.
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-ingest-staging",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix="ingest-staging/"
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=7),
+                ),
+            ],
+            opts=child,
+        )
+        return _Documents(id=bucket.id, arn=bucket.arn, name=bucket.bucket)
 
     def _aurora(self, name: str, args: VectorStoreArgs):
         child = pulumi.ResourceOptions(parent=self)
@@ -781,7 +814,7 @@ class VectorStore(pulumi.ComponentResource):
             return []
         return dynamodb_store_statements(self._chunks_table_arn, read_only=read_only)
 
-    def _kendra(self, name: str, args: VectorStoreArgs, bucket: aws.s3.Bucket):
+    def _kendra(self, name: str, args: VectorStoreArgs, bucket: _Documents):
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
@@ -845,7 +878,7 @@ class VectorStore(pulumi.ComponentResource):
         name: str,
         args: VectorStoreArgs,
         index: aws.kendra.Index,
-        bucket: aws.s3.Bucket,
+        bucket: _Documents,
         account: pulumi.Output[str],
     ) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
@@ -902,7 +935,7 @@ class VectorStore(pulumi.ComponentResource):
             language_code="en",
             configuration=aws.kendra.DataSourceConfigurationArgs(
                 s3_configuration=aws.kendra.DataSourceConfigurationS3ConfigurationArgs(
-                    bucket_name=bucket.bucket,
+                    bucket_name=bucket.name,
                     inclusion_prefixes=[documents_prefix],
                     documents_metadata_configuration=aws.kendra.DataSourceConfigurationS3ConfigurationDocumentsMetadataConfigurationArgs(
                         s3_prefix=metadata_prefix
