@@ -38,6 +38,19 @@ _EXPORTS = {
     "Frontend": "frontend",
     "FrontendArgs": "frontend",
     "ComponentInputError": "validation",
+    "ChatTables": "chat_tables",
+    "ChatTablesArgs": "chat_tables",
+    "ChatMessaging": "chat_messaging",
+    "ChatMessagingArgs": "chat_messaging",
+    "WebSocketApi": "chat_apis",
+    "WebSocketApiArgs": "chat_apis",
+    "HttpApi": "chat_apis",
+    "HttpApiArgs": "chat_apis",
+    "LambdaTargetArgs": "chat_apis",
+    "ChatWorkflows": "workflows",
+    "ChatWorkflowsArgs": "workflows",
+    "ChatAlarms": "alarms",
+    "ChatAlarmsArgs": "alarms",
 }
 
 __all__ = [
@@ -45,14 +58,25 @@ __all__ = [
     "AppConfigArgs",
     "Auth",
     "AuthArgs",
+    "ChatAlarms",
+    "ChatAlarmsArgs",
+    "ChatMessaging",
+    "ChatMessagingArgs",
     "ChatOrchestrator",
     "ChatOrchestratorArgs",
+    "ChatTables",
+    "ChatTablesArgs",
+    "ChatWorkflows",
+    "ChatWorkflowsArgs",
     "ComponentInputError",
     "Frontend",
     "FrontendArgs",
     "HostedModelArgs",
+    "HttpApi",
+    "HttpApiArgs",
     "LambdaFunction",
     "LambdaFunctionArgs",
+    "LambdaTargetArgs",
     "LlmArgs",
     "ModelHost",
     "ModelHostArgs",
@@ -65,11 +89,17 @@ __all__ = [
     "StackSettings",
     "VectorStore",
     "VectorStoreArgs",
+    "WebSocketApi",
+    "WebSocketApiArgs",
     "build_stack",
 ]
 
 if TYPE_CHECKING:
+    from .alarms import ChatAlarms, ChatAlarmsArgs
     from .auth import Auth, AuthArgs
+    from .chat_apis import HttpApi, HttpApiArgs, LambdaTargetArgs, WebSocketApi, WebSocketApiArgs
+    from .chat_messaging import ChatMessaging, ChatMessagingArgs
+    from .chat_tables import ChatTables, ChatTablesArgs
     from .frontend import Frontend, FrontendArgs
     from .function import LambdaFunction, LambdaFunctionArgs
     from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs
@@ -81,6 +111,7 @@ if TYPE_CHECKING:
     from .stack import build_stack
     from .validation import ComponentInputError
     from .vector_store import VectorStore, VectorStoreArgs
+    from .workflows import ChatWorkflows, ChatWorkflowsArgs
 else:
 
     def __getattr__(name: str):

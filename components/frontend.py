@@ -14,6 +14,7 @@ import hashlib
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -166,6 +167,26 @@ def _stage_path_of(url: str) -> str:
     return "" if path in ("", "$default") else f"/{path}"
 
 
+@dataclass(frozen=True)
+class _Edge:
+    """The distribution's edge functions and the WebSocket origin request policy."""
+
+    spa: aws.cloudfront.Function
+    strip_api: aws.cloudfront.Function
+    ws_rewrite: aws.cloudfront.Function
+    ws_forward: aws.cloudfront.OriginRequestPolicy
+
+
+def _site_dir_is_built(args) -> str | None:
+    site_dir = args.get("site_dir")
+    if isinstance(site_dir, str) and not (Path(site_dir) / "index.html").is_file():
+        return (
+            f"'site_dir': {site_dir} has no index.html; build the app first "
+            "(cd frontend && npm ci && npm run build)"
+        )
+    return None
+
+
 class FrontendArgs(TypedDict, total=False):
     tags: Mapping[str, str]
     """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
@@ -257,6 +278,7 @@ class Frontend(pulumi.ComponentResource):
                 "user_pool_id",
                 "user_pool_client_id",
             ),
+            rules=[_site_dir_is_built],
         )
         super().__init__("chorus:index:Frontend", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
@@ -285,6 +307,54 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
+        headers = self._security_headers(name, args, region)
+        edge = self._edge_functions(name, args)
+        distribution = self._distribution(name, args, bucket, oac, headers, edge)
+        attach_bucket_policy(
+            site,
+            [
+                {
+                    "Sid": "CloudFrontReadsThroughOac",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
+                }
+            ],
+        )
+
+        url, api_url, websocket_url, config = self._app_config(args, region, distribution)
+        self._upload(name, args, bucket, config)
+
+        self.bucket_name = bucket.bucket
+        self.distribution_id = distribution.id
+        self.domain_name = distribution.domain_name
+        self.url = url
+        self.api_url = api_url
+        self.websocket_url = websocket_url
+        self.config = config
+        self.web_acl_arn = pulumi.Output.from_input(self._web_acl_arn)
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "distribution_id": self.distribution_id,
+                "domain_name": self.domain_name,
+                "url": self.url,
+                "api_url": self.api_url,
+                "websocket_url": self.websocket_url,
+                "config": self.config,
+                "web_acl_arn": self.web_acl_arn,
+            }
+        )
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _security_headers(
+        self, name: str, args: FrontendArgs, region: pulumi.Input[str]
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
+        """CSP (this origin, the API, Cognito), HSTS and the other strict headers."""
+        child = pulumi.ResourceOptions(parent=self)
         aliases = list(args.get("aliases", []))
         cognito_endpoint = pulumi.Output.format("https://cognito-idp.{0}.amazonaws.com", region)
         # The browser opens wss://<this site>/ws. 'self' covers it (CSP Level 3 matches wss: to an
@@ -302,7 +372,7 @@ class Frontend(pulumi.ComponentResource):
                 ]
             )
         )
-        headers = aws.cloudfront.ResponseHeadersPolicy(
+        return aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
             name=physical_name(name, "security-headers", max_length=128),
             comment="chorus web app: strict security headers",
@@ -344,6 +414,10 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _edge_functions(self, name: str, args: FrontendArgs) -> _Edge:
+        """The viewer-request functions (SPA fallback, ``/api`` prefix, ``/ws`` → stage) and
+        the WebSocket handshake's origin request policy."""
+        child = pulumi.ResourceOptions(parent=self)
         spa = aws.cloudfront.Function(
             f"{name}-spa-fallback",
             name=physical_name(name, "spa-fallback", max_length=64),
@@ -390,10 +464,24 @@ class Frontend(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        return _Edge(spa=spa, strip_api=strip_api, ws_rewrite=ws_rewrite, ws_forward=ws_forward)
 
+    def _distribution(
+        self,
+        name: str,
+        args: FrontendArgs,
+        bucket: aws.s3.Bucket,
+        oac: aws.cloudfront.OriginAccessControl,
+        headers: aws.cloudfront.ResponseHeadersPolicy,
+        edge: _Edge,
+    ) -> aws.cloudfront.Distribution:
+        """The site, ``/api/*`` and ``/ws`` behaviours, optional WAF and custom domain."""
+        child = pulumi.ResourceOptions(parent=self)
+        aliases = list(args.get("aliases", []))
         web_acl_arn: pulumi.Input[str] | None = args.get("web_acl_arn")
         if web_acl_arn is None and args.get("create_web_acl", False):
             web_acl_arn = self._web_acl(name, args).arn
+        self._web_acl_arn = web_acl_arn
 
         api_host = pulumi.Output.from_input(args["http_api_url"]).apply(_host_of)
         api_origin_path = pulumi.Output.from_input(args["http_api_url"]).apply(_stage_path_of)
@@ -409,7 +497,7 @@ class Frontend(pulumi.ComponentResource):
                 cloudfront_default_certificate=True
             )
         )
-        distribution = aws.cloudfront.Distribution(
+        return aws.cloudfront.Distribution(
             f"{name}-cdn",
             enabled=True,
             comment=f"chorus web app ({name})",
@@ -441,7 +529,7 @@ class Frontend(pulumi.ComponentResource):
                 response_headers_policy_id=headers.id,
                 function_associations=[
                     aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
-                        event_type="viewer-request", function_arn=spa.arn
+                        event_type="viewer-request", function_arn=edge.spa.arn
                     )
                 ],
             ),
@@ -458,7 +546,7 @@ class Frontend(pulumi.ComponentResource):
                     response_headers_policy_id=headers.id,
                     function_associations=[
                         aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
-                            event_type="viewer-request", function_arn=strip_api.arn
+                            event_type="viewer-request", function_arn=edge.strip_api.arn
                         )
                     ],
                 ),
@@ -471,10 +559,10 @@ class Frontend(pulumi.ComponentResource):
                     cached_methods=["GET", "HEAD"],
                     compress=False,
                     cache_policy_id=CACHING_DISABLED,
-                    origin_request_policy_id=ws_forward.id,
+                    origin_request_policy_id=edge.ws_forward.id,
                     function_associations=[
                         aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
-                            event_type="viewer-request", function_arn=ws_rewrite.arn
+                            event_type="viewer-request", function_arn=edge.ws_rewrite.arn
                         )
                     ],
                 ),
@@ -488,20 +576,14 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
-        attach_bucket_policy(
-            site,
-            [
-                {
-                    "Sid": "CloudFrontReadsThroughOac",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudfront.amazonaws.com"},
-                    "Action": "s3:GetObject",
-                    "Resource": pulumi.Output.concat(bucket.arn, "/*"),
-                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
-                }
-            ],
-        )
-
+    def _app_config(
+        self,
+        args: FrontendArgs,
+        region: pulumi.Input[str],
+        distribution: aws.cloudfront.Distribution,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str], pulumi.Output[Any]]:
+        """The app's URL, its API and WebSocket URLs through the CDN, and ``config.json``."""
+        aliases = list(args.get("aliases", []))
         url = (
             pulumi.Output.concat("https://", aliases[0])
             if aliases
@@ -535,16 +617,17 @@ class Frontend(pulumi.ComponentResource):
                 **dict(v["extra"] or {}),
             }
         )
+        return url, api_url, websocket_url, config
 
+    def _upload(
+        self, name: str, args: FrontendArgs, bucket: aws.s3.Bucket, config: pulumi.Output[Any]
+    ) -> None:
+        """Every built file (hashed assets immutable) and ``config.json`` (never cached)."""
+        child = pulumi.ResourceOptions(parent=self)
         objects: list[pulumi.Resource] = []
         site_dir = args.get("site_dir")
         if site_dir is not None:
             root = Path(str(site_dir))
-            if not (root / "index.html").is_file():
-                raise ValueError(
-                    f"Frontend {name!r}: {root} has no index.html; build the app first "
-                    "(cd frontend && npm ci && npm run build)"
-                )
             for path in sorted(p for p in root.rglob("*") if p.is_file()):
                 key = path.relative_to(root).as_posix()
                 if key == "config.json":
@@ -569,27 +652,6 @@ class Frontend(pulumi.ComponentResource):
             content_type="application/json",
             cache_control="no-cache",
             opts=child,
-        )
-
-        self.bucket_name = bucket.bucket
-        self.distribution_id = distribution.id
-        self.domain_name = distribution.domain_name
-        self.url = url
-        self.api_url = api_url
-        self.websocket_url = websocket_url
-        self.config = config
-        self.web_acl_arn = pulumi.Output.from_input(web_acl_arn)
-        self.register_outputs(
-            {
-                "bucket_name": self.bucket_name,
-                "distribution_id": self.distribution_id,
-                "domain_name": self.domain_name,
-                "url": self.url,
-                "api_url": self.api_url,
-                "websocket_url": self.websocket_url,
-                "config": self.config,
-                "web_acl_arn": self.web_acl_arn,
-            }
         )
 
     def _web_acl(self, name: str, args: FrontendArgs) -> aws.wafv2.WebAcl:

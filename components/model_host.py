@@ -15,7 +15,7 @@ import pulumi_aws as aws
 from .buckets import private_bucket
 from .function import LambdaFunction
 from .iam import Statement, allow, assume_role_policy, policy_json
-from .naming import tagged
+from .naming import publish, tagged
 from .rules import (
     InstanceCount,
     LlmSource,
@@ -136,8 +136,8 @@ def _model_problems(args) -> str | None:
         (label, dict(args[label])) for label in ("embedding", "cross_encoder") if args.get(label)
     ]
     for path, model in models:
-        if path.startswith("llms") and not model.get("name"):
-            problems.append(f"'{path}.name' is required")
+        if path.startswith("llms"):
+            problems += _llm_problems(path, model)
         image = model.get("image_uri")
         if isinstance(image, str) and not _ECR_IMAGE.match(image):
             problems.append(
@@ -154,6 +154,28 @@ def _model_problems(args) -> str | None:
         ):
             problems.append(f"'{path}' needs image_uri and model_data")
     return "; ".join(problems) or None
+
+
+def _llm_problems(path: str, llm: Mapping[str, object]) -> list[str]:
+    """What an LLM of each source cannot do without (checked before anything is created)."""
+    problems = [] if llm.get("name") else [f"'{path}.name' is required"]
+    source, has = llm.get("source"), {k for k, v in llm.items() if v is not None}
+    if source is None:
+        problems.append(f"'{path}.source' is required: image, jumpstart or huggingface")
+    elif source == "image" and "image_uri" not in has:
+        problems.append(f"'{path}' (image) needs image_uri")
+    elif source == "jumpstart" and not (
+        "model_package_arn" in has or {"image_uri", "model_data_url"} <= has
+    ):
+        problems.append(
+            f"'{path}' (jumpstart) needs model_package_arn, or image_uri and model_data_url"
+        )
+    elif source == "huggingface":
+        if "image_uri" not in has:
+            problems.append(f"'{path}' (huggingface) needs image_uri")
+        if not {"hf_model_id", "model_data_url"} & has:
+            problems.append(f"'{path}' (huggingface) needs hf_model_id or model_data_url")
+    return problems
 
 
 def _ecr_repository_arn(image_uri: str) -> str:
@@ -216,47 +238,7 @@ class ModelHost(pulumi.ComponentResource):
         plans: list[tuple[str, dict, pulumi.Input[str] | None, dict]] = []
         for llm in args.get("llms", []):
             plans.append(self._llm_plan(llm, args))
-        for label in ("embedding", "cross_encoder"):
-            hosted = args.get(label)
-            if hosted is None:
-                continue
-            if "image_uri" not in hosted or "model_data" not in hosted:
-                raise ValueError(f"ModelHost {name}: {label} needs image_uri and model_data")
-            model_data = hosted["model_data"]
-            if isinstance(model_data, pulumi.Asset):
-                obj = aws.s3.BucketObjectv2(
-                    f"{name}-{label}-archive",
-                    bucket=bucket.id,
-                    key=f"models/{label}/model.tar.gz",
-                    source=model_data,
-                    server_side_encryption="aws:kms",
-                    kms_key_id=self._kms_key_arn,
-                    opts=child,
-                )
-                data_url: pulumi.Input[str] = pulumi.Output.concat(
-                    "s3://", bucket.bucket, "/", obj.key
-                )
-            else:
-                data_url = model_data
-                data_objects.append(pulumi.Output.from_input(model_data).apply(_s3_object_arn))
-            container = {
-                "image": hosted["image_uri"],
-                "model_data_url": data_url,
-                "environment": hosted.get("environment"),
-            }
-            if hosted.get("instance_type") is not None:
-                variant = {
-                    "instance_type": hosted["instance_type"],
-                    "initial_instance_count": hosted.get("instance_count", 1),
-                }
-            else:
-                variant = {
-                    "serverless_config": _ServerlessConfig(
-                        memory_size_in_mb=hosted.get("serverless_memory_mb", 3072),
-                        max_concurrency=hosted.get("serverless_max_concurrency", 2),
-                    )
-                }
-            plans.append((label, container, None, variant))
+        plans += self._hosted_plans(name, args, bucket, data_objects)
         for _, container, data_arn, _ in plans:
             if container.get("image") is not None:
                 images.append(
@@ -327,7 +309,82 @@ class ModelHost(pulumi.ComponentResource):
         endpoints: dict[str, aws.sagemaker.Endpoint] = {}
         for label, container, _, variant in plans:
             endpoints[label] = self._endpoint(label, container, variant, role, role_policy)
+        access_policy_arn, bedrock_arns = self._access_policy(name, args, endpoints)
+        publish(
+            self,
+            {
+                "execution_role_arn": role.arn,
+                "artifacts_bucket_name": bucket.bucket,
+                "endpoint_names": pulumi.Output.all(**{k: e.name for k, e in endpoints.items()}),
+                "endpoint_arns": pulumi.Output.all(*[e.arn for e in endpoints.values()]),
+                "bedrock_model_arns": pulumi.Output.all(*bedrock_arns),
+                "model_access_policy_arn": access_policy_arn,
+            },
+        )
 
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _hosted_plans(
+        self,
+        name: str,
+        args: ModelHostArgs,
+        bucket: aws.s3.Bucket,
+        data_objects: list[pulumi.Input[str]],
+    ) -> list[tuple[str, dict, pulumi.Input[str] | None, dict]]:
+        """Container and variant of the embedding and cross-encoder models (an archive given
+        as an asset is uploaded to the artifacts bucket; an S3 URL is added to
+        ``data_objects``, what the role may read)."""
+        child = pulumi.ResourceOptions(parent=self)
+        plans: list[tuple[str, dict, pulumi.Input[str] | None, dict]] = []
+        for label in ("embedding", "cross_encoder"):
+            hosted = args.get(label)
+            if hosted is None:
+                continue
+            if "image_uri" not in hosted or "model_data" not in hosted:
+                raise ValueError(f"ModelHost {name}: {label} needs image_uri and model_data")
+            model_data = hosted["model_data"]
+            if isinstance(model_data, pulumi.Asset):
+                obj = aws.s3.BucketObjectv2(
+                    f"{name}-{label}-archive",
+                    bucket=bucket.id,
+                    key=f"models/{label}/model.tar.gz",
+                    source=model_data,
+                    server_side_encryption="aws:kms",
+                    kms_key_id=self._kms_key_arn,
+                    opts=child,
+                )
+                data_url: pulumi.Input[str] = pulumi.Output.concat(
+                    "s3://", bucket.bucket, "/", obj.key
+                )
+            else:
+                data_url = model_data
+                data_objects.append(pulumi.Output.from_input(model_data).apply(_s3_object_arn))
+            container = {
+                "image": hosted["image_uri"],
+                "model_data_url": data_url,
+                "environment": hosted.get("environment"),
+            }
+            if hosted.get("instance_type") is not None:
+                variant = {
+                    "instance_type": hosted["instance_type"],
+                    "initial_instance_count": hosted.get("instance_count", 1),
+                }
+            else:
+                variant = {
+                    "serverless_config": _ServerlessConfig(
+                        memory_size_in_mb=hosted.get("serverless_memory_mb", 3072),
+                        max_concurrency=hosted.get("serverless_max_concurrency", 2),
+                    )
+                }
+            plans.append((label, container, None, variant))
+        return plans
+
+    def _access_policy(
+        self, name: str, args: ModelHostArgs, endpoints: Mapping[str, aws.sagemaker.Endpoint]
+    ) -> tuple[pulumi.Input[str] | None, list[pulumi.Output[str]]]:
+        """The managed policy consumers attach (endpoints, Bedrock models, the API-keys
+        secret), and the Bedrock model ARNs."""
+        child = pulumi.ResourceOptions(parent=self)
         bedrock_arns = [
             pulumi.Output.format(
                 "arn:aws:bedrock:{0}::foundation-model/{1}", self._region, model_id
@@ -365,25 +422,7 @@ class ModelHost(pulumi.ComponentResource):
                 policy=policy_json(access),
                 opts=child,
             ).arn
-
-        self.execution_role_arn = role.arn
-        self.artifacts_bucket_name = bucket.bucket
-        self.endpoint_names = pulumi.Output.all(**{k: e.name for k, e in endpoints.items()})
-        self.endpoint_arns = pulumi.Output.all(*[e.arn for e in endpoints.values()])
-        self.bedrock_model_arns = pulumi.Output.all(*bedrock_arns)
-        self.model_access_policy_arn = pulumi.Output.from_input(access_policy_arn)
-        self.register_outputs(
-            {
-                "execution_role_arn": self.execution_role_arn,
-                "artifacts_bucket_name": self.artifacts_bucket_name,
-                "endpoint_names": self.endpoint_names,
-                "endpoint_arns": self.endpoint_arns,
-                "bedrock_model_arns": self.bedrock_model_arns,
-                "model_access_policy_arn": self.model_access_policy_arn,
-            }
-        )
-
-    # -- pieces ---------------------------------------------------------------------------------
+        return access_policy_arn, bedrock_arns
 
     def _llm_plan(self, llm: LlmArgs, args: ModelHostArgs):
         name = llm.get("name")

@@ -74,3 +74,36 @@ def tagged(
         return pulumi.ResourceTransformationResult({**args.props, "tags": merged}, args.opts)
 
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[add_tags]))
+
+
+def moved_under(old_parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options for a component newly placed under ``old_parent`` whose children used to be
+    ``old_parent``'s own (a constructor split into smaller components).
+
+    Each direct child gets ``Alias(parent=old_parent)``, so its old URN still names it and
+    ``pulumi up`` updates it in place; grandchildren inherit their parent's alias (the engine
+    derives child aliases from the parent's). Resource names do not change.
+    """
+    component: list[pulumi.Resource] = []
+
+    def alias_direct_children(args: pulumi.ResourceTransformationArgs):
+        if not component:  # the first resource seen is the component itself
+            component.append(args.resource)
+            return None
+        if args.opts.parent is not component[0]:
+            return None
+        moved = pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=old_parent)])
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, moved)
+        )
+
+    return pulumi.ResourceOptions(parent=old_parent, transformations=[alias_direct_children])
+
+
+def publish(component: pulumi.ComponentResource, outputs: Mapping[str, Any]) -> None:
+    """Set each output as an attribute of ``component`` (plain values and None become
+    Outputs) and register them all: one declaration instead of two lists kept in step."""
+    published = {key: pulumi.Output.from_input(value) for key, value in outputs.items()}
+    for key, value in published.items():
+        setattr(component, key, value)
+    component.register_outputs(published)

@@ -18,7 +18,7 @@ from .iam import (
     kms_statements,
     policy_json,
 )
-from .naming import physical_name, tagged
+from .naming import physical_name, publish, tagged
 from .queues import QueueWithDlq
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
@@ -349,26 +349,7 @@ class VectorStore(pulumi.ComponentResource):
             deletion_protection=deletion_protection,
         )
 
-        # Chunks of the DynamoDB vector store --------------------------------------------------
-        chunks_name = chunks_arn = None
-        if args.get("enable_dynamodb_store", True):
-            chunks = aws.dynamodb.Table(
-                f"{name}-chunks",
-                billing_mode="PAY_PER_REQUEST",
-                hash_key="workspace_id",
-                range_key="sk",
-                attributes=[
-                    aws.dynamodb.TableAttributeArgs(name="workspace_id", type="S"),
-                    aws.dynamodb.TableAttributeArgs(name="sk", type="S"),
-                ],
-                point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
-                    enabled=True, kms_key_arn=kms_key_arn
-                ),
-                deletion_protection_enabled=deletion_protection,
-                opts=child,
-            )
-            chunks_name, chunks_arn = chunks.name, chunks.arn
+        chunks_name, chunks_arn = self._chunks_table(name, args)
         self._chunks_table_arn = chunks_arn
 
         # Documents bucket -------------------------------------------------------------------
@@ -392,29 +373,7 @@ class VectorStore(pulumi.ComponentResource):
                 opts=child,
             )
 
-        ingest = QueueWithDlq(
-            f"{name}-ingest",
-            {
-                "kms_key_arn": kms_key_arn,
-                "sse_sqs_without_key": True,
-                "max_receive_count": args.get("ingest_max_receive_count", 3),
-                "visibility_timeout_seconds": args.get("ingest_visibility_timeout", 5400),
-                "allow_services": [("s3.amazonaws.com", bucket.arn)],
-            },
-            opts=child,
-        )
-        aws.s3.BucketNotification(
-            f"{name}-documents-notification",
-            bucket=bucket.id,
-            queues=[
-                aws.s3.BucketNotificationQueueArgs(
-                    queue_arn=ingest.queue_arn,
-                    events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    filter_prefix=args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ingest]),
-        )
+        ingest = self._ingest_queue(name, args, bucket)
 
         # Aurora PostgreSQL + pgvector --------------------------------------------------------
         cluster_arn = cluster_endpoint = cluster_port = secret_arn = database_name = None
@@ -441,68 +400,95 @@ class VectorStore(pulumi.ComponentResource):
             kendra_id, kendra_arn, kendra_source_id = self._kendra(name, args, bucket)
             kendra_metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
 
-        self.workspace_table_name = workspace.name
-        self.workspace_table_arn = workspace.arn
-        self.document_table_name = document.name
-        self.document_table_arn = document.arn
-        self.documents_bucket_name = bucket.name
-        self.documents_bucket_arn = bucket.arn
-        self.ingest_queue_arn = ingest.queue_arn
-        self.ingest_queue_url = ingest.queue_url
-        self.ingest_dlq_arn = ingest.dlq_arn
-        self.ingest_dlq_name = ingest.dlq_name
-        self.cluster_arn = pulumi.Output.from_input(cluster_arn)
-        self.cluster_endpoint = pulumi.Output.from_input(cluster_endpoint)
-        self.cluster_port = pulumi.Output.from_input(cluster_port)
-        self.database_secret_arn = pulumi.Output.from_input(secret_arn)
-        self.database_name = pulumi.Output.from_input(database_name)
-        self.collection_endpoint = pulumi.Output.from_input(collection_endpoint)
-        self.collection_arn = pulumi.Output.from_input(collection_arn)
-        self.collection_name = pulumi.Output.from_input(collection_name)
-        self.kendra_index_id = pulumi.Output.from_input(kendra_id)
-        self.kendra_index_arn = pulumi.Output.from_input(kendra_arn)
-        self.kendra_data_source_id = pulumi.Output.from_input(kendra_source_id)
-        self.chunks_table_name = pulumi.Output.from_input(chunks_name)
-        self.chunks_table_arn = pulumi.Output.from_input(chunks_arn)
-        self.kendra_metadata_prefix = pulumi.Output.from_input(kendra_metadata_prefix)
-        self.s3_vectors_bucket_name = pulumi.Output.from_input(vectors_bucket)
-        self.s3_vectors_bucket_arn = pulumi.Output.from_input(vectors_bucket_arn)
-        self.s3_vectors_index_name = pulumi.Output.from_input(vectors_index)
-        self.s3_vectors_index_arn = pulumi.Output.from_input(vectors_index_arn)
-        self.register_outputs(
+        publish(
+            self,
             {
-                "workspace_table_name": self.workspace_table_name,
-                "workspace_table_arn": self.workspace_table_arn,
-                "document_table_name": self.document_table_name,
-                "document_table_arn": self.document_table_arn,
-                "documents_bucket_name": self.documents_bucket_name,
-                "documents_bucket_arn": self.documents_bucket_arn,
-                "ingest_queue_arn": self.ingest_queue_arn,
-                "ingest_queue_url": self.ingest_queue_url,
-                "ingest_dlq_arn": self.ingest_dlq_arn,
-                "ingest_dlq_name": self.ingest_dlq_name,
-                "cluster_arn": self.cluster_arn,
-                "cluster_endpoint": self.cluster_endpoint,
-                "cluster_port": self.cluster_port,
-                "database_secret_arn": self.database_secret_arn,
-                "database_name": self.database_name,
-                "collection_endpoint": self.collection_endpoint,
-                "collection_arn": self.collection_arn,
-                "collection_name": self.collection_name,
-                "kendra_index_id": self.kendra_index_id,
-                "kendra_index_arn": self.kendra_index_arn,
-                "kendra_data_source_id": self.kendra_data_source_id,
-                "chunks_table_name": self.chunks_table_name,
-                "chunks_table_arn": self.chunks_table_arn,
-                "kendra_metadata_prefix": self.kendra_metadata_prefix,
-                "s3_vectors_bucket_name": self.s3_vectors_bucket_name,
-                "s3_vectors_bucket_arn": self.s3_vectors_bucket_arn,
-                "s3_vectors_index_name": self.s3_vectors_index_name,
-                "s3_vectors_index_arn": self.s3_vectors_index_arn,
-            }
+                "workspace_table_name": workspace.name,
+                "workspace_table_arn": workspace.arn,
+                "document_table_name": document.name,
+                "document_table_arn": document.arn,
+                "documents_bucket_name": bucket.name,
+                "documents_bucket_arn": bucket.arn,
+                "ingest_queue_arn": ingest.queue_arn,
+                "ingest_queue_url": ingest.queue_url,
+                "ingest_dlq_arn": ingest.dlq_arn,
+                "ingest_dlq_name": ingest.dlq_name,
+                "cluster_arn": cluster_arn,
+                "cluster_endpoint": cluster_endpoint,
+                "cluster_port": cluster_port,
+                "database_secret_arn": secret_arn,
+                "database_name": database_name,
+                "collection_endpoint": collection_endpoint,
+                "collection_arn": collection_arn,
+                "collection_name": collection_name,
+                "kendra_index_id": kendra_id,
+                "kendra_index_arn": kendra_arn,
+                "kendra_data_source_id": kendra_source_id,
+                "chunks_table_name": chunks_name,
+                "chunks_table_arn": chunks_arn,
+                "kendra_metadata_prefix": kendra_metadata_prefix,
+                "s3_vectors_bucket_name": vectors_bucket,
+                "s3_vectors_bucket_arn": vectors_bucket_arn,
+                "s3_vectors_index_name": vectors_index,
+                "s3_vectors_index_arn": vectors_index_arn,
+            },
         )
 
     # -- pieces ---------------------------------------------------------------------------------
+
+    def _chunks_table(self, name: str, args: VectorStoreArgs):
+        """The ``dynamodb`` store's chunks table, or (None, None) when it is off."""
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        deletion_protection = args.get("deletion_protection", False)
+        if args.get("enable_dynamodb_store", True):
+            chunks = aws.dynamodb.Table(
+                f"{name}-chunks",
+                billing_mode="PAY_PER_REQUEST",
+                hash_key="workspace_id",
+                range_key="sk",
+                attributes=[
+                    aws.dynamodb.TableAttributeArgs(name="workspace_id", type="S"),
+                    aws.dynamodb.TableAttributeArgs(name="sk", type="S"),
+                ],
+                point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                    enabled=True, kms_key_arn=kms_key_arn
+                ),
+                deletion_protection_enabled=deletion_protection,
+                opts=child,
+            )
+            return chunks.name, chunks.arn
+        return None, None
+
+    def _ingest_queue(self, name: str, args: VectorStoreArgs, bucket: _Documents) -> QueueWithDlq:
+        """The ingest queue (with DLQ) the bucket notifies on the documents prefix."""
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        ingest = QueueWithDlq(
+            f"{name}-ingest",
+            {
+                "kms_key_arn": kms_key_arn,
+                "sse_sqs_without_key": True,
+                "max_receive_count": args.get("ingest_max_receive_count", 3),
+                "visibility_timeout_seconds": args.get("ingest_visibility_timeout", 5400),
+                "allow_services": [("s3.amazonaws.com", bucket.arn)],
+            },
+            opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-documents-notification",
+            bucket=bucket.id,
+            queues=[
+                aws.s3.BucketNotificationQueueArgs(
+                    queue_arn=ingest.queue_arn,
+                    events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                    filter_prefix=args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ingest]),
+        )
+        return ingest
 
     def _documents_bucket(self, name: str, args: VectorStoreArgs) -> _Documents:
         """A new private, versioned documents bucket whose old versions and abandoned staging

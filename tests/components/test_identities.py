@@ -52,6 +52,12 @@ def test_no_two_resources_claim_the_same_old_identity(identities):
 
 def test_only_new_grouping_components_are_created(identities):
     before, now = identities
-    added = sorted(urn for urn, names in now.items() if not names & before)
-    assert [u for u in added if "::chorus:index:" not in u.rsplit("$", 1)[-1] and
-            not u.split("::")[2].split("$")[-1].startswith("chorus:index:")] == []  # fmt: skip
+    added = {urn.split("::")[2].split("$")[-1] for urn, names in now.items() if not names & before}
+    assert added <= {
+        "chorus:index:ChatTables",
+        "chorus:index:ChatMessaging",
+        "chorus:index:WebSocketApi",
+        "chorus:index:HttpApi",
+        "chorus:index:ChatWorkflows",
+        "chorus:index:ChatAlarms",
+    }
