@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
 
@@ -105,4 +104,4 @@ def deploy_recording(program: Callable[[], Any], stack: str) -> dict[str, set[st
     return engine_urns([r for r in found if r.type != "pulumi:pulumi:Stack"], stack)
 
 
-__all__ = ["deploy_recording", "engine_urns", "record_registrations", "pulumi"]
+__all__ = ["deploy_recording", "engine_urns", "record_registrations"]
