@@ -39,7 +39,7 @@ class ChatAlarms(pulumi.ComponentResource):
         from chorus.components import ChatAlarms
 
         alarms = ChatAlarms("chat", {
-            "dead_letter_queues": {"ingest": store.ingest_dlq_name},
+            "dead_letter_queues": {"ingest": "docs-ingest-dlq"},
             "lambda_error_alarms": "aggregate",
             "alarm_email": "ops@example.com",
         })

@@ -80,7 +80,17 @@ class AuthArgs(TypedDict, total=False):
 
 
 class Auth(pulumi.ComponentResource):
-    """A Cognito user pool with email sign-in and strong passwords, an SPA client, and groups."""
+    """A Cognito user pool with email sign-in and strong passwords, an SPA client, and groups
+    (or an existing pool and client: ``existing_user_pool_id``).
+
+    Example::
+
+        import pulumi
+        from chorus.components import Auth
+
+        auth = Auth("auth", {"mfa": "ON", "callback_urls": ["https://chat.example.com/"]})
+        pulumi.export("issuer", auth.issuer_url)
+    """
 
     user_pool_id: pulumi.Output[str]
     """User pool id."""

@@ -81,8 +81,10 @@ class WebSocketApi(pulumi.ComponentResource):
 
     Example::
 
+        import pulumi
         from chorus.components import LambdaFunction, WebSocketApi
 
+        code = pulumi.FileArchive("build/handlers.zip")
         on_message = LambdaFunction("on-message", {"handler": "app.handler", "code": code})
         authorizer = LambdaFunction("authorizer", {"handler": "auth.handler", "code": code})
 
@@ -258,8 +260,10 @@ class HttpApi(pulumi.ComponentResource):
 
     Example::
 
+        import pulumi
         from chorus.components import Auth, HttpApi, LambdaFunction
 
+        code = pulumi.FileArchive("build/handlers.zip")
         auth = Auth("auth")
         rest = LambdaFunction("rest", {"handler": "api.handler", "code": code})
         api = HttpApi("chat", {

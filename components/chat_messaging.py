@@ -34,6 +34,7 @@ class ChatMessaging(pulumi.ComponentResource):
 
     Example::
 
+        import pulumi
         from chorus.components import ChatMessaging
 
         messaging = ChatMessaging("chat", {"consumer_timeout": 300})

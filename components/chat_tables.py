@@ -60,6 +60,7 @@ class ChatTables(pulumi.ComponentResource):
 
     Example::
 
+        import pulumi
         from chorus.components import ChatTables
 
         tables = ChatTables("chat", {"semantic_cache_table": True})

@@ -244,7 +244,23 @@ class FrontendArgs(TypedDict, total=False):
 
 class Frontend(pulumi.ComponentResource):
     """The React app on S3 + CloudFront, the APIs behind ``/api`` and ``/ws``, and
-    ``config.json``."""
+    ``config.json``.
+
+    Example::
+
+        import pulumi
+        from chorus.components import Frontend
+
+        web = Frontend("web", {
+            "http_api_url": "https://abc123.execute-api.eu-west-1.amazonaws.com",
+            "websocket_url": "wss://def456.execute-api.eu-west-1.amazonaws.com/live",
+            "cdn_secret_value": pulumi.Output.secret("a-long-random-value"),
+            "user_pool_id": "eu-west-1_AbC",
+            "user_pool_client_id": "1h2j3k",
+            "models": ["anthropic.claude-3-haiku-20240307-v1:0"],
+        })
+        pulumi.export("app", web.url)
+    """
 
     bucket_name: pulumi.Output[str]
     """The private bucket holding the built app."""

@@ -68,7 +68,21 @@ class LambdaFunctionArgs(TypedDict, total=False):
 
 
 class LambdaFunction(pulumi.ComponentResource):
-    """A Python 3.12 Lambda with its own least-privilege role, a retained log group and tracing."""
+    """A Python 3.12 Lambda with its own least-privilege role, a retained log group and tracing.
+
+    Example::
+
+        import pulumi
+        from chorus.components import LambdaFunction
+
+        fn = LambdaFunction("hello", {
+            "handler": "app.handler",
+            "code": pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c): ...")}),
+            "statements": [{"Sid": "ReadThings", "Effect": "Allow", "Action": ["s3:GetObject"],
+                            "Resource": ["arn:aws:s3:::things/*"]}],
+        })
+        pulumi.export("function", fn.function_name)
+    """
 
     function_name: pulumi.Output[str]
     """Physical function name."""

@@ -196,7 +196,21 @@ def _s3_object_arn(url: str) -> str:
 
 
 class ModelHost(pulumi.ComponentResource):
-    """SageMaker endpoints for LLMs, the embedder and the reranker, with one execution role."""
+    """SageMaker endpoints for LLMs, the embedder and the reranker, with one execution role.
+
+    Example::
+
+        import pulumi
+        from chorus.components import ModelHost
+
+        image = ("763104351884.dkr.ecr.eu-west-1.amazonaws.com/"
+                 "huggingface-pytorch-inference:2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04")
+        models = ModelHost("models", {
+            "embedding": {"image_uri": image, "model_data": "s3://my-models/minilm.tar.gz"},
+            "bedrock_model_ids": ["anthropic.claude-3-haiku-20240307-v1:0"],
+        })
+        pulumi.export("endpoints", models.endpoint_names)
+    """
 
     execution_role_arn: pulumi.Output[str]
     """SageMaker execution role shared by the models (least privilege)."""

@@ -34,7 +34,16 @@ class QueueWithDlqArgs(TypedDict, total=False):
 
 
 class QueueWithDlq(pulumi.ComponentResource):
-    """A queue, its dead-letter queue, the redrive in both directions and a TLS-only policy."""
+    """A queue, its dead-letter queue, the redrive in both directions and a TLS-only policy.
+
+    Example::
+
+        import pulumi
+        from chorus.components import QueueWithDlq
+
+        jobs = QueueWithDlq("jobs", {"max_receive_count": 5, "visibility_timeout_seconds": 600})
+        pulumi.export("queue", jobs.queue_url)
+    """
 
     queue_arn: pulumi.Output[str]
     """ARN of the main queue."""

