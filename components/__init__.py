@@ -1,13 +1,16 @@
 """chorus's Pulumi components: ``from chorus.components import Network, VectorStore, ...``.
 
 Exports are resolved lazily so that the pure-Python parts (``components.cost``,
-``components.settings``, ``components.packaging``) import without Pulumi installed.
+``components.settings``, ``components.packaging``, ``components.rules``) import without loading
+Pulumi. Type checkers see the real classes: the imports below run only under
+``TYPE_CHECKING``, and ``__getattr__`` exists only at run time, so a misspelt name is an error
+for mypy/pyright as well as at import.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "Auth": "auth",
@@ -34,18 +37,89 @@ _EXPORTS = {
     "build_stack": "stack",
     "Frontend": "frontend",
     "FrontendArgs": "frontend",
+    "ComponentInputError": "validation",
+    "ChatTables": "chat_tables",
+    "ChatTablesArgs": "chat_tables",
+    "ChatMessaging": "chat_messaging",
+    "ChatMessagingArgs": "chat_messaging",
+    "WebSocketApi": "chat_apis",
+    "WebSocketApiArgs": "chat_apis",
+    "HttpApi": "chat_apis",
+    "HttpApiArgs": "chat_apis",
+    "LambdaTargetArgs": "chat_apis",
+    "ChatWorkflows": "workflows",
+    "ChatWorkflowsArgs": "workflows",
+    "ChatAlarms": "alarms",
+    "ChatAlarmsArgs": "alarms",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AppConfig",
+    "AppConfigArgs",
+    "Auth",
+    "AuthArgs",
+    "ChatAlarms",
+    "ChatAlarmsArgs",
+    "ChatMessaging",
+    "ChatMessagingArgs",
+    "ChatOrchestrator",
+    "ChatOrchestratorArgs",
+    "ChatTables",
+    "ChatTablesArgs",
+    "ChatWorkflows",
+    "ChatWorkflowsArgs",
+    "ComponentInputError",
+    "Frontend",
+    "FrontendArgs",
+    "HostedModelArgs",
+    "HttpApi",
+    "HttpApiArgs",
+    "LambdaFunction",
+    "LambdaFunctionArgs",
+    "LambdaTargetArgs",
+    "LlmArgs",
+    "ModelHost",
+    "ModelHostArgs",
+    "Network",
+    "NetworkArgs",
+    "QueueWithDlq",
+    "QueueWithDlqArgs",
+    "Shared",
+    "SharedArgs",
+    "StackSettings",
+    "VectorStore",
+    "VectorStoreArgs",
+    "WebSocketApi",
+    "WebSocketApiArgs",
+    "build_stack",
+]
 
+if TYPE_CHECKING:
+    from .alarms import ChatAlarms, ChatAlarmsArgs
+    from .auth import Auth, AuthArgs
+    from .chat_apis import HttpApi, HttpApiArgs, LambdaTargetArgs, WebSocketApi, WebSocketApiArgs
+    from .chat_messaging import ChatMessaging, ChatMessagingArgs
+    from .chat_tables import ChatTables, ChatTablesArgs
+    from .frontend import Frontend, FrontendArgs
+    from .function import LambdaFunction, LambdaFunctionArgs
+    from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs
+    from .network import Network, NetworkArgs
+    from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
+    from .queues import QueueWithDlq, QueueWithDlqArgs
+    from .settings import StackSettings
+    from .shared import AppConfig, AppConfigArgs, Shared, SharedArgs
+    from .stack import build_stack
+    from .validation import ComponentInputError
+    from .vector_store import VectorStore, VectorStoreArgs
+    from .workflows import ChatWorkflows, ChatWorkflowsArgs
+else:
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str):
+        if name not in _EXPORTS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
 
-
-def __dir__() -> list[str]:
-    return __all__
+    def __dir__() -> list[str]:
+        return __all__

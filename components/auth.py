@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
+from .naming import tagged
+from .rules import MfaMode, PasswordLength, TokenMinutes
+from .validation import check_args
 
 GROUPS = (
     ("admin", 0, "Manages every workspace and the deployment's settings"),
@@ -16,12 +20,42 @@ GROUPS = (
 """Cognito groups (name, precedence, description); the lower precedence wins."""
 
 
+NEW_POOL_ONLY = (
+    "mfa",
+    "self_sign_up",
+    "password_minimum_length",
+    "callback_urls",
+    "logout_urls",
+    "domain_prefix",
+    "deletion_protection",
+    "access_token_minutes",
+)
+
+
+def _existing_pool_rule(args) -> str | None:
+    existing = args.get("existing_user_pool_id") is not None
+    if existing and args.get("existing_client_id") is None:
+        return "'existing_user_pool_id' needs 'existing_client_id' (the web app's client)"
+    if not existing and args.get("existing_client_id") is not None:
+        return "'existing_client_id' needs 'existing_user_pool_id'"
+    clashing = [k for k in NEW_POOL_ONLY if existing and args.get(k) is not None]
+    if clashing:
+        return (
+            f"{', '.join(map(repr, clashing))} only shape a new user pool; an existing pool "
+            "('existing_user_pool_id') keeps its own settings"
+        )
+    return None
+
+
 class AuthArgs(TypedDict, total=False):
-    mfa: pulumi.Input[str]
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
+    mfa: pulumi.Input[MfaMode]
     """``OFF``, ``OPTIONAL`` or ``ON`` (TOTP software tokens). Default: ``OPTIONAL``."""
     self_sign_up: pulumi.Input[bool]
     """Let anyone sign up; otherwise admins create users. Default: False."""
-    password_minimum_length: pulumi.Input[int]
+    password_minimum_length: pulumi.Input[PasswordLength]
     """Minimum password length (upper, lower, digit and symbol are always required). Default: 12."""
     callback_urls: pulumi.Input[Sequence[pulumi.Input[str]]]
     """OAuth redirect URLs of the SPA (authorization code + PKCE). Default:
@@ -32,12 +66,31 @@ class AuthArgs(TypedDict, total=False):
     """Hosted UI domain prefix (``<prefix>.auth.<region>.amazoncognito.com``). Default: none."""
     deletion_protection: pulumi.Input[bool]
     """Protect the pool from deletion. Default: False."""
-    access_token_minutes: pulumi.Input[int]
+    access_token_minutes: pulumi.Input[TokenMinutes]
     """Lifetime of access and ID tokens. Default: 60."""
+    existing_user_pool_id: pulumi.Input[str]
+    """Bring your own user pool (``eu-west-1_AbC``): no pool, client or domain is created and
+    the pool inputs above are refused. Needs ``existing_client_id``. Default: a new pool."""
+    existing_client_id: pulumi.Input[str]
+    """With ``existing_user_pool_id``: the public (secret-less) app client the web app signs in
+    with; its id is the JWT audience the APIs accept."""
+    create_groups: bool
+    """Create the ``admin``, ``workspace_manager`` and ``user`` groups in the pool. Default:
+    True for a new pool, False for an existing one (its groups are yours)."""
 
 
 class Auth(pulumi.ComponentResource):
-    """A Cognito user pool with email sign-in and strong passwords, an SPA client, and groups."""
+    """A Cognito user pool with email sign-in and strong passwords, an SPA client, and groups
+    (or an existing pool and client: ``existing_user_pool_id``).
+
+    Example::
+
+        import pulumi
+        from chorus.components import Auth
+
+        auth = Auth("auth", {"mfa": "ON", "callback_urls": ["https://chat.example.com/"]})
+        pulumi.export("issuer", auth.issuer_url)
+    """
 
     user_pool_id: pulumi.Output[str]
     """User pool id."""
@@ -55,8 +108,54 @@ class Auth(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AuthArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("chorus:index:Auth", name, {}, opts)
-        args = args or {}
+        args = check_args("Auth", name, AuthArgs, args, rules=[_existing_pool_rule])
+        super().__init__("chorus:index:Auth", name, {}, tagged(opts, args.get("tags")))
+        if args.get("existing_user_pool_id") is not None:
+            region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+            account = aws.get_caller_identity_output(
+                opts=pulumi.InvokeOptions(parent=self)
+            ).account_id
+            pool_id = pulumi.Output.from_input(args["existing_user_pool_id"])
+            endpoint = pulumi.Output.format("cognito-idp.{0}.amazonaws.com/{1}", region, pool_id)
+            pool_arn = pulumi.Output.format(
+                "arn:aws:cognito-idp:{0}:{1}:userpool/{2}", region, account, pool_id
+            )
+            client_id = pulumi.Output.from_input(args["existing_client_id"])
+        else:
+            pool = self._user_pool(name, args)
+            pool_id, endpoint, pool_arn = pool.id, pool.endpoint, pool.arn
+            client_id = self._spa_client(name, args, pool).id
+        groups = args.get("create_groups", args.get("existing_user_pool_id") is None)
+        if groups:
+            for group, precedence, description in GROUPS:
+                aws.cognito.UserGroup(
+                    f"{name}-{group}",
+                    name=group,
+                    user_pool_id=pool_id,
+                    precedence=precedence,
+                    description=description,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+        self.user_pool_id = pool_id
+        self.user_pool_arn = pool_arn
+        self.client_id = client_id
+        self.issuer_url = pulumi.Output.concat("https://", endpoint)
+        self.jwks_url = pulumi.Output.concat("https://", endpoint, "/.well-known/jwks.json")
+        self.group_names = pulumi.Output.from_input([g for g, _, _ in GROUPS] if groups else [])
+        self.register_outputs(
+            {
+                "user_pool_id": self.user_pool_id,
+                "user_pool_arn": self.user_pool_arn,
+                "client_id": self.client_id,
+                "issuer_url": self.issuer_url,
+                "jwks_url": self.jwks_url,
+                "group_names": self.group_names,
+            }
+        )
+
+    def _user_pool(self, name: str, args: AuthArgs) -> aws.cognito.UserPool:
+        """Email sign-in, strong passwords, TOTP MFA, recovery by verified email."""
         child = pulumi.ResourceOptions(parent=self)
         mfa = args.get("mfa", "OPTIONAL")
         pool = aws.cognito.UserPool(
@@ -97,6 +196,17 @@ class Auth(pulumi.ComponentResource):
             ).apply(lambda on: "ACTIVE" if on else "INACTIVE"),
             opts=child,
         )
+        if args.get("domain_prefix") is not None:
+            aws.cognito.UserPoolDomain(
+                f"{name}-domain", domain=args["domain_prefix"], user_pool_id=pool.id, opts=child
+            )
+        return pool
+
+    def _spa_client(
+        self, name: str, args: AuthArgs, pool: aws.cognito.UserPool
+    ) -> aws.cognito.UserPoolClient:
+        """The SPA's client: no secret, authorization code + PKCE, short-lived tokens."""
+        child = pulumi.ResourceOptions(parent=self)
         callback_urls = args.get("callback_urls", ["http://localhost:5173/"])
         minutes = args.get("access_token_minutes", 60)
         client = aws.cognito.UserPoolClient(
@@ -120,33 +230,4 @@ class Auth(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if args.get("domain_prefix") is not None:
-            aws.cognito.UserPoolDomain(
-                f"{name}-domain", domain=args["domain_prefix"], user_pool_id=pool.id, opts=child
-            )
-        for group, precedence, description in GROUPS:
-            aws.cognito.UserGroup(
-                f"{name}-{group}",
-                name=group,
-                user_pool_id=pool.id,
-                precedence=precedence,
-                description=description,
-                opts=child,
-            )
-
-        self.user_pool_id = pool.id
-        self.user_pool_arn = pool.arn
-        self.client_id = client.id
-        self.issuer_url = pulumi.Output.concat("https://", pool.endpoint)
-        self.jwks_url = pulumi.Output.concat("https://", pool.endpoint, "/.well-known/jwks.json")
-        self.group_names = pulumi.Output.from_input([g for g, _, _ in GROUPS])
-        self.register_outputs(
-            {
-                "user_pool_id": self.user_pool_id,
-                "user_pool_arn": self.user_pool_arn,
-                "client_id": self.client_id,
-                "issuer_url": self.issuer_url,
-                "jwks_url": self.jwks_url,
-                "group_names": self.group_names,
-            }
-        )
+        return client

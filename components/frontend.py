@@ -14,6 +14,7 @@ import hashlib
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -21,7 +22,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .buckets import attach_bucket_policy, private_bucket
+from .naming import physical_name, tagged
+from .rules import AnswerMode, PriceClass, WafRateLimit
 from .shared import CDN_SECRET_HEADER
+from .validation import check_args
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 """AWS managed cache policy ``Managed-CachingOptimized`` (static files)."""
@@ -163,7 +167,30 @@ def _stage_path_of(url: str) -> str:
     return "" if path in ("", "$default") else f"/{path}"
 
 
+@dataclass(frozen=True)
+class _Edge:
+    """The distribution's edge functions and the WebSocket origin request policy."""
+
+    spa: aws.cloudfront.Function
+    strip_api: aws.cloudfront.Function
+    ws_rewrite: aws.cloudfront.Function
+    ws_forward: aws.cloudfront.OriginRequestPolicy
+
+
+def _site_dir_is_built(args) -> str | None:
+    site_dir = args.get("site_dir")
+    if isinstance(site_dir, str) and not (Path(site_dir) / "index.html").is_file():
+        return (
+            f"'site_dir': {site_dir} has no index.html; build the app first "
+            "(cd frontend && npm ci && npm run build)"
+        )
+    return None
+
+
 class FrontendArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     site_dir: pulumi.Input[str]
     """Folder of the built app (``frontend/dist``); every file becomes a bucket object. Default:
     none (the bucket starts empty and ``config.json`` is still written)."""
@@ -187,7 +214,7 @@ class FrontendArgs(TypedDict, total=False):
     """Model names offered in the model picker. Default: none (the server's default model)."""
     default_model: pulumi.Input[str]
     """Preselected model. Default: the first of ``models``."""
-    modes: Sequence[str]
+    modes: Sequence[AnswerMode]
     """Answer modes offered. Default: ``["single", "cascade", "consensus"]``."""
     default_workspace: pulumi.Input[str]
     """Workspace preselected for new users. Default: none (the first one)."""
@@ -199,7 +226,7 @@ class FrontendArgs(TypedDict, total=False):
     """Custom domain names of the distribution. Default: none (the cloudfront.net name)."""
     acm_certificate_arn: pulumi.Input[str]
     """ACM certificate (us-east-1) for ``aliases``. Default: none (CloudFront's certificate)."""
-    price_class: str
+    price_class: PriceClass
     """CloudFront price class. Default: ``PriceClass_100`` (North America and Europe)."""
     web_acl_arn: pulumi.Input[str]
     """An existing WAF web ACL (scope CLOUDFRONT) to attach. Default: none."""
@@ -209,7 +236,7 @@ class FrontendArgs(TypedDict, total=False):
     Default: False."""
     waf_provider: pulumi.ProviderResource
     """Provider for us-east-1 used for the web ACL. Default: the stack's provider."""
-    rate_limit_per_5_minutes: int
+    rate_limit_per_5_minutes: WafRateLimit
     """Requests per IP per 5 minutes before the created web ACL blocks. Default: 2000."""
     force_destroy: bool
     """Let ``pulumi destroy`` empty the bucket. Default: True (it only holds build output)."""
@@ -217,7 +244,23 @@ class FrontendArgs(TypedDict, total=False):
 
 class Frontend(pulumi.ComponentResource):
     """The React app on S3 + CloudFront, the APIs behind ``/api`` and ``/ws``, and
-    ``config.json``."""
+    ``config.json``.
+
+    Example::
+
+        import pulumi
+        from chorus.components import Frontend
+
+        web = Frontend("web", {
+            "http_api_url": "https://abc123.execute-api.eu-west-1.amazonaws.com",
+            "websocket_url": "wss://def456.execute-api.eu-west-1.amazonaws.com/live",
+            "cdn_secret_value": pulumi.Output.secret("a-long-random-value"),
+            "user_pool_id": "eu-west-1_AbC",
+            "user_pool_client_id": "1h2j3k",
+            "models": ["anthropic.claude-3-haiku-20240307-v1:0"],
+        })
+        pulumi.export("app", web.url)
+    """
 
     bucket_name: pulumi.Output[str]
     """The private bucket holding the built app."""
@@ -239,16 +282,21 @@ class Frontend(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("chorus:index:Frontend", name, {}, opts)
-        for required in (
-            "http_api_url",
-            "websocket_url",
-            "cdn_secret_value",
-            "user_pool_id",
-            "user_pool_client_id",
-        ):
-            if args.get(required) is None:
-                raise ValueError(f"Frontend {name!r}: {required} is required")
+        args = check_args(  # type: ignore[assignment]
+            "Frontend",
+            name,
+            FrontendArgs,
+            args,
+            required=(
+                "http_api_url",
+                "websocket_url",
+                "cdn_secret_value",
+                "user_pool_id",
+                "user_pool_client_id",
+            ),
+            rules=[_site_dir_is_built],
+        )
+        super().__init__("chorus:index:Frontend", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         region = (
             args.get("region")
@@ -267,7 +315,7 @@ class Frontend(pulumi.ComponentResource):
 
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
-            name=f"chorus-{name}-site",
+            name=physical_name(name, "site", max_length=64),
             description="chorus web app: CloudFront signs every request to the private bucket",
             origin_access_control_origin_type="s3",
             signing_behavior="always",
@@ -275,6 +323,54 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
+        headers = self._security_headers(name, args, region)
+        edge = self._edge_functions(name, args)
+        distribution = self._distribution(name, args, bucket, oac, headers, edge)
+        attach_bucket_policy(
+            site,
+            [
+                {
+                    "Sid": "CloudFrontReadsThroughOac",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
+                }
+            ],
+        )
+
+        url, api_url, websocket_url, config = self._app_config(args, region, distribution)
+        self._upload(name, args, bucket, config)
+
+        self.bucket_name = bucket.bucket
+        self.distribution_id = distribution.id
+        self.domain_name = distribution.domain_name
+        self.url = url
+        self.api_url = api_url
+        self.websocket_url = websocket_url
+        self.config = config
+        self.web_acl_arn = pulumi.Output.from_input(self._web_acl_arn)
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "distribution_id": self.distribution_id,
+                "domain_name": self.domain_name,
+                "url": self.url,
+                "api_url": self.api_url,
+                "websocket_url": self.websocket_url,
+                "config": self.config,
+                "web_acl_arn": self.web_acl_arn,
+            }
+        )
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _security_headers(
+        self, name: str, args: FrontendArgs, region: pulumi.Input[str]
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
+        """CSP (this origin, the API, Cognito), HSTS and the other strict headers."""
+        child = pulumi.ResourceOptions(parent=self)
         aliases = list(args.get("aliases", []))
         cognito_endpoint = pulumi.Output.format("https://cognito-idp.{0}.amazonaws.com", region)
         # The browser opens wss://<this site>/ws. 'self' covers it (CSP Level 3 matches wss: to an
@@ -292,9 +388,9 @@ class Frontend(pulumi.ComponentResource):
                 ]
             )
         )
-        headers = aws.cloudfront.ResponseHeadersPolicy(
+        return aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
-            name=f"chorus-{name}-security-headers",
+            name=physical_name(name, "security-headers", max_length=128),
             comment="chorus web app: strict security headers",
             security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
                 content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
@@ -334,9 +430,13 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _edge_functions(self, name: str, args: FrontendArgs) -> _Edge:
+        """The viewer-request functions (SPA fallback, ``/api`` prefix, ``/ws`` → stage) and
+        the WebSocket handshake's origin request policy."""
+        child = pulumi.ResourceOptions(parent=self)
         spa = aws.cloudfront.Function(
             f"{name}-spa-fallback",
-            name=f"chorus-{name}-spa-fallback",
+            name=physical_name(name, "spa-fallback", max_length=64),
             runtime="cloudfront-js-2.0",
             comment="app routes without a file extension serve index.html",
             code=SPA_REWRITE,
@@ -345,7 +445,7 @@ class Frontend(pulumi.ComponentResource):
         )
         strip_api = aws.cloudfront.Function(
             f"{name}-api-prefix",
-            name=f"chorus-{name}-api-prefix",
+            name=physical_name(name, "api-prefix", max_length=64),
             runtime="cloudfront-js-2.0",
             comment="/api/x on the CDN is /x on the HTTP API",
             code=API_PREFIX_STRIP,
@@ -355,7 +455,7 @@ class Frontend(pulumi.ComponentResource):
         ws_stage_path = pulumi.Output.from_input(args["websocket_url"]).apply(_stage_path_of)
         ws_rewrite = aws.cloudfront.Function(
             f"{name}-ws-stage",
-            name=f"chorus-{name}-ws-stage",
+            name=physical_name(name, "ws-stage", max_length=64),
             runtime="cloudfront-js-2.0",
             comment="/ws on the CDN is the WebSocket API's stage path",
             code=ws_stage_path.apply(websocket_stage_rewrite),
@@ -364,7 +464,7 @@ class Frontend(pulumi.ComponentResource):
         )
         ws_forward = aws.cloudfront.OriginRequestPolicy(
             f"{name}-ws-handshake",
-            name=f"chorus-{name}-websocket-handshake",
+            name=physical_name(name, "websocket-handshake", max_length=128),
             comment="chorus WebSocket: the handshake headers and the query string (token)",
             headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
                 header_behavior="whitelist",
@@ -380,10 +480,24 @@ class Frontend(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        return _Edge(spa=spa, strip_api=strip_api, ws_rewrite=ws_rewrite, ws_forward=ws_forward)
 
+    def _distribution(
+        self,
+        name: str,
+        args: FrontendArgs,
+        bucket: aws.s3.Bucket,
+        oac: aws.cloudfront.OriginAccessControl,
+        headers: aws.cloudfront.ResponseHeadersPolicy,
+        edge: _Edge,
+    ) -> aws.cloudfront.Distribution:
+        """The site, ``/api/*`` and ``/ws`` behaviours, optional WAF and custom domain."""
+        child = pulumi.ResourceOptions(parent=self)
+        aliases = list(args.get("aliases", []))
         web_acl_arn: pulumi.Input[str] | None = args.get("web_acl_arn")
         if web_acl_arn is None and args.get("create_web_acl", False):
             web_acl_arn = self._web_acl(name, args).arn
+        self._web_acl_arn = web_acl_arn
 
         api_host = pulumi.Output.from_input(args["http_api_url"]).apply(_host_of)
         api_origin_path = pulumi.Output.from_input(args["http_api_url"]).apply(_stage_path_of)
@@ -399,7 +513,7 @@ class Frontend(pulumi.ComponentResource):
                 cloudfront_default_certificate=True
             )
         )
-        distribution = aws.cloudfront.Distribution(
+        return aws.cloudfront.Distribution(
             f"{name}-cdn",
             enabled=True,
             comment=f"chorus web app ({name})",
@@ -431,7 +545,7 @@ class Frontend(pulumi.ComponentResource):
                 response_headers_policy_id=headers.id,
                 function_associations=[
                     aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
-                        event_type="viewer-request", function_arn=spa.arn
+                        event_type="viewer-request", function_arn=edge.spa.arn
                     )
                 ],
             ),
@@ -448,7 +562,7 @@ class Frontend(pulumi.ComponentResource):
                     response_headers_policy_id=headers.id,
                     function_associations=[
                         aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
-                            event_type="viewer-request", function_arn=strip_api.arn
+                            event_type="viewer-request", function_arn=edge.strip_api.arn
                         )
                     ],
                 ),
@@ -461,10 +575,10 @@ class Frontend(pulumi.ComponentResource):
                     cached_methods=["GET", "HEAD"],
                     compress=False,
                     cache_policy_id=CACHING_DISABLED,
-                    origin_request_policy_id=ws_forward.id,
+                    origin_request_policy_id=edge.ws_forward.id,
                     function_associations=[
                         aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
-                            event_type="viewer-request", function_arn=ws_rewrite.arn
+                            event_type="viewer-request", function_arn=edge.ws_rewrite.arn
                         )
                     ],
                 ),
@@ -478,20 +592,14 @@ class Frontend(pulumi.ComponentResource):
             opts=child,
         )
 
-        attach_bucket_policy(
-            site,
-            [
-                {
-                    "Sid": "CloudFrontReadsThroughOac",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudfront.amazonaws.com"},
-                    "Action": "s3:GetObject",
-                    "Resource": pulumi.Output.concat(bucket.arn, "/*"),
-                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}},
-                }
-            ],
-        )
-
+    def _app_config(
+        self,
+        args: FrontendArgs,
+        region: pulumi.Input[str],
+        distribution: aws.cloudfront.Distribution,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str], pulumi.Output[Any]]:
+        """The app's URL, its API and WebSocket URLs through the CDN, and ``config.json``."""
+        aliases = list(args.get("aliases", []))
         url = (
             pulumi.Output.concat("https://", aliases[0])
             if aliases
@@ -525,16 +633,17 @@ class Frontend(pulumi.ComponentResource):
                 **dict(v["extra"] or {}),
             }
         )
+        return url, api_url, websocket_url, config
 
+    def _upload(
+        self, name: str, args: FrontendArgs, bucket: aws.s3.Bucket, config: pulumi.Output[Any]
+    ) -> None:
+        """Every built file (hashed assets immutable) and ``config.json`` (never cached)."""
+        child = pulumi.ResourceOptions(parent=self)
         objects: list[pulumi.Resource] = []
         site_dir = args.get("site_dir")
         if site_dir is not None:
             root = Path(str(site_dir))
-            if not (root / "index.html").is_file():
-                raise ValueError(
-                    f"Frontend {name!r}: {root} has no index.html; build the app first "
-                    "(cd frontend && npm ci && npm run build)"
-                )
             for path in sorted(p for p in root.rglob("*") if p.is_file()):
                 key = path.relative_to(root).as_posix()
                 if key == "config.json":
@@ -559,27 +668,6 @@ class Frontend(pulumi.ComponentResource):
             content_type="application/json",
             cache_control="no-cache",
             opts=child,
-        )
-
-        self.bucket_name = bucket.bucket
-        self.distribution_id = distribution.id
-        self.domain_name = distribution.domain_name
-        self.url = url
-        self.api_url = api_url
-        self.websocket_url = websocket_url
-        self.config = config
-        self.web_acl_arn = pulumi.Output.from_input(web_acl_arn)
-        self.register_outputs(
-            {
-                "bucket_name": self.bucket_name,
-                "distribution_id": self.distribution_id,
-                "domain_name": self.domain_name,
-                "url": self.url,
-                "api_url": self.api_url,
-                "websocket_url": self.websocket_url,
-                "config": self.config,
-                "web_acl_arn": self.web_acl_arn,
-            }
         )
 
     def _web_acl(self, name: str, args: FrontendArgs) -> aws.wafv2.WebAcl:
@@ -607,7 +695,7 @@ class Frontend(pulumi.ComponentResource):
 
         return aws.wafv2.WebAcl(
             f"{name}-waf",
-            name=f"chorus-{name}",
+            name=physical_name(name, max_length=128),
             description="chorus web app: AWS managed rules and a per-IP rate limit",
             scope="CLOUDFRONT",
             default_action=aws.wafv2.WebAclDefaultActionArgs(
@@ -638,7 +726,7 @@ class Frontend(pulumi.ComponentResource):
             ],
             visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
                 cloudwatch_metrics_enabled=True,
-                metric_name=f"chorus-{name}",
+                metric_name=physical_name(name, max_length=128),
                 sampled_requests_enabled=True,
             ),
             opts=opts,

@@ -9,6 +9,15 @@ import pulumi
 import pulumi_aws as aws
 
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
+from .naming import tagged
+from .rules import (
+    LambdaArchitecture,
+    LambdaMemoryMb,
+    LambdaTimeout,
+    LogRetentionDays,
+    ReservedConcurrency,
+)
+from .validation import check_args
 
 XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 """X-Ray write actions; AWS supports no resource-level permission for them (Resource "*")."""
@@ -25,6 +34,9 @@ VPC_ENI_ACTIONS = [
 
 
 class LambdaFunctionArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     handler: pulumi.Input[str]
     """Python entry point, e.g. ``runtime.handlers.ws_connect.handler``. Required."""
     code: pulumi.Input[pulumi.Archive]
@@ -35,13 +47,13 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """Environment variables. Default: none (``POWERTOOLS_SERVICE_NAME`` is always set)."""
     statements: Sequence[Statement]
     """IAM statements of the function's own role, beyond logs and X-Ray. Default: none."""
-    timeout: pulumi.Input[int]
+    timeout: pulumi.Input[LambdaTimeout]
     """Seconds before Lambda stops an invocation. Default: 30."""
-    memory_size: pulumi.Input[int]
+    memory_size: pulumi.Input[LambdaMemoryMb]
     """MB of memory (CPU scales with it). Default: 512."""
-    reserved_concurrency: pulumi.Input[int]
+    reserved_concurrency: pulumi.Input[ReservedConcurrency]
     """Reserved concurrent executions; caps calls into a quota-bound API. Default: none (-1)."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Days CloudWatch keeps the function's logs. Default: 14."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key for the log group and environment. Default: AWS-managed keys."""
@@ -49,14 +61,28 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """Attach the function to these VPC subnets. Default: not in a VPC."""
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Security groups when ``subnet_ids`` is set. Default: none."""
-    architecture: pulumi.Input[str]
+    architecture: pulumi.Input[LambdaArchitecture]
     """``x86_64`` or ``arm64``; must match the wheels in the layers. Default: ``x86_64``."""
     description: pulumi.Input[str]
     """Free text shown in the console. Default: the handler."""
 
 
 class LambdaFunction(pulumi.ComponentResource):
-    """A Python 3.12 Lambda with its own least-privilege role, a retained log group and tracing."""
+    """A Python 3.12 Lambda with its own least-privilege role, a retained log group and tracing.
+
+    Example::
+
+        import pulumi
+        from chorus.components import LambdaFunction
+
+        fn = LambdaFunction("hello", {
+            "handler": "app.handler",
+            "code": pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c): ...")}),
+            "statements": [{"Sid": "ReadThings", "Effect": "Allow", "Action": ["s3:GetObject"],
+                            "Resource": ["arn:aws:s3:::things/*"]}],
+        })
+        pulumi.export("function", fn.function_name)
+    """
 
     function_name: pulumi.Output[str]
     """Physical function name."""
@@ -74,7 +100,10 @@ class LambdaFunction(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("chorus:index:LambdaFunction", name, {}, opts)
+        args = check_args(
+            "LambdaFunction", name, LambdaFunctionArgs, args, required=("handler", "code")
+        )
+        super().__init__("chorus:index:LambdaFunction", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
 

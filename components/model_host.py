@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +15,15 @@ import pulumi_aws as aws
 from .buckets import private_bucket
 from .function import LambdaFunction
 from .iam import Statement, allow, assume_role_policy, policy_json
+from .naming import publish, tagged
+from .rules import (
+    InstanceCount,
+    LlmSource,
+    LogRetentionDays,
+    ServerlessConcurrency,
+    ServerlessMemoryMb,
+)
+from .validation import check_args, is_unknown
 
 HF_BUILDSPEC = """version: 0.2
 phases:
@@ -43,7 +52,7 @@ _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.
 class LlmArgs(TypedDict, total=False):
     name: str
     """Short name, used in resource names and the endpoint name. Required."""
-    source: Literal["image", "jumpstart", "huggingface"]
+    source: LlmSource
     """``image``: a container (ECR or the Hugging Face TGI image) configured by environment;
     ``jumpstart``: a JumpStart/Marketplace model package ARN, or a JumpStart model's image and
     S3 artifacts; ``huggingface``: a Hugging Face model packaged into S3 by CodeBuild at deploy
@@ -63,7 +72,7 @@ class LlmArgs(TypedDict, total=False):
     """Revision (commit or tag) of ``hf_model_id``. Default: ``main``."""
     instance_type: pulumi.Input[str]
     """Instance type of the endpoint. Default: ``ml.g5.xlarge``."""
-    instance_count: pulumi.Input[int]
+    instance_count: pulumi.Input[InstanceCount]
     """Initial instance count. Default: 1."""
 
 
@@ -76,19 +85,22 @@ class HostedModelArgs(TypedDict, total=False):
     artifacts bucket. Required."""
     environment: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     """Container environment (e.g. ``HF_MODEL_ID``). Default: none."""
-    serverless_memory_mb: pulumi.Input[int]
+    serverless_memory_mb: pulumi.Input[ServerlessMemoryMb]
     """SageMaker Serverless Inference memory (1024..6144); scales to zero. Default: 3072, unless
     ``instance_type`` is set."""
-    serverless_max_concurrency: pulumi.Input[int]
+    serverless_max_concurrency: pulumi.Input[ServerlessConcurrency]
     """Serverless maximum concurrency. Default: 2."""
     instance_type: pulumi.Input[str]
     """Use a real-time endpoint on this instance type (e.g. ``ml.g4dn.xlarge``) instead of
     Serverless Inference. Default: none."""
-    instance_count: pulumi.Input[int]
+    instance_count: pulumi.Input[InstanceCount]
     """Instances of a real-time endpoint. Default: 1."""
 
 
 class ModelHostArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     llms: Sequence[LlmArgs]
     """SageMaker-hosted LLMs. Default: none (Bedrock/OpenAI only; no GPU cost)."""
     embedding: HostedModelArgs
@@ -109,8 +121,61 @@ class ModelHostArgs(TypedDict, total=False):
     """Secrets Manager secret with a Hugging Face token for gated models. Default: none."""
     waiter_code: pulumi.Input[pulumi.Archive]
     """Package of the CodeBuild wait step. Default: ``components/codebuild_wait.py``."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Retention of the build and wait-step logs. Default: 14."""
+
+
+def _model_problems(args) -> str | None:
+    """Plain image URIs must be ECR images and plain model data URLs S3 URLs (checked now,
+    not deep inside the role policy at deploy time); every LLM names a name."""
+    problems = []
+    models: list[tuple[str, dict]] = [
+        (f"llms[{i}]", dict(llm)) for i, llm in enumerate(args.get("llms") or [])
+    ]
+    models += [
+        (label, dict(args[label])) for label in ("embedding", "cross_encoder") if args.get(label)
+    ]
+    for path, model in models:
+        if path.startswith("llms"):
+            problems += _llm_problems(path, model)
+        image = model.get("image_uri")
+        if isinstance(image, str) and not _ECR_IMAGE.match(image):
+            problems.append(
+                f"'{path}.image_uri': {image!r} is not an ECR image "
+                "(<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>); SageMaker pulls only "
+                "from ECR"
+            )
+        for key in ("model_data_url", "model_data"):
+            url = model.get(key)
+            if isinstance(url, str) and not is_unknown(url) and not url.startswith("s3://"):
+                problems.append(f"'{path}.{key}': {url!r} must be an s3:// URL (or a FileAsset)")
+        if not path.startswith("llms") and (
+            model.get("image_uri") is None or model.get("model_data") is None
+        ):
+            problems.append(f"'{path}' needs image_uri and model_data")
+    return "; ".join(problems) or None
+
+
+def _llm_problems(path: str, llm: Mapping[str, object]) -> list[str]:
+    """What an LLM of each source cannot do without (checked before anything is created)."""
+    problems = [] if llm.get("name") else [f"'{path}.name' is required"]
+    source, has = llm.get("source"), {k for k, v in llm.items() if v is not None}
+    if source is None:
+        problems.append(f"'{path}.source' is required: image, jumpstart or huggingface")
+    elif source == "image" and "image_uri" not in has:
+        problems.append(f"'{path}' (image) needs image_uri")
+    elif source == "jumpstart" and not (
+        "model_package_arn" in has or {"image_uri", "model_data_url"} <= has
+    ):
+        problems.append(
+            f"'{path}' (jumpstart) needs model_package_arn, or image_uri and model_data_url"
+        )
+    elif source == "huggingface":
+        if "image_uri" not in has:
+            problems.append(f"'{path}' (huggingface) needs image_uri")
+        if not {"hf_model_id", "model_data_url"} & has:
+            problems.append(f"'{path}' (huggingface) needs hf_model_id or model_data_url")
+    return problems
 
 
 def _ecr_repository_arn(image_uri: str) -> str:
@@ -131,7 +196,21 @@ def _s3_object_arn(url: str) -> str:
 
 
 class ModelHost(pulumi.ComponentResource):
-    """SageMaker endpoints for LLMs, the embedder and the reranker, with one execution role."""
+    """SageMaker endpoints for LLMs, the embedder and the reranker, with one execution role.
+
+    Example::
+
+        import pulumi
+        from chorus.components import ModelHost
+
+        image = ("763104351884.dkr.ecr.eu-west-1.amazonaws.com/"
+                 "huggingface-pytorch-inference:2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04")
+        models = ModelHost("models", {
+            "embedding": {"image_uri": image, "model_data": "s3://my-models/minilm.tar.gz"},
+            "bedrock_model_ids": ["anthropic.claude-3-haiku-20240307-v1:0"],
+        })
+        pulumi.export("endpoints", models.endpoint_names)
+    """
 
     execution_role_arn: pulumi.Output[str]
     """SageMaker execution role shared by the models (least privilege)."""
@@ -153,8 +232,8 @@ class ModelHost(pulumi.ComponentResource):
         args: ModelHostArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("chorus:index:ModelHost", name, {}, opts)
-        args = args or {}
+        args = check_args("ModelHost", name, ModelHostArgs, args, rules=[_model_problems])
+        super().__init__("chorus:index:ModelHost", name, {}, tagged(opts, args.get("tags")))
         self._name = name
         self._kms_key_arn = args.get("kms_key_arn")
         child = pulumi.ResourceOptions(parent=self)
@@ -173,47 +252,7 @@ class ModelHost(pulumi.ComponentResource):
         plans: list[tuple[str, dict, pulumi.Input[str] | None, dict]] = []
         for llm in args.get("llms", []):
             plans.append(self._llm_plan(llm, args))
-        for label in ("embedding", "cross_encoder"):
-            hosted = args.get(label)
-            if hosted is None:
-                continue
-            if "image_uri" not in hosted or "model_data" not in hosted:
-                raise ValueError(f"ModelHost {name}: {label} needs image_uri and model_data")
-            model_data = hosted["model_data"]
-            if isinstance(model_data, pulumi.Asset):
-                obj = aws.s3.BucketObjectv2(
-                    f"{name}-{label}-archive",
-                    bucket=bucket.id,
-                    key=f"models/{label}/model.tar.gz",
-                    source=model_data,
-                    server_side_encryption="aws:kms",
-                    kms_key_id=self._kms_key_arn,
-                    opts=child,
-                )
-                data_url: pulumi.Input[str] = pulumi.Output.concat(
-                    "s3://", bucket.bucket, "/", obj.key
-                )
-            else:
-                data_url = model_data
-                data_objects.append(pulumi.Output.from_input(model_data).apply(_s3_object_arn))
-            container = {
-                "image": hosted["image_uri"],
-                "model_data_url": data_url,
-                "environment": hosted.get("environment"),
-            }
-            if hosted.get("instance_type") is not None:
-                variant = {
-                    "instance_type": hosted["instance_type"],
-                    "initial_instance_count": hosted.get("instance_count", 1),
-                }
-            else:
-                variant = {
-                    "serverless_config": _ServerlessConfig(
-                        memory_size_in_mb=hosted.get("serverless_memory_mb", 3072),
-                        max_concurrency=hosted.get("serverless_max_concurrency", 2),
-                    )
-                }
-            plans.append((label, container, None, variant))
+        plans += self._hosted_plans(name, args, bucket, data_objects)
         for _, container, data_arn, _ in plans:
             if container.get("image") is not None:
                 images.append(
@@ -284,7 +323,82 @@ class ModelHost(pulumi.ComponentResource):
         endpoints: dict[str, aws.sagemaker.Endpoint] = {}
         for label, container, _, variant in plans:
             endpoints[label] = self._endpoint(label, container, variant, role, role_policy)
+        access_policy_arn, bedrock_arns = self._access_policy(name, args, endpoints)
+        publish(
+            self,
+            {
+                "execution_role_arn": role.arn,
+                "artifacts_bucket_name": bucket.bucket,
+                "endpoint_names": pulumi.Output.all(**{k: e.name for k, e in endpoints.items()}),
+                "endpoint_arns": pulumi.Output.all(*[e.arn for e in endpoints.values()]),
+                "bedrock_model_arns": pulumi.Output.all(*bedrock_arns),
+                "model_access_policy_arn": access_policy_arn,
+            },
+        )
 
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _hosted_plans(
+        self,
+        name: str,
+        args: ModelHostArgs,
+        bucket: aws.s3.Bucket,
+        data_objects: list[pulumi.Input[str]],
+    ) -> list[tuple[str, dict, pulumi.Input[str] | None, dict]]:
+        """Container and variant of the embedding and cross-encoder models (an archive given
+        as an asset is uploaded to the artifacts bucket; an S3 URL is added to
+        ``data_objects``, what the role may read)."""
+        child = pulumi.ResourceOptions(parent=self)
+        plans: list[tuple[str, dict, pulumi.Input[str] | None, dict]] = []
+        for label in ("embedding", "cross_encoder"):
+            hosted = args.get(label)
+            if hosted is None:
+                continue
+            if "image_uri" not in hosted or "model_data" not in hosted:
+                raise ValueError(f"ModelHost {name}: {label} needs image_uri and model_data")
+            model_data = hosted["model_data"]
+            if isinstance(model_data, pulumi.Asset):
+                obj = aws.s3.BucketObjectv2(
+                    f"{name}-{label}-archive",
+                    bucket=bucket.id,
+                    key=f"models/{label}/model.tar.gz",
+                    source=model_data,
+                    server_side_encryption="aws:kms",
+                    kms_key_id=self._kms_key_arn,
+                    opts=child,
+                )
+                data_url: pulumi.Input[str] = pulumi.Output.concat(
+                    "s3://", bucket.bucket, "/", obj.key
+                )
+            else:
+                data_url = model_data
+                data_objects.append(pulumi.Output.from_input(model_data).apply(_s3_object_arn))
+            container = {
+                "image": hosted["image_uri"],
+                "model_data_url": data_url,
+                "environment": hosted.get("environment"),
+            }
+            if hosted.get("instance_type") is not None:
+                variant = {
+                    "instance_type": hosted["instance_type"],
+                    "initial_instance_count": hosted.get("instance_count", 1),
+                }
+            else:
+                variant = {
+                    "serverless_config": _ServerlessConfig(
+                        memory_size_in_mb=hosted.get("serverless_memory_mb", 3072),
+                        max_concurrency=hosted.get("serverless_max_concurrency", 2),
+                    )
+                }
+            plans.append((label, container, None, variant))
+        return plans
+
+    def _access_policy(
+        self, name: str, args: ModelHostArgs, endpoints: Mapping[str, aws.sagemaker.Endpoint]
+    ) -> tuple[pulumi.Input[str] | None, list[pulumi.Output[str]]]:
+        """The managed policy consumers attach (endpoints, Bedrock models, the API-keys
+        secret), and the Bedrock model ARNs."""
+        child = pulumi.ResourceOptions(parent=self)
         bedrock_arns = [
             pulumi.Output.format(
                 "arn:aws:bedrock:{0}::foundation-model/{1}", self._region, model_id
@@ -322,25 +436,7 @@ class ModelHost(pulumi.ComponentResource):
                 policy=policy_json(access),
                 opts=child,
             ).arn
-
-        self.execution_role_arn = role.arn
-        self.artifacts_bucket_name = bucket.bucket
-        self.endpoint_names = pulumi.Output.all(**{k: e.name for k, e in endpoints.items()})
-        self.endpoint_arns = pulumi.Output.all(*[e.arn for e in endpoints.values()])
-        self.bedrock_model_arns = pulumi.Output.all(*bedrock_arns)
-        self.model_access_policy_arn = pulumi.Output.from_input(access_policy_arn)
-        self.register_outputs(
-            {
-                "execution_role_arn": self.execution_role_arn,
-                "artifacts_bucket_name": self.artifacts_bucket_name,
-                "endpoint_names": self.endpoint_names,
-                "endpoint_arns": self.endpoint_arns,
-                "bedrock_model_arns": self.bedrock_model_arns,
-                "model_access_policy_arn": self.model_access_policy_arn,
-            }
-        )
-
-    # -- pieces ---------------------------------------------------------------------------------
+        return access_policy_arn, bedrock_arns
 
     def _llm_plan(self, llm: LlmArgs, args: ModelHostArgs):
         name = llm.get("name")

@@ -3,63 +3,126 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-DEFAULT_INTERFACE_ENDPOINTS = ("sagemaker.runtime", "secretsmanager")
-"""Interface endpoints created unless told otherwise: what the VPC-attached Lambdas call most."""
-
-OPTIONAL_INTERFACE_ENDPOINTS = frozenset(
-    {
-        "sagemaker.runtime",
-        "secretsmanager",
-        "bedrock-runtime",
-        "sqs",
-        "sns",
-        "ssm",
-        "sts",
-        "logs",
-        "states",
-    }
+from .naming import tagged
+from .rules import (
+    INTERFACE_ENDPOINTS,
+    AzCount,
+    InterfaceEndpoint,
+    NatGatewayCount,
+    Port,
+    cidr_problem,
+    nat_problem,
 )
+from .validation import check_args
+
+DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ()
+"""No interface endpoint unless asked: functions run outside the VPC by default
+(``ChatOrchestrator.subnet_ids`` unset), and each endpoint costs ~$7.30/month per AZ. A stack
+with VPC-attached workers lists what they call (``components.stack.VPC_WORKER_ENDPOINTS``)."""
+
+OPTIONAL_INTERFACE_ENDPOINTS = frozenset(INTERFACE_ENDPOINTS)
 """Service names ``interface_endpoints`` accepts (``com.amazonaws.<region>.<service>``)."""
 
 
+NEW_VPC_ONLY = ("cidr_block", "availability_zone_count", "availability_zones", "nat_gateways")
+EXISTING_VPC_NEEDS = ("existing_private_subnet_ids", "existing_isolated_subnet_ids")
+
+
+def _network_rules(args) -> str | None:
+    if args.get("existing_vpc_id") is not None:
+        clashing = [k for k in NEW_VPC_ONLY if args.get(k) is not None]
+        missing = [k for k in EXISTING_VPC_NEEDS if args.get(k) is None]
+        if clashing:
+            return (
+                f"'existing_vpc_id' brings its own subnets and routes; "
+                f"{', '.join(map(repr, clashing))} only shape a new VPC: leave them out"
+            )
+        if missing:
+            return f"'existing_vpc_id' needs {', '.join(map(repr, missing))}"
+        return None
+    stray = [k for k in EXISTING_VPC_NEEDS if args.get(k) is not None]
+    if stray:
+        return f"{', '.join(map(repr, stray))} need 'existing_vpc_id'"
+    az_count = args.get("availability_zone_count", 2)
+    if not isinstance(az_count, int):
+        return None
+    nat = args.get("nat_gateways", 0)
+    if isinstance(nat, int) and (problem := nat_problem(nat, az_count)):
+        return f"'nat_gateways': {problem}"
+    cidr = args.get("cidr_block", "10.42.0.0/16")
+    if isinstance(cidr, str) and (problem := cidr_problem(cidr, az_count)):
+        return f"'cidr_block': {problem}"
+    zones = args.get("availability_zones")
+    if zones and isinstance(zones, list | tuple) and len(zones) < az_count:
+        return f"'availability_zones': {az_count} AZs asked, {len(zones)} given"
+    return None
+
+
 class NetworkArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     cidr_block: str
     """IPv4 CIDR of the VPC; split into /20 subnets (3 per AZ). Default: ``10.42.0.0/16``."""
-    availability_zone_count: int
+    availability_zone_count: AzCount
     """How many AZs get one public, one private and one isolated subnet. Default: 2."""
     availability_zones: Sequence[str]
     """Explicit AZ names instead of the region's first available AZs. Default: none."""
-    nat_gateways: int
+    nat_gateways: NatGatewayCount
     """NAT gateways (each ~$33/month + data): 0 = private subnets have no internet route,
     1 = one shared gateway, N = one per AZ up to the AZ count. Default: 0."""
-    interface_endpoints: Sequence[str]
-    """Interface VPC endpoints (each ~$7.30/month per AZ), from ``OPTIONAL_INTERFACE_ENDPOINTS``.
-    Default: ``("sagemaker.runtime", "secretsmanager")``."""
-    database_port: int
+    interface_endpoints: Sequence[InterfaceEndpoint]
+    """Interface VPC endpoints (each ~$7.30/month per AZ), from ``OPTIONAL_INTERFACE_ENDPOINTS``;
+    needed only by VPC-attached functions without a NAT gateway. Default: none."""
+    database_port: Port
     """Port the database security group opens to the Lambda security group. Default: 5432."""
+    existing_vpc_id: pulumi.Input[str]
+    """Bring your own VPC: create no VPC, subnets, routes, NAT or gateway endpoints, only
+    chorus's security groups (and ``interface_endpoints``) in this VPC. Its routing (a NAT
+    gateway, endpoints) is yours. Needs ``existing_private_subnet_ids`` and
+    ``existing_isolated_subnet_ids``. Default: create a VPC."""
+    existing_private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """With ``existing_vpc_id``: subnets for VPC-attached functions and interface endpoints."""
+    existing_isolated_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """With ``existing_vpc_id``: subnets of the database (they may be the private ones)."""
 
 
 class Network(pulumi.ComponentResource):
-    """A VPC with three subnet tiers per AZ, S3/DynamoDB gateway endpoints and interface endpoints.
+    """A VPC with three subnet tiers per AZ, S3/DynamoDB gateway endpoints and interface
+    endpoints, or chorus's security groups in a VPC you already have (``existing_vpc_id``).
 
     Security groups: ``lambda`` (egress HTTPS to the endpoints, the gateway prefix lists and the
     internet only if a NAT exists; egress to the database port), ``database`` (ingress from
     ``lambda`` only) and ``endpoints`` (HTTPS from ``lambda`` only). The VPC's default security
-    group is emptied.
+    group is emptied (a new VPC only).
+
+    Example::
+
+        from chorus.components import Network
+
+        network = Network("network", {"availability_zone_count": 2, "nat_gateways": 1})
+        # or in an existing VPC:
+        network = Network("network", {
+            "existing_vpc_id": "vpc-0abc",
+            "existing_private_subnet_ids": ["subnet-1", "subnet-2"],
+            "existing_isolated_subnet_ids": ["subnet-3", "subnet-4"],
+        })
     """
 
     vpc_id: pulumi.Output[str]
     """The VPC id."""
     availability_zones: pulumi.Output[list[str]]
-    """AZ names used, in subnet order."""
+    """AZ names used, in subnet order (empty for an existing VPC)."""
     public_subnet_ids: pulumi.Output[list[str]]
-    """Subnets routed to the internet gateway (NAT gateways live here)."""
+    """Subnets routed to the internet gateway (NAT gateways live here; empty for an existing
+    VPC)."""
     private_subnet_ids: pulumi.Output[list[str]]
     """Subnets for Lambdas and endpoints; internet only through a NAT gateway."""
     isolated_subnet_ids: pulumi.Output[list[str]]
@@ -76,35 +139,67 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("chorus:index:Network", name, {}, opts)
-        args = args or {}
+        args = check_args("Network", name, NetworkArgs, args, rules=[_network_rules])
+        super().__init__("chorus:index:Network", name, {}, tagged(opts, args.get("tags")))
+        self._name = name
+        self._region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        if args.get("existing_vpc_id") is not None:
+            vpc = _Vpc(
+                vpc_id=pulumi.Output.from_input(args["existing_vpc_id"]),
+                azs=pulumi.Output.from_input([]),
+                public=pulumi.Output.from_input([]),
+                private=pulumi.Output.from_input(args["existing_private_subnet_ids"]),
+                isolated=pulumi.Output.from_input(args["existing_isolated_subnet_ids"]),
+                gateway_prefix_lists=[],
+                nat_ids=[],
+            )
+        else:
+            vpc = self._new_vpc(name, args)
+        groups = self._security_groups(name, vpc, args.get("database_port", 5432))
+        for service in args.get("interface_endpoints", DEFAULT_INTERFACE_ENDPOINTS):
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=vpc.vpc_id,
+                service_name=pulumi.Output.concat("com.amazonaws.", self._region, f".{service}"),
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=vpc.private,
+                security_group_ids=[groups["endpoints"].id],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.vpc_id = vpc.vpc_id
+        self.availability_zones = vpc.azs
+        self.public_subnet_ids = vpc.public
+        self.private_subnet_ids = vpc.private
+        self.isolated_subnet_ids = vpc.isolated
+        self.lambda_security_group_id = groups["lambda"].id
+        self.database_security_group_id = groups["database"].id
+        self.endpoint_security_group_id = groups["endpoints"].id
+        self.nat_gateway_ids = pulumi.Output.all(*vpc.nat_ids)
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "availability_zones": self.availability_zones,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "isolated_subnet_ids": self.isolated_subnet_ids,
+                "lambda_security_group_id": self.lambda_security_group_id,
+                "database_security_group_id": self.database_security_group_id,
+                "endpoint_security_group_id": self.endpoint_security_group_id,
+                "nat_gateway_ids": self.nat_gateway_ids,
+            }
+        )
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _new_vpc(self, name: str, args: NetworkArgs) -> _Vpc:
         child = pulumi.ResourceOptions(parent=self)
         cidr = args.get("cidr_block", "10.42.0.0/16")
         az_count = args.get("availability_zone_count", 2)
-        nat_count = args.get("nat_gateways", 0)
-        endpoints = list(args.get("interface_endpoints", DEFAULT_INTERFACE_ENDPOINTS))
-        db_port = args.get("database_port", 5432)
-        unknown = sorted(set(endpoints) - OPTIONAL_INTERFACE_ENDPOINTS)
-        if unknown:
-            raise ValueError(
-                f"Network {name}: unknown interface endpoint(s) {unknown}; "
-                f"choose from {sorted(OPTIONAL_INTERFACE_ENDPOINTS)}"
-            )
-        if not 1 <= az_count <= 5:
-            raise ValueError(
-                f"Network {name}: availability_zone_count must be 1..5, got {az_count}"
-            )
-        if not 0 <= nat_count <= az_count:
-            raise ValueError(f"Network {name}: nat_gateways must be 0..{az_count}, got {nat_count}")
         blocks = list(ipaddress.ip_network(cidr).subnets(new_prefix=20))
-        if len(blocks) < 3 * az_count:
-            raise ValueError(f"Network {name}: {cidr} is too small for {az_count} AZs of 3 /20s")
-
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         if args.get("availability_zones"):
             az_names: list[pulumi.Input[str]] = list(args["availability_zones"])[:az_count]
-            if len(az_names) < az_count:
-                raise ValueError(f"Network {name}: {az_count} AZs asked, {len(az_names)} given")
         else:
             found = aws.get_availability_zones_output(
                 state="available", opts=pulumi.InvokeOptions(parent=self)
@@ -131,7 +226,9 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        public, private, isolated = [], [], []
+        public: list[aws.ec2.Subnet] = []
+        private: list[aws.ec2.Subnet] = []
+        isolated: list[aws.ec2.Subnet] = []
         for i, az in enumerate(az_names):
             for tier, bucket, offset, public_ip in (
                 ("public", public, 0, True),
@@ -151,7 +248,7 @@ class Network(pulumi.ComponentResource):
                 )
 
         nats = []
-        for i in range(nat_count):
+        for i in range(args.get("nat_gateways", 0)):
             eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", opts=child)
             nats.append(
                 aws.ec2.NatGateway(
@@ -189,42 +286,58 @@ class Network(pulumi.ComponentResource):
                 )
 
         gateway_endpoints = [
-            aws.ec2.VpcEndpoint(
-                f"{name}-{service}",
-                vpc_id=vpc.id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[rt.id for rt in [*private_rts, isolated_rt]],
-                opts=child,
+            (
+                service,
+                aws.ec2.VpcEndpoint(
+                    f"{name}-{service}",
+                    vpc_id=vpc.id,
+                    service_name=pulumi.Output.concat(
+                        "com.amazonaws.", self._region, f".{service}"
+                    ),
+                    vpc_endpoint_type="Gateway",
+                    route_table_ids=[rt.id for rt in [*private_rts, isolated_rt]],
+                    opts=child,
+                ).prefix_list_id,
             )
             for service in ("s3", "dynamodb")
         ]
+        return _Vpc(
+            vpc_id=vpc.id,
+            azs=pulumi.Output.all(*az_names),
+            public=pulumi.Output.all(*[s.id for s in public]),
+            private=pulumi.Output.all(*[s.id for s in private]),
+            isolated=pulumi.Output.all(*[s.id for s in isolated]),
+            gateway_prefix_lists=gateway_endpoints,
+            nat_ids=[n.id for n in nats],
+        )
 
-        lambda_sg = aws.ec2.SecurityGroup(
-            f"{name}-lambda-sg",
-            vpc_id=vpc.id,
-            description="VPC-attached chorus Lambdas",
-            opts=child,
-        )
-        database_sg = aws.ec2.SecurityGroup(
-            f"{name}-database-sg",
-            vpc_id=vpc.id,
-            description="chorus database: PostgreSQL from the Lambda group only",
-            opts=child,
-        )
-        endpoint_sg = aws.ec2.SecurityGroup(
-            f"{name}-endpoint-sg",
-            vpc_id=vpc.id,
-            description="chorus interface endpoints: HTTPS from the Lambda group only",
-            opts=child,
-        )
-        for target, target_sg, port, protocol, destination in (
-            ("database", database_sg, db_port, "PostgreSQL", "the database"),
-            ("endpoints", endpoint_sg, 443, "HTTPS", "interface endpoints"),
+    def _security_groups(
+        self, name: str, vpc: _Vpc, db_port: pulumi.Input[int]
+    ) -> dict[str, aws.ec2.SecurityGroup]:
+        """The lambda, database and endpoints groups and the rules between them."""
+        child = pulumi.ResourceOptions(parent=self)
+        groups = {
+            label: aws.ec2.SecurityGroup(
+                f"{name}-{slug}-sg", vpc_id=vpc.vpc_id, description=description, opts=child
+            )
+            for label, slug, description in (
+                ("lambda", "lambda", "VPC-attached chorus Lambdas"),
+                ("database", "database", "chorus database: PostgreSQL from the Lambda group only"),
+                (
+                    "endpoints",
+                    "endpoint",
+                    "chorus interface endpoints: HTTPS from the Lambda group only",
+                ),
+            )
+        }
+        lambda_sg = groups["lambda"]
+        for target, port, protocol, destination in (
+            ("database", db_port, "PostgreSQL", "the database"),
+            ("endpoints", 443, "HTTPS", "interface endpoints"),
         ):
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-{target}-from-lambda",
-                security_group_id=target_sg.id,
+                security_group_id=groups[target].id,
                 referenced_security_group_id=lambda_sg.id,
                 ip_protocol="tcp",
                 from_port=port,
@@ -235,25 +348,26 @@ class Network(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-lambda-to-{target}",
                 security_group_id=lambda_sg.id,
-                referenced_security_group_id=target_sg.id,
+                referenced_security_group_id=groups[target].id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
                 description=f"{protocol} to {destination}",
                 opts=child,
             )
-        for service, endpoint in zip(("s3", "dynamodb"), gateway_endpoints, strict=True):
+        for service, prefix_list in vpc.gateway_prefix_lists:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-lambda-to-{service}",
                 security_group_id=lambda_sg.id,
-                prefix_list_id=endpoint.prefix_list_id,
+                prefix_list_id=prefix_list,
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
                 description="HTTPS to a gateway endpoint",
                 opts=child,
             )
-        if nats:
+        if vpc.nat_ids or not vpc.gateway_prefix_lists:
+            # a NAT gateway of ours, or a VPC whose routing is its owner's: HTTPS anywhere
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-lambda-to-internet",
                 security_group_id=lambda_sg.id,
@@ -264,38 +378,17 @@ class Network(pulumi.ComponentResource):
                 description="HTTPS to external APIs through the NAT gateway",
                 opts=child,
             )
+        return groups
 
-        for service in endpoints:
-            aws.ec2.VpcEndpoint(
-                f"{name}-{service.replace('.', '-')}",
-                vpc_id=vpc.id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=[s.id for s in private],
-                security_group_ids=[endpoint_sg.id],
-                opts=child,
-            )
 
-        self.vpc_id = vpc.id
-        self.availability_zones = pulumi.Output.all(*az_names)
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
-        self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in isolated])
-        self.lambda_security_group_id = lambda_sg.id
-        self.database_security_group_id = database_sg.id
-        self.endpoint_security_group_id = endpoint_sg.id
-        self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "availability_zones": self.availability_zones,
-                "public_subnet_ids": self.public_subnet_ids,
-                "private_subnet_ids": self.private_subnet_ids,
-                "isolated_subnet_ids": self.isolated_subnet_ids,
-                "lambda_security_group_id": self.lambda_security_group_id,
-                "database_security_group_id": self.database_security_group_id,
-                "endpoint_security_group_id": self.endpoint_security_group_id,
-                "nat_gateway_ids": self.nat_gateway_ids,
-            }
-        )
+@dataclass(frozen=True)
+class _Vpc:
+    """What the security groups and outputs need of a VPC, new or existing."""
+
+    vpc_id: pulumi.Output[str]
+    azs: pulumi.Output[list[str]]
+    public: pulumi.Output[list[str]]
+    private: pulumi.Output[list[str]]
+    isolated: pulumi.Output[list[str]]
+    gateway_prefix_lists: list[tuple[str, pulumi.Output[str]]]
+    nat_ids: list[pulumi.Output[str]]

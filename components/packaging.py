@@ -350,3 +350,20 @@ def build_lambda_artifacts(
         if requirements
         else None,
     )
+
+
+def runtime_source_dir() -> Path:
+    """The runtime's source folder to package: the repository's ``runtime/`` next to this
+    package, or the installed ``chorus.runtime`` of a ``chorus``/``chorus-infra`` wheel.
+
+    Found without importing the runtime (its modules need libraries a deploy does not).
+    """
+    beside = Path(__file__).resolve().parent.parent / "runtime"
+    if (beside / "handlers").is_dir():
+        return beside
+    import importlib.util
+
+    spec = importlib.util.find_spec("chorus.runtime")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("chorus.runtime is not installed: pip install chorus-infra")
+    return Path(next(iter(spec.submodule_search_locations)))

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from .naming import tagged
+from .rules import MaxReceiveCount, QueueSeconds, RetentionSeconds
+from .validation import check_args
+
 
 class QueueWithDlqArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for both queues. Default: the AWS-managed ``alias/aws/sqs`` key."""
     sse_sqs_without_key: bool
     """Without a customer key, use SSE-SQS instead of ``alias/aws/sqs``: needed when S3 or SNS
     sends to the queue (they cannot use the AWS-managed SQS key). Default: False."""
-    max_receive_count: pulumi.Input[int]
+    max_receive_count: pulumi.Input[MaxReceiveCount]
     """Receives before a message moves to the DLQ. Default: 3."""
-    visibility_timeout_seconds: pulumi.Input[int]
+    visibility_timeout_seconds: pulumi.Input[QueueSeconds]
     """At least 6x the consumer's timeout (AWS guidance for Lambda). Default: 360."""
-    message_retention_seconds: pulumi.Input[int]
+    message_retention_seconds: pulumi.Input[RetentionSeconds]
     """Retention on the main queue. Default: 4 days (the DLQ keeps 14 days)."""
     allow_services: Sequence[tuple[str, pulumi.Input[str]]]
     """``(service principal, source ARN)`` pairs allowed to send (e.g. S3 from one bucket,
@@ -27,7 +34,16 @@ class QueueWithDlqArgs(TypedDict, total=False):
 
 
 class QueueWithDlq(pulumi.ComponentResource):
-    """A queue, its dead-letter queue, the redrive in both directions and a TLS-only policy."""
+    """A queue, its dead-letter queue, the redrive in both directions and a TLS-only policy.
+
+    Example::
+
+        import pulumi
+        from chorus.components import QueueWithDlq
+
+        jobs = QueueWithDlq("jobs", {"max_receive_count": 5, "visibility_timeout_seconds": 600})
+        pulumi.export("queue", jobs.queue_url)
+    """
 
     queue_arn: pulumi.Output[str]
     """ARN of the main queue."""
@@ -48,8 +64,8 @@ class QueueWithDlq(pulumi.ComponentResource):
         args: QueueWithDlqArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("chorus:index:QueueWithDlq", name, {}, opts)
-        args = args or {}
+        args = check_args("QueueWithDlq", name, QueueWithDlqArgs, args)
+        super().__init__("chorus:index:QueueWithDlq", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         if kms_key_arn is not None:

@@ -25,6 +25,37 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .rules import (
+    BEDROCK_EMBEDDING_DIMENSIONS,
+    AnswerMode,
+    AuroraMaxCapacity,
+    AuroraMinCapacity,
+    AutoPauseSeconds,
+    AzCount,
+    BackupRetentionDays,
+    EmbeddingDimension,
+    EventSourceConcurrency,
+    InstanceCount,
+    InterfaceEndpoint,
+    KendraEdition,
+    LambdaArchitecture,
+    LambdaErrorAlarms,
+    LlmSource,
+    LogRetentionDays,
+    MfaMode,
+    NatGatewayCount,
+    ReservedConcurrency,
+    S3VectorsDistance,
+    ServerlessConcurrency,
+    ServerlessMemoryMb,
+    bedrock_embedding_dimensions,
+    capacity_problem,
+    cdn_header_problem,
+    cidr_problem,
+    embedding_dimension_problem,
+    nat_problem,
+)
+
 NAMESPACE = "chorus"
 
 
@@ -40,15 +71,35 @@ class _Section(BaseModel):
 
 class NetworkSettings(_Section):
     cidr: str = "10.42.0.0/16"
-    az_count: int = Field(2, ge=1, le=5)
-    nat_gateways: int = Field(0, ge=0, le=5)
-    interface_endpoints: list[str] = ["sagemaker.runtime", "secretsmanager"]
+    az_count: AzCount = 2
+    nat_gateways: NatGatewayCount = 0
+    interface_endpoints: list[InterfaceEndpoint] = []
+    """Default none: the functions stay out of the VPC unless ``lambdasInVpc``."""
     lambdas_in_vpc: bool = False
+    vpc_id: str | None = None
+    """Bring your own VPC (``vpc-0abc``): chorus creates only its security groups (and
+    ``interfaceEndpoints``) there; ``cidr``, ``azCount`` and ``natGateways`` do not apply."""
+    private_subnet_ids: list[str] = []
+    """With ``vpcId``: subnets of VPC-attached functions and interface endpoints."""
+    isolated_subnet_ids: list[str] = []
+    """With ``vpcId``: subnets of the database (may be the private ones)."""
 
     @model_validator(mode="after")
     def _nat_within_azs(self) -> NetworkSettings:
-        if self.nat_gateways > self.az_count:
-            raise ValueError(f"natGateways ({self.nat_gateways}) > azCount ({self.az_count})")
+        if self.vpc_id is not None:
+            if not self.private_subnet_ids or not self.isolated_subnet_ids:
+                raise ValueError("vpcId needs privateSubnetIds and isolatedSubnetIds")
+            if self.nat_gateways:
+                raise ValueError("natGateways: an existing VPC (vpcId) keeps its own routing")
+            return self
+        if self.private_subnet_ids or self.isolated_subnet_ids:
+            raise ValueError("privateSubnetIds and isolatedSubnetIds need vpcId")
+        problem = nat_problem(self.nat_gateways, self.az_count)
+        if problem:
+            raise ValueError(f"natGateways: {problem}")
+        problem = cidr_problem(self.cidr, self.az_count)
+        if problem:
+            raise ValueError(f"cidr: {problem}")
         return self
 
 
@@ -57,19 +108,40 @@ class EncryptionSettings(_Section):
 
 
 class AuthSettings(_Section):
-    mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"
+    mfa: MfaMode = "OPTIONAL"
     self_sign_up: bool = False
     callback_urls: list[str] = ["http://localhost:5173/"]
     domain_prefix: str | None = None
+    user_pool_id: str | None = None
+    """Bring your own Cognito user pool; the keys above then do not apply."""
+    client_id: str | None = None
+    """With ``userPoolId``: the web app's public app client."""
+
+    @model_validator(mode="after")
+    def _pool_and_client_together(self) -> AuthSettings:
+        if (self.user_pool_id is None) != (self.client_id is None):
+            raise ValueError("userPoolId and clientId go together (an existing pool and client)")
+        return self
 
 
 class AuroraSettings(_Section):
     enabled: bool = True
     engine_version: str = "16.6"
-    min_capacity: float = Field(0, ge=0, le=256)
-    max_capacity: float = Field(2, ge=1, le=256)
-    auto_pause_seconds: int = Field(300, ge=300, le=86400)
+    min_capacity: AuroraMinCapacity = 0
+    max_capacity: AuroraMaxCapacity = 2
+    auto_pause_seconds: AutoPauseSeconds = 300
     storage_gb: float = Field(1, ge=0, description="assumed stored GB, for `chorus cost` only")
+    backup_retention_days: BackupRetentionDays = 1
+    """Days of automated backups (1..35)."""
+    final_snapshot: bool = False
+    """Take a final snapshot when the cluster is deleted (production: true)."""
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> AuroraSettings:
+        problem = capacity_problem(self.min_capacity, self.max_capacity)
+        if problem:
+            raise ValueError(f"minCapacity, maxCapacity: {problem}")
+        return self
 
 
 class OpenSearchSettings(_Section):
@@ -79,7 +151,7 @@ class OpenSearchSettings(_Section):
 
 class KendraSettings(_Section):
     enabled: bool = False
-    edition: Literal["DEVELOPER_EDITION", "ENTERPRISE_EDITION"] = "DEVELOPER_EDITION"
+    edition: KendraEdition = "DEVELOPER_EDITION"
     metadata_prefix: str = Field("kendra-metadata/", pattern=r"^[A-Za-z0-9!_.*'()-][\w!.*'()/-]*/$")
     """Where the ingest worker writes ``<prefix><document key>.metadata.json`` (the documents'
     ``workspace_id`` attributes) and the S3 data source reads them; outside ``workspaces/`` so
@@ -97,7 +169,7 @@ class S3VectorsSettings(_Section):
     """Deploy an S3 Vectors vector bucket and index for the ``s3vectors`` store ($0 idle)."""
     index_name: str = Field("chunks", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     """Vector index name (3-63 lower-case letters, digits, dots, hyphens)."""
-    distance_metric: Literal["cosine"] = "cosine"
+    distance_metric: S3VectorsDistance = "cosine"
     """Distance of the index. Only ``cosine``: S3 Vectors also offers ``euclidean``, but the
     s3vectors adapter refuses any other index (it turns distances into cosine scores)."""
 
@@ -112,7 +184,9 @@ class VectorStoreSettings(_Section):
     kendra: KendraSettings = KendraSettings()
     dynamodb: DynamoDbStoreSettings = DynamoDbStoreSettings()
     s3_vectors: S3VectorsSettings = S3VectorsSettings()
-    embedding_dimension: int = Field(384, ge=8, le=16000)
+    embedding_dimension: EmbeddingDimension = 384
+    documents_bucket: str | None = None
+    """Bring your own documents bucket (its name); chorus sets its notifications and CORS."""
     cors_origins: list[str] = ["http://localhost:5173"]
     default_store: Literal["dynamodb", "pgvector", "opensearch", "s3vectors", "kendra"] = Field(
         "dynamodb", validate_default=True
@@ -151,24 +225,6 @@ class VectorStoreSettings(_Section):
         return value
 
 
-BEDROCK_EMBEDDING_DIMENSIONS: dict[str, tuple[int, ...]] = {
-    "amazon.titan-embed-text-v2": (256, 512, 1024),
-    "amazon.titan-embed-text-v1": (1536,),
-    "cohere.embed-english-v3": (1024,),
-    "cohere.embed-multilingual-v3": (1024,),
-    "cohere.embed-v4": (256, 512, 1024, 1536),
-}
-"""Vector sizes each Bedrock embedding model can return (what ``runtime/adapters/
-bedrock_embeddings.py`` asks for), so a stack whose ``vectorStore.embeddingDimension`` the model
-cannot give fails at preview instead of at the first ingest."""
-
-
-def bedrock_embedding_dimensions(model_id: str) -> tuple[int, ...] | None:
-    """The sizes ``model_id`` (an id or an ARN ending in one) can return; None if unknown."""
-    name = model_id.split("/")[-1]
-    return next((dims for key, dims in BEDROCK_EMBEDDING_DIMENSIONS.items() if key in name), None)
-
-
 class HostedModelSettings(_Section):
     hosting: Literal["none", "serverless", "instance", "bedrock"] = "serverless"
     """``serverless``/``instance``: a SageMaker endpoint serving ``model_images/``; ``bedrock``
@@ -180,15 +236,23 @@ class HostedModelSettings(_Section):
     model_dir: str | None = None
     model_package: str | None = None
     hf_model_id: str | None = None
-    memory_mb: int = Field(3072, ge=1024, le=6144)
-    max_concurrency: int = Field(2, ge=1, le=200)
+    memory_mb: ServerlessMemoryMb = 3072
+    max_concurrency: ServerlessConcurrency = 2
     instance_type: str = "ml.g4dn.xlarge"
-    instance_count: int = Field(1, ge=1)
+    instance_count: InstanceCount = 1
+
+    @property
+    def embedding_model(self) -> str | None:
+        """What identifies the model's vector size: the Bedrock id, the Hugging Face id or the
+        model package (None when hosted from a bare folder or archive)."""
+        if self.hosting == "bedrock":
+            return self.model_id
+        return self.hf_model_id or self.model_package
 
 
 class LlmSettings(_Section):
     name: str
-    source: Literal["image", "jumpstart", "huggingface"]
+    source: LlmSource
     image_uri: str | None = None
     environment: dict[str, str] = {}
     model_package_arn: str | None = None
@@ -196,7 +260,7 @@ class LlmSettings(_Section):
     hf_model_id: str | None = None
     hf_revision: str = "main"
     instance_type: str = "ml.g5.xlarge"
-    instance_count: int = Field(1, ge=1)
+    instance_count: InstanceCount = 1
 
 
 GUARDRAIL_ID = re.compile(
@@ -277,10 +341,10 @@ class ModelSettings(_Section):
 
 
 class OrchestratorSettings(_Section):
-    chat_max_concurrency: int = Field(5, ge=2, le=1000)
-    ingest_max_concurrency: int = Field(2, ge=2, le=1000)
-    fanout_reserved_concurrency: int = Field(-1, ge=-1)
-    lambda_error_alarms: Literal["per_function", "aggregate"] = "per_function"
+    chat_max_concurrency: EventSourceConcurrency = 5
+    ingest_max_concurrency: EventSourceConcurrency = 2
+    fanout_reserved_concurrency: ReservedConcurrency = -1
+    lambda_error_alarms: LambdaErrorAlarms = "per_function"
     alarm_email: str | None = None
     require_cdn_header: bool | None = None
     """Refuse REST calls and WebSocket connections that lack the CDN's secret origin header, so
@@ -288,7 +352,7 @@ class OrchestratorSettings(_Section):
     ``frontend.enabled`` (the CDN then carries both ``/api`` and ``/ws``), off without it (nothing
     would send the header); read it through ``StackSettings.cdn_header_required``."""
     cors_origins: list[str] = ["http://localhost:5173"]
-    default_mode: Literal["single", "cascade", "consensus"] = "single"
+    default_mode: AnswerMode = "single"
 
 
 class SemanticCacheSettings(_Section):
@@ -305,7 +369,7 @@ class SemanticCacheSettings(_Section):
 
 
 class LambdaSettings(_Section):
-    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    architecture: LambdaArchitecture = "x86_64"
     requirements: list[str] | None = None
     """Wheels of the dependencies layer. Default: ``components.packaging.LAMBDA_REQUIREMENTS``
     (what the handlers import), plus OpenAI's SDK when ``models.openaiModels`` is set."""
@@ -338,8 +402,12 @@ class StackSettings(_Section):
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
     frontend: FrontendSettings = FrontendSettings()
     """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 14
+    log_retention_days: LogRetentionDays = 14
     deletion_protection: bool = False
+    tags: dict[str, str] = {}
+    """``chorus:tags``: tags every component puts on every taggable resource, on top of the
+    provider's ``aws:defaultTags`` (which also reach resources created outside chorus's
+    components). Default: none."""
 
     @property
     def semantic_cache_on_dynamodb(self) -> bool:
@@ -377,15 +445,15 @@ class StackSettings(_Section):
         cls, models: ModelSettings, info: ValidationInfo
     ) -> ModelSettings:
         store = info.data.get("vector_store")
-        model_id = models.bedrock_embedding
-        if store is None or model_id is None:
+        model = models.embedding.embedding_model
+        if store is None or model is None or models.embedding.hosting == "none":
             return models
-        sizes = bedrock_embedding_dimensions(model_id) or ()
-        if store.embedding_dimension not in sizes:
+        problem = embedding_dimension_problem(model, store.embedding_dimension)
+        if problem:
+            key = "modelId" if models.embedding.hosting == "bedrock" else "model"
             raise ValueError(
-                f"models.embedding.modelId {model_id} returns {' or '.join(map(str, sizes))} "
-                f"dimensions; set vectorStore.embeddingDimension to one of them (it is "
-                f"{store.embedding_dimension})"
+                f"models.embedding.{key}: {problem}; set vectorStore.embeddingDimension to "
+                f"the model's size (it is {store.embedding_dimension})"
             )
         return models
 
@@ -395,11 +463,12 @@ class StackSettings(_Section):
         cls, frontend: FrontendSettings, info: ValidationInfo
     ) -> FrontendSettings:
         orchestrator = info.data.get("orchestrator")
-        if orchestrator is not None and orchestrator.require_cdn_header and not frontend.enabled:
+        required = bool(orchestrator is not None and orchestrator.require_cdn_header)
+        problem = cdn_header_problem(required, frontend.enabled)
+        if problem:
             raise ValueError(
-                "orchestrator.requireCdnHeader is true but frontend.enabled is false: only the "
-                "CDN sends the header, so every API call would be refused; enable the frontend "
-                "or set orchestrator.requireCdnHeader: false"
+                "orchestrator.requireCdnHeader is true but frontend.enabled is false: "
+                f"{problem} (set orchestrator.requireCdnHeader: false)"
             )
         return frontend
 

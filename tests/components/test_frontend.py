@@ -361,7 +361,7 @@ def test_site_without_index_html_is_refused(tmp_path):
 
 
 def test_missing_required_input_names_it():
-    with pytest.raises(ValueError, match="cdn_secret_value is required"):
+    with pytest.raises(ValueError, match="'cdn_secret_value' is required"):
         Frontend("web", {"http_api_url": HTTP_API, "websocket_url": WS_API})
 
 

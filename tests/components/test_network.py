@@ -46,8 +46,15 @@ def test_isolated_subnets_have_no_route_out():
     assert all(r.inputs["routeTableId"] != isolated_rt.state["id"] for r in routes)
 
 
-def test_gateway_and_interface_endpoints_exist():
+def test_by_default_only_the_free_gateway_endpoints_exist():
     d = _network()
+    endpoints = d.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert {e.inputs["vpcEndpointType"] for e in endpoints} == {"Gateway"}
+    assert len(endpoints) == 2
+
+
+def test_gateway_and_interface_endpoints_exist():
+    d = _network(interface_endpoints=["sagemaker.runtime", "secretsmanager"])
     endpoints = {
         e.inputs["serviceName"]: e.inputs for e in d.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     }
@@ -65,7 +72,7 @@ def test_optional_interface_endpoints_can_be_added_or_removed():
     services = {e.inputs["serviceName"] for e in d.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert "com.amazonaws.eu-west-1.bedrock-runtime" in services
     assert "com.amazonaws.eu-west-1.secretsmanager" not in services
-    with pytest.raises(ValueError, match="unknown interface endpoint"):
+    with pytest.raises(ValueError, match=r"interface_endpoints\[0\]. must be one of .*sagemaker"):
         Network("bad", {"interface_endpoints": ["ec2messages"]})
 
 

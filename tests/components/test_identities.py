@@ -1,0 +1,63 @@
+"""Refactoring the components keeps every resource of an existing stack: each resource the
+stack had (tests/components/data/urns_before_split.json, recorded from the program before
+ChatOrchestrator was split into smaller components) still answers to its URN, directly or
+through an alias, so `pulumi up` updates in place instead of deleting and creating."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.settings import load_stack_file, parse_settings
+from components.stack import build_stack
+
+from .test_stack import CODE, EVERYTHING_ON
+from .urns import deploy_recording
+
+ROOT = Path(__file__).resolve().parents[2]
+BEFORE = json.loads((Path(__file__).parent / "data" / "urns_before_split.json").read_text())
+STACKS = {
+    "dev": (lambda: load_stack_file(ROOT / "Pulumi.dev.yaml"), "dev"),
+    "everything": (
+        lambda: parse_settings({**EVERYTHING_ON, "chorus:frontend": {"enabled": True}}),
+        "prod",
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(STACKS))
+def identities(request):
+    settings_of, stack = STACKS[request.param]
+    settings = settings_of()
+    now = deploy_recording(lambda: build_stack(settings, CODE, stack), stack)
+    return set(BEFORE[request.param]), now
+
+
+def test_every_resource_of_an_existing_stack_keeps_its_identity(identities):
+    before, now = identities
+    answered = set().union(*now.values())
+    assert sorted(before - answered) == []
+
+
+def test_no_two_resources_claim_the_same_old_identity(identities):
+    before, now = identities
+    claims: dict[str, list[str]] = {}
+    for urn, names in now.items():
+        for old in names & before:
+            claims.setdefault(old, []).append(urn)
+    assert {old: urns for old, urns in claims.items() if len(urns) > 1} == {}
+
+
+def test_only_new_grouping_components_are_created(identities):
+    before, now = identities
+    added = {urn.split("::")[2].split("$")[-1] for urn, names in now.items() if not names & before}
+    assert added <= {
+        "chorus:index:ChatTables",
+        "chorus:index:ChatMessaging",
+        "chorus:index:WebSocketApi",
+        "chorus:index:HttpApi",
+        "chorus:index:ChatWorkflows",
+        "chorus:index:ChatAlarms",
+    }
