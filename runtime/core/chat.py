@@ -22,7 +22,7 @@ from .answering import Answerer
 from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
 from .conversation import HeuristicCondenser, QueryCondenser, trim_history
 from .errors import BadRequest, ChorusError, Forbidden, NotFound
-from .grounding import GroundingJudge, GuardrailCheck
+from .grounding import GroundingJudge, GuardrailCheck, contradiction_dict
 from .models import ChatMessage, Session, StoredMessage
 from .orchestration import (
     AllModelsFailed,
@@ -35,6 +35,7 @@ from .orchestration import (
 )
 from .ports import MetadataStore
 from .protocol import SendMessageData, error_event, final_event, sources_event, token_event
+from .relevance import RelevanceScorer
 from .retrieval import RetrievalTrace, Retriever
 from .semantic_cache import DEFAULT_THRESHOLD as CACHE_THRESHOLD
 from .semantic_cache import SemanticCache, cache_scope
@@ -73,6 +74,9 @@ class ChatService:
         Grounding judge run on every answer (None: ``grounding`` is null in ``final``).
     agreement:
         Agreement scorer for consensus and cascade (None: ``agreement`` is null).
+    relevance:
+        Answer-relevance scorer (None: ``relevance`` is null; consensus ties then go to
+        grounding alone).
     orchestration:
         Deadlines, cascade thresholds, judge model.
     cache, cache_threshold:
@@ -108,6 +112,7 @@ class ChatService:
         condenser: QueryCondenser | None = None,
         guardrail: GuardrailCheck | None = None,
         fanout: ModelFanOut | None = None,
+        relevance: RelevanceScorer | None = None,
     ) -> None:
         if default_model not in answerers:
             raise ValueError(f"default model {default_model!r} is not among the answerers")
@@ -142,6 +147,7 @@ class ChatService:
             agreement=agreement,
             settings=self.settings,
             fanout=fanout,
+            relevance=relevance,
         )
 
     @property
@@ -441,6 +447,13 @@ def _result_fields(result: OrchestrationResult, answer: str) -> dict[str, Any]:
         "agreement": result.agreement.score if result.agreement else None,
         "grounding": chosen.grounding.score if chosen.grounding else None,
         "unsupported": chosen.grounding.unsupported if chosen.grounding else [],
+        "contradicted": (
+            [contradiction_dict(s) for s in chosen.grounding.contradicted]
+            if chosen.grounding
+            else []
+        ),
+        "relevance": chosen.relevance,
+        "conflicts": [c.to_dict() for c in result.agreement.conflicts] if result.agreement else [],
         "escalation": result.escalation or None,
         "partial": result.partial,
         "usage": usage_dict(result.usage),

@@ -22,6 +22,7 @@ from ..core.grounding import EmbeddingGroundingJudge
 from ..core.ingestion import Ingestor
 from ..core.models import ChunkingSettings, Workspace
 from ..core.ports import Embedder, Reranker
+from ..core.relevance import EmbeddingRelevanceScorer
 from ..core.retrieval import Retriever
 from .embedded_postgres import start_embedded_postgres
 from .settings import LocalSettings
@@ -161,6 +162,7 @@ def open_services(
         prices=prices,
         grounding=EmbeddingGroundingJudge(turn_embedder),
         agreement=EmbeddingAgreementScorer(turn_embedder),
+        relevance=EmbeddingRelevanceScorer(turn_embedder),
         cache=cache,
         condenser=condenser,
     )
