@@ -153,8 +153,11 @@ def _first_conflict(
     return None
 
 
-def agreement_score(answers: Sequence[str], embedder: Embedder) -> AgreementResult:
-    """Pairwise cosine similarity of the answers' embeddings, its mean and the medoid.
+def agreement_score(
+    answers: Sequence[str], embedder: Embedder, *, conflicts: bool = True
+) -> AgreementResult:
+    """Pairwise cosine similarity of the answers' embeddings, its mean and the medoid; pairs
+    that contradict each other score 0 (``conflicts=False``: cosine only, for comparison).
 
     Citation markers are removed first. Embeddings are L2-normalised (the Embedder contract), so
     the dot product is the cosine.
@@ -171,17 +174,18 @@ def agreement_score(answers: Sequence[str], embedder: Embedder) -> AgreementResu
         embedder.embed([strip_citations(a) or a for a in answers], kind="passage"),
         dtype=np.float64,
     )
-    return result_from_matrix(vectors @ vectors.T, find_conflicts(answers))
+    return result_from_matrix(vectors @ vectors.T, find_conflicts(answers) if conflicts else ())
 
 
 class EmbeddingAgreementScorer:
     """The default scorer: ``agreement_score`` through the retrieval Embedder (no extra model)."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, *, conflicts: bool = True) -> None:
         self.embedder = embedder
+        self.conflicts = conflicts
 
     def score(self, question: str, answers: Sequence[str]) -> AgreementResult:
-        return agreement_score(answers, self.embedder)
+        return agreement_score(answers, self.embedder, conflicts=self.conflicts)
 
 
 class PairwiseAgreementScorer:

@@ -300,6 +300,15 @@ STOPWORDS = frozenset(
         "no",
         "nor",
         "not",
+        "unless",
+        "though",
+        "although",
+        "whereas",
+        "whenever",
+        "however",
+        "yet",
+        "still",
+        "even",
     ]
 )
 """Words too common to align two sentences on (they do not carry the topic)."""
@@ -334,7 +343,8 @@ class Claim:
     lemmas:
         Lemmas of the content words (stop words left out), for alignment and antonyms.
     negations:
-        How many negation cues the sentence has (only the parity matters).
+        The negation cues, each with the content lemmas it scopes over (the next few content
+        words): a negation only matters where the other sentence talks about what it negates.
     numbers:
         (value, unit) of each number that is not a year; unit is ``""`` when none follows.
     dates:
@@ -348,11 +358,17 @@ class Claim:
     text: str
     tokens: tuple[Token, ...]
     lemmas: frozenset[str]
-    negations: int
+    negations: tuple[tuple[str, frozenset[str]], ...]
     numbers: frozenset[tuple[float, str]]
     dates: frozenset[str]
     names: frozenset[str]
     quantifiers: frozenset[str]
+
+    digits: frozenset[float] = frozenset()
+    jargon: frozenset[str] = frozenset()
+    """Lower-case words no dictionary knows (asyncio, gevent): compared like names where two
+    sentences put different ones in the same place, but not required to appear in a source."""
+    """Values written with digits (spelled-out ones such as "two" are often not counts)."""
 
     @property
     def values(self) -> frozenset[float]:
@@ -367,8 +383,14 @@ def lemmas_of(word: str) -> frozenset[str]:
 
 
 def is_dictionary_word(word: str) -> bool:
-    """Whether lemminflect knows the (lower-cased) word: unknown words are names or jargon."""
-    return bool(getAllLemmas(word.lower())) or word.lower() in STOPWORDS
+    """Whether lemminflect knows the (lower-cased) word, or each part of a hyphenated one:
+    unknown words are names or jargon."""
+    lower = word.lower()
+    if lower in STOPWORDS or lower in NEGATIONS or lower in UNIVERSAL or lower in PARTIAL:
+        return True
+    if "-" in lower:
+        return all(is_dictionary_word(part) for part in lower.split("-") if part)
+    return bool(getAllLemmas(lower))
 
 
 def _number(text: str) -> float | None:
@@ -437,23 +459,63 @@ def _is_name(token: Token, first: bool) -> bool:
     return False
 
 
+def _is_jargon(token: Token) -> bool:
+    """A lower-case word no dictionary knows: a product or tool (asyncio, gevent, uvloop)."""
+    text = token.text
+    return (
+        text.isalpha()
+        and text.islower()
+        and len(text) >= 3
+        and not text.endswith(("ed", "ing", "ly", "tion"))  # inflected English, not a name
+        and not is_dictionary_word(text)
+    )
+
+
+def name_key(word: str) -> str:
+    """A name as compared: possessive dropped ("Git's" is "git")."""
+    return word.removesuffix("'s").removesuffix("'")
+
+
+NEGATION_SCOPE = 3
+"""Content words after a negation cue that it is taken to negate."""
+CONTRAST = {("rather", "than"), ("instead", "of")}
+"""Two-word cues that deny what follows ("snapshots rather than differences")."""
+SURFACE_ONLY = frozenset(["more", "most", "less", "least", "fewer"])
+"""Words compared as written: their lemmas (much, little) would pair unrelated opposites."""
+
+
+def _scope(tokens: list[Token], start: int) -> frozenset[str]:
+    out: set[str] = set()
+    for token in tokens[start:]:
+        if len(out) >= NEGATION_SCOPE:
+            break
+        if token.lower in STOPWORDS or token.lower in NEGATIONS:
+            continue
+        out.update(lemmas_of(token.lower) | {token.lower})
+    return frozenset(out)
+
+
 def read_claim(text: str) -> Claim:
     """A sentence's comparable facts (see ``Claim``)."""
     tokens = tokenize(text)
     lemmas: set[str] = set()
-    negations = 0
+    negations: list[tuple[str, frozenset[str]]] = []
+    digits: set[float] = set()
+    jargon: set[str] = set()
     numbers: set[tuple[float, str]] = set()
     dates: set[str] = set()
     names: set[str] = set()
     quantifiers: set[str] = set()
     for position, token in enumerate(tokens):
         lower = token.lower
+        following_word = tokens[position + 1].lower if position + 1 < len(tokens) else ""
         if lower in NEGATIONS and not (
-            lower == "not"
-            and position + 1 < len(tokens)
-            and tokens[position + 1].lower in ("only", "just")
+            (lower == "not" and following_word in ("only", "just"))
+            or (lower == "nor" and any(t.lower == "neither" for t in tokens[:position]))
         ):
-            negations += 1
+            negations.append((token.text, _scope(tokens, position + 1)))
+        elif (lower, following_word) in CONTRAST:
+            negations.append((f"{token.text} {following_word}", _scope(tokens, position + 2)))
         if lower in UNIVERSAL or lower in PARTIAL:
             quantifiers.add(lower)
         if token.number is not None:
@@ -466,6 +528,8 @@ def read_claim(text: str) -> Claim:
                 continue  # "one of the models" is a pronoun, not a count
             unit = {"percent": "%"}.get(unit, unit)
             numbers.add((token.number, unit.rstrip("s") if len(unit) > 3 else unit))
+            if token.text[0].isdigit():
+                digits.add(token.number)
             continue
         if lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may":
             dates.add(f"month:{MONTHS[lower]}")
@@ -474,18 +538,22 @@ def read_claim(text: str) -> Claim:
             dates.add(f"day:{lower[:3]}")
             continue
         if _is_name(token, position == 0):
-            names.add(lower)
+            names.add(name_key(lower))
+        elif _is_jargon(token):
+            jargon.add(lower)
         if lower not in STOPWORDS and lower not in NEGATIONS:
-            lemmas.update(lemmas_of(lower))
+            lemmas.update({lower} if lower in SURFACE_ONLY else lemmas_of(lower))
     return Claim(
         text,
         tuple(tokens),
         frozenset(lemmas),
-        negations,
+        tuple(negations),
         frozenset(numbers),
         frozenset(dates),
         frozenset(names),
         frozenset(quantifiers),
+        frozenset(digits),
+        frozenset(jargon),
     )
 
 

@@ -14,11 +14,12 @@ negation *and* an antonym, and says the same thing.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .antonyms import are_antonyms
-from .claims import NEGATIONS, PARTIAL, UNIVERSAL, Claim, lemmas_of
+from .claims import PARTIAL, STOPWORDS, SURFACE_ONLY, UNIVERSAL, Claim, lemmas_of, name_key
 
 DifferenceKind = Literal[
     "negation", "antonym", "number", "date", "entity", "quantifier", "comparative"
@@ -47,49 +48,65 @@ def compare(claim: Claim, source: Claim) -> list[Difference]:
         *_dates(claim, source),
         *_names(claim, source),
         *_quantifiers(claim, source),
-        *_comparison_order(claim, source),
     ]
 
 
-def _words(claim: Claim, predicate: Any) -> str:
-    return " ".join(dict.fromkeys(t.text for t in claim.tokens if predicate(t.lower)))
+def _relevant_negations(claim: Claim, other: Claim) -> list[str]:
+    """The claim's negation cues whose scope the other sentence talks about (or that scope
+    over nothing in particular): "not designed for precise timings" in a source says nothing
+    about a claim that only repeats the sentence's other half."""
+    return [cue for cue, scope in claim.negations if not scope or scope & other.lemmas]
+
+
+def _lemmas(word: str) -> frozenset[str]:
+    """The word's lemmas for antonym look-up; an adverb in -ly also as its adjective
+    ("slowly" against "fast")."""
+    if word in SURFACE_ONLY:
+        return frozenset({word})
+    found = lemmas_of(word) | {word}
+    if word.endswith("ly") and len(word) > 4:
+        found |= lemmas_of(word[:-2])
+    return found
 
 
 def _polarity(claim: Claim, source: Claim) -> list[Difference]:
-    """Negation parity and antonyms, counted together: an odd number of flips contradicts."""
-    negation_flip = claim.negations % 2 != source.negations % 2
+    """Negation parity, antonyms and a swapped comparison, counted together: an odd number
+    of flips contradicts ("not disabled" is "enabled"; "B is slower than A" is "A is faster
+    than B")."""
+    mine_cues = _relevant_negations(claim, source)
+    their_cues = _relevant_negations(source, claim)
+    negation_flip = len(mine_cues) % 2 != len(their_cues) % 2
     opposites: list[tuple[str, str]] = []
     claim_words = {t.lower for t in claim.tokens} - {t.lower for t in source.tokens}
     source_words = {t.lower for t in source.tokens} - {t.lower for t in claim.tokens}
     for mine in sorted(claim_words):
-        mine_lemmas = lemmas_of(mine) | {mine}
+        mine_lemmas = _lemmas(mine)
         if mine_lemmas & source.lemmas:
             continue  # the source has the word in another form
         for theirs in sorted(source_words):
-            their_lemmas = lemmas_of(theirs) | {theirs}
+            their_lemmas = _lemmas(theirs)
             if their_lemmas & claim.lemmas:
                 continue
             if any(are_antonyms(a, b) for a in mine_lemmas for b in their_lemmas):
                 opposites.append((mine, theirs))
                 break
-    flips = int(negation_flip) + len(opposites)
+    swapped = _comparison_order(claim, source)
+    flips = int(negation_flip) + len(opposites) + int(swapped is not None)
     if flips % 2 == 0:
         return []
-    if opposites:
-        out = []
-        for mine, theirs in opposites:
-            comparative = (
-                mine in COMPARATIVE_WORDS
-                or theirs in COMPARATIVE_WORDS
-                or (mine not in lemmas_of(mine) and mine.endswith(("er", "est")))
-            )
-            out.append(Difference("comparative" if comparative else "antonym", mine, theirs))
-        return out
-
-    def is_negation(word: str) -> bool:
-        return word in NEGATIONS
-
-    return [Difference("negation", _words(claim, is_negation), _words(source, is_negation))]
+    out = []
+    for mine, theirs in opposites:
+        comparative = (
+            mine in COMPARATIVE_WORDS
+            or theirs in COMPARATIVE_WORDS
+            or (mine not in lemmas_of(mine) and mine.endswith(("er", "est")))
+        )
+        out.append(Difference("comparative" if comparative else "antonym", mine, theirs))
+    if swapped is not None:
+        out.append(swapped)
+    if negation_flip:
+        out.append(Difference("negation", " ".join(mine_cues), " ".join(their_cues)))
+    return out
 
 
 def _same(a: float, b: float) -> bool:
@@ -104,8 +121,8 @@ def _numbers(claim: Claim, source: Claim) -> list[Difference]:
     if mine and theirs:
         out.append(Difference("number", _format(mine), _format(theirs)))
     for value, unit in claim.numbers:
-        units = {u for w, u in source.numbers if _same(value, w)}
-        if unit and units and unit not in units and "" not in units:
+        units = {u for w, u in source.numbers if _same(value, w)} - {""}
+        if unit and units and unit not in units:
             out.append(
                 Difference("number", _format([(value, unit)]), _format([(value, units.pop())]))
             )
@@ -133,12 +150,14 @@ def _date_words(claim: Claim, dates: list[str]) -> str:
 def _names(claim: Claim, source: Claim) -> list[Difference]:
     """A name or identifier in the claim where the aligned source sentence has another one
     in the same place ("Sydney" for "Canberra", ``chunk_overlap`` for ``chunk_size``)."""
-    mine = {n for n in claim.names if n not in {t.lower for t in source.tokens}}
-    theirs = {n for n in source.names if n not in {t.lower for t in claim.tokens}}
+    claim_words = {name_key(t.lower) for t in claim.tokens}
+    source_words = {name_key(t.lower) for t in source.tokens}
+    mine = {n for n in claim.names | claim.jargon if not _has_name(source_words, n)}
+    theirs = {n for n in source.names | source.jargon if not _has_name(claim_words, n)}
     if not mine or not theirs:
         return []
-    a = [t.lower for t in claim.tokens]
-    b = [t.lower for t in source.tokens]
+    a = [name_key(t.lower) for t in claim.tokens]
+    b = [name_key(t.lower) for t in source.tokens]
     pairs: list[tuple[str, str]] = []
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -146,11 +165,22 @@ def _names(claim: Claim, source: Claim) -> list[Difference]:
             continue
         left = [w for w in a[i1:i2] if w in mine]
         right = [w for w in b[j1:j2] if w in theirs]
-        if left and right:
+        if left and right and not _related(left, right):
             pairs.append((" ".join(left), " ".join(right)))
-    if not pairs and len(mine) == 1 and len(theirs) == 1:
-        pairs.append((next(iter(mine)), next(iter(theirs))))
     return [Difference("entity", left, right) for left, right in pairs]
+
+
+def _related(left: list[str], right: list[str]) -> bool:
+    """Names whose parts one contains the other's ("tqdm" and "tqdm.gui") are one thing named
+    more or less precisely, not a swap (``chunk_size`` and ``chunk_overlap`` are two)."""
+    mine = {p for name in left for p in re.split(r"[-_./]", name) if p}
+    theirs = {p for name in right for p in re.split(r"[-_./]", name) if p}
+    return mine <= theirs or theirs <= mine
+
+
+def _has_name(words: set[str], name: str) -> bool:
+    """Whether the words hold the name, in the singular or the plural ("API", "APIs")."""
+    return name in words or name.removesuffix("s") in words or f"{name}s" in words
 
 
 def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
@@ -166,22 +196,21 @@ def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
     return []
 
 
-def _comparison_order(claim: Claim, source: Claim) -> list[Difference]:
+def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
     """ "A is faster than B" against "B is faster than A": the compared things swapped."""
     a = [t.lower for t in claim.tokens]
     b = [t.lower for t in source.tokens]
     if "than" not in a or "than" not in b:
-        return []
+        return None
     i, j = a.index("than"), b.index("than")
     after_mine = a[i + 1 : i + 4]
     after_theirs = b[j + 1 : j + 4]
     if not after_mine or after_mine == after_theirs:
-        return []
-    head = next((w for w in after_mine if w not in ("the", "a", "an")), "")
-    if head and head in b[:j] and head not in after_theirs:
-        return [
-            Difference(
-                "comparative", f"than {' '.join(after_mine)}", f"than {' '.join(after_theirs)}"
-            )
-        ]
-    return []
+        return None
+    moved = [w for w in after_mine if w not in STOPWORDS and w in b[:j] and w not in after_theirs]
+    back = [w for w in after_theirs if w not in STOPWORDS and w in a[:i]]
+    if moved and back:
+        return Difference(
+            "comparative", f"than {' '.join(after_mine)}", f"than {' '.join(after_theirs)}"
+        )
+    return None

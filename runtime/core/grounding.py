@@ -12,6 +12,7 @@ behind the ``GuardrailCheck`` protocol (adapter: ``runtime/adapters/bedrock_guar
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 
 from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
-from .claims import Claim, lexical_overlap, read_claim
+from .claims import Claim, lexical_overlap, name_key, read_claim
 from .context import AssembledContext
 from .contradiction import Difference, compare
 from .ports import Embedder
@@ -142,6 +143,8 @@ class _SourceSentence:
     text: str
     number: int
     claim: Claim
+    passage: Claim
+    """The whole source passage read as one claim: what a sentence's neighbours state."""
 
 
 class EmbeddingGroundingJudge:
@@ -175,6 +178,11 @@ class EmbeddingGroundingJudge:
     """How far under ``threshold`` a contradicted claim's cosine may fall: flipping a word
     lowers the cosine a little, and such a claim is still *about* that source sentence."""
 
+    lexical_margin = 0.1
+    lexical_support = 0.5
+    """A claim whose cosine falls up to ``lexical_margin`` under ``threshold`` is still
+    supported when it shares ``lexical_support`` of its content words with the sentence and
+    nothing differs: heavily reworded paraphrases lose cosine, not words."""
     support_margin = 0.05
     """How much worse than the best-aligned sentence another one may align and still count
     as the claim's support when the best one contradicts it."""
@@ -205,10 +213,13 @@ class EmbeddingGroundingJudge:
         sources: list[_SourceSentence] = []
         seen: set[str] = set()
         for citation in context.citations:
+            passage = read_claim(" ".join(claim_sentences(citation.hit.text)))
             for sentence in claim_sentences(citation.hit.text):
                 if sentence.lower() not in seen:
                     seen.add(sentence.lower())
-                    sources.append(_SourceSentence(sentence, citation.number, read_claim(sentence)))
+                    sources.append(
+                        _SourceSentence(sentence, citation.number, read_claim(sentence), passage)
+                    )
         vectors = (
             np.asarray(self.embedder.embed([s.text for s in sources], kind="passage"))
             if sources
@@ -295,12 +306,40 @@ class EmbeddingGroundingJudge:
         aligned = [i for i in order if similarity[i] >= floor or overlaps[i] >= 0.6]
         if not aligned:
             return SentenceSupport(text, score, False, sources[best].number)
-        found = [(i, compare(claim, sources[i].claim)) for i in aligned]
+        found = [(i, _differences(claim, sources[i])) for i in aligned]
         # A sentence without differences supports the claim only when it aligns about as
         # well as the best: a vaguer sentence elsewhere must not outvote the one it flips.
         lead = float(alignment[aligned[0]])
         clean = [i for i, d in found if not d and alignment[i] >= lead - self.support_margin]
-        supporting = [i for i in clean if similarity[i] >= self.threshold]
+        supporting = [
+            i
+            for i in clean
+            if similarity[i] >= self.threshold
+            or (
+                similarity[i] >= self.threshold - self.lexical_margin
+                and overlaps[i] >= self.lexical_support
+            )
+        ]
+        # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
+        # cannot be supported, however close the rest of the wording.
+        unknown = [n for n in sorted(claim.names) if not _known_name(n, stated)]
+        if unknown:
+            swaps = [
+                (i, [x for x in d if x.kind == "entity"])
+                for i, d in found
+                if any(x.kind == "entity" for x in d)
+            ]
+            if swaps:
+                i, differences = swaps[0]
+                return SentenceSupport(
+                    text, round(float(similarity[i]), 4), False, sources[i].number,
+                    "contradicted", sources[i].text, tuple(differences),
+                )  # fmt: skip
+            top = aligned[0]
+            return SentenceSupport(
+                text, round(float(similarity[top]), 4), False, sources[top].number,
+                "unsupported", sources[top].text, (Difference("entity", " ".join(unknown), ""),),
+            )  # fmt: skip
         if supporting:
             top = max(supporting, key=lambda i: alignment[i])
             missing = _unstated(claim, stated)
@@ -323,18 +362,56 @@ class EmbeddingGroundingJudge:
         return SentenceSupport(text, score, False, sources[best].number)
 
 
+def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
+    """What differs between the claim and a source sentence, leaving out a number, date or
+    name the sentence's own passage states: a claim often joins two neighbouring sentences
+    ("uploaded by X on Friday" + "version 12.4")."""
+    passage = source.passage
+    kept = []
+    for difference in compare(claim, source.claim):
+        if difference.kind == "number" and all(
+            any(_same_number(number, stated) for stated in passage.numbers)
+            for number in claim.numbers
+        ):
+            continue
+        if difference.kind == "date" and claim.dates <= passage.dates:
+            continue
+        if difference.kind == "entity" and all(
+            n in passage.names for n in difference.claim.split()
+        ):
+            continue
+        kept.append(difference)
+    return kept
+
+
+def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:
+    """Same value, and the same unit unless one of them has none."""
+    return abs(number[0] - stated[0]) < 1e-9 and (
+        number[1] == stated[1] or not number[1] or not stated[1]
+    )
+
+
 def _stated_specifics(sources: Sequence[_SourceSentence]) -> frozenset[str]:
     """Every number and date the context states, as the claims compare them."""
     out: set[str] = set()
     for source in sources:
         out.update(f"n:{v:g}" for v in source.claim.values)
         out.update(source.claim.dates)
+        for token in source.claim.tokens:
+            word = name_key(token.lower)
+            out.add(f"w:{word}")
+            out.update(f"w:{part}" for part in re.split(r"[-/.]", word) if part)
     return frozenset(out)
 
 
+def _known_name(name: str, stated: frozenset[str]) -> bool:
+    """Whether some source sentence has the name (singular or plural, any case)."""
+    return any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s"))
+
+
 def _unstated(claim: Claim, stated: frozenset[str]) -> list[Difference]:
-    """Numbers and dates of the claim that no source sentence states."""
-    out = [Difference("number", f"{v:g}", "") for v in claim.values if f"n:{v:g}" not in stated]
+    """Numbers written in digits and dates of the claim that no source sentence states."""
+    out = [Difference("number", f"{v:g}", "") for v in claim.digits if f"n:{v:g}" not in stated]
     out += [Difference("date", d.split(":", 1)[1], "") for d in claim.dates if d not in stated]
     return out
 
