@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .agreement import AgreementScorer
-from .answering import Answerer
+from .answering import NO_ANSWER, Answerer
 from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
 from .conversation import HeuristicCondenser, QueryCondenser, trim_history
 from .errors import BadRequest, ChorusError, Forbidden, NotFound
@@ -453,6 +453,9 @@ def _result_fields(result: OrchestrationResult, answer: str) -> dict[str, Any]:
             else []
         ),
         "relevance": chosen.relevance,
+        # False when the answer says the documents do not cover the question: the sources
+        # sent before it are then only the closest matches, not an answer's sources.
+        "covered": answer.strip() != NO_ANSWER,
         "conflicts": [c.to_dict() for c in result.agreement.conflicts] if result.agreement else [],
         "escalation": result.escalation or None,
         "partial": result.partial,

@@ -183,6 +183,9 @@ class EmbeddingGroundingJudge:
     """A claim whose cosine falls up to ``lexical_margin`` under ``threshold`` is still
     supported when it shares ``lexical_support`` of its content words with the sentence and
     nothing differs: heavily reworded paraphrases lose cosine, not words."""
+    cross_source_overlap = 0.7
+    """Content words a sentence of another source must share with a quote (both ways) to be
+    compared with it."""
     support_margin = 0.05
     """How much worse than the best-aligned sentence another one may align and still count
     as the claim's support when the best one contradicts it."""
@@ -259,8 +262,9 @@ class EmbeddingGroundingJudge:
         """A verdict for each claim against the context's sentences.
 
         A claim that *is* a context sentence (what the extractive answerer writes, and what
-        LLMs often quote) is supported by it without embedding anything; the context is
-        embedded only when some claim is not verbatim.
+        LLMs often quote) is supported by it without embedding anything — unless another source
+        says otherwise (``_quote``); the context is embedded only when some claim is not
+        verbatim.
         """
         verbatim: dict[str, tuple[int, str]] = {}
         for citation in context.citations:
@@ -269,11 +273,7 @@ class EmbeddingGroundingJudge:
         found: list[SentenceSupport | None] = []
         for claim in claims:
             quoted = verbatim.get(_normalised(claim))
-            found.append(
-                SentenceSupport(claim, 1.0, True, quoted[0], "supported", quoted[1])
-                if quoted
-                else None
-            )
+            found.append(self._quote(claim, quoted, context) if quoted else None)
         rest = [i for i, f in enumerate(found) if f is None]
         if not rest:
             return [f for f in found if f is not None]
@@ -286,6 +286,38 @@ class EmbeddingGroundingJudge:
         for row, i in enumerate(rest):
             found[i] = self._verdict(claims[i], similarity[row], sources, stated)
         return [f for f in found if f is not None]
+
+    def _quote(
+        self, text: str, quoted: tuple[int, str], context: AssembledContext
+    ) -> SentenceSupport:
+        """A verbatim quote is supported by its own source, but the sources may disagree (an
+        old page and a new one): a sentence of *another* source about the same thing (most of
+        its content words shared) that differs in a negation, number, date or name makes the
+        quote ``contradicted``, with that sentence as evidence. This is what gives an
+        extractive answer's grounding a signal: a quote cannot be invented, only outvoted."""
+        number, sentence = quoted
+        if not self.contradictions:
+            return SentenceSupport(text, 1.0, True, number, "supported", sentence)
+        claim = read_claim(text)
+        for citation in context.citations:
+            if citation.number == number:
+                continue
+            passage = read_claim(" ".join(claim_sentences(citation.hit.text)))
+            for other in claim_sentences(citation.hit.text):
+                other_claim = read_claim(other)
+                if min(lexical_overlap(claim, other_claim), lexical_overlap(other_claim, claim)) < (
+                    self.cross_source_overlap
+                ):
+                    continue
+                differences = _differences(
+                    claim, _SourceSentence(other, citation.number, other_claim, passage)
+                )
+                if differences:
+                    return SentenceSupport(
+                        text, 1.0, False, citation.number, "contradicted", other,
+                        tuple(differences),
+                    )  # fmt: skip
+        return SentenceSupport(text, 1.0, True, number, "supported", sentence)
 
     def _verdict(
         self,

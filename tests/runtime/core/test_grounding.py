@@ -205,7 +205,7 @@ def test_number_no_source_states_is_unsupported_however_close_the_wording(judge,
 def test_code_heavy_sentences_are_checked_too(judge, context):
     [report] = judge.check(["Set `eruption_rate=2.5` in `volcano.cfg` [1]."], context)
 
-    assert report.unsupported == ["Set eruption_rate=2.5 in volcano.cfg ."]
+    assert report.unsupported == ["Set `eruption_rate=2.5` in `volcano.cfg`."]
 
 
 def test_cosine_only_judge_sees_no_contradiction(embedder, context):
@@ -214,3 +214,16 @@ def test_cosine_only_judge_sees_no_contradiction(embedder, context):
     [report] = cosine_only.check([FLIPPED[0][0]], context)
 
     assert report.contradicted == [] and report.score == 1.0
+
+
+def test_a_quote_another_source_contradicts_is_flagged(judge):
+    old = SearchHit("old", "d1", 0, "The default chunk size is 1,000 characters.", 1.0, {})
+    new = SearchHit("new", "d2", 0, "The default chunk size is 2,000 characters.", 0.9, {})
+    context = assemble_context([old, new], budget_tokens=2000)
+
+    [report] = judge.check(["The default chunk size is 1,000 characters [1]."], context)
+
+    [quote] = report.sentences
+    assert quote.verdict == "contradicted" and quote.source == 2
+    assert quote.evidence == "The default chunk size is 2,000 characters."
+    assert report.score == 0.0
