@@ -272,7 +272,12 @@ def ingest(
 @click.argument("question")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True)
 @click.option("--model", default=None, help="Answering model (default: extractive).")
-@click.option("--json", "as_json", is_flag=True, help="Print the final event as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the final event as JSON, with the sources behind each [n].",
+)
 @home_option
 def ask(question: str, workspace: str, model: str | None, as_json: bool, home: str | None) -> None:
     """Ask one question: prints the answer, its sources and timings."""
@@ -294,10 +299,11 @@ def ask(question: str, workspace: str, model: str | None, as_json: bool, home: s
         services.close()
     if result["type"] == "error":
         raise click.ClickException(f"{result['code']}: {result['message']}")
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
     sources = next((e["sources"] for e in events if e["type"] == "sources"), [])
+    if as_json:
+        # The citations of the answer, checkable by a program: [n] is sources[n - 1].
+        click.echo(json.dumps({**result, "sources": sources}, indent=2))
+        return
     click.echo(result["answer"])
     click.echo("\nSources:")
     for s in sources:
@@ -311,7 +317,7 @@ def ask(question: str, workspace: str, model: str | None, as_json: bool, home: s
 
 @main.group()
 def eval() -> None:
-    """Measure chorus (retrieval quality on BEIR-format data)."""
+    """Measure chorus: retrieval quality on BEIR-format data, grounding verdicts on claims."""
 
 
 @eval.command("retrieval")
@@ -382,10 +388,12 @@ def eval_retrieval(
 def _register_commands() -> None:
     """Subcommands that live in their own modules."""
     from .commands.cost import cost
+    from .commands.eval_grounding import grounding
     from .commands.model import model
 
     main.add_command(cost)
     main.add_command(model)
+    eval.add_command(grounding)
 
 
 _register_commands()

@@ -83,6 +83,43 @@ describe("parseServerEvent", () => {
     expect(event.model).toBe("m1");
   });
 
+  it("reads contradicted sentences, relevance and whether the documents cover the question", () => {
+    const event = parseServerEvent(
+      JSON.stringify({
+        type: "final",
+        answer: "Aurora cannot pause [1].",
+        contradicted: [
+          {
+            text: "Aurora cannot pause.",
+            source: 1,
+            evidence: "Aurora can pause.",
+            differences: [{ kind: "negation", claim: "cannot", source: "" }, "junk"],
+          },
+          { text: "" },
+        ],
+        relevance: 0.61,
+        covered: false,
+      }),
+    );
+    if (event.type !== "final") throw new Error("expected a final event");
+    expect(event.contradicted).toEqual([
+      {
+        text: "Aurora cannot pause.",
+        source: 1,
+        evidence: "Aurora can pause.",
+        differences: [{ kind: "negation", claim: "cannot", source: "" }],
+      },
+    ]);
+    expect(event.relevance).toBe(0.61);
+    expect(event.covered).toBe(false);
+  });
+
+  it("treats a final event without the new fields as covered with nothing contradicted", () => {
+    const event = parseServerEvent(JSON.stringify({ type: "final", answer: "Yes." }));
+    if (event.type !== "final") throw new Error("expected a final event");
+    expect([event.contradicted, event.relevance, event.covered]).toEqual([[], null, true]);
+  });
+
   it("accepts grounding as an object with its own unsupported list", () => {
     const event = parseServerEvent(
       JSON.stringify({ type: "final", ...ids, answer: "x", grounding: { score: 0.3, unsupported: ["x"] } }),

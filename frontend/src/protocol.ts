@@ -35,6 +35,21 @@ export interface UnsupportedSentence {
   score?: number;
 }
 
+/** What differs between a contradicted sentence and its source sentence. */
+export interface Difference {
+  kind: string;
+  claim: string;
+  source: string;
+}
+
+/** A sentence a source contradicts: the source's number, its sentence, the differing words. */
+export interface Contradiction {
+  text: string;
+  source: number | null;
+  evidence: string;
+  differences: Difference[];
+}
+
 interface EventIds {
   sessionId: string | null;
   messageId: string | null;
@@ -60,6 +75,10 @@ export interface FinalEvent extends EventIds {
   agreement: number | null;
   grounding: number | null;
   unsupported: UnsupportedSentence[];
+  contradicted: Contradiction[];
+  relevance: number | null;
+  /** False when the documents do not cover the question: the sources are closest matches. */
+  covered: boolean;
   usage: Usage;
   cost: number;
   latencyMs: Record<string, number | null>;
@@ -182,6 +201,22 @@ export function parseUnsupported(v: unknown): UnsupportedSentence[] {
   return out;
 }
 
+/** `contradicted` may be absent or a list of {text, source, evidence, differences}. */
+export function parseContradicted(v: unknown): Contradiction[] {
+  if (!Array.isArray(v)) return [];
+  const out: Contradiction[] = [];
+  for (const item of v) {
+    if (!isObject(item)) continue;
+    const text = str(item.text);
+    if (!text.trim()) continue;
+    const differences = Array.isArray(item.differences)
+      ? item.differences.filter(isObject).map((d) => ({ kind: str(d.kind), claim: str(d.claim), source: str(d.source) }))
+      : [];
+    out.push({ text, source: typeof item.source === "number" ? item.source : null, evidence: str(item.evidence), differences });
+  }
+  return out;
+}
+
 function latency(v: unknown): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   if (isObject(v)) for (const [k, x] of Object.entries(v)) out[k] = numOrNull(x);
@@ -231,6 +266,9 @@ export function parseServerEvent(raw: string): ServerEvent {
         agreement: numOrNull(value.agreement),
         grounding: g.score,
         unsupported: g.unsupported,
+        contradicted: parseContradicted(value.contradicted),
+        relevance: numOrNull(value.relevance),
+        covered: value.covered !== false,
         usage: usage(value.usage),
         cost: num(value.cost),
         latencyMs: latency(value.latencyMs),

@@ -35,6 +35,7 @@ from ..core.ingestion import Ingestor
 from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
 from ..core.orchestration import ModelFanOut
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
+from ..core.relevance import EmbeddingRelevanceScorer, RelevanceScorer
 from ..core.resilience import DEFAULT_RETRY, ResilientProvider, RetryPolicy
 from ..core.retrieval import Retriever
 from ..core.semantic_cache import SemanticCache
@@ -546,6 +547,11 @@ class CloudServices:
         return EmbeddingAgreementScorer(self.turn_embedder)
 
     @cached_property
+    def relevance(self) -> RelevanceScorer:
+        """Whether each answer addresses the question, with the retrieval embedder."""
+        return EmbeddingRelevanceScorer(self.turn_embedder)
+
+    @cached_property
     def guardrail(self) -> GuardrailCheck | None:
         """The Bedrock guardrail of ``models.guardrail`` (ApplyGuardrail after each answer);
         None when not configured. The chat worker's role needs ``bedrock:ApplyGuardrail`` on it.
@@ -605,6 +611,7 @@ class CloudServices:
             prices=self.prices,
             grounding=self.grounding,
             agreement=self.agreement,
+            relevance=self.relevance,
             orchestration=models.orchestration,
             cache=self.cache,
             cache_threshold=self.settings.semantic_cache.threshold,

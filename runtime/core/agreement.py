@@ -5,17 +5,25 @@ of them gives; a wrong answer tends to be wrong in its own way. ``agreement_scor
 with the Embedder already loaded for retrieval (pairwise cosine of the answers' embeddings) and
 picks the medoid — the answer closest to all the others — as the consensus answer. An NLI model
 or an LLM judge plugs in through ``PairwiseJudge`` / ``AgreementScorer`` instead.
+
+Cosine sees topic, not truth: "Sydney is the capital of Australia" sits next to "Canberra is
+the capital of Australia". So two answers whose sentences state the same fact with a flipped
+negation, another number, date or name (``contradiction.py``) count as *disagreeing* — their
+pair scores 0 whatever the cosine — and the conflict is reported with its words.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .answering import claim_sentences
+from .claims import Claim, lexical_overlap, read_claim
+from .contradiction import Difference, compare
 from .ports import Embedder
 
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
@@ -41,12 +49,34 @@ class AgreementResult:
         Each answer's mean similarity to the others (``None`` entries when alone).
     pairwise:
         The full symmetric matrix, 1.0 on the diagonal.
+    conflicts:
+        Pairs of answers that contradict each other, with the sentences and differing words.
     """
 
     score: float | None
     medoid: int | None
     per_answer: list[float | None]
     pairwise: list[list[float]]
+    conflicts: list[AnswerConflict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AnswerConflict:
+    """Two answers (by index) stating the same fact differently: ``first`` says one thing in
+    ``first_sentence``, ``second`` another in ``second_sentence``."""
+
+    first: int
+    second: int
+    first_sentence: str
+    second_sentence: str
+    differences: tuple[Difference, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answers": [self.first, self.second],
+            "sentences": [self.first_sentence, self.second_sentence],
+            "differences": [d.to_dict() for d in self.differences],
+        }
 
 
 @runtime_checkable
@@ -64,14 +94,19 @@ class PairwiseJudge(Protocol):
     def similarity(self, question: str, first: str, second: str) -> float: ...
 
 
-def result_from_matrix(matrix: np.ndarray) -> AgreementResult:
-    """Mean, medoid and per-answer means of a symmetric similarity matrix."""
+def result_from_matrix(
+    matrix: np.ndarray, conflicts: Sequence[AnswerConflict] = ()
+) -> AgreementResult:
+    """Mean, medoid and per-answer means of a symmetric similarity matrix; each conflicting
+    pair's similarity is set to 0 first."""
     n = int(matrix.shape[0])
     if n == 0:
         return AgreementResult(None, None, [], [])
     if n == 1:
         return AgreementResult(None, 0, [None], [[1.0]])
     matrix = np.clip(matrix.astype(np.float64), -1.0, 1.0)
+    for conflict in conflicts:
+        matrix[conflict.first, conflict.second] = matrix[conflict.second, conflict.first] = 0.0
     np.fill_diagonal(matrix, 1.0)
     off_diagonal = matrix.sum(axis=1) - 1.0
     per_answer = off_diagonal / (n - 1)
@@ -81,11 +116,48 @@ def result_from_matrix(matrix: np.ndarray) -> AgreementResult:
         medoid=int(np.argmax(per_answer)),
         per_answer=[round(float(v), 6) for v in per_answer],
         pairwise=[[round(float(v), 6) for v in row] for row in matrix],
+        conflicts=list(conflicts),
     )
 
 
-def agreement_score(answers: Sequence[str], embedder: Embedder) -> AgreementResult:
-    """Pairwise cosine similarity of the answers' embeddings, its mean and the medoid.
+def find_conflicts(answers: Sequence[str], *, min_overlap: float = 0.5) -> list[AnswerConflict]:
+    """Pairs of answers with a sentence each that state the same thing differently.
+
+    Sentences are paired when they share at least ``min_overlap`` of their content words
+    (either way round), or when both answers are a single sentence; each pair is compared word
+    by word (``contradiction.compare``). Cheap: no model, a few milliseconds per turn.
+    """
+    read = [[read_claim(s) for s in claim_sentences(strip_citations(a))] for a in answers]
+    out: list[AnswerConflict] = []
+    for i in range(len(read)):
+        for j in range(i + 1, len(read)):
+            conflict = _first_conflict(read[i], read[j], min_overlap)
+            if conflict is not None:
+                mine, theirs, differences = conflict
+                out.append(AnswerConflict(i, j, mine.text, theirs.text, tuple(differences)))
+    return out
+
+
+def _first_conflict(
+    first: Sequence[Claim], second: Sequence[Claim], min_overlap: float
+) -> tuple[Claim, Claim, list[Difference]] | None:
+    single = len(first) == 1 and len(second) == 1
+    for mine in first:
+        for theirs in second:
+            overlap = max(lexical_overlap(mine, theirs), lexical_overlap(theirs, mine))
+            if overlap < min_overlap and not single:
+                continue
+            differences = compare(mine, theirs)
+            if differences:
+                return mine, theirs, differences
+    return None
+
+
+def agreement_score(
+    answers: Sequence[str], embedder: Embedder, *, conflicts: bool = True
+) -> AgreementResult:
+    """Pairwise cosine similarity of the answers' embeddings, its mean and the medoid; pairs
+    that contradict each other score 0 (``conflicts=False``: cosine only, for comparison).
 
     Citation markers are removed first. Embeddings are L2-normalised (the Embedder contract), so
     the dot product is the cosine.
@@ -102,17 +174,18 @@ def agreement_score(answers: Sequence[str], embedder: Embedder) -> AgreementResu
         embedder.embed([strip_citations(a) or a for a in answers], kind="passage"),
         dtype=np.float64,
     )
-    return result_from_matrix(vectors @ vectors.T)
+    return result_from_matrix(vectors @ vectors.T, find_conflicts(answers) if conflicts else ())
 
 
 class EmbeddingAgreementScorer:
     """The default scorer: ``agreement_score`` through the retrieval Embedder (no extra model)."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, *, conflicts: bool = True) -> None:
         self.embedder = embedder
+        self.conflicts = conflicts
 
     def score(self, question: str, answers: Sequence[str]) -> AgreementResult:
-        return agreement_score(answers, self.embedder)
+        return agreement_score(answers, self.embedder, conflicts=self.conflicts)
 
 
 class PairwiseAgreementScorer:
@@ -131,4 +204,4 @@ class PairwiseAgreementScorer:
                 forward = self.judge.similarity(question, texts[i], texts[j])
                 backward = self.judge.similarity(question, texts[j], texts[i])
                 matrix[i, j] = matrix[j, i] = (forward + backward) / 2
-        return result_from_matrix(matrix)
+        return result_from_matrix(matrix, find_conflicts(answers))

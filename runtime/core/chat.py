@@ -23,12 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .agreement import AgreementScorer
-from .answering import Answerer
+from .answering import NO_ANSWER, Answerer
 from .clock import Clock, SystemClock
 from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
 from .conversation import HeuristicCondenser, QueryCondenser, trim_history
 from .errors import BadRequest, ChorusError, Forbidden, NotFound
-from .grounding import GroundingJudge, GuardrailCheck
+from .grounding import GroundingJudge, GuardrailCheck, contradiction_dict
 from .models import ChatMessage, Session, StoredMessage
 from .orchestration import (
     AllModelsFailed,
@@ -41,6 +41,7 @@ from .orchestration import (
 )
 from .ports import MetadataStore
 from .protocol import SendMessageData, error_event, final_event, sources_event, token_event
+from .relevance import RelevanceScorer
 from .retrieval import RetrievalTrace, Retriever
 from .semantic_cache import DEFAULT_THRESHOLD as CACHE_THRESHOLD
 from .semantic_cache import SemanticCache, cache_scope
@@ -79,6 +80,9 @@ class ChatService:
         Grounding judge run on every answer (None: ``grounding`` is null in ``final``).
     agreement:
         Agreement scorer for consensus and cascade (None: ``agreement`` is null).
+    relevance:
+        Answer-relevance scorer (None: ``relevance`` is null; consensus ties then go to
+        grounding alone).
     orchestration:
         Deadlines, cascade thresholds, judge model.
     cache, cache_threshold:
@@ -117,6 +121,7 @@ class ChatService:
         guardrail: GuardrailCheck | None = None,
         fanout: ModelFanOut | None = None,
         clock: Clock | None = None,
+        relevance: RelevanceScorer | None = None,
     ) -> None:
         if default_model not in answerers:
             raise ValueError(f"default model {default_model!r} is not among the answerers")
@@ -153,6 +158,7 @@ class ChatService:
             settings=self.settings,
             fanout=fanout,
             clock=self.clock,
+            relevance=relevance,
         )
 
     @property
@@ -498,6 +504,16 @@ def _result_fields(result: OrchestrationResult, answer: str) -> dict[str, Any]:
         "agreement": result.agreement.score if result.agreement else None,
         "grounding": chosen.grounding.score if chosen.grounding else None,
         "unsupported": chosen.grounding.unsupported if chosen.grounding else [],
+        "contradicted": (
+            [contradiction_dict(s) for s in chosen.grounding.contradicted]
+            if chosen.grounding
+            else []
+        ),
+        "relevance": chosen.relevance,
+        # False when the answer says the documents do not cover the question: the sources
+        # sent before it are then only the closest matches, not an answer's sources.
+        "covered": answer.strip() != NO_ANSWER,
+        "conflicts": [c.to_dict() for c in result.agreement.conflicts] if result.agreement else [],
         "escalation": result.escalation or None,
         "partial": result.partial,
         "usage": usage_dict(result.usage),

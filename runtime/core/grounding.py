@@ -12,16 +12,19 @@ behind the ``GuardrailCheck`` protocol (adapter: ``runtime/adapters/bedrock_guar
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from .agreement import strip_citations
-from .answering import NO_ANSWER, split_sentences
+from .answering import NO_ANSWER, claim_sentences
+from .claims import Claim, lexical_overlap, name_key, read_claim
 from .context import AssembledContext
+from .contradiction import Difference, compare
 from .ports import Embedder
 
 DEFAULT_THRESHOLD = 0.65
@@ -32,15 +35,41 @@ against "bees turn nectar into honey") still score ~0.7: embeddings see topic, n
 plug an NLI model in through ``GroundingJudge`` to catch those."""
 
 
+Verdict = Literal["supported", "unsupported", "contradicted"]
+
+
 @dataclass(frozen=True)
 class SentenceSupport:
-    """One answer sentence: its best source match and whether that is enough."""
+    """One answer sentence: its best source match, and what the judge made of it.
+
+    verdict:
+        ``supported``; ``unsupported`` (no source sentence says it); or ``contradicted`` (a
+        source sentence says something else about the same thing — ``evidence`` is that
+        sentence and ``differences`` the words that differ). Defaults from ``supported``.
+    """
 
     text: str
     score: float
     supported: bool
     source: int | None = None
     """Citation number of the best-matching source, ``None`` without sources."""
+    verdict: Verdict | None = None
+    evidence: str | None = None
+    differences: tuple[Difference, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            object.__setattr__(self, "verdict", "supported" if self.supported else "unsupported")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "verdict": self.verdict,
+            "score": self.score,
+            "source": self.source,
+            "evidence": self.evidence,
+            "differences": [d.to_dict() for d in self.differences],
+        }
 
 
 @dataclass(frozen=True)
@@ -48,9 +77,9 @@ class GroundingReport:
     """How well one answer is supported.
 
     score:
-        Supported share of the answer's words in [0, 1]; ``None`` when the answer has no
-        sentence to check (an empty answer) or the answer is the standard "not found" reply,
-        which claims nothing.
+        Supported share of the answer's words in [0, 1] (contradicted sentences count as not
+        supported); ``None`` when the answer has no sentence to check (an empty answer) or
+        the answer is the standard "not found" reply, which claims nothing.
     """
 
     score: float | None
@@ -58,10 +87,30 @@ class GroundingReport:
 
     @property
     def unsupported(self) -> list[str]:
-        return [s.text for s in self.sentences if not s.supported]
+        """Sentences no source says (contradicted ones are listed apart)."""
+        return [s.text for s in self.sentences if s.verdict == "unsupported"]
+
+    @property
+    def contradicted(self) -> list[SentenceSupport]:
+        """Sentences a source sentence contradicts, with that sentence and the differences."""
+        return [s for s in self.sentences if s.verdict == "contradicted"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "unsupported": self.unsupported}
+        return {
+            "score": self.score,
+            "unsupported": self.unsupported,
+            "contradicted": [contradiction_dict(s) for s in self.contradicted],
+        }
+
+
+def contradiction_dict(sentence: SentenceSupport) -> dict[str, Any]:
+    """A contradicted sentence as the ``final`` event carries it."""
+    return {
+        "text": sentence.text,
+        "source": sentence.source,
+        "evidence": sentence.evidence,
+        "differences": [d.to_dict() for d in sentence.differences],
+    }
 
 
 @runtime_checkable
@@ -89,8 +138,24 @@ class GuardrailCheck(Protocol):
     def apply(self, question: str, answer: str, context: AssembledContext) -> GuardrailVerdict: ...
 
 
+@dataclass(frozen=True)
+class _SourceSentence:
+    text: str
+    number: int
+    claim: Claim
+    passage: Claim
+    """The whole source passage read as one claim: what a sentence's neighbours state."""
+
+
 class EmbeddingGroundingJudge:
-    """Max cosine of each answer sentence against the context's sentences.
+    """Aligns each answer sentence with its best source sentences, then looks at what differs.
+
+    Alignment: embedding cosine (the retrieval Embedder, no second model) plus the share of
+    the claim's content words the source sentence has. A claim whose best-aligned sentences
+    all differ from it in a negation, an antonym, a number, a date, a name or a quantifier
+    (``contradiction.py``) is ``contradicted``; one that no source sentence reaches is
+    ``unsupported``; a claim with a number or date that no source states is unsupported too,
+    however close its wording.
 
     Parameters
     ----------
@@ -101,34 +166,65 @@ class EmbeddingGroundingJudge:
     min_words:
         Shorter sentences ("Yes.", "In short:") are not checked: they claim nothing an
         embedding can verify, and they would be noise in either direction.
+    contradictions:
+        Look for contradictions (True); False gives the cosine-only judge of old, for
+        comparison in ``bench/grounding.py``.
     """
 
+    name = "embedding"
+    candidates = 4
+    """Best-aligned source sentences compared word by word with each claim."""
+    contradiction_margin = 0.15
+    """How far under ``threshold`` a contradicted claim's cosine may fall: flipping a word
+    lowers the cosine a little, and such a claim is still *about* that source sentence."""
+
+    lexical_margin = 0.1
+    lexical_support = 0.5
+    """A claim whose cosine falls up to ``lexical_margin`` under ``threshold`` is still
+    supported when it shares ``lexical_support`` of its content words with the sentence and
+    nothing differs: heavily reworded paraphrases lose cosine, not words."""
+    cross_source_overlap = 0.7
+    """Content words a sentence of another source must share with a quote (both ways) to be
+    compared with it."""
+    support_margin = 0.05
+    """How much worse than the best-aligned sentence another one may align and still count
+    as the claim's support when the best one contradicts it."""
+
     def __init__(
-        self, embedder: Embedder, *, threshold: float = DEFAULT_THRESHOLD, min_words: int = 3
+        self,
+        embedder: Embedder,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        min_words: int = 3,
+        contradictions: bool = True,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.min_words = min_words
+        self.contradictions = contradictions
         self._lock = threading.Lock()
-        self._memo: tuple[tuple[tuple[int, str], ...], list[tuple[str, int]], np.ndarray] | None
+        self._memo: tuple[tuple[tuple[int, str], ...], list[_SourceSentence], np.ndarray] | None
         self._memo = None
 
-    def _sources(self, context: AssembledContext) -> tuple[list[tuple[str, int]], np.ndarray]:
+    def _sources(self, context: AssembledContext) -> tuple[list[_SourceSentence], np.ndarray]:
         """The context's sentences and their vectors, remembered for the last context: the
         answers of one turn are often checked one by one as they arrive."""
         key = tuple((c.number, c.hit.text) for c in context.citations)
         with self._lock:
             if self._memo is not None and self._memo[0] == key:
                 return self._memo[1], self._memo[2]
-        sources: list[tuple[str, int]] = []
+        sources: list[_SourceSentence] = []
         seen: set[str] = set()
         for citation in context.citations:
-            for sentence in split_sentences(citation.hit.text):
+            passage = read_claim(" ".join(claim_sentences(citation.hit.text)))
+            for sentence in claim_sentences(citation.hit.text):
                 if sentence.lower() not in seen:
                     seen.add(sentence.lower())
-                    sources.append((sentence, citation.number))
+                    sources.append(
+                        _SourceSentence(sentence, citation.number, read_claim(sentence), passage)
+                    )
         vectors = (
-            np.asarray(self.embedder.embed([s for s, _ in sources], kind="passage"))
+            np.asarray(self.embedder.embed([s.text for s in sources], kind="passage"))
             if sources
             else np.zeros((0, self.embedder.dimension), dtype=np.float32)
         )
@@ -136,65 +232,220 @@ class EmbeddingGroundingJudge:
             self._memo = (key, sources, vectors)
         return sources, vectors
 
+    def claims(self, answer: str) -> list[str]:
+        """The sentences of an answer that are checked (citations removed)."""
+        if answer.strip() == NO_ANSWER:
+            return []
+        return [
+            strip_citations(s)
+            for s in claim_sentences(answer)
+            if len(strip_citations(s).split()) >= self.min_words
+        ]
+
     def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]:
         """One report per answer; the context's sentences are embedded once per context."""
-        per_answer: list[list[str]] = []
-        for answer in answers:
-            if answer.strip() == NO_ANSWER:
-                per_answer.append([])
-                continue
-            sentences = [
-                strip_citations(s)
-                for s in split_sentences(answer)
-                if len(strip_citations(s).split()) >= self.min_words
-            ]
-            per_answer.append(sentences)
+        per_answer = [self.claims(answer) for answer in answers]
         claims = [s for sentences in per_answer for s in sentences]
         if not claims:
             return [GroundingReport(None) for _ in answers]
-        found = self._support(claims, context)
+        found = self.judge_claims(claims, context)
         reports: list[GroundingReport] = []
         offset = 0
         for sentences in per_answer:
-            supports = [
-                SentenceSupport(sentence, score, score >= self.threshold, source)
-                for sentence, (score, source) in zip(
-                    sentences, found[offset : offset + len(sentences)], strict=True
-                )
-            ]
+            reports.append(grounding_report(found[offset : offset + len(sentences)]))
             offset += len(sentences)
-            reports.append(grounding_report(supports))
         return reports
 
-    def _support(
+    def judge_claims(
         self, claims: Sequence[str], context: AssembledContext
-    ) -> list[tuple[float, int | None]]:
-        """Each claim's best cosine with a context sentence and that sentence's citation.
+    ) -> list[SentenceSupport]:
+        """A verdict for each claim against the context's sentences.
 
         A claim that *is* a context sentence (what the extractive answerer writes, and what
-        LLMs often quote) scores 1.0 without embedding anything; the context is embedded only
-        when some claim is not verbatim.
+        LLMs often quote) is supported by it without embedding anything — unless another source
+        says otherwise (``_quote``); the context is embedded only when some claim is not
+        verbatim.
         """
-        verbatim: dict[str, int] = {}
+        verbatim: dict[str, tuple[int, str]] = {}
         for citation in context.citations:
-            for sentence in split_sentences(citation.hit.text):
-                verbatim.setdefault(_normalised(sentence), citation.number)
-        found: list[tuple[float, int | None]] = [
-            (1.0, verbatim[_normalised(c)]) if _normalised(c) in verbatim else (0.0, None)
-            for c in claims
-        ]
-        rest = [i for i, (_, source) in enumerate(found) if source is None]
+            for sentence in claim_sentences(citation.hit.text):
+                verbatim.setdefault(_normalised(sentence), (citation.number, sentence))
+        found: list[SentenceSupport | None] = []
+        for claim in claims:
+            quoted = verbatim.get(_normalised(claim))
+            found.append(self._quote(claim, quoted, context) if quoted else None)
+        rest = [i for i, f in enumerate(found) if f is None]
         if not rest:
-            return found
+            return [f for f in found if f is not None]
         sources, source_vecs = self._sources(context)
         if not sources:
-            return found
+            return [f or SentenceSupport(c, 0.0, False) for f, c in zip(found, claims, strict=True)]
         claim_vecs = self.embedder.embed([claims[i] for i in rest], kind="passage")
         similarity = np.asarray(claim_vecs @ source_vecs.T, dtype=np.float64)
+        stated = _stated_specifics(sources)
         for row, i in enumerate(rest):
-            best = int(similarity[row].argmax())
-            found[i] = (round(float(similarity[row, best]), 4), sources[best][1])
-        return found
+            found[i] = self._verdict(claims[i], similarity[row], sources, stated)
+        return [f for f in found if f is not None]
+
+    def _quote(
+        self, text: str, quoted: tuple[int, str], context: AssembledContext
+    ) -> SentenceSupport:
+        """A verbatim quote is supported by its own source, but the sources may disagree (an
+        old page and a new one): a sentence of *another* source about the same thing (most of
+        its content words shared) that differs in a negation, number, date or name makes the
+        quote ``contradicted``, with that sentence as evidence. This is what gives an
+        extractive answer's grounding a signal: a quote cannot be invented, only outvoted."""
+        number, sentence = quoted
+        if not self.contradictions:
+            return SentenceSupport(text, 1.0, True, number, "supported", sentence)
+        claim = read_claim(text)
+        for citation in context.citations:
+            if citation.number == number:
+                continue
+            passage = read_claim(" ".join(claim_sentences(citation.hit.text)))
+            for other in claim_sentences(citation.hit.text):
+                other_claim = read_claim(other)
+                if min(lexical_overlap(claim, other_claim), lexical_overlap(other_claim, claim)) < (
+                    self.cross_source_overlap
+                ):
+                    continue
+                differences = _differences(
+                    claim, _SourceSentence(other, citation.number, other_claim, passage)
+                )
+                if differences:
+                    return SentenceSupport(
+                        text, 1.0, False, citation.number, "contradicted", other,
+                        tuple(differences),
+                    )  # fmt: skip
+        return SentenceSupport(text, 1.0, True, number, "supported", sentence)
+
+    def _verdict(
+        self,
+        text: str,
+        similarity: np.ndarray,
+        sources: Sequence[_SourceSentence],
+        stated: frozenset[str],
+    ) -> SentenceSupport:
+        best = int(similarity.argmax())
+        score = round(float(similarity[best]), 4)
+        if not self.contradictions:
+            return SentenceSupport(text, score, score >= self.threshold, sources[best].number)
+        claim = read_claim(text)
+        overlaps = np.array([lexical_overlap(claim, s.claim) for s in sources])
+        alignment = similarity + 0.3 * overlaps
+        order = [int(i) for i in np.argsort(-alignment)[: self.candidates]]
+        floor = self.threshold - self.contradiction_margin
+        aligned = [i for i in order if similarity[i] >= floor or overlaps[i] >= 0.6]
+        if not aligned:
+            return SentenceSupport(text, score, False, sources[best].number)
+        found = [(i, _differences(claim, sources[i])) for i in aligned]
+        # A sentence without differences supports the claim only when it aligns about as
+        # well as the best: a vaguer sentence elsewhere must not outvote the one it flips.
+        lead = float(alignment[aligned[0]])
+        clean = [i for i, d in found if not d and alignment[i] >= lead - self.support_margin]
+        supporting = [
+            i
+            for i in clean
+            if similarity[i] >= self.threshold
+            or (
+                similarity[i] >= self.threshold - self.lexical_margin
+                and overlaps[i] >= self.lexical_support
+            )
+        ]
+        # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
+        # cannot be supported, however close the rest of the wording.
+        unknown = [n for n in sorted(claim.names) if not _known_name(n, stated)]
+        if unknown:
+            swaps = [
+                (i, [x for x in d if x.kind == "entity"])
+                for i, d in found
+                if any(x.kind == "entity" for x in d)
+            ]
+            if swaps:
+                i, differences = swaps[0]
+                return SentenceSupport(
+                    text, round(float(similarity[i]), 4), False, sources[i].number,
+                    "contradicted", sources[i].text, tuple(differences),
+                )  # fmt: skip
+            top = aligned[0]
+            return SentenceSupport(
+                text, round(float(similarity[top]), 4), False, sources[top].number,
+                "unsupported", sources[top].text, (Difference("entity", " ".join(unknown), ""),),
+            )  # fmt: skip
+        if supporting:
+            top = max(supporting, key=lambda i: alignment[i])
+            missing = _unstated(claim, stated)
+            top_score = round(float(similarity[top]), 4)
+            if missing:
+                return SentenceSupport(
+                    text, top_score, False, sources[top].number, "unsupported",
+                    sources[top].text, tuple(missing),
+                )  # fmt: skip
+            return SentenceSupport(
+                text, top_score, True, sources[top].number, "supported", sources[top].text
+            )
+        conflicting = [(i, d) for i, d in found if d]
+        if conflicting and not clean:
+            i, differences = conflicting[0]
+            return SentenceSupport(
+                text, round(float(similarity[i]), 4), False, sources[i].number,
+                "contradicted", sources[i].text, tuple(differences),
+            )  # fmt: skip
+        return SentenceSupport(text, score, False, sources[best].number)
+
+
+def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
+    """What differs between the claim and a source sentence, leaving out a number, date or
+    name the sentence's own passage states: a claim often joins two neighbouring sentences
+    ("uploaded by X on Friday" + "version 12.4")."""
+    passage = source.passage
+    kept = []
+    for difference in compare(claim, source.claim):
+        if difference.kind == "number" and all(
+            any(_same_number(number, stated) for stated in passage.numbers)
+            for number in claim.numbers
+        ):
+            continue
+        if difference.kind == "date" and claim.dates <= passage.dates:
+            continue
+        if difference.kind == "entity" and all(
+            n in passage.names for n in difference.claim.split()
+        ):
+            continue
+        kept.append(difference)
+    return kept
+
+
+def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:
+    """Same value, and the same unit unless one of them has none."""
+    return abs(number[0] - stated[0]) < 1e-9 and (
+        number[1] == stated[1] or not number[1] or not stated[1]
+    )
+
+
+def _stated_specifics(sources: Sequence[_SourceSentence]) -> frozenset[str]:
+    """Every number and date the context states, as the claims compare them."""
+    out: set[str] = set()
+    for source in sources:
+        out.update(f"n:{v:g}" for v in source.claim.values)
+        out.update(source.claim.dates)
+        for token in source.claim.tokens:
+            word = name_key(token.lower)
+            out.add(f"w:{word}")
+            out.update(f"w:{part}" for part in re.split(r"[-/.]", word) if part)
+    return frozenset(out)
+
+
+def _known_name(name: str, stated: frozenset[str]) -> bool:
+    """Whether some source sentence has the name (singular or plural, any case)."""
+    return any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s"))
+
+
+def _unstated(claim: Claim, stated: frozenset[str]) -> list[Difference]:
+    """Numbers written in digits and dates of the claim that no source sentence states."""
+    out = [Difference("number", f"{v:g}", "") for v in claim.digits if f"n:{v:g}" not in stated]
+    out += [Difference("date", d.split(":", 1)[1], "") for d in claim.dates if d not in stated]
+    return out
 
 
 def _normalised(sentence: str) -> str:

@@ -2,11 +2,14 @@
 
 - ``single``: one model answers; its answer is grounding-checked.
 - ``cascade``: models ordered cheapest first; the next model is asked only when an answer is
-  poorly grounded (and does not agree with the previous model's answer), or when a model fails.
+  poorly grounded (and does not agree with the previous model's answer), contradicted by the
+  sources, or when a model fails.
   Most questions stop at a cheap model; hard ones pay for a strong one.
 - ``consensus``: every model answers at once (one thread per model, so the turn takes as long
   as the slowest model, not the sum); answers are scored for agreement and the medoid answer —
   the one closest to all the others — is chosen, or a judge model writes one answer from them.
+  An answer the sources contradict is never chosen while another is not; with two answers, or
+  a tie, grounding and then answer relevance decide — never the order the models were named in.
   A failing model leaves a partial result with its error code; the turn fails only when every
   model fails.
 
@@ -38,8 +41,9 @@ from .answering import Answerer
 from .clock import Clock, SystemClock
 from .context import AssembledContext
 from .errors import ChorusError, ProviderError, ProviderTimeout
-from .grounding import GroundingJudge, GroundingReport
+from .grounding import GroundingJudge, GroundingReport, contradiction_dict
 from .models import ChatMessage, LLMDelta, TokenUsage
+from .relevance import RelevanceScorer
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +124,17 @@ class ModelAnswer:
     error: ChorusError | None = None
     grounding: GroundingReport | None = None
     agreement: float | None = None
+    relevance: float | None = None
     role: str = "answer"
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def contradicted(self) -> bool:
+        """Whether the sources contradict a sentence of this answer."""
+        return bool(self.grounding and self.grounding.contradicted)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -135,7 +145,13 @@ class ModelAnswer:
             "latencyMs": self.latency_ms,
             "grounding": self.grounding.score if self.grounding else None,
             "unsupported": self.grounding.unsupported if self.grounding else [],
+            "contradicted": (
+                [contradiction_dict(s) for s in self.grounding.contradicted]
+                if self.grounding
+                else []
+            ),
             "agreement": self.agreement,
+            "relevance": self.relevance,
         }
         if self.role != "answer":
             out["role"] = self.role
@@ -260,6 +276,8 @@ class Orchestrator:
         first model that answers).
     agreement:
         Scores agreement between answers (consensus; cascade's second opinion).
+    relevance:
+        Scores whether each answer addresses the question (consensus tie-break; ``final``).
     settings:
         Deadlines and thresholds.
     fanout:
@@ -279,8 +297,10 @@ class Orchestrator:
         settings: OrchestrationSettings | None = None,
         fanout: ModelFanOut | None = None,
         clock: Clock | None = None,
+        relevance: RelevanceScorer | None = None,
     ) -> None:
         self.answerers = dict(answerers)
+        self.relevance = relevance
         self.prices = dict(prices or {})
         self.grounding = grounding
         self.agreement = agreement
@@ -338,6 +358,7 @@ class Orchestrator:
         if not answer.ok:
             raise AllModelsFailed([answer], budget_spent=self.clock.now() >= call.deadline)
         self._ground([answer], call.context)
+        self._score_relevance([answer], call.question)
         return OrchestrationResult("single", answer, [answer])
 
     def _cascade(self, order: list[str], call: _CallSpec) -> OrchestrationResult:
@@ -351,6 +372,7 @@ class Orchestrator:
             if not answer.ok:
                 continue  # fall back to the next model
             self._ground([answer], call.context)
+            self._score_relevance([answer], call.question)
             if previous is not None and self.agreement is not None:
                 pair = self.agreement.score(call.question, [previous.text, answer.text])
                 answer.agreement = pair.score
@@ -362,7 +384,7 @@ class Orchestrator:
         if not answered:
             raise AllModelsFailed(attempts, budget_spent=self.clock.now() >= call.deadline)
         # The strongest models failed after weaker ones answered: keep the best-grounded.
-        best = max(answered, key=lambda a: (a.grounding.score or 0.0) if a.grounding else 0.0)
+        best = answered[_best(answered, None)]
         return OrchestrationResult("cascade", best, attempts, escalation=list(order))
 
     def _good_enough(self, answer: ModelAnswer) -> bool:
@@ -370,6 +392,8 @@ class Orchestrator:
         not clearly ungrounded. Without a grounding judge the first answer is good enough."""
         if self.grounding is None:
             return True
+        if answer.contradicted:
+            return False  # the sources say otherwise: ask a stronger model
         grounding = answer.grounding.score if answer.grounding else None
         if grounding is None:
             return False
@@ -385,13 +409,13 @@ class Orchestrator:
         answered = [a for a in answers if a.ok]
         if not answered:
             raise AllModelsFailed(answers, budget_spent=self.clock.now() >= call.deadline)
-        chosen = answered[0]
+        self._score_relevance(answered, call.question)
         if agreement is None and len(answered) > 1 and self.agreement is not None:
             agreement = self.agreement.score(call.question, [a.text for a in answered])
         if agreement is not None:
             for answer, mean in zip(answered, agreement.per_answer, strict=True):
                 answer.agreement = mean
-            chosen = answered[agreement.medoid or 0]
+        chosen = answered[_best(answered, agreement)]
         judge = None
         judge_model = self.settings.judge_model
         time_left = self.clock.now() < call.deadline
@@ -447,6 +471,14 @@ class Orchestrator:
         judge.role = "judge"
         return judge
 
+    def _score_relevance(self, answers: Sequence[ModelAnswer], question: str) -> None:
+        if self.relevance is None or not answers:
+            return
+        for answer, value in zip(
+            answers, self.relevance.score(question, [a.text for a in answers]), strict=True
+        ):
+            answer.relevance = value
+
     def _ground(self, answers: Sequence[ModelAnswer], context: AssembledContext) -> None:
         if self.grounding is None or not answers:
             return
@@ -486,6 +518,28 @@ class Orchestrator:
             if id(run) not in answers:
                 answers[id(run)] = run.finish(timeout_s)
         return [answers[id(run)] for run in runs]
+
+
+def _best(answers: Sequence[ModelAnswer], agreement: AgreementResult | None) -> int:
+    """Index of the answer to show: never one the sources contradict while another is not;
+    then (three answers or more) the one closest to the others; then the best grounded; then
+    the most relevant. With two answers agreement is symmetric and decides nothing, so model
+    order never does: only identical scores fall back to the first."""
+    means = agreement.per_answer if agreement is not None else [None] * len(answers)
+    use_agreement = len(answers) > 2
+
+    def key(i: int) -> tuple[bool, float, float, float]:
+        answer = answers[i]
+        grounding = answer.grounding.score if answer.grounding else None
+        mean = means[i] if use_agreement and i < len(means) else None
+        return (
+            not answer.contradicted,
+            round(mean, 3) if mean is not None else 0.0,
+            grounding if grounding is not None else 0.0,
+            answer.relevance if answer.relevance is not None else 0.0,
+        )
+
+    return max(range(len(answers)), key=key)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from ..core.chat import ChatService, ModelPrice
 from ..core.conversation import LLMCondenser, QueryCondenser
 from ..core.embedding_cache import CachedEmbedder
 from ..core.errors import BadRequest, Conflict, NotFound
-from ..core.grounding import EmbeddingGroundingJudge
+from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge
 from ..core.ingestion import Ingestor
+from ..core.model_judges import CombinedGroundingJudge, NLIGroundingJudge
 from ..core.models import ChunkingSettings, Workspace
 from ..core.ports import Embedder, Reranker
+from ..core.relevance import EmbeddingRelevanceScorer
 from ..core.retrieval import Retriever
 from .embedded_postgres import start_embedded_postgres
 from .settings import LocalSettings
@@ -104,6 +106,18 @@ class LocalServices:
         self.db.close()
 
 
+def grounding_judge(embedder: Embedder, settings: LocalSettings) -> GroundingJudge:
+    """The word-level judge, combined with an NLI cross-encoder when ``CHORUS_NLI_MODEL``
+    names one (a sentence is then supported only if both say so)."""
+    words = EmbeddingGroundingJudge(embedder)
+    if settings.nli_model_path is None:
+        return words
+    from ..adapters.nli_cross_encoder import CrossEncoderEntailment
+
+    nli = NLIGroundingJudge(CrossEncoderEntailment(settings.nli_model_path), words)
+    return CombinedGroundingJudge([words, nli])
+
+
 def open_services(
     settings: LocalSettings | None = None,
     *,
@@ -159,8 +173,9 @@ def open_services(
         models,
         default_model=default_model,
         prices=prices,
-        grounding=EmbeddingGroundingJudge(turn_embedder),
+        grounding=grounding_judge(turn_embedder, settings),
         agreement=EmbeddingAgreementScorer(turn_embedder),
+        relevance=EmbeddingRelevanceScorer(turn_embedder),
         cache=cache,
         condenser=condenser,
     )

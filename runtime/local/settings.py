@@ -27,6 +27,8 @@ class LocalSettings:
     ``CHORUS_EMBEDDING_MODEL`` (a sentence-transformers folder; default MiniLM from PyPI),
     ``CHORUS_QUERY_PREFIX`` / ``CHORUS_PASSAGE_PREFIX`` (for e5-style models),
     ``CHORUS_RERANK_MODEL`` (a CrossEncoder folder; no reranking when unset),
+    ``CHORUS_NLI_MODEL`` (an NLI CrossEncoder folder: a second grounding judge, combined
+    conservatively with the word-level one; none when unset),
     ``CHORUS_OPENAI_BASE_URL``, ``CHORUS_OPENAI_API_KEY`` (or ``OPENAI_API_KEY``) and
     ``CHORUS_OPENAI_MODEL`` (an OpenAI-compatible model offered next to the extractive one).
     """
@@ -40,6 +42,7 @@ class LocalSettings:
     query_prefix: str = field(default_factory=lambda: os.environ.get("CHORUS_QUERY_PREFIX", ""))
     passage_prefix: str = field(default_factory=lambda: os.environ.get("CHORUS_PASSAGE_PREFIX", ""))
     rerank_model_path: Path | None = field(default_factory=lambda: _env_path("CHORUS_RERANK_MODEL"))
+    nli_model_path: Path | None = field(default_factory=lambda: _env_path("CHORUS_NLI_MODEL"))
     openai_base_url: str | None = field(
         default_factory=lambda: os.environ.get("CHORUS_OPENAI_BASE_URL") or None
     )

@@ -33,7 +33,7 @@ def home(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["up"], ["ingest"], ["ask"], ["eval"], ["eval", "retrieval"]],
+    [[], ["up"], ["ingest"], ["ask"], ["eval"], ["eval", "retrieval"], ["eval", "grounding"]],
 )
 def test_every_subcommand_has_help(command):
     from chorus.runtime.cli import main
@@ -67,6 +67,67 @@ def test_ask_prints_the_answer_its_sources_and_timings(home):
     assert "WPA3" in result.stdout
     assert "[1] routers.md" in result.stdout
     assert "retrieval" in result.stdout and "ms" in result.stdout
+
+
+def test_ask_json_carries_the_sources_behind_each_citation(home):
+    result = chorus(
+        "ask", "Is WPA3 enabled on the Zephyrine 9?", "--workspace", "cli-test", "--json", home=home
+    )
+    final = json.loads(result.stdout)
+    [first, *_] = final["sources"]
+    assert first["n"] == 1 and first["documentName"] == "routers.md"
+    assert {"documentId", "chunkId", "score"} <= set(first)
+    assert "[1]" in final["answer"]
+
+
+def test_eval_grounding_prints_one_verdict_line_per_input_line(tmp_path, home):
+    claims = tmp_path / "claims.jsonl"
+    lines = [
+        {
+            "id": "aurora",
+            "sources": [
+                {"id": "s1", "text": "Aurora can pause at zero capacity when idle."},
+                {"id": "s2", "text": "Worker bees turn nectar into honey in the hive."},
+            ],
+            "claims": [
+                "Aurora cannot pause at zero capacity when idle.",
+                "Bees make honey from nectar in the hive.",
+                "The Eiffel Tower was completed in 1889.",
+            ],
+        },
+        {"id": "empty", "sources": [], "claims": ["Anything at all is claimed here."]},
+    ]
+    claims.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+
+    result = chorus("eval", "grounding", "--claims", str(claims), home=home)
+
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["id"] == "aurora"
+    assert [(v["verdict"], v["source"]) for v in first["verdicts"][:2]] == [
+        ("contradicted", "s1"),
+        ("supported", "s2"),
+    ]
+    assert first["verdicts"][2]["verdict"] == "unsupported"
+    assert second == {
+        "id": "empty",
+        "verdicts": [
+            {
+                "claim": "Anything at all is claimed here.",
+                "verdict": "unsupported",
+                "score": 0.0,
+                "source": None,
+            }
+        ],
+    }
+
+
+def test_eval_grounding_names_the_bad_line(tmp_path, home):
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text('{"id": "x", "sources": [], "claims": "not a list"}\n')
+
+    result = chorus("eval", "grounding", "--claims", str(claims), home=home, check=False)
+
+    assert result.returncode != 0 and "line 1" in result.stderr
 
 
 def test_ask_in_an_unknown_workspace_fails_with_a_clear_message(home):

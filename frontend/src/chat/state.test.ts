@@ -167,6 +167,21 @@ describe("answerParts", () => {
     expect(parts.map((p) => p.text).join("")).toBe("Good one. Made up claim. End.");
   });
 
+  it("marks contradicted sentences apart from unsupported ones, with their source sentence", () => {
+    const contradiction = {
+      text: "Aurora cannot pause.",
+      source: 1,
+      evidence: "Aurora can pause at zero capacity.",
+      differences: [{ kind: "negation", claim: "cannot", source: "" }],
+    };
+    const parts = answerParts("Aurora cannot pause. [1] Made up. End.", [{ text: "Made up." }], [contradiction]);
+    expect(parts.filter((p) => p.contradiction).map((p) => [p.text, p.contradiction?.evidence])).toEqual([
+      ["Aurora cannot pause.", "Aurora can pause at zero capacity."],
+    ]);
+    expect(parts.filter((p) => p.unsupported).map((p) => p.text)).toEqual(["Made up."]);
+    expect(parts.find((p) => p.citation === 1)?.contradiction).toBeUndefined();
+  });
+
   it("ignores unsupported sentences that are not in the answer", () => {
     expect(answerParts("Text.", [{ text: "Elsewhere." }])).toEqual([{ text: "Text.", unsupported: false, citation: null }]);
   });

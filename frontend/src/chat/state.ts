@@ -2,8 +2,10 @@
 // WebSocket feeds it events, and the tests drive it without a browser.
 
 import {
+  parseContradicted,
   parseSource,
   parseUnsupported,
+  type Contradiction,
   type FinalEvent,
   type Mode,
   type ServerEvent,
@@ -247,6 +249,9 @@ export function turnsFromHistory(messages: StoredMessage[]): Turn[] {
         agreement: numOrNull(details.agreement),
         grounding: numOrNull(obj(details.grounding).score ?? details.grounding),
         unsupported: parseUnsupported(details.unsupported),
+        contradicted: parseContradicted(details.contradicted),
+        relevance: numOrNull(details.relevance),
+        covered: details.covered !== false,
         usage: { inputTokens: num(usage.inputTokens), outputTokens: num(usage.outputTokens) },
         cost: num(details.cost),
         latencyMs: latency,
@@ -262,10 +267,17 @@ export interface AnswerPart {
   text: string;
   unsupported: boolean;
   citation: number | null;
+  /** Set on text a source contradicts (shown apart from unsupported text). */
+  contradiction?: Contradiction;
 }
 
-/** Splits an answer into plain text, `[n]` citations and sentences the grounding check flagged. */
-export function answerParts(answer: string, unsupported: { text: string }[] = []): AnswerPart[] {
+/** Splits an answer into plain text, `[n]` citations and sentences the grounding check flagged:
+ * unsupported ones, and contradicted ones with the source sentence that says otherwise. */
+export function answerParts(
+  answer: string,
+  unsupported: { text: string }[] = [],
+  contradicted: Contradiction[] = [],
+): AnswerPart[] {
   const marks: [number, number][] = [];
   for (const u of unsupported) {
     const needle = u.text.trim();
@@ -273,12 +285,19 @@ export function answerParts(answer: string, unsupported: { text: string }[] = []
     const at = answer.indexOf(needle);
     if (at >= 0) marks.push([at, at + needle.length]);
   }
+  const contradictions: [number, number, Contradiction][] = [];
+  for (const c of contradicted) {
+    const needle = c.text.trim();
+    const at = needle ? answer.indexOf(needle) : -1;
+    if (at >= 0) contradictions.push([at, at + needle.length, c]);
+  }
   marks.sort((a, b) => a[0] - b[0]);
   const flagged = (i: number) => marks.some(([s, e]) => i >= s && i < e);
+  const contradictionAt = (i: number) => contradictions.find(([s, e]) => i >= s && i < e)?.[2];
   const parts: AnswerPart[] = [];
   const re = /\[(\d{1,3})\]/g;
   const boundaries = new Set<number>([0, answer.length]);
-  for (const [s, e] of marks) {
+  for (const [s, e] of [...marks, ...contradictions]) {
     boundaries.add(s);
     boundaries.add(e);
   }
@@ -295,8 +314,17 @@ export function answerParts(answer: string, unsupported: { text: string }[] = []
     if (s === e) continue;
     const cite = cites.find((c) => c.start === s && c.end === e);
     const part: AnswerPart = { text: answer.slice(s, e), unsupported: flagged(s), citation: cite ? cite.n : null };
+    const contradiction = contradictionAt(s);
+    if (contradiction && !cite) part.contradiction = contradiction;
     const last = parts[parts.length - 1];
-    if (last && !cite && last.citation === null && last.unsupported === part.unsupported) last.text += part.text;
+    if (
+      last &&
+      !cite &&
+      last.citation === null &&
+      last.unsupported === part.unsupported &&
+      last.contradiction === part.contradiction
+    )
+      last.text += part.text;
     else parts.push(part);
   }
   return parts;

@@ -1,16 +1,64 @@
 import { useState, type FormEvent } from "react";
 import { answerParts, formatCost, formatMs, type Rating, type Turn } from "../chat/state";
 import { describeError } from "../errors";
-import type { Source, UnsupportedSentence } from "../protocol";
+import type { Contradiction, Source, UnsupportedSentence } from "../protocol";
 
-function AnswerText({ text, unsupported, anchor }: { text: string; unsupported: UnsupportedSentence[]; anchor: string }) {
+/** What a contradicted sentence's mark says on hover: the source and the differing words. */
+export function contradictionTitle(c: Contradiction): string {
+  const words = c.differences.map((d) => `${d.kind}: “${d.claim}” vs “${d.source}”`).join("; ");
+  const source = c.source !== null ? `source [${c.source}]` : "a source";
+  return `Contradicted by ${source}: “${c.evidence}”${words ? ` (${words})` : ""}`;
+}
+
+function ContradictedText({ text, contradiction }: { text: string; contradiction: Contradiction }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <span className="contradiction">
+      <mark
+        className="contradicted"
+        title={contradictionTitle(contradiction)}
+        role="button"
+        tabIndex={0}
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" || e.key === " ") {
+            e.preventDefault();
+            setOpen(!open);
+          }
+        }}
+      >
+        {text}
+      </mark>
+      {open && (
+        <span className="evidence" data-testid="evidence">
+          {contradiction.source !== null ? `Source [${contradiction.source}]` : "A source"} says: “{contradiction.evidence}”
+        </span>
+      )}
+    </span>
+  );
+}
+
+function AnswerText({
+  text,
+  unsupported,
+  contradicted = [],
+  anchor,
+}: {
+  text: string;
+  unsupported: UnsupportedSentence[];
+  contradicted?: Contradiction[];
+  anchor: string;
+}) {
   return (
     <p className="answer-text">
-      {answerParts(text, unsupported).map((part, i) =>
+      {answerParts(text, unsupported, contradicted).map((part, i) =>
         part.citation !== null ? (
           <a key={i} className="cite" href={`#${anchor}-src-${part.citation}`} aria-label={`source ${part.citation}`}>
             {part.text}
           </a>
+        ) : part.contradiction ? (
+          <ContradictedText key={i} text={part.text} contradiction={part.contradiction} />
         ) : part.unsupported ? (
           <mark key={i} className="unsupported" title="Not supported by the sources (grounding check)">
             {part.text}
@@ -23,12 +71,13 @@ function AnswerText({ text, unsupported, anchor }: { text: string; unsupported: 
   );
 }
 
-function Sources({ sources, anchor }: { sources: Source[]; anchor: string }) {
+function Sources({ sources, anchor, closest = false }: { sources: Source[]; anchor: string; closest?: boolean }) {
   if (sources.length === 0) return null;
+  // When the documents do not cover the question, these are only the closest matches.
   return (
-    <details className="sources" open>
+    <details className={`sources${closest ? " closest" : ""}`} open={!closest}>
       <summary>
-        Sources <span className="count">({sources.length})</span>
+        {closest ? "Closest matches" : "Sources"} <span className="count">({sources.length})</span>
       </summary>
       <ol>
         {sources.map((s) => (
@@ -181,9 +230,19 @@ export function TurnView({ turn, onFeedback }: { turn: Turn; onFeedback: (id: st
                     {final.unsupported.length} unsupported sentence{final.unsupported.length === 1 ? "" : "s"} marked
                   </span>
                 )}
+                {final.contradicted.length > 0 && (
+                  <span className="badge error" title="A source says otherwise: click a marked sentence to see it">
+                    {final.contradicted.length} contradicted sentence{final.contradicted.length === 1 ? "" : "s"} marked
+                  </span>
+                )}
               </p>
             )}
-            <AnswerText text={final.answer} unsupported={final.unsupported} anchor={anchor} />
+            <AnswerText
+              text={final.answer}
+              unsupported={final.unsupported}
+              contradicted={final.contradicted}
+              anchor={anchor}
+            />
             {perModel && (
               <div className="columns" aria-label="Each model's answer">
                 {perModel.map((a) => (
@@ -209,7 +268,7 @@ export function TurnView({ turn, onFeedback }: { turn: Turn; onFeedback: (id: st
             <span className="muted">{describeError(turn.error.code).hint}</span>
           </div>
         )}
-        <Sources sources={turn.sources} anchor={anchor} />
+        <Sources sources={turn.sources} anchor={anchor} closest={final?.covered === false} />
         {final && (
           <p className="stats" aria-label="Answer statistics">
             <span>{final.model}</span>

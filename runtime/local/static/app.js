@@ -253,7 +253,8 @@
           const details = m.details || {};
           if (details.sources) renderSources(turn, details.sources);
           if (details.error) renderTurnError(turn, details.error.code, details.error.message);
-          else renderAnswer(turn, m.content, false);
+          else renderAnswer(turn, m.content, false, details);
+          if (details.covered === false) markClosestMatches(turn);
           renderMeta(turn, { model: details.model, latencyMs: details.latencyMs, usage: details.usage, cost: details.cost });
         }
       }
@@ -280,21 +281,75 @@
     return { node, answer, sources, meta, text: "", id: `t${Math.random().toString(36).slice(2, 10)}` };
   }
 
-  // Render an answer with its [n] citations as links to the sources below it.
-  function renderAnswer(turn, text, streaming) {
+  // Render an answer with its [n] citations as links to the sources below it; sentences the
+  // grounding check flagged are marked: unsupported (no source says it) apart from
+  // contradicted (a source says otherwise — its sentence shows on hover and on click).
+  function renderAnswer(turn, text, streaming, grounding) {
     turn.answer.replaceChildren();
+    const marks = [];
+    for (const sentence of (grounding && grounding.unsupported) || []) {
+      const needle = String(typeof sentence === "string" ? sentence : sentence.text || "").trim();
+      const at = needle ? text.indexOf(needle) : -1;
+      if (at >= 0) marks.push({ start: at, end: at + needle.length, kind: "unsupported" });
+    }
+    for (const c of (grounding && grounding.contradicted) || []) {
+      const needle = String(c.text || "").trim();
+      const at = needle ? text.indexOf(needle) : -1;
+      if (at >= 0) marks.push({ start: at, end: at + needle.length, kind: "contradicted", item: c });
+    }
+    marks.sort((a, b) => a.start - b.start);
+    let last = 0;
+    for (const mark of marks) {
+      if (mark.start < last) continue;
+      appendWithCitations(turn, text.slice(last, mark.start));
+      turn.answer.append(markNode(turn, text.slice(mark.start, mark.end), mark));
+      last = mark.end;
+    }
+    appendWithCitations(turn, text.slice(last));
+    turn.answer.classList.toggle("streaming", streaming);
+    turn.answer.setAttribute("aria-busy", streaming ? "true" : "false");
+  }
+
+  function appendWithCitations(turn, text, parent) {
+    const into = parent || turn.answer;
     const pattern = /\[(\d+)\]/g;
     let last = 0;
     for (const match of text.matchAll(pattern)) {
-      turn.answer.append(document.createTextNode(text.slice(last, match.index)));
-      turn.answer.append(
-        el("a", { class: "cite", href: `#${turn.id}-s${match[1]}`, text: `[${match[1]}]` }),
-      );
+      into.append(document.createTextNode(text.slice(last, match.index)));
+      into.append(el("a", { class: "cite", href: `#${turn.id}-s${match[1]}`, text: `[${match[1]}]` }));
       last = match.index + match[0].length;
     }
-    turn.answer.append(document.createTextNode(text.slice(last)));
-    turn.answer.classList.toggle("streaming", streaming);
-    turn.answer.setAttribute("aria-busy", streaming ? "true" : "false");
+    into.append(document.createTextNode(text.slice(last)));
+  }
+
+  function markNode(turn, sentence, mark) {
+    if (mark.kind === "unsupported") {
+      const node = el("mark", { class: "unsupported", title: "Not supported by the sources (grounding check)" });
+      appendWithCitations(turn, sentence, node);
+      return node;
+    }
+    const c = mark.item;
+    const words = (c.differences || []).map((d) => `${d.kind}: “${d.claim}” vs “${d.source}”`).join("; ");
+    const title = `Contradicted by source [${c.source}]: ${c.evidence || ""}${words ? ` (${words})` : ""}`;
+    const node = el("mark", { class: "contradicted", title, tabindex: "0", role: "button" });
+    appendWithCitations(turn, sentence, node);
+    const evidence = el("span", { class: "evidence", hidden: "", text: ` Source [${c.source}] says: “${c.evidence || ""}”` });
+    const toggle = () => { evidence.hidden = !evidence.hidden; };
+    node.addEventListener("click", toggle);
+    node.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
+    const wrap = el("span", { class: "contradiction" }, node, evidence);
+    return wrap;
+  }
+
+  // When the documents do not cover the question, its sources are only the closest matches:
+  // shown collapsed under that name.
+  function markClosestMatches(turn) {
+    if (turn.sources.parentElement && turn.sources.parentElement.tagName === "DETAILS") return;
+    const count = turn.sources.children.length;
+    if (!count) return;
+    const box = el("details", { class: "closest" }, el("summary", { text: `Closest matches (${count})` }));
+    turn.sources.replaceWith(box);
+    box.append(turn.sources);
   }
 
   function renderSources(turn, sources) {
@@ -371,7 +426,8 @@
         if (!turn) return;
         rememberSession(event.sessionId);
         turn.text = event.answer;
-        renderAnswer(turn, event.answer, false);
+        renderAnswer(turn, event.answer, false, event);
+        if (event.covered === false) markClosestMatches(turn);
         renderMeta(turn, event);
         state.turns.delete(event.messageId);
         updateSendButton();

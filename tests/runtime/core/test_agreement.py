@@ -221,3 +221,44 @@ def test_wrong_answers_get_lower_agreement_than_right_ones(embedder):
         f"medoid right in {medoid_right}/{len(QA_SET)} questions"
     )
     assert measured > 0.5
+
+
+def test_answers_with_a_flipped_number_conflict():
+    from chorus.runtime.core.agreement import find_conflicts
+
+    conflicts = find_conflicts(
+        [
+            "The default chunk size is 1,000 characters [1].",
+            "By default a chunk is 2,000 characters long.",
+            "Chunks hold 1,000 characters by default.",
+        ]
+    )
+
+    assert [(c.first, c.second) for c in conflicts] == [(0, 1), (1, 2)]
+    assert [(d.kind, d.claim, d.source) for d in conflicts[0].differences] == [
+        ("number", "1000 character", "2000 character")
+    ]
+
+
+def test_contradicting_answers_score_as_disagreeing_whatever_their_cosine(embedder):
+    result = agreement_score(
+        ["Canberra is the capital of Australia.", "Sydney is the capital of Australia."],
+        embedder,
+    )
+
+    assert result.score == 0.0
+    assert [d.kind for d in result.conflicts[0].differences] == ["entity"]
+
+
+def test_the_wrong_answer_of_three_has_the_lowest_agreement(embedder):
+    result = agreement_score(
+        [
+            "Aurora can pause at zero capacity when it is idle.",
+            "Aurora cannot pause at zero capacity when it is idle.",
+            "When idle, Aurora pauses at zero capacity.",
+        ],
+        embedder,
+    )
+
+    assert result.per_answer[1] == min(result.per_answer)
+    assert result.medoid != 1

@@ -3,7 +3,6 @@ from chorus.runtime.core.answering import (
     ExtractiveAnswerer,
     LLMAnswerer,
     build_messages,
-    split_sentences,
 )
 from chorus.runtime.core.context import assemble_context
 from chorus.runtime.core.models import ChatMessage, LLMDelta, SearchHit, TokenUsage
@@ -15,16 +14,6 @@ def context_of(*texts):
         for i, t in enumerate(texts)
     ]
     return assemble_context(hits, budget_tokens=2000)
-
-
-def test_split_sentences_joins_wrapped_lines_and_drops_markdown():
-    text = "## Title\n\nFirst sentence wraps\nonto a second line. Second one.\n- a bullet item"
-    assert split_sentences(text) == [
-        "Title",
-        "First sentence wraps onto a second line.",
-        "Second one.",
-        "a bullet item",
-    ]
 
 
 def test_extractive_answer_cites_the_source_that_answers(embedder):
@@ -90,12 +79,7 @@ def test_llm_answerer_passes_per_message_settings_to_the_provider():
     assert (temperature, max_tokens) == (0.7, 33)
 
 
-def test_split_sentences_leaves_out_code_blocks_and_symbol_soup():
-    text = 'Intro sentence here.\n\n```json\n{"action": "x"}\n```\n\n{"a": 1, "b": [2, 3]}\n\nEnd.'
-    assert split_sentences(text) == ["Intro sentence here.", "End."]
-
-
-def test_only_the_first_sentences_of_the_context_are_scored(embedder):
+def test_a_relevant_sentence_in_a_low_ranked_source_is_found(embedder):
     filler = [
         f"Paragraph {i} describes the weather of town number {i} in spring." for i in range(20)
     ]
@@ -103,10 +87,75 @@ def test_only_the_first_sentences_of_the_context_are_scored(embedder):
     hits.append(SearchHit("cats", "cats", 0, "Cats sleep for about sixteen hours a day.", 0.5, {}))
     context = assemble_context(hits, budget_tokens=5000)
 
-    capped = ExtractiveAnswerer(embedder).select("How long do cats sleep?", context)
-    everything = ExtractiveAnswerer(embedder, max_candidates=None).select(
+    picked = ExtractiveAnswerer(embedder, max_candidates=8).select(
         "How long do cats sleep?", context
     )
 
-    assert everything[0][0].startswith("Cats sleep")
-    assert all(not sentence.startswith("Cats") for sentence, _, _ in capped)
+    assert picked[0][0].startswith("Cats sleep") and picked[0][1] == 21
+
+
+def test_too_many_candidates_are_cut_by_words_shared_with_the_question(embedder):
+    filler = [f"Paragraph {i} describes the weather of town {i} in spring." for i in range(30)]
+    context = assemble_context(
+        [SearchHit("c", "d", 0, " ".join(filler) + " Cats sleep sixteen hours.", 1.0, {})],
+        budget_tokens=5000,
+    )
+
+    candidates = ExtractiveAnswerer(embedder, max_candidates=5).candidates(
+        "How long do cats sleep?", context
+    )
+
+    assert len(candidates) == 5
+    assert any(c.text.startswith("Cats sleep") for c in candidates)
+
+
+DOC = """# Fusion
+
+Chorus fuses keyword and vector search by rank. It weights each list by how well it did on
+the evaluation set. Fusion never makes results worse than the best single retriever.
+
+| setting | default |
+|---|---|
+| weight | 0.5 |
+
+```python
+fuse(keyword, vector)
+```
+
+Caching is a different topic entirely and has its own page."""
+
+
+def test_answer_is_a_coherent_span_of_the_best_passage_in_document_order(embedder):
+    answerer = ExtractiveAnswerer(embedder)
+
+    picked = answerer.select("How does chorus fuse keyword and vector search?", context_of(DOC))
+
+    texts = [t for t, _, _ in picked]
+    assert texts[0] == "Chorus fuses keyword and vector search by rank."
+    assert texts == sorted(texts, key=DOC.replace("\n", " ").index)
+    assert all("|" not in t and "fuse(" not in t and t != "Fusion" for t in texts)
+    assert len(texts) <= 3
+
+
+def test_a_quote_opening_with_this_brings_the_sentence_it_refers_to(embedder):
+    doc = (
+        "The cache stores answers by question embedding. "
+        "This makes repeated questions cost nothing."
+    )
+
+    picked = ExtractiveAnswerer(embedder, span_margin=0.0).select(
+        "Why do repeated questions cost nothing?", context_of(doc)
+    )
+
+    assert [t for t, _, _ in picked][:2] == [
+        "The cache stores answers by question embedding.",
+        "This makes repeated questions cost nothing.",
+    ]
+
+
+def test_fragments_cut_by_a_chunk_boundary_are_never_quoted(embedder):
+    doc = "ids (in process by default; pass a persistent mapping). Sessions expire after a day."
+
+    picked = ExtractiveAnswerer(embedder).select("When do sessions expire?", context_of(doc))
+
+    assert [t for t, _, _ in picked] == ["Sessions expire after a day."]

@@ -115,7 +115,7 @@ def test_score_is_the_supported_share_of_words():
     )
 
     assert report.score == 0.75
-    assert report.to_dict() == {"score": 0.75, "unsupported": ["seven eight"]}
+    assert report.to_dict() == {"score": 0.75, "unsupported": ["seven eight"], "contradicted": []}
 
 
 class CountingEmbedder:
@@ -163,3 +163,67 @@ def test_only_the_claims_that_are_not_quotes_are_embedded(embedder, context):
     assert counting.texts.count(quote) == 1
     assert report.sentences[0].score == 1.0 and report.sentences[0].source == 2
     assert report.sentences[1].supported and report.sentences[1].source == 2
+
+
+FLIPPED = [
+    ("Stratovolcanoes such as Mount Fuji never build steep cones from ash and lava.", "negation"),
+    ("Explosive eruptions throw pyroclastic flows and ash columns low into the sky.", "antonym"),
+    ("Stratovolcanoes such as Mount Etna build steep cones from layers of ash and lava.", "entity"),
+]
+
+
+@pytest.mark.parametrize(("sentence", "kind"), FLIPPED)
+def test_sentence_that_flips_its_source_is_contradicted(judge, context, sentence, kind):
+    [report] = judge.check([sentence], context)
+
+    [contradicted] = report.contradicted
+    assert contradicted.text == sentence
+    assert contradicted.evidence is not None and contradicted.evidence in VOLCANO + BEES
+    assert [d.kind for d in contradicted.differences] == [kind]
+    assert report.score == 0.0 and report.unsupported == []
+
+
+def test_contradiction_travels_in_the_report_dict(judge, context):
+    [report] = judge.check([FLIPPED[0][0]], context)
+
+    [entry] = report.to_dict()["contradicted"]
+    assert entry["source"] == 1
+    assert entry["evidence"].startswith("Stratovolcanoes such as Mount Fuji")
+    assert entry["differences"] == [{"kind": "negation", "claim": "never", "source": ""}]
+
+
+def test_number_no_source_states_is_unsupported_however_close_the_wording(judge, context):
+    sentence = "Worker bees collect nectar from 40 flowers and turn it into honey in the hive."
+
+    [report] = judge.check([sentence], context)
+
+    [support] = report.sentences
+    assert support.verdict == "unsupported"
+    assert [(d.kind, d.claim) for d in support.differences] == [("number", "40")]
+
+
+def test_code_heavy_sentences_are_checked_too(judge, context):
+    [report] = judge.check(["Set `eruption_rate=2.5` in `volcano.cfg` [1]."], context)
+
+    assert report.unsupported == ["Set `eruption_rate=2.5` in `volcano.cfg`."]
+
+
+def test_cosine_only_judge_sees_no_contradiction(embedder, context):
+    cosine_only = EmbeddingGroundingJudge(embedder, contradictions=False)
+
+    [report] = cosine_only.check([FLIPPED[0][0]], context)
+
+    assert report.contradicted == [] and report.score == 1.0
+
+
+def test_a_quote_another_source_contradicts_is_flagged(judge):
+    old = SearchHit("old", "d1", 0, "The default chunk size is 1,000 characters.", 1.0, {})
+    new = SearchHit("new", "d2", 0, "The default chunk size is 2,000 characters.", 0.9, {})
+    context = assemble_context([old, new], budget_tokens=2000)
+
+    [report] = judge.check(["The default chunk size is 1,000 characters [1]."], context)
+
+    [quote] = report.sentences
+    assert quote.verdict == "contradicted" and quote.source == 2
+    assert quote.evidence == "The default chunk size is 2,000 characters."
+    assert report.score == 0.0

@@ -25,6 +25,7 @@ from chorus.runtime.core.orchestration import (
     OrchestrationSettings,
     Orchestrator,
 )
+from chorus.runtime.core.relevance import EmbeddingRelevanceScorer
 
 VOLCANO = (
     "A volcano is an opening in the crust where molten magma reaches the surface as lava. "
@@ -415,3 +416,65 @@ def test_cascade_order_is_by_price_whatever_the_request_order(scorers):
     orch.prices = {**PRICES}
 
     assert orch.cascade_order(["strong", "free", "cheap"]) == ["free", "cheap", "strong"]
+
+
+# -- contradictions, relevance and the choice of answer -------------------------------------------
+
+FLIPPED = (
+    "Stratovolcanoes such as Mount Fuji never build steep cones from layers of ash and lava [1]."
+)
+FUJI = "Stratovolcanoes such as Mount Fuji build steep cones from layers of ash and lava [1]."
+OFF_TOPIC = "Explosive eruptions throw pyroclastic flows and ash columns high into the sky [1]."
+
+
+def with_relevance(orch: Orchestrator, embedder) -> Orchestrator:
+    orch.relevance = EmbeddingRelevanceScorer(embedder)
+    return orch
+
+
+@pytest.mark.parametrize("order", [["flip", "true"], ["true", "flip"]])
+def test_consensus_of_two_never_picks_the_answer_the_sources_contradict(scorers, context, order):
+    orch = orchestrator(scorers, Scripted("flip", text=FLIPPED), Scripted("true", text=FUJI))
+
+    result = orch.run("consensus", order, "Do stratovolcanoes build steep cones?", context)
+
+    assert result.model == "true"
+    [flip] = [a for a in result.answers if a.model == "flip"]
+    assert flip.contradicted and flip.to_dict()["contradicted"][0]["differences"][0]["kind"] == (
+        "negation"
+    )
+
+
+def test_agreement_of_two_contradicting_answers_is_zero_whatever_their_cosine(scorers, context):
+    orch = orchestrator(scorers, Scripted("flip", text=FLIPPED), Scripted("true", text=FUJI))
+
+    result = orch.run("consensus", ["flip", "true"], "Do stratovolcanoes build cones?", context)
+
+    assert result.agreement is not None and result.agreement.score == 0.0
+    [conflict] = result.agreement.conflicts
+    assert [d.kind for d in conflict.differences] == ["negation"]
+
+
+@pytest.mark.parametrize("order", [["off", "on"], ["on", "off"]])
+def test_consensus_tie_between_grounded_answers_goes_to_the_relevant_one(
+    scorers, context, embedder, order
+):
+    orch = with_relevance(
+        orchestrator(scorers, Scripted("off", text=OFF_TOPIC), Scripted("on", text=FUJI)), embedder
+    )
+
+    result = orch.run("consensus", order, "How does Mount Fuji get its steep cone?", context)
+
+    assert result.model == "on"
+    by_model = {a.model: a.relevance for a in result.answers}
+    assert by_model["on"] > by_model["off"]
+
+
+def test_cascade_escalates_past_a_contradicted_answer(scorers, context):
+    orch = orchestrator(
+        scorers, Scripted("cheap", text=FLIPPED), Scripted("strong", text=FUJI), prices=PRICES
+    )
+
+    result = orch.run("cascade", ["cheap", "strong"], "Do stratovolcanoes build cones?", context)
+
+    assert result.model == "strong" and result.escalation == ["cheap", "strong"]

@@ -1,0 +1,564 @@
+"""What a claim says, word by word: the facts a contradiction check compares.
+
+An embedding sees that "Aurora cannot pause when idle" is about the same thing as "Aurora can
+pause when idle" (cosine ~0.9) — it sees topic, not truth. What flips the meaning are a few
+kinds of words, and those can be read off the sentence cheaply and deterministically:
+
+- negation cues (``not``, ``n't``, ``never``, ``without`` …) — their parity;
+- content lemmas (lemminflect) — for antonyms (WordNet pairs, ``antonyms.py``);
+- numbers with their units, and dates (months and weekdays from ``calendar``, years);
+- names and identifiers (capitalised or unknown words, acronyms, ``snake_case``, ``a.b``, ``v2``);
+- quantifiers (all/every/always against some/sometimes/may).
+
+The closed word classes below (negation cues, quantifiers, units) are function words no
+lexical database lists as such; every open-class relation (antonyms, lemmas) comes from a
+library's data.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lemminflect import getAllLemmas
+
+NEGATIONS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nothing",
+        "nobody",
+        "nowhere",
+        "neither",
+        "nor",
+        "cannot",
+        "without",
+    ]
+)
+"""Words that negate what follows (``n't`` contractions are read as ``not``)."""
+
+UNIVERSAL = frozenset(["all", "every", "each", "always", "everything", "everyone", "must", "only"])
+"""Quantifiers that claim every case (a claim adding one needs the source to say so)."""
+
+PARTIAL = frozenset(
+    [
+        "some",
+        "sometimes",
+        "occasionally",
+        "several",
+        "few",
+        "rarely",
+        "seldom",
+        "often",
+        "usually",
+        "most",
+        "many",
+        "partly",
+        "partially",
+    ]
+)
+"""Quantifiers that claim some cases, and so deny a universal."""
+
+UNITS = frozenset(
+    [
+        "ms",
+        "millisecond",
+        "milliseconds",
+        "s",
+        "sec",
+        "second",
+        "seconds",
+        "min",
+        "minute",
+        "minutes",
+        "h",
+        "hr",
+        "hour",
+        "hours",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "b",
+        "byte",
+        "bytes",
+        "kb",
+        "kib",
+        "mb",
+        "mib",
+        "gb",
+        "gib",
+        "tb",
+        "tib",
+        "kbps",
+        "mbps",
+        "gbps",
+        "%",
+        "percent",
+        "character",
+        "characters",
+        "token",
+        "tokens",
+        "word",
+        "words",
+        "line",
+        "lines",
+        "row",
+        "rows",
+        "item",
+        "items",
+        "request",
+        "requests",
+        "gbit",
+        "mbit",
+        "vcpu",
+        "vcpus",
+        "cpu",
+        "cpus",
+        "core",
+        "cores",
+        "acu",
+        "acus",
+        "x",
+        "times",
+    ]
+)
+"""Words that give a number its unit: "30 seconds" and "30 minutes" differ."""
+
+NUMBER_WORDS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "half": 0.5,
+    "twice": 2,
+    "double": 2,
+    "dozen": 12,
+}
+"""Spelled-out numbers, so "1,000" and "a thousand" are the same number."""
+
+MULTIPLIERS = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+SUFFIX_MULTIPLIERS = {"k": 1000, "m": 1_000_000, "b": 1_000_000_000}
+
+MONTHS = {name.lower(): name for name in calendar.month_name if name} | {
+    abbr.lower(): calendar.month_name[i] for i, abbr in enumerate(calendar.month_abbr) if abbr
+}
+WEEKDAYS = {name.lower() for name in calendar.day_name} | {
+    name.lower() for name in calendar.day_abbr
+}
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "there",
+        "here",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "done",
+        "has",
+        "have",
+        "had",
+        "having",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "as",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "about",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "than",
+        "so",
+        "such",
+        "also",
+        "too",
+        "very",
+        "just",
+        "can",
+        "could",
+        "may",
+        "might",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "must",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "us",
+        "our",
+        "your",
+        "my",
+        "me",
+        "him",
+        "her",
+        "his",
+        "hers",
+        "via",
+        "per",
+        "each",
+        "any",
+        "own",
+        "same",
+        "other",
+        "another",
+        "more",
+        "most",
+        "less",
+        "least",
+        "both",
+        "either",
+        "whether",
+        "while",
+        "because",
+        "since",
+        "until",
+        "after",
+        "before",
+        "during",
+        "up",
+        "down",
+        "out",
+        "off",
+        "again",
+        "further",
+        "once",
+        "only",
+        "all",
+        "some",
+        "no",
+        "nor",
+        "not",
+        "unless",
+        "though",
+        "although",
+        "whereas",
+        "whenever",
+        "however",
+        "yet",
+        "still",
+        "even",
+    ]
+)
+"""Words too common to align two sentences on (they do not carry the topic)."""
+
+_TOKEN = re.compile(
+    r"""
+    (?P<number>[$€£]?\d+(?:[.,]\d+)*(?:\s?(?:%|[kKmMbB]\b))?)
+    | (?P<word>[A-Za-z_][\w'’]*(?:[.\-/][\w'’]+)*)
+    """,
+    re.VERBOSE,
+)
+_YEAR = re.compile(r"^(1[5-9]\d\d|2[01]\d\d)$")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token of a sentence: its text, lower-cased form and position."""
+
+    text: str
+    lower: str
+    index: int
+    number: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence read for comparison.
+
+    tokens:
+        Every word and number, in order (``n't`` split off as ``not``).
+    lemmas:
+        Lemmas of the content words (stop words left out), for alignment and antonyms.
+    negations:
+        The negation cues, each with the content lemmas it scopes over (the next few content
+        words): a negation only matters where the other sentence talks about what it negates.
+    numbers:
+        (value, unit) of each number that is not a year; unit is ``""`` when none follows.
+    dates:
+        Years, months and weekdays, normalised ("Mar" → "month:3").
+    names:
+        Names and identifiers, lower-cased.
+    quantifiers:
+        Universal and partial quantifier words present.
+    """
+
+    text: str
+    tokens: tuple[Token, ...]
+    lemmas: frozenset[str]
+    negations: tuple[tuple[str, frozenset[str]], ...]
+    numbers: frozenset[tuple[float, str]]
+    dates: frozenset[str]
+    names: frozenset[str]
+    quantifiers: frozenset[str]
+
+    digits: frozenset[float] = frozenset()
+    jargon: frozenset[str] = frozenset()
+    """Lower-case words no dictionary knows (asyncio, gevent): compared like names where two
+    sentences put different ones in the same place, but not required to appear in a source."""
+    """Values written with digits (spelled-out ones such as "two" are often not counts)."""
+
+    @property
+    def values(self) -> frozenset[float]:
+        return frozenset(v for v, _ in self.numbers)
+
+
+@lru_cache(maxsize=50_000)
+def lemmas_of(word: str) -> frozenset[str]:
+    """Every lemma lemminflect knows for ``word`` (any part of speech), or the word itself."""
+    found = {lemma.lower() for group in getAllLemmas(word).values() for lemma in group}
+    return frozenset(found or {word})
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Whether lemminflect knows the (lower-cased) word, or each part of a hyphenated one:
+    unknown words are names or jargon."""
+    lower = word.lower()
+    if lower in STOPWORDS or lower in NEGATIONS or lower in UNIVERSAL or lower in PARTIAL:
+        return True
+    if "-" in lower:
+        return all(is_dictionary_word(part) for part in lower.split("-") if part)
+    return bool(getAllLemmas(lower))
+
+
+def _number(text: str) -> float | None:
+    raw = text.lstrip("$€£").replace(" ", "")
+    multiplier = 1.0
+    if raw.endswith("%"):
+        raw = raw[:-1]
+    elif raw[-1:].lower() in SUFFIX_MULTIPLIERS and raw[:-1]:
+        multiplier = SUFFIX_MULTIPLIERS[raw[-1].lower()]
+        raw = raw[:-1]
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw):
+        raw = raw.replace(",", "")
+    raw = raw.replace(",", ".")
+    try:
+        return float(raw) * multiplier
+    except ValueError:
+        return None
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words and numbers in order; contractions ("can't", "doesn't") become their verb + not,
+    and spelled-out numbers ("two thousand") become one numeric token."""
+    out: list[Token] = []
+    for match in _TOKEN.finditer(text.replace("’", "'")):
+        raw = match.group(0)
+        if match.group("number"):
+            out.append(Token(raw, raw.lower(), len(out), _number(raw)))
+            continue
+        lower = raw.lower()
+        if lower.endswith("n't"):
+            stem = {"can't": "can", "won't": "will", "shan't": "shall"}.get(lower, lower[:-3])
+            out.append(Token(stem, stem, len(out)))
+            out.append(Token(raw, "not", len(out)))
+            continue
+        if lower == "cannot":
+            out.append(Token("can", "can", len(out)))
+            out.append(Token(raw, "not", len(out)))
+            continue
+        if lower in NUMBER_WORDS:
+            value = float(NUMBER_WORDS[lower])
+            previous = out[-1] if out else None
+            if lower in MULTIPLIERS and previous is not None and previous.number is not None:
+                out[-1] = Token(
+                    f"{previous.text} {raw}", previous.lower, previous.index,
+                    previous.number * MULTIPLIERS[lower],
+                )  # fmt: skip
+                continue
+            out.append(Token(raw, lower, len(out), value))
+            continue
+        out.append(Token(raw, lower, len(out)))
+    return out
+
+
+def _is_name(token: Token, first: bool) -> bool:
+    text = token.text
+    if token.number is not None or len(text) < 2:
+        return False
+    if any(c in text for c in "_./") or _CAMEL.search(text):
+        return True  # identifiers: chunk_size, max.tokens, docs/protocol.md, maxTokens
+    if any(c.isdigit() for c in text):
+        return True  # S3, v2, gpt-4o
+    if text.isupper():
+        return True  # AWS, JWT
+    if text[0].isupper():
+        return not first or not is_dictionary_word(text)
+    return False
+
+
+def _is_jargon(token: Token) -> bool:
+    """A lower-case word no dictionary knows: a product or tool (asyncio, gevent, uvloop)."""
+    text = token.text
+    return (
+        text.isalpha()
+        and text.islower()
+        and len(text) >= 3
+        and not text.endswith(("ed", "ing", "ly", "tion"))  # inflected English, not a name
+        and not is_dictionary_word(text)
+    )
+
+
+def name_key(word: str) -> str:
+    """A name as compared: possessive dropped ("Git's" is "git")."""
+    return word.removesuffix("'s").removesuffix("'")
+
+
+NEGATION_SCOPE = 3
+"""Content words after a negation cue that it is taken to negate."""
+CONTRAST = {("rather", "than"), ("instead", "of")}
+"""Two-word cues that deny what follows ("snapshots rather than differences")."""
+SURFACE_ONLY = frozenset(["more", "most", "less", "least", "fewer"])
+"""Words compared as written: their lemmas (much, little) would pair unrelated opposites."""
+
+
+def _scope(tokens: list[Token], start: int) -> frozenset[str]:
+    out: set[str] = set()
+    for token in tokens[start:]:
+        if len(out) >= NEGATION_SCOPE:
+            break
+        if token.lower in STOPWORDS or token.lower in NEGATIONS:
+            continue
+        out.update(lemmas_of(token.lower) | {token.lower})
+    return frozenset(out)
+
+
+def read_claim(text: str) -> Claim:
+    """A sentence's comparable facts (see ``Claim``)."""
+    tokens = tokenize(text)
+    lemmas: set[str] = set()
+    negations: list[tuple[str, frozenset[str]]] = []
+    digits: set[float] = set()
+    jargon: set[str] = set()
+    numbers: set[tuple[float, str]] = set()
+    dates: set[str] = set()
+    names: set[str] = set()
+    quantifiers: set[str] = set()
+    for position, token in enumerate(tokens):
+        lower = token.lower
+        following_word = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+        if lower in NEGATIONS and not (
+            (lower == "not" and following_word in ("only", "just"))
+            or (lower == "nor" and any(t.lower == "neither" for t in tokens[:position]))
+        ):
+            negations.append((token.text, _scope(tokens, position + 1)))
+        elif (lower, following_word) in CONTRAST:
+            negations.append((f"{token.text} {following_word}", _scope(tokens, position + 2)))
+        if lower in UNIVERSAL or lower in PARTIAL:
+            quantifiers.add(lower)
+        if token.number is not None:
+            if _YEAR.match(token.text):
+                dates.add(f"year:{token.text}")
+                continue
+            following = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+            unit = "%" if token.text.endswith("%") else following if following in UNITS else ""
+            if lower == "one" and not unit:
+                continue  # "one of the models" is a pronoun, not a count
+            unit = {"percent": "%"}.get(unit, unit)
+            numbers.add((token.number, unit.rstrip("s") if len(unit) > 3 else unit))
+            if token.text[0].isdigit():
+                digits.add(token.number)
+            continue
+        if lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may":
+            dates.add(f"month:{MONTHS[lower]}")
+            continue
+        if lower in WEEKDAYS and token.text[0].isupper():
+            dates.add(f"day:{lower[:3]}")
+            continue
+        if _is_name(token, position == 0):
+            names.add(name_key(lower))
+        elif _is_jargon(token):
+            jargon.add(lower)
+        if lower not in STOPWORDS and lower not in NEGATIONS:
+            lemmas.update({lower} if lower in SURFACE_ONLY else lemmas_of(lower))
+    return Claim(
+        text,
+        tuple(tokens),
+        frozenset(lemmas),
+        tuple(negations),
+        frozenset(numbers),
+        frozenset(dates),
+        frozenset(names),
+        frozenset(quantifiers),
+        frozenset(digits),
+        frozenset(jargon),
+    )
+
+
+def lexical_overlap(claim: Claim, source: Claim) -> float:
+    """Share of the claim's content lemmas that the source sentence has too, in [0, 1]."""
+    if not claim.lemmas:
+        return 0.0
+    return len(claim.lemmas & source.lemmas) / len(claim.lemmas)

@@ -1,0 +1,216 @@
+"""Does a claim contradict the source sentence it aligns with, and in which words?
+
+Once a claim is aligned with the source sentence that best supports it (``grounding.py``),
+what matters is *what differs*: a negation inserted or removed, an antonym, another number or
+unit, another date, another name or identifier, a universal where the source says "some", a
+comparative turned around. Each difference is reported with the words on both sides, so a
+reader sees why a sentence was flagged. Everything here is word-level and deterministic: no
+model, a few microseconds per pair.
+
+Two flips cancel: "X is not enabled by default" against "X is disabled by default" has a
+negation *and* an antonym, and says the same thing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .antonyms import are_antonyms
+from .claims import PARTIAL, STOPWORDS, SURFACE_ONLY, UNIVERSAL, Claim, lemmas_of, name_key
+
+DifferenceKind = Literal[
+    "negation", "antonym", "number", "date", "entity", "quantifier", "comparative"
+]
+COMPARATIVE_WORDS = frozenset(["more", "less", "fewer", "most", "least"])
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way a claim departs from its source sentence: the kind, and the words on each side
+    (``source`` is empty when the source simply lacks what the claim adds)."""
+
+    kind: DifferenceKind
+    claim: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "claim": self.claim, "source": self.source}
+
+
+def compare(claim: Claim, source: Claim) -> list[Difference]:
+    """The differences between a claim and one source sentence that change its meaning."""
+    return [
+        *_polarity(claim, source),
+        *_numbers(claim, source),
+        *_dates(claim, source),
+        *_names(claim, source),
+        *_quantifiers(claim, source),
+    ]
+
+
+def _relevant_negations(claim: Claim, other: Claim) -> list[str]:
+    """The claim's negation cues whose scope the other sentence talks about (or that scope
+    over nothing in particular): "not designed for precise timings" in a source says nothing
+    about a claim that only repeats the sentence's other half."""
+    return [cue for cue, scope in claim.negations if not scope or scope & other.lemmas]
+
+
+def _lemmas(word: str) -> frozenset[str]:
+    """The word's lemmas for antonym look-up; an adverb in -ly also as its adjective
+    ("slowly" against "fast")."""
+    if word in SURFACE_ONLY:
+        return frozenset({word})
+    found = lemmas_of(word) | {word}
+    if word.endswith("ly") and len(word) > 4:
+        found |= lemmas_of(word[:-2])
+    return found
+
+
+def _polarity(claim: Claim, source: Claim) -> list[Difference]:
+    """Negation parity, antonyms and a swapped comparison, counted together: an odd number
+    of flips contradicts ("not disabled" is "enabled"; "B is slower than A" is "A is faster
+    than B")."""
+    mine_cues = _relevant_negations(claim, source)
+    their_cues = _relevant_negations(source, claim)
+    negation_flip = len(mine_cues) % 2 != len(their_cues) % 2
+    opposites: list[tuple[str, str]] = []
+    claim_words = {t.lower for t in claim.tokens} - {t.lower for t in source.tokens}
+    source_words = {t.lower for t in source.tokens} - {t.lower for t in claim.tokens}
+    for mine in sorted(claim_words):
+        mine_lemmas = _lemmas(mine)
+        if mine_lemmas & source.lemmas:
+            continue  # the source has the word in another form
+        for theirs in sorted(source_words):
+            their_lemmas = _lemmas(theirs)
+            if their_lemmas & claim.lemmas:
+                continue
+            if any(are_antonyms(a, b) for a in mine_lemmas for b in their_lemmas):
+                opposites.append((mine, theirs))
+                break
+    swapped = _comparison_order(claim, source)
+    flips = int(negation_flip) + len(opposites) + int(swapped is not None)
+    if flips % 2 == 0:
+        return []
+    out = []
+    for mine, theirs in opposites:
+        comparative = (
+            mine in COMPARATIVE_WORDS
+            or theirs in COMPARATIVE_WORDS
+            or (mine not in lemmas_of(mine) and mine.endswith(("er", "est")))
+        )
+        out.append(Difference("comparative" if comparative else "antonym", mine, theirs))
+    if swapped is not None:
+        out.append(swapped)
+    if negation_flip:
+        out.append(Difference("negation", " ".join(mine_cues), " ".join(their_cues)))
+    return out
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def _numbers(claim: Claim, source: Claim) -> list[Difference]:
+    """Another value where the source states one, or the same value in another unit."""
+    mine = [(v, u) for v, u in claim.numbers if not any(_same(v, w) for w, _ in source.numbers)]
+    theirs = [(v, u) for v, u in source.numbers if not any(_same(v, w) for w, _ in claim.numbers)]
+    out: list[Difference] = []
+    if mine and theirs:
+        out.append(Difference("number", _format(mine), _format(theirs)))
+    for value, unit in claim.numbers:
+        units = {u for w, u in source.numbers if _same(value, w)} - {""}
+        if unit and units and unit not in units:
+            out.append(
+                Difference("number", _format([(value, unit)]), _format([(value, units.pop())]))
+            )
+    return out
+
+
+def _format(numbers: list[tuple[float, str]]) -> str:
+    return ", ".join(f"{v:g} {u}".strip() for v, u in sorted(numbers))
+
+
+def _dates(claim: Claim, source: Claim) -> list[Difference]:
+    out = []
+    for kind in ("year", "month", "day"):
+        mine = sorted(d for d in claim.dates - source.dates if d.startswith(kind))
+        theirs = sorted(d for d in source.dates - claim.dates if d.startswith(kind))
+        if mine and theirs:
+            out.append(Difference("date", _date_words(claim, mine), _date_words(source, theirs)))
+    return out
+
+
+def _date_words(claim: Claim, dates: list[str]) -> str:
+    return ", ".join(d.split(":", 1)[1] for d in dates)
+
+
+def _names(claim: Claim, source: Claim) -> list[Difference]:
+    """A name or identifier in the claim where the aligned source sentence has another one
+    in the same place ("Sydney" for "Canberra", ``chunk_overlap`` for ``chunk_size``)."""
+    claim_words = {name_key(t.lower) for t in claim.tokens}
+    source_words = {name_key(t.lower) for t in source.tokens}
+    mine = {n for n in claim.names | claim.jargon if not _has_name(source_words, n)}
+    theirs = {n for n in source.names | source.jargon if not _has_name(claim_words, n)}
+    if not mine or not theirs:
+        return []
+    a = [name_key(t.lower) for t in claim.tokens]
+    b = [name_key(t.lower) for t in source.tokens]
+    pairs: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "replace":
+            continue
+        left = [w for w in a[i1:i2] if w in mine]
+        right = [w for w in b[j1:j2] if w in theirs]
+        if left and right and not _related(left, right):
+            pairs.append((" ".join(left), " ".join(right)))
+    return [Difference("entity", left, right) for left, right in pairs]
+
+
+def _related(left: list[str], right: list[str]) -> bool:
+    """Names whose parts one contains the other's ("tqdm" and "tqdm.gui") are one thing named
+    more or less precisely, not a swap (``chunk_size`` and ``chunk_overlap`` are two)."""
+    mine = {p for name in left for p in re.split(r"[-_./]", name) if p}
+    theirs = {p for name in right for p in re.split(r"[-_./]", name) if p}
+    return mine <= theirs or theirs <= mine
+
+
+def _has_name(words: set[str], name: str) -> bool:
+    """Whether the words hold the name, in the singular or the plural ("API", "APIs")."""
+    return name in words or name.removesuffix("s") in words or f"{name}s" in words
+
+
+def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
+    """A universal the source limits ("always" for "sometimes"), or the reverse."""
+    mine_all = claim.quantifiers & UNIVERSAL - source.quantifiers
+    mine_some = claim.quantifiers & PARTIAL - source.quantifiers
+    source_all = source.quantifiers & UNIVERSAL
+    source_some = source.quantifiers & PARTIAL
+    if mine_all and source_some and not (claim.quantifiers & source_some):
+        return [Difference("quantifier", " ".join(sorted(mine_all)), " ".join(sorted(source_some)))]
+    if mine_some and source_all and not (claim.quantifiers & source_all):
+        return [Difference("quantifier", " ".join(sorted(mine_some)), " ".join(sorted(source_all)))]
+    return []
+
+
+def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
+    """ "A is faster than B" against "B is faster than A": the compared things swapped."""
+    a = [t.lower for t in claim.tokens]
+    b = [t.lower for t in source.tokens]
+    if "than" not in a or "than" not in b:
+        return None
+    i, j = a.index("than"), b.index("than")
+    after_mine = a[i + 1 : i + 4]
+    after_theirs = b[j + 1 : j + 4]
+    if not after_mine or after_mine == after_theirs:
+        return None
+    moved = [w for w in after_mine if w not in STOPWORDS and w in b[:j] and w not in after_theirs]
+    back = [w for w in after_theirs if w not in STOPWORDS and w in a[:i]]
+    if moved and back:
+        return Difference(
+            "comparative", f"than {' '.join(after_mine)}", f"than {' '.join(after_theirs)}"
+        )
+    return None
