@@ -36,7 +36,7 @@ from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, 
 from ..core.orchestration import ModelFanOut
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
 from ..core.resilience import DEFAULT_RETRY, RetryPolicy
-from ..core.retrieval import Retriever
+from ..core.retrieval import CachedOverrides, Retriever
 from ..core.semantic_cache import SemanticCache
 from .settings import CloudSettings, ConfigurationError, load_settings
 from .stores import WorkspaceRetriever, WorkspaceStores
@@ -408,9 +408,19 @@ class CloudServices:
     @cached_property
     def retriever(self) -> Retriever:
         """Hybrid retrieval on the workspace's store (its own capability flags)."""
+        overrides = CachedOverrides(self._tuned_retrieval)
         if self.routes_stores:
-            return WorkspaceRetriever(self.turn_embedder, self.stores, self.reranker)
-        return Retriever(self.turn_embedder, self.store, self.reranker)
+            return WorkspaceRetriever(
+                self.turn_embedder, self.stores, self.reranker, workspace_overrides=overrides
+            )
+        return Retriever(
+            self.turn_embedder, self.store, self.reranker, workspace_overrides=overrides
+        )
+
+    def _tuned_retrieval(self, workspace_id: str) -> dict[str, Any]:
+        """The workspace record's tuned retrieval overrides (``chorus tune retrieval``)."""
+        workspace = self.metadata.get_workspace(workspace_id)
+        return dict(workspace.retrieval) if workspace is not None else {}
 
     @cached_property
     def _api_keys(self) -> dict[str, Any]:

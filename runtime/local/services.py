@@ -104,6 +104,17 @@ class LocalServices:
         self.db.close()
 
 
+def _tuned_retrieval(metadata: PostgresMetadataStore):
+    """A workspace's tuned retrieval overrides, read from its record at each retrieval (one
+    indexed row on the local database: a tune takes effect on the next question)."""
+
+    def overrides(workspace_id: str) -> dict[str, Any]:
+        workspace = metadata.get_workspace(workspace_id)
+        return dict(workspace.retrieval) if workspace is not None else {}
+
+    return overrides
+
+
 def open_services(
     settings: LocalSettings | None = None,
     *,
@@ -137,7 +148,9 @@ def open_services(
     store = PgVectorStore(db, embedder.dimension, table=f"chorus_chunks_{embedder.dimension}")
     # Query and sentence vectors recur within a turn and across turns; chunks do not.
     turn_embedder = CachedEmbedder(embedder)
-    retriever = Retriever(turn_embedder, store, reranker)
+    retriever = Retriever(
+        turn_embedder, store, reranker, workspace_overrides=_tuned_retrieval(metadata)
+    )
     models: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(turn_embedder)}
     condenser: QueryCondenser | None = None
     if settings.openai_model:
