@@ -384,9 +384,17 @@ class CloudServices:
 
     @cached_property
     def reranker(self) -> Reranker | None:
+        """``models.rerank`` (Bedrock Rerank or a SageMaker cross-encoder), else the deployed
+        ``cross_encoder`` endpoint, else none."""
         if self._reranker is not None:
             return self._reranker
-        endpoint = self.settings.models.endpoints.get("cross_encoder")
+        chosen = self.settings.models.rerank
+        if chosen is not None and chosen.provider == "bedrock":
+            from ..adapters.bedrock_rerank import BedrockReranker
+
+            return BedrockReranker(chosen.model, client=self.client("bedrock-agent-runtime"))
+        endpoint = chosen.model if chosen is not None else None
+        endpoint = endpoint or self.settings.models.endpoints.get("cross_encoder")
         if not endpoint:
             return None
         from ..adapters.sagemaker import SageMakerReranker

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import BadRequest
-from .fusion import RRF_K, fuse_rrf, fuse_weighted
+from .fusion import RRF_K, fuse_adaptive, fuse_rrf, fuse_weighted
 from .mmr import mmr_select
 from .models import SearchHit
 from .ports import Embedder, Reranker, VectorStore
@@ -23,7 +23,7 @@ from .ports import Embedder, Reranker, VectorStore
 log = logging.getLogger(__name__)
 
 RetrievalMode = Literal["vector", "keyword", "hybrid"]
-FusionMethod = Literal["rrf", "weighted"]
+FusionMethod = Literal["rrf", "weighted", "adaptive"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class RetrievalSettings:
     def __post_init__(self) -> None:
         if self.mode not in ("vector", "keyword", "hybrid"):
             raise BadRequest(f"unknown retrieval mode {self.mode!r}")
-        if self.fusion not in ("rrf", "weighted"):
+        if self.fusion not in ("rrf", "weighted", "adaptive"):
             raise BadRequest(f"unknown fusion method {self.fusion!r}")
         if not 1 <= self.k <= 200 or self.candidates < 1 or self.rerank_candidates < 1:
             raise BadRequest("k must be within 1..200 and candidate counts positive")
@@ -234,6 +234,8 @@ def fuse_legs(
     weights = [settings.vector_weight, settings.keyword_weight]
     if settings.fusion == "rrf":
         return fuse_rrf(rankings, k=settings.rrf_k, weights=weights)
+    if settings.fusion == "adaptive":
+        return fuse_adaptive(rankings, weights=weights)
     return fuse_weighted(rankings, weights=weights)
 
 
