@@ -9,9 +9,9 @@ embeddings help. Hybrid retrieval must beat each retriever alone on it.
 from pathlib import Path
 
 import pytest
+from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.evaluation import evaluate_run, load_corpus, load_qrels, load_queries
 from chorus.runtime.core.ingestion import DocumentInput
-from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.retrieval import CachedOverrides, RetrievalSettings, Retriever
 from chorus.runtime.local.evaluation import documents_in_rank_order
 from chorus.runtime.local.services import open_services
