@@ -12,7 +12,6 @@ share one title.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import subprocess
@@ -23,23 +22,70 @@ HERE = Path(__file__).resolve().parent
 TARGET = 1200
 
 GIT_PAGES = [
-    "man1/git-add", "man1/git-am", "man1/git-apply", "man1/git-archive", "man1/git-bisect",
-    "man1/git-blame", "man1/git-branch", "man1/git-checkout", "man1/git-cherry-pick",
-    "man1/git-clean", "man1/git-clone", "man1/git-commit", "man1/git-describe",
-    "man1/git-fetch", "man1/git-gc", "man1/git-grep",
-    "man1/git-init", "man1/git-merge", "man1/git-mv",
-    "man1/git-push", "man1/git-rebase", "man1/git-reflog", "man1/git-remote", "man1/git-reset",
-    "man1/git-restore", "man1/git-revert", "man1/git-rm", "man1/git-shortlog", "man1/git-show",
-    "man1/git-sparse-checkout", "man1/git-stash", "man1/git-status", "man1/git-submodule",
-    "man1/git-switch", "man1/git-tag", "man1/git-worktree", "man5/gitignore",
-    "man5/gitattributes", "man5/githooks", "man7/gitrevisions",
+    "man1/git-add",
+    "man1/git-am",
+    "man1/git-apply",
+    "man1/git-archive",
+    "man1/git-bisect",
+    "man1/git-blame",
+    "man1/git-branch",
+    "man1/git-checkout",
+    "man1/git-cherry-pick",
+    "man1/git-clean",
+    "man1/git-clone",
+    "man1/git-commit",
+    "man1/git-describe",
+    "man1/git-fetch",
+    "man1/git-gc",
+    "man1/git-grep",
+    "man1/git-init",
+    "man1/git-merge",
+    "man1/git-mv",
+    "man1/git-push",
+    "man1/git-rebase",
+    "man1/git-reflog",
+    "man1/git-remote",
+    "man1/git-reset",
+    "man1/git-restore",
+    "man1/git-revert",
+    "man1/git-rm",
+    "man1/git-shortlog",
+    "man1/git-show",
+    "man1/git-sparse-checkout",
+    "man1/git-stash",
+    "man1/git-status",
+    "man1/git-submodule",
+    "man1/git-switch",
+    "man1/git-tag",
+    "man1/git-worktree",
+    "man5/gitignore",
+    "man5/gitattributes",
+    "man5/githooks",
+    "man7/gitrevisions",
 ]
 
 SQLITE_PAGES = [
     *(p.stem for p in sorted(Path("/usr/share/doc/sqlite3").glob("lang_*.html"))),
-    "pragma", "datatype3", "autoinc", "foreignkeys", "wal", "json1", "windowfunctions",
-    "gencol", "isolation", "inmemorydb", "faq", "limits", "partialindex", "expridx",
-    "withoutrowid", "stricttables", "rowidtable", "quirks", "lockingv3", "tempfiles",
+    "pragma",
+    "datatype3",
+    "autoinc",
+    "foreignkeys",
+    "wal",
+    "json1",
+    "windowfunctions",
+    "gencol",
+    "isolation",
+    "inmemorydb",
+    "faq",
+    "limits",
+    "partialindex",
+    "expridx",
+    "withoutrowid",
+    "stricttables",
+    "rowidtable",
+    "quirks",
+    "lockingv3",
+    "tempfiles",
 ]
 
 
@@ -60,8 +106,8 @@ def _split(text: str) -> list[str]:
 
 def _dedent(block: str) -> str:
     lines = block.splitlines()
-    indent = min((len(l) - len(l.lstrip()) for l in lines if l.strip()), default=0)
-    return "\n".join(l[indent:] for l in lines)
+    indent = min((len(s) - len(s.lstrip()) for s in lines if s.strip()), default=0)
+    return "\n".join(s[indent:] for s in lines)
 
 
 def git_man() -> list[dict[str, str]]:
@@ -71,7 +117,9 @@ def git_man() -> list[dict[str, str]]:
         path = Path(f"/usr/share/man/{section}/{name}.{section[-1]}.gz")
         rendered = subprocess.run(
             ["man", "--no-hyphenation", "--no-justification", "-P", "cat", "-l", str(path)],
-            capture_output=True, text=True, env={"MANWIDTH": "100", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            env={"MANWIDTH": "100", "PATH": "/usr/bin:/bin"},
             check=True,
         ).stdout
         sections = re.split(r"\n(?=[A-Z][A-Z &-]+\n)", rendered)
