@@ -17,6 +17,9 @@ from .models import SearchHit
 RRF_K = 60
 CONFIDENCE_DEPTH = 10
 """Hits whose scores ``leg_confidence`` compares: the head a fused top 10 is drawn from."""
+CONFIDENCE_SATURATION = 0.5
+"""Confidence at which an adaptive leg gets its full weight (its best hit scores at least
+twice its tenth)."""
 
 
 def fuse_rrf(
@@ -80,16 +83,26 @@ def fuse_adaptive(
     rankings: Sequence[Sequence[SearchHit]],
     *,
     weights: Sequence[float] | None = None,
+    adaptive: Sequence[bool] | None = None,
+    saturation: float = CONFIDENCE_SATURATION,
     depth: int = CONFIDENCE_DEPTH,
 ) -> list[SearchHit]:
-    """Weighted fusion whose per-query weights follow each leg's confidence.
+    """Weighted fusion in which a leg that cannot tell its candidates apart loses its vote.
 
-    Each base weight is multiplied by ``leg_confidence`` of its list, so on a query where one
-    retriever cannot tell its candidates apart its vote shrinks, and where it singles one out
-    it grows. When no list shows any confidence, the base weights apply unchanged.
+    The weight of each list marked ``adaptive`` (default: all) is multiplied by
+    ``min(1, leg_confidence / saturation)``: a keyword leg that matched only common words
+    (a flat head) counts for little on that query, one that singled out a rare identifier
+    counts fully. Lists not marked keep their weight — the anchor the others are measured
+    against (retrieval anchors on the vector leg, whose cosines are close together by nature).
     """
     weights = _weights(rankings, weights)
-    adjusted = [w * leg_confidence(r, depth) for r, w in zip(rankings, weights, strict=True)]
+    marks = list(adaptive) if adaptive is not None else [True] * len(rankings)
+    if len(marks) != len(rankings):
+        raise ValueError("give one adaptive flag per ranking")
+    adjusted = [
+        w * min(1.0, leg_confidence(r, depth) / saturation) if mark else w
+        for r, w, mark in zip(rankings, weights, marks, strict=True)
+    ]
     if not any(adjusted):
         adjusted = list(weights)
     return fuse_weighted(rankings, weights=adjusted)

@@ -290,6 +290,7 @@ class SweepGrid:
         {"fusion": "weighted", "keyword_weight": 0.5},
         {"fusion": "weighted", "keyword_weight": 0.25},
         {"fusion": "adaptive", "keyword_weight": 0.5},
+        {"fusion": "adaptive", "keyword_weight": 0.75},
         {"fusion": "adaptive", "keyword_weight": 1.0},
     )
 

@@ -77,3 +77,15 @@ def test_adaptive_fusion_falls_back_to_the_base_weights_without_any_confidence()
     assert fuse_adaptive([flat_a, flat_b], weights=[1.0, 0.5]) == fuse_weighted(
         [flat_a, flat_b], weights=[1.0, 0.5]
     )
+
+
+def test_a_leg_not_marked_adaptive_keeps_its_weight_whatever_its_shape():
+    vector = hits(("v1", 0.52), ("v2", 0.51), ("v3", 0.50))  # flat, but the anchor
+    keyword = hits(("k1", 9.0), ("v1", 0.5), ("v2", 0.4))
+    anchored = fuse_adaptive([vector, keyword], weights=[1.0, 0.5], adaptive=[False, True])
+    assert {h.chunk_id: h.score for h in anchored}["v1"] == pytest.approx(1.0 + 0.5 * 0.1 / 8.6)
+
+
+def test_adaptive_flags_must_match_the_rankings():
+    with pytest.raises(ValueError):
+        fuse_adaptive([hits(("a", 1.0))], adaptive=[True, False])
