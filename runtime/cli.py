@@ -15,6 +15,7 @@ import click
 
 from .local.settings import DEFAULT_PORT, DEFAULT_WORKSPACE, LocalSettings
 
+FUSION_CHOICES = ["rrf", "weighted", "adaptive"]
 REPO_DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPO_FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 _FRONTEND_SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json")
@@ -353,7 +354,23 @@ def eval() -> None:
     help="CrossEncoder folder for hybrid+rerank.",
 )
 @click.option(
-    "--fusion", type=click.Choice(["rrf", "weighted"]), default="weighted", show_default=True
+    "--fusion",
+    type=click.Choice(FUSION_CHOICES),
+    default=None,
+    help="Fusion of the two legs (default: the retriever's default).",
+)
+@click.option("--chunk-size", type=int, default=None, help="Characters per chunk (default 1000).")
+@click.option("--chunk-overlap", type=int, default=None, help="Chunk overlap (default 200).")
+@click.option(
+    "--title-mode",
+    type=click.Choice(["keyword", "embed", "none"]),
+    default=None,
+    help="Where titles and headings go (default keyword: searched, not embedded).",
+)
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="Score a small grid (chunking x fusion) and print a table instead of one report.",
 )
 @home_option
 def eval_retrieval(
@@ -363,17 +380,31 @@ def eval_retrieval(
     mode: str,
     k: int,
     rerank_model: str | None,
-    fusion: str,
+    fusion: str | None,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+    title_mode: str | None,
+    sweep: bool,
     home: str | None,
 ) -> None:
-    """Ingest a BEIR corpus into a fresh workspace and print ndcg/recall/mrr@k as JSON."""
-    from .local.evaluation import run_retrieval_eval
+    """Ingest a BEIR corpus into a fresh workspace and print ndcg/recall/mrr@k as JSON.
+
+    A hybrid report also shows each leg alone, BM25 and plain dense search (each passage
+    embedded whole with the same model) and ``vs_plain_dense``, hybrid's ratio to the latter.
+    """
+    from .local.evaluation import EvalSet, run_retrieval_eval, run_retrieval_sweep, sweep_table
 
     if mode == "hybrid+rerank" and not rerank_model:
         raise click.UsageError("--mode hybrid+rerank needs --rerank-model PATH")
     _quiet_libraries()
+    settings = _settings(home)
+    if sweep:
+        eval_set = EvalSet.load(Path(corpus), Path(queries), Path(qrels))
+        rows, plain = run_retrieval_sweep(settings, eval_set, k=k)
+        click.echo(sweep_table(rows, plain, k))
+        return
     report = run_retrieval_eval(
-        _settings(home),
+        settings,
         Path(corpus),
         Path(queries),
         Path(qrels),
@@ -381,8 +412,87 @@ def eval_retrieval(
         k=k,
         rerank_model=Path(rerank_model) if rerank_model else None,
         fusion=fusion,
+        chunking=_chunking(chunk_size, chunk_overlap, title_mode),
     )
     click.echo(json.dumps(report, indent=2))
+
+
+def _chunking(size: int | None, overlap: int | None, title_mode: str | None) -> Any:
+    from .core.models import ChunkingSettings
+
+    defaults = ChunkingSettings()
+    try:
+        return ChunkingSettings(
+            chunk_size=size or defaults.chunk_size,
+            chunk_overlap=overlap if overlap is not None else defaults.chunk_overlap,
+            title_mode=title_mode or defaults.title_mode,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@main.group()
+def tune() -> None:
+    """Tune a workspace from an evaluation set (stored on the workspace record)."""
+
+
+@tune.command("retrieval")
+@click.option("--workspace", "-w", required=True, help="Workspace name or id.")
+@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--k", type=int, default=10, show_default=True)
+@click.option(
+    "--source",
+    type=click.Path(exists=True),
+    default=None,
+    help="The workspace's document folder: re-ingested at once when the chunking changes.",
+)
+@home_option
+def tune_retrieval(
+    workspace: str,
+    corpus: str,
+    queries: str,
+    qrels: str,
+    k: int,
+    source: str | None,
+    home: str | None,
+) -> None:
+    """Sweep chunking and fusion on an evaluation set and store the best on the workspace."""
+    from .core.errors import ChorusError
+    from .local.evaluation import EvalSet, run_retrieval_sweep, sweep_table
+    from .local.folder import ingest_path
+    from .local.tuning import apply_tuning, best_hybrid
+
+    services = _open(_settings(home))
+    try:
+        try:
+            target = services.find_workspace(workspace)
+        except ChorusError as exc:
+            raise click.ClickException(str(exc)) from None
+        eval_set = EvalSet.load(Path(corpus), Path(queries), Path(qrels))
+        rows, plain = run_retrieval_sweep(services.settings, eval_set, k=k, services=services)
+        click.echo(sweep_table(rows, plain, k))
+        tuned = best_hybrid(rows, k)
+        reindex = apply_tuning(services.metadata, target, tuned)
+        c = tuned.chunking
+        click.echo(
+            f"workspace {target.name!r}: chunking {c.chunk_size}/{c.chunk_overlap} "
+            f"title={c.title_mode}, retrieval {json.dumps(dict(tuned.retrieval)) or '{}'} "
+            f"(ndcg@{k} {tuned.ndcg:.4f})"
+        )
+        if reindex and source:
+            click.echo(f"chunking changed: re-ingesting {source} ...")
+            _print_summary(
+                ingest_path(services.ingestor, services.find_workspace(target.id), Path(source))
+            )
+        elif reindex:
+            click.echo(
+                "chunking changed: its documents are queued; run `chorus ingest FOLDER "
+                f"--workspace {target.name}` to re-index them"
+            )
+    finally:
+        services.close()
 
 
 def _register_commands() -> None:

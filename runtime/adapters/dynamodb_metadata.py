@@ -153,6 +153,7 @@ class DynamoDBMetadataStore:
             "chunk_size": workspace.chunking.chunk_size,
             "chunk_overlap": workspace.chunking.chunk_overlap,
             "store": workspace.store,
+            **_tuned_settings(workspace.chunking, workspace.retrieval),
         }
         try:
             self._client.transact_write_items(
@@ -173,6 +174,37 @@ class DynamoDBMetadataStore:
             raise
         stored = self.get_workspace(workspace.id)
         assert stored is not None
+        return stored
+
+    def update_workspace_settings(
+        self,
+        workspace_id: str,
+        chunking: ChunkingSettings,
+        retrieval: Mapping[str, Any],
+    ) -> Workspace:
+        """Store tuned chunking and retrieval settings on the settings item (the chat worker and
+        the ingest worker read them from there); ``NotFound`` for an unknown workspace."""
+        tuned = {
+            "chunk_size": chunking.chunk_size,
+            "chunk_overlap": chunking.chunk_overlap,
+            **_tuned_settings(chunking, retrieval),
+        }
+        names = {f"#{key}": key for key in tuned}
+        try:
+            self._workspaces.update_item(
+                Key={"workspace_id": workspace_id, "object_type": WORKSPACE_SETTINGS},
+                UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in tuned),
+                ConditionExpression="attribute_exists(workspace_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":{key}": value for key, value in tuned.items()},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotFound(f"workspace {workspace_id!r} does not exist") from None
+            raise
+        stored = self.get_workspace(workspace_id)
+        if stored is None:
+            raise NotFound(f"workspace {workspace_id!r} does not exist")
         return stored
 
     def _workspace_items(self, workspace_id: str) -> dict[str, dict[str, Any]]:
@@ -726,11 +758,25 @@ def _workspace(record: Mapping[str, Any], settings: Mapping[str, Any]) -> Worksp
         embedding_model=settings["embedding_model"],
         embedding_dim=int(settings["embedding_dim"]),
         chunking=ChunkingSettings(
-            chunk_size=int(settings["chunk_size"]), chunk_overlap=int(settings["chunk_overlap"])
+            chunk_size=int(settings["chunk_size"]),
+            chunk_overlap=int(settings["chunk_overlap"]),
+            split_on_headings=bool(settings.get("split_on_headings", True)),
+            title_mode=str(settings.get("title_mode", "keyword")),
         ),
         store=settings["store"],
         created_at=_parse_time(record.get("created_at")),
+        retrieval=json.loads(settings.get("retrieval") or "{}"),
     )
+
+
+def _tuned_settings(chunking: ChunkingSettings, retrieval: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings-item attributes of the tuned settings; retrieval overrides as a JSON string
+    (DynamoDB numbers would need Decimal, and the chat worker reads them as one value)."""
+    return {
+        "split_on_headings": chunking.split_on_headings,
+        "title_mode": chunking.title_mode,
+        "retrieval": json.dumps(dict(retrieval), sort_keys=True),
+    }
 
 
 def _document(item: Mapping[str, Any]) -> Document:

@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg2.extras import Json
 
-from ..core.errors import Conflict
+from ..core.errors import Conflict, NotFound
 from ..core.models import (
     ChunkingSettings,
     Document,
@@ -70,10 +70,15 @@ ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS chunks_embedded integer;
 ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS version text NOT NULL DEFAULT '';
 ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS commit_version text;
 ALTER TABLE chorus_documents ADD COLUMN IF NOT EXISTS commit_until double precision;
+ALTER TABLE chorus_workspaces
+    ADD COLUMN IF NOT EXISTS split_on_headings boolean NOT NULL DEFAULT true;
+ALTER TABLE chorus_workspaces ADD COLUMN IF NOT EXISTS title_mode text NOT NULL DEFAULT 'keyword';
+ALTER TABLE chorus_workspaces ADD COLUMN IF NOT EXISTS retrieval jsonb NOT NULL DEFAULT '{}'::jsonb;
 """
 
 _WORKSPACE_COLUMNS = (
-    "id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store, created_at"
+    "id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store, created_at,"
+    " split_on_headings, title_mode, retrieval"
 )
 _DOCUMENT_COLUMNS = (
     "workspace_id, id, name, content_hash, status, chunk_count, size_bytes, content_type,"
@@ -96,8 +101,9 @@ class PostgresMetadataStore:
         with self.db.transaction() as cur:
             cur.execute(
                 f"""INSERT INTO chorus_workspaces
-                    (id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s)
+                    (id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store,
+                     split_on_headings, title_mode, retrieval)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                     ON CONFLICT DO NOTHING RETURNING {_WORKSPACE_COLUMNS}""",
                 (
                     workspace.id,
@@ -107,6 +113,9 @@ class PostgresMetadataStore:
                     workspace.chunking.chunk_size,
                     workspace.chunking.chunk_overlap,
                     workspace.store,
+                    workspace.chunking.split_on_headings,
+                    workspace.chunking.title_mode,
+                    Json(dict(workspace.retrieval)),
                 ),
             )
             row = cur.fetchone()
@@ -114,6 +123,33 @@ class PostgresMetadataStore:
             raise Conflict(
                 f"a workspace named {workspace.name!r} or with id {workspace.id!r} already exists"
             )
+        return _workspace(row)
+
+    def update_workspace_settings(
+        self,
+        workspace_id: str,
+        chunking: ChunkingSettings,
+        retrieval: Mapping[str, Any],
+    ) -> Workspace:
+        """Store tuned chunking and retrieval settings; ``NotFound`` for an unknown workspace."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"""UPDATE chorus_workspaces
+                    SET chunk_size = %s, chunk_overlap = %s, split_on_headings = %s,
+                        title_mode = %s, retrieval = %s
+                    WHERE id = %s RETURNING {_WORKSPACE_COLUMNS}""",
+                (
+                    chunking.chunk_size,
+                    chunking.chunk_overlap,
+                    chunking.split_on_headings,
+                    chunking.title_mode,
+                    Json(dict(retrieval)),
+                    workspace_id,
+                ),
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"workspace {workspace_id!r} does not exist")
         return _workspace(row)
 
     def get_workspace(self, workspace_id: str) -> Workspace | None:
@@ -432,15 +468,21 @@ def _without_nul(value: Any) -> Any:
 
 
 def _workspace(row: tuple[Any, ...]) -> Workspace:
-    wid, name, model, dim, size, overlap, store, created = row
+    wid, name, model, dim, size, overlap, store, created, headings, title_mode, retrieval = row
     return Workspace(
         id=wid,
         name=name,
         embedding_model=model,
         embedding_dim=dim,
-        chunking=ChunkingSettings(chunk_size=size, chunk_overlap=overlap),
+        chunking=ChunkingSettings(
+            chunk_size=size,
+            chunk_overlap=overlap,
+            split_on_headings=headings,
+            title_mode=title_mode,
+        ),
         store=store,
         created_at=created,
+        retrieval=dict(retrieval or {}),
     )
 
 

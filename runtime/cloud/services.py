@@ -37,7 +37,7 @@ from ..core.orchestration import ModelFanOut
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
 from ..core.relevance import EmbeddingRelevanceScorer, RelevanceScorer
 from ..core.resilience import DEFAULT_RETRY, ResilientProvider, RetryPolicy
-from ..core.retrieval import Retriever
+from ..core.retrieval import CachedOverrides, Retriever
 from ..core.semantic_cache import SemanticCache
 from .settings import CloudSettings, ConfigurationError, load_settings
 from .stores import WorkspaceRetriever, WorkspaceStores
@@ -385,9 +385,17 @@ class CloudServices:
 
     @cached_property
     def reranker(self) -> Reranker | None:
+        """``models.rerank`` (Bedrock Rerank or a SageMaker cross-encoder), else the deployed
+        ``cross_encoder`` endpoint, else none."""
         if self._reranker is not None:
             return self._reranker
-        endpoint = self.settings.models.endpoints.get("cross_encoder")
+        chosen = self.settings.models.rerank
+        if chosen is not None and chosen.provider == "bedrock":
+            from ..adapters.bedrock_rerank import BedrockReranker
+
+            return BedrockReranker(chosen.model, client=self.client("bedrock-agent-runtime"))
+        endpoint = chosen.model if chosen is not None else None
+        endpoint = endpoint or self.settings.models.endpoints.get("cross_encoder")
         if not endpoint:
             return None
         from ..adapters.sagemaker import SageMakerReranker
@@ -409,9 +417,19 @@ class CloudServices:
     @cached_property
     def retriever(self) -> Retriever:
         """Hybrid retrieval on the workspace's store (its own capability flags)."""
+        overrides = CachedOverrides(self._tuned_retrieval)
         if self.routes_stores:
-            return WorkspaceRetriever(self.turn_embedder, self.stores, self.reranker)
-        return Retriever(self.turn_embedder, self.store, self.reranker)
+            return WorkspaceRetriever(
+                self.turn_embedder, self.stores, self.reranker, workspace_overrides=overrides
+            )
+        return Retriever(
+            self.turn_embedder, self.store, self.reranker, workspace_overrides=overrides
+        )
+
+    def _tuned_retrieval(self, workspace_id: str) -> dict[str, Any]:
+        """The workspace record's tuned retrieval overrides (``chorus tune retrieval``)."""
+        workspace = self.metadata.get_workspace(workspace_id)
+        return dict(workspace.retrieval) if workspace is not None else {}
 
     @cached_property
     def _api_keys(self) -> dict[str, Any]:

@@ -137,6 +137,21 @@ class GuardrailSettings:
 
 
 @dataclass(frozen=True)
+class RerankSettings:
+    """``models.rerank``: the reranker of the chat worker's retrieval.
+
+    ``{"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"}`` (or ``amazon.rerank-v1:0``, or
+    a model ARN) reranks through Bedrock's Rerank API; ``{"provider": "sagemaker", "endpoint":
+    name}`` through a SageMaker endpoint serving ``model_images/cross_encoder`` (default: the
+    endpoint ``models.endpoints.cross_encoder``). Without it, a ``cross_encoder`` endpoint is
+    used when deployed, else retrieval is not reranked.
+    """
+
+    provider: str
+    model: str = ""
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     """Models the chat worker may answer with, and the SageMaker endpoints by role."""
 
@@ -157,6 +172,8 @@ class ModelSettings:
     """``models.orchestration``: deadlines, cascade thresholds and the consensus judge."""
     guardrail: GuardrailSettings | None = None
     """``models.guardrail``: the optional Bedrock guardrail (None: no guardrail step)."""
+    rerank: RerankSettings | None = None
+    """``models.rerank``: Bedrock rerank model or SageMaker cross-encoder (``RerankSettings``)."""
     fanout: str = "workflow"
     """``models.orchestration.fanout``: where consensus turns ask their models — ``workflow``
     (the Step Functions Express fan-out, when ``fanoutStateMachineArn`` is set) or
@@ -244,6 +261,32 @@ def _bedrock_embedding(models: Mapping[str, Any]) -> str | None:
     if not model_id:
         raise ConfigurationError("models.embedding.modelId is missing (a Bedrock embedding model)")
     return model_id
+
+
+def _rerank(models: Mapping[str, Any]) -> RerankSettings | None:
+    raw = models.get("rerank")
+    if not raw:
+        return None
+    if not isinstance(raw, Mapping) or raw.get("provider") not in ("bedrock", "sagemaker"):
+        raise ConfigurationError(
+            "models.rerank must be {provider: bedrock, modelId: ...} or "
+            "{provider: sagemaker, endpoint: ...}"
+        )
+    if raw["provider"] == "bedrock":
+        model = str(raw.get("modelId") or raw.get("modelArn") or "").strip()
+        if not model:
+            raise ConfigurationError(
+                "models.rerank.modelId is missing (e.g. cohere.rerank-v3-5:0 or amazon.rerank-v1:0)"
+            )
+        return RerankSettings("bedrock", model)
+    endpoint = str(
+        raw.get("endpoint") or (models.get("endpoints") or {}).get("cross_encoder") or ""
+    )
+    if not endpoint.strip():
+        raise ConfigurationError(
+            "models.rerank.endpoint is missing and models.endpoints has no cross_encoder"
+        )
+    return RerankSettings("sagemaker", endpoint.strip())
 
 
 FANOUT_MODES = ("workflow", "inprocess")
@@ -519,6 +562,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
             orchestration=_orchestration(models),
             fanout=_fanout(models),
             guardrail=_guardrail(models),
+            rerank=_rerank(models),
         ),
         semantic_cache=_semantic_cache(config),
         max_upload_bytes=int(limits.get("maxUploadBytes") or 20 * 1024 * 1024),

@@ -211,14 +211,17 @@ class WorkspaceRetriever(Retriever):
         stores: WorkspaceStores,
         reranker: Reranker | None = None,
         settings: RetrievalSettings | None = None,
+        workspace_overrides: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> None:
-        super().__init__(embedder, stores, reranker, settings)
+        super().__init__(embedder, stores, reranker, settings, workspace_overrides)
         self.stores = stores
 
     def for_workspace(self, workspace_id: str) -> Retriever:
         """A ``Retriever`` on the workspace's concrete store."""
         store = self.stores.store_for(workspace_id)
-        return Retriever(self.embedder, store, self.reranker, self.settings)
+        return Retriever(
+            self.embedder, store, self.reranker, self.settings, self.workspace_overrides
+        )
 
     def retrieve(
         self,

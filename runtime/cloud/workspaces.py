@@ -18,6 +18,7 @@ from ..core.errors import BadRequest, Forbidden, NotFound
 from ..core.ingestion import document_id_for
 from ..core.models import ChunkingSettings, Document, DocumentStatus, Session, Workspace
 from ..core.parsing import safe_document_name
+from ..core.retrieval import RetrievalSettings
 from .access import Caller, may_use, require_manager, require_session_owner, require_workspace
 from .services import CloudServices
 from .stores import UnsupportedStore
@@ -45,6 +46,16 @@ class UploadRequest(_Body):
     sizeBytes: int = Field(ge=0)
 
 
+class TuneWorkspace(_Body):
+    """``PUT /workspaces/{id}/settings``: what ``chorus tune retrieval`` chose for a workspace."""
+
+    chunkSize: int = Field(ge=50, le=8000)
+    chunkOverlap: int = Field(ge=0, le=4000)
+    titleMode: Literal["keyword", "embed", "none"] = "keyword"
+    splitOnHeadings: bool = True
+    retrieval: dict[str, Any] = Field(default_factory=dict)
+
+
 class FeedbackRequest(_Body):
     messageId: str = Field(min_length=1, max_length=128)
     rating: Literal["up", "down"]
@@ -59,6 +70,9 @@ def workspace_json(workspace: Workspace) -> dict[str, Any]:
         "embeddingDimension": workspace.embedding_dim,
         "chunkSize": workspace.chunking.chunk_size,
         "chunkOverlap": workspace.chunking.chunk_overlap,
+        "titleMode": workspace.chunking.title_mode,
+        "splitOnHeadings": workspace.chunking.split_on_headings,
+        "retrieval": dict(workspace.retrieval),
         "store": workspace.store,
         "createdAt": workspace.created_at.isoformat() if workspace.created_at else None,
     }
@@ -239,6 +253,42 @@ def start_reindex(services: CloudServices, caller: Caller, workspace_id: str) ->
         input=json.dumps({"workspaceId": workspace_id, "documents": documents}),
     )
     return {"executionArn": execution["executionArn"], "documents": len(documents)}
+
+
+def tune_workspace(
+    services: CloudServices, caller: Caller, workspace_id: str, body: TuneWorkspace
+) -> dict[str, Any]:
+    """Store tuned chunking and retrieval settings on the workspace record.
+
+    The chat worker reads the retrieval overrides from the record (within a minute); a chunking
+    change re-indexes every document through the re-index workflow, so it needs that workflow
+    deployed (else 400 ``not_deployed`` and nothing changes).
+    """
+    require_manager(caller)
+    require_workspace(services.metadata, caller, workspace_id)
+    current = services.metadata.get_workspace(workspace_id)
+    if current is None:
+        raise NotFound(f"workspace {workspace_id!r} does not exist")
+    try:
+        chunking = ChunkingSettings(
+            body.chunkSize,
+            body.chunkOverlap,
+            split_on_headings=body.splitOnHeadings,
+            title_mode=body.titleMode,
+        )
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    RetrievalSettings().with_overrides(body.retrieval)  # BadRequest names a bad key or value
+    rechunk = chunking != current.chunking
+    if rechunk and not services.settings.reindex_state_machine_arn:
+        raise BadRequest(
+            "a chunking change re-indexes the workspace, and re-indexing is not deployed on "
+            "this stack; change only the retrieval settings",
+            code="not_deployed",
+        )
+    updated = services.metadata.update_workspace_settings(workspace_id, chunking, body.retrieval)
+    reindex = start_reindex(services, caller, workspace_id) if rechunk else None
+    return {**workspace_json(updated), "reindex": reindex}
 
 
 # -- sessions --------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Fuse ranked lists from several retrievers into one.
 
-Two methods: reciprocal rank fusion (rank-based, robust to incomparable scores) and a weighted
-sum of min-max-normalised scores. Both take per-retriever weights, because an unweighted fusion
-of a strong and a weak retriever can rank below the strong one alone.
+Three methods: reciprocal rank fusion (rank-based, robust to incomparable scores), a weighted
+sum of min-max-normalised scores, and the same sum with per-query weights that follow how
+clearly each list singles out its best hits (``fuse_adaptive``). All take per-retriever weights,
+because an unweighted fusion of a strong and a weak retriever can rank below the strong one
+alone.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from dataclasses import replace
 from .models import SearchHit
 
 RRF_K = 60
+CONFIDENCE_DEPTH = 10
+"""Hits whose scores ``leg_confidence`` compares: the head a fused top 10 is drawn from."""
+CONFIDENCE_SATURATION = 0.5
+"""Confidence at which an adaptive leg gets its full weight (its best hit scores at least
+twice its tenth)."""
 
 
 def fuse_rrf(
@@ -57,6 +64,48 @@ def fuse_weighted(
             scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight * normalised
             first_seen.setdefault(hit.chunk_id, hit)
     return _ordered(first_seen, scores)
+
+
+def leg_confidence(ranking: Sequence[SearchHit], depth: int = CONFIDENCE_DEPTH) -> float:
+    """How far a retriever's best hit stands out from the rest of its head, in [0, 1].
+
+    ``(s_1 - s_depth) / |s_1|`` over the first ``depth`` scores: a keyword leg that matched only
+    common words scores its head nearly alike (flat, ~0), one that matched a rare identifier puts
+    one hit far above the others (~1). A list of fewer than two hits gives no evidence (0).
+    """
+    head = [h.score for h in ranking[:depth]]
+    if len(head) < 2 or head[0] == 0:
+        return 0.0
+    return max(0.0, min(1.0, (head[0] - head[-1]) / abs(head[0])))
+
+
+def fuse_adaptive(
+    rankings: Sequence[Sequence[SearchHit]],
+    *,
+    weights: Sequence[float] | None = None,
+    adaptive: Sequence[bool] | None = None,
+    saturation: float = CONFIDENCE_SATURATION,
+    depth: int = CONFIDENCE_DEPTH,
+) -> list[SearchHit]:
+    """Weighted fusion in which a leg that cannot tell its candidates apart loses its vote.
+
+    The weight of each list marked ``adaptive`` (default: all) is multiplied by
+    ``min(1, leg_confidence / saturation)``: a keyword leg that matched only common words
+    (a flat head) counts for little on that query, one that singled out a rare identifier
+    counts fully. Lists not marked keep their weight — the anchor the others are measured
+    against (retrieval anchors on the vector leg, whose cosines are close together by nature).
+    """
+    weights = _weights(rankings, weights)
+    marks = list(adaptive) if adaptive is not None else [True] * len(rankings)
+    if len(marks) != len(rankings):
+        raise ValueError("give one adaptive flag per ranking")
+    adjusted = [
+        w * min(1.0, leg_confidence(r, depth) / saturation) if mark else w
+        for r, w, mark in zip(rankings, weights, marks, strict=True)
+    ]
+    if not any(adjusted):
+        adjusted = list(weights)
+    return fuse_weighted(rankings, weights=adjusted)
 
 
 def _weights(

@@ -357,7 +357,7 @@ class Ingestor:
             end = min(done + batch, total)
             try:
                 vectors[done:end] = embedder.embed(
-                    [d.text for d in p.drafts[done:end]], kind="passage"
+                    [d.embed_text for d in p.drafts[done:end]], kind="passage"
                 )
             except Exception as exc:
                 failed = self._fail(workspace, p, exc)
@@ -454,7 +454,15 @@ class Ingestor:
         meta: dict[str, Any] = {"document_name": name, **(document.metadata or {})}
         if parsed.title:
             meta.setdefault("title", parsed.title)
-        drafts = split_text(parsed.text, workspace.id, doc_id, workspace.chunking)
+        title = meta.get("title")
+        drafts = split_text(
+            parsed.text,
+            workspace.id,
+            doc_id,
+            workspace.chunking,
+            title=title if isinstance(title, str) else None,
+            markdown=parsed.content_type == "text/markdown",
+        )
         return _Prepared(doc_id, name, drafts, meta, started, digest, document.version)
 
     def _flush(
@@ -463,7 +471,7 @@ class Ingestor:
         pending: list[_Prepared],
         report: Callable[[IngestResult], None],
     ) -> None:
-        texts = [d.text for p in pending for d in p.drafts]
+        texts = [d.embed_text for p in pending for d in p.drafts]
         try:
             embedder = self._embedder_for(workspace)
             vectors = embedder.embed(texts, kind="passage") if texts else []
@@ -487,7 +495,12 @@ class Ingestor:
                 ordinal=d.ordinal,
                 text=d.text,
                 embedding=vec,
-                metadata={**p.meta, "start": d.start},
+                metadata={
+                    **p.meta,
+                    "start": d.start,
+                    "section": d.section,
+                    **({"headings": list(d.headings)} if d.headings else {}),
+                },
             )
             for d, vec in zip(p.drafts, vectors, strict=True)
         ]

@@ -20,6 +20,9 @@ class DocumentStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+TITLE_MODES = ("keyword", "embed", "none")
+
+
 @dataclass(frozen=True)
 class ChunkingSettings:
     """How a workspace cuts documents into chunks.
@@ -27,16 +30,25 @@ class ChunkingSettings:
     Defaults: 1,000 characters with 200 characters of overlap, split on paragraphs, then lines,
     then sentences, then words (langchain's recursive splitter). MiniLM reads 256 tokens, so
     ~1,000 characters of English fit without truncation.
+
+    split_on_headings: cut Markdown at its headings first, so no chunk spans two sections.
+    title_mode: where a chunk's ``title › heading`` path goes (``chunking.py``): ``keyword``
+        (stored text and keyword search, not the embedding), ``embed`` (the embedding too) or
+        ``none`` (metadata only).
     """
 
     chunk_size: int = 1000
     chunk_overlap: int = 200
+    split_on_headings: bool = True
+    title_mode: str = "keyword"
 
     def __post_init__(self) -> None:
         if self.chunk_size < 50:
             raise ValueError("chunk_size must be at least 50 characters")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
+        if self.title_mode not in TITLE_MODES:
+            raise ValueError(f"title_mode must be one of {', '.join(TITLE_MODES)}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,8 @@ class Workspace:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     store: str = "pgvector"
     created_at: datetime | None = None
+    retrieval: Mapping[str, Any] = field(default_factory=dict)
+    """Tuned overrides of ``RetrievalSettings`` (``chorus tune retrieval``); empty: defaults."""
 
 
 @dataclass(frozen=True)

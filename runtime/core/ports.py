@@ -14,6 +14,7 @@ import numpy as np
 from .models import (
     ChatMessage,
     Chunk,
+    ChunkingSettings,
     Document,
     DocumentStatus,
     LLMDelta,
@@ -106,6 +107,11 @@ class MetadataStore(Protocol):
     def get_workspace(self, workspace_id: str) -> Workspace | None: ...
     def list_workspaces(self) -> list[Workspace]: ...
     def delete_workspace(self, workspace_id: str) -> None: ...
+    def update_workspace_settings(
+        self, workspace_id: str, chunking: ChunkingSettings, retrieval: Mapping[str, Any]
+    ) -> Workspace:
+        """Store tuned chunking and retrieval overrides; ``NotFound`` for an unknown id."""
+        ...
 
     def get_document(self, workspace_id: str, document_id: str) -> Document | None: ...
     def list_documents(self, workspace_id: str) -> list[Document]: ...

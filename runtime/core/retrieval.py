@@ -8,19 +8,22 @@ instead of failing.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import BadRequest
-from .fusion import RRF_K, fuse_rrf, fuse_weighted
+from .fusion import RRF_K, fuse_adaptive, fuse_rrf, fuse_weighted
 from .mmr import mmr_select
 from .models import SearchHit
 from .ports import Embedder, Reranker, VectorStore
 
+log = logging.getLogger(__name__)
+
 RetrievalMode = Literal["vector", "keyword", "hybrid"]
-FusionMethod = Literal["rrf", "weighted"]
+FusionMethod = Literal["rrf", "weighted", "adaptive"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,13 @@ class RetrievalSettings:
     mode: ``hybrid`` (default), ``vector`` or ``keyword``.
     k: chunks returned (8).
     candidates: chunks each retriever contributes before fusion (40).
-    fusion: ``weighted`` (default: min-max normalised scores) or ``rrf`` (k=60).
-    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 0.5). Measured on the
-        bundled set (tests/data/retrieval_set, docs/retrieval.md): unweighted RRF ranks below
-        vector search alone there, weighted fusion at 1.0 / 0.5 above both retrievers.
+    fusion: ``adaptive`` (default: min-max normalised scores, the keyword leg's weight scaled
+        per query by how clearly it singles out its best hits), ``weighted`` (fixed weights)
+        or ``rrf`` (k=60).
+    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 0.75). Measured on three
+        sets (docs/retrieval.md): unweighted RRF ranks below vector search alone on the bundled
+        one; adaptive fusion at 1.0 / 0.75 has the best average and worst-case ratio to plain
+        dense search of the fusions tried.
     rerank: use the Reranker when one is configured (True); ``rerank_candidates`` (30) are
         rescored.
     mmr_lambda: set (e.g. 0.7) to diversify the final list with MMR; None disables it.
@@ -42,21 +48,74 @@ class RetrievalSettings:
     mode: RetrievalMode = "hybrid"
     k: int = 8
     candidates: int = 40
-    fusion: FusionMethod = "weighted"
+    fusion: FusionMethod = "adaptive"
     rrf_k: int = RRF_K
     vector_weight: float = 1.0
-    keyword_weight: float = 0.5
+    keyword_weight: float = 0.75
     rerank: bool = True
     rerank_candidates: int = 30
     mmr_lambda: float | None = None
 
+    def with_overrides(self, overrides: Mapping[str, Any]) -> RetrievalSettings:
+        """These settings with a workspace's tuned values (``Workspace.retrieval``) applied.
+
+        Raises
+        ------
+        BadRequest
+            A key that is not a tunable setting, or a value the settings refuse.
+        """
+        unknown = set(overrides) - TUNABLE_SETTINGS
+        if unknown:
+            raise BadRequest(
+                f"unknown retrieval settings {sorted(unknown)}; tunable: {sorted(TUNABLE_SETTINGS)}"
+            )
+        try:
+            return replace(self, **dict(overrides))
+        except TypeError as exc:
+            raise BadRequest(f"invalid retrieval settings: {exc}") from None
+
     def __post_init__(self) -> None:
         if self.mode not in ("vector", "keyword", "hybrid"):
             raise BadRequest(f"unknown retrieval mode {self.mode!r}")
-        if self.fusion not in ("rrf", "weighted"):
+        if self.fusion not in ("rrf", "weighted", "adaptive"):
             raise BadRequest(f"unknown fusion method {self.fusion!r}")
         if not 1 <= self.k <= 200 or self.candidates < 1 or self.rerank_candidates < 1:
             raise BadRequest("k must be within 1..200 and candidate counts positive")
+
+
+TUNABLE_SETTINGS = frozenset(
+    {"fusion", "rrf_k", "vector_weight", "keyword_weight", "candidates", "rerank_candidates"}
+)
+"""``RetrievalSettings`` fields a workspace may override (``chorus tune retrieval``)."""
+
+
+class CachedOverrides:
+    """A workspace's tuned overrides, read at most once per ``ttl_seconds`` per workspace.
+
+    The cloud chat worker reads them from the workspace record in DynamoDB; one read a minute
+    instead of one per question. A tune takes effect within ``ttl_seconds``.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[str], Mapping[str, Any]],
+        *,
+        ttl_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Mapping[str, Any]]] = {}
+
+    def __call__(self, workspace_id: str) -> Mapping[str, Any]:
+        now = self._clock()
+        entry = self._entries.get(workspace_id)
+        if entry is not None and now - entry[0] < self._ttl:
+            return entry[1]
+        overrides = self._read(workspace_id)
+        self._entries[workspace_id] = (now, overrides)
+        return overrides
 
 
 @dataclass
@@ -77,11 +136,28 @@ class Retriever:
         store: VectorStore,
         reranker: Reranker | None = None,
         settings: RetrievalSettings | None = None,
+        workspace_overrides: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.store = store
         self.reranker = reranker
         self.settings = settings or RetrievalSettings()
+        self.workspace_overrides = workspace_overrides
+
+    def settings_for(self, workspace_id: str) -> RetrievalSettings:
+        """The default settings with the workspace's tuned overrides, if it has any.
+
+        A workspace whose stored overrides cannot be read or applied is served with the
+        defaults: a tuning mistake must not take retrieval down.
+        """
+        if self.workspace_overrides is None:
+            return self.settings
+        try:
+            overrides = self.workspace_overrides(workspace_id)
+            return self.settings.with_overrides(overrides) if overrides else self.settings
+        except Exception:
+            log.warning("ignoring the tuned retrieval settings of %s", workspace_id, exc_info=True)
+            return self.settings
 
     def retrieve(
         self,
@@ -93,13 +169,13 @@ class Retriever:
         trace: RetrievalTrace | None = None,
     ) -> list[SearchHit]:
         """Return the top ``settings.k`` chunks of the workspace for ``query``."""
-        s = settings or self.settings
+        s = settings or self.settings_for(workspace_id)
         trace = trace if trace is not None else RetrievalTrace()
         query = query.strip()
         if not query:
             raise BadRequest("the query is empty; ask a question with some words in it")
-        rankings: list[list[SearchHit]] = []
-        weights: list[float] = []
+        vector_hits: list[SearchHit] | None = None
+        keyword_hits: list[SearchHit] | None = None
         query_vector = None
         # A retrieve-only service such as Kendra ranks by the query text alone.
         use_vector = s.mode in ("vector", "hybrid") and getattr(
@@ -111,26 +187,18 @@ class Retriever:
             trace.timings_ms["embed_query"] = _ms(started)
         if use_vector:
             started = time.perf_counter()
-            rankings.append(
-                self.store.vector_search(workspace_id, query_vector, s.candidates, filters)
+            vector_hits = self.store.vector_search(
+                workspace_id, query_vector, s.candidates, filters
             )
-            weights.append(s.vector_weight)
             trace.timings_ms["vector_search"] = _ms(started)
         if s.mode in ("keyword", "hybrid") and self.store.supports_keyword_search:
             started = time.perf_counter()
-            rankings.append(self.store.keyword_search(workspace_id, query, s.candidates, filters))
-            weights.append(s.keyword_weight)
+            keyword_hits = self.store.keyword_search(workspace_id, query, s.candidates, filters)
             trace.timings_ms["keyword_search"] = _ms(started)
             trace.used_keyword = True
-        if not rankings:
+        if vector_hits is None and keyword_hits is None:
             return []
-
-        if len(rankings) == 1:
-            hits = rankings[0]
-        elif s.fusion == "rrf":
-            hits = fuse_rrf(rankings, k=s.rrf_k, weights=weights)
-        else:
-            hits = fuse_weighted(rankings, weights=weights)
+        hits = fuse_legs(vector_hits, keyword_hits, s)
 
         if s.rerank and self.reranker is not None and hits:
             started = time.perf_counter()
@@ -151,6 +219,28 @@ class Retriever:
             hits = mmr_select(query_vector, pool, embeddings, k=s.k, lambda_mult=s.mmr_lambda)
             trace.timings_ms["mmr"] = _ms(started)
         return hits[: s.k]
+
+
+def fuse_legs(
+    vector_hits: list[SearchHit] | None,
+    keyword_hits: list[SearchHit] | None,
+    settings: RetrievalSettings,
+) -> list[SearchHit]:
+    """One ranking from the vector and keyword legs (either may be absent) per ``settings``.
+
+    A pure function of the two candidate lists, so an evaluation can search once and compare
+    many fusions (``chorus eval retrieval --sweep``).
+    """
+    if vector_hits is None or keyword_hits is None:
+        return list(vector_hits if vector_hits is not None else keyword_hits or [])
+    rankings = [vector_hits, keyword_hits]
+    weights = [settings.vector_weight, settings.keyword_weight]
+    if settings.fusion == "rrf":
+        return fuse_rrf(rankings, k=settings.rrf_k, weights=weights)
+    if settings.fusion == "adaptive":
+        # The vector leg anchors; the keyword leg's vote follows how clearly it matched.
+        return fuse_adaptive(rankings, weights=weights, adaptive=[False, True])
+    return fuse_weighted(rankings, weights=weights)
 
 
 def _ms(started: float) -> float:

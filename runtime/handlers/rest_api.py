@@ -165,6 +165,12 @@ def reindex(workspace_id: str) -> Response:
     return _json(HTTPStatus.ACCEPTED, started)
 
 
+@app.put("/workspaces/<workspace_id>/settings")
+def tune_workspace(workspace_id: str) -> Response:
+    body = _body(ops.TuneWorkspace)
+    return _json(200, ops.tune_workspace(get_services(), _caller(), workspace_id, body))
+
+
 # -- sessions --------------------------------------------------------------------------------
 
 

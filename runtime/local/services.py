@@ -118,6 +118,17 @@ def grounding_judge(embedder: Embedder, settings: LocalSettings) -> GroundingJud
     return CombinedGroundingJudge([words, nli])
 
 
+def _tuned_retrieval(metadata: PostgresMetadataStore):
+    """A workspace's tuned retrieval overrides, read from its record at each retrieval (one
+    indexed row on the local database: a tune takes effect on the next question)."""
+
+    def overrides(workspace_id: str) -> dict[str, Any]:
+        workspace = metadata.get_workspace(workspace_id)
+        return dict(workspace.retrieval) if workspace is not None else {}
+
+    return overrides
+
+
 def open_services(
     settings: LocalSettings | None = None,
     *,
@@ -151,7 +162,9 @@ def open_services(
     store = PgVectorStore(db, embedder.dimension, table=f"chorus_chunks_{embedder.dimension}")
     # Query and sentence vectors recur within a turn and across turns; chunks do not.
     turn_embedder = CachedEmbedder(embedder)
-    retriever = Retriever(turn_embedder, store, reranker)
+    retriever = Retriever(
+        turn_embedder, store, reranker, workspace_overrides=_tuned_retrieval(metadata)
+    )
     models: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(turn_embedder)}
     condenser: QueryCondenser | None = None
     if settings.openai_model:

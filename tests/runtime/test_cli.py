@@ -33,7 +33,17 @@ def home(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["up"], ["ingest"], ["ask"], ["eval"], ["eval", "retrieval"], ["eval", "grounding"]],
+    [
+        [],
+        ["up"],
+        ["ingest"],
+        ["ask"],
+        ["eval"],
+        ["eval", "retrieval"],
+        ["eval", "grounding"],
+        ["tune"],
+        ["tune", "retrieval"],
+    ],
 )
 def test_every_subcommand_has_help(command):
     from chorus.runtime.cli import main
@@ -157,3 +167,24 @@ def test_eval_retrieval_prints_one_json_report(home, mode):
     assert 0.0 < report["ndcg@10"] <= 1.0
     for key in ("recall@10", "mrr@10", "p50_ms", "p95_ms", "ingest_seconds"):
         assert key in report
+    if mode == "hybrid":
+        assert report["baselines"]["plain_dense"] > 0
+        assert report["vs_plain_dense"] > 0
+
+
+def test_tune_stores_the_best_settings_on_the_workspace_and_says_what_it_chose(home):
+    result = chorus(
+        "tune",
+        "retrieval",
+        "--workspace",
+        "cli-test",
+        "--corpus",
+        str(SET / "corpus.jsonl"),
+        "--queries",
+        str(SET / "queries.jsonl"),
+        "--qrels",
+        str(SET / "qrels.tsv"),
+        home=home,
+    )
+    assert "plain dense" in result.stdout
+    assert "workspace 'cli-test': chunking" in result.stdout

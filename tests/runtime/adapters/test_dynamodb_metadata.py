@@ -234,3 +234,28 @@ def test_deleting_a_session_removes_every_item(store):
     store.delete_session("s1")
     assert store._sessions.scan()["Items"] == []
     assert store.list_sessions("u1") == []
+
+
+def test_tuned_chunking_and_retrieval_settings_are_stored_on_the_settings_item(store):
+    store.create_workspace(workspace())
+    tuned = ChunkingSettings(800, 100, split_on_headings=False, title_mode="embed")
+    updated = store.update_workspace_settings("w1", tuned, {"keyword_weight": 0.25})
+    assert updated.chunking == tuned
+    assert updated.retrieval == {"keyword_weight": 0.25}
+    assert store.get_workspace("w1") == updated
+
+
+def test_a_workspace_written_before_tuning_existed_reads_with_the_defaults(store):
+    store.create_workspace(workspace())
+    store._workspaces.update_item(
+        Key={"workspace_id": "w1", "object_type": "settings"},
+        UpdateExpression="REMOVE title_mode, split_on_headings, retrieval",
+    )
+    read = store.get_workspace("w1")
+    assert (read.chunking.title_mode, read.chunking.split_on_headings) == ("keyword", True)
+    assert read.retrieval == {}
+
+
+def test_tuning_an_unknown_workspace_is_not_found(store):
+    with pytest.raises(NotFound):
+        store.update_workspace_settings("nope", ChunkingSettings(), {})

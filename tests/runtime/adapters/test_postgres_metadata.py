@@ -505,3 +505,26 @@ def test_nul_bytes_are_stripped_from_message_details(store_with_workspaces):
 
     (got,) = store.list_messages("s-1")
     assert got.details == {"answers": {"model": "Paris"}, "sources": [{"snippet": "ab"}]}
+
+
+def test_tuned_chunking_and_retrieval_settings_are_stored_on_the_workspace(store):
+    store.create_workspace(workspace())
+    tuned = ChunkingSettings(chunk_size=500, chunk_overlap=100, title_mode="embed")
+    updated = store.update_workspace_settings("ws-1", tuned, {"fusion": "adaptive"})
+    assert updated.chunking == tuned
+    assert updated.retrieval == {"fusion": "adaptive"}
+    assert store.get_workspace("ws-1") == updated
+
+
+def test_a_new_workspace_has_default_title_handling_and_no_retrieval_overrides(store):
+    created = store.create_workspace(workspace())
+    assert created.chunking.title_mode == "keyword"
+    assert created.chunking.split_on_headings is True
+    assert created.retrieval == {}
+
+
+def test_tuning_an_unknown_workspace_is_not_found(store):
+    from chorus.runtime.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        store.update_workspace_settings("nope", ChunkingSettings(), {})

@@ -339,3 +339,35 @@ def test_a_stack_without_aurora_keeps_the_semantic_cache_in_dynamodb(aws):
     assert built.invalidate_workspace("ws") == 1  # document-changed empties it
     assert cache.lookup("ws", "single:m", vector, 0.95) is None
     assert "database" not in vars(built)
+
+
+def with_models(**models):
+    return settings_from({**CONFIG, "models": {**CONFIG["models"], **models}}, {})
+
+
+def test_a_bedrock_rerank_model_is_the_chat_workers_reranker(aws):
+    from chorus.runtime.adapters.bedrock_rerank import BedrockReranker
+
+    built = CloudServices(
+        with_models(rerank={"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"}), session=aws
+    )
+    assert isinstance(built.reranker, BedrockReranker)
+    assert built.reranker.model_arn == (
+        "arn:aws:bedrock:us-east-1::foundation-model/cohere.rerank-v3-5:0"
+    )
+
+
+def test_a_sagemaker_cross_encoder_is_the_reranker_when_configured_or_deployed(aws):
+    from chorus.runtime.adapters.sagemaker import SageMakerReranker
+
+    chosen = CloudServices(
+        with_models(rerank={"provider": "sagemaker", "endpoint": "ce-ep"}), session=aws
+    )
+    deployed = CloudServices(with_models(endpoints={"cross_encoder": "ce-2"}), session=aws)
+    assert isinstance(chosen.reranker, SageMakerReranker)
+    assert isinstance(deployed.reranker, SageMakerReranker)
+    assert (chosen.reranker.model_id, deployed.reranker.model_id) == ("ce-ep", "ce-2")
+
+
+def test_without_a_rerank_model_retrieval_is_not_reranked(aws):
+    assert CloudServices(with_models(), session=aws).reranker is None

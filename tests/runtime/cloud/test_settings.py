@@ -9,6 +9,7 @@ import pytest
 from chorus.runtime.cloud.settings import (
     ConfigurationError,
     GuardrailSettings,
+    RerankSettings,
     SemanticCacheSettings,
     load_settings,
     settings_from,
@@ -275,3 +276,44 @@ def test_a_broken_vector_store_config_is_a_configuration_error_naming_the_key(
 ):
     with pytest.raises(ConfigurationError, match=complaint):
         settings_from(vector_store, {})
+
+
+# -- models.rerank ---------------------------------------------------------------------------------
+
+
+def with_rerank(rerank, endpoints=None):
+    models = {**CONFIG["models"], "rerank": rerank}
+    if endpoints is not None:
+        models["endpoints"] = endpoints
+    return {**CONFIG, "models": models}
+
+
+def test_a_bedrock_rerank_model_comes_from_models_rerank():
+    settings = settings_from(
+        with_rerank({"provider": "bedrock", "modelId": "amazon.rerank-v1:0"}), {}
+    )
+    assert settings.models.rerank == RerankSettings("bedrock", "amazon.rerank-v1:0")
+
+
+def test_a_sagemaker_reranker_defaults_to_the_cross_encoder_endpoint():
+    settings = settings_from(
+        with_rerank({"provider": "sagemaker"}, {"embedding": "emb", "cross_encoder": "ce-ep"}), {}
+    )
+    assert settings.models.rerank == RerankSettings("sagemaker", "ce-ep")
+
+
+def test_without_models_rerank_there_is_no_rerank_setting():
+    assert settings_from(CONFIG, {}).models.rerank is None
+
+
+@pytest.mark.parametrize(
+    ("rerank", "complaint"),
+    [
+        ({"provider": "cohere"}, "models.rerank must be"),
+        ({"provider": "bedrock"}, r"models\.rerank\.modelId"),
+        ({"provider": "sagemaker"}, "cross_encoder"),
+    ],
+)
+def test_a_broken_rerank_config_is_a_configuration_error_naming_the_key(rerank, complaint):
+    with pytest.raises(ConfigurationError, match=complaint):
+        settings_from(with_rerank(rerank), {})

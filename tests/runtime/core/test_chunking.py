@@ -63,3 +63,89 @@ def test_invalid_settings_are_refused():
         ChunkingSettings(chunk_size=10)
     with pytest.raises(ValueError):
         ChunkingSettings(chunk_size=100, chunk_overlap=100)
+
+
+GUIDE = """# Routers
+
+Intro to the routers.
+
+## Zephyrine 9
+
+The Zephyrine 9 ships with WPA3 disabled.
+
+```sh
+# not a heading: a shell comment
+reboot
+```
+
+## Aurora 2
+
+The Aurora 2 has no WPA3 at all.
+"""
+
+
+def _split(text=GUIDE, title=None, markdown=True, **settings):
+    chunking = ChunkingSettings(chunk_size=200, chunk_overlap=0, **settings)
+    return split_text(text, "ws", "doc", chunking, title=title, markdown=markdown)
+
+
+def test_markdown_is_cut_at_headings_so_no_chunk_spans_two_sections():
+    drafts = _split()
+    assert [d.headings for d in drafts] == [
+        ("Routers",),
+        ("Routers", "Zephyrine 9"),
+        ("Routers", "Aurora 2"),
+    ]
+    assert "Aurora" not in drafts[1].text.split("\n\n", 1)[1]
+
+
+def test_a_hash_line_inside_fenced_code_is_not_a_heading():
+    zephyrine = _split()[1]
+    assert "# not a heading" in zephyrine.text
+
+
+def test_plain_text_is_one_section_even_with_hash_lines():
+    drafts = _split(markdown=False)
+    assert {d.section for d in drafts} == {0}
+    assert all(d.headings == () for d in drafts)
+
+
+def test_keyword_title_mode_stores_the_heading_path_but_embeds_the_body_alone():
+    zephyrine = _split(title_mode="keyword")[1]
+    assert zephyrine.text.startswith("Routers › Zephyrine 9\n\n")
+    assert zephyrine.embed_text.startswith("The Zephyrine 9 ships")
+
+
+def test_embed_title_mode_embeds_the_heading_path_with_the_body():
+    zephyrine = _split(title_mode="embed")[1]
+    assert zephyrine.embed_text == zephyrine.text
+    assert zephyrine.embed_text.startswith("Routers › Zephyrine 9\n\n")
+
+
+def test_none_title_mode_keeps_headings_only_as_metadata():
+    zephyrine = _split(title_mode="none")[1]
+    assert zephyrine.text.startswith("The Zephyrine 9 ships")
+    assert zephyrine.headings == ("Routers", "Zephyrine 9")
+
+
+def test_the_document_title_heads_every_heading_path():
+    drafts = _split(text="Plain body about WPA3.", title="Router FAQ", markdown=False)
+    assert drafts[0].text == "Router FAQ\n\nPlain body about WPA3."
+    assert drafts[0].headings == ("Router FAQ",)
+
+
+def test_a_title_equal_to_the_first_heading_is_not_repeated():
+    assert _split(title="Routers")[1].headings == ("Routers", "Zephyrine 9")
+
+
+def test_changing_what_is_embedded_changes_the_chunk_ids():
+    keyword = [d.id for d in _split(title_mode="keyword")]
+    embed = [d.id for d in _split(title_mode="embed")]
+    assert keyword == [d.id for d in _split(title_mode="keyword")]
+    assert set(keyword).isdisjoint(embed)
+
+
+def test_start_offsets_point_into_the_document():
+    for draft in _split():
+        body = draft.text.split("\n\n", 1)[1]
+        assert GUIDE[draft.start : draft.start + len(body)] == body

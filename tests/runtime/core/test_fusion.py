@@ -1,5 +1,5 @@
 import pytest
-from chorus.runtime.core.fusion import fuse_rrf, fuse_weighted
+from chorus.runtime.core.fusion import fuse_adaptive, fuse_rrf, fuse_weighted, leg_confidence
 from chorus.runtime.core.models import SearchHit
 
 
@@ -48,3 +48,44 @@ def test_weights_must_match_rankings_and_be_non_negative():
 def test_empty_rankings_fuse_to_nothing():
     assert fuse_rrf([[], []]) == []
     assert fuse_weighted([[], []]) == []
+
+
+def test_a_flat_list_has_no_confidence_and_a_peaked_one_full_confidence():
+    flat = hits(*[(f"c{i}", 5.0) for i in range(10)])
+    peaked = hits(("a", 10.0), *[(f"c{i}", 0.0) for i in range(9)])
+    assert leg_confidence(flat) == 0.0
+    assert leg_confidence(peaked) == 1.0
+    assert leg_confidence(hits(("a", 3.0))) == 0.0  # one hit: no evidence
+
+
+def test_adaptive_fusion_lets_a_flat_keyword_list_not_outvote_the_vector_list():
+    vector = hits(("v1", 0.70), ("v2", 0.62), ("v3", 0.55), ("kw", 0.50))
+    keyword = hits(("kw", 2.00), ("x1", 1.99), ("x2", 1.98), ("v3", 1.97))  # common words only
+    assert fuse_weighted([vector, keyword], weights=[1.0, 1.0])[0].chunk_id == "kw"
+    assert fuse_adaptive([vector, keyword], weights=[1.0, 1.0])[0].chunk_id == "v1"
+
+
+def test_adaptive_fusion_follows_a_keyword_list_that_singles_out_a_rare_term():
+    vector = hits(("v1", 0.52), ("v2", 0.51), ("v3", 0.50), ("xk", 0.49))  # a blur
+    keyword = hits(("xk", 9.0), ("v1", 1.0), ("v2", 0.9), ("v3", 0.8))  # the rare identifier
+    assert fuse_adaptive([vector, keyword], weights=[1.0, 0.5])[0].chunk_id == "xk"
+
+
+def test_adaptive_fusion_falls_back_to_the_base_weights_without_any_confidence():
+    flat_a = hits(("a", 1.0), ("b", 1.0))
+    flat_b = hits(("b", 2.0), ("c", 2.0))
+    assert fuse_adaptive([flat_a, flat_b], weights=[1.0, 0.5]) == fuse_weighted(
+        [flat_a, flat_b], weights=[1.0, 0.5]
+    )
+
+
+def test_a_leg_not_marked_adaptive_keeps_its_weight_whatever_its_shape():
+    vector = hits(("v1", 0.52), ("v2", 0.51), ("v3", 0.50))  # flat, but the anchor
+    keyword = hits(("k1", 9.0), ("v1", 0.5), ("v2", 0.4))
+    anchored = fuse_adaptive([vector, keyword], weights=[1.0, 0.5], adaptive=[False, True])
+    assert {h.chunk_id: h.score for h in anchored}["v1"] == pytest.approx(1.0 + 0.5 * 0.1 / 8.6)
+
+
+def test_adaptive_flags_must_match_the_rankings():
+    with pytest.raises(ValueError):
+        fuse_adaptive([hits(("a", 1.0))], adaptive=[True, False])

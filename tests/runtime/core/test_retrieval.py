@@ -9,9 +9,10 @@ embeddings help. Hybrid retrieval must beat each retriever alone on it.
 from pathlib import Path
 
 import pytest
+from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.evaluation import evaluate_run, load_corpus, load_qrels, load_queries
 from chorus.runtime.core.ingestion import DocumentInput
-from chorus.runtime.core.retrieval import RetrievalSettings, Retriever
+from chorus.runtime.core.retrieval import CachedOverrides, RetrievalSettings, Retriever
 from chorus.runtime.local.evaluation import documents_in_rank_order
 from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
@@ -157,3 +158,56 @@ def test_an_empty_query_is_a_bad_request(indexed):
     services, workspace = indexed
     with pytest.raises(BadRequest):
         services.retriever.retrieve(workspace.id, "   ")
+
+
+def test_a_workspace_with_tuned_settings_is_retrieved_with_them(indexed):
+    services, workspace = indexed
+    asked: list[str] = []
+
+    def overrides(workspace_id):
+        asked.append(workspace_id)
+        return {"fusion": "rrf", "keyword_weight": 0.0}
+
+    tuned = Retriever(services.retriever.embedder, services.store, workspace_overrides=overrides)
+    vector_only = services.retriever.retrieve(
+        workspace.id, "XK-4471", settings=RetrievalSettings(mode="vector")
+    )
+    hits = tuned.retrieve(workspace.id, "XK-4471")
+    assert asked == [workspace.id]
+    assert [h.chunk_id for h in hits] == [h.chunk_id for h in vector_only]
+
+
+def test_broken_tuned_settings_fall_back_to_the_defaults(indexed):
+    services, workspace = indexed
+    broken = Retriever(
+        services.retriever.embedder,
+        services.store,
+        workspace_overrides=lambda _: {"fusion": "loudest"},
+    )
+    assert broken.settings_for(workspace.id) == RetrievalSettings()
+
+
+def test_overrides_name_only_tunable_settings():
+    assert RetrievalSettings().with_overrides({"keyword_weight": 0.25}).keyword_weight == 0.25
+    with pytest.raises(BadRequest, match="tunable"):
+        RetrievalSettings().with_overrides({"mode": "keyword"})
+    with pytest.raises(BadRequest):
+        RetrievalSettings().with_overrides({"fusion": "loudest"})
+
+
+def test_tuned_overrides_are_read_once_per_ttl_per_workspace():
+    now = [0.0]
+    reads: list[str] = []
+
+    def read(workspace_id):
+        reads.append(workspace_id)
+        return {"keyword_weight": len(reads)}
+
+    cached = CachedOverrides(read, ttl_seconds=60, clock=lambda: now[0])
+    assert cached("a") == {"keyword_weight": 1}
+    now[0] = 59.0
+    assert cached("a") == {"keyword_weight": 1}
+    assert cached("b") == {"keyword_weight": 2}
+    now[0] = 61.0
+    assert cached("a") == {"keyword_weight": 3}
+    assert reads == ["a", "b", "a"]

@@ -338,3 +338,31 @@ def test_an_id_that_no_record_could_have_is_a_404(call, path):
     status, reply = call("alice", "GET", path)
 
     assert status == 404 and reply["error"]["code"] == "not_found"
+
+
+def test_a_manager_stores_tuned_retrieval_settings_on_the_workspace(call, workspace):
+    tuned = {"chunkSize": 1000, "chunkOverlap": 200, "retrieval": {"fusion": "adaptive"}}
+    status, body = call("alice", "PUT", f"/workspaces/{workspace}/settings", tuned)
+    assert status == 200, body
+    assert (body["retrieval"], body["reindex"]) == ({"fusion": "adaptive"}, None)
+    status, listed = call("alice", "GET", "/workspaces")
+    assert [w["retrieval"] for w in listed["workspaces"] if w["id"] == workspace] == [
+        {"fusion": "adaptive"}
+    ]
+
+
+def test_a_chunking_change_without_the_reindex_workflow_is_refused_and_changes_nothing(
+    call, workspace
+):
+    tuned = {"chunkSize": 500, "chunkOverlap": 50, "retrieval": {"fusion": "rrf"}}
+    status, body = call("alice", "PUT", f"/workspaces/{workspace}/settings", tuned)
+    assert (status, body["error"]["code"]) == (400, "not_deployed")
+    status, listed = call("alice", "GET", "/workspaces")
+    mine = next(w for w in listed["workspaces"] if w["id"] == workspace)
+    assert (mine["chunkSize"], mine["retrieval"]) == (1000, {})
+
+
+def test_unknown_retrieval_settings_are_a_400_naming_the_tunable_ones(call, workspace):
+    tuned = {"chunkSize": 1000, "chunkOverlap": 200, "retrieval": {"mode": "keyword"}}
+    status, body = call("alice", "PUT", f"/workspaces/{workspace}/settings", tuned)
+    assert status == 400 and "tunable" in body["error"]["message"]
