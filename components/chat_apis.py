@@ -118,7 +118,7 @@ class WebSocketApi(pulumi.ComponentResource):
         args: WebSocketApiArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = check_args(  # type: ignore[assignment]
+        args = check_args(
             "WebSocketApi",
             name,
             WebSocketApiArgs,
@@ -285,7 +285,7 @@ class HttpApi(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = check_args(  # type: ignore[assignment]
+        args = check_args(
             "HttpApi",
             name,
             HttpApiArgs,

@@ -282,7 +282,7 @@ class Frontend(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = check_args(  # type: ignore[assignment]
+        args = check_args(
             "Frontend",
             name,
             FrontendArgs,

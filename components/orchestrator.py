@@ -323,7 +323,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ChatOrchestratorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = check_args(  # type: ignore[assignment]
+        args = check_args(
             "ChatOrchestrator",
             name,
             ChatOrchestratorArgs,

@@ -154,21 +154,35 @@ class ChorusAnalyzer(Analyzer):
             if typing.is_typeddict(cls):
                 optional_keys.update(getattr(cls, "__optional_keys__", ()))
         annotations = {
-            k: schema_type(v)
-            for k, v in annotations.items()
-            if not k.startswith("_") and not _is_provider(v)
+            k: v for k, v in annotations.items() if not k.startswith("_") and not _is_provider(v)
         }
-        return {
-            camel_case(k): self.analyze_property(
-                v,
+        properties = {}
+        for key, annotation in annotations.items():
+            prop = self.analyze_property(
+                schema_type(annotation),
                 typ,
-                k,
+                key,
                 can_be_plain=not is_component_output,
                 is_component_output=is_component_output,
-                optional=True if k in optional_keys else None,
+                optional=True if key in optional_keys else None,
             )
-            for k, v in annotations.items()
-        }, {camel_case(k): k for k in annotations}
+            choices = literal_values(annotation)
+            if choices:
+                allowed = "One of: " + ", ".join(f"``{c}``" for c in choices) + "."
+                prop.description = f"{prop.description or ''}\n{allowed}".strip()
+            properties[camel_case(key)] = prop
+        return properties, {camel_case(k): k for k in annotations}
+
+
+def literal_values(tp: Any) -> tuple[Any, ...]:
+    """The values a ``Literal`` anywhere in ``tp`` allows (``Sequence[Literal[...]]`` too)."""
+    if get_origin(tp) is Literal:
+        return get_args(tp)
+    for arg in get_args(tp):
+        found = literal_values(arg)
+        if found:
+            return found
+    return ()
 
 
 class ChorusComponentProvider(ComponentProvider):

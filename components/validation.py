@@ -29,6 +29,7 @@ Rule = Callable[[Mapping[str, Any]], "str | None"]
 """A cross-field rule: the plain args (unknown Outputs left out) → a problem, or None."""
 
 _T = TypeVar("_T")
+ArgsT = TypeVar("ArgsT")
 
 
 class ComponentInputError(ValueError):
@@ -66,13 +67,13 @@ def hints(args_type: type) -> dict[str, Any]:
 def check_args(
     component: str,
     name: str,
-    args_type: type,
-    args: Mapping[str, Any] | None,
+    args_type: type[ArgsT],
+    args: ArgsT | Mapping[str, Any] | None,
     *,
     required: Sequence[str] = (),
     rules: Sequence[Rule] = (),
-) -> dict[str, Any]:
-    """Validate ``args`` against ``args_type``; returns them as a dict.
+) -> ArgsT:
+    """Validate ``args`` against ``args_type``; returns them (a copy) typed as the Args.
 
     Raises
     ------
@@ -94,7 +95,7 @@ def check_args(
                 problems.append(problem)
     if problems:
         raise ComponentInputError(component, name, problems)
-    return dict(args)
+    return typing.cast(ArgsT, dict(args))
 
 
 def _mapping_problems(

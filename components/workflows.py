@@ -77,7 +77,7 @@ class ChatWorkflows(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ChatWorkflowsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = check_args(  # type: ignore[assignment]
+        args = check_args(
             "ChatWorkflows",
             name,
             ChatWorkflowsArgs,

@@ -104,3 +104,10 @@ def test_the_plugin_folder_serves_this_provider():
     main = (REPO / "infra" / "__main__.py").read_text()
     assert "from chorus.components.provider import main" in main
     assert "runtime:\n  name: python" in (REPO / "infra" / "PulumiPlugin.yaml").read_text()
+
+
+def test_the_allowed_values_of_a_choice_are_in_its_description(package):
+    auth = package["resources"]["chorus:index:Auth"]["inputProperties"]
+    assert auth["mfa"]["description"].endswith("One of: ``OFF``, ``OPTIONAL``, ``ON``.")
+    endpoints = package["resources"]["chorus:index:Network"]["inputProperties"]
+    assert "``sagemaker.runtime``" in endpoints["interfaceEndpoints"]["description"]
