@@ -132,9 +132,37 @@ def agreement_figures(embedder: SentenceTransformerEmbedder) -> None:
         )
 
 
+def cost_per_answer(embedder: SentenceTransformerEmbedder) -> None:
+    """Milliseconds the grounding check adds to an answer of three claims that are not quotes
+    (an LLM's), with the context already embedded (the judge remembers it within a turn);
+    both judges measured interleaved, so machine load hits them alike."""
+    groups = yaml.safe_load((DATA / "grounding_claims.yaml").read_text())
+    judges = {
+        "cosine only": EmbeddingGroundingJudge(embedder, contradictions=False),
+        "contradiction-aware": EmbeddingGroundingJudge(embedder),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in judges}
+    for _ in range(3):
+        for group in groups:
+            context = context_of(group)
+            answer = " ".join(c["text"] for c in group["claims"][:3])
+            for name, judge in judges.items():
+                judge.check([answer], context)  # the context's sentences, embedded once a turn
+                started = time.perf_counter()
+                judge.check([answer], context)
+                samples[name].append((time.perf_counter() - started) * 1000)
+    for name, values in samples.items():
+        print(
+            f"grounding cost per 3-claim answer — {name}: p50 {np.percentile(values, 50):.1f} ms, "
+            f"p95 {np.percentile(values, 95):.1f} ms"
+        )
+
+
 def main() -> None:
     embedder = SentenceTransformerEmbedder()
     grounding_figures(embedder)
+    print()
+    cost_per_answer(embedder)
     print()
     agreement_figures(embedder)
 

@@ -57,11 +57,14 @@ LAMBDA_REQUIREMENTS = (
     "PyYAML>=6,<7",
     "bm25s>=0.2,<0.4",
     "opensearch-py>=2.6,<3",
+    "lemminflect>=0.2.3,<0.3",
 )
 """What the handlers import (directly or through ``runtime.{cloud,core,adapters}``), as
 Lambda-platform wheels: every store a workspace can pick is reachable from the workers, so
 ``bm25s`` (the DynamoDB store's keyword search; numpy only) and ``opensearch-py`` ship too —
 2.x, since 3.x pulls gRPC and protobuf (~25 MB) for a transport chorus does not use.
+``lemminflect`` (lemmas for the grounding judge's contradiction check; pure Python + ~1 MB of
+data) ships for the chat worker.
 torch/transformers (local models) and the local server's packages are not needed on Lambda;
 boto3/botocore/urllib3 come with the runtime."""
 

@@ -495,8 +495,10 @@ def _scope(tokens: list[Token], start: int) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=8192)
 def read_claim(text: str) -> Claim:
-    """A sentence's comparable facts (see ``Claim``)."""
+    """A sentence's comparable facts (see ``Claim``); remembered, since a turn reads the same
+    source sentences for every answer and every quote."""
     tokens = tokenize(text)
     lemmas: set[str] = set()
     negations: list[tuple[str, frozenset[str]]] = []

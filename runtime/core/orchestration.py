@@ -383,7 +383,8 @@ class Orchestrator:
         answered = [a for a in attempts if a.ok]
         if not answered:
             raise AllModelsFailed(attempts, budget_spent=self.clock.now() >= call.deadline)
-        # The strongest models failed after weaker ones answered: keep the best-grounded.
+        # The strongest models failed after weaker ones answered: keep the best of those
+        # (not contradicted, then best grounded, then most relevant).
         best = answered[_best(answered, None)]
         return OrchestrationResult("cascade", best, attempts, escalation=list(order))
 
@@ -423,7 +424,11 @@ class Orchestrator:
             judge = self._synthesise(judge_model, answered, call)
             if judge.ok:
                 self._ground([judge], call.context)
-                chosen = judge
+                self._score_relevance([judge], call.question)
+                if not judge.contradicted or chosen.contradicted:
+                    chosen = (
+                        judge  # a synthesis the sources contradict never replaces one they do not
+                    )
         return OrchestrationResult("consensus", chosen, answers, agreement, judge=judge)
 
     def _fan_out(

@@ -478,3 +478,18 @@ def test_cascade_escalates_past_a_contradicted_answer(scorers, context):
     result = orch.run("cascade", ["cheap", "strong"], "Do stratovolcanoes build cones?", context)
 
     assert result.model == "strong" and result.escalation == ["cheap", "strong"]
+
+
+def test_a_judge_synthesis_the_sources_contradict_does_not_replace_the_consensus(scorers, context):
+    orch = orchestrator(
+        scorers,
+        Scripted("a", text=FUJI),
+        Scripted("b", text=FUJI),
+        Scripted("judge", text=FLIPPED),
+        judge_model="judge",
+    )
+
+    result = orch.run("consensus", ["a", "b"], "Do stratovolcanoes build cones?", context)
+
+    assert result.judge is not None and result.judge.contradicted
+    assert result.answer == FUJI
