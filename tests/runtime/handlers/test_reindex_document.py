@@ -51,9 +51,7 @@ def test_a_document_is_re_embedded_from_its_uploaded_file(stack, services, conte
     assert services.metadata.get_document("ops", "d1").status is DocumentStatus.INDEXED
 
 
-def test_a_document_indexed_from_a_sequenced_s3_event_is_re_embedded_too(
-    stack, services, context
-):
+def test_a_document_indexed_from_a_sequenced_s3_event_is_re_embedded_too(stack, services, context):
     from chorus.runtime.core.ingestion import document_version
 
     workspace = services.metadata.create_workspace(
