@@ -184,6 +184,8 @@ class CognitoTokenVerifier:
         """Return the token's identity or raise ``InvalidToken`` saying what is wrong."""
         if not token or not isinstance(token, str) or token.count(".") != 2:
             raise InvalidToken("missing or malformed token")
+        if not token.isascii():  # a JWT is base64url: anything else (a lone surrogate) is not one
+            raise InvalidToken("malformed token: not base64url")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

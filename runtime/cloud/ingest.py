@@ -437,6 +437,7 @@ def reindex_document(
         return {"documentId": document_id, "outcome": "superseded", "chunks": 0}
     else:
         checkpoint = _load_checkpoint(services, staged)
+    record = services.metadata.get_document(workspace_id, document_id)
     result = services.ingestor.ingest(
         workspace,
         name,
@@ -445,6 +446,7 @@ def reindex_document(
         metadata={"s3Key": key},
         checkpoint=checkpoint,
         should_stop=deadline.should_stop() if deadline is not None else None,
+        version=record.version if record is not None else "",  # the upload being re-indexed
     )
     if result.outcome == "paused" and result.checkpoint is not None:
         saved = result.checkpoint

@@ -247,7 +247,7 @@ def test_an_unreachable_jwks_is_a_server_error_not_a_denial_reason(pool):
     assert raised.value.code == "jwks_unavailable"
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b.c", None])
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", None, "..\ud800", "é.é.é"])
 def test_garbage_is_refused(pool, token):
     with pytest.raises(InvalidToken):
         verifier(pool).verify(token)

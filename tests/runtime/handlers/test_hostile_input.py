@@ -167,6 +167,7 @@ def test_the_authorizer_allows_or_denies_and_never_fails(stack, services, contex
     response = ws_authorizer.handler(moto_stack.authorizer_event(token, headers=headers), context)
 
     assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert is_stable_code(response["context"]["reason"]), response["context"]  # foreseen
     COUNTS["authorizer"] += 1
 
 

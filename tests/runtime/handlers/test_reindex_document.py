@@ -51,6 +51,26 @@ def test_a_document_is_re_embedded_from_its_uploaded_file(stack, services, conte
     assert services.metadata.get_document("ops", "d1").status is DocumentStatus.INDEXED
 
 
+def test_a_document_indexed_from_a_sequenced_s3_event_is_re_embedded_too(stack, services, context):
+    from chorus.runtime.core.ingestion import document_version
+
+    workspace = services.metadata.create_workspace(
+        Workspace("ops", "Ops", services.embedder.model_id, 384, ChunkingSettings(200, 40))
+    )
+    key = "workspaces/ops/d1/keys.txt"
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=TEXT)
+    version = document_version("6A1F00AB")
+    services.ingestor.ingest(workspace, "keys.txt", TEXT, document_id="d1", version=version)
+    services.store.delete_document("ops", "d1")
+
+    result = reindex_document.handler(
+        {"workspaceId": "ops", "document": {"documentId": "d1", "name": "keys.txt"}}, context
+    )
+
+    assert result["outcome"] == "indexed" and services.store.count_chunks("ops", "d1") >= 1
+    assert services.metadata.get_document("ops", "d1").version == version
+
+
 def test_a_bad_item_or_missing_workspace_raises_for_the_state_machine(stack, services, context):
     with pytest.raises(ValidationError):
         reindex_document.handler({"workspaceId": "ops"}, context)
