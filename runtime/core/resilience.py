@@ -46,6 +46,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from .clock import Clock, SystemClock
 from .errors import ChorusError, ContextTooLong, ProviderError, ProviderTimeout, Throttled
 from .models import ChatMessage, LLMDelta
 from .ports import LLMProvider
@@ -191,6 +192,7 @@ class TokenBucket:
 # -- reading a stream against a deadline ------------------------------------------------------
 
 _END = object()
+_SYSTEM_CLOCK = SystemClock()
 
 
 class _StreamPump:
@@ -201,7 +203,7 @@ class _StreamPump:
     """
 
     def __init__(self, open_stream: Callable[[], Iterator[LLMDelta]], name: str) -> None:
-        self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._items: queue.Queue[Any] = queue.Queue()
         self._cancelled = threading.Event()
         self.name = name
         thread = threading.Thread(
@@ -228,17 +230,20 @@ class _StreamPump:
                 except Exception:  # a stream that fails to close has nothing left to tell
                     logger.debug("closing the stream of %s failed", self.name, exc_info=True)
 
-    def next(self, deadline_at: float | None, budget: float | None) -> LLMDelta | None:
-        """The next delta, ``None`` at the end; raises the provider's error or a timeout."""
+    def next(
+        self, deadline_at: float | None, budget: float | None, clock: Clock
+    ) -> LLMDelta | None:
+        """The next delta, ``None`` at the end; raises the provider's error or a timeout.
+
+        ``deadline_at`` is a time on ``clock``, which also does the waiting (so a simulated
+        clock can end a wait on a stuck provider without real time passing).
+        """
         try:
             if deadline_at is None:
                 item = self._items.get()
             else:
-                remaining = deadline_at - time.monotonic()
-                if remaining > 0:
-                    item = self._items.get(timeout=min(remaining, threading.TIMEOUT_MAX))
-                else:
-                    item = self._items.get_nowait()
+                remaining = min(deadline_at - clock.now(), threading.TIMEOUT_MAX)
+                item = clock.next_finished(self._items, remaining, 1)
         except queue.Empty:
             self.cancel()
             raise ProviderTimeout(
@@ -280,7 +285,10 @@ class ResilientProvider:
     name:
         The name to report (defaults to the provider's).
     sleep:
-        How backoff waits (tests pass a recorder).
+        How backoff waits pass (tests pass a recorder, or a simulated clock's ``advance``).
+    clock:
+        What the deadline is measured on and waited with (default: the system's monotonic
+        clock; tests pass a simulated one, so a deadline is proven without real waiting).
     """
 
     def __init__(
@@ -293,6 +301,7 @@ class ResilientProvider:
         rate_limit: TokenBucket | None = None,
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
     ) -> None:
         if deadline <= 0:
             raise ValueError("deadline must be positive (seconds)")
@@ -305,6 +314,7 @@ class ResilientProvider:
         )
         self.rate_limit = rate_limit
         self._sleep = sleep
+        self.clock: Clock = clock or SystemClock()
 
     @property
     def breaker_state(self) -> str:
@@ -320,7 +330,7 @@ class ResilientProvider:
         deadline: float | None = None,
     ) -> Iterator[LLMDelta]:
         budget = self.deadline if deadline is None else min(self.deadline, float(deadline))
-        deadline_at = time.monotonic() + budget
+        deadline_at = self.clock.now() + budget
         if budget <= 0:
             raise ProviderTimeout(f"no time was left to ask {self.name}")
         stream, first = self._first_delta(messages, temperature, max_tokens, deadline_at, budget)
@@ -338,7 +348,7 @@ class ResilientProvider:
         budget: float,
     ) -> tuple[Iterator[LLMDelta], LLMDelta | None]:
         def no_time_for_the_wait(state: RetryCallState) -> bool:
-            return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline_at
+            return self.clock.now() + (state.upcoming_sleep or 0.0) >= deadline_at
 
         retrying = Retrying(
             retry=retry_if_exception(is_retryable),
@@ -377,7 +387,7 @@ class ResilientProvider:
         budget: float,
     ) -> Iterator[LLMDelta]:
         if self.rate_limit is not None:
-            remaining = deadline_at - time.monotonic()
+            remaining = deadline_at - self.clock.now()
             if not self.rate_limit.acquire(timeout=max(remaining, 0.0)):
                 raise RateLimited(
                     f"{self.name} is limited to {self.rate_limit.rate:g} requests/s (burst "
@@ -411,7 +421,7 @@ class ResilientProvider:
             self.name,
         )
         try:
-            while (delta := pump.next(deadline_at, budget)) is not None:
+            while (delta := pump.next(deadline_at, budget, self.clock)) is not None:
                 yield delta
         finally:
             pump.cancel()
@@ -495,16 +505,16 @@ class FallbackChain:
         max_tokens: int,
         budget: float | None,
     ) -> Iterator[LLMDelta]:
-        deadline_at = None if budget is None else time.monotonic() + budget
+        deadline_at = None if budget is None else _SYSTEM_CLOCK.now() + budget
         for provider in self.providers:
-            remaining = math.inf if deadline_at is None else deadline_at - time.monotonic()
+            remaining = math.inf if deadline_at is None else deadline_at - _SYSTEM_CLOCK.now()
             if remaining <= 0:
                 raise self._none_answered(out, timed_out=True, budget=budget)
             pump = _StreamPump(
                 _opener(provider, messages, temperature, max_tokens, remaining), provider.name
             )
             try:
-                first = pump.next(deadline_at, budget)
+                first = pump.next(deadline_at, budget, _SYSTEM_CLOCK)
             except ChorusError as error:
                 pump.cancel()
                 out.failures.append((provider.name, error))
@@ -516,7 +526,7 @@ class FallbackChain:
             try:
                 while first is not None:
                     yield first
-                    first = pump.next(deadline_at, budget)
+                    first = pump.next(deadline_at, budget, _SYSTEM_CLOCK)
             finally:
                 pump.cancel()
             return

@@ -131,7 +131,6 @@ def test_chat_app_end_to_end_in_chromium(tools, server):
     artifacts = Path(
         os.environ.get("CHORUS_E2E_ARTIFACTS") or REPO / ".chorus" / "e2e-artifacts"
     ).resolve()
-    started = time.monotonic()
     done = subprocess.run(
         [node, "chat.e2e.mjs"],
         cwd=BROWSER_TESTS,
@@ -160,7 +159,6 @@ def test_chat_app_end_to_end_in_chromium(tools, server):
     assert result["answer"] == result["finalAnswer"].strip()
     for name in ("chat-desktop.png", "history-desktop.png", "chat-phone.png"):
         assert (artifacts / name).stat().st_size > 10_000, f"{name} missing or blank"
-    assert time.monotonic() - started < 90, "the browser run took longer than 90 s"
 
     # The server kept what the browser did: the session, the answer and its feedback.
     headers = {"X-Chorus-User": "e2e-user"}

@@ -30,12 +30,16 @@ class SimulatedClock:
         with self._changed:
             self._now += seconds
 
-    def park(self, release: threading.Event) -> None:
-        """Block the calling (model) thread until ``release``; to the clock, it is stuck."""
+    def park(self, release: threading.Event, timeout: float | None = None) -> bool:
+        """Block the calling (model) thread until ``release``; to the clock, it is stuck.
+
+        ``timeout`` (real seconds) bounds the wait, so code that ignores the clock makes a test
+        fail by a wrong outcome instead of hanging it; returns whether ``release`` was set.
+        """
         with self._changed:
             self._parked += 1
             self._changed.notify_all()
-        release.wait()
+        return release.wait(timeout)
 
     def next_finished(self, finished: queue.Queue[T], timeout: float, running: int) -> T:
         while True:

@@ -1,9 +1,10 @@
 """runtime/core/resilience.py: deadlines, retries, circuit breakers, rate limits and fallback.
 
-Two kinds of providers get hurt here: small in-test ``LLMProvider``s with scripted behaviour and
-known latencies, and the real ``OpenAICompatibleProvider`` against the local OpenAI-compatible
-server's failure modes (429, 500, slow, stall, garbage). Times are real and short; tolerances are
-generous enough for two busy cores.
+Two kinds of providers get hurt here: small in-test ``LLMProvider``s with scripted behaviour, and
+the real ``OpenAICompatibleProvider`` against the local OpenAI-compatible server's failure modes
+(429, 500, slow, stall, garbage). No test measures how long anything took: a deadline is proven by
+the provider still hanging when the timeout comes back (and, on a ``SimulatedClock``, by the time
+the clock moved); backoff and pacing by the waits they asked for.
 """
 
 from __future__ import annotations
@@ -34,13 +35,16 @@ from chorus.runtime.core.resilience import (
     is_retryable,
 )
 from support import openai_server
+from support.clock import SimulatedClock
 
 MESSAGES = [ChatMessage("user", "What is the capital of France?")]
 ANSWER = ["Paris", " is", " the", " capital."]
 USAGE = TokenUsage(7, 4)
 NO_RETRY = RetryPolicy(attempts=1)
 FAST_RETRY = RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.02)
-LATE = 0.6  # how far past a deadline a timeout may land on two busy cores
+HANG_S = 30.0
+"""How long a scripted provider waits to be let go: far past every deadline here, so a deadline
+that did not work shows up as a wrong outcome (an answer, not a timeout) rather than a hung test."""
 
 
 def rejected(message: str = "the model id is invalid") -> ProviderError:
@@ -53,16 +57,40 @@ class Scripted:
     """An LLMProvider whose calls follow a script: one step per call, the last one repeats.
 
     A step is a ``ChorusError``/exception to raise before any token, ``"ok"`` to stream
-    ``ANSWER``, ``("slow", s)`` to wait ``s`` seconds first, ``("stall", s)`` to stall ``s``
-    seconds after the first token, or ``("break", error)`` to raise after the first token.
+    ``ANSWER``, ``"hang"`` to wait before any token until let go, ``"stall"`` to wait so after
+    the first token, ``"paced"`` to wait for one ``step()`` before each token after the first, or
+    ``("break", error)`` to raise after the first token. A wait not ended by the test ends after
+    ``HANG_S`` and the answer then streams on. ``finished`` counts streams that reached their
+    end: a call that timed out while it is 0 was ended by its deadline, not by the provider.
+
+    With a ``SimulatedClock``, a hanging provider parks on it: to the clock the call is stuck,
+    so its time jumps to the deadline at once.
     """
 
-    def __init__(self, name: str, *steps: object, token_delay: float = 0.0) -> None:
+    def __init__(self, name: str, *steps: object, clock: SimulatedClock | None = None) -> None:
         self.name = name
         self.steps = list(steps) or ["ok"]
-        self.token_delay = token_delay
+        self.clock = clock
         self.calls = 0
+        self.finished = 0
+        self.released = threading.Event()
+        self._paced = threading.Semaphore(0)
         self._lock = threading.Lock()
+
+    def step(self) -> None:
+        """Let a ``"paced"`` stream send its next token."""
+        self._paced.release()
+
+    def let_go(self) -> None:
+        """End every wait, now and later."""
+        self.released.set()
+        self._paced.release(max(self.calls, 1))  # one for each stream that may be waiting
+
+    def _hang(self) -> None:
+        if self.clock is not None:
+            self.clock.park(self.released, timeout=HANG_S)
+        else:
+            self.released.wait(HANG_S)
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 512
@@ -73,16 +101,19 @@ class Scripted:
         if isinstance(step, BaseException):
             raise step
         kind, arg = step if isinstance(step, tuple) else (step, None)
-        if kind == "slow":
-            time.sleep(arg)
+        if kind == "hang":
+            self._hang()
         for i, piece in enumerate(ANSWER):
-            time.sleep(self.token_delay)
+            if i > 0 and kind == "paced" and not self.released.is_set():
+                self._paced.acquire(timeout=HANG_S)
             yield LLMDelta(text=piece)
             if i == 0 and kind == "stall":
-                time.sleep(arg)
+                self._hang()
             if i == 0 and kind == "break":
                 raise arg
         yield LLMDelta(usage=USAGE)
+        with self._lock:
+            self.finished += 1
 
 
 def text(stream: Iterator[LLMDelta]) -> str:
@@ -133,12 +164,15 @@ def test_a_healthy_provider_streams_through_unchanged():
 
 
 def test_deltas_are_passed_on_as_they_arrive_not_at_the_end():
-    stream = resilient(Scripted("a", token_delay=0.3)).stream_chat(MESSAGES)
+    provider = Scripted("a", "stall")
+    stream = resilient(provider, deadline=120.0).stream_chat(MESSAGES)
 
-    started = time.monotonic()
     assert next(stream).text == "Paris"
-    assert time.monotonic() - started < 0.3 + LATE
-    stream.close()
+    assert provider.finished == 0  # the rest of the answer is still held back
+
+    provider.let_go()
+    assert text(stream) == "".join(ANSWER[1:])
+    assert provider.finished == 1
 
 
 # -- retries ----------------------------------------------------------------------------------
@@ -192,14 +226,22 @@ def test_errors_that_would_repeat_are_not_retried(error):
 
 
 def test_a_retry_never_waits_past_the_deadline():
+    clock = SimulatedClock()
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
     provider = Scripted("a", Throttled("429"))
     patient = RetryPolicy(attempts=10, initial_backoff=30.0, max_backoff=30.0)
+    wrapped = resilient(provider, retry=patient, deadline=0.5, clock=clock, sleep=wait)
 
-    started = time.monotonic()
     with pytest.raises(Throttled):
-        list(resilient(provider, retry=patient, deadline=0.5).stream_chat(MESSAGES))
+        list(wrapped.stream_chat(MESSAGES))
 
-    assert time.monotonic() - started < 0.5 + LATE
+    assert sum(waits) < 0.5  # backoffs of up to 30 s: only those ending in time were waited
+    assert provider.calls == len(waits) + 1
 
 
 def test_a_stream_that_already_yielded_tokens_is_not_retried():
@@ -227,63 +269,84 @@ def test_an_unexpected_exception_becomes_provider_unavailable():
 
 
 def test_a_provider_slower_than_the_deadline_times_out_at_the_deadline():
-    provider = Scripted("a", ("slow", 5.0))
+    clock = SimulatedClock()
+    provider = Scripted("a", "hang", clock=clock)
+    started = clock.now()
 
-    started = time.monotonic()
     with pytest.raises(ProviderTimeout) as caught:
-        list(resilient(provider, deadline=0.4).stream_chat(MESSAGES))
-    elapsed = time.monotonic() - started
+        list(resilient(provider, deadline=0.4, clock=clock).stream_chat(MESSAGES))
 
     assert caught.value.code == "timeout"
-    assert 0.35 < elapsed < 0.4 + LATE
+    assert clock.now() - started == pytest.approx(0.4)  # the whole deadline, no less
+    assert provider.finished == 0  # the provider still hangs: the deadline ended the call
+    provider.let_go()
 
 
 def test_a_stream_that_stalls_after_its_first_token_times_out_at_the_deadline():
-    stream = resilient(Scripted("a", ("stall", 5.0)), deadline=0.5).stream_chat(MESSAGES)
-    started = time.monotonic()
+    clock = SimulatedClock()
+    provider = Scripted("a", "stall", clock=clock)
+    stream = resilient(provider, deadline=0.5, clock=clock).stream_chat(MESSAGES)
+    started = clock.now()
 
     assert next(stream).text == "Paris"
     with pytest.raises(ProviderTimeout):
         next(stream)
-    assert time.monotonic() - started < 0.5 + LATE
+
+    assert clock.now() - started == pytest.approx(0.5)
+    assert provider.finished == 0
+    provider.let_go()
 
 
 def test_the_deadline_covers_the_whole_stream_not_each_token():
-    provider = Scripted("a", token_delay=0.2)  # 4 tokens: ~0.8 s in all
+    clock = SimulatedClock()
+    provider = Scripted("a", "paced")
+    stream = resilient(provider, deadline=0.5, clock=clock).stream_chat(MESSAGES)
 
-    started = time.monotonic()
+    assert next(stream).text == "Paris"
+    clock.advance(0.3)
+    provider.step()
+    assert next(stream).text == " is"  # 0.3 s in: within the deadline
+    clock.advance(0.3)  # 0.6 s in, yet only 0.3 s after the last token
+
     with pytest.raises(ProviderTimeout):
-        list(resilient(provider, deadline=0.5).stream_chat(MESSAGES))
-    assert time.monotonic() - started < 0.5 + LATE
+        next(stream)  # a per-token deadline would wait for the next token instead
+    assert provider.finished == 0
+    provider.let_go()
 
 
 def test_a_call_can_pass_a_shorter_deadline_than_the_default():
-    provider = Scripted("a", ("slow", 5.0))
+    clock = SimulatedClock()
+    provider = Scripted("a", "hang", clock=clock)
+    started = clock.now()
 
-    started = time.monotonic()
     with pytest.raises(ProviderTimeout):
-        list(resilient(provider, deadline=30.0).stream_chat(MESSAGES, deadline=0.3))
-    assert time.monotonic() - started < 0.3 + LATE
+        list(resilient(provider, deadline=30.0, clock=clock).stream_chat(MESSAGES, deadline=0.3))
+
+    assert clock.now() - started == pytest.approx(0.3)
+    assert provider.finished == 0
+    provider.let_go()
 
 
 # -- circuit breaker --------------------------------------------------------------------------
 
 
-def test_the_breaker_opens_after_n_faults_and_then_fails_fast_without_calling():
+def test_the_breaker_opens_after_n_faults_and_then_refuses_without_calling_or_waiting():
     provider = Scripted("a", ProviderError("HTTP 500"))
-    wrapped = resilient(provider, retry=NO_RETRY, breaker=BreakerPolicy(failures=3))
+    waits: list[float] = []
+    wrapped = resilient(
+        provider, retry=FAST_RETRY, breaker=BreakerPolicy(failures=3), sleep=waits.append
+    )
 
-    for _ in range(3):
-        with pytest.raises(ProviderError):
-            list(wrapped.stream_chat(MESSAGES))
-    started = time.monotonic()
+    with pytest.raises(ProviderError):
+        list(wrapped.stream_chat(MESSAGES))  # three attempts, two backoffs: the breaker opens
+    waited = len(waits)
     with pytest.raises(CircuitOpen) as caught:
         list(wrapped.stream_chat(MESSAGES))
 
     assert caught.value.code == "provider_unavailable"
     assert provider.calls == 3
+    assert waited == 2 and len(waits) == waited  # an open circuit is not retried after a backoff
     assert wrapped.breaker_state == "open"
-    assert time.monotonic() - started < 0.1
 
 
 def test_an_open_breaker_lets_a_trial_call_through_after_the_reset_time_and_closes():
@@ -332,8 +395,9 @@ def test_prompts_that_are_too_long_do_not_open_the_breaker():
 
 
 def test_timeouts_open_the_breaker():
-    provider = Scripted("a", ("slow", 2.0))
-    wrapped = resilient(provider, deadline=0.2, breaker=BreakerPolicy(failures=2))
+    clock = SimulatedClock()
+    provider = Scripted("a", "hang", clock=clock)
+    wrapped = resilient(provider, deadline=0.2, clock=clock, breaker=BreakerPolicy(failures=2))
 
     for _ in range(2):
         with pytest.raises(ProviderTimeout):
@@ -341,6 +405,8 @@ def test_timeouts_open_the_breaker():
 
     with pytest.raises(CircuitOpen):
         list(wrapped.stream_chat(MESSAGES))
+    assert provider.calls == 2
+    provider.let_go()
 
 
 def test_retries_count_towards_the_breaker():
@@ -405,40 +471,51 @@ def test_the_bucket_refuses_without_taking_a_token_when_the_wait_exceeds_the_tim
 
 
 def test_concurrent_callers_are_paced_together():
-    bucket = TokenBucket(rate=20, burst=1)
-    started = time.monotonic()
+    sleepers = threading.Barrier(5, timeout=HANG_S)  # every caller that has to wait, at once
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        sleepers.wait()
+
+    bucket = TokenBucket(rate=20, burst=1, clock=lambda: 100.0, sleep=sleep)
     threads = [threading.Thread(target=bucket.acquire) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert time.monotonic() - started >= 5 / 20 - 0.02
+    # One goes at once; the other five each reserve their own slot, 1/20 s apart, and wait
+    # for it side by side (a caller holding the bucket while it sleeps would break the barrier).
+    assert sorted(slept) == pytest.approx([0.05, 0.10, 0.15, 0.20, 0.25])
+    assert not sleepers.broken
 
 
 def test_a_rate_limited_provider_paces_its_calls():
+    clock = FakeClock()
     provider = Scripted("a")
-    wrapped = resilient(provider, rate_limit=TokenBucket(rate=10, burst=1))
+    bucket = TokenBucket(rate=10, burst=1, clock=clock, sleep=clock.sleep)
+    wrapped = resilient(provider, rate_limit=bucket)
 
-    started = time.monotonic()
     for _ in range(4):
         assert text(wrapped.stream_chat(MESSAGES)) == "".join(ANSWER)
 
-    assert time.monotonic() - started >= 0.3 - 0.02
+    assert clock.slept == pytest.approx([0.1, 0.1, 0.1])
     assert provider.calls == 4
 
 
-def test_no_rate_limit_slot_before_the_deadline_raises_throttled_without_calling():
+def test_no_rate_limit_slot_before_the_deadline_raises_throttled_without_calling_or_waiting():
+    clock = FakeClock()
     provider = Scripted("a")
-    wrapped = resilient(provider, deadline=0.2, rate_limit=TokenBucket(rate=0.5, burst=1))
+    bucket = TokenBucket(rate=0.5, burst=1, clock=clock, sleep=clock.sleep)
+    wrapped = resilient(provider, deadline=0.2, rate_limit=bucket)
     list(wrapped.stream_chat(MESSAGES))
 
-    started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
-        list(wrapped.stream_chat(MESSAGES))
+        list(wrapped.stream_chat(MESSAGES))  # the next slot is 2 s away
 
     assert caught.value.code == "throttled"
-    assert time.monotonic() - started < 0.1
+    assert clock.slept == []
     assert provider.calls == 1
     assert wrapped.breaker_state == "closed"
 
@@ -511,37 +588,46 @@ def test_the_chain_keeps_the_type_of_the_last_failure():
 
 
 def test_the_chain_moves_on_when_a_member_times_out():
-    slow = resilient(Scripted("slow", ("slow", 5.0)), deadline=0.3)
+    hung = Scripted("slow", "hang")
+    # The chain's own deadline is far off: had the member's 0.3 s not ended the call, the
+    # chain would have timed out instead of asking the next model.
+    chain = FallbackChain([resilient(hung, deadline=0.3), Scripted("fast")], deadline=HANG_S / 2)
 
-    started = time.monotonic()
-    stream = FallbackChain([slow, Scripted("fast")], deadline=3.0).stream_chat(MESSAGES)
+    stream = chain.stream_chat(MESSAGES)
 
     assert text(stream) == "".join(ANSWER)
     assert stream.answered_by == "fast"
-    assert time.monotonic() - started < 0.3 + LATE
+    assert [(name, error.code) for name, error in stream.failures] == [("slow", "timeout")]
+    assert hung.finished == 0
+    hung.let_go()
 
 
 def test_the_chain_deadline_bounds_the_whole_chain():
-    chain = FallbackChain(
-        [Scripted("slow", ("slow", 5.0)), Scripted("also-slow", ("slow", 5.0))], deadline=0.4
-    )
+    hung, also_slow = Scripted("slow", "hang"), Scripted("also-slow", "hang")
+    chain = FallbackChain([hung, also_slow], deadline=0.4)
 
-    started = time.monotonic()
     with pytest.raises(ProviderTimeout) as caught:
         list(chain.stream_chat(MESSAGES))
 
     assert caught.value.code == "timeout"
-    assert time.monotonic() - started < 0.4 + LATE
+    assert hung.finished == 0  # still hanging: the chain's deadline ended the call
+    assert also_slow.calls == 0
     assert "also-slow: not tried" in caught.value.message
+    hung.let_go()
 
 
 def test_resilient_members_get_what_is_left_of_the_chain_deadline():
-    member = resilient(Scripted("slow", ("slow", 5.0)), deadline=30.0)
+    clock = SimulatedClock()  # the member's: it times out at once on it, whatever its budget
+    hung = Scripted("slow", "hang", clock=clock)
+    member = resilient(hung, deadline=30.0, clock=clock)
+    started = clock.now()
 
-    started = time.monotonic()
     with pytest.raises(ProviderTimeout):
-        list(FallbackChain([member], deadline=0.3).stream_chat(MESSAGES))
-    assert time.monotonic() - started < 0.3 + LATE
+        list(FallbackChain([member], deadline=5.0).stream_chat(MESSAGES))
+
+    assert 0 < clock.now() - started <= 5.0  # the chain's 5 s (less what it used), not 30 s
+    assert hung.finished == 0
+    hung.let_go()
 
 
 def test_an_open_breaker_makes_the_chain_skip_the_provider_at_once():
@@ -559,7 +645,9 @@ def test_an_open_breaker_makes_the_chain_skip_the_provider_at_once():
 
 # -- chaos against a real OpenAI-compatible server --------------------------------------------
 
-SLOW_SECONDS = 1.5
+SLOW_SECONDS = 120.0
+"""Far past every deadline and the client's own 10 s timeout here: only a ResilientProvider
+deadline (its message names it) can end a slow or stalled call while a test waits."""
 
 
 @pytest.fixture(scope="module")
@@ -609,21 +697,19 @@ def test_chaos_a_context_error_is_sent_once(server):
 
 
 def test_chaos_a_slow_server_times_out_at_the_deadline_not_the_client_timeout(server):
-    started = time.monotonic()
-    with pytest.raises(ProviderTimeout):
+    with pytest.raises(ProviderTimeout) as caught:
         list(real(server, "slow", deadline=0.5).stream_chat(MESSAGES))
 
-    assert time.monotonic() - started < 0.5 + LATE
+    assert "within the 0.5 s deadline" in caught.value.message  # not the client's "in time"
 
 
 def test_chaos_a_stalled_stream_times_out_after_its_first_token(server):
-    stream = real(server, "stall", deadline=0.6).stream_chat(MESSAGES)
-    started = time.monotonic()
+    stream = real(server, "stall", deadline=2.0).stream_chat(MESSAGES)
 
     assert next(stream).text == "Paris"
-    with pytest.raises(ProviderTimeout):
+    with pytest.raises(ProviderTimeout) as caught:
         list(stream)
-    assert time.monotonic() - started < 0.6 + LATE
+    assert "within the 2 s deadline" in caught.value.message
 
 
 @pytest.mark.parametrize("model", ["malformed", "wrong-shape", "drop"])
@@ -660,10 +746,10 @@ def test_chaos_a_chain_of_failing_models_answers_from_the_healthy_one_in_time(se
         deadline=5.0,
     )
 
-    started = time.monotonic()
     stream = chain.stream_chat(MESSAGES)
     answer = text(stream)
 
+    # In time: past the chain's deadline it would have raised a timeout instead of answering.
     assert answer == "".join(openai_server.DEFAULT_REPLY)
     assert stream.answered_by == "gpt-4o-mini"
     assert [error.code for _, error in stream.failures] == [
@@ -672,4 +758,4 @@ def test_chaos_a_chain_of_failing_models_answers_from_the_healthy_one_in_time(se
         "timeout",
         "provider_unavailable",
     ]
-    assert time.monotonic() - started < 0.5 + 2 * LATE
+    assert "within the 0.5 s deadline" in stream.failures[2][1].message
