@@ -67,6 +67,8 @@ HTTP_ROUTES = (
     "GET /sessions/{sessionId}",
     "DELETE /sessions/{sessionId}",
     "POST /sessions/{sessionId}/feedback",
+    # Appended, not sorted in: routes are named by position, so an insertion would rename them.
+    "PUT /workspaces/{workspaceId}/settings",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
 

@@ -71,11 +71,14 @@ def leg_confidence(ranking: Sequence[SearchHit], depth: int = CONFIDENCE_DEPTH) 
 
     ``(s_1 - s_depth) / |s_1|`` over the first ``depth`` scores: a keyword leg that matched only
     common words scores its head nearly alike (flat, ~0), one that matched a rare identifier puts
-    one hit far above the others (~1). A list of fewer than two hits gives no evidence (0).
+    one hit far above the others (~1). A single hit is singled out completely (1): the query's
+    terms occur in that one chunk only, as an error code or an identifier does. No hit: 0.
     """
     head = [h.score for h in ranking[:depth]]
-    if len(head) < 2 or head[0] == 0:
+    if not head or head[0] == 0:
         return 0.0
+    if len(head) == 1:
+        return 1.0
     return max(0.0, min(1.0, (head[0] - head[-1]) / abs(head[0])))
 
 

@@ -50,9 +50,17 @@ def test_no_two_resources_claim_the_same_old_identity(identities):
     assert {old: urns for old, urns in claims.items() if len(urns) > 1} == {}
 
 
+ADDED_SINCE_RECORDING = ("-http-route-12",)  # PUT /workspaces/{workspaceId}/settings
+"""Resources new features added after the identities were recorded (URN name endings)."""
+
+
 def test_only_new_grouping_components_are_created(identities):
     before, now = identities
-    added = {urn.split("::")[2].split("$")[-1] for urn, names in now.items() if not names & before}
+    added = {
+        urn.split("::")[2].split("$")[-1]
+        for urn, names in now.items()
+        if not names & before and not urn.endswith(ADDED_SINCE_RECORDING)
+    }
     assert added <= {
         "chorus:index:ChatTables",
         "chorus:index:ChatMessaging",

@@ -55,7 +55,8 @@ def test_a_flat_list_has_no_confidence_and_a_peaked_one_full_confidence():
     peaked = hits(("a", 10.0), *[(f"c{i}", 0.0) for i in range(9)])
     assert leg_confidence(flat) == 0.0
     assert leg_confidence(peaked) == 1.0
-    assert leg_confidence(hits(("a", 3.0))) == 0.0  # one hit: no evidence
+    assert leg_confidence(hits(("a", 3.0))) == 1.0  # one hit: the terms single it out
+    assert leg_confidence([]) == 0.0
 
 
 def test_adaptive_fusion_lets_a_flat_keyword_list_not_outvote_the_vector_list():
