@@ -12,6 +12,12 @@ the file is made, so nobody edits it by hand:
 Debian's dict lacks the ``lexnames`` and ``index.sense`` files nltk's reader opens at start-up;
 the script copies the dict to a temporary folder with a ``lexnames`` file and skips the
 version mapping (only needed for multilingual wordnets).
+
+Besides WordNet's direct antonyms ("obligatory"/"optional"), an adjective *satellite* inherits
+the antonyms of the head adjective it is similar to ("mandatory" is similar to "obligatory", so
+it is opposite to "optional") — WordNet's indirect antonyms. Only a word's most frequent
+adjective sense gives it indirect antonyms: rarer senses ("big" as in "a big mistake", similar
+to "bad") would pair words that mean no such thing in technical prose.
 """
 
 from __future__ import annotations
@@ -88,6 +94,10 @@ HEADER = """\
 """
 
 
+SATELLITE_SENSES = 1
+"""A satellite sense counts for a word only among its first (most frequent) adjective senses."""
+
+
 def antonym_pairs(dict_dir: Path) -> list[tuple[str, str]]:
     import nltk
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
@@ -101,7 +111,7 @@ def antonym_pairs(dict_dir: Path) -> list[tuple[str, str]]:
         shutil.copytree(dict_dir, root)
         lines = [f"{i:02d}\t{n}\t{POS_NUMBER[n.split('.')[0]]}\n" for i, n in enumerate(LEXNAMES)]
         (root / "lexnames").write_text("".join(lines))
-        nltk.data.path.append(tmp)
+        nltk.data.path.append(tmp)  # newer nltk reads only from its data path
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wordnet = _Reader(str(root), None)
@@ -114,6 +124,21 @@ def antonym_pairs(dict_dir: Path) -> list[tuple[str, str]]:
                         if "_" in first or "_" in second or first == second:
                             continue
                         pairs.add((min(first, second), max(first, second)))
+        for satellite in wordnet.all_synsets("s"):
+            opposites = {
+                opposite.name().lower()
+                for head in satellite.similar_tos()
+                for lemma in head.lemmas()
+                for opposite in lemma.antonyms()
+            }
+            for lemma in satellite.lemmas():
+                word = lemma.name().lower()
+                senses = [s for s in wordnet.synsets(word) if s.pos() in "as"]
+                if "_" in word or satellite not in senses[:SATELLITE_SENSES]:
+                    continue
+                for opposite in opposites:
+                    if "_" not in opposite and opposite != word:
+                        pairs.add((min(word, opposite), max(word, opposite)))
     return sorted(pairs)
 
 

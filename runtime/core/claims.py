@@ -466,9 +466,24 @@ def _is_jargon(token: Token) -> bool:
         text.isalpha()
         and text.islower()
         and len(text) >= 3
-        and not text.endswith(("ed", "ing", "ly", "tion"))  # inflected English, not a name
         and not is_dictionary_word(text)
+        and not _inflected(text)
     )
+
+
+INFLECTIONS = ("ed", "ing", "ly", "er", "s")
+"""Endings of English words a dictionary may not list in that form ("unmocked", "retried")."""
+
+
+def _inflected(word: str) -> bool:
+    """Whether an unknown word is a known one with an ending ("rewrapped" → "rewrap"), not a
+    name that merely ends like one ("pdfly", "tqdm")."""
+    for ending in INFLECTIONS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            stem = word[: -len(ending)]
+            if any(is_dictionary_word(s) for s in (stem, stem + "e", stem[:-1])):
+                return True
+    return False
 
 
 def name_key(word: str) -> str:

@@ -18,13 +18,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .antonyms import are_antonyms
+from .antonyms import are_opposite
 from .claims import PARTIAL, STOPWORDS, SURFACE_ONLY, UNIVERSAL, Claim, lemmas_of, name_key
 
 DifferenceKind = Literal[
     "negation", "antonym", "number", "date", "entity", "quantifier", "comparative"
 ]
 COMPARATIVE_WORDS = frozenset(["more", "less", "fewer", "most", "least"])
+QUANTIFIER_WORDS = (UNIVERSAL | PARTIAL | {"any", "none", "no"}) - COMPARATIVE_WORDS
+"""Compared as quantifiers (``_quantifiers``), not as antonyms: WordNet pairs "all" with
+"some" and makes "any" a kind of "some"."""
 
 
 @dataclass(frozen=True)
@@ -54,18 +57,30 @@ def compare(claim: Claim, source: Claim) -> list[Difference]:
 def _relevant_negations(claim: Claim, other: Claim) -> list[str]:
     """The claim's negation cues whose scope the other sentence talks about (or that scope
     over nothing in particular): "not designed for precise timings" in a source says nothing
-    about a claim that only repeats the sentence's other half."""
-    return [cue for cue, scope in claim.negations if not scope or scope & other.lemmas]
+    about a claim that only repeats the sentence's other half. A negation also counts when
+    the other sentence has everything *else* the claim says: "The FAQ file is no longer
+    updated" denies "The FAQ file is still kept up to date", though their verbs differ."""
+    return [
+        cue
+        for cue, scope in claim.negations
+        if not scope or scope & other.lemmas or (claim.lemmas - scope) <= other.lemmas
+    ]
+
+
+ADVERB_ENDINGS = (("ically", "ic"), ("ally", "al"), ("ily", "y"), ("ly", ""))
+"""An adverb's ending and its adjective's: "automatically" → "automatic", "lazily" → "lazy"."""
 
 
 def _lemmas(word: str) -> frozenset[str]:
     """The word's lemmas for antonym look-up; an adverb in -ly also as its adjective
-    ("slowly" against "fast")."""
+    ("slowly" against "fast", "manually" against "automatically")."""
     if word in SURFACE_ONLY:
         return frozenset({word})
     found = lemmas_of(word) | {word}
-    if word.endswith("ly") and len(word) > 4:
-        found |= lemmas_of(word[:-2])
+    for ending, adjective in ADVERB_ENDINGS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            found |= lemmas_of(word[: -len(ending)] + adjective)
+            break
     return found
 
 
@@ -79,15 +94,15 @@ def _polarity(claim: Claim, source: Claim) -> list[Difference]:
     opposites: list[tuple[str, str]] = []
     claim_words = {t.lower for t in claim.tokens} - {t.lower for t in source.tokens}
     source_words = {t.lower for t in source.tokens} - {t.lower for t in claim.tokens}
-    for mine in sorted(claim_words):
+    for mine in sorted(claim_words - QUANTIFIER_WORDS):
         mine_lemmas = _lemmas(mine)
         if mine_lemmas & source.lemmas:
             continue  # the source has the word in another form
-        for theirs in sorted(source_words):
+        for theirs in sorted(source_words - QUANTIFIER_WORDS):
             their_lemmas = _lemmas(theirs)
             if their_lemmas & claim.lemmas:
                 continue
-            if any(are_antonyms(a, b) for a in mine_lemmas for b in their_lemmas):
+            if are_opposite(mine, theirs, _lemmas):
                 opposites.append((mine, theirs))
                 break
     swapped = _comparison_order(claim, source)
@@ -154,7 +169,7 @@ def _names(claim: Claim, source: Claim) -> list[Difference]:
     source_words = {name_key(t.lower) for t in source.tokens}
     mine = {n for n in claim.names | claim.jargon if not _has_name(source_words, n)}
     theirs = {n for n in source.names | source.jargon if not _has_name(claim_words, n)}
-    if not mine or not theirs:
+    if not mine and not theirs:
         return []
     a = [name_key(t.lower) for t in claim.tokens]
     b = [name_key(t.lower) for t in source.tokens]
@@ -165,9 +180,17 @@ def _names(claim: Claim, source: Claim) -> list[Difference]:
             continue
         left = [w for w in a[i1:i2] if w in mine]
         right = [w for w in b[j1:j2] if w in theirs]
+        if i2 - i1 == 1 and j2 - j1 == 1 and (left or right):
+            # One word for one in the same place, a name on either side: "builds with
+            # clang" for "builds with gcc" (clang is also an English word).
+            left, right = left or _content(a[i1:i2]), right or _content(b[j1:j2])
         if left and right and not _related(left, right):
             pairs.append((" ".join(left), " ".join(right)))
     return [Difference("entity", left, right) for left, right in pairs]
+
+
+def _content(words: list[str]) -> list[str]:
+    return [w for w in words if w not in STOPWORDS and not w.isdigit()]
 
 
 def _related(left: list[str], right: list[str]) -> bool:

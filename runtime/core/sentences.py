@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from .claims import is_dictionary_word
+
 SentenceKind = Literal["prose", "list", "heading", "table", "quote"]
 
 _ABBREVIATIONS = (
@@ -32,6 +34,11 @@ _EMPHASIS = re.compile(r"\*\*|\*|(?<!\w)__?(?=\w)|(?<=\w)__?(?!\w)")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _OPENER = re.compile(r"^[\"'(`]?[A-Z0-9]")
+_LOWER_START = re.compile(r"(?<=[A-Za-z)]{3}[.!?])\s+(?=[a-z])")
+"""A sentence end before a lower-case word: READMEs open sentences with a tool's name
+("... with Elasticsearch. bm25s is implemented ..."); split there unless the word before
+the stop is an abbreviation (``_LOWER_ABBREVIATIONS``)."""
+_LOWER_ABBREVIATIONS = frozenset(["etc", "approx", "incl", "resp", "viz", "esp", "ibid", "min"])
 
 
 @dataclass(frozen=True)
@@ -98,15 +105,48 @@ def _clean(raw: str) -> str:
     return " ".join(text.split()).strip()
 
 
+def _split(block: str) -> list[str]:
+    """A block's sentences: at a stop before a capital or digit, and before a lower-case
+    identifier ("bm25s", "apt-get") that opens a sentence."""
+    out: list[str] = []
+    for part in _SENTENCE_END.split(block):
+        start = 0
+        for match in _LOWER_START.finditer(part):
+            before = part[start : match.start()].rstrip(".!?").split()
+            following = part[match.end() :].split(maxsplit=1)
+            if not before or not following:
+                continue
+            last = before[-1].lower().strip("()")
+            if last in _LOWER_ABBREVIATIONS or not _names_a_thing(following[0]):
+                continue
+            out.append(part[start : match.start()])
+            start = match.end()
+        out.append(part[start:])
+    return out
+
+
+def _names_a_thing(word: str) -> bool:
+    """Whether a lower-case word opening a sentence is a name or identifier (a word no
+    dictionary knows: ``pypdf``, ``apt-get``, ``bm25s``), not the rest of a sentence an
+    abbreviation interrupted."""
+    bare = word.strip(".,;:()\"'`")
+    if not bare:
+        return False
+    if any(c.isdigit() or c in "_-./" for c in bare):
+        return True
+    return not is_dictionary_word(bare)
+
+
 def read_sentences(text: str) -> list[Sentence]:
     """Every sentence of a chunk, in order, with its kind and wholeness."""
     out: list[Sentence] = []
     for kind, block in _blocks(text):
-        for raw in _SENTENCE_END.split(block):
+        for raw in _split(block):
             sentence = _clean(raw)
             if not any(c.isalnum() for c in sentence):
                 continue
-            whole = bool(_OPENER.match(sentence)) and sentence.endswith((".", "!", "?"))
+            opens = bool(_OPENER.match(sentence)) or _names_a_thing(sentence.split()[0])
+            whole = opens and sentence.endswith((".", "!", "?"))
             out.append(Sentence(sentence, kind, len(out), whole))
     return out
 
