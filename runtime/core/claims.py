@@ -510,6 +510,14 @@ def _scope(tokens: list[Token], start: int) -> frozenset[str]:
     return frozenset(out)
 
 
+def _between(tokens: list[Token], position: int, before: str, after: str) -> bool:
+    return (
+        0 < position < len(tokens) - 1
+        and tokens[position - 1].lower == before
+        and tokens[position + 1].lower == after
+    )
+
+
 @lru_cache(maxsize=8192)
 def read_claim(text: str) -> Claim:
     """A sentence's comparable facts (see ``Claim``); remembered, since a turn reads the same
@@ -558,8 +566,13 @@ def read_claim(text: str) -> Claim:
             names.add(name_key(lower))
         elif _is_jargon(token):
             jargon.add(lower)
+        if lower == "well" and _between(tokens, position, "as", "as"):
+            continue  # "as well as" is "and"
         if lower not in STOPWORDS and lower not in NEGATIONS:
             lemmas.update({lower} if lower in SURFACE_ONLY else lemmas_of(lower))
+            if "-" in lower or "/" in lower:  # "requests-compatible", "IPython/Jupyter"
+                parts = [p for p in re.split(r"[-/]", lower) if len(p) > 2 and p not in STOPWORDS]
+                lemmas.update(lemma for part in parts for lemma in lemmas_of(part))
     return Claim(
         text,
         tuple(tokens),

@@ -183,6 +183,15 @@ class EmbeddingGroundingJudge:
     """A claim whose cosine falls up to ``lexical_margin`` under ``threshold`` is still
     supported when it shares ``lexical_support`` of its content words with the sentence and
     nothing differs: heavily reworded paraphrases lose cosine, not words."""
+    coverage_margin = 0.2
+    coverage_support = 0.75
+    """A long source sentence (a list of platforms, features) dilutes the cosine of a claim
+    that restates part of it: up to ``coverage_margin`` under ``threshold``, a claim nearly all
+    of whose content words (``coverage_support``) the sentence has, with nothing differing,
+    is supported."""
+    min_overlap = 0.25
+    """Content words a sentence must share with a claim to support it when a sentence that
+    contradicts the claim aligns about as well: topic alone does not outvote a flip."""
     cross_source_overlap = 0.7
     """Content words a sentence of another source must share with a quote (both ways) to be
     compared with it."""
@@ -343,14 +352,22 @@ class EmbeddingGroundingJudge:
         # well as the best: a vaguer sentence elsewhere must not outvote the one it flips.
         lead = float(alignment[aligned[0]])
         clean = [i for i, d in found if not d and alignment[i] >= lead - self.support_margin]
+        contradicting = any(d for _, d in found)
         supporting = [
             i
             for i in clean
-            if similarity[i] >= self.threshold
-            or (
-                similarity[i] >= self.threshold - self.lexical_margin
-                and overlaps[i] >= self.lexical_support
+            if (
+                similarity[i] >= self.threshold
+                or (
+                    similarity[i] >= self.threshold - self.lexical_margin
+                    and overlaps[i] >= self.lexical_support
+                )
+                or (
+                    similarity[i] >= self.threshold - self.coverage_margin
+                    and overlaps[i] >= self.coverage_support
+                )
             )
+            and (not contradicting or overlaps[i] >= self.min_overlap)
         ]
         # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
         # cannot be supported, however close the rest of the wording.

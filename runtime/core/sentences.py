@@ -37,8 +37,11 @@ _OPENER = re.compile(r"^[\"'(`]?[A-Z0-9]")
 _LOWER_START = re.compile(r"(?<=[A-Za-z)]{3}[.!?])\s+(?=[a-z])")
 """A sentence end before a lower-case word: READMEs open sentences with a tool's name
 ("... with Elasticsearch. bm25s is implemented ..."); split there unless the word before
-the stop is an abbreviation (``_LOWER_ABBREVIATIONS``)."""
-_LOWER_ABBREVIATIONS = frozenset(["etc", "approx", "incl", "resp", "viz", "esp", "ibid", "min"])
+the stop is an abbreviation (``_LOWER_ABBREVIATIONS``; shorter ones never match)."""
+_LOWER_ABBREVIATIONS = frozenset(
+    ["etc", "approx", "incl", "resp", "viz", "esp", "ibid", "min", "max", "inc", "ltd", "corp"]
+    + ["dept", "est", "fig", "sec", "vol", "nos", "misc", "var", "def", "ref"]
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def _clean(raw: str) -> str:
 
 def _split(block: str) -> list[str]:
     """A block's sentences: at a stop before a capital or digit, and before a lower-case
-    identifier ("bm25s", "apt-get") that opens a sentence."""
+    word ("bm25s", "apt-get", "apt") after a word that is no abbreviation."""
     out: list[str] = []
     for part in _SENTENCE_END.split(block):
         start = 0
@@ -117,7 +120,7 @@ def _split(block: str) -> list[str]:
             if not before or not following:
                 continue
             last = before[-1].lower().strip("()")
-            if last in _LOWER_ABBREVIATIONS or not _names_a_thing(following[0]):
+            if last in _LOWER_ABBREVIATIONS:
                 continue
             out.append(part[start : match.start()])
             start = match.end()
