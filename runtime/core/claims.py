@@ -322,6 +322,8 @@ _TOKEN = re.compile(
 )
 _YEAR = re.compile(r"^(1[5-9]\d\d|2[01]\d\d)$")
 _CAMEL = re.compile(r"[a-z][A-Z]")
+_ALTERNATIVES = re.compile(r"[a-z]+/[a-z]+")
+"""Two words joined by a slash ("IPython/Jupyter", "and/or"), not a path."""
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,10 @@ class Claim:
 
     digits: frozenset[float] = frozenset()
     jargon: frozenset[str] = frozenset()
+    bounds: frozenset[tuple[float, str, str]] = frozenset()
+    """(value, relation, words) of each number a comparison bounds: ``>`` ("more than 128"),
+    ``>=`` ("at least 5"), ``<`` ("fewer than 3"), ``<=`` ("up to 7 days", "limited to 128"),
+    ``=`` ("exactly once"), ``~`` (an adjective's "-er than 500": strictly other, either way)."""
     """Lower-case words no dictionary knows (asyncio, gevent): compared like names where two
     sentences put different ones in the same place, but not required to appear in a source."""
     """Values written with digits (spelled-out ones such as "two" are often not counts)."""
@@ -428,6 +434,9 @@ def tokenize(text: str) -> list[Token]:
         if lower == "cannot":
             out.append(Token("can", "can", len(out)))
             out.append(Token(raw, "not", len(out)))
+            continue
+        if lower == "once" and out and out[-1].lower in ("exactly", "least", "most", "than"):
+            out.append(Token(raw, lower, len(out), 1.0))  # "at least once" counts deliveries
             continue
         if lower in NUMBER_WORDS:
             value = float(NUMBER_WORDS[lower])
@@ -499,7 +508,9 @@ SURFACE_ONLY = frozenset(["more", "most", "less", "least", "fewer"])
 """Words compared as written: their lemmas (much, little) would pair unrelated opposites."""
 
 
-def _scope(tokens: list[Token], start: int) -> frozenset[str]:
+def scope(tokens: list[Token], start: int) -> frozenset[str]:
+    """Lemmas of the next few content words from ``start``: what a negation or quantifier
+    there is about."""
     out: set[str] = set()
     for token in tokens[start:]:
         if len(out) >= NEGATION_SCOPE:
@@ -508,6 +519,39 @@ def _scope(tokens: list[Token], start: int) -> frozenset[str]:
             continue
         out.update(lemmas_of(token.lower) | {token.lower})
     return frozenset(out)
+
+
+BOUNDS = {
+    ("more", "than"): ">",
+    ("greater", "than"): ">",
+    ("at", "least"): ">=",
+    ("over",): ">",
+    ("above",): ">",
+    ("exceeding",): ">",
+    ("minimum", "of"): ">=",
+    ("less", "than"): "<",
+    ("fewer", "than"): "<",
+    ("at", "most"): "<=",
+    ("up", "to"): "<=",
+    ("under",): "<",
+    ("below",): "<",
+    ("within",): "<=",
+    ("limited", "to"): "<=",
+    ("maximum", "of"): "<=",
+    ("exactly",): "=",
+}
+"""Words before a number that bound it (a closed class, like the negation cues)."""
+
+
+def _bound(tokens: list[Token], position: int) -> tuple[str, str] | None:
+    """The relation and words that bound the number at ``position``, if any."""
+    before = [t.lower for t in tokens[max(0, position - 2) : position]]
+    for words, relation in BOUNDS.items():
+        if tuple(before[-len(words) :]) == words:
+            return relation, " ".join(words)
+    if len(before) == 2 and before[1] == "than" and before[0].endswith("er"):
+        return "~", " ".join(before)  # "shorter than 500": strictly other than 500
+    return None
 
 
 def _between(tokens: list[Token], position: int, before: str, after: str) -> bool:
@@ -526,6 +570,7 @@ def read_claim(text: str) -> Claim:
     lemmas: set[str] = set()
     negations: list[tuple[str, frozenset[str]]] = []
     digits: set[float] = set()
+    bounds: set[tuple[float, str, str]] = set()
     jargon: set[str] = set()
     numbers: set[tuple[float, str]] = set()
     dates: set[str] = set()
@@ -538,9 +583,9 @@ def read_claim(text: str) -> Claim:
             (lower == "not" and following_word in ("only", "just"))
             or (lower == "nor" and any(t.lower == "neither" for t in tokens[:position]))
         ):
-            negations.append((token.text, _scope(tokens, position + 1)))
+            negations.append((token.text, scope(tokens, position + 1)))
         elif (lower, following_word) in CONTRAST:
-            negations.append((f"{token.text} {following_word}", _scope(tokens, position + 2)))
+            negations.append((f"{token.text} {following_word}", scope(tokens, position + 2)))
         if lower in UNIVERSAL or lower in PARTIAL:
             quantifiers.add(lower)
         if token.number is not None:
@@ -553,6 +598,9 @@ def read_claim(text: str) -> Claim:
                 continue  # "one of the models" is a pronoun, not a count
             unit = {"percent": "%"}.get(unit, unit)
             numbers.add((token.number, unit.rstrip("s") if len(unit) > 3 else unit))
+            bound = _bound(tokens, position)
+            if bound is not None:
+                bounds.add((token.number, *bound))
             if token.text[0].isdigit():
                 digits.add(token.number)
             continue
@@ -570,7 +618,7 @@ def read_claim(text: str) -> Claim:
             continue  # "as well as" is "and"
         if lower not in STOPWORDS and lower not in NEGATIONS:
             lemmas.update({lower} if lower in SURFACE_ONLY else lemmas_of(lower))
-            if "-" in lower or "/" in lower:  # "requests-compatible", "IPython/Jupyter"
+            if "-" in lower or _ALTERNATIVES.fullmatch(lower):  # "requests-compatible"
                 parts = [p for p in re.split(r"[-/]", lower) if len(p) > 2 and p not in STOPWORDS]
                 lemmas.update(lemma for part in parts for lemma in lemmas_of(part))
     return Claim(
@@ -584,6 +632,7 @@ def read_claim(text: str) -> Claim:
         frozenset(quantifiers),
         frozenset(digits),
         frozenset(jargon),
+        frozenset(bounds),
     )
 
 

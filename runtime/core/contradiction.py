@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .antonyms import are_opposite
-from .claims import PARTIAL, STOPWORDS, SURFACE_ONLY, UNIVERSAL, Claim, lemmas_of, name_key
+from .claims import (
+    PARTIAL,
+    STOPWORDS,
+    SURFACE_ONLY,
+    UNIVERSAL,
+    Claim,
+    scope,
+    lemmas_of,
+    name_key,
+)
 
 DifferenceKind = Literal[
     "negation", "antonym", "number", "date", "entity", "quantifier", "comparative"
@@ -28,6 +37,10 @@ COMPARATIVE_WORDS = frozenset(["more", "less", "fewer", "most", "least"])
 QUANTIFIER_WORDS = (UNIVERSAL | PARTIAL | {"any", "none", "no"}) - COMPARATIVE_WORDS
 """Compared as quantifiers (``_quantifiers``), not as antonyms: WordNet pairs "all" with
 "some" and makes "any" a kind of "some"."""
+GENERALISING = frozenset(["every", "always", "everything", "everyone"])
+"""Universals a claim may not add to a source that states no universal: "pypdf needs extra
+dependencies for every kind of encryption" where the source names one kind. ("all" and
+"each" are left out: "all it takes", "each message" restate rather than generalise.)"""
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ def compare(claim: Claim, source: Claim) -> list[Difference]:
     return [
         *_polarity(claim, source),
         *_numbers(claim, source),
+        *_bounds(claim, source),
         *_dates(claim, source),
         *_names(claim, source),
         *_quantifiers(claim, source),
@@ -144,6 +158,39 @@ def _numbers(claim: Claim, source: Claim) -> list[Difference]:
     return out
 
 
+def _bounds(claim: Claim, source: Claim) -> list[Difference]:
+    """The same number bounded the other way: "more than 128 tokens" where the source says
+    "limited to 128", "shorter than 500 steps" where it says "500 steps", "exactly once"
+    where it says "at least once"."""
+    out: list[Difference] = []
+    for value, relation, words in sorted(claim.bounds):
+        stated = [(r, w) for v, r, w in source.bounds if _same(v, value)]
+        if not any(_same(v, value) for v, _ in source.numbers):
+            continue
+        theirs = stated[0] if stated else ("", "")
+        if _conflicting(relation, theirs[0]):
+            out.append(
+                Difference("comparative", f"{words} {value:g}", f"{theirs[1]} {value:g}".strip())
+            )
+    return out
+
+
+STRICT = frozenset([">", "<", "~"])
+ABOVE = frozenset([">", ">="])
+BELOW = frozenset(["<", "<="])
+
+
+def _conflicting(mine: str, theirs: str) -> bool:
+    """Whether the claim's bound on a number contradicts the source's (``""``: the source
+    states the number plainly): a strict bound against the number itself, bounds in opposite
+    directions, or "exactly" against a bound."""
+    if mine in STRICT and theirs in ("", "="):
+        return True
+    if (mine in ABOVE and theirs in BELOW) or (mine in BELOW and theirs in ABOVE):
+        return True
+    return mine == "=" and theirs in ABOVE | BELOW
+
+
 def _format(numbers: list[tuple[float, str]]) -> str:
     return ", ".join(f"{v:g} {u}".strip() for v, u in sorted(numbers))
 
@@ -216,6 +263,14 @@ def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
         return [Difference("quantifier", " ".join(sorted(mine_all)), " ".join(sorted(source_some)))]
     if mine_some and source_all and not (claim.quantifiers & source_all):
         return [Difference("quantifier", " ".join(sorted(mine_some)), " ".join(sorted(source_all)))]
+    added = {
+        t.lower
+        for t in claim.tokens
+        if t.lower in GENERALISING - source.quantifiers
+        and scope(list(claim.tokens), t.index + 1) & source.lemmas
+    }  # a universal over what the source talks about ("every kind of *encryption*")
+    if added and not source.quantifiers & UNIVERSAL:
+        return [Difference("quantifier", " ".join(sorted(added)), "")]
     return []
 
 

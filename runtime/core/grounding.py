@@ -369,6 +369,8 @@ class EmbeddingGroundingJudge:
             )
             and (not contradicting or overlaps[i] >= self.min_overlap)
         ]
+        if not supporting and not contradicting:
+            supporting = self._joint_support(claim, aligned, similarity, sources)
         # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
         # cannot be supported, however close the rest of the wording.
         unknown = [n for n in sorted(claim.names) if not _known_name(n, stated)]
@@ -409,6 +411,27 @@ class EmbeddingGroundingJudge:
                 "contradicted", sources[i].text, tuple(differences),
             )  # fmt: skip
         return SentenceSupport(text, score, False, sources[best].number)
+
+    def _joint_support(
+        self,
+        claim: Claim,
+        aligned: Sequence[int],
+        similarity: np.ndarray,
+        sources: Sequence[_SourceSentence],
+    ) -> list[int]:
+        """A claim that sums up two sentences of one source ("scores are computed ahead of
+        time, so queries are scored quickly") matches neither alone: two aligned sentences of
+        the same source, each near the claim (``coverage_margin``) and differing from it in
+        nothing, that together hold ``coverage_support`` of its content words support it."""
+        near = [i for i in aligned if similarity[i] >= self.threshold - self.coverage_margin]
+        for position, first in enumerate(near):
+            for second in near[position + 1 :]:
+                if sources[first].number != sources[second].number or not claim.lemmas:
+                    continue
+                joint = sources[first].claim.lemmas | sources[second].claim.lemmas
+                if len(claim.lemmas & joint) / len(claim.lemmas) >= self.coverage_support:
+                    return [first, second]
+        return []
 
 
 def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
