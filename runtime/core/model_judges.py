@@ -34,7 +34,30 @@ class EntailmentModel(Protocol):
     def predict(self, pairs: Sequence[tuple[str, str]]) -> list[Mapping[str, float]]: ...
 
 
-class NLIGroundingJudge:
+class _ClaimJudge:
+    """What the model judges share: the word-level judge splits an answer into claims (so all
+    judges number sentences alike, which ``CombinedGroundingJudge`` relies on), an answer with
+    no claim gets an empty report, and ``_verdicts`` — one per claim — is the model's part."""
+
+    name = "model"
+
+    def __init__(self, aligner: EmbeddingGroundingJudge) -> None:
+        self.aligner = aligner
+
+    def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]:
+        return [self._report(answer, context) for answer in answers]
+
+    def _report(self, answer: str, context: AssembledContext) -> GroundingReport:
+        claims = self.aligner.claims(answer)
+        if not claims:
+            return GroundingReport(None)
+        return grounding_report(self._verdicts(claims, context))
+
+    def _verdicts(self, claims: list[str], context: AssembledContext) -> list[SentenceSupport]:
+        raise NotImplementedError
+
+
+class NLIGroundingJudge(_ClaimJudge):
     """Aligns each claim with its best source sentence (the word-level judge's alignment),
     then asks an NLI model whether that sentence entails or contradicts the claim.
 
@@ -53,24 +76,18 @@ class NLIGroundingJudge:
     def __init__(
         self, model: EntailmentModel, aligner: EmbeddingGroundingJudge, *, threshold: float = 0.5
     ) -> None:
+        super().__init__(aligner)
         self.model = model
-        self.aligner = aligner
         self.threshold = threshold
 
-    def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]:
-        return [self._report(answer, context) for answer in answers]
-
-    def _report(self, answer: str, context: AssembledContext) -> GroundingReport:
-        claims = self.aligner.claims(answer)
-        if not claims:
-            return GroundingReport(None)
+    def _verdicts(self, claims: list[str], context: AssembledContext) -> list[SentenceSupport]:
         aligned = self.aligner.judge_claims(claims, context)
         asked = [i for i, s in enumerate(aligned) if s.evidence]
         probabilities = self.model.predict([(aligned[i].evidence or "", claims[i]) for i in asked])
         verdicts = list(aligned)
         for i, probs in zip(asked, probabilities, strict=True):
             verdicts[i] = _nli_verdict(aligned[i], probs, self.threshold)
-        return grounding_report(verdicts)
+        return verdicts
 
 
 def _nli_verdict(
@@ -101,7 +118,7 @@ _LLM_LINE = re.compile(
 )
 
 
-class LLMGroundingJudge:
+class LLMGroundingJudge(_ClaimJudge):
     """Asks any configured LLM for a verdict per claim, in one call per answer.
 
     A line the model leaves out or garbles makes that claim ``unsupported`` (never supported
@@ -113,17 +130,11 @@ class LLMGroundingJudge:
     def __init__(
         self, provider: LLMProvider, aligner: EmbeddingGroundingJudge, *, max_tokens: int = 256
     ) -> None:
+        super().__init__(aligner)
         self.provider = provider
-        self.aligner = aligner
         self.max_tokens = max_tokens
 
-    def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]:
-        return [self._report(answer, context) for answer in answers]
-
-    def _report(self, answer: str, context: AssembledContext) -> GroundingReport:
-        claims = self.aligner.claims(answer)
-        if not claims:
-            return GroundingReport(None)
+    def _verdicts(self, claims: list[str], context: AssembledContext) -> list[SentenceSupport]:
         listed = "\n".join(f"{i}. {claim}" for i, claim in enumerate(claims, 1))
         messages = [
             ChatMessage("system", LLM_JUDGE_PROMPT),
@@ -154,7 +165,7 @@ class LLMGroundingJudge:
                     quoted,
                 )
             )
-        return grounding_report(verdicts)
+        return verdicts
 
 
 class CombinedGroundingJudge:
