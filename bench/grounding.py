@@ -8,7 +8,9 @@ cosine-only judge of old and the contradiction-aware one are printed.
 
 Agreement (``bench/data/agreement_answers.yaml``, 21 questions with right and wrong answers):
 AUROC of each answer's mean agreement with the others at telling right answers from wrong,
-cosine only and with contradictions counted.
+cosine only and with contradictions counted; then of ``answer_confidence`` (agreement scaled
+by grounding against the question's source passages, contradicted answers cut) and of each
+signal alone.
 
 Both sets are split in two halves by a hash of each group's (document's) id: ``dev`` is what
 the judge was tuned on, ``held-out`` is only measured — the gap between them is how much of the
@@ -30,10 +32,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import yaml
 from chorus.runtime.adapters.sentence_transformers import SentenceTransformerEmbedder
-from chorus.runtime.core.agreement import agreement_score
+from chorus.runtime.core.agreement import agreement_score, answer_confidence
 from chorus.runtime.core.context import AssembledContext, assemble_context
 from chorus.runtime.core.grounding import EmbeddingGroundingJudge, SentenceSupport
 from chorus.runtime.core.models import SearchHit
+from chorus.runtime.core.relevance import EmbeddingRelevanceScorer
 
 DATA = Path(__file__).resolve().parent / "data"
 FLIPPED = ("negation", "antonym", "number", "date", "entity", "quantifier", "comparative")
@@ -161,6 +164,48 @@ def agreement_figures(embedder: SentenceTransformerEmbedder) -> None:
         )
 
 
+def confidence_figures(embedder: SentenceTransformerEmbedder) -> None:
+    """AUROC of ``answer_confidence`` (agreement with contradictions counted, scaled by
+    grounding against the question's source passages) and of each signal alone."""
+    groups = {g["id"]: g for g in yaml.safe_load((DATA / "grounding_claims.yaml").read_text())}
+    questions = yaml.safe_load((DATA / "agreement_answers.yaml").read_text())
+    judge = EmbeddingGroundingJudge(embedder)
+    relevance = EmbeddingRelevanceScorer(embedder)
+    signals = ("agreement", "grounding", "relevance", "combined")
+    right: dict[tuple[str, str], list[float]] = defaultdict(list)
+    wrong: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for q in questions:
+        answers = [*q["right"], *q["wrong"]]
+        agreement = agreement_score(answers, embedder)
+        reports = judge.check(answers, context_of(groups[q["source"]]))
+        relevant = relevance.score(q["question"], answers)
+        for i in range(len(answers)):
+            grounding = reports[i].score
+            values = {
+                "agreement": agreement.per_answer[i] or 0.0,
+                "grounding": grounding or 0.0,
+                "relevance": relevant[i] or 0.0,
+                "combined": answer_confidence(
+                    agreement.per_answer[i], grounding, bool(reports[i].contradicted)
+                ),
+            }
+            side = right if i < len(q["right"]) else wrong
+            for name in signals:
+                side[(half_of(q["question"]), name)].append(values[name])
+    for name in signals:
+        figures = [
+            auroc(
+                [v for h in halves for v in right[(h, name)]],
+                [v for h in halves for v in wrong[(h, name)]],
+            )
+            for halves in (("dev",), ("held-out",), HALVES)
+        ]
+        print(
+            f"answer confidence — {name:<9}: AUROC dev {figures[0]:.3f}, held-out "
+            f"{figures[1]:.3f}, total {figures[2]:.3f}"
+        )
+
+
 def cost_per_answer(embedder: SentenceTransformerEmbedder) -> None:
     """Milliseconds the grounding check adds to an answer of three claims that are not quotes
     (an LLM's), with the context already embedded (the judge remembers it within a turn);
@@ -194,6 +239,7 @@ def main() -> None:
     cost_per_answer(embedder)
     print()
     agreement_figures(embedder)
+    confidence_figures(embedder)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .agreement import AgreementResult, AgreementScorer
+from .agreement import AgreementResult, AgreementScorer, answer_confidence
 from .answering import Answerer
 from .clock import Clock, SystemClock
 from .context import AssembledContext
@@ -527,7 +527,8 @@ class Orchestrator:
 
 def _best(answers: Sequence[ModelAnswer], agreement: AgreementResult | None) -> int:
     """Index of the answer to show: never one the sources contradict while another is not;
-    then (three answers or more) the one closest to the others; then the best grounded; then
+    then (three answers or more) the most confident — closest to the others, scaled by its
+    grounding (``answer_confidence``); then the best grounded; then
     the most relevant. With two answers agreement is symmetric and decides nothing, so model
     order never does: only identical scores fall back to the first."""
     means = agreement.per_answer if agreement is not None else [None] * len(answers)
@@ -539,7 +540,7 @@ def _best(answers: Sequence[ModelAnswer], agreement: AgreementResult | None) -> 
         mean = means[i] if use_agreement and i < len(means) else None
         return (
             not answer.contradicted,
-            round(mean, 3) if mean is not None else 0.0,
+            round(answer_confidence(mean, grounding), 3) if mean is not None else 0.0,
             grounding if grounding is not None else 0.0,
             answer.relevance if answer.relevance is not None else 0.0,
         )
