@@ -98,7 +98,9 @@ def grounding_figures(embedder: SentenceTransformerEmbedder) -> None:
             for claim, verdict in zip(group["claims"], verdicts, strict=True):
                 by_kind[(half_of(group["id"]), claim["kind"])].append(verdict)
 
-        def pooled(kinds: tuple[str, ...], halves: tuple[str, ...] = HALVES) -> list:
+        def pooled(
+            kinds: tuple[str, ...], halves: tuple[str, ...] = HALVES, by_kind=by_kind
+        ) -> list[SentenceSupport]:
             return [v for h in halves for k in kinds for v in by_kind[(h, k)]]
 
         total = sum(len(v) for v in by_kind.values())
@@ -108,7 +110,7 @@ def grounding_figures(embedder: SentenceTransformerEmbedder) -> None:
             f"  {'kind':<12} {'dev':>11}  {'held-out':>11}  {'total':>11}  "
             f"{'contradicted':>12}  {'AUROC':>6}"
         )
-        for kind in (*(("paraphrase", "invention") + FLIPPED), "all flipped"):
+        for kind in ("paraphrase", "invention", *FLIPPED, "all flipped"):
             kinds = FLIPPED if kind == "all flipped" else (kind,)
             verdicts = pooled(kinds)
             contradicted = sum(v.verdict == "contradicted" for v in verdicts) / len(verdicts)

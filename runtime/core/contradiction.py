@@ -25,9 +25,9 @@ from .claims import (
     SURFACE_ONLY,
     UNIVERSAL,
     Claim,
-    scope,
     lemmas_of,
     name_key,
+    scope,
 )
 
 DifferenceKind = Literal[

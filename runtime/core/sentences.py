@@ -39,8 +39,30 @@ _LOWER_START = re.compile(r"(?<=[A-Za-z)]{3}[.!?])\s+(?=[a-z])")
 ("... with Elasticsearch. bm25s is implemented ..."); split there unless the word before
 the stop is an abbreviation (``_LOWER_ABBREVIATIONS``; shorter ones never match)."""
 _LOWER_ABBREVIATIONS = frozenset(
-    ["etc", "approx", "incl", "resp", "viz", "esp", "ibid", "min", "max", "inc", "ltd", "corp"]
-    + ["dept", "est", "fig", "sec", "vol", "nos", "misc", "var", "def", "ref"]
+    [
+        "etc",
+        "approx",
+        "incl",
+        "resp",
+        "viz",
+        "esp",
+        "ibid",
+        "min",
+        "max",
+        "inc",
+        "ltd",
+        "corp",
+        "dept",
+        "est",
+        "fig",
+        "sec",
+        "vol",
+        "nos",
+        "misc",
+        "var",
+        "def",
+        "ref",
+    ]
 )
 
 
