@@ -1,9 +1,13 @@
 """Query latency on a few-thousand-chunk local workspace.
 
 Prints p50/p95 of retrieval (vector, hybrid, hybrid + rerank) and of a full local answer
-(retrieval + extractive answer + storing both turns) without an LLM. Target: full answer
-p95 < 300 ms. The reranker is an untrained cross-encoder built from the MiniLM weights: it costs
-what a MiniLM-L6 cross-encoder costs, its scores mean nothing.
+(retrieval + extractive answer + grounding + relevance + storing both turns) without an LLM.
+Target: full answer p95 < 300 ms. Then the per-turn judges alone, in-process: the grounding
+judge and the relevance scorer on each full answer with its context, median over many calls,
+and their share of the full answer's median — a ratio that holds when machine load (other
+processes on the shared cores) moves both. The reranker is an untrained cross-encoder built
+from the MiniLM weights: it costs what a MiniLM-L6 cross-encoder costs, its scores mean
+nothing.
 
     .venv/bin/python bench/query.py [--documents 600 --queries 60]
 """
@@ -25,11 +29,14 @@ from chorus.runtime.adapters.sentence_transformers import (
     CrossEncoderReranker,
     default_embedding_model_path,
 )
+from chorus.runtime.core.context import assemble_context
 from chorus.runtime.core.ingestion import DocumentInput
 from chorus.runtime.core.protocol import SendMessageData
 from chorus.runtime.core.retrieval import RetrievalSettings, Retriever
 from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
+
+REPEATS = 20
 
 
 def percentiles(samples: list[float]) -> str:
@@ -100,9 +107,45 @@ def main() -> None:
             "retrieval hybrid+rerank (30)": lambda q: reranking.retrieve(workspace.id, q),
             "full answer, extractive": answer,
         }
+        medians: dict[str, float] = {}
         for (name, fn), questions in zip(rows.items(), question_sets, strict=False):
-            print(f"{name:32s} {percentiles(timed(fn, questions))}")
+            samples = timed(fn, questions)
+            medians[name] = float(np.median(samples))
+            print(f"{name:32s} {percentiles(samples)}")
+        judge_costs(services, workspace.id, question_sets[4], medians["full answer, extractive"])
         services.close()
+
+
+def judge_costs(services, workspace_id: str, questions: list[str], full_ms: float) -> None:
+    """The turn's judges alone on the turn's own answer and context (the extractive answer,
+    as the full-answer row gave it), median of ``REPEATS`` calls per question. The grounding
+    judge's context memo is cleared before each call, so every call embeds the context's
+    sentences when a claim is not a verbatim quote, as a turn's first check does."""
+    chat = services.chat
+    grounding: list[float] = []
+    relevance: list[float] = []
+    for q in questions:
+        hits = services.retriever.retrieve(workspace_id, q)
+        context = assemble_context(
+            hits, budget_tokens=chat.context_budget_tokens, count_tokens=chat.count_tokens
+        )
+        deltas = chat.answerers[chat.models[0]].answer(q, context)
+        answer = "".join(d.text or "" for d in deltas)
+        for _ in range(REPEATS):
+            if hasattr(chat.grounding, "_memo"):
+                chat.grounding._memo = None
+            started = time.perf_counter()
+            chat.grounding.check([answer], context)
+            grounding.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            chat.relevance.score(q, [answer])
+            relevance.append((time.perf_counter() - started) * 1000)
+    for name, samples in (("grounding judge alone", grounding), ("relevance alone", relevance)):
+        median = float(np.median(samples))
+        print(
+            f"{name:32s} median {median:6.2f} ms over {len(samples)} calls "
+            f"= {median / full_ms:.1%} of the full answer's median"
+        )
 
 
 if __name__ == "__main__":

@@ -490,7 +490,8 @@ def _inflected(word: str) -> bool:
     for ending in INFLECTIONS:
         if word.endswith(ending) and len(word) > len(ending) + 2:
             stem = word[: -len(ending)]
-            if any(is_dictionary_word(s) for s in (stem, stem + "e", stem[:-1])):
+            stems = (stem, stem + "e", stem[:-1], stem[:-1] + "y")  # "lazily" → "lazy"
+            if any(is_dictionary_word(s) for s in stems):
                 return True
     return False
 

@@ -262,3 +262,21 @@ def test_the_wrong_answer_of_three_has_the_lowest_agreement(embedder):
 
     assert result.per_answer[1] == min(result.per_answer)
     assert result.medoid != 1
+
+
+def test_confidence_scales_agreement_by_grounding():
+    from chorus.runtime.core.agreement import answer_confidence
+
+    assert answer_confidence(0.8, 1.0) > answer_confidence(0.8, 0.0) > 0.0
+
+
+def test_a_contradicted_answer_loses_most_of_its_confidence():
+    from chorus.runtime.core.agreement import answer_confidence
+
+    assert answer_confidence(0.9, 1.0, contradicted=True) < answer_confidence(0.5, 0.5)
+
+
+def test_missing_signals_count_as_neutral():
+    from chorus.runtime.core.agreement import answer_confidence
+
+    assert answer_confidence(None, None) == answer_confidence(1.0, 0.5)

@@ -110,3 +110,117 @@ def test_compared_things_swapped_contradicts():
 )
 def test_paraphrase_has_no_difference(claim, source):
     assert kinds(claim, source) == []
+
+
+def test_indirect_antonym_of_an_adjective_satellite_contradicts():
+    # "mandatory" is a WordNet satellite of "obligatory", whose antonym is "optional".
+    difference = compare(
+        read_claim("The command line client is a mandatory dependency."),
+        read_claim("The command line client is an optional dependency."),
+    )
+    assert [(d.kind, d.claim, d.source) for d in difference] == [
+        ("antonym", "mandatory", "optional")
+    ]
+
+
+def test_compound_differing_in_one_opposite_part_contradicts():
+    difference = compare(
+        read_claim("apt is a low-level command-line interface."),
+        read_claim("apt is a high-level command-line interface."),
+    )
+    assert [(d.kind, d.claim, d.source) for d in difference] == [
+        ("antonym", "low-level", "high-level")
+    ]
+
+
+def test_adverb_is_compared_through_its_adjective():
+    assert kinds(
+        "The calls to s3 are mocked out manually.", "The calls to s3 are automatically mocked out."
+    ) == ["antonym"]
+
+
+def test_negating_prefix_contradicts_where_wordnet_lists_no_pair():
+    assert kinds(
+        "apt-get retrieves packages from unauthenticated sources.",
+        "apt-get retrieves packages from authenticated sources.",
+    ) == ["antonym"]
+
+
+def test_quantifier_words_are_not_read_as_antonyms():
+    # WordNet pairs "all" with "some"; here the sentences agree.
+    assert (
+        kinds(
+            "The plugin shows a stack dump of all threads.",
+            "The plugin shows a stack dump of any threads.",
+        )
+        == []
+    )
+
+
+def test_negation_counts_when_the_rest_of_the_sentence_is_shared():
+    assert kinds(
+        "The FAQ file is still kept up to date.", "The FAQ file is no longer updated."
+    ) == ["negation"]
+
+
+def test_flipped_comparative_bound_on_a_number_is_contradicted_with_its_words():
+    difference = compare(
+        read_claim("The sequence length was limited to more than 128 tokens."),
+        read_claim("The sequence length was limited to 128 tokens."),
+    )
+    assert [(d.kind, d.claim, d.source) for d in difference] == [
+        ("comparative", "more than 128", "limited to 128")
+    ]
+
+
+def test_strict_comparison_against_the_stated_number_is_contradicted():
+    assert kinds(
+        "The learning rate warm up was shorter than 500 steps.",
+        "The learning rate warm up lasted 500 steps.",
+    ) == ["comparative"]
+
+
+def test_exactly_against_at_least_is_contradicted():
+    assert kinds(
+        "A standard queue delivers each message exactly once.",
+        "A standard queue delivers each message at least once.",
+    ) == ["comparative"]
+
+
+def test_bound_in_the_same_direction_agrees():
+    assert (
+        kinds("Messages are kept for up to 14 days.", "Messages are kept for at most 14 days.")
+        == []
+    )
+
+
+def test_universal_added_over_what_the_source_talks_about_is_flagged():
+    difference = compare(
+        read_claim("pypdf needs extra dependencies for every kind of encryption."),
+        read_claim("For AES encryption pypdf needs extra dependencies."),
+    )
+    assert [(d.kind, d.claim, d.source) for d in difference] == [("quantifier", "every", "")]
+
+
+def test_universal_over_something_the_source_does_not_mention_is_not_compared():
+    assert (
+        kinds(
+            "Scores for every document token are computed ahead of time.",
+            "This allows extremely fast scoring at query time.",
+        )
+        == []
+    )
+
+
+def test_one_word_swapped_for_a_tool_name_is_an_entity_difference():
+    difference = compare(
+        read_claim("Bash builds with clang by default if it is available."),
+        read_claim("Bash builds with gcc by default if it is available."),
+    )
+    assert [(d.kind, d.claim, d.source) for d in difference] == [("entity", "clang", "gcc")]
+
+
+def test_unknown_name_ending_like_an_adverb_is_still_a_name():
+    assert kinds(
+        "qpdf is a CLI application that uses pypdf.", "pdfly is a CLI application that uses pypdf."
+    ) == ["entity"]

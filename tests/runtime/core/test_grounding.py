@@ -227,3 +227,53 @@ def test_a_quote_another_source_contradicts_is_flagged(judge):
     assert quote.verdict == "contradicted" and quote.source == 2
     assert quote.evidence == "The default chunk size is 2,000 characters."
     assert report.score == 0.0
+
+
+TQDM = (
+    "Overhead is low, about 60ns per iteration. "
+    "tqdm works on any platform (Linux, Windows, Mac, FreeBSD, NetBSD, Solaris/SunOS), in any "
+    "console or in a GUI, and is also friendly with IPython/Jupyter notebooks."
+)
+BM25S = (
+    "bm25s leverages sparse matrices to store eagerly computed scores for all document tokens. "
+    "This allows extremely fast scoring at query time."
+)
+
+
+def test_list_paraphrase_of_a_long_list_sentence_is_supported(judge):
+    context = assemble_context([SearchHit("t", "d", 0, TQDM, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(
+        ["It runs on Linux, Windows and Mac as well as in Jupyter notebooks."], context
+    )
+
+    assert verdict.verdict == "supported"
+
+
+def test_claim_summing_up_two_sentences_of_a_source_is_supported(judge):
+    context = assemble_context([SearchHit("b", "d", 0, BM25S, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(
+        [
+            "Because scores for every document token are computed ahead of time and kept in "
+            "sparse matrices, queries are scored very quickly."
+        ],
+        context,
+    )
+
+    assert verdict.verdict == "supported"
+
+
+def test_antonym_of_the_aligned_sentence_is_contradicted_with_the_differing_words(judge):
+    source = (
+        "With the mock_aws decorator wrapping the test, all the calls to s3 are automatically "
+        "mocked out."
+    )
+    context = assemble_context([SearchHit("m", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(
+        ["With the decorator in place the calls to s3 have to be mocked out manually."], context
+    )
+
+    assert verdict.verdict == "contradicted"
+    assert [(d.claim, d.source) for d in verdict.differences] == [("manually", "automatically")]

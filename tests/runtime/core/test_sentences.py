@@ -49,3 +49,20 @@ def test_short_list_items_are_not_quoted_but_whole_long_ones_are():
     assert [s.text for s in answer_sentences(text)] == [
         "Every breaker keeps its state in memory unless redis is configured."
     ]
+
+
+def test_sentence_opening_with_a_lower_case_tool_name_is_split_off():
+    text = "BM25 is a core component of Elasticsearch. bm25s is implemented in pure Python."
+    assert [s.text for s in read_sentences(text)] == [
+        "BM25 is a core component of Elasticsearch.",
+        "bm25s is implemented in pure Python.",
+    ]
+
+
+def test_sentence_opening_with_an_identifier_is_whole():
+    [_, second] = read_sentences("apt manages packages. apt-get retrieves packages.")
+    assert second.whole and second.text == "apt-get retrieves packages."
+
+
+def test_abbreviation_before_a_lower_case_word_does_not_split():
+    assert len(read_sentences("It reads PDFs, images, etc. and many other formats.")) == 1
