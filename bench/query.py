@@ -138,7 +138,7 @@ def judge_costs(services, workspace_id: str, questions: list[str], full_ms: floa
             chat.grounding.check([answer], context)
             grounding.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            chat.relevance.score(q, [answer])
+            chat.orchestrator.relevance.score(q, [answer])
             relevance.append((time.perf_counter() - started) * 1000)
     for name, samples in (("grounding judge alone", grounding), ("relevance alone", relevance)):
         median = float(np.median(samples))
