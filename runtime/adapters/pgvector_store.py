@@ -383,6 +383,10 @@ class PgVectorStore:
             return []
         where, params = self._where(workspace_id, filters, alias="c")
         p = self.postings
+        # Without a filter the top k is known from the postings alone: read only k chunk rows.
+        head, head_params = (
+            ("", []) if filters else ("ORDER BY score DESC, p.chunk_id LIMIT %s", [k])
+        )
         with self.db.transaction() as cur:
             cur.execute(
                 f"""WITH terms AS (
@@ -405,7 +409,7 @@ class PgVectorStore:
                                                                / w.avg_length))) AS score
                       FROM {p} AS p JOIN weights AS w ON w.lexeme = p.lexeme
                       WHERE p.workspace_id = %s
-                      GROUP BY p.chunk_id)
+                      GROUP BY p.chunk_id {head})
                     SELECT c.id, c.document_id, c.ordinal, c.text, c.metadata, s.score
                     FROM scored AS s JOIN {self.table} AS c ON c.id = s.chunk_id
                     WHERE {where}
@@ -418,6 +422,7 @@ class PgVectorStore:
                     self.bm25_b,
                     self.bm25_b,
                     workspace_id,
+                    *head_params,
                     *params,
                     k,
                 ),
