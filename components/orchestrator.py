@@ -117,6 +117,18 @@ def guardrail_arn(
     return pulumi.Output.all(guardrail, region, account).apply(arn)
 
 
+def bedrock_model_arn(model: pulumi.Input[str], region: pulumi.Input[str]) -> pulumi.Output[str]:
+    """ARN of a Bedrock foundation model from its id (an ARN is kept as it is)."""
+
+    def arn(values: list[str]) -> str:
+        identifier, in_region = values
+        if identifier.startswith("arn:"):
+            return identifier
+        return f"arn:aws:bedrock:{in_region}::foundation-model/{identifier}"
+
+    return pulumi.Output.all(model, region).apply(arn)
+
+
 def table_and_indexes(table_arn: pulumi.Input[str]) -> list[pulumi.Input[str]]:
     """A table and its secondary indexes (``Query`` on a GSI needs the index ARN)."""
     return [table_arn, pulumi.Output.concat(table_arn, "/index/*")]
@@ -235,6 +247,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     guardrail_id: pulumi.Input[str]
     """Bedrock guardrail (id or ARN) the chat worker, and only it, may apply
     (``bedrock:ApplyGuardrail`` on that guardrail alone). Default: none (no guardrail grant)."""
+    rerank_model: pulumi.Input[str]
+    """Bedrock rerank model (id or ARN) the chat worker, and only it, may rerank with:
+    ``bedrock:Rerank`` (which AWS scopes to no resource) and ``bedrock:InvokeModel`` on that
+    model alone, as Bedrock's ``Rerank`` requires both. Default: none (no rerank grant)."""
 
     chat_max_concurrency: pulumi.Input[EventSourceConcurrency]
     """Event-source maximum concurrency of the chat worker; caps calls into rate-limited LLM
@@ -615,6 +631,13 @@ class ChatOrchestrator(pulumi.ComponentResource):
         if args.get("guardrail_id") is not None:
             arn = guardrail_arn(args["guardrail_id"], self._region, self._account)
             guardrail.append(allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [arn]))
+        rerank: list[Statement] = []
+        if args.get("rerank_model") is not None:
+            model = bedrock_model_arn(args["rerank_model"], self._region)
+            rerank = [
+                allow("Rerank", ["bedrock:Rerank"], ["*"]),
+                allow("InvokeRerankModel", ["bedrock:InvokeModel"], [model]),
+            ]
         answer_cache: list[Statement] = []
         if tables.answer_cache_table_arn is not None:
             answer_cache = [
@@ -626,6 +649,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             [
                 *llm_access,
                 *guardrail,
+                *rerank,
                 *self._store_statements(args, writes=False),
                 *self._kendra_retrieve(args),
                 allow(

@@ -43,6 +43,7 @@ STAR_RESOURCE_ACTIONS: Mapping[str, str] = {
     "logs:ListLogDeliveries": "Step Functions log delivery requires Resource *",
     "logs:PutResourcePolicy": "Step Functions log delivery requires Resource *",
     "logs:UpdateLogDelivery": "Step Functions log delivery requires Resource *",
+    "bedrock:Rerank": "no resource-level permission; the model is scoped by bedrock:InvokeModel",
 }
 """The only actions an identity policy of chorus may grant on ``"*"``, with the reason."""
 

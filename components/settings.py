@@ -301,6 +301,42 @@ class GuardrailSettings(_Section):
         return value
 
 
+BEDROCK_RERANK_MODEL = re.compile(
+    r"^([a-z0-9-]+\.[a-z0-9.-]+(:[0-9]+)?"
+    r"|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:([0-9]{12})?:[a-z-]+/[A-Za-z0-9.:/-]+)$"
+)
+"""A Bedrock model id (``cohere.rerank-v3-5:0``) or model ARN, as ``Rerank`` accepts."""
+
+
+class RerankSettings(_Section):
+    """The reranker of the chat worker's retrieval (``models.rerank`` of the app config, the
+    same keys). Default: none — a deployed ``crossEncoder`` endpoint is used, else none."""
+
+    provider: Literal["bedrock", "sagemaker"]
+    """``bedrock``: Bedrock's ``Rerank`` API with ``modelId``; ``sagemaker``: a cross-encoder
+    endpoint."""
+    model_id: str | None = None
+    """Bedrock rerank model id or ARN (``cohere.rerank-v3-5:0``, ``amazon.rerank-v1:0``). The
+    chat worker's role gets ``bedrock:Rerank`` and ``bedrock:InvokeModel`` on this model."""
+    endpoint: str | None = None
+    """SageMaker endpoint name with ``provider: sagemaker``. Default: the stack's
+    ``crossEncoder`` endpoint."""
+
+    @model_validator(mode="after")
+    def _model_for_its_provider(self) -> RerankSettings:
+        if self.provider == "bedrock":
+            if not self.model_id or not BEDROCK_RERANK_MODEL.match(self.model_id):
+                raise ValueError(
+                    "provider: bedrock needs modelId, a Bedrock rerank model id or ARN "
+                    "(e.g. cohere.rerank-v3-5:0 or amazon.rerank-v1:0)"
+                )
+            if self.endpoint is not None:
+                raise ValueError("endpoint belongs to provider: sagemaker")
+        elif self.model_id is not None:
+            raise ValueError("modelId belongs to provider: bedrock")
+        return self
+
+
 class ModelSettings(_Section):
     bedrock: list[str] = ["anthropic.claude-3-haiku-20240307-v1:0"]
     embedding: HostedModelSettings = HostedModelSettings()
@@ -309,6 +345,28 @@ class ModelSettings(_Section):
     openai_models: list[str] = []
     guardrail: GuardrailSettings | None = None
     """Bedrock guardrail applied after every answer. Default: none (no guardrail step)."""
+    rerank: RerankSettings | None = None
+    """Reranker of retrieval (Bedrock rerank model or SageMaker cross-encoder). Default: none."""
+
+    @model_validator(mode="after")
+    def _sagemaker_rerank_has_an_endpoint(self) -> ModelSettings:
+        r = self.rerank
+        if (
+            r
+            and r.provider == "sagemaker"
+            and not r.endpoint
+            and self.cross_encoder.hosting == "none"
+        ):
+            raise ValueError(
+                "rerank: provider sagemaker needs endpoint, or a crossEncoder hosted by the stack"
+            )
+        return self
+
+    @property
+    def bedrock_rerank(self) -> str | None:
+        """The Bedrock rerank model (id or ARN), when reranking goes through Bedrock."""
+        r = self.rerank
+        return r.model_id if r is not None and r.provider == "bedrock" else None
 
     @field_validator("embedding")
     @classmethod

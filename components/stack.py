@@ -445,6 +445,8 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         chat_args["sagemaker_endpoint_arns"] = models.endpoint_arns
     if m.guardrail:
         chat_args["guardrail_id"] = m.guardrail.id
+    if m.bedrock_rerank:
+        chat_args["rerank_model"] = m.bedrock_rerank
     if net.lambdas_in_vpc:
         missing = missing_vpc_endpoints(settings)
         if missing:
@@ -509,6 +511,12 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
                 "defaultMode": orch.default_mode,
                 # runtime.cloud.settings reads {id, version, failOpen, checkInput}
                 **({"guardrail": m.guardrail.model_dump(by_alias=True)} if m.guardrail else {}),
+                # runtime.cloud.settings reads {provider, modelId} or {provider, endpoint}
+                **(
+                    {"rerank": m.rerank.model_dump(by_alias=True, exclude_none=True)}
+                    if m.rerank
+                    else {}
+                ),
             },
         },
     }

@@ -15,11 +15,14 @@ from dataclasses import replace
 from .models import SearchHit
 
 RRF_K = 60
-CONFIDENCE_DEPTH = 10
-"""Hits whose scores ``leg_confidence`` compares: the head a fused top 10 is drawn from."""
-CONFIDENCE_SATURATION = 0.5
+CONFIDENCE_DEPTH = 40
+"""Hits whose scores ``leg_confidence`` compares: a retrieval's whole candidate list (40).
+With BM25 keyword scores, the first ten of a list that matched only common words are already
+spread apart; the flatness that says "no rare term matched" shows over the whole list."""
+CONFIDENCE_SATURATION = 0.75
 """Confidence at which an adaptive leg gets its full weight (its best hit scores at least
-twice its tenth)."""
+four times its last). Chosen with ``CONFIDENCE_DEPTH`` and the keyword weight on three
+evaluation sets, for the worst case first (docs/retrieval.md)."""
 
 
 def fuse_rrf(

@@ -295,6 +295,7 @@ class SweepGrid:
         {"fusion": "adaptive", "keyword_weight": 0.5},
         {"fusion": "adaptive", "keyword_weight": 0.75},
         {"fusion": "adaptive", "keyword_weight": 1.0},
+        {"fusion": "adaptive", "keyword_weight": 1.25},
     )
 
     def chunkings(self) -> list[ChunkingSettings]:

@@ -412,3 +412,33 @@ def test_the_ingest_worker_continues_large_documents_through_its_own_queue_and_s
     reindex = _statements(d, "reindex_document")
     assert "ContinueLargeDocuments" not in reindex
     assert reindex["StageEmbeddings"] == statements["StageEmbeddings"]
+
+
+def test_no_function_may_rerank_unless_a_rerank_model_is_configured(d):
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        assert not any(a == "bedrock:Rerank" for a, _ in _grants(d, module)), module
+
+
+def test_only_the_chat_worker_may_rerank_and_invoke_only_the_configured_rerank_model():
+    d = _orchestrator(rerank_model="amazon.rerank-v1:0")
+    model = f"arn:aws:bedrock:{REGION}::foundation-model/amazon.rerank-v1:0"
+    statements = _statements(d, "chat_worker")
+    assert (statements["Rerank"]["Action"], statements["Rerank"]["Resource"]) == (
+        ["bedrock:Rerank"],
+        ["*"],  # Rerank supports no resource-level permission; the model is checked below
+    )
+    invoke = statements["InvokeRerankModel"]
+    assert (invoke["Action"], invoke["Resource"]) == (["bedrock:InvokeModel"], [model])
+    rerankers = set()
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        if any(a == "bedrock:Rerank" or r == model for a, r in _grants(d, module)):
+            rerankers.add(module)
+    assert rerankers == {"chat_worker"}
+
+
+def test_a_rerank_model_given_by_arn_is_granted_as_it_is():
+    arn = "arn:aws:bedrock:eu-central-1::foundation-model/cohere.rerank-v3-5:0"
+    d = _orchestrator(rerank_model=arn)
+    assert _statements(d, "chat_worker")["InvokeRerankModel"]["Resource"] == [arn]

@@ -189,3 +189,51 @@ def test_requiring_the_cdn_header_without_the_cdn_is_refused():
         )
     assert "'chorus:frontend'" in str(error.value)
     assert "orchestrator.requireCdnHeader: false" in str(error.value)
+
+
+def _rerank(rerank, **models):
+    return {"chorus:models": {"rerank": rerank, **models}}
+
+
+def test_rerank_is_off_by_default():
+    assert StackSettings().models.rerank is None
+    assert load_stack_file(ROOT / "Pulumi.dev.yaml").models.bedrock_rerank is None
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "cohere.rerank-v3-5:0",
+        "amazon.rerank-v1:0",
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
+    ],
+)
+def test_a_bedrock_rerank_model_is_named_by_id_or_arn(model):
+    settings = parse_settings(_rerank({"provider": "bedrock", "modelId": model}))
+    assert settings.models.bedrock_rerank == model
+
+
+@pytest.mark.parametrize(
+    "rerank",
+    [
+        {"provider": "bedrock"},
+        {"provider": "bedrock", "modelId": "not a model"},
+        {"provider": "bedrock", "modelId": "amazon.rerank-v1:0", "endpoint": "x"},
+        {"provider": "sagemaker", "modelId": "amazon.rerank-v1:0", "endpoint": "x"},
+        {"provider": "cohere", "modelId": "rerank-v3.5"},
+    ],
+)
+def test_a_rerank_setting_that_names_the_wrong_model_for_its_provider_is_refused(rerank):
+    with pytest.raises(ConfigError, match="rerank"):
+        parse_settings(_rerank(rerank))
+
+
+def test_a_sagemaker_reranker_needs_an_endpoint_or_a_hosted_cross_encoder():
+    with pytest.raises(ConfigError, match="crossEncoder"):
+        parse_settings(_rerank({"provider": "sagemaker"}))
+    hosted = parse_settings(
+        _rerank({"provider": "sagemaker"}, crossEncoder={"hosting": "serverless"})
+    )
+    named = parse_settings(_rerank({"provider": "sagemaker", "endpoint": "my-cross-encoder"}))
+    assert hosted.models.rerank is not None and named.models.rerank is not None
+    assert hosted.models.bedrock_rerank is None

@@ -61,6 +61,7 @@ STAR_RESOURCE_REASONS = {
     "logs:ListLogDeliveries": "Step Functions log delivery requires Resource *",
     "logs:PutResourcePolicy": "Step Functions log delivery requires Resource *",
     "logs:UpdateLogDelivery": "Step Functions log delivery requires Resource *",
+    "bedrock:Rerank": "no resource-level permission; the model is scoped by bedrock:InvokeModel",
 }
 # Resource policies (not identity policies) where "*" is what AWS requires.
 STAR_IN_RESOURCE_POLICIES = {
@@ -87,6 +88,7 @@ EVERYTHING_ON = {
             {"name": "hf", "source": "huggingface", "imageUri": TGI, "hfModelId": "org/model"},
         ],
         "guardrail": {"id": "abc123def456", "version": 3, "checkInput": True},
+        "rerank": {"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"},
     },
     "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
     "chorus:deletionProtection": True,
@@ -438,6 +440,45 @@ def test_only_the_chat_worker_role_may_apply_the_guardrail(everything):
             if "bedrock:ApplyGuardrail" in statement["Action"]:
                 appliers[policy.name] = (statement["Action"], statement["Resource"])
     assert appliers == {"chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail])}
+
+
+RERANK_MODEL_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/cohere.rerank-v3-5:0"
+
+
+def test_app_config_has_no_rerank_model_unless_one_is_configured(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert "rerank" not in config["models"]
+    for policy in dev.of_type("aws:iam/rolePolicy:RolePolicy"):
+        assert "bedrock:Rerank" not in policy.inputs["policy"], policy.name
+
+
+def test_app_config_gives_the_runtime_the_rerank_model_as_it_reads_it(everything):
+    from runtime.cloud.settings import RerankSettings, settings_from
+
+    config = json.loads(everything.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert config["models"]["rerank"] == {"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"}
+    assert settings_from(config, {}).models.rerank == RerankSettings(
+        "bedrock", "cohere.rerank-v3-5:0"
+    )
+
+
+def test_only_the_chat_worker_role_may_rerank_and_only_with_the_configured_model(everything):
+    grants: dict[str, set[tuple[str, str]]] = {}
+    for policy in everything.resources:
+        if policy.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+            continue
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            for action in statement["Action"]:
+                for resource in statement["Resource"]:
+                    if action == "bedrock:Rerank" or resource == RERANK_MODEL_ARN:
+                        grants.setdefault(policy.name, set()).add((action, resource))
+    # Rerank takes no resource; AWS also checks InvokeModel on the model it names.
+    assert grants == {
+        "chat-chat-worker-policy": {
+            ("bedrock:Rerank", "*"),
+            ("bedrock:InvokeModel", RERANK_MODEL_ARN),
+        }
+    }
 
 
 def test_app_config_tells_the_runtime_how_to_reach_aurora_and_the_idempotency_table(dev):

@@ -8,9 +8,12 @@ cosine similarity in numpy.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import bm25s
 import numpy as np
 import pytest
 from chorus.runtime.adapters.pgvector_store import PgVectorStore
@@ -414,6 +417,168 @@ def test_keyword_search_finds_cjk_and_accented_words(store):
 
     assert ids(store.keyword_search("ws", "東京", k=5)) == ["ws/doc/0"]
     assert ids(store.keyword_search("ws", "naïve café", k=5)) == ["ws/doc/1"]
+
+
+# -- BM25 ------------------------------------------------------------------------------------
+# Words the English stemmer leaves alone and neither PostgreSQL nor bm25s drops as stop words, so
+# both tokenise these texts alike and the scores can be compared exactly.
+
+GREEK = ["alpha", "beta", "gamma", "delta", "kappa", "sigma", "omega", "theta"]
+
+
+def scores(hits: Sequence[SearchHit]) -> dict[str, float]:
+    return {h.chunk_id: h.score for h in hits}
+
+
+def test_keyword_scores_are_the_bm25_scores_bm25s_computes(store):
+    texts = [
+        "alpha beta gamma",
+        "alpha alpha alpha delta",
+        "beta gamma gamma kappa sigma omega theta",
+        "alpha " * 12 + "omega",
+        "kappa sigma",
+        "delta delta beta alpha gamma kappa sigma omega theta theta",
+    ]
+    store.replace_document_chunks("ws", "doc", document("ws", "doc", texts))
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index(
+        bm25s.tokenize(texts, return_ids=False, show_progress=False), show_progress=False
+    )
+
+    for query in ["alpha", "alpha gamma", "beta kappa theta", "omega delta sigma"]:
+        expected = reference.get_scores(query.split())
+        found = scores(store.keyword_search("ws", query, k=10))
+        assert found == pytest.approx(
+            {f"ws/doc/{i}": float(s) for i, s in enumerate(expected) if s > 0}, rel=1e-5
+        )
+
+
+def test_repeating_a_term_fifty_times_does_not_make_a_chunk_fifty_times_as_relevant(store):
+    texts = [
+        "alpha " + "beta " * 49,  # the term once, in a chunk of 50 words
+        "alpha " * 5 + "beta " * 45,
+        "alpha " * 50,
+        "gamma delta",
+        "kappa sigma",
+    ]
+    store.replace_document_chunks("ws", "doc", document("ws", "doc", texts))
+
+    hits = store.keyword_search("ws", "alpha", k=5)
+    found = scores(hits)
+
+    # More occurrences rank higher, but term frequency saturates: fifty weigh less than three
+    # times one in a chunk of the same length.
+    assert ids(hits) == ["ws/doc/2", "ws/doc/1", "ws/doc/0"]
+    assert found["ws/doc/2"] < 3 * found["ws/doc/0"]
+
+
+def test_of_two_chunks_matching_alike_the_shorter_ranks_first(store):
+    long_text = "alpha beta " + " ".join(GREEK[2:] * 5)
+    texts = [long_text, "alpha beta", "kappa sigma", "omega theta"]
+    store.replace_document_chunks("ws", "doc", document("ws", "doc", texts))
+
+    hits = store.keyword_search("ws", "alpha beta", k=5)
+
+    assert ids(hits) == ["ws/doc/1", "ws/doc/0"]
+    assert hits[0].score > hits[1].score
+
+
+def test_the_statistics_count_chunks_lengths_and_document_frequencies(store):
+    store.replace_document_chunks("ws", "a", document("ws", "a", ["alpha beta", "alpha gamma"]))
+    store.replace_document_chunks("ws", "b", document("ws", "b", ["gamma gamma delta"]))
+
+    stats = store.keyword_statistics("ws")
+
+    assert stats == {
+        "chunks": 3,
+        "total_length": 7,
+        "df": {"alpha": 2, "beta": 1, "gamma": 2, "delta": 1},
+    }
+
+
+def test_deleting_a_document_takes_it_out_of_the_statistics(store):
+    store.replace_document_chunks("ws", "a", document("ws", "a", ["alpha beta"]))
+    store.replace_document_chunks("ws", "b", document("ws", "b", ["alpha gamma"]))
+    store.replace_document_chunks("ws", "c", document("ws", "c", ["delta kappa"]))
+    before = store.keyword_search("ws", "alpha", k=5)
+
+    store.delete_document("ws", "b")
+
+    assert store.keyword_statistics("ws") == {
+        "chunks": 2,
+        "total_length": 4,
+        "df": {"alpha": 1, "beta": 1, "delta": 1, "kappa": 1},
+    }
+    assert store.keyword_search("ws", "gamma", k=5) == []
+    # "alpha" is now in one chunk of two, not in two of three: rarer, so it weighs more.
+    (after,) = store.keyword_search("ws", "alpha", k=5)
+    assert after.score > scores(before)["ws/a/0"]
+
+
+def test_replacing_a_document_leaves_the_statistics_of_ingesting_it_once(store):
+    store.replace_document_chunks("ws", "a", document("ws", "a", ["alpha beta", "gamma"]))
+    store.replace_document_chunks("ws", "b", document("ws", "b", ["delta delta kappa"]))
+    store.replace_document_chunks("ws", "a", document("ws", "a", ["alpha alpha sigma"]))
+    store.replace_document_chunks("ws", "b", document("ws", "b", ["delta delta kappa"]))
+    store.replace_document_chunks("ws", "c", document("ws", "c", ["omega"]))
+    store.delete_document("ws", "c")
+    store.replace_document_chunks("fresh", "a", document("fresh", "a", ["alpha alpha sigma"]))
+    store.replace_document_chunks("fresh", "b", document("fresh", "b", ["delta delta kappa"]))
+
+    assert store.keyword_statistics("ws") == store.keyword_statistics("fresh")
+    assert [h.score for h in store.keyword_search("ws", "alpha delta", k=5)] == [
+        h.score for h in store.keyword_search("fresh", "alpha delta", k=5)
+    ]
+
+
+def test_the_statistics_of_a_workspace_ignore_every_other_workspace(store):
+    store.replace_document_chunks("ws", "a", document("ws", "a", ["alpha beta"]))
+    store.replace_document_chunks("ws2", "a", document("ws2", "a", ["alpha", "alpha", "alpha"]))
+
+    assert store.keyword_statistics("ws") == {
+        "chunks": 1,
+        "total_length": 2,
+        "df": {"alpha": 1, "beta": 1},
+    }
+
+    store.delete_workspace("ws2")
+
+    assert store.keyword_statistics("ws2") == {"chunks": 0, "total_length": 0, "df": {}}
+    assert store.keyword_statistics("ws")["chunks"] == 1
+
+
+def test_a_table_from_before_bm25_gets_its_statistics_when_the_store_opens(db, store):
+    store.replace_document_chunks("ws", "a", document("ws", "a", ["alpha beta", "alpha gamma"]))
+    store.replace_document_chunks("ws2", "b", document("ws2", "b", ["gamma delta"]))
+    expected = {ws: store.keyword_statistics(ws) for ws in ("ws", "ws2")}
+    with db.transaction() as cur:
+        cur.execute(f"DROP TABLE {store.postings}, {store.lexemes}, {store.corpus}")
+
+    reopened = PgVectorStore(db, DIM)
+
+    assert {ws: reopened.keyword_statistics(ws) for ws in ("ws", "ws2")} == expected
+    assert ids(reopened.keyword_search("ws", "beta", k=5)) == ["ws/a/0"]
+
+
+def test_concurrent_ingests_into_one_workspace_keep_the_statistics_exact(db, store):
+    names = [f"d{i}" for i in range(12)]
+    texts = {
+        n: [" ".join(GREEK[: 2 + i % 6]), f"omega {GREEK[i % 8]}"] for i, n in enumerate(names)
+    }
+    start = threading.Barrier(4)
+
+    def ingest(part: list[str]) -> None:
+        start.wait()
+        for n in part:
+            store.replace_document_chunks("ws", n, document("ws", n, texts[n]))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(ingest, [names[i::4] for i in range(4)]))
+    for n in names:
+        store.replace_document_chunks("recount", n, document("recount", n, texts[n]))
+
+    assert store.keyword_statistics("ws") == store.keyword_statistics("recount")
+    assert store.keyword_statistics("ws")["chunks"] == 24
 
 
 INJECTIONS = {

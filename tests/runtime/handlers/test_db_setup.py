@@ -35,6 +35,9 @@ from support.rds_data_server import RdsDataServer
 
 CHORUS_TABLES = {
     "chorus_chunks_384",
+    "chorus_chunks_384_corpus",  # BM25 statistics of the keyword leg
+    "chorus_chunks_384_lexemes",
+    "chorus_chunks_384_postings",
     "chorus_documents",
     "chorus_messages",
     "chorus_semantic_cache_384",
