@@ -233,6 +233,7 @@ def _eventbridge_events(event: dict[str, Any]) -> list[ObjectEvent]:
         sequencer = str(obj.get("sequencer") or "")
         etag = str(obj.get("etag") or obj.get("eTag") or "")
         version_id = str(obj.get("version-id") or "")
+        version_id = "" if version_id == "null" else version_id  # unversioned: no version
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise BadRequest(
             "EventBridge S3 event lacks detail.bucket.name or detail.object.key"

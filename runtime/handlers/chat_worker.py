@@ -79,7 +79,7 @@ def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, An
 def invalidate_from_sns(services: CloudServices, event: dict[str, Any]) -> dict[str, Any]:
     """``document-changed`` delivered by SNS invoking the worker (one record per invocation)."""
     outcomes = [_invalidate(services, record["Sns"]["Message"]) for record in event["Records"]]
-    return {"invalidated": sum(o.get("invalidated", 0) for o in outcomes)}
+    return {"invalidated": sum(o.get("invalidated") or 0 for o in outcomes)}
 
 
 def _invalidate(services: CloudServices, body: str) -> dict[str, Any]:
