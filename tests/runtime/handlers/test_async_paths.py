@@ -81,7 +81,7 @@ def stack(aws_env: None) -> Iterator:
             Bucket=built.bucket,
             NotificationConfiguration={**config, "EventBridgeConfiguration": {}},
         )
-        sqs.purge_queue(QueueUrl=built.ingest_queue_url)  # the reconfiguration's s3:TestEvent
+        built.receive(built.ingest_queue_url)  # drop the reconfiguration's s3:TestEvent
         built.events_url = sqs.create_queue(QueueName="ingest-rule-target")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=built.events_url, AttributeNames=["QueueArn"])
         events.put_rule(Name="ingest", EventPattern=json.dumps(RULE_PATTERN))
