@@ -504,7 +504,12 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
                 "idempotency": chat.idempotency_table_name,
             },
             "documentsBucket": store.documents_bucket_name,
-            "chatQueueUrl": chat.chat_queue_url,
+            # the async chat path has no queue: ws_message invokes the worker (its environment)
+            **(
+                {"chatQueueUrl": chat.chat_queue_url}
+                if settings.event_paths.chat == "queue"
+                else {}
+            ),
             "documentChangedTopicArn": chat.document_changed_topic_arn,
             "fanoutStateMachineArn": chat.fanout_state_machine_arn,
             "reindexStateMachineArn": chat.reindex_state_machine_arn,
