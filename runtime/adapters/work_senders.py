@@ -10,16 +10,19 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..core.errors import ChorusError
+
 ASYNC_PAYLOAD_LIMIT = 256 * 1024
 """Bytes an asynchronous invocation accepts as its event (Lambda's quota; a chat job or a
 continuation is far below)."""
 
 
-class WorkNotAccepted(RuntimeError):
-    """The queue or Lambda did not take the message; the caller reports it (code
-    ``work_not_accepted``) and nothing was started."""
+class WorkNotAccepted(ChorusError):
+    """The queue or Lambda did not take the message; the caller tells its client (code
+    ``work_not_accepted``: try again) and nothing was started."""
 
     code = "work_not_accepted"
+    http_status = 503
 
 
 class SqsWorkSender:
