@@ -208,3 +208,20 @@ def test_the_policy_pack_refuses_an_async_invoked_function_without_a_destination
         StackValidationArgs(resources, {}), lambda message, urn=None: found.append(message)
     )
     assert len(found) == 1 and "worker" in found[0] and "onFailure" in found[0]
+
+
+def test_prod_on_the_idle_free_paths_passes_the_policy_pack_with_its_customer_key():
+    from components.settings import parse_settings, read_stack_file
+
+    from .test_stack import _violations
+
+    config = read_stack_file(PROD)
+    config["chorus:eventPaths"] = {"ingestion": "eventbridge", "chat": "async"}
+    d = _deploy(parse_settings(config), stack="prod")
+    assert _violations(d, {"requireCustomerManagedKey": True}) == []
+    key = d.one("aws:kms/key:Key").state["arn"]
+    for name in ("vectors-ingest-failed", "chat-chat-failed"):
+        assert d.named(name, "aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key
+    policy = json.loads(d.one("aws:kms/key:Key").inputs["policy"])
+    senders = next(s for s in policy["Statement"] if s["Sid"] == "S3AndSnsToEncryptedQueues")
+    assert "events.amazonaws.com" in senders["Principal"]["Service"]
