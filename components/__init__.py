@@ -33,6 +33,8 @@ _EXPORTS = {
     "LambdaFunctionArgs": "function",
     "QueueWithDlq": "queues",
     "QueueWithDlqArgs": "queues",
+    "DeadLetterQueue": "queues",
+    "DeadLetterQueueArgs": "queues",
     "StackSettings": "settings",
     "build_stack": "stack",
     "Frontend": "frontend",
@@ -69,6 +71,8 @@ __all__ = [
     "ChatWorkflows",
     "ChatWorkflowsArgs",
     "ComponentInputError",
+    "DeadLetterQueue",
+    "DeadLetterQueueArgs",
     "Frontend",
     "FrontendArgs",
     "HostedModelArgs",
@@ -105,7 +109,7 @@ if TYPE_CHECKING:
     from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs
     from .network import Network, NetworkArgs
     from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
-    from .queues import QueueWithDlq, QueueWithDlqArgs
+    from .queues import DeadLetterQueue, DeadLetterQueueArgs, QueueWithDlq, QueueWithDlqArgs
     from .settings import StackSettings
     from .shared import AppConfig, AppConfigArgs, Shared, SharedArgs
     from .stack import build_stack

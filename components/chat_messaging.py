@@ -9,9 +9,9 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .naming import tagged
-from .queues import QueueWithDlq
-from .rules import LambdaTimeout
+from .naming import publish, tagged
+from .queues import DeadLetterQueue, QueueWithDlq
+from .rules import ChatPath, LambdaTimeout
 from .validation import check_args
 
 
@@ -25,6 +25,11 @@ class ChatMessagingArgs(TypedDict, total=False):
     Default: 300."""
     notification_emails: Sequence[str]
     """E-mails subscribed to ``document-changed``. Default: none."""
+    chat_path: ChatPath
+    """``queue``: the chat and cache-invalidation queues, each with its DLQ, polled by the chat
+    worker's event sources (~$0.26/month each idle). ``async``: no queue; the chat worker is
+    invoked asynchronously (by the ``message`` handler, and by SNS for ``document-changed``)
+    and ``<name>-chat-failed`` keeps what failed every retry ($0 idle). Default: ``queue``."""
 
 
 class ChatMessaging(pulumi.ComponentResource):
@@ -41,18 +46,21 @@ class ChatMessaging(pulumi.ComponentResource):
         pulumi.export("topic", messaging.document_changed_topic_arn)
     """
 
-    chat_queue_url: pulumi.Output[str]
-    """Queue of chat turns."""
-    chat_queue_arn: pulumi.Output[str]
-    """ARN of the chat queue."""
+    chat_queue_url: pulumi.Output[str | None]
+    """Queue of chat turns (None with ``async``)."""
+    chat_queue_arn: pulumi.Output[str | None]
+    """ARN of the chat queue (None with ``async``)."""
     chat_dlq_name: pulumi.Output[str]
-    """Dead-letter queue of the chat queue."""
+    """Dead-letter queue of chat jobs (with ``async``, of invalidations as well)."""
+    chat_dlq_arn: pulumi.Output[str]
+    """ARN of that dead-letter queue (the on-failure destination with ``async``)."""
     document_changed_topic_arn: pulumi.Output[str]
     """SNS topic published after a document is (re)indexed or deleted."""
-    invalidation_queue_arn: pulumi.Output[str]
-    """Queue the topic delivers to (consumed by the chat worker to empty caches)."""
-    invalidation_dlq_name: pulumi.Output[str]
-    """Dead-letter queue of the invalidation queue."""
+    invalidation_queue_arn: pulumi.Output[str | None]
+    """Queue the topic delivers to (consumed by the chat worker to empty caches; None with
+    ``async``: the topic invokes the worker)."""
+    invalidation_dlq_name: pulumi.Output[str | None]
+    """Dead-letter queue of the invalidation queue (None with ``async``)."""
 
     def __init__(
         self,
@@ -67,16 +75,19 @@ class ChatMessaging(pulumi.ComponentResource):
         visibility = pulumi.Output.from_input(args.get("consumer_timeout", 300)).apply(
             lambda t: 6 * t
         )
-        chat_queue = QueueWithDlq(
-            f"{name}-chat",
-            {
-                "kms_key_arn": kms_key_arn,
-                "visibility_timeout_seconds": visibility,
-                "max_receive_count": 2,
-                "message_retention_seconds": 3600,
-            },
-            opts=child,
-        )
+        queued = args.get("chat_path", "queue") == "queue"
+        chat_queue = None
+        if queued:
+            chat_queue = QueueWithDlq(
+                f"{name}-chat",
+                {
+                    "kms_key_arn": kms_key_arn,
+                    "visibility_timeout_seconds": visibility,
+                    "max_receive_count": 2,
+                    "message_retention_seconds": 3600,
+                },
+                opts=child,
+            )
         topic = aws.sns.Topic(
             f"{name}-document-changed",
             kms_master_key_id=kms_key_arn or "alias/aws/sns",
@@ -102,24 +113,35 @@ class ChatMessaging(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        changes_queue = QueueWithDlq(
-            f"{name}-cache-invalidation",
-            {
-                "kms_key_arn": kms_key_arn,
-                "sse_sqs_without_key": True,
-                "visibility_timeout_seconds": visibility,
-                "allow_services": [("sns.amazonaws.com", topic.arn)],
-            },
-            opts=child,
-        )
-        aws.sns.TopicSubscription(
-            f"{name}-document-changed-to-cache",
-            topic=topic.arn,
-            protocol="sqs",
-            endpoint=changes_queue.queue_arn,
-            raw_message_delivery=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[changes_queue]),
-        )
+        changes_queue = failed = None
+        if queued:
+            changes_queue = QueueWithDlq(
+                f"{name}-cache-invalidation",
+                {
+                    "kms_key_arn": kms_key_arn,
+                    "sse_sqs_without_key": True,
+                    "visibility_timeout_seconds": visibility,
+                    "allow_services": [("sns.amazonaws.com", topic.arn)],
+                },
+                opts=child,
+            )
+            aws.sns.TopicSubscription(
+                f"{name}-document-changed-to-cache",
+                topic=topic.arn,
+                protocol="sqs",
+                endpoint=changes_queue.queue_arn,
+                raw_message_delivery=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[changes_queue]),
+            )
+        else:
+            failed = DeadLetterQueue(
+                f"{name}-chat-failed",
+                {
+                    "kms_key_arn": kms_key_arn,
+                    "allow_services": [("sns.amazonaws.com", topic.arn)],
+                },
+                opts=child,
+            )
         for i, email in enumerate(args.get("notification_emails", [])):
             aws.sns.TopicSubscription(
                 f"{name}-document-changed-email-{i}",
@@ -128,19 +150,23 @@ class ChatMessaging(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
-        self.chat_queue_url = chat_queue.queue_url
-        self.chat_queue_arn = chat_queue.queue_arn
-        self.chat_dlq_name = chat_queue.dlq_name
-        self.document_changed_topic_arn = topic.arn
-        self.invalidation_queue_arn = changes_queue.queue_arn
-        self.invalidation_dlq_name = changes_queue.dlq_name
-        self.register_outputs(
-            {
-                "chat_queue_url": self.chat_queue_url,
-                "chat_queue_arn": self.chat_queue_arn,
-                "chat_dlq_name": self.chat_dlq_name,
-                "document_changed_topic_arn": self.document_changed_topic_arn,
-                "invalidation_queue_arn": self.invalidation_queue_arn,
-                "invalidation_dlq_name": self.invalidation_dlq_name,
+        if chat_queue is not None and changes_queue is not None:
+            outputs = {
+                "chat_queue_url": chat_queue.queue_url,
+                "chat_queue_arn": chat_queue.queue_arn,
+                "chat_dlq_name": chat_queue.dlq_name,
+                "chat_dlq_arn": chat_queue.dlq_arn,
+                "invalidation_queue_arn": changes_queue.queue_arn,
+                "invalidation_dlq_name": changes_queue.dlq_name,
             }
-        )
+        else:
+            assert failed is not None
+            outputs = {
+                "chat_queue_url": None,
+                "chat_queue_arn": None,
+                "chat_dlq_name": failed.queue_name,
+                "chat_dlq_arn": failed.queue_arn,
+                "invalidation_queue_arn": None,
+                "invalidation_dlq_name": None,
+            }
+        publish(self, {**outputs, "document_changed_topic_arn": topic.arn})

@@ -13,12 +13,16 @@ from pathlib import Path
 from . import prices as p
 from .settings import STORE_KINDS, StackSettings, load_stack_file
 
-ALARM_DLQS = 3
-"""Dead-letter queues alarmed on: chat, cache invalidation, ingest."""
-FUNCTIONS = 11
-"""Lambda functions of a stack: ten handlers and the database setup step."""
-EVENT_SOURCES = 3
-"""SQS event-source mappings: chat, cache invalidation, ingest."""
+CHAT_FUNCTIONS = 10
+"""Lambda functions of the chat path (``ChatOrchestrator``), each alarmed on with
+``lambdaErrorAlarms: per_function``."""
+FREE_ALARMS_BUDGET = 10
+"""Standard alarms a dev stack keeps within (the always-free tier: 10 alarm metrics; a metric
+math alarm counts each metric, a composite alarm counts as one). ``alarm_count`` must equal the
+stack's real ``MetricAlarm`` + ``CompositeAlarm`` resources: tests/components/test_cost.py
+deploys the dev and prod stacks under mocks and compares."""
+EVENTS_PER_DAY = (0, 1_000, 1_000_000)
+"""The rates each event path is priced at."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,21 @@ class StoreOption:
     default: bool
 
 
+@dataclass(frozen=True)
+class EventPathCost:
+    """What moving events costs on one path in one mode, per month, at several daily rates."""
+
+    path: str
+    """``ingestion`` or ``chat``."""
+    mode: str
+    """``queue``, ``eventbridge`` or ``async``."""
+    detail: str
+    usd_by_rate: tuple[tuple[int, float], ...]
+    """(events a day, USD a month) for each of ``EVENTS_PER_DAY``."""
+    selected: bool
+    """The mode the stack deploys."""
+
+
 @dataclass
 class CostReport:
     stack: str
@@ -57,6 +76,7 @@ class CostReport:
     chat_model: str = ""
     mode: str = ""
     stores: list[StoreOption] = field(default_factory=list)
+    event_paths: list[EventPathCost] = field(default_factory=list)
 
     @property
     def idle_total(self) -> float:
@@ -72,6 +92,88 @@ class CostReport:
 
     def dominant(self, count: int = 2) -> list[Item]:
         return sorted(self.idle, key=lambda i: i.usd, reverse=True)[:count]
+
+
+def alarm_count(s: StackSettings) -> int:
+    """Standard alarms the stack deploys: one per alarmed dead-letter queue (ingest, chat, and
+    cache invalidation while it has a queue of its own) and the Lambda error alarms (one on the
+    aggregate, or one per chat-path function)."""
+    dead_letter_queues = 2 + (1 if s.event_paths.chat == "queue" else 0)
+    errors = 1 if s.orchestrator.lambda_error_alarms == "aggregate" else CHAT_FUNCTIONS
+    return dead_letter_queues + errors
+
+
+def polled_queues(s: StackSettings) -> int:
+    """SQS queues a Lambda event source long-polls (billed even when nothing arrives)."""
+    return (2 if s.event_paths.chat == "queue" else 0) + (
+        1 if s.event_paths.ingestion == "queue" else 0
+    )
+
+
+def _idle_poll_requests(queues: int) -> float:
+    """ReceiveMessage requests a month of ``queues`` idle event sources."""
+    return queues * p.SQS_POLLERS_PER_EVENT_SOURCE * 3 * 60 * p.HOURS_PER_MONTH
+
+
+def _queue_path_usd(per_day: float, queues: int, batch: float) -> float:
+    """Monthly SQS + Lambda request charges of a queued path at ``per_day`` events."""
+    P, A = p.PRICES, p.EVENT_PATH_ASSUMPTIONS
+    events = per_day * A["days_per_month"]
+    b = batch if per_day >= A["busy_events_per_day"] else 1
+    requests = _idle_poll_requests(queues) + events * (1 + 2 / b)
+    return (
+        requests * P["sqs_request_million"] / 1e6 + events / b * P["lambda_request_million"] / 1e6
+    )
+
+
+def _async_path_usd(per_day: float, event_price_million: float = 0.0) -> float:
+    """Monthly charges of an asynchronously invoked path: one Lambda request per event (and
+    the event's own price, e.g. an EventBridge event: $0 for AWS service events)."""
+    events = per_day * p.EVENT_PATH_ASSUMPTIONS["days_per_month"]
+    return events * (p.PRICES["lambda_request_million"] + event_price_million) / 1e6
+
+
+def event_path_costs(s: StackSettings) -> list[EventPathCost]:
+    """Both modes of each event path at 0 / 1k / 1M events a day (transport only: the workers'
+    compute is the same on either path)."""
+    A, P = p.EVENT_PATH_ASSUMPTIONS, p.PRICES
+    paths = s.event_paths
+
+    def rates(cost) -> tuple[tuple[int, float], ...]:
+        return tuple((n, cost(n)) for n in EVENTS_PER_DAY)
+
+    batch_ingest, batch_chat = A["ingest_batch"], A["chat_batch"]
+    return [
+        EventPathCost(
+            "ingestion",
+            "queue",
+            f"S3 → SQS → event source ({p.SQS_POLLERS_PER_EVENT_SOURCE} pollers), batches of "
+            f"{batch_ingest:g}",
+            rates(lambda n: _queue_path_usd(n, 1, batch_ingest)),
+            paths.ingestion == "queue",
+        ),
+        EventPathCost(
+            "ingestion",
+            "eventbridge",
+            "S3 → EventBridge rule → async invoke (AWS service events: no EventBridge charge)",
+            rates(lambda n: _async_path_usd(n, P["eventbridge_aws_service_event_million"])),
+            paths.ingestion == "eventbridge",
+        ),
+        EventPathCost(
+            "chat",
+            "queue",
+            "message → chat queue → event source; + the cache-invalidation queue's pollers",
+            rates(lambda n: _queue_path_usd(n, 2, batch_chat)),
+            paths.chat == "queue",
+        ),
+        EventPathCost(
+            "chat",
+            "async",
+            "message → async invoke of the chat worker; SNS invokes it for document-changed",
+            rates(_async_path_usd),
+            paths.chat == "async",
+        ),
+    ]
 
 
 def _answer_models(settings: StackSettings) -> list[str]:
@@ -196,17 +298,27 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
                 llm.instance_count * _instance_hour(llm.instance_type) * H,
             )
         )
-    alarms = ALARM_DLQS + (1 if s.orchestrator.lambda_error_alarms == "aggregate" else FUNCTIONS)
+    alarms = alarm_count(s)
     items.append(Item("CloudWatch alarms", f"{alarms} standard alarms", alarms * P["alarm_month"]))
-    polls = EVENT_SOURCES * p.SQS_POLLERS_PER_EVENT_SOURCE * 3 * 60 * H
-    items.append(
-        Item(
-            "SQS long polling by Lambda",
-            f"{EVENT_SOURCES} sources × {p.SQS_POLLERS_PER_EVENT_SOURCE} pollers × "
-            f"3 req/min = {polls / 1e6:.2f} M req",
-            polls / 1e6 * P["sqs_request_million"],
+    sources = polled_queues(s)
+    polls = _idle_poll_requests(sources)
+    if sources:
+        items.append(
+            Item(
+                "SQS long polling by Lambda",
+                f"{sources} sources × {p.SQS_POLLERS_PER_EVENT_SOURCE} pollers × "
+                f"3 req/min = {polls / 1e6:.2f} M req",
+                polls / 1e6 * P["sqs_request_million"],
+            )
         )
-    )
+    else:
+        items.append(
+            Item(
+                "Event paths: EventBridge, asynchronous invocation",
+                "nothing polls; pay per event",
+                0.0,
+            )
+        )
     model_gb = 0.1 * sum(h.hosting != "none" for h in (m.embedding, m.cross_encoder))
     items.append(
         Item(
@@ -420,13 +532,18 @@ def chat_items(s: StackSettings) -> tuple[list[Item], str, str]:
             / 1e6,
         )
     )
-    items.append(
-        Item(
-            "SQS",
-            f"{A['sqs_requests']:g} requests per chat",
-            n * A["sqs_requests"] * P["sqs_request_million"] / 1e6,
+    if s.event_paths.chat == "queue":
+        items.append(
+            Item(
+                "SQS",
+                f"{A['sqs_requests']:g} requests per chat",
+                n * A["sqs_requests"] * P["sqs_request_million"] / 1e6,
+            )
         )
-    )
+    else:
+        items.append(
+            Item("Asynchronous invocation", "no queue: the worker's request is under Lambda", 0.0)
+        )
     items.append(
         Item(
             "DynamoDB",
@@ -462,7 +579,9 @@ def estimate(settings: StackSettings, stack: str = "") -> CostReport:
     """Idle and per-1,000-chats estimates of a configuration."""
     idle, free = idle_items(settings)
     chats, model, mode = chat_items(settings)
-    return CostReport(stack, idle, free, chats, model, mode, store_options(settings))
+    return CostReport(
+        stack, idle, free, chats, model, mode, store_options(settings), event_path_costs(settings)
+    )
 
 
 def estimate_stack(stack: str, project_dir: str | Path = ".") -> CostReport:
@@ -503,6 +622,8 @@ def format_report(report: CostReport) -> str:
         label = f"  {item.name}: {item.detail}"
         lines.append(f"{label:<{width}}{_money(item.usd):>10}")
     lines.append(f"{'  total':<{width}}{_money(report.per_thousand_total):>10}")
+    if report.event_paths:
+        lines += ["", *format_event_paths(report.event_paths)]
     if report.stores:
         lines += ["", *format_store_comparison(report.stores)]
     lines.append("")
@@ -533,4 +654,25 @@ def format_store_comparison(stores: list[StoreOption]) -> list[str]:
             initial_indent="      ",
             subsequent_indent="        ",
         )
+    return lines
+
+
+def _per_day(n: int) -> str:
+    return f"{n // 1_000_000}M/day" if n >= 1_000_000 else (f"{n // 1000}k/day" if n else "0/day")
+
+
+def format_event_paths(paths: list[EventPathCost]) -> list[str]:
+    """One line per event path and mode: its monthly transport cost at each daily rate."""
+    rates = [n for n, _ in paths[0].usd_by_rate] if paths else []
+    header = f"  {'path':<12}{'mode':<13}" + "".join(f"{_per_day(n):>12}" for n in rates)
+    lines = [
+        "Event paths, per month at N events a day (transport only: SQS, EventBridge, Lambda "
+        "requests; > deployed; docs/cost.md)",
+        header,
+    ]
+    for path in paths:
+        mark = ">" if path.selected else " "
+        figures = "".join(f"{_money(usd):>12}" for _, usd in path.usd_by_rate)
+        lines.append(f"{mark} {path.path:<12}{path.mode:<13}{figures}")
+        lines.append(f"      {path.detail}")
     return lines

@@ -20,10 +20,13 @@ from .chat_apis import (
 from .chat_messaging import ChatMessaging
 from .chat_tables import ChatTables
 from .function import LambdaFunction, LambdaFunctionArgs
-from .iam import Statement, allow, kms_statements
+from .iam import Statement, allow, kms_statements, policy_json
 from .naming import moved_under, tagged
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
+    AsyncEventAgeSeconds,
+    AsyncRetryAttempts,
+    ChatPath,
     EventSourceConcurrency,
     LambdaErrorAlarms,
     LambdaTimeout,
@@ -143,9 +146,23 @@ CHAT_REQUIRED = (
     "workspace_table_arn",
     "document_table_arn",
     "documents_bucket_arn",
-    "ingest_queue_arn",
 )
-"""Inputs ``ChatOrchestrator`` cannot do without."""
+"""Inputs ``ChatOrchestrator`` cannot do without (and one ingest source: ``ingest_queue_arn``
+or ``ingest_rule_name``)."""
+
+
+def _ingest_source_rule(args) -> str | None:
+    """The ingest worker listens to exactly one source: the queue or the EventBridge rule."""
+    sources = [k for k in ("ingest_queue_arn", "ingest_rule_name") if args.get(k) is not None]
+    if len(sources) != 1:
+        return (
+            "give the ingest worker one source: 'ingest_queue_arn' (VectorStore with "
+            "ingestion_path 'queue') or 'ingest_rule_name' + 'ingest_dlq_arn' (ingestion_path "
+            f"'eventbridge'); got {sources or 'neither'}"
+        )
+    if args.get("ingest_rule_name") is not None and args.get("ingest_dlq_arn") is None:
+        return "'ingest_rule_name' needs 'ingest_dlq_arn' (where failed object events go)"
+    return None
 
 
 def _cdn_header_rule(args) -> str | None:
@@ -211,7 +228,34 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     documents_bucket_arn: pulumi.Input[str]
     """``VectorStore.documents_bucket_arn``. Required."""
     ingest_queue_arn: pulumi.Input[str]
-    """``VectorStore.ingest_queue_arn``; consumed by ``ingest_worker``. Required."""
+    """``VectorStore.ingest_queue_arn``; consumed by ``ingest_worker`` through an SQS event
+    source. Required unless ``ingest_rule_name`` is given."""
+    ingest_rule_name: pulumi.Input[str]
+    """``VectorStore.ingest_rule_name`` (``ingestion_path: eventbridge``): the rule gets the
+    ingest worker as its target, invoked asynchronously with retries and the dead-letter queue
+    ``ingest_dlq_arn``; the worker's reserved concurrency is ``ingest_max_concurrency``.
+    Default: none (the queue)."""
+    ingest_rule_arn: pulumi.Input[str]
+    """``VectorStore.ingest_rule_arn``: the source EventBridge invokes the worker from. Required
+    with ``ingest_rule_name``."""
+    ingest_dlq_arn: pulumi.Input[str]
+    """``VectorStore.ingest_dlq_arn``: with the rule, where undeliverable events and failed
+    invocations go (Lambda's on-failure destination). Default: none."""
+    ingest_retry_attempts: pulumi.Input[AsyncRetryAttempts]
+    """Retries of a failed asynchronous ingest invocation (and of EventBridge's delivery).
+    Default: 2."""
+    ingest_max_event_age_seconds: pulumi.Input[AsyncEventAgeSeconds]
+    """How long an ingest event may wait and be retried. Default: 21600 (6 hours)."""
+    chat_path: ChatPath
+    """``queue``: chat jobs and ``document-changed`` through SQS queues and event sources
+    (``chat_max_concurrency`` caps the event source). ``async``: the ``message`` handler invokes
+    the chat worker asynchronously and SNS invokes it for ``document-changed``; the worker's
+    reserved concurrency is ``chat_max_concurrency``, failures after ``chat_retry_attempts``
+    go to the chat dead-letter queue with the event. Default: ``queue``."""
+    chat_retry_attempts: pulumi.Input[AsyncRetryAttempts]
+    """Retries of a failed asynchronous chat invocation. Default: 1."""
+    chat_max_event_age_seconds: pulumi.Input[AsyncEventAgeSeconds]
+    """How long a chat job may wait (throttled) and be retried. Default: 3600."""
     semantic_cache_table: bool
     """Create the DynamoDB table of the semantic answer cache (``semanticCache.store:
     dynamodb``), read and written by ``chat_worker`` only. Default False."""
@@ -347,7 +391,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             ChatOrchestratorArgs,
             args,
             required=CHAT_REQUIRED,
-            rules=[_cdn_header_rule],
+            rules=[_cdn_header_rule, _ingest_source_rule],
         )
         super().__init__("chorus:index:ChatOrchestrator", name, {}, tagged(opts, args.get("tags")))
         self._name = name
@@ -369,9 +413,15 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 "kms_key_arn": kms_key_arn,
                 "consumer_timeout": args.get("chat_worker_timeout", 300),
                 "notification_emails": args.get("notification_emails", []),
+                "chat_path": args.get("chat_path", "queue"),
             },
             opts=moved_under(self),
         )
+        self._chat_async = args.get("chat_path", "queue") == "async"
+        self._ingest_events = args.get("ingest_rule_name") is not None
+        # ``message`` invokes the chat worker, made after it: its name arrives deferred.
+        chat_worker_name, resolve_chat_worker = pulumi.deferred_output()
+        self._chat_worker_name = chat_worker_name
         # The handlers reply through the WebSocket API, which routes to the handlers: the API's
         # endpoint reaches them through deferred outputs, resolved once the API exists.
         ws_endpoint, resolve_endpoint = pulumi.deferred_output()
@@ -388,6 +438,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         try:
             self._websocket_handlers(tables, messaging)
             workflows = self._workers(tables, messaging)
+            resolve_chat_worker(self.functions["chat_worker"].function_name)
             ws = WebSocketApi(
                 name,
                 {
@@ -406,6 +457,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         except BaseException:
             resolve_endpoint(pulumi.Output.from_input(""))  # never leave the handlers pending
             resolve_execution_arn(pulumi.Output.from_input(""))
+            resolve_chat_worker(pulumi.Output.from_input(""))
             raise
         resolve_endpoint(ws.api_endpoint)
         resolve_execution_arn(ws.execution_arn)
@@ -423,11 +475,12 @@ class ChatOrchestrator(pulumi.ComponentResource):
             },
             opts=moved_under(self),
         )
-        self._event_sources(messaging)
-        dead_letter_queues: dict[str, pulumi.Input[str]] = {
-            "chat": messaging.chat_dlq_name,
-            "cache-invalidation": messaging.invalidation_dlq_name,
-        }
+        self._event_paths(messaging)
+        # Alarmed dead-letter queues: with the async chat path one queue keeps both the chat
+        # jobs and the invalidations that failed (one alarm instead of two).
+        dead_letter_queues: dict[str, pulumi.Input[str]] = {"chat": messaging.chat_dlq_name}
+        if not self._chat_async:
+            dead_letter_queues["cache-invalidation"] = messaging.invalidation_dlq_name
         if args.get("ingest_dlq_name") is not None:
             dead_letter_queues["ingest"] = args["ingest_dlq_name"]
         alarms = ChatAlarms(
@@ -572,11 +625,19 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     "TrackConnection", ["dynamodb:DeleteItem", "dynamodb:GetItem"], [connections]
                 ),
                 allow("ReadWorkspace", READ_ITEMS, table_and_indexes(args["workspace_table_arn"])),
-                allow("EnqueueChat", ["sqs:SendMessage"], [messaging.chat_queue_arn]),
+                *(
+                    []  # invoking the chat worker is granted once it exists (_event_paths)
+                    if self._chat_async
+                    else [allow("EnqueueChat", ["sqs:SendMessage"], [messaging.chat_queue_arn])]
+                ),
                 allow("ReplyToClient", ["execute-api:ManageConnections"], self._manage_connections),
                 *kms_statements(args.get("kms_key_arn"), encrypt=True),
             ],
-            environment={"CHORUS_CHAT_QUEUE_URL": messaging.chat_queue_url},
+            environment=(
+                {"CHORUS_CHAT_WORKER_FUNCTION": self._chat_worker_name}
+                if self._chat_async
+                else {"CHORUS_CHAT_QUEUE_URL": messaging.chat_queue_url}
+            ),
             memory_size=512,
             timeout=15,
         )
@@ -671,17 +732,35 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     [workflows.fanout_state_machine_arn],
                 ),
                 *answer_cache,
-                allow(
-                    "ConsumeQueues",
-                    CONSUME_QUEUE_ACTIONS,
-                    [messaging.chat_queue_arn, messaging.invalidation_queue_arn],
-                ),
+                *self._chat_source_statements(messaging),
             ],
             environment={"CHORUS_FANOUT_STATE_MACHINE_ARN": workflows.fanout_state_machine_arn},
             timeout=args.get("chat_worker_timeout", 300),
             memory_size=1024,
+            # async: the reserved concurrency is the cap toward rate-limited model APIs (Lambda
+            # keeps throttled events and retries them with backoff up to their maximum age)
+            **(
+                {"reserved_concurrency": args.get("chat_max_concurrency", 5)}
+                if self._chat_async
+                else {}
+            ),
             **self._in_vpc,
         )
+
+    def _chat_source_statements(self, messaging: ChatMessaging) -> list[Statement]:
+        """Consume the chat and invalidation queues, or send failed events to the chat DLQ."""
+        if not self._chat_async:
+            return [
+                allow(
+                    "ConsumeQueues",
+                    CONSUME_QUEUE_ACTIONS,
+                    [messaging.chat_queue_arn, messaging.invalidation_queue_arn],
+                )
+            ]
+        return [
+            allow("DeadLetterFailedEvents", ["sqs:SendMessage"], [messaging.chat_dlq_arn]),
+            *kms_statements(self._args.get("kms_key_arn"), encrypt=True),
+        ]
 
     def _indexers(
         self, tables: ChatTables, messaging: ChatMessaging, llm_access: list[Statement]
@@ -717,7 +796,20 @@ class ChatOrchestrator(pulumi.ComponentResource):
         )
         ingest_env: dict[str, pulumi.Input[str]] = {"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic}
         continuation: list[Statement] = []
-        if args.get("ingest_queue_url") is not None:
+        source: list[Statement]
+        if self._ingest_events:
+            # The continuation is an asynchronous invocation of the worker itself (granted once
+            # the function exists, _event_paths); failed events go to the ingest DLQ.
+            ingest_env["CHORUS_INGEST_CONTINUATION"] = "invoke"
+            continuation = [stage_embeddings]
+            source = [
+                allow("DeadLetterFailedEvents", ["sqs:SendMessage"], [args["ingest_dlq_arn"]])
+            ]
+        else:
+            source = [
+                allow("ConsumeIngestQueue", CONSUME_QUEUE_ACTIONS, [args["ingest_queue_arn"]])
+            ]
+        if not self._ingest_events and args.get("ingest_queue_url") is not None:
             ingest_env["CHORUS_INGEST_QUEUE_URL"] = args["ingest_queue_url"]
             continuation = [
                 allow("ContinueLargeDocuments", ["sqs:SendMessage"], [args["ingest_queue_arn"]]),
@@ -730,11 +822,16 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 *ingest_statements,
                 *continuation,
                 allow("IdempotencyRecords", IDEMPOTENCY_ACTIONS, [tables.idempotency_table_arn]),
-                allow("ConsumeIngestQueue", CONSUME_QUEUE_ACTIONS, [args["ingest_queue_arn"]]),
+                *source,
             ],
             environment=ingest_env,
             timeout=ingest_timeout,
             memory_size=2048,
+            **(
+                {"reserved_concurrency": args.get("ingest_max_concurrency", 2)}
+                if self._ingest_events
+                else {}
+            ),
             **self._in_vpc,
         )
         return self._function(
@@ -788,21 +885,29 @@ class ChatOrchestrator(pulumi.ComponentResource):
             **self._in_vpc,
         )
 
-    def _event_sources(self, messaging: ChatMessaging) -> None:
-        """SQS → chat worker (turns, and cache invalidations) and → ingest worker."""
+    def _event_paths(self, messaging: ChatMessaging) -> None:
+        """How events reach the workers: SQS event sources (``queue``), or asynchronous
+        invocation (``async`` chat, ``eventbridge`` ingestion) with retries, a maximum event
+        age and an on-failure dead-letter queue that keeps the event."""
         args = self._args
         chat_worker, ingest_worker = self.functions["chat_worker"], self.functions["ingest_worker"]
-        for source, fn, arn, concurrency, batch in (
-            ("chat", chat_worker, messaging.chat_queue_arn, args.get("chat_max_concurrency", 5), 1),
-            ("cache", chat_worker, messaging.invalidation_queue_arn, 2, 10),
-            (
-                "ingest",
-                ingest_worker,
-                args["ingest_queue_arn"],
-                args.get("ingest_max_concurrency", 2),
-                5,
-            ),
-        ):
+        sources: list[tuple[str, LambdaFunction, pulumi.Input[str], pulumi.Input[int], int]] = []
+        if self._chat_async:
+            self._async_chat(messaging, chat_worker)
+        else:
+            chat_concurrency = args.get("chat_max_concurrency", 5)
+            sources += [
+                ("chat", chat_worker, messaging.chat_queue_arn, chat_concurrency, 1),
+                ("cache", chat_worker, messaging.invalidation_queue_arn, 2, 10),
+            ]
+        if self._ingest_events:
+            self._ingest_rule_target(ingest_worker)
+        else:
+            ingest_concurrency = args.get("ingest_max_concurrency", 2)
+            sources.append(
+                ("ingest", ingest_worker, args["ingest_queue_arn"], ingest_concurrency, 5)
+            )
+        for source, fn, arn, concurrency, batch in sources:
             aws.lambda_.EventSourceMapping(
                 f"{self._name}-{source}-source",
                 event_source_arn=arn,
@@ -815,6 +920,101 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[fn]),
             )
+
+    def _on_failure(
+        self,
+        label: str,
+        fn: LambdaFunction,
+        dlq_arn: pulumi.Input[str],
+        retries: pulumi.Input[int],
+        max_age: pulumi.Input[int],
+    ) -> None:
+        """Lambda's asynchronous retries of ``fn`` (about 1 then 2 minutes apart), how long a
+        throttled or failing event is kept, and the SQS queue its record goes to at the end."""
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{self._name}-{label}-async",
+            function_name=fn.function_name,
+            maximum_retry_attempts=retries,
+            maximum_event_age_in_seconds=max_age,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=dlq_arn
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[fn]),
+        )
+
+    def _invoke_grant(self, label: str, role_of: LambdaFunction, target: LambdaFunction) -> None:
+        """Let ``role_of`` invoke ``target`` (made after both exist: no cycle)."""
+        aws.iam.RolePolicy(
+            f"{self._name}-{label}-invoke",
+            role=role_of.role_name,
+            policy=policy_json([allow("InvokeAsync", ["lambda:InvokeFunction"], [target.arn])]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _async_chat(self, messaging: ChatMessaging, chat_worker: LambdaFunction) -> None:
+        """``message`` → chat worker (asynchronous invocation), ``document-changed`` → chat
+        worker (SNS invokes it), failures → the chat DLQ."""
+        args = self._args
+        self._on_failure(
+            "chat",
+            chat_worker,
+            messaging.chat_dlq_arn,
+            args.get("chat_retry_attempts", 1),
+            args.get("chat_max_event_age_seconds", 3600),
+        )
+        self._invoke_grant("ws-message-chat", self.functions["ws_message"], chat_worker)
+        topic = messaging.document_changed_topic_arn
+        permission = aws.lambda_.Permission(
+            f"{self._name}-document-changed-invoke",
+            action="lambda:InvokeFunction",
+            function=chat_worker.function_name,
+            principal="sns.amazonaws.com",
+            source_arn=topic,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.sns.TopicSubscription(
+            f"{self._name}-document-changed-to-chat-worker",
+            topic=topic,
+            protocol="lambda",
+            endpoint=chat_worker.arn,
+            redrive_policy=pulumi.Output.json_dumps(
+                {"deadLetterTargetArn": messaging.chat_dlq_arn}
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+
+    def _ingest_rule_target(self, ingest_worker: LambdaFunction) -> None:
+        """The documents' EventBridge rule → ingest worker, both hops retried and dead-lettered;
+        the worker may invoke itself to continue a large document."""
+        args = self._args
+        retries = args.get("ingest_retry_attempts", 2)
+        max_age = args.get("ingest_max_event_age_seconds", 21600)
+        self._on_failure("ingest", ingest_worker, args["ingest_dlq_arn"], retries, max_age)
+        self._invoke_grant("ingest-continuation", ingest_worker, ingest_worker)
+        permission = aws.lambda_.Permission(
+            f"{self._name}-ingest-events-invoke",
+            action="lambda:InvokeFunction",
+            function=ingest_worker.function_name,
+            principal="events.amazonaws.com",
+            source_arn=args["ingest_rule_arn"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-ingest-events-target",
+            rule=args["ingest_rule_name"],
+            arn=ingest_worker.arn,
+            # EventBridge's own delivery (the invocation request) is retried for the same age;
+            # what it cannot deliver lands in the same dead-letter queue.
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=max_age, maximum_retry_attempts=185
+            ),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(
+                arn=args["ingest_dlq_arn"]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
 
     # -- statements -----------------------------------------------------------------------------
 

@@ -237,17 +237,62 @@ def buckets_locked_down(args: StackValidationArgs, report: Report) -> None:
             report(f"Bucket {bucket.name} must default to SSE-KMS encryption.")
 
 
+def _dead_letter_targets(resources) -> set:
+    """Queue ARNs something dead-letters into: a queue's redrive policy, a Lambda on-failure
+    destination, an EventBridge target's or an SNS subscription's dead-letter queue."""
+    targets = {
+        (_json(q.props.get("redrivePolicy")) or {}).get("deadLetterTargetArn")
+        for q in _of(resources, "aws:sqs/queue:Queue")
+    }
+    for config in _of(resources, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"):
+        on_failure = (config.props.get("destinationConfig") or {}).get("onFailure") or {}
+        targets.add(on_failure.get("destination"))
+    for target in _of(resources, "aws:cloudwatch/eventTarget:EventTarget"):
+        targets.add((target.props.get("deadLetterConfig") or {}).get("arn"))
+    for subscription in _of(resources, "aws:sns/topicSubscription:TopicSubscription"):
+        targets.add(
+            (_json(subscription.props.get("redrivePolicy")) or {}).get("deadLetterTargetArn")
+        )
+    return targets - {None}
+
+
 def queues_have_dlqs(args: StackValidationArgs, report: Report) -> None:
     queues = _of(args.resources, "aws:sqs/queue:Queue")
-    dead_letter_targets = {
-        (_json(q.props.get("redrivePolicy")) or {}).get("deadLetterTargetArn") for q in queues
-    }
+    dead_letter_targets = _dead_letter_targets(args.resources)
     for queue in queues:
         if queue.props.get("redrivePolicy"):
             continue
         if queue.props.get("arn") in dead_letter_targets:
             continue
         report(f"Queue {queue.name} has no dead-letter queue (and is not one).")
+
+
+ASYNC_INVOKERS = ("events.amazonaws.com", "sns.amazonaws.com")
+"""Services that invoke a function asynchronously: a failed event is lost unless the function
+has an on-failure destination."""
+
+
+def async_invocations_dead_letter(args: StackValidationArgs, report: Report) -> None:
+    configs = {
+        c.props.get("functionName"): c
+        for c in _of(
+            args.resources, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+        )
+    }
+    for permission in _of(args.resources, "aws:lambda/permission:Permission"):
+        if permission.props.get("principal") not in ASYNC_INVOKERS:
+            continue
+        function = permission.props.get("function")
+        config = configs.get(function)
+        on_failure = (
+            ((config.props.get("destinationConfig") or {}).get("onFailure") or {}) if config else {}
+        )
+        if not on_failure.get("destination"):
+            report(
+                f"Function {function} is invoked asynchronously by {permission.props['principal']} "
+                "but has no on-failure destination: give it a FunctionEventInvokeConfig with "
+                "destinationConfig.onFailure (a dead-letter queue)."
+            )
 
 
 def functions_have_own_roles(args: StackValidationArgs, report: Report) -> None:
@@ -274,6 +319,10 @@ RESOURCE_RULES: dict[str, tuple[str, Callable[[ResourceValidationArgs, Report], 
 STACK_RULES: dict[str, tuple[str, Callable[[StackValidationArgs, Report], None]]] = {
     "s3-locked-down": ("Buckets: no public access, SSE-KMS, TLS only", buckets_locked_down),
     "sqs-dlq": ("Every queue has a DLQ", queues_have_dlqs),
+    "async-dead-letter": (
+        "Asynchronously invoked functions keep failed events",
+        async_invocations_dead_letter,
+    ),
     "lambda-own-role": ("Every function has its own role", functions_have_own_roles),
 }
 

@@ -22,6 +22,7 @@ SOURCES = (
     "https://aws.amazon.com/sagemaker/pricing/",
     "https://aws.amazon.com/cloudwatch/pricing/",
     "https://aws.amazon.com/sqs/pricing/",
+    "https://aws.amazon.com/eventbridge/pricing/",
     "https://aws.amazon.com/lambda/pricing/",
     "https://aws.amazon.com/api-gateway/pricing/",
     "https://aws.amazon.com/dynamodb/pricing/on-demand/",
@@ -49,6 +50,7 @@ PRICES: dict[str, float] = {
     "logs_ingest_gb": 0.50,
     "sqs_request_million": 0.40,
     "sns_publish_million": 0.50,
+    "eventbridge_aws_service_event_million": 0.0,
     "lambda_gb_second": 0.0000166667,
     "lambda_request_million": 0.20,
     "websocket_message_million": 1.00,
@@ -131,6 +133,18 @@ CHAT_ASSUMPTIONS: dict[str, float] = {
 
 SQS_POLLERS_PER_EVENT_SOURCE = 5
 """Lambda long-polls an SQS event source with about five concurrent pollers when idle."""
+
+EVENT_PATH_ASSUMPTIONS: dict[str, float] = {
+    "days_per_month": HOURS_PER_MONTH / 24,
+    "busy_events_per_day": 100_000,
+    "ingest_batch": 5,
+    "chat_batch": 1,
+}
+"""How the event paths are priced (docs/cost.md, "Event paths"). A queued event costs a
+SendMessage plus its share of a ReceiveMessage and a DeleteMessageBatch, and its share of one
+Lambda invocation; below ``busy_events_per_day`` a batch holds one event, above it a full batch
+(``ingest_batch``, ``chat_batch``). An asynchronous invocation costs one Lambda request; S3's
+events on the default EventBridge bus are AWS service events (no EventBridge charge)."""
 
 STORE_ASSUMPTIONS: dict[str, float] = {
     "workspace_chunks": 10_000,

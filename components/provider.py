@@ -65,6 +65,7 @@ COMPONENTS: list[type[ComponentResource]] = [
     frontend.Frontend,
     function.LambdaFunction,
     queues.QueueWithDlq,
+    queues.DeadLetterQueue,
     chat_tables.ChatTables,
     chat_messaging.ChatMessaging,
     chat_apis.WebSocketApi,

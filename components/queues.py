@@ -1,4 +1,5 @@
-"""An SQS queue that never loses a poison message: every queue comes with its DLQ."""
+"""An SQS queue that never loses a poison message: every queue comes with its DLQ; and the
+dead-letter queue alone, for event paths without a queue (asynchronous invocation, EventBridge)."""
 
 from __future__ import annotations
 
@@ -67,16 +68,7 @@ class QueueWithDlq(pulumi.ComponentResource):
         args = check_args("QueueWithDlq", name, QueueWithDlqArgs, args)
         super().__init__("chorus:index:QueueWithDlq", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
-        kms_key_arn = args.get("kms_key_arn")
-        if kms_key_arn is not None:
-            encryption = {
-                "kms_master_key_id": kms_key_arn,
-                "kms_data_key_reuse_period_seconds": 3600,
-            }
-        elif args.get("sse_sqs_without_key"):
-            encryption = {"sqs_managed_sse_enabled": True}
-        else:
-            encryption = {"kms_master_key_id": "alias/aws/sqs"}
+        encryption = _encryption(args.get("kms_key_arn"), bool(args.get("sse_sqs_without_key")))
 
         dlq = aws.sqs.Queue(
             f"{name}-dlq", message_retention_seconds=14 * 24 * 3600, **encryption, opts=child
@@ -103,35 +95,8 @@ class QueueWithDlq(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for queue_name, target in ((name, queue), (f"{name}-dlq", dlq)):
-            statements: list[dict] = [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sqs:*",
-                    "Resource": target.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ]
-            if target is queue:
-                statements += [
-                    {
-                        "Sid": f"AllowSendFrom{i}",
-                        "Effect": "Allow",
-                        "Principal": {"Service": service},
-                        "Action": "sqs:SendMessage",
-                        "Resource": queue.arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
-                    }
-                    for i, (service, source_arn) in enumerate(args.get("allow_services", []))
-                ]
-            aws.sqs.QueuePolicy(
-                f"{queue_name}-policy",
-                queue_url=target.url,
-                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
-                opts=child,
-            )
+        _queue_policy(name, queue, args.get("allow_services", []), child)
+        _queue_policy(f"{name}-dlq", dlq, [], child)
 
         self.queue_arn = queue.arn
         self.queue_url = queue.url
@@ -147,5 +112,109 @@ class QueueWithDlq(pulumi.ComponentResource):
                 "dlq_arn": self.dlq_arn,
                 "dlq_url": self.dlq_url,
                 "dlq_name": self.dlq_name,
+            }
+        )
+
+
+def _encryption(kms_key_arn: pulumi.Input[str] | None, sse_sqs: bool) -> dict:
+    """A customer key, SSE-SQS (what S3, SNS and EventBridge can send to) or ``aws/sqs``."""
+    if kms_key_arn is not None:
+        return {"kms_master_key_id": kms_key_arn, "kms_data_key_reuse_period_seconds": 3600}
+    if sse_sqs:
+        return {"sqs_managed_sse_enabled": True}
+    return {"kms_master_key_id": "alias/aws/sqs"}
+
+
+def _queue_policy(
+    name: str,
+    queue: aws.sqs.Queue,
+    allow_services: Sequence[tuple[str, pulumi.Input[str]]],
+    opts: pulumi.ResourceOptions,
+) -> aws.sqs.QueuePolicy:
+    """``<name>-policy``: TLS only, and ``SendMessage`` for each (service, source ARN) pair."""
+    statements: list[dict] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": queue.arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    statements += [
+        {
+            "Sid": f"AllowSendFrom{i}",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sqs:SendMessage",
+            "Resource": queue.arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
+        }
+        for i, (service, source_arn) in enumerate(allow_services)
+    ]
+    return aws.sqs.QueuePolicy(
+        f"{name}-policy",
+        queue_url=queue.url,
+        policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+        opts=opts,
+    )
+
+
+class DeadLetterQueueArgs(TypedDict, total=False):
+    tags: Mapping[str, str]
+    """Tags for the queue. Default: none."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed key. Default: SSE-SQS (SNS and EventBridge cannot use ``aws/sqs``)."""
+    allow_services: Sequence[tuple[str, pulumi.Input[str]]]
+    """``(service principal, source ARN)`` pairs allowed to send their undeliverable events
+    (an EventBridge rule, an SNS topic). Lambda's on-failure destination sends with the
+    function's role instead. Default: none."""
+
+
+class DeadLetterQueue(pulumi.ComponentResource):
+    """A queue that only keeps failed events (14 days) of a path without a queue: Lambda's
+    asynchronous on-failure destination (the record holds the event, ``requestPayload``, and why
+    it failed), an EventBridge target's or an SNS subscription's dead-letter queue. Idle, it
+    costs nothing: nothing polls it; an alarm watches its depth.
+
+    Example::
+
+        from chorus.components import DeadLetterQueue
+
+        failed = DeadLetterQueue("ingest-failed")
+    """
+
+    queue_arn: pulumi.Output[str]
+    """ARN of the queue."""
+    queue_url: pulumi.Output[str]
+    """URL of the queue."""
+    queue_name: pulumi.Output[str]
+    """Name of the queue (the alarm dimension)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: DeadLetterQueueArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = check_args("DeadLetterQueue", name, DeadLetterQueueArgs, args)
+        super().__init__("chorus:index:DeadLetterQueue", name, {}, tagged(opts, args.get("tags")))
+        child = pulumi.ResourceOptions(parent=self)
+        queue = aws.sqs.Queue(
+            name,
+            message_retention_seconds=14 * 24 * 3600,
+            **_encryption(args.get("kms_key_arn"), True),
+            opts=child,
+        )
+        _queue_policy(name, queue, args.get("allow_services", []), child)
+        self.queue_arn = queue.arn
+        self.queue_url = queue.url
+        self.queue_name = queue.name
+        self.register_outputs(
+            {
+                "queue_arn": self.queue_arn,
+                "queue_url": self.queue_url,
+                "queue_name": self.queue_name,
             }
         )

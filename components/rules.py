@@ -180,6 +180,16 @@ LogRetentionDays = Literal[
 EventSourceConcurrency = Annotated[int, Interval(ge=2, le=1000)]
 """Maximum concurrency of an SQS event source (AWS allows 2..1000)."""
 ReservedConcurrency = Annotated[int, Interval(ge=-1)]
+IngestionPath = Literal["queue", "eventbridge"]
+"""How S3 object events reach the ingest worker: an SQS queue polled by an event source, or an
+EventBridge rule invoking the worker asynchronously (nothing polls: $0 idle)."""
+ChatPath = Literal["queue", "async"]
+"""How chat turns (and ``document-changed``) reach the chat worker: SQS queues polled by event
+sources, or asynchronous Lambda invocation (SNS invokes the worker directly: $0 idle)."""
+AsyncRetryAttempts = Annotated[int, Interval(ge=0, le=2)]
+"""Retries of a failed asynchronous invocation (Lambda allows 0..2)."""
+AsyncEventAgeSeconds = Annotated[int, Interval(ge=60, le=21600)]
+"""How long Lambda keeps retrying an asynchronous event (60 s .. 6 hours)."""
 LambdaErrorAlarms = Literal["per_function", "aggregate"]
 AnswerMode = Literal["single", "cascade", "consensus"]
 ThrottleRate = Annotated[float, Interval(gt=0)]

@@ -28,13 +28,17 @@ from pydantic.alias_generators import to_camel
 from .rules import (
     BEDROCK_EMBEDDING_DIMENSIONS,
     AnswerMode,
+    AsyncEventAgeSeconds,
+    AsyncRetryAttempts,
     AuroraMaxCapacity,
     AuroraMinCapacity,
     AutoPauseSeconds,
     AzCount,
     BackupRetentionDays,
+    ChatPath,
     EmbeddingDimension,
     EventSourceConcurrency,
+    IngestionPath,
     InstanceCount,
     InterfaceEndpoint,
     KendraEdition,
@@ -126,6 +130,9 @@ class AuthSettings(_Section):
 
 class AuroraSettings(_Section):
     enabled: bool = True
+    """Deploy Aurora Serverless v2 for the ``pgvector`` store, with its credentials secret
+    ($0.40/month even while the cluster is paused). ``Pulumi.dev.yaml`` turns it off (dev opts
+    in: DynamoDB serves workspaces); prod keeps it."""
     engine_version: str = "16.6"
     min_capacity: AuroraMinCapacity = 0
     max_capacity: AuroraMaxCapacity = 2
@@ -413,6 +420,37 @@ class OrchestratorSettings(_Section):
     default_mode: AnswerMode = "single"
 
 
+class EventPathSettings(_Section):
+    """``chorus:eventPaths``: how events reach the workers (docs/cost.md, "Event paths").
+
+    The defaults cost nothing idle (dev): EventBridge → ingest worker, asynchronous invocation →
+    chat worker, SNS → chat worker, each with retries, an on-failure SQS dead-letter queue that
+    keeps the failed event, and the worker's reserved concurrency as the cap. ``queue`` keeps
+    today's SQS queues (prod: bursty bulk ingestion batches, a visible backlog, redrive), polled
+    by Lambda event sources at ~$0.26/month per queue even when nothing happens."""
+
+    ingestion: IngestionPath = "eventbridge"
+    """``eventbridge`` ($0 idle) or ``queue`` (SQS + event source, batches of 5)."""
+    chat: ChatPath = "async"
+    """``async`` ($0 idle; also ``document-changed`` straight from SNS) or ``queue``."""
+    ingest_retry_attempts: AsyncRetryAttempts = 2
+    """Asynchronous retries of a failed ingest event (EventBridge path): Lambda waits ~1 min,
+    then ~2 min. The queue path retries by ``maxReceiveCount`` (3 receives)."""
+    ingest_max_event_age_seconds: AsyncEventAgeSeconds = 21600
+    """How long an ingest event may wait (throttled by the concurrency cap, retried) before it
+    goes to the dead-letter queue. Default: 6 hours (Lambda's maximum)."""
+    chat_retry_attempts: AsyncRetryAttempts = 1
+    """Asynchronous retries of a failed chat job (the queue path: 2 receives, one retry)."""
+    chat_max_event_age_seconds: AsyncEventAgeSeconds = 3600
+    """How long a chat job may wait before it is dead-lettered (the chat queue keeps messages
+    one hour)."""
+
+    @property
+    def idle_free(self) -> bool:
+        """Whether no event source polls a queue (nothing is billed while nothing happens)."""
+        return self.ingestion == "eventbridge" and self.chat == "async"
+
+
 class SemanticCacheSettings(_Section):
     """``chorus:semanticCache``: answers cached per workspace by question embedding (off by
     default; any document change empties the workspace's cache)."""
@@ -456,6 +494,7 @@ class StackSettings(_Section):
     vector_store: VectorStoreSettings = VectorStoreSettings()
     models: ModelSettings = ModelSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
+    event_paths: EventPathSettings = EventPathSettings()
     semantic_cache: SemanticCacheSettings = SemanticCacheSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
     frontend: FrontendSettings = FrontendSettings()

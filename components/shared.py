@@ -288,9 +288,12 @@ def key_policy(
                 },
             },
             {
+                # EventBridge: the ingest rule's dead-letter queue (eventPaths.ingestion)
                 "Sid": "S3AndSnsToEncryptedQueues",
                 "Effect": "Allow",
-                "Principal": {"Service": ["s3.amazonaws.com", "sns.amazonaws.com"]},
+                "Principal": {
+                    "Service": ["s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com"]
+                },
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}},

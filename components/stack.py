@@ -365,6 +365,7 @@ def _store_args(p: _Parts, app_url: pulumi.Output[str] | None) -> VectorStoreArg
         "kendra_edition": vs.kendra.edition,
         "kendra_metadata_prefix": vs.kendra.metadata_prefix,
         "cors_allowed_origins": cors_origins,
+        "ingestion_path": settings.event_paths.ingestion,
     }
     if vs.documents_bucket is not None:
         store_args["existing_documents_bucket"] = vs.documents_bucket
@@ -393,7 +394,7 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
     store, models = p.store, p.models
     assert store is not None and models is not None
     vs, m, net = settings.vector_store, settings.models, settings.network
-    orch = settings.orchestrator
+    orch, paths = settings.orchestrator, settings.event_paths
     config_parameter, api_keys, has_endpoints = p.config_parameter, p.api_keys, p.has_endpoints
     chat_args: ChatOrchestratorArgs = {
         "tags": tags,
@@ -413,15 +414,28 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         "workspace_table_arn": store.workspace_table_arn,
         "document_table_arn": store.document_table_arn,
         "documents_bucket_arn": store.documents_bucket_arn,
-        "ingest_queue_arn": store.ingest_queue_arn,
-        "ingest_queue_url": store.ingest_queue_url,
         "semantic_cache_table": settings.semantic_cache_on_dynamodb,
         "ingest_dlq_name": store.ingest_dlq_name,
+        "chat_path": paths.chat,
+        "chat_retry_attempts": paths.chat_retry_attempts,
+        "chat_max_event_age_seconds": paths.chat_max_event_age_seconds,
         "chat_max_concurrency": orch.chat_max_concurrency,
         "ingest_max_concurrency": orch.ingest_max_concurrency,
         "fanout_reserved_concurrency": orch.fanout_reserved_concurrency,
         "lambda_error_alarms": orch.lambda_error_alarms,
     }
+    if paths.ingestion == "eventbridge":
+        chat_args.update(
+            ingest_rule_name=store.ingest_rule_name,
+            ingest_rule_arn=store.ingest_rule_arn,
+            ingest_dlq_arn=store.ingest_dlq_arn,
+            ingest_retry_attempts=paths.ingest_retry_attempts,
+            ingest_max_event_age_seconds=paths.ingest_max_event_age_seconds,
+        )
+    else:
+        chat_args.update(
+            ingest_queue_arn=store.ingest_queue_arn, ingest_queue_url=store.ingest_queue_url
+        )
     if orch.alarm_email:
         chat_args["alarm_email"] = orch.alarm_email
     if vs.aurora.enabled:
@@ -492,7 +506,12 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
                 "idempotency": chat.idempotency_table_name,
             },
             "documentsBucket": store.documents_bucket_name,
-            "chatQueueUrl": chat.chat_queue_url,
+            # the async chat path has no queue: ws_message invokes the worker (its environment)
+            **(
+                {"chatQueueUrl": chat.chat_queue_url}
+                if settings.event_paths.chat == "queue"
+                else {}
+            ),
             "documentChangedTopicArn": chat.document_changed_topic_arn,
             "fanoutStateMachineArn": chat.fanout_state_machine_arn,
             "reindexStateMachineArn": chat.reindex_state_machine_arn,

@@ -19,7 +19,7 @@ from .iam import (
     policy_json,
 )
 from .naming import physical_name, publish, tagged
-from .queues import QueueWithDlq
+from .queues import DeadLetterQueue, QueueWithDlq
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
     AuroraMaxCapacity,
@@ -27,6 +27,7 @@ from .rules import (
     AutoPauseSeconds,
     BackupRetentionDays,
     EmbeddingDimension,
+    IngestionPath,
     KendraEdition,
     LogRetentionDays,
     MaxReceiveCount,
@@ -189,6 +190,12 @@ class VectorStoreArgs(TypedDict, total=False):
     """Receives before an ingest message moves to the DLQ. Default: 3."""
     ingest_visibility_timeout: pulumi.Input[QueueSeconds]
     """Seconds; at least 6x the ingest worker's timeout. Default: 5400."""
+    ingestion_path: IngestionPath
+    """``queue``: object events go to the ingest queue (SQS, with its DLQ), which the ingest
+    worker's event source polls (~$0.26/month idle). ``eventbridge``: the bucket sends its
+    events to EventBridge and the rule ``ingest_rule_arn`` matches the documents prefix; the
+    orchestrator makes the ingest worker its target (nothing polls: $0 idle), undeliverable and
+    failed events go to ``ingest_dlq_arn``. Default: ``queue``."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +303,11 @@ class VectorStore(pulumi.ComponentResource):
     """Dead-letter queue of the ingest queue."""
     ingest_dlq_name: pulumi.Output[str]
     """Name of the ingest DLQ (for alarms)."""
+    ingest_rule_name: pulumi.Output[str | None]
+    """EventBridge rule of the documents' object events (``ingestion_path: eventbridge``; None
+    with the queue)."""
+    ingest_rule_arn: pulumi.Output[str | None]
+    """ARN of that rule."""
     cluster_arn: pulumi.Output[str | None]
     """Aurora cluster ARN (None without Aurora)."""
     cluster_endpoint: pulumi.Output[str | None]
@@ -391,7 +403,26 @@ class VectorStore(pulumi.ComponentResource):
                 opts=child,
             )
 
-        ingest = self._ingest_queue(name, args, bucket)
+        if args.get("ingestion_path", "queue") == "eventbridge":
+            ingest_rule, ingest_dlq = self._ingest_events(name, args, bucket)
+            ingest_outputs = {
+                "ingest_queue_arn": None,
+                "ingest_queue_url": None,
+                "ingest_dlq_arn": ingest_dlq.queue_arn,
+                "ingest_dlq_name": ingest_dlq.queue_name,
+                "ingest_rule_name": ingest_rule.name,
+                "ingest_rule_arn": ingest_rule.arn,
+            }
+        else:
+            ingest = self._ingest_queue(name, args, bucket)
+            ingest_outputs = {
+                "ingest_queue_arn": ingest.queue_arn,
+                "ingest_queue_url": ingest.queue_url,
+                "ingest_dlq_arn": ingest.dlq_arn,
+                "ingest_dlq_name": ingest.dlq_name,
+                "ingest_rule_name": None,
+                "ingest_rule_arn": None,
+            }
 
         # Aurora PostgreSQL + pgvector --------------------------------------------------------
         cluster_arn = cluster_endpoint = cluster_port = secret_arn = database_name = None
@@ -427,10 +458,7 @@ class VectorStore(pulumi.ComponentResource):
                 "document_table_arn": document.arn,
                 "documents_bucket_name": bucket.name,
                 "documents_bucket_arn": bucket.arn,
-                "ingest_queue_arn": ingest.queue_arn,
-                "ingest_queue_url": ingest.queue_url,
-                "ingest_dlq_arn": ingest.dlq_arn,
-                "ingest_dlq_name": ingest.dlq_name,
+                **ingest_outputs,
                 "cluster_arn": cluster_arn,
                 "cluster_endpoint": cluster_endpoint,
                 "cluster_port": cluster_port,
@@ -478,6 +506,41 @@ class VectorStore(pulumi.ComponentResource):
             )
             return chunks.name, chunks.arn
         return None, None
+
+    def _ingest_events(
+        self, name: str, args: VectorStoreArgs, bucket: _Documents
+    ) -> tuple[aws.cloudwatch.EventRule, DeadLetterQueue]:
+        """The bucket's events to EventBridge, the rule matching the documents prefix, and the
+        dead-letter queue of its target (and of the worker's failed invocations)."""
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = args.get("documents_prefix", RUNTIME_DOCUMENTS_PREFIX)
+        aws.s3.BucketNotification(
+            f"{name}-documents-notification", bucket=bucket.id, eventbridge=True, opts=child
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-ingest-events",
+            description="Documents created or deleted under the workspaces prefix → ingest",
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created", "Object Deleted"],
+                    "detail": {
+                        "bucket": {"name": [bucket.name]},
+                        "object": {"key": [{"prefix": prefix}]},
+                    },
+                }
+            ),
+            opts=child,
+        )
+        dlq = DeadLetterQueue(
+            f"{name}-ingest-failed",
+            {
+                "kms_key_arn": args.get("kms_key_arn"),
+                "allow_services": [("events.amazonaws.com", rule.arn)],
+            },
+            opts=child,
+        )
+        return rule, dlq
 
     def _ingest_queue(self, name: str, args: VectorStoreArgs, bucket: _Documents) -> QueueWithDlq:
         """The ingest queue (with DLQ) the bucket notifies on the documents prefix."""

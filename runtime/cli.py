@@ -495,15 +495,44 @@ def tune_retrieval(
         services.close()
 
 
+COMMANDS_ENTRY_POINTS = "chorus.commands"
+"""Entry-point group of subcommands other parts of the distribution add (``chorus cost`` lives
+with the infrastructure it prices: the runtime does not import it)."""
+
+
 def _register_commands() -> None:
-    """Subcommands that live in their own modules."""
-    from .commands.cost import cost
+    """Subcommands that live in their own modules, and those the distribution plugs in."""
+    from importlib.metadata import entry_points
+
     from .commands.eval_grounding import grounding
     from .commands.model import model
 
-    main.add_command(cost)
     main.add_command(model)
     eval.add_command(grounding)
+    for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
+        main.add_command(_lazy(entry), entry.name)
+
+
+def _lazy(entry: Any) -> click.Command:
+    """A command that imports its module only when it runs (or shows its help)."""
+
+    class Lazy(click.Command):
+        def _target(self) -> click.Command:
+            return entry.load()
+
+        def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+            return self._target().get_params(ctx)
+
+        def invoke(self, ctx: click.Context) -> Any:
+            return self._target().invoke(ctx)
+
+        def get_short_help_str(self, limit: int = 45) -> str:
+            return self._target().get_short_help_str(limit)
+
+        def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            self._target().format_help(ctx, formatter)
+
+    return Lazy(entry.name)
 
 
 _register_commands()

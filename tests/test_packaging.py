@@ -138,3 +138,18 @@ print("ok", len(deployment.resources) > 200, deployment.outputs["vpcId"])
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "ok True network-vpc-id"
+
+
+def test_the_runtime_never_imports_the_infrastructure():
+    """``chorus cost`` lives with the components it prices (an entry point plugs it into the
+    ``chorus`` command): nothing under runtime/ imports components/."""
+    for path in (REPO / "runtime").rglob("*.py"):
+        text = path.read_text()
+        for name in ("chorus.components", "components."):
+            assert f"from {name}" not in text and f"import {name}" not in text, path
+
+
+def test_chorus_cost_is_plugged_in_through_an_entry_point():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    commands = project["entry-points"]["chorus.commands"]
+    assert commands == {"cost": "chorus.components.cost_command:cost"}

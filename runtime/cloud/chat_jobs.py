@@ -1,21 +1,26 @@
 """The WebSocket side of chat: validate a client frame, enqueue the work, answer it later.
 
 ``accept_frame`` runs in the ``ws_message`` Lambda (fast: validation, access check, session
-creation, one SQS message); ``run_chat_job`` runs in the chat worker (retrieval, models, frames
-back through the API Gateway management API). The SQS queue between them caps concurrency into
-rate-limited model APIs.
+creation, one message to the worker); ``run_chat_job`` runs in the chat worker (retrieval,
+models, frames back through the API Gateway management API). Between them, per the stack's
+``eventPaths.chat``: the chat queue (its event source's maximum concurrency caps calls into
+rate-limited model APIs) or an asynchronous invocation of the worker (its reserved concurrency
+is the cap; nothing polls while idle). ``chat_job_sender`` picks the one the stack deployed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..core.errors import BadRequest, ChorusError, Forbidden
 from ..core.models import Session
+from ..core.ports import WorkSender
 from ..core.protocol import (
     Heartbeat,
     SendMessageData,
@@ -28,6 +33,24 @@ from .access import Caller, require_workspace
 from .services import CloudServices
 
 log = logging.getLogger(__name__)
+
+CHAT_WORKER_FUNCTION_ENV = "CHORUS_CHAT_WORKER_FUNCTION"
+"""Set (to the chat worker's name) when the stack invokes the worker asynchronously."""
+
+
+def chat_job_sender(services: CloudServices, env: Mapping[str, str] | None = None) -> WorkSender:
+    """Where accepted jobs go: an asynchronous invocation of the chat worker when
+    ``CHORUS_CHAT_WORKER_FUNCTION`` names it, else the chat queue."""
+    from ..adapters.work_senders import (
+        LambdaAsyncWorkSender,
+        SqsWorkSender,
+        default_lambda_client,
+    )
+
+    function = (os.environ if env is None else env).get(CHAT_WORKER_FUNCTION_ENV, "")
+    if function:
+        return LambdaAsyncWorkSender(default_lambda_client(), function)
+    return SqsWorkSender(services.sqs, services.settings.chat_queue_url)
 
 
 class ChatJob(BaseModel):
@@ -42,11 +65,16 @@ class ChatJob(BaseModel):
 
 
 def accept_frame(
-    services: CloudServices, connection_id: str, caller: Caller, body: str | bytes | None
+    services: CloudServices,
+    connection_id: str,
+    caller: Caller,
+    body: str | bytes | None,
+    jobs: WorkSender | None = None,
 ) -> str:
     """Handle one client frame; every problem is answered with an ``error`` event.
 
-    Returns what happened: ``heartbeat``, ``queued`` or the error code.
+    ``jobs`` receives the accepted job (default: ``chat_job_sender(services)``). Returns what
+    happened: ``heartbeat``, ``queued`` or the error code.
     """
     try:
         message = parse_client_message(body or "")
@@ -64,10 +92,7 @@ def accept_frame(
             userId=caller.user_id,
             request=request,
         )
-        services.sqs.send_message(
-            QueueUrl=services.settings.chat_queue_url,
-            MessageBody=job.model_dump_json(),
-        )
+        (jobs or chat_job_sender(services)).send(job.model_dump_json())
         return "queued"
     except ChorusError as exc:
         session_id = session_id_of(body)

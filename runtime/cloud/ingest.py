@@ -1,18 +1,24 @@
 """What the ingest worker does with one S3 notification: index, replace or remove a document.
 
-Separated from the handler so tests call it directly. Outcomes are chosen so that SQS retries
-only help: a transient failure (embedding endpoint, database) raises and the message comes back;
-a document that can never be indexed (unsupported, oversize, orphaned) is recorded as ``failed``
-with its reason and the message is acknowledged.
+Separated from the handler so tests call it directly. Object events arrive in three shapes, all
+reduced to the same ``ObjectEvent`` (same ordering by S3's sequencer, same idempotency payload):
+an SQS body holding an S3 notification (``object_events``), an EventBridge ``Object Created`` /
+``Object Deleted`` event, or an S3 notification invoking the worker directly
+(``invocation_events``). Outcomes are chosen so that retries (SQS's or Lambda's asynchronous
+ones) only help: a transient failure (embedding endpoint, database) raises and the event comes
+back; a document that can never be indexed (unsupported, oversize, orphaned) is recorded as
+``failed`` with its reason and the event is acknowledged.
 
 Large documents: given the invocation's deadline, embedding stops a safety margin before it
 (room to write the checkpoint and, on the last step, to replace the chunks); the embeddings so
 far go to ``ingest-staging/<ws>/<doc>/<content hash>.npz`` in the documents bucket and a
 continuation message ``{"chorusContinuation": {...}}`` goes to the ingest queue (its URL from
-the ``CHORUS_INGEST_QUEUE_URL`` environment variable). The next invocation checks that the
-object still has the same content (a newer upload supersedes: the stale checkpoint is dropped),
-continues at the next batch, and at the end replaces the document's chunks in one transaction
-and deletes the checkpoint. Without the variable a document is ingested in one go, as before.
+the ``CHORUS_INGEST_QUEUE_URL`` environment variable) or, on the EventBridge path
+(``CHORUS_INGEST_CONTINUATION=invoke``), to the worker itself as an asynchronous invocation.
+The next invocation checks that the object still has the same content (a newer upload
+supersedes: the stale checkpoint is dropped), continues at the next batch, and at the end
+replaces the document's chunks in one transaction and deletes the checkpoint. With neither
+variable a document is ingested in one go, as before.
 """
 
 from __future__ import annotations
@@ -37,12 +43,16 @@ from ..core.chunking import content_hash
 from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
 from ..core.ingestion import CheckpointError, EmbeddingCheckpoint, document_version
 from ..core.models import Document, DocumentStatus
+from ..core.ports import WorkSender
 from .services import CloudServices
 
 EventKind = Literal["created", "removed", "continued"]
 
 INGEST_QUEUE_URL_ENV = "CHORUS_INGEST_QUEUE_URL"
 """Environment variable with the ingest queue's URL, where continuations are sent."""
+INGEST_CONTINUATION_ENV = "CHORUS_INGEST_CONTINUATION"
+"""``invoke``: continuations are asynchronous invocations of this function (the EventBridge
+path, no queue); Lambda names the function in ``AWS_LAMBDA_FUNCTION_NAME``."""
 
 SAFETY_MARGIN_MS = 60_000
 """Time kept free at the end of an invocation (checkpoint upload, final replace); at most a
@@ -86,7 +96,8 @@ class ObjectEvent:
         return asdict(self)
 
     def continuation(self, checkpoint: EmbeddingCheckpoint) -> str:
-        """The SQS body that makes the next invocation continue this document."""
+        """The message (an SQS body, or an asynchronous invocation's event) that makes the next
+        invocation continue this document."""
         return json.dumps(
             {
                 CONTINUATION_KEY: {
@@ -155,6 +166,26 @@ def ingest_queue_url(env: Mapping[str, str] | None = None) -> str:
     return (os.environ if env is None else env).get(INGEST_QUEUE_URL_ENV, "")
 
 
+def continuation_sender(
+    services: CloudServices, env: Mapping[str, str] | None = None
+) -> WorkSender | None:
+    """Where this worker sends a paused document's continuation, or None (then a document is
+    ingested in one go): itself, asynchronously, on the EventBridge path; else the ingest
+    queue when its URL is set."""
+    from ..adapters.work_senders import (
+        LambdaAsyncWorkSender,
+        SqsWorkSender,
+        default_lambda_client,
+    )
+
+    env = os.environ if env is None else env
+    function = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    if env.get(INGEST_CONTINUATION_ENV) == "invoke" and function:
+        return LambdaAsyncWorkSender(default_lambda_client(), function)
+    queue_url = ingest_queue_url(env)
+    return SqsWorkSender(services.sqs, queue_url) if queue_url else None
+
+
 def object_events(body: str) -> list[ObjectEvent]:
     """Parse an SQS body holding an S3 notification; ``BadRequest`` if it is not one.
 
@@ -164,6 +195,72 @@ def object_events(body: str) -> list[ObjectEvent]:
     payload = parse_json(body, what="ingest message")
     if not isinstance(payload, dict):
         raise BadRequest("ingest message must be an S3 event notification object")
+    return _payload_events(payload)
+
+
+EVENTBRIDGE_KINDS: dict[str, EventKind] = {
+    "Object Created": "created",
+    "Object Deleted": "removed",
+}
+"""EventBridge ``detail-type`` of S3's object events → what ingestion does."""
+
+
+def invocation_events(event: Any) -> list[ObjectEvent]:
+    """The object events of an asynchronous invocation of the ingest worker: an EventBridge
+    S3 event (``source: aws.s3``), an S3 notification invoking it directly, or a continuation
+    it sent itself. ``BadRequest`` for anything else (retried, then dead-lettered with it)."""
+    if not isinstance(event, dict):
+        raise BadRequest("ingest event must be an object (EventBridge or S3 notification)")
+    if event.get("source") == "aws.s3" and "detail-type" in event:
+        return _eventbridge_events(event)
+    return _payload_events(event)
+
+
+def _eventbridge_events(event: dict[str, Any]) -> list[ObjectEvent]:
+    """An EventBridge S3 event → zero or one ``ObjectEvent``. Its key is decoded like the
+    notification's (``+`` is a space, ``%xx`` escapes), as Powertools'
+    ``S3EventBridgeNotificationObject.key`` does; AWS's documented shape writes ``etag``, some
+    emitters ``eTag``: both are read."""
+    kind = EVENTBRIDGE_KINDS.get(str(event.get("detail-type")))
+    if kind is None:
+        return []  # another S3 event type the rule did not mean to send: nothing to do
+    try:
+        detail = event["detail"]
+        bucket = str(detail["bucket"]["name"])
+        obj = detail["object"]
+        raw_key = str(obj["key"])
+        size = int(obj.get("size", 0) or 0)
+        sequencer = str(obj.get("sequencer") or "")
+        etag = str(obj.get("etag") or obj.get("eTag") or "")
+        version_id = str(obj.get("version-id") or "")
+        version_id = "" if version_id == "null" else version_id  # unversioned: no version
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        raise BadRequest(
+            "EventBridge S3 event lacks detail.bucket.name or detail.object.key"
+        ) from None
+    if not re.fullmatch(r"[0-9A-Fa-f]{0,64}", sequencer):
+        raise BadRequest("S3 event has a sequencer that is not hexadecimal")
+    key = parse_event_key(raw_key)
+    if key is None:
+        return []
+    return [
+        ObjectEvent(
+            kind=kind,
+            bucket=bucket,
+            raw_key=raw_key,
+            workspace_id=key.workspace_id,
+            document_id=key.document_id,
+            name=key.name,
+            etag=etag,
+            version_id=version_id,
+            size=size,
+            sequencer=sequencer,
+        )
+    ]
+
+
+def _payload_events(payload: dict[str, Any]) -> list[ObjectEvent]:
+    """An S3 notification (or test event, or continuation) as a parsed object."""
     if payload.get("Event") == "s3:TestEvent":
         return []
     if CONTINUATION_KEY in payload:
@@ -254,11 +351,13 @@ def apply_object_event(
     event: ObjectEvent,
     *,
     deadline: InvocationDeadline | None = None,
+    continuations: WorkSender | None = None,
 ) -> dict[str, Any]:
     """Index, continue or remove the document an event names; returns what happened (JSON-able).
 
-    With a ``deadline`` (and the ingest queue's URL in ``CHORUS_INGEST_QUEUE_URL``) a document
-    that cannot be embedded before it is paused and continued by a message to the ingest queue
+    With a ``deadline`` and somewhere to send continuations (``continuations``, default
+    ``continuation_sender(services)``: the ingest queue, or the worker itself on the EventBridge
+    path) a document that cannot be embedded before it is paused and continued by a message
     (outcome ``paused``). Raises ``IngestError`` for failures worth retrying.
     """
     if event.bucket != services.settings.documents_bucket:
@@ -288,7 +387,7 @@ def apply_object_event(
         return {"outcome": "superseded", "documentId": event.document_id}
     staged = staging_key(event.workspace_id, event.document_id, digest)
     checkpoint = _load_checkpoint(services, staged)
-    queue_url = ingest_queue_url()
+    sender = continuations if continuations is not None else continuation_sender(services)
     result = services.ingestor.ingest(
         workspace,
         event.name,
@@ -296,13 +395,14 @@ def apply_object_event(
         document_id=event.document_id,
         metadata={"s3Key": event.key},
         checkpoint=checkpoint,
-        should_stop=deadline.should_stop() if deadline is not None and queue_url else None,
+        should_stop=deadline.should_stop() if deadline is not None and sender else None,
         version=version,
     )
     if result.outcome == "paused" and result.checkpoint is not None:
         saved = result.checkpoint
         _stage_checkpoint(services, staged, saved, checkpoint)
-        services.sqs.send_message(QueueUrl=queue_url, MessageBody=event.continuation(saved))
+        assert sender is not None  # should_stop is only given with somewhere to continue
+        sender.send(event.continuation(saved))
         return {
             "outcome": "paused",
             "documentId": event.document_id,

@@ -206,3 +206,14 @@ class Delivery(Protocol):
     def send(self, connection_id: str, event: Mapping[str, Any]) -> bool:
         """Return False when the connection is gone (the caller stops sending to it)."""
         ...
+
+
+@runtime_checkable
+class WorkSender(Protocol):
+    """Hands one JSON message to a worker that runs it later: a queue its event source polls,
+    or an asynchronous invocation of the worker (no queue, nothing billed while idle).
+
+    Raises when the message was not accepted, so the caller can tell its client.
+    """
+
+    def send(self, body: str) -> None: ...

@@ -1,9 +1,14 @@
-"""Chat worker: answers queued chat jobs and takes ``document-changed`` notifications.
+"""Chat worker: answers chat jobs and takes ``document-changed`` notifications.
 
 One function serves two SQS sources, told apart by ``eventSourceARN``: the chat queue (batch 1:
 retrieval, models, frames back through the management API) and the cache-invalidation queue
 (SNS ``document-changed``, raw delivery), whose notifications drop the workspace's cached
 answers. With an idempotency table a redelivered job is not answered (and billed) twice.
+
+On the asynchronous path (``eventPaths.chat: async``) the event is the job itself (the
+``message`` handler invoked the worker) or an SNS notification (``document-changed`` invokes
+the worker directly): a failure raises, Lambda retries it and then sends it, with the reason,
+to the chat dead-letter queue.
 """
 
 from __future__ import annotations
@@ -42,7 +47,19 @@ def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) 
         job = ChatJob.model_validate_json(record.body)
     except ValidationError as exc:
         raise BadRequest(f"chat job is malformed: {exc.error_count()} problem(s)") from None
+    return _answer(services, job, context)
 
+
+def answer_invoked_job(services: CloudServices, event: dict[str, Any], context: Any = None) -> dict:
+    """A job the ``message`` handler invoked the worker with (asynchronous path)."""
+    try:
+        job = ChatJob.model_validate(event)
+    except ValidationError as exc:
+        raise BadRequest(f"chat job is malformed: {exc.error_count()} problem(s)") from None
+    return _answer(services, job, context)
+
+
+def _answer(services: CloudServices, job: ChatJob, context: Any) -> dict:
     def answer(*, job: dict[str, Any]) -> dict[str, Any]:
         return run_chat_job(services, ChatJob.model_validate(job))
 
@@ -56,7 +73,17 @@ def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) 
 
 def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, Any]:
     """A ``document-changed`` notification: drop the workspace's cached answers."""
-    outcome = invalidate_on_document_changed(services, record.body)
+    return _invalidate(services, record.body)
+
+
+def invalidate_from_sns(services: CloudServices, event: dict[str, Any]) -> dict[str, Any]:
+    """``document-changed`` delivered by SNS invoking the worker (one record per invocation)."""
+    outcomes = [_invalidate(services, record["Sns"]["Message"]) for record in event["Records"]]
+    return {"invalidated": sum(o.get("invalidated") or 0 for o in outcomes)}
+
+
+def _invalidate(services: CloudServices, body: str) -> dict[str, Any]:
+    outcome = invalidate_on_document_changed(services, body)
     logger.info("document changed", extra={"change": outcome})
     if outcome["invalidated"]:
         metrics.add_metric(
@@ -65,11 +92,28 @@ def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, An
     return outcome
 
 
+def invocation_source(event: Any) -> str:
+    """``sqs`` (an event source's batch), ``sns`` (``document-changed`` invoking the worker) or
+    ``job`` (a chat job invoked asynchronously; anything else is validated as one)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    first = records[0] if isinstance(records, list) and records else None
+    if isinstance(first, dict) and first.get("eventSource") == "aws:sqs":
+        return "sqs"
+    if isinstance(first, dict) and first.get("EventSource") == "aws:sns":
+        return "sns"
+    return "job"
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = get_services()
+    source = invocation_source(event)
+    if source == "job":
+        return answer_invoked_job(services, event, context)
+    if source == "sns":
+        return invalidate_from_sns(services, event)
     chat_queue = queue_name(services.settings.chat_queue_url)
 
     def record_handler(record: SQSRecord) -> Any:

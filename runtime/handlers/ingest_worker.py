@@ -1,4 +1,5 @@
-"""Ingest worker: S3 object events from SQS → parse, chunk, embed, index (or remove).
+"""Ingest worker: S3 object events from SQS, or from EventBridge (asynchronous invocation) →
+parse, chunk, embed, index (or remove).
 
 Partial batch responses: a poison message is reported in ``batchItemFailures`` and goes to the
 DLQ after the queue's max receives; the rest of its batch is not retried. With an idempotency
@@ -8,6 +9,10 @@ delivers it several times at the same moment.
 A document that cannot be embedded before the invocation's deadline is paused and continued by
 a message the worker sends to its own queue (``CHORUS_INGEST_QUEUE_URL``); each continuation
 carries its hop number, so idempotency never mistakes it for the event or an earlier hop.
+
+On the EventBridge path (``eventPaths.ingestion: eventbridge``) each invocation carries one
+object event (or one continuation the worker sent itself): a failure raises, Lambda retries it
+with backoff and, when every try failed, sends the event to the on-failure dead-letter queue.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..cloud.idempotency import idempotent
-from ..cloud.ingest import InvocationDeadline, ObjectEvent, apply_object_event, object_events
+from ..cloud.ingest import (
+    InvocationDeadline,
+    ObjectEvent,
+    apply_object_event,
+    invocation_events,
+    object_events,
+)
 from ..cloud.services import CloudServices, get_services
 from .observability import logger, metrics, tracer
 
@@ -61,12 +72,42 @@ def ingest_record(
     return results
 
 
+def ingest_invocation(
+    services: CloudServices,
+    event: dict[str, Any],
+    context: Any = None,
+    deadline: InvocationDeadline | None = None,
+) -> dict[str, Any]:
+    """Apply the object events of one asynchronous invocation; raises to have Lambda retry it
+    (and dead-letter it once the retries are spent)."""
+    apply = _apply(services, context, deadline)
+    results = []
+    for object_event in invocation_events(event):
+        result = apply(event=object_event.as_dict())
+        logger.info("object event applied", extra={"key": object_event.key, **result})
+        metrics.add_metric(name=f"Documents_{result['outcome']}", unit=MetricUnit.Count, value=1)
+        results.append(result)
+    return {"results": results}
+
+
+def is_sqs_batch(event: Any) -> bool:
+    """Whether the invocation is an SQS event source's batch (else one asynchronous event)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        bool(records)
+        and isinstance(records[0], dict)
+        and records[0].get("eventSource") == "aws:sqs"
+    )
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = get_services()
     deadline = InvocationDeadline.from_context(context)
+    if not is_sqs_batch(event):
+        return ingest_invocation(services, event, context, deadline)
     return process_partial_response(
         event=event,
         record_handler=lambda record: ingest_record(services, record, context, deadline),

@@ -1,4 +1,5 @@
-"""chorus cost: a dated, itemised estimate; the dev stack idles at about a dollar."""
+"""chorus cost: a dated, itemised estimate; the dev stack idles at cents (nothing polls, no
+Aurora secret, alarms within the free tier); each event path priced at 0 / 1k / 1M a day."""
 
 from __future__ import annotations
 
@@ -10,24 +11,31 @@ import pytest
 from click.testing import CliRunner
 
 from components import prices
-from components.cost import estimate, estimate_stack, format_report
+from components.cost import (
+    EVENTS_PER_DAY,
+    alarm_count,
+    estimate,
+    estimate_stack,
+    format_report,
+    polled_queues,
+)
 from components.settings import parse_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_dev_stack_idles_at_about_a_dollar_a_month():
+def test_dev_stack_idles_at_cents_with_only_its_free_tier_alarms_above_a_cent():
     report = estimate_stack("dev", ROOT)
-    assert report.idle_total < 2.0
-    assert report.idle_after_free_tier <= 1.0
-    names = {i.name for i in report.idle if i.usd > 0}
-    assert "NAT gateways" not in names and "KMS customer-managed key" not in names
+    paid = {i.name: i.usd for i in report.idle if i.usd > 0}
+    assert set(paid) == {"CloudWatch alarms", "S3 storage"}
+    assert report.idle_total - paid["CloudWatch alarms"] <= 0.25  # list price, alarms aside
+    assert report.idle_after_free_tier < 0.01  # the alarms are within the 10 free ones
 
 
 def test_report_is_item_by_item_and_dated():
     text = format_report(estimate_stack("dev", ROOT))
     assert prices.AS_OF in text
-    assert "Aurora Serverless v2 compute: paused at 0 ACU" in text
+    assert "Event paths: EventBridge, asynchronous invocation: nothing polls" in text
     assert "Per 1,000 chats (mode single, anthropic.claude-3-haiku" in text
     assert "dominated by:" in text
 
@@ -67,7 +75,7 @@ def test_unknown_instance_type_says_where_to_add_its_price():
 
 
 def test_cli_command_prints_the_estimate_and_json(tmp_path):
-    from runtime.commands.cost import cost
+    from components.cost_command import cost
 
     shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
     runner = CliRunner()
@@ -80,7 +88,7 @@ def test_cli_command_prints_the_estimate_and_json(tmp_path):
 
 
 def test_cli_names_a_missing_stack_file(tmp_path):
-    from runtime.commands.cost import cost
+    from components.cost_command import cost
 
     result = CliRunner().invoke(cost, ["--stack", "prod", "--project-dir", str(tmp_path)])
     assert result.exit_code != 0
@@ -144,11 +152,11 @@ def test_store_comparison_cites_where_each_latency_comes_from():
 
 def test_dev_stores_are_marked_deployed_with_dynamodb_the_default():
     stores = {o.kind: o for o in estimate_stack("dev", ROOT).stores}
-    assert [k for k, o in stores.items() if o.deployed] == ["dynamodb", "pgvector"]
+    assert [k for k, o in stores.items() if o.deployed] == ["dynamodb"]  # Aurora: opt-in
     assert [k for k, o in stores.items() if o.default] == ["dynamodb"]
     text = format_report(estimate_stack("dev", ROOT))
     assert "Vector stores for a 10,000-chunk workspace" in text
-    assert "> dynamodb" in text and "* pgvector" in text
+    assert "> dynamodb" in text and "* pgvector" not in text
 
 
 def test_a_chat_pays_for_retrieval_in_the_default_store():
@@ -171,8 +179,8 @@ def test_a_chat_pays_for_retrieval_in_the_default_store():
 def test_dev_per_thousand_chats_is_tokens_plus_a_cheap_retrieval():
     report = estimate_stack("dev", ROOT)
     assert report.per_thousand_total == pytest.approx(1.27, abs=0.01)
-    assert report.idle_total == pytest.approx(1.69, abs=0.01)
-    assert report.idle_after_free_tier == pytest.approx(0.89, abs=0.01)
+    assert report.idle_total == pytest.approx(0.30, abs=0.01)  # 3 alarms + S3
+    assert report.idle_after_free_tier == pytest.approx(0.0035, abs=0.001)
 
 
 def test_aurora_in_the_vpc_skips_the_data_api_charge():
@@ -182,10 +190,82 @@ def test_aurora_in_the_vpc_skips_the_data_api_charge():
 
 
 def test_cli_json_carries_the_store_comparison(tmp_path):
-    from runtime.commands.cost import cost
+    from components.cost_command import cost
 
     shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
     result = CliRunner().invoke(cost, ["--stack", "dev", "--project-dir", str(tmp_path), "--json"])
     stores = {s["kind"]: s for s in json.loads(result.output)["stores"]}
     assert stores["dynamodb"]["default"] is True
     assert stores["kendra"]["idle_usd"] == pytest.approx(821.25)
+
+
+# -- event paths ------------------------------------------------------------------------------
+
+
+def _paths(config=None):
+    return {(e.path, e.mode): e for e in estimate(parse_settings(config or {})).event_paths}
+
+
+def test_each_event_path_is_priced_in_both_modes_at_0_1k_and_1m_a_day():
+    paths = _paths()
+    assert set(paths) == {
+        ("ingestion", "queue"),
+        ("ingestion", "eventbridge"),
+        ("chat", "queue"),
+        ("chat", "async"),
+    }
+    for path in paths.values():
+        assert [n for n, _ in path.usd_by_rate] == list(EVENTS_PER_DAY) == [0, 1_000, 1_000_000]
+
+
+def test_idle_free_paths_cost_nothing_at_zero_events_and_queues_their_pollers():
+    paths = _paths()
+    polls = 5 * 3 * 60 * 730 * prices.PRICES["sqs_request_million"] / 1e6
+    assert dict(paths["ingestion", "eventbridge"].usd_by_rate)[0] == 0.0
+    assert dict(paths["chat", "async"].usd_by_rate)[0] == 0.0
+    assert dict(paths["ingestion", "queue"].usd_by_rate)[0] == pytest.approx(polls)
+    assert dict(paths["chat", "queue"].usd_by_rate)[0] == pytest.approx(2 * polls)
+
+
+def test_an_async_event_costs_one_lambda_request():
+    per_month = 1_000_000 * 730 / 24
+    [(_, usd)] = [r for r in _paths()["chat", "async"].usd_by_rate if r[0] == 1_000_000]
+    assert usd == pytest.approx(per_month * prices.PRICES["lambda_request_million"] / 1e6)
+
+
+def test_a_queued_event_costs_a_send_and_its_share_of_receive_delete_and_invoke():
+    days = 730 / 24
+    [(_, usd)] = [r for r in _paths()["ingestion", "queue"].usd_by_rate if r[0] == 1_000_000]
+    events = 1_000_000 * days
+    polls = 5 * 3 * 60 * 730
+    expected = (polls + events * (1 + 2 / 5)) * 0.40 / 1e6 + events / 5 * 0.20 / 1e6
+    assert usd == pytest.approx(expected)
+
+
+def test_the_deployed_mode_is_marked_and_printed_per_path():
+    dev = {(e.path, e.mode) for e in estimate_stack("dev", ROOT).event_paths if e.selected}
+    prod = {(e.path, e.mode) for e in estimate_stack("prod", ROOT).event_paths if e.selected}
+    assert dev == {("ingestion", "eventbridge"), ("chat", "async")}
+    assert prod == {("ingestion", "queue"), ("chat", "queue")}
+    text = format_report(estimate_stack("dev", ROOT))
+    assert "> ingestion   eventbridge" in text and "  ingestion   queue" in text
+    assert "1M/day" in text
+
+
+def test_queue_paths_add_pollers_to_the_idle_bill_and_an_alarm_per_dlq():
+    queued = parse_settings({"chorus:eventPaths": {"ingestion": "queue", "chat": "queue"}})
+    idle_free = parse_settings({})
+    assert (polled_queues(queued), polled_queues(idle_free)) == (3, 0)
+    assert alarm_count(queued) == alarm_count(idle_free) + 1  # cache invalidation's own DLQ
+    names = {i.name for i in estimate(queued).idle}
+    assert "SQS long polling by Lambda" in names
+
+
+def test_cli_json_carries_the_event_paths(tmp_path):
+    from components.cost_command import cost
+
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    result = CliRunner().invoke(cost, ["--stack", "dev", "--project-dir", str(tmp_path), "--json"])
+    paths = {(p["path"], p["mode"]): p for p in json.loads(result.output)["eventPaths"]}
+    assert paths["chat", "async"]["deployed"] is True
+    assert paths["chat", "async"]["usdPerMonth"]["0"] == 0.0

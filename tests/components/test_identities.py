@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from components.settings import load_stack_file, parse_settings
+from components.settings import parse_settings, read_stack_file
 from components.stack import build_stack
 
 from .test_stack import CODE, EVERYTHING_ON
@@ -18,10 +18,22 @@ from .urns import deploy_recording
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = json.loads((Path(__file__).parent / "data" / "urns_before_split.json").read_text())
+QUEUED = {"chorus:eventPaths": {"ingestion": "queue", "chat": "queue"}}
+"""The event paths the identities were recorded with (the idle-free paths are other resources:
+switching a stack's paths replaces its queues and event sources, on purpose)."""
+
+
+def _dev_as_recorded():
+    """Pulumi.dev.yaml as it was when the identities were recorded: Aurora on, the queues."""
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    config["chorus:vectorStore"]["aurora"]["enabled"] = True
+    return parse_settings({**config, **QUEUED})
+
+
 STACKS = {
-    "dev": (lambda: load_stack_file(ROOT / "Pulumi.dev.yaml"), "dev"),
+    "dev": (_dev_as_recorded, "dev"),
     "everything": (
-        lambda: parse_settings({**EVERYTHING_ON, "chorus:frontend": {"enabled": True}}),
+        lambda: parse_settings({**EVERYTHING_ON, **QUEUED, "chorus:frontend": {"enabled": True}}),
         "prod",
     ),
 }

@@ -82,7 +82,7 @@ def test_prod_passes_the_policy_pack_with_the_customer_key_required(prod):
 
 
 def test_chorus_cost_prices_the_prod_stack():
-    from chorus.runtime.commands.cost import cost
+    from chorus.components.cost_command import cost
 
     result = CliRunner().invoke(cost, ["--stack", "prod", "--project-dir", str(ROOT), "--json"])
     assert result.exit_code == 0, result.output

@@ -104,10 +104,32 @@ def test_bad_values_name_their_key(config, named):
     assert named in str(error.value)
 
 
-def test_dev_workspaces_default_to_the_dynamodb_store_with_aurora_kept():
+def test_dev_workspaces_default_to_the_dynamodb_store_with_aurora_opt_in():
     vs = load_stack_file(ROOT / "Pulumi.dev.yaml").vector_store
     assert vs.default_store == "dynamodb"
-    assert vs.enabled_stores() == ["dynamodb", "pgvector"]
+    assert vs.enabled_stores() == ["dynamodb"]
+
+
+def test_dev_event_paths_poll_nothing_and_prod_keeps_the_queues():
+    dev = load_stack_file(ROOT / "Pulumi.dev.yaml").event_paths
+    prod = load_stack_file(ROOT / "Pulumi.prod.yaml").event_paths
+    assert (dev.ingestion, dev.chat, dev.idle_free) == ("eventbridge", "async", True)
+    assert (prod.ingestion, prod.chat, prod.idle_free) == ("queue", "queue", False)
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"ingestion": "sns"}, "chorus:eventPaths.ingestion"),
+        ({"chat": "sqs"}, "chorus:eventPaths.chat"),
+        ({"chatRetryAttempts": 3}, "chorus:eventPaths.chatRetryAttempts"),
+        ({"ingestMaxEventAgeSeconds": 30}, "chorus:eventPaths.ingestMaxEventAgeSeconds"),
+    ],
+)
+def test_bad_event_paths_name_their_key(config, named):
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"chorus:eventPaths": config})
+    assert named in str(error.value)
 
 
 def test_store_defaults_deploy_dynamodb_and_aurora_only():

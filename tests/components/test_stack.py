@@ -150,6 +150,14 @@ def dev():
 
 
 @pytest.fixture(scope="module")
+def dev_with_aurora():
+    """Pulumi.dev.yaml with the pgvector store opted in (``vectorStore.aurora.enabled``)."""
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    config["chorus:vectorStore"]["aurora"]["enabled"] = True
+    return _deploy(parse_settings(config))
+
+
+@pytest.fixture(scope="module")
 def everything():
     return _deploy(parse_settings(EVERYTHING_ON), stack="prod")
 
@@ -190,8 +198,8 @@ def test_dev_stack_is_cheap_by_construction(dev):
     endpoints = dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert {e.inputs["vpcEndpointType"] for e in endpoints} == {"Gateway"}
     assert dev.of_type("aws:kms/key:Key") == []
-    cluster = dev.one("aws:rds/cluster:Cluster").inputs
-    assert cluster["serverlessv2ScalingConfiguration"]["minCapacity"] == 0
+    assert dev.of_type("aws:rds/cluster:Cluster") == []  # Aurora is opt-in for dev
+    assert dev.of_type("aws:lambda/eventSourceMapping:EventSourceMapping") == []  # no poller
     [variant] = dev.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs[
         "productionVariants"
     ]
@@ -228,7 +236,22 @@ def test_app_config_parameter_names_the_stacks_resources(dev):
     assert config["models"]["bedrock"][0].startswith("anthropic.")
 
 
-def test_dev_app_config_lists_the_deployed_stores_and_defaults_to_dynamodb(dev):
+def test_dev_with_aurora_pauses_it_at_zero_capacity(dev_with_aurora):
+    cluster = dev_with_aurora.one("aws:rds/cluster:Cluster").inputs
+    assert cluster["serverlessv2ScalingConfiguration"]["minCapacity"] == 0
+
+
+def test_dev_app_config_lists_only_the_dynamodb_store(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    chunks = dev.one("aws:dynamodb/table:Table", "chunks")
+    assert config["vectorStore"]["defaultStore"] == "dynamodb"
+    assert config["vectorStore"]["stores"] == {"dynamodb": {"table": chunks.state["name"]}}
+
+
+def test_dev_app_config_with_aurora_lists_both_stores_and_defaults_to_dynamodb(
+    dev_with_aurora,
+):
+    dev = dev_with_aurora
     config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
     cluster = dev.one("aws:rds/cluster:Cluster")
     chunks = dev.one("aws:dynamodb/table:Table", "chunks")
@@ -481,7 +504,10 @@ def test_only_the_chat_worker_role_may_rerank_and_only_with_the_configured_model
     }
 
 
-def test_app_config_tells_the_runtime_how_to_reach_aurora_and_the_idempotency_table(dev):
+def test_app_config_tells_the_runtime_how_to_reach_aurora_and_the_idempotency_table(
+    dev_with_aurora,
+):
+    dev = dev_with_aurora
     config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
     cluster = dev.one("aws:rds/cluster:Cluster")
     pgvector = config["vectorStore"]["stores"]["pgvector"]
@@ -836,7 +862,7 @@ def test_main_reads_the_dev_config_and_exports_the_urls(monkeypatch, tmp_path):
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
     d = deploy(program, stack="dev")
-    assert len(d.of_type("aws:lambda/function:Function")) == 11
+    assert len(d.of_type("aws:lambda/function:Function")) == 10  # no database setup: no Aurora
     assert d.one("aws:ssm/parameter:Parameter", "app-config").inputs["name"] == "/chorus/dev/config"
     [(model_dir, code_dir, _)] = archives  # the dev embedder, from its PyPI package
     assert (Path(model_dir) / "config.json").exists()

@@ -188,3 +188,14 @@ def test_tune_stores_the_best_settings_on_the_workspace_and_says_what_it_chose(h
     )
     assert "plain dense" in result.stdout
     assert "workspace 'cli-test': chunking" in result.stdout
+
+
+def test_chorus_cost_is_a_subcommand_plugged_in_by_the_distribution():
+    """``chorus cost`` lives in components/ (an entry point; after changing pyproject.toml,
+    reinstall with ``pip install -e .``) and still runs as a ``chorus`` subcommand."""
+    from chorus.runtime.cli import main
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["cost", "--stack", "dev", "--project-dir", str(REPO)])
+    assert result.exit_code == 0, result.output
+    assert "Event paths, per month at N events a day" in result.output

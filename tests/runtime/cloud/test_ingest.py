@@ -169,3 +169,133 @@ def test_the_deadline_stops_when_the_longest_step_would_end_inside_the_margin():
 def test_a_short_invocation_keeps_a_quarter_of_its_time_as_margin():
     assert InvocationDeadline.from_context(Clock(40_000)).margin_ms == 10_000
     assert InvocationDeadline.from_context(object()) is None
+
+
+# -- asynchronous invocation: EventBridge and direct S3 notifications -------------------------
+# Shapes recorded from the S3 User Guide, "EventBridge event message structure" (the bucket and
+# key changed to chorus's; the key URL-encoded as S3 writes it).
+
+EVENTBRIDGE_CREATED = {
+    "version": "0",
+    "id": "17793124-05d4-b198-2fde-7ededc63b103",
+    "detail-type": "Object Created",
+    "source": "aws.s3",
+    "account": "111122223333",
+    "time": "2021-11-12T00:00:00Z",
+    "region": "ca-central-1",
+    "resources": ["arn:aws:s3:::chorus-documents"],
+    "detail": {
+        "version": "0",
+        "bucket": {"name": "chorus-documents"},
+        "object": {
+            "key": "workspaces/ops/doc1/key+rotation.md",
+            "size": 5,
+            "etag": "b1946ac92492d2347c6235b4d2611184",
+            "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+            "sequencer": "617f08299329d189",
+        },
+        "request-id": "N4N7GDK58NMKJ12R",
+        "requester": "123456789012",
+        "source-ip-address": "1.2.3.4",
+        "reason": "PutObject",
+    },
+}
+EVENTBRIDGE_DELETED = {
+    **EVENTBRIDGE_CREATED,
+    "detail-type": "Object Deleted",
+    "detail": {
+        "version": "0",
+        "bucket": {"name": "chorus-documents"},
+        "object": {
+            "key": "workspaces/ops/doc1/key+rotation.md",
+            "etag": "d41d8cd98f00b204e9800998ecf8427e",
+            "version-id": "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF",
+            "sequencer": "617f0837b476e463",
+        },
+        "request-id": "0BH729840619AG5K",
+        "requester": "123456789012",
+        "source-ip-address": "1.2.3.4",
+        "reason": "DeleteObject",
+        "deletion-type": "Delete Marker Created",
+    },
+}
+
+
+def test_an_eventbridge_object_created_event_is_one_created_event_with_its_version():
+    from chorus.runtime.cloud.ingest import invocation_events
+
+    [event] = invocation_events(EVENTBRIDGE_CREATED)
+    assert (event.kind, event.bucket, event.workspace_id, event.document_id) == (
+        "created",
+        "chorus-documents",
+        "ops",
+        "doc1",
+    )
+    assert event.name == "key rotation.md"  # decoded like the notification's key
+    assert (event.etag, event.version_id, event.size) == (
+        "b1946ac92492d2347c6235b4d2611184",
+        "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+        5,
+    )
+    assert event.sequencer == "617f08299329d189"
+
+
+def test_an_eventbridge_object_deleted_event_removes_and_orders_after_the_upload():
+    from chorus.runtime.cloud.ingest import invocation_events
+    from chorus.runtime.core.ingestion import document_version
+
+    [created] = invocation_events(EVENTBRIDGE_CREATED)
+    [deleted] = invocation_events(EVENTBRIDGE_DELETED)
+    assert deleted.kind == "removed"
+    assert document_version(deleted.sequencer) > document_version(created.sequencer)
+
+
+def test_the_same_upload_as_notification_or_eventbridge_event_is_the_same_version():
+    from chorus.runtime.cloud.ingest import invocation_events
+
+    direct = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": "chorus-documents"},
+                    "object": {
+                        "key": "workspaces/ops/doc1/key+rotation.md",
+                        "size": 5,
+                        "eTag": "b1946ac92492d2347c6235b4d2611184",
+                        "versionId": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+                        "sequencer": "617f08299329d189",
+                    },
+                },
+            }
+        ]
+    }
+    assert invocation_events(direct) == invocation_events(EVENTBRIDGE_CREATED)
+
+
+def test_other_s3_event_types_and_keys_outside_the_documents_prefix_give_no_event():
+    from chorus.runtime.cloud.ingest import invocation_events
+
+    tagged = {**EVENTBRIDGE_CREATED, "detail-type": "Object Tags Added"}
+    elsewhere = json.loads(json.dumps(EVENTBRIDGE_CREATED))
+    elsewhere["detail"]["object"]["key"] = "ingest-staging/ops/doc1/x.npz"
+    assert invocation_events(tagged) == [] and invocation_events(elsewhere) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        [],
+        {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {}}},
+        {"source": "aws.s3", "detail-type": "Object Created", "detail": "x"},
+        {"hello": "world"},
+    ],
+    ids=["not-an-object", "no-key", "detail-not-an-object", "not-s3"],
+)
+def test_an_invocation_that_is_no_object_event_is_a_bad_request(event):
+    from chorus.runtime.cloud.ingest import invocation_events
+
+    with pytest.raises(BadRequest):
+        invocation_events(event)

@@ -1,8 +1,11 @@
 """``chorus cost --stack dev``: what a stack's configuration costs idle and per 1,000 chats,
-and a comparison of the vector stores a workspace can pick.
+what each event path costs at 0 / 1k / 1M events a day, and the vector stores a workspace can
+pick.
 
-The estimate itself lives with the infrastructure (``chorus.components.cost``, pure Python, a
-dated price table); this module is only the command line.
+The command lives with the estimate it prints (``cost.py``, pure Python, a dated price table):
+the runtime never imports the infrastructure. The ``chorus`` command finds it through the
+``chorus.commands`` entry point the distribution declares (pyproject.toml). Needs ``click`` (in
+the ``chorus`` distribution).
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ import click
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON.")
 def cost(stack: str, project_dir: Path, as_json: bool) -> None:
-    """Estimated monthly idle cost and cost per 1,000 chats of a stack, item by item, and what
-    each vector store kind costs (idle, per 1,000 queries) and how fast it answers."""
-    # components is a sibling package of runtime in the ``chorus`` distribution.
-    from chorus.components.cost import estimate_stack, format_report
-    from chorus.components.settings import ConfigError
+    """Estimated monthly idle cost and cost per 1,000 chats of a stack, item by item, what each
+    event path costs at 0 / 1k / 1M events a day, and what each vector store kind costs (idle,
+    per 1,000 queries) and how fast it answers."""
+    from .cost import estimate_stack, format_report
+    from .settings import ConfigError
 
     try:
         report = estimate_stack(stack, project_dir)
@@ -44,6 +47,16 @@ def cost(stack: str, project_dir: Path, as_json: bool) -> None:
             "perThousandChats": [asdict(i) for i in report.per_thousand_chats],
             "perThousandChatsTotal": round(report.per_thousand_total, 4),
             "stores": [asdict(o) for o in report.stores],
+            "eventPaths": [
+                {
+                    "path": e.path,
+                    "mode": e.mode,
+                    "deployed": e.selected,
+                    "detail": e.detail,
+                    "usdPerMonth": {str(n): round(usd, 4) for n, usd in e.usd_by_rate},
+                }
+                for e in report.event_paths
+            ],
         }
         click.echo(json.dumps(payload, indent=2))
     else:
