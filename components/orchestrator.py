@@ -9,7 +9,7 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .alarms import ChatAlarms
+from .alarms import AlarmSet, AlarmThresholds, ChatAlarms, ChatAlarmsArgs
 from .chat_apis import (
     HttpApi,
     LambdaTargetArgs,
@@ -255,6 +255,13 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Burst per API stage. Default: 40."""
     alarm_email: pulumi.Input[str]
     """E-mail subscribed to the alarm topic. Default: none."""
+    alarm_set: AlarmSet
+    """``essential`` (≤ 10 alarm metrics, CloudWatch's free tier) or ``full`` (every alarm of
+    ``ChatAlarms`` and the composite "chat is down"). Default: ``full``."""
+    alarm_thresholds: AlarmThresholds
+    """Overrides of ``alarms.DEFAULT_THRESHOLDS``. Default: none."""
+    sagemaker_endpoint_names: Mapping[str, pulumi.Input[str]]
+    """Label → SageMaker endpoint name, each alarmed on for 5xx (``full``). Default: none."""
     lambda_error_alarms: LambdaErrorAlarms
     """One Errors alarm per function, or one on the account's aggregate Lambda Errors metric
     (cheaper: alarms cost $0.10/month each). Default: ``per_function``."""
@@ -414,17 +421,36 @@ class ChatOrchestrator(pulumi.ComponentResource):
         }
         if args.get("ingest_dlq_name") is not None:
             dead_letter_queues["ingest"] = args["ingest_dlq_name"]
-        alarms = ChatAlarms(
-            name,
-            {
-                "dead_letter_queues": dead_letter_queues,
-                "functions": {m: fn.function_name for m, fn in self.functions.items()},
-                "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
-                "alarm_email": args.get("alarm_email"),
-                "kms_key_arn": kms_key_arn,
+        alarm_args: ChatAlarmsArgs = {
+            "alarm_set": args.get("alarm_set", "full"),
+            "thresholds": args.get("alarm_thresholds", {}),
+            "dead_letter_queues": dead_letter_queues,
+            "queues": {
+                "chat": _queue_name(messaging.chat_queue_arn),
+                "ingest": _queue_name(args["ingest_queue_arn"]),
             },
-            opts=moved_under(self),
-        )
+            "functions": {m: fn.function_name for m, fn in self.functions.items()},
+            "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
+            "http_api_id": http.api_id,
+            "websocket_api_id": ws.api_id,
+            "websocket_stage": stage_name,
+            "state_machines": {
+                "fanout": workflows.fanout_state_machine_arn,
+                "reindex": workflows.reindex_state_machine_arn,
+            },
+            "sagemaker_endpoints": dict(args.get("sagemaker_endpoint_names") or {}),
+            "alarm_email": args.get("alarm_email"),
+            "kms_key_arn": kms_key_arn,
+        }
+        if args.get("cluster_arn") is not None:
+            alarm_args["aurora_cluster_id"] = _queue_name(args["cluster_arn"])
+        alarms = ChatAlarms(name, alarm_args, opts=moved_under(self))
+        self.alarms = alarms
+        """The ``ChatAlarms`` (Python-side: dashboards and deployment groups read its alarms)."""
+        self.websocket_api = ws
+        self.http_api = http
+        self.messaging = messaging
+        self.workflows = workflows
 
         self.websocket_url = ws.url
         self.http_api_url = http.url
@@ -894,6 +920,11 @@ WRITE_ITEMS = [
 def _uploads(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """The objects under the runtime's documents prefix."""
     return pulumi.Output.concat(bucket_arn, "/", RUNTIME_DOCUMENTS_PREFIX, "*")
+
+
+def _queue_name(arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The last ``:`` part of an ARN (a queue's name, an Aurora cluster's identifier)."""
+    return pulumi.Output.from_input(arn).apply(lambda value: value.rsplit(":", 1)[-1])
 
 
 def _target(fn: LambdaFunction) -> LambdaTargetArgs:

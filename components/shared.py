@@ -290,7 +290,9 @@ def key_policy(
             {
                 "Sid": "S3AndSnsToEncryptedQueues",
                 "Effect": "Allow",
-                "Principal": {"Service": ["s3.amazonaws.com", "sns.amazonaws.com"]},
+                "Principal": {
+                    "Service": ["cloudwatch.amazonaws.com", "s3.amazonaws.com", "sns.amazonaws.com"]
+                },
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}},

@@ -101,6 +101,17 @@ def answer_models(settings: StackSettings) -> list[str]:
     return [b for b in m.bedrock if "embed" not in b] + list(m.openai_models)
 
 
+def sagemaker_endpoint_labels(settings: StackSettings) -> list[str]:
+    """``ModelHost``'s endpoint labels: the hosted embedder and cross-encoder, each LLM."""
+    m = settings.models
+    hosted = [
+        label
+        for label, cfg in (("embedding", m.embedding), ("cross_encoder", m.cross_encoder))
+        if cfg.hosting in SAGEMAKER_HOSTING
+    ]
+    return hosted + [llm.name for llm in m.llms]
+
+
 def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
     """Interface endpoints ``network.lambdasInVpc`` needs but the stack lacks (none with NAT)."""
     net, m = settings.network, settings.models
@@ -424,6 +435,15 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
     }
     if orch.alarm_email:
         chat_args["alarm_email"] = orch.alarm_email
+    obs = settings.observability
+    chat_args["alarm_set"] = obs.alarm_set
+    chat_args["alarm_thresholds"] = obs.thresholds.model_dump()  # type: ignore[typeddict-item]
+    endpoints = sagemaker_endpoint_labels(settings)
+    if endpoints:
+        chat_args["sagemaker_endpoint_names"] = {
+            label: models.endpoint_names.apply(lambda names, label=label: names[label])
+            for label in endpoints
+        }
     if vs.aurora.enabled:
         chat_args.update(
             cluster_arn=store.cluster_arn, database_secret_arn=store.database_secret_arn
