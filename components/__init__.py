@@ -51,6 +51,8 @@ _EXPORTS = {
     "ChatWorkflowsArgs": "workflows",
     "ChatAlarms": "alarms",
     "ChatAlarmsArgs": "alarms",
+    "Dashboard": "dashboard",
+    "DashboardArgs": "dashboard",
 }
 
 __all__ = [
@@ -69,6 +71,8 @@ __all__ = [
     "ChatWorkflows",
     "ChatWorkflowsArgs",
     "ComponentInputError",
+    "Dashboard",
+    "DashboardArgs",
     "Frontend",
     "FrontendArgs",
     "HostedModelArgs",
@@ -100,6 +104,7 @@ if TYPE_CHECKING:
     from .chat_apis import HttpApi, HttpApiArgs, LambdaTargetArgs, WebSocketApi, WebSocketApiArgs
     from .chat_messaging import ChatMessaging, ChatMessagingArgs
     from .chat_tables import ChatTables, ChatTablesArgs
+    from .dashboard import Dashboard, DashboardArgs
     from .frontend import Frontend, FrontendArgs
     from .function import LambdaFunction, LambdaFunctionArgs
     from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs

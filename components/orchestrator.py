@@ -446,6 +446,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
             alarm_args["aurora_cluster_id"] = _queue_name(args["cluster_arn"])
         alarms = ChatAlarms(name, alarm_args, opts=moved_under(self))
         self.alarms = alarms
+        self.observed: ChatAlarmsArgs = alarm_args
+        """What the alarms watch (queues, DLQs, functions, APIs, workflows...): the dashboard
+        draws the same resources."""
         """The ``ChatAlarms`` (Python-side: dashboards and deployment groups read its alarms)."""
         self.websocket_api = ws
         self.http_api = http

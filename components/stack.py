@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .auth import Auth, AuthArgs
+from .dashboard import Dashboard, DashboardArgs
 from .frontend import Frontend, FrontendArgs
 from .model_host import HostedModelArgs, LlmArgs, ModelHost
 from .network import Network, NetworkArgs
@@ -273,6 +274,8 @@ def build_stack(
         p.chat = ChatOrchestrator("chat", _chat_args(p))
         p.store.grant_opensearch_access("workers", p.chat.worker_role_arns)
         AppConfig("app-config", _app_config_args(p))
+        if settings.observability.dashboard:
+            Dashboard("ops", dashboard_args(p))
         if settings.frontend.enabled:
             web = Frontend("web", _frontend_args(p, site_dir))
     except BaseException:
@@ -532,6 +535,54 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
             },
         },
     }
+
+
+STORE_METRIC_LABELS = {
+    "dynamodb": "DynamoDBVectorStore",
+    "pgvector": "PgVectorStore",
+    "opensearch": "OpenSearchStore",
+    "s3vectors": "S3VectorsStore",
+    "kendra": "KendraDocumentStore",
+}
+"""Store kind → the ``Store`` dimension of ``RetrievalLatency`` (``metrics.store_label``)."""
+
+
+def dashboard_args(p: _Parts) -> DashboardArgs:
+    """The dashboard of what the stack deploys: what the alarms watch, plus the models, the
+    stores and the tables."""
+    chat, store = p.chat, p.store
+    assert chat is not None and store is not None
+    vs = p.settings.vector_store
+    observed = chat.observed
+    tables: dict[str, Any] = {
+        "workspaces": store.workspace_table_name,
+        "documents": store.document_table_name,
+        "sessions": chat.sessions_table_name,
+        "connections": chat.connections_table_name,
+        "idempotency": chat.idempotency_table_name,
+    }
+    if vs.dynamodb.enabled:
+        tables["chunks"] = store.chunks_table_name
+    args: DashboardArgs = {
+        "region": p.region,
+        "models": ["extractive", *answer_models(p.settings)],
+        "stores": [STORE_METRIC_LABELS[kind] for kind in vs.enabled_stores()],
+        "tables": tables,
+    }
+    for key in (
+        "functions",
+        "queues",
+        "dead_letter_queues",
+        "http_api_id",
+        "websocket_api_id",
+        "websocket_stage",
+        "state_machines",
+        "aurora_cluster_id",
+        "sagemaker_endpoints",
+    ):
+        if observed.get(key) is not None:
+            args[key] = observed[key]  # type: ignore[literal-required]
+    return args
 
 
 def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
