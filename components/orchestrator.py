@@ -255,6 +255,9 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Burst per API stage. Default: 40."""
     alarm_email: pulumi.Input[str]
     """E-mail subscribed to the alarm topic. Default: none."""
+    websocket_access_logs: bool
+    """JSON access logs of the WebSocket stage (and the account's API Gateway CloudWatch role
+    they need; see ``WebSocketApiArgs.manage_account_logging``). Default: False."""
     alarm_set: AlarmSet
     """``essential`` (≤ 10 alarm metrics, CloudWatch's free tier) or ``full`` (every alarm of
     ``ChatAlarms`` and the composite "chat is down"). Default: ``full``."""
@@ -390,6 +393,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     "authorizer": _target(self.functions["ws_authorizer"]),
                     "require_cdn_header": self._require_cdn,
                     "stage_name": stage_name,
+                    "access_logs": args.get("websocket_access_logs", False),
+                    "log_retention_days": args.get("log_retention_days", 14),
+                    "kms_key_arn": kms_key_arn,
                     **_throttling(args),
                 },
                 opts=moved_under(self),

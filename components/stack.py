@@ -440,6 +440,7 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         chat_args["alarm_email"] = orch.alarm_email
     obs = settings.observability
     chat_args["alarm_set"] = obs.alarm_set
+    chat_args["websocket_access_logs"] = obs.access_logs
     chat_args["alarm_thresholds"] = obs.thresholds.model_dump()  # type: ignore[typeddict-item]
     endpoints = sagemaker_endpoint_labels(settings)
     if endpoints:
@@ -599,6 +600,8 @@ def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
         "user_pool_id": auth.user_pool_id,
         "user_pool_client_id": auth.client_id,
         "models": answer_models(settings),
+        "access_logs": settings.observability.cdn_logs,
+        "access_log_expiry_days": settings.observability.cdn_log_expiry_days,
     }
 
 

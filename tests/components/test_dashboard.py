@@ -93,7 +93,8 @@ def test_every_lambda_function_of_the_chat_path_is_drawn(prod, body):
 
 def test_per_model_widgets_cover_every_configured_model(body):
     settings = load_stack_file(ROOT / "Pulumi.prod.yaml")
-    drawn = {dimensions(m)["Model"] for m in metric_lines(body) if m[:2] == ["chorus", "ModelLatency"]}
+    lines = [m for m in metric_lines(body) if m[:2] == ["chorus", "ModelLatency"]]
+    drawn = {dimensions(m)["Model"] for m in lines}
     assert drawn == {"extractive", *settings.models.bedrock} - {
         m for m in settings.models.bedrock if "embed" in m
     }
@@ -110,4 +111,3 @@ def test_a_stack_without_aurora_or_sagemaker_draws_neither():
     titles = {w["properties"]["title"] for w in minimal["widgets"]}
     assert "Aurora ACU and connections" not in titles and "SageMaker endpoints" not in titles
     assert "Queue depth" in titles
-
