@@ -53,6 +53,8 @@ _EXPORTS = {
     "ChatAlarmsArgs": "alarms",
     "Dashboard": "dashboard",
     "DashboardArgs": "dashboard",
+    "LambdaDeployments": "deployments",
+    "LambdaDeploymentsArgs": "deployments",
 }
 
 __all__ = [
@@ -78,6 +80,8 @@ __all__ = [
     "HostedModelArgs",
     "HttpApi",
     "HttpApiArgs",
+    "LambdaDeployments",
+    "LambdaDeploymentsArgs",
     "LambdaFunction",
     "LambdaFunctionArgs",
     "LambdaTargetArgs",
@@ -105,6 +109,7 @@ if TYPE_CHECKING:
     from .chat_messaging import ChatMessaging, ChatMessagingArgs
     from .chat_tables import ChatTables, ChatTablesArgs
     from .dashboard import Dashboard, DashboardArgs
+    from .deployments import LambdaDeployments, LambdaDeploymentsArgs
     from .frontend import Frontend, FrontendArgs
     from .function import LambdaFunction, LambdaFunctionArgs
     from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs

@@ -19,6 +19,7 @@ from .chat_apis import (
 )
 from .chat_messaging import ChatMessaging
 from .chat_tables import ChatTables
+from .deployments import DeploymentStrategy, LambdaDeployments
 from .function import LambdaFunction, LambdaFunctionArgs
 from .iam import Statement, allow, kms_statements
 from .naming import moved_under, tagged
@@ -71,6 +72,18 @@ HTTP_ROUTES = (
     "PUT /workspaces/{workspaceId}/settings",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
+
+ROLLED_OUT_FUNCTIONS = (
+    "ws_message",
+    "rest_api",
+    "chat_worker",
+    "ingest_worker",
+    "fanout_model",
+    "fanout_agreement",
+    "reindex_document",
+)
+"""The workers and API functions shipped through CodeDeploy (the connection handlers and the
+authorizer are tiny and change rarely)."""
 
 AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
@@ -255,6 +268,16 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Burst per API stage. Default: 40."""
     alarm_email: pulumi.Input[str]
     """E-mail subscribed to the alarm topic. Default: none."""
+    deployment_strategy: DeploymentStrategy
+    """Publish versions of ``ROLLED_OUT_FUNCTIONS`` behind a ``live`` alias and declare their
+    CodeDeploy deployment groups (``LambdaDeployments``), rolled back by this component's alarms.
+    ``all_at_once``: Pulumi moves the alias at once (the groups serve manual rollouts);
+    ``canary`` / ``linear``: Pulumi publishes, a CodeDeploy deployment shifts. Default: none (no
+    versions, no deployment groups)."""
+    deployment_percent: int
+    """Canary first step / linear step, % of traffic. Default: 10."""
+    deployment_interval_minutes: int
+    """Minutes between steps. Default: 5."""
     websocket_access_logs: bool
     """JSON access logs of the WebSocket stage (and the account's API Gateway CloudWatch role
     they need; see ``WebSocketApiArgs.manage_account_logging``). Default: False."""
@@ -452,6 +475,24 @@ class ChatOrchestrator(pulumi.ComponentResource):
             alarm_args["aurora_cluster_id"] = _queue_name(args["cluster_arn"])
         alarms = ChatAlarms(name, alarm_args, opts=moved_under(self))
         self.alarms = alarms
+        self.deployments: LambdaDeployments | None = None
+        """CodeDeploy groups of the published functions (None without ``deployment_strategy``)."""
+        if args.get("deployment_strategy") is not None:
+            self.deployments = LambdaDeployments(
+                name,
+                {
+                    "functions": {
+                        m: {"function_name": fn.function_name, "alias_name": fn.alias_name}
+                        for m, fn in self.functions.items()
+                        if fn.alias_name is not None
+                    },
+                    "strategy": args["deployment_strategy"],
+                    "percent": args.get("deployment_percent", 10),
+                    "interval_minutes": args.get("deployment_interval_minutes", 5),
+                    "alarm_names": alarms.alarm_names,
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.observed: ChatAlarmsArgs = alarm_args
         """What the alarms watch (queues, DLQs, functions, APIs, workflows...): the dashboard
         draws the same resources."""
@@ -505,6 +546,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
         args = self._args
         env = {**self._base_env, **extra.pop("environment", {})}
         config_arn = parameter_arn(args["config_parameter_name"], self._region, self._account)
+        strategy = args.get("deployment_strategy")
+        if strategy is not None and module in ROLLED_OUT_FUNCTIONS:
+            extra.update(publish=True, alias_shifted_by_codedeploy=strategy != "all_at_once")
         fn_args: LambdaFunctionArgs = {
             "handler": f"{HANDLERS}.{module}.handler",
             "code": args["code"],

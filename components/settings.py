@@ -403,6 +403,16 @@ class AlarmThresholdSettings(_Section):
     sagemaker_5xx: float = Field(0.0, ge=0)
 
 
+class DeploymentSettings(_Section):
+    """``chorus:observability.deployment``: how new function versions reach users."""
+
+    enabled: bool = False
+    """Publish versions behind a ``live`` alias with CodeDeploy deployment groups."""
+    strategy: Literal["all_at_once", "canary", "linear"] = "all_at_once"
+    percent: int = Field(10, ge=1, le=99)
+    interval_minutes: int = Field(5, ge=1, le=60)
+
+
 class ObservabilitySettings(_Section):
     """``chorus:observability``: alarms, dashboard, access logs and how code is rolled out."""
 
@@ -417,6 +427,7 @@ class ObservabilitySettings(_Section):
     cdn_logs: bool = False
     """CloudFront standard logs to a private bucket, expired after ``cdnLogExpiryDays``."""
     cdn_log_expiry_days: int = Field(30, ge=1, le=3650)
+    deployment: DeploymentSettings = DeploymentSettings()
 
 
 class StackSettings(_Section):

@@ -441,6 +441,12 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
     obs = settings.observability
     chat_args["alarm_set"] = obs.alarm_set
     chat_args["websocket_access_logs"] = obs.access_logs
+    if obs.deployment.enabled:
+        chat_args.update(
+            deployment_strategy=obs.deployment.strategy,
+            deployment_percent=obs.deployment.percent,
+            deployment_interval_minutes=obs.deployment.interval_minutes,
+        )
     chat_args["alarm_thresholds"] = obs.thresholds.model_dump()  # type: ignore[typeddict-item]
     endpoints = sagemaker_endpoint_labels(settings)
     if endpoints:
