@@ -500,9 +500,11 @@ def _register_commands() -> None:
     from .commands.cost import cost
     from .commands.eval_grounding import grounding
     from .commands.model import model
+    from .commands.stats import stats
 
     main.add_command(cost)
     main.add_command(model)
+    main.add_command(stats)
     eval.add_command(grounding)
 
 
