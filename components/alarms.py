@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 import pulumi
@@ -96,7 +96,8 @@ class AlarmSpec:
     chat_down: bool = False
     """Part of the composite "chat is down"."""
     ok_actions: bool = False
-    extra: Mapping[str, object] = field(default_factory=dict)
+    kind: str = ""
+    """The runbook section (docs/operations.md) when several alarms share one (default: slug)."""
 
     @property
     def metric_count(self) -> int:
@@ -245,6 +246,7 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
                 t("queue_age_seconds"),
                 essential=label == "chat",
                 chat_down=label == "chat",
+                kind="queue-age",
             )
         )
     for label, dlq in (args.get("dead_letter_queues") or {}).items():
@@ -264,6 +266,7 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
                 t("dlq_messages"),
                 essential=True,
                 ok_actions=True,
+                kind="dlq-depth",
             )
         )
     specs.append(
@@ -296,6 +299,7 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
                     [Metric("AWS/Lambda", "Errors", {"FunctionName": fn_name})],
                     0.0,
                     essential=False,
+                    kind="lambda-errors",
                 )
             )
     for label, arn in (args.get("state_machines") or {}).items():
@@ -312,6 +316,7 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
                 t("step_functions_failures"),
                 essential=False,
                 expression="m0 + m1",
+                kind="workflow-failures",
             )
         )
     if args.get("aurora_cluster_id") is not None:
@@ -337,7 +342,7 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
     for label, endpoint in (args.get("sagemaker_endpoints") or {}).items():
         specs.append(
             AlarmSpec(
-                f"{label}-endpoint-5xx",
+                f"{label.replace('_', '-')}-endpoint-5xx",
                 f"The {label} SageMaker endpoint answers 5xx: read its CloudWatch log group "
                 "(/aws/sagemaker/Endpoints/<name>); a serverless endpoint may be out of memory.",
                 [
@@ -349,6 +354,7 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
                 ],
                 t("sagemaker_5xx"),
                 essential=False,
+                kind="endpoint-5xx",
             )
         )
     return specs
@@ -497,7 +503,7 @@ def _alarm(
     resource_name: str, spec: AlarmSpec, topic_arn: pulumi.Output[str], opts
 ) -> aws.cloudwatch.MetricAlarm:
     common = {
-        "alarm_description": f"{spec.runbook} (runbook: {RUNBOOK}#{spec.slug})",
+        "alarm_description": f"{spec.runbook} (runbook: {RUNBOOK}#{spec.kind or spec.slug})",
         "comparison_operator": spec.comparison,
         "threshold": spec.threshold,
         "evaluation_periods": spec.periods,

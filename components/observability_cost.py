@@ -24,8 +24,9 @@ OBSERVABILITY_PRICES = {
 three free ones, a custom metric (each namespace + name + dimensions) for a month of data."""
 FREE_DASHBOARDS = 3
 """Dashboards of up to 50 metrics each are always free per account (we assume none used)."""
-EMF_BYTES_PER_TURN = 2_500
-"""EMF log bytes one single-model turn writes (≈ 8 lines, measured from the handler test)."""
+EMF_BYTES_PER_TURN = 1_700
+"""EMF log bytes one single-model turn writes (5 lines; ``python bench/emf_bytes_per_turn.py``
+prints 1,688 bytes, 2,793 for a three-model consensus)."""
 
 PLACEHOLDER = "x"
 """Names in the cost plan: only the shape (which alarms exist) matters for the count."""
