@@ -67,9 +67,16 @@ def api_gateway_account_logging(name: str, parent: pulumi.Resource) -> aws.apiga
 
 
 def cdn_log_bucket(
-    name: str, *, parent: pulumi.Resource, expiry_days: pulumi.Input[int]
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    expiry_days: pulumi.Input[int],
+    kms_key_arn: pulumi.Input[str] | None = None,
 ) -> aws.s3.Bucket:
-    """``<name>``: a private bucket CloudFront's standard logs can be delivered to."""
+    """``<name>``: a private bucket CloudFront's standard logs can be delivered to, encrypted
+    with ``kms_key_arn`` (whose policy lets ``delivery.logs.amazonaws.com`` generate data keys:
+    ``Shared``'s does) or, without one, SSE-S3 (log delivery cannot use the AWS-managed
+    ``aws/s3`` key)."""
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(name, force_destroy=True, opts=child)
     # CloudFront's log delivery writes with an ACL granting the bucket owner control.
@@ -94,8 +101,10 @@ def cdn_log_bucket(
         rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"
-                )
+                    sse_algorithm="aws:kms" if kms_key_arn is not None else "AES256",
+                    kms_master_key_id=kms_key_arn,
+                ),
+                bucket_key_enabled=kms_key_arn is not None,
             )
         ],
         opts=child,

@@ -400,7 +400,6 @@ def topic_policy(topic_arn: str, account: str) -> str:
                     "Action": [
                         "sns:Publish",
                         "sns:Subscribe",
-                        "sns:Receive",
                         "sns:GetTopicAttributes",
                         "sns:SetTopicAttributes",
                     ],

@@ -226,7 +226,8 @@ class Dashboard(pulumi.ComponentResource):
         Dashboard("chat", {
             "region": "eu-west-1",
             "models": ["anthropic.claude-3-haiku-20240307-v1:0"],
-            "queues": {"chat": chat.chat_queue_name},
+            "queues": {"chat": "chorus-chat-queue"},
+            "functions": {"chat_worker": "chorus-chat-worker"},
         })
     """
 

@@ -89,10 +89,12 @@ class LambdaDeployments(pulumi.ComponentResource):
         from chorus.components import LambdaDeployments
 
         LambdaDeployments("chat", {
-            "functions": {"chat_worker": {"function_name": fn.function_name,
-                                          "alias_name": fn.alias_name}},
-            "strategy": "canary", "percent": 10, "interval_minutes": 5,
-            "alarm_names": alarms.alarm_names,
+            "functions": {"chat_worker": {"function_name": "chorus-chat-worker",
+                                          "alias_name": "live"}},
+            "strategy": "canary",
+            "percent": 10,
+            "interval_minutes": 5,
+            "alarm_names": ["chorus-chat-error-rate"],
         })
     """
 

@@ -246,6 +246,9 @@ class FrontendArgs(TypedDict, total=False):
     Default: False."""
     access_log_expiry_days: pulumi.Input[int]
     """Days the CDN's access logs are kept. Default: 30."""
+    access_log_kms_key_arn: pulumi.Input[str]
+    """Customer-managed key of the access-log bucket (its policy must let
+    ``delivery.logs.amazonaws.com`` generate data keys). Default: SSE-S3."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -609,7 +612,10 @@ class Frontend(pulumi.ComponentResource):
         if not args.get("access_logs", False):
             return None
         logs = cdn_log_bucket(
-            f"{name}-cdn-logs", parent=self, expiry_days=args.get("access_log_expiry_days", 30)
+            f"{name}-cdn-logs",
+            parent=self,
+            expiry_days=args.get("access_log_expiry_days", 30),
+            kms_key_arn=args.get("access_log_kms_key_arn"),
         )
         self.access_log_bucket_name = logs.bucket
         return aws.cloudfront.DistributionLoggingConfigArgs(

@@ -444,63 +444,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             opts=moved_under(self),
         )
         self._event_sources(messaging)
-        dead_letter_queues: dict[str, pulumi.Input[str]] = {
-            "chat": messaging.chat_dlq_name,
-            "cache-invalidation": messaging.invalidation_dlq_name,
-        }
-        if args.get("ingest_dlq_name") is not None:
-            dead_letter_queues["ingest"] = args["ingest_dlq_name"]
-        alarm_args: ChatAlarmsArgs = {
-            "alarm_set": args.get("alarm_set", "full"),
-            "thresholds": args.get("alarm_thresholds", {}),
-            "dead_letter_queues": dead_letter_queues,
-            "queues": {
-                "chat": _queue_name(messaging.chat_queue_arn),
-                "ingest": _queue_name(args["ingest_queue_arn"]),
-            },
-            "functions": {m: fn.function_name for m, fn in self.functions.items()},
-            "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
-            "http_api_id": http.api_id,
-            "websocket_api_id": ws.api_id,
-            "websocket_stage": stage_name,
-            "state_machines": {
-                "fanout": workflows.fanout_state_machine_arn,
-                "reindex": workflows.reindex_state_machine_arn,
-            },
-            "sagemaker_endpoints": dict(args.get("sagemaker_endpoint_names") or {}),
-            "alarm_email": args.get("alarm_email"),
-            "kms_key_arn": kms_key_arn,
-        }
-        if args.get("cluster_arn") is not None:
-            alarm_args["aurora_cluster_id"] = _queue_name(args["cluster_arn"])
-        alarms = ChatAlarms(name, alarm_args, opts=moved_under(self))
-        self.alarms = alarms
-        self.deployments: LambdaDeployments | None = None
-        """CodeDeploy groups of the published functions (None without ``deployment_strategy``)."""
-        if args.get("deployment_strategy") is not None:
-            self.deployments = LambdaDeployments(
-                name,
-                {
-                    "functions": {
-                        m: {"function_name": fn.function_name, "alias_name": fn.alias_name}
-                        for m, fn in self.functions.items()
-                        if fn.alias_name is not None
-                    },
-                    "strategy": args["deployment_strategy"],
-                    "percent": args.get("deployment_percent", 10),
-                    "interval_minutes": args.get("deployment_interval_minutes", 5),
-                    "alarm_names": alarms.alarm_names,
-                },
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        self.observed: ChatAlarmsArgs = alarm_args
-        """What the alarms watch (queues, DLQs, functions, APIs, workflows...): the dashboard
-        draws the same resources."""
-        """The ``ChatAlarms`` (Python-side: dashboards and deployment groups read its alarms)."""
-        self.websocket_api = ws
-        self.http_api = http
-        self.messaging = messaging
-        self.workflows = workflows
+        alarms = self._operations(messaging, workflows, ws, http, stage_name)
 
         self.websocket_url = ws.url
         self.http_api_url = http.url
@@ -537,6 +481,74 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 "worker_role_arns": self.worker_role_arns,
             }
         )
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def _operations(
+        self,
+        messaging: ChatMessaging,
+        workflows: ChatWorkflows,
+        ws: WebSocketApi,
+        http: HttpApi,
+        stage_name: pulumi.Input[str],
+    ) -> ChatAlarms:
+        """The alarms on what users feel and, with ``deployment_strategy``, the CodeDeploy
+        groups they roll back; returns the alarms."""
+        args, name = self._args, self._name
+        dead_letter_queues: dict[str, pulumi.Input[str]] = {
+            "chat": messaging.chat_dlq_name,
+            "cache-invalidation": messaging.invalidation_dlq_name,
+        }
+        if args.get("ingest_dlq_name") is not None:
+            dead_letter_queues["ingest"] = args["ingest_dlq_name"]
+        alarm_args: ChatAlarmsArgs = {
+            "alarm_set": args.get("alarm_set", "full"),
+            "thresholds": args.get("alarm_thresholds", {}),
+            "dead_letter_queues": dead_letter_queues,
+            "queues": {
+                "chat": _queue_name(messaging.chat_queue_arn),
+                "ingest": _queue_name(args["ingest_queue_arn"]),
+            },
+            "functions": {m: fn.function_name for m, fn in self.functions.items()},
+            "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
+            "http_api_id": http.api_id,
+            "websocket_api_id": ws.api_id,
+            "websocket_stage": stage_name,
+            "state_machines": {
+                "fanout": workflows.fanout_state_machine_arn,
+                "reindex": workflows.reindex_state_machine_arn,
+            },
+            "sagemaker_endpoints": dict(args.get("sagemaker_endpoint_names") or {}),
+            "alarm_email": args.get("alarm_email"),
+            "kms_key_arn": args.get("kms_key_arn"),
+        }
+        if args.get("cluster_arn") is not None:
+            alarm_args["aurora_cluster_id"] = _queue_name(args["cluster_arn"])
+        alarms = ChatAlarms(name, alarm_args, opts=moved_under(self))
+        self.alarms = alarms
+        """The ``ChatAlarms`` (Python-side: deployment groups and dashboards read its alarms)."""
+        self.observed: ChatAlarmsArgs = alarm_args
+        """What the alarms watch (queues, DLQs, functions, APIs, workflows...): the dashboard
+        draws the same resources."""
+        self.deployments: LambdaDeployments | None = None
+        """CodeDeploy groups of the published functions (None without ``deployment_strategy``)."""
+        if args.get("deployment_strategy") is not None:
+            self.deployments = LambdaDeployments(
+                name,
+                {
+                    "functions": {
+                        m: {"function_name": fn.function_name, "alias_name": fn.alias_name}
+                        for m, fn in self.functions.items()
+                        if fn.alias_name is not None
+                    },
+                    "strategy": args["deployment_strategy"],
+                    "percent": args.get("deployment_percent", 10),
+                    "interval_minutes": args.get("deployment_interval_minutes", 5),
+                    "alarm_names": alarms.alarm_names,
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return alarms
 
     # -- the functions --------------------------------------------------------------------------
 

@@ -288,6 +288,13 @@ def key_policy(
                 },
             },
             {
+                "Sid": "CloudFrontLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+            },
+            {
                 "Sid": "S3AndSnsToEncryptedQueues",
                 "Effect": "Allow",
                 "Principal": {

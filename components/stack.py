@@ -596,7 +596,7 @@ def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
     chat = p.chat
     assert chat is not None
     shared, auth, tags, region, settings = p.shared, p.auth, p.tags, p.region, p.settings
-    return {
+    args: FrontendArgs = {
         "tags": tags,
         "site_dir": site_dir,
         "http_api_url": chat.http_api_url,
@@ -609,6 +609,9 @@ def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
         "access_logs": settings.observability.cdn_logs,
         "access_log_expiry_days": settings.observability.cdn_log_expiry_days,
     }
+    if p.kms is not None:
+        args["access_log_kms_key_arn"] = p.kms
+    return args
 
 
 def _outputs(p: _Parts, outputs: dict[str, Any]) -> dict[str, Any]:

@@ -67,6 +67,9 @@ def test_the_cdn_logs_to_a_private_bucket_that_expires_them(prod):
                                          "ignorePublicAcls", "restrictPublicBuckets"))  # fmt: skip
     [rule] = prod.named("web-cdn-logs-lifecycle").inputs["rules"]
     assert rule["expiration"]["days"] == 90 and rule["status"] == "Enabled"
+    [sse] = prod.named("web-cdn-logs-sse").inputs["rules"]
+    by_default = sse["applyServerSideEncryptionByDefault"]
+    assert by_default["kmsMasterKeyId"] == prod.one("aws:kms/key:Key").state["arn"]
     policy = json.loads(prod.named("web-cdn-logs-policy").inputs["policy"])
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

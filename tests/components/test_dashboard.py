@@ -9,6 +9,7 @@ import pytest
 
 from components.dashboard import dashboard_body
 from components.settings import load_stack_file
+from components.stack import answer_models
 
 from .test_stack import _deploy
 
@@ -95,9 +96,7 @@ def test_per_model_widgets_cover_every_configured_model(body):
     settings = load_stack_file(ROOT / "Pulumi.prod.yaml")
     lines = [m for m in metric_lines(body) if m[:2] == ["chorus", "ModelLatency"]]
     drawn = {dimensions(m)["Model"] for m in lines}
-    assert drawn == {"extractive", *settings.models.bedrock} - {
-        m for m in settings.models.bedrock if "embed" in m
-    }
+    assert drawn == {"extractive", *answer_models(settings)}
 
 
 def test_widgets_tile_two_columns_without_overlap(body):
