@@ -9,6 +9,7 @@ worker thread) just goes unrecorded.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -28,11 +29,20 @@ class XRaySpans:
         if self.tracer.disabled:
             yield None
             return
-        with contextlib.ExitStack() as stack:
-            try:
-                subsegment = stack.enter_context(self.tracer.provider.in_subsegment(f"## {name}"))
+        manager: Any = None
+        subsegment: Any = None
+        try:
+            manager = self.tracer.provider.in_subsegment(f"## {name}")
+            subsegment = manager.__enter__()
+        except Exception:  # no segment in this thread: measure nothing, fail nothing
+            manager = subsegment = None
+        if subsegment is not None:
+            with contextlib.suppress(Exception):
                 for key, value in (annotations or {}).items():
                     subsegment.put_annotation(key, value)
-            except Exception:  # no segment in this thread: measure nothing, fail nothing
-                subsegment = None
+        try:
             yield subsegment
+        finally:
+            if manager is not None:
+                with contextlib.suppress(Exception):
+                    manager.__exit__(*sys.exc_info())

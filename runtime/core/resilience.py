@@ -340,11 +340,14 @@ class ResilientProvider:
         deadline_at = self.clock.now() + budget
         if budget <= 0:
             raise ProviderTimeout(f"no time was left to ask {self.name}")
-        stream, first = self._first_delta(messages, temperature, max_tokens, deadline_at, budget)
-        if first is None:
-            return
-        yield first
-        yield from stream
+        with self.metrics.span("model_call", {"model": self.name}):
+            stream, first = self._first_delta(
+                messages, temperature, max_tokens, deadline_at, budget
+            )
+            if first is None:
+                return
+            yield first
+            yield from stream
 
     def _first_delta(
         self,
