@@ -149,8 +149,6 @@ class ChatService:
         self.cascade_models = list(cascade_models or [m for m in answerers if m != judge])
         self.consensus_models = list(consensus_models or [m for m in answerers if m != judge])
         self.metrics = metrics or NO_METRICS
-        if grounding is not None and metrics is not None:
-            grounding = _SpannedGrounding(grounding, self.metrics)
         self.grounding = grounding
         self.agreement = agreement
         self.cache = cache
@@ -161,7 +159,11 @@ class ChatService:
         self.orchestrator = Orchestrator(
             self.answerers,
             prices=self.prices,
-            grounding=grounding,
+            grounding=(
+                _SpannedGrounding(grounding, self.metrics)
+                if grounding is not None and metrics is not None
+                else grounding
+            ),
             agreement=agreement,
             settings=self.settings,
             fanout=fanout,
