@@ -246,3 +246,8 @@ def test_the_essential_set_drops_the_rest():
         "turn-latency-p95",
         "lambda-throttles",
     }
+
+
+def test_dev_observability_idles_at_zero_after_the_free_tier():
+    lines, free = idle_lines(load_stack_file(ROOT / "Pulumi.dev.yaml"))
+    assert sum(line.usd for line in lines) - sum(line.usd for line in free) == pytest.approx(0)
