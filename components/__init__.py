@@ -53,6 +53,10 @@ _EXPORTS = {
     "ChatWorkflowsArgs": "workflows",
     "ChatAlarms": "alarms",
     "ChatAlarmsArgs": "alarms",
+    "Dashboard": "dashboard",
+    "DashboardArgs": "dashboard",
+    "LambdaDeployments": "deployments",
+    "LambdaDeploymentsArgs": "deployments",
 }
 
 __all__ = [
@@ -71,6 +75,8 @@ __all__ = [
     "ChatWorkflows",
     "ChatWorkflowsArgs",
     "ComponentInputError",
+    "Dashboard",
+    "DashboardArgs",
     "DeadLetterQueue",
     "DeadLetterQueueArgs",
     "Frontend",
@@ -78,6 +84,8 @@ __all__ = [
     "HostedModelArgs",
     "HttpApi",
     "HttpApiArgs",
+    "LambdaDeployments",
+    "LambdaDeploymentsArgs",
     "LambdaFunction",
     "LambdaFunctionArgs",
     "LambdaTargetArgs",
@@ -104,6 +112,8 @@ if TYPE_CHECKING:
     from .chat_apis import HttpApi, HttpApiArgs, LambdaTargetArgs, WebSocketApi, WebSocketApiArgs
     from .chat_messaging import ChatMessaging, ChatMessagingArgs
     from .chat_tables import ChatTables, ChatTablesArgs
+    from .dashboard import Dashboard, DashboardArgs
+    from .deployments import LambdaDeployments, LambdaDeploymentsArgs
     from .frontend import Frontend, FrontendArgs
     from .function import LambdaFunction, LambdaFunctionArgs
     from .model_host import HostedModelArgs, LlmArgs, ModelHost, ModelHostArgs

@@ -9,6 +9,11 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .access_logs import (
+    HTTP_ACCESS_LOG_FORMAT,
+    WEBSOCKET_ACCESS_LOG_FORMAT,
+    api_gateway_account_logging,
+)
 from .naming import tagged
 from .rules import LogRetentionDays, StageName, ThrottleBurst, ThrottleRate
 from .shared import CDN_SECRET_HEADER
@@ -66,6 +71,16 @@ class WebSocketApiArgs(TypedDict, total=False):
     """Steady requests/second. Default: 20."""
     throttling_burst_limit: pulumi.Input[ThrottleBurst]
     """Burst. Default: 40."""
+    access_logs: bool
+    """JSON access logs of the stage (``WEBSOCKET_ACCESS_LOG_FORMAT``) in ``<name>-ws-access-logs``.
+    Needs the account's API Gateway CloudWatch role (``manage_account_logging``). Default: False."""
+    manage_account_logging: bool
+    """With ``access_logs``: set the account's API Gateway CloudWatch role (one per account and
+    region; turn off when another stack or the platform team sets it). Default: True."""
+    log_retention_days: pulumi.Input[LogRetentionDays]
+    """Retention of the access logs. Default: 14."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed key of the access-log group. Default: AWS-managed."""
 
 
 def _routes_name_handlers(args) -> str | None:
@@ -178,6 +193,20 @@ class WebSocketApi(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        access_log_settings = None
+        depends_on: list[pulumi.Resource] = list(routes)
+        if args.get("access_logs", False):
+            access_logs = aws.cloudwatch.LogGroup(
+                f"{name}-ws-access-logs",
+                retention_in_days=args.get("log_retention_days", 14),
+                kms_key_id=args.get("kms_key_arn"),
+                opts=child,
+            )
+            access_log_settings = aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn, format=WEBSOCKET_ACCESS_LOG_FORMAT
+            )
+            if args.get("manage_account_logging", True):
+                depends_on.append(api_gateway_account_logging(name, self))
         stage = aws.apigatewayv2.Stage(
             f"{name}-ws-stage",
             api_id=api.id,
@@ -186,7 +215,8 @@ class WebSocketApi(pulumi.ComponentResource):
             default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
                 **_throttle(args)
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
+            access_log_settings=access_log_settings,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.api_id = api.id
         self.api_endpoint = api.api_endpoint
@@ -247,11 +277,8 @@ class HttpApiArgs(TypedDict, total=False):
     """Burst. Default: 40."""
 
 
-ACCESS_LOG_FORMAT = (
-    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
-    '"routeKey":"$context.routeKey","status":"$context.status",'
-    '"latency":"$context.integrationLatency","sub":"$context.authorizer.claims.sub"}'
-)
+ACCESS_LOG_FORMAT = HTTP_ACCESS_LOG_FORMAT
+"""The HTTP API's access-log line (``access_logs.HTTP_ACCESS_LOG_FORMAT``)."""
 
 
 class HttpApi(pulumi.ComponentResource):

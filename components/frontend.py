@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .access_logs import cdn_log_bucket
 from .buckets import attach_bucket_policy, private_bucket
 from .naming import physical_name, tagged
 from .rules import AnswerMode, PriceClass, WafRateLimit
@@ -240,6 +241,14 @@ class FrontendArgs(TypedDict, total=False):
     """Requests per IP per 5 minutes before the created web ACL blocks. Default: 2000."""
     force_destroy: bool
     """Let ``pulumi destroy`` empty the bucket. Default: True (it only holds build output)."""
+    access_logs: bool
+    """CloudFront standard logs to a private bucket of their own (``<name>-cdn-logs``).
+    Default: False."""
+    access_log_expiry_days: pulumi.Input[int]
+    """Days the CDN's access logs are kept. Default: 30."""
+    access_log_kms_key_arn: pulumi.Input[str]
+    """Customer-managed key of the access-log bucket (its policy must let
+    ``delivery.logs.amazonaws.com`` generate data keys). Default: SSE-S3."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -270,6 +279,8 @@ class Frontend(pulumi.ComponentResource):
     """The distribution's domain name (``d123.cloudfront.net``)."""
     url: pulumi.Output[str]
     """``https://`` URL of the app."""
+    access_log_bucket_name: pulumi.Output[str] | None
+    """Bucket of the CDN's standard logs (None without ``access_logs``)."""
     api_url: pulumi.Output[str]
     """The REST API through the CDN (``<url>/api``); the app's ``apiUrl``."""
     websocket_url: pulumi.Output[str]
@@ -325,6 +336,7 @@ class Frontend(pulumi.ComponentResource):
 
         headers = self._security_headers(name, args, region)
         edge = self._edge_functions(name, args)
+        self.access_log_bucket_name = None
         distribution = self._distribution(name, args, bucket, oac, headers, edge)
         attach_bucket_policy(
             site,
@@ -589,7 +601,25 @@ class Frontend(pulumi.ComponentResource):
                 )
             ),
             viewer_certificate=certificate,
+            logging_config=self._cdn_logging(name, args),
             opts=child,
+        )
+
+    def _cdn_logging(
+        self, name: str, args: FrontendArgs
+    ) -> aws.cloudfront.DistributionLoggingConfigArgs | None:
+        """Standard logs under ``cdn/`` of a private bucket that expires them."""
+        if not args.get("access_logs", False):
+            return None
+        logs = cdn_log_bucket(
+            f"{name}-cdn-logs",
+            parent=self,
+            expiry_days=args.get("access_log_expiry_days", 30),
+            kms_key_arn=args.get("access_log_kms_key_arn"),
+        )
+        self.access_log_bucket_name = logs.bucket
+        return aws.cloudfront.DistributionLoggingConfigArgs(
+            bucket=logs.bucket_domain_name, prefix="cdn/", include_cookies=False
         )
 
     def _app_config(

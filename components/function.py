@@ -33,6 +33,10 @@ VPC_ENI_ACTIONS = [
 """What Lambda needs to attach a function to a VPC; ``Describe*``/ENI calls take Resource "*"."""
 
 
+LIVE_ALIAS = "live"
+"""The alias callers use once versions are published."""
+
+
 class LambdaFunctionArgs(TypedDict, total=False):
     tags: Mapping[str, str]
     """Tags for every taggable resource of the component (its own tags, e.g. ``Name``, win).
@@ -65,6 +69,13 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """``x86_64`` or ``arm64``; must match the wheels in the layers. Default: ``x86_64``."""
     description: pulumi.Input[str]
     """Free text shown in the console. Default: the handler."""
+    publish: bool
+    """Publish a version per code/config change behind the alias ``live`` (what CodeDeploy
+    shifts, and SnapStart needs). Default: False (no versions, no alias)."""
+    alias_shifted_by_codedeploy: bool
+    """With ``publish``: leave the alias's version to CodeDeploy (Pulumi publishes the new
+    version; a deployment shifts ``live`` to it and rolls back on alarm). Default: False (Pulumi
+    points ``live`` at each new version at once)."""
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -164,9 +175,25 @@ class LambdaFunction(pulumi.ComponentResource):
                 log_format="JSON", log_group=log_group.name
             ),
             vpc_config=vpc_config,
+            publish=args.get("publish", False),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )
 
+        self.alias_name: pulumi.Output[str] | None = None
+        """``live`` when ``publish`` is on (else None)."""
+        self.version: pulumi.Output[str] | None = None
+        """The latest published version (None without ``publish``)."""
+        if args.get("publish", False):
+            ignore = ["function_version"] if args.get("alias_shifted_by_codedeploy") else []
+            alias = aws.lambda_.Alias(
+                f"{name}-live",
+                name=LIVE_ALIAS,
+                function_name=function.name,
+                function_version=function.version,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore),
+            )
+            self.alias_name = alias.name
+            self.version = function.version
         self.function_name = function.name
         self.arn = function.arn
         self.invoke_arn = function.invoke_arn

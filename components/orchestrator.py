@@ -9,7 +9,7 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .alarms import ChatAlarms
+from .alarms import AlarmSet, AlarmThresholds, ChatAlarms, ChatAlarmsArgs
 from .chat_apis import (
     HttpApi,
     LambdaTargetArgs,
@@ -19,6 +19,7 @@ from .chat_apis import (
 )
 from .chat_messaging import ChatMessaging
 from .chat_tables import ChatTables
+from .deployments import DeploymentStrategy, LambdaDeployments
 from .function import LambdaFunction, LambdaFunctionArgs
 from .iam import Statement, allow, kms_statements, policy_json
 from .naming import moved_under, tagged
@@ -74,6 +75,18 @@ HTTP_ROUTES = (
     "PUT /workspaces/{workspaceId}/settings",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
+
+ROLLED_OUT_FUNCTIONS = (
+    "ws_message",
+    "rest_api",
+    "chat_worker",
+    "ingest_worker",
+    "fanout_model",
+    "fanout_agreement",
+    "reindex_document",
+)
+"""The workers and API functions shipped through CodeDeploy (the connection handlers and the
+authorizer are tiny and change rarely)."""
 
 AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
@@ -315,6 +328,26 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Burst per API stage. Default: 40."""
     alarm_email: pulumi.Input[str]
     """E-mail subscribed to the alarm topic. Default: none."""
+    deployment_strategy: DeploymentStrategy
+    """Publish versions of ``ROLLED_OUT_FUNCTIONS`` behind a ``live`` alias and declare their
+    CodeDeploy deployment groups (``LambdaDeployments``), rolled back by this component's alarms.
+    ``all_at_once``: Pulumi moves the alias at once (the groups serve manual rollouts);
+    ``canary`` / ``linear``: Pulumi publishes, a CodeDeploy deployment shifts. Default: none (no
+    versions, no deployment groups)."""
+    deployment_percent: int
+    """Canary first step / linear step, % of traffic. Default: 10."""
+    deployment_interval_minutes: int
+    """Minutes between steps. Default: 5."""
+    websocket_access_logs: bool
+    """JSON access logs of the WebSocket stage (and the account's API Gateway CloudWatch role
+    they need; see ``WebSocketApiArgs.manage_account_logging``). Default: False."""
+    alarm_set: AlarmSet
+    """``essential`` (≤ 10 alarm metrics, CloudWatch's free tier) or ``full`` (every alarm of
+    ``ChatAlarms`` and the composite "chat is down"). Default: ``full``."""
+    alarm_thresholds: AlarmThresholds
+    """Overrides of ``alarms.DEFAULT_THRESHOLDS``. Default: none."""
+    sagemaker_endpoint_names: Mapping[str, pulumi.Input[str]]
+    """Label → SageMaker endpoint name, each alarmed on for 5xx (``full``). Default: none."""
     lambda_error_alarms: LambdaErrorAlarms
     """One Errors alarm per function, or one on the account's aggregate Lambda Errors metric
     (cheaper: alarms cost $0.10/month each). Default: ``per_function``."""
@@ -450,6 +483,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     "authorizer": _target(self.functions["ws_authorizer"]),
                     "require_cdn_header": self._require_cdn,
                     "stage_name": stage_name,
+                    "access_logs": args.get("websocket_access_logs", False),
+                    "log_retention_days": args.get("log_retention_days", 14),
+                    "kms_key_arn": kms_key_arn,
                     **_throttling(args),
                 },
                 opts=moved_under(self),
@@ -476,24 +512,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             opts=moved_under(self),
         )
         self._event_paths(messaging)
-        # Alarmed dead-letter queues: with the async chat path one queue keeps both the chat
-        # jobs and the invalidations that failed (one alarm instead of two).
-        dead_letter_queues: dict[str, pulumi.Input[str]] = {"chat": messaging.chat_dlq_name}
-        if not self._chat_async:
-            dead_letter_queues["cache-invalidation"] = messaging.invalidation_dlq_name
-        if args.get("ingest_dlq_name") is not None:
-            dead_letter_queues["ingest"] = args["ingest_dlq_name"]
-        alarms = ChatAlarms(
-            name,
-            {
-                "dead_letter_queues": dead_letter_queues,
-                "functions": {m: fn.function_name for m, fn in self.functions.items()},
-                "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
-                "alarm_email": args.get("alarm_email"),
-                "kms_key_arn": kms_key_arn,
-            },
-            opts=moved_under(self),
-        )
+        alarms = self._operations(messaging, workflows, ws, http, stage_name)
 
         self.websocket_url = ws.url
         self.http_api_url = http.url
@@ -531,6 +550,76 @@ class ChatOrchestrator(pulumi.ComponentResource):
             }
         )
 
+    # -- operations -----------------------------------------------------------------------------
+
+    def _operations(
+        self,
+        messaging: ChatMessaging,
+        workflows: ChatWorkflows,
+        ws: WebSocketApi,
+        http: HttpApi,
+        stage_name: pulumi.Input[str],
+    ) -> ChatAlarms:
+        """The alarms on what users feel and, with ``deployment_strategy``, the CodeDeploy
+        groups they roll back; returns the alarms."""
+        args, name = self._args, self._name
+        # With the async chat path one dead-letter queue keeps both the chat jobs and the
+        # invalidations that failed (one alarm instead of two), and no chat queue can age.
+        dead_letter_queues: dict[str, pulumi.Input[str]] = {"chat": messaging.chat_dlq_name}
+        queues: dict[str, pulumi.Input[str]] = {}
+        if not self._chat_async:
+            dead_letter_queues["cache-invalidation"] = messaging.invalidation_dlq_name
+            queues["chat"] = _queue_name(messaging.chat_queue_arn)
+        if args.get("ingest_dlq_name") is not None:
+            dead_letter_queues["ingest"] = args["ingest_dlq_name"]
+        if args.get("ingest_queue_arn") is not None:
+            queues["ingest"] = _queue_name(args["ingest_queue_arn"])
+        alarm_args: ChatAlarmsArgs = {
+            "alarm_set": args.get("alarm_set", "full"),
+            "thresholds": args.get("alarm_thresholds", {}),
+            "dead_letter_queues": dead_letter_queues,
+            "queues": queues,
+            "functions": {m: fn.function_name for m, fn in self.functions.items()},
+            "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
+            "http_api_id": http.api_id,
+            "websocket_api_id": ws.api_id,
+            "websocket_stage": stage_name,
+            "state_machines": {
+                "fanout": workflows.fanout_state_machine_arn,
+                "reindex": workflows.reindex_state_machine_arn,
+            },
+            "sagemaker_endpoints": dict(args.get("sagemaker_endpoint_names") or {}),
+            "alarm_email": args.get("alarm_email"),
+            "kms_key_arn": args.get("kms_key_arn"),
+        }
+        if args.get("cluster_arn") is not None:
+            alarm_args["aurora_cluster_id"] = _queue_name(args["cluster_arn"])
+        alarms = ChatAlarms(name, alarm_args, opts=moved_under(self))
+        self.alarms = alarms
+        """The ``ChatAlarms`` (Python-side: deployment groups and dashboards read its alarms)."""
+        self.observed: ChatAlarmsArgs = alarm_args
+        """What the alarms watch (queues, DLQs, functions, APIs, workflows...): the dashboard
+        draws the same resources."""
+        self.deployments: LambdaDeployments | None = None
+        """CodeDeploy groups of the published functions (None without ``deployment_strategy``)."""
+        if args.get("deployment_strategy") is not None:
+            self.deployments = LambdaDeployments(
+                name,
+                {
+                    "functions": {
+                        m: {"function_name": fn.function_name, "alias_name": fn.alias_name}
+                        for m, fn in self.functions.items()
+                        if fn.alias_name is not None
+                    },
+                    "strategy": args["deployment_strategy"],
+                    "percent": args.get("deployment_percent", 10),
+                    "interval_minutes": args.get("deployment_interval_minutes", 5),
+                    "alarm_names": alarms.alarm_names,
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return alarms
+
     # -- the functions --------------------------------------------------------------------------
 
     def _function(self, module: str, statements: list[Statement], **extra) -> LambdaFunction:
@@ -539,6 +628,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
         args = self._args
         env = {**self._base_env, **extra.pop("environment", {})}
         config_arn = parameter_arn(args["config_parameter_name"], self._region, self._account)
+        strategy = args.get("deployment_strategy")
+        if strategy is not None and module in ROLLED_OUT_FUNCTIONS:
+            extra.update(publish=True, alias_shifted_by_codedeploy=strategy != "all_at_once")
         fn_args: LambdaFunctionArgs = {
             "handler": f"{HANDLERS}.{module}.handler",
             "code": args["code"],
@@ -1118,6 +1210,11 @@ WRITE_ITEMS = [
 def _uploads(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """The objects under the runtime's documents prefix."""
     return pulumi.Output.concat(bucket_arn, "/", RUNTIME_DOCUMENTS_PREFIX, "*")
+
+
+def _queue_name(arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The last ``:`` part of an ARN (a queue's name, an Aurora cluster's identifier)."""
+    return pulumi.Output.from_input(arn).apply(lambda value: value.rsplit(":", 1)[-1])
 
 
 def _target(fn: LambdaFunction) -> LambdaTargetArgs:

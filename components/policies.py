@@ -94,9 +94,30 @@ def queue_encrypted(args: ResourceValidationArgs, report: Report) -> None:
         report("SQS queues must use the customer-managed key.")
 
 
-def topic_encrypted(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type == "aws:sns/topic:Topic" and not args.props.get("kmsMasterKeyId"):
-        report("SNS topics must be encrypted with KMS.")
+def _alarm_topic_arns(resources: Iterable[Any]) -> set[str]:
+    """Topics whose policy lets only CloudWatch publish (alarm topics)."""
+    found = set()
+    for policy in _of(resources, "aws:sns/topicPolicy:TopicPolicy"):
+        document = _json(policy.props.get("policy")) or {}
+        allows = [s for s in _as_list(document.get("Statement")) if s.get("Effect") == "Allow"]
+        if allows and all(
+            (s.get("Principal") or {}) == {"Service": "cloudwatch.amazonaws.com"} for s in allows
+        ):
+            found.add(policy.props.get("arn"))
+    return found
+
+
+def topics_encrypted(args: StackValidationArgs, report: Report) -> None:
+    # An alarm topic may go without SSE when the stack has no customer-managed key: CloudWatch
+    # cannot publish to a topic under the AWS-managed aws/sns key (its policy cannot be
+    # changed), and alarm messages carry no user data.
+    alarm_topics = _alarm_topic_arns(args.resources)
+    for topic in _of(args.resources, "aws:sns/topic:Topic"):
+        if topic.props.get("kmsMasterKeyId"):
+            continue
+        if topic.props.get("arn") in alarm_topics and not _require_cmk(args):
+            continue
+        report(f"SNS topic {topic.name} must be encrypted with KMS.")
 
 
 def log_group_retained(args: ResourceValidationArgs, report: Report) -> None:
@@ -214,6 +235,13 @@ def buckets_locked_down(args: StackValidationArgs, report: Report) -> None:
             for s in sse
             for rule in _as_list(s.props.get("rules"))
         ]
+        ownership = attached("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+        # CloudFront's standard-log delivery needs ACLs (BucketOwnerPreferred) and cannot
+        # encrypt with the AWS-managed aws/s3 key: without a CMK it writes SSE-S3.
+        log_delivery = any(
+            (o.props.get("rule") or {}).get("objectOwnership") == "BucketOwnerPreferred"
+            for o in ownership
+        )
         tls = cdn_origin = False
         for policy in attached("aws:s3/bucketPolicy:BucketPolicy"):
             document = _json(policy.props.get("policy")) or {}
@@ -233,7 +261,8 @@ def buckets_locked_down(args: StackValidationArgs, report: Report) -> None:
             report(f"Bucket {bucket.name} must deny requests without TLS.")
         # A bucket CloudFront reads through origin access control may use SSE-S3: CloudFront
         # cannot decrypt with the AWS-managed aws/s3 key, and a CMK would cost $1/month.
-        if "aws:kms" not in algorithms and not (cdn_origin and "AES256" in algorithms):
+        sse_s3_allowed = (cdn_origin or log_delivery) and "AES256" in algorithms
+        if "aws:kms" not in algorithms and not sse_s3_allowed:
             report(f"Bucket {bucket.name} must default to SSE-KMS encryption.")
 
 
@@ -307,7 +336,6 @@ def functions_have_own_roles(args: StackValidationArgs, report: Report) -> None:
 RESOURCE_RULES: dict[str, tuple[str, Callable[[ResourceValidationArgs, Report], None]]] = {
     "dynamodb-encrypted-pitr": ("Tables are KMS-encrypted with PITR", table_encrypted_with_pitr),
     "sqs-encrypted": ("Queues are encrypted", queue_encrypted),
-    "sns-encrypted": ("Topics are KMS-encrypted", topic_encrypted),
     "logs-retained": ("Log groups have a retention", log_group_retained),
     "lambda-traced-logged": ("Functions trace and log", function_traced_and_logged),
     "sqs-source-partial-batch": ("SQS sources report failures", event_source_reports_failures),
@@ -318,6 +346,7 @@ RESOURCE_RULES: dict[str, tuple[str, Callable[[ResourceValidationArgs, Report], 
 }
 STACK_RULES: dict[str, tuple[str, Callable[[StackValidationArgs, Report], None]]] = {
     "s3-locked-down": ("Buckets: no public access, SSE-KMS, TLS only", buckets_locked_down),
+    "sns-encrypted": ("Topics are KMS-encrypted", topics_encrypted),
     "sqs-dlq": ("Every queue has a DLQ", queues_have_dlqs),
     "async-dead-letter": (
         "Asynchronously invoked functions keep failed events",

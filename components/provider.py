@@ -40,6 +40,8 @@ from . import (
     chat_apis,
     chat_messaging,
     chat_tables,
+    dashboard,
+    deployments,
     frontend,
     function,
     model_host,
@@ -72,6 +74,8 @@ COMPONENTS: list[type[ComponentResource]] = [
     chat_apis.HttpApi,
     workflows.ChatWorkflows,
     alarms.ChatAlarms,
+    dashboard.Dashboard,
+    deployments.LambdaDeployments,
 ]
 """Every component the provider offers (``chorus:index:<Name>``)."""
 

@@ -485,6 +485,47 @@ class FrontendSettings(_Section):
     clone; set True in CI/prod so a stack never ships without its app."""
 
 
+class AlarmThresholdSettings(_Section):
+    """``chorus:observability.thresholds``: when each alarm fires (``components.alarms``)."""
+
+    api_5xx_percent: float = Field(5.0, gt=0, le=100)
+    turn_latency_p95_ms: float = Field(30_000.0, gt=0)
+    chat_error_percent: float = Field(10.0, gt=0, le=100)
+    lambda_throttles: float = Field(0.0, ge=0)
+    queue_age_seconds: float = Field(300.0, gt=0)
+    dlq_messages: float = Field(0.0, ge=0)
+    step_functions_failures: float = Field(0.0, ge=0)
+    aurora_acu_percent: float = Field(95.0, gt=0, le=100)
+    sagemaker_5xx: float = Field(0.0, ge=0)
+
+
+class DeploymentSettings(_Section):
+    """``chorus:observability.deployment``: how new function versions reach users."""
+
+    enabled: bool = False
+    """Publish versions behind a ``live`` alias with CodeDeploy deployment groups."""
+    strategy: Literal["all_at_once", "canary", "linear"] = "all_at_once"
+    percent: int = Field(10, ge=1, le=99)
+    interval_minutes: int = Field(5, ge=1, le=60)
+
+
+class ObservabilitySettings(_Section):
+    """``chorus:observability``: alarms, dashboard, access logs and how code is rolled out."""
+
+    alarm_set: Literal["essential", "full"] = "full"
+    """``essential``: the alarms that say users are hurting, within CloudWatch's 10 free alarm
+    metrics (dev); ``full``: every alarm and the composite "chat is down" (prod)."""
+    thresholds: AlarmThresholdSettings = AlarmThresholdSettings()
+    dashboard: bool = True
+    """A CloudWatch dashboard of the stack's resources ($3/month beyond the 3 free ones)."""
+    access_logs: bool = True
+    """JSON access logs of the WebSocket and HTTP API stages (CloudWatch Logs)."""
+    cdn_logs: bool = False
+    """CloudFront standard logs to a private bucket, expired after ``cdnLogExpiryDays``."""
+    cdn_log_expiry_days: int = Field(30, ge=1, le=3650)
+    deployment: DeploymentSettings = DeploymentSettings()
+
+
 class StackSettings(_Section):
     """Everything ``__main__.py`` needs, validated before any resource is declared."""
 
@@ -497,6 +538,7 @@ class StackSettings(_Section):
     event_paths: EventPathSettings = EventPathSettings()
     semantic_cache: SemanticCacheSettings = SemanticCacheSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
+    observability: ObservabilitySettings = ObservabilitySettings()
     frontend: FrontendSettings = FrontendSettings()
     """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
     log_retention_days: LogRetentionDays = 14

@@ -288,11 +288,24 @@ def key_policy(
                 },
             },
             {
-                # EventBridge: the ingest rule's dead-letter queue (eventPaths.ingestion)
+                "Sid": "CloudFrontLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+            },
+            {
+                # EventBridge: the ingest rule's dead-letter queue (eventPaths.ingestion);
+                # CloudWatch: alarms publishing to the encrypted alarm topic
                 "Sid": "S3AndSnsToEncryptedQueues",
                 "Effect": "Allow",
                 "Principal": {
-                    "Service": ["s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com"]
+                    "Service": [
+                        "cloudwatch.amazonaws.com",
+                        "events.amazonaws.com",
+                        "s3.amazonaws.com",
+                        "sns.amazonaws.com",
+                    ]
                 },
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .auth import Auth, AuthArgs
+from .dashboard import Dashboard, DashboardArgs
 from .frontend import Frontend, FrontendArgs
 from .model_host import HostedModelArgs, LlmArgs, ModelHost
 from .network import Network, NetworkArgs
@@ -99,6 +100,17 @@ def answer_models(settings: StackSettings) -> list[str]:
     """Models the chat can answer with (Bedrock embedding models excluded)."""
     m = settings.models
     return [b for b in m.bedrock if "embed" not in b] + list(m.openai_models)
+
+
+def sagemaker_endpoint_labels(settings: StackSettings) -> list[str]:
+    """``ModelHost``'s endpoint labels: the hosted embedder and cross-encoder, each LLM."""
+    m = settings.models
+    hosted = [
+        label
+        for label, cfg in (("embedding", m.embedding), ("cross_encoder", m.cross_encoder))
+        if cfg.hosting in SAGEMAKER_HOSTING
+    ]
+    return hosted + [llm.name for llm in m.llms]
 
 
 def missing_vpc_endpoints(settings: StackSettings) -> list[str]:
@@ -262,6 +274,8 @@ def build_stack(
         p.chat = ChatOrchestrator("chat", _chat_args(p))
         p.store.grant_opensearch_access("workers", p.chat.worker_role_arns)
         AppConfig("app-config", _app_config_args(p))
+        if settings.observability.dashboard:
+            Dashboard("ops", dashboard_args(p))
         if settings.frontend.enabled:
             web = Frontend("web", _frontend_args(p, site_dir))
     except BaseException:
@@ -438,6 +452,22 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         )
     if orch.alarm_email:
         chat_args["alarm_email"] = orch.alarm_email
+    obs = settings.observability
+    chat_args["alarm_set"] = obs.alarm_set
+    chat_args["websocket_access_logs"] = obs.access_logs
+    if obs.deployment.enabled:
+        chat_args.update(
+            deployment_strategy=obs.deployment.strategy,
+            deployment_percent=obs.deployment.percent,
+            deployment_interval_minutes=obs.deployment.interval_minutes,
+        )
+    chat_args["alarm_thresholds"] = obs.thresholds.model_dump()  # type: ignore[typeddict-item]
+    endpoints = sagemaker_endpoint_labels(settings)
+    if endpoints:
+        chat_args["sagemaker_endpoint_names"] = {
+            label: models.endpoint_names.apply(lambda names, label=label: names[label])
+            for label in endpoints
+        }
     if vs.aurora.enabled:
         chat_args.update(
             cluster_arn=store.cluster_arn, database_secret_arn=store.database_secret_arn
@@ -541,11 +571,59 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
     }
 
 
+STORE_METRIC_LABELS = {
+    "dynamodb": "DynamoDBVectorStore",
+    "pgvector": "PgVectorStore",
+    "opensearch": "OpenSearchStore",
+    "s3vectors": "S3VectorsStore",
+    "kendra": "KendraDocumentStore",
+}
+"""Store kind → the ``Store`` dimension of ``RetrievalLatency`` (``metrics.store_label``)."""
+
+
+def dashboard_args(p: _Parts) -> DashboardArgs:
+    """The dashboard of what the stack deploys: what the alarms watch, plus the models, the
+    stores and the tables."""
+    chat, store = p.chat, p.store
+    assert chat is not None and store is not None
+    vs = p.settings.vector_store
+    observed = chat.observed
+    tables: dict[str, Any] = {
+        "workspaces": store.workspace_table_name,
+        "documents": store.document_table_name,
+        "sessions": chat.sessions_table_name,
+        "connections": chat.connections_table_name,
+        "idempotency": chat.idempotency_table_name,
+    }
+    if vs.dynamodb.enabled:
+        tables["chunks"] = store.chunks_table_name
+    args: DashboardArgs = {
+        "region": p.region,
+        "models": ["extractive", *answer_models(p.settings)],
+        "stores": [STORE_METRIC_LABELS[kind] for kind in vs.enabled_stores()],
+        "tables": tables,
+    }
+    for key in (
+        "functions",
+        "queues",
+        "dead_letter_queues",
+        "http_api_id",
+        "websocket_api_id",
+        "websocket_stage",
+        "state_machines",
+        "aurora_cluster_id",
+        "sagemaker_endpoints",
+    ):
+        if observed.get(key) is not None:
+            args[key] = observed[key]  # type: ignore[literal-required]
+    return args
+
+
 def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
     chat = p.chat
     assert chat is not None
     shared, auth, tags, region, settings = p.shared, p.auth, p.tags, p.region, p.settings
-    return {
+    args: FrontendArgs = {
         "tags": tags,
         "site_dir": site_dir,
         "http_api_url": chat.http_api_url,
@@ -555,7 +633,12 @@ def _frontend_args(p: _Parts, site_dir: str | None) -> FrontendArgs:
         "user_pool_id": auth.user_pool_id,
         "user_pool_client_id": auth.client_id,
         "models": answer_models(settings),
+        "access_logs": settings.observability.cdn_logs,
+        "access_log_expiry_days": settings.observability.cdn_log_expiry_days,
     }
+    if p.kms is not None:
+        args["access_log_kms_key_arn"] = p.kms
+    return args
 
 
 def _outputs(p: _Parts, outputs: dict[str, Any]) -> dict[str, Any]:

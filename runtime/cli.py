@@ -506,8 +506,10 @@ def _register_commands() -> None:
 
     from .commands.eval_grounding import grounding
     from .commands.model import model
+    from .commands.stats import stats
 
     main.add_command(model)
+    main.add_command(stats)
     eval.add_command(grounding)
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
         main.add_command(_lazy(entry), entry.name)

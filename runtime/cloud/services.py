@@ -32,6 +32,7 @@ from ..core.chat import ChatService, ModelPrice
 from ..core.embedding_cache import CachedEmbedder
 from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge, GuardrailCheck
 from ..core.ingestion import Ingestor
+from ..core.metrics import NO_METRICS, OperationsMetrics
 from ..core.model_registry import ModelConfigError, ModelSpec, ProviderFactory, build_providers
 from ..core.orchestration import ModelFanOut
 from ..core.ports import Embedder, LLMProvider, Reranker, VectorStore
@@ -86,6 +87,9 @@ class CloudServices:
     provider_factories:
         Factories by provider kind (``ModelSpec`` → ``LLMProvider``) that replace or add to the
         built-in ones for ``models.registry`` (tests pass fakes).
+    metrics:
+        Where the chat service, the models and the ingestor report their figures (the
+        handlers' services: EMF + X-Ray, ``cloud_metrics``). Default: nowhere.
     """
 
     def __init__(
@@ -99,8 +103,10 @@ class CloudServices:
         database_dsn: str | None = None,
         jwks_fetch: Any = None,
         provider_factories: Mapping[str, ProviderFactory] | None = None,
+        metrics: OperationsMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or NO_METRICS
         self.session = session or boto3.session.Session(region_name=settings.region)
         self._embedder = embedder
         self._reranker = reranker
@@ -412,6 +418,7 @@ class CloudServices:
             self.metadata,
             max_document_bytes=self.settings.max_upload_bytes,
             on_document_changed=self.publisher,
+            metrics=self.metrics,
         )
 
     @cached_property
@@ -501,7 +508,7 @@ class CloudServices:
         deadline = models.orchestration.model_timeout_s
 
         def resilient(provider: LLMProvider) -> ResilientProvider:
-            return ResilientProvider(provider, deadline=deadline, retry=retry)
+            return ResilientProvider(provider, deadline=deadline, retry=retry, metrics=self.metrics)
 
         if models.bedrock:
             from ..adapters.bedrock import BedrockProvider
@@ -530,7 +537,11 @@ class CloudServices:
             names = [spec.name for spec in registry if spec.provider != "extractive"]
             try:
                 providers = build_providers(
-                    registry, self.provider_factories(), names=names, retry=retry
+                    registry,
+                    self.provider_factories(),
+                    names=names,
+                    retry=retry,
+                    metrics=self.metrics,
                 )
             except ModelConfigError as exc:
                 raise ConfigurationError(f"models.registry: {exc.message}") from None
@@ -635,6 +646,7 @@ class CloudServices:
             cache_threshold=self.settings.semantic_cache.threshold,
             guardrail=self.guardrail,
             fanout=self.fanout,
+            metrics=self.metrics,
         )
 
     def invalidate_workspace(self, workspace_id: str) -> int | None:
@@ -674,8 +686,17 @@ def get_services() -> CloudServices:
         if _services is None:
             session = boto3.session.Session()
             settings = load_settings(session.client("ssm", config=_RETRIES), os.environ)
-            _services = CloudServices(settings, session=session)
+            _services = CloudServices(settings, session=session, metrics=cloud_metrics())
         return _services
+
+
+def cloud_metrics() -> OperationsMetrics:
+    """EMF metrics and X-Ray spans (imported here: only the functions that build services pay
+    for them)."""
+    from ..adapters.emf_metrics import EmfMetrics
+    from ..adapters.xray_spans import XRaySpans
+
+    return OperationsMetrics(EmfMetrics(), XRaySpans())
 
 
 def set_services(services: CloudServices | None) -> None:

@@ -28,7 +28,8 @@ from .clock import Clock, SystemClock
 from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
 from .conversation import HeuristicCondenser, QueryCondenser, trim_history
 from .errors import BadRequest, ChorusError, Forbidden, NotFound
-from .grounding import GroundingJudge, GuardrailCheck, contradiction_dict
+from .grounding import GroundingJudge, GroundingReport, GuardrailCheck, contradiction_dict
+from .metrics import NO_METRICS, OperationsMetrics
 from .models import ChatMessage, Session, StoredMessage
 from .orchestration import (
     AllModelsFailed,
@@ -96,6 +97,9 @@ class ChatService:
         passes the Step Functions Express workflow).
     clock:
         What the turn's budget (``orchestration.turn_budget_s``) is measured on.
+    metrics:
+        Where each turn's figures (latency, outcome, per-model tokens and cost, cache hits,
+        retrieval latency) and spans go (default: nowhere).
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class ChatService:
         fanout: ModelFanOut | None = None,
         clock: Clock | None = None,
         relevance: RelevanceScorer | None = None,
+        metrics: OperationsMetrics | None = None,
     ) -> None:
         if default_model not in answerers:
             raise ValueError(f"default model {default_model!r} is not among the answerers")
@@ -143,6 +148,7 @@ class ChatService:
             raise ValueError(f"judge model {judge!r} is not among the answerers")
         self.cascade_models = list(cascade_models or [m for m in answerers if m != judge])
         self.consensus_models = list(consensus_models or [m for m in answerers if m != judge])
+        self.metrics = metrics or NO_METRICS
         self.grounding = grounding
         self.agreement = agreement
         self.cache = cache
@@ -153,7 +159,11 @@ class ChatService:
         self.orchestrator = Orchestrator(
             self.answerers,
             prices=self.prices,
-            grounding=grounding,
+            grounding=(
+                _SpannedGrounding(grounding, self.metrics)
+                if grounding is not None and metrics is not None
+                else grounding
+            ),
             agreement=agreement,
             settings=self.settings,
             fanout=fanout,
@@ -183,6 +193,23 @@ class ChatService:
         message_id = turn_id or uuid.uuid4().hex
         session_id = request.sessionId or uuid.uuid4().hex
         delivery = _Delivery(send)
+        event = self._turn(request, user_id, session_id, message_id, delivery)
+        try:
+            self.metrics.turn(event, request.mode)
+            self.metrics.flush()
+        except Exception:  # figures are never worth a turn
+            log.warning("recording the turn's metrics failed", exc_info=True)
+        return event
+
+    def _turn(
+        self,
+        request: SendMessageData,
+        user_id: str,
+        session_id: str,
+        message_id: str,
+        delivery: _Delivery,
+    ) -> dict[str, Any]:
+        """The turn, with every failure turned into the ``error`` event that ends it."""
         try:
             return self._chat(request, user_id, session_id, message_id, delivery)
         except ChorusError as exc:  # e.g. a store refusing a write: its own code, no answer
@@ -318,13 +345,17 @@ class ChatService:
             except Exception:  # a cache outage costs money, never the answer
                 log.warning("semantic cache lookup failed; answering without it", exc_info=True)
                 query_vec, hit = None, None
+            if query_vec is not None:
+                self.metrics.cache_lookup(hit is not None)
             if hit is not None:
                 return self._from_cache(turn, query, hit.final, hit.similarity)
 
         trace = RetrievalTrace()
         retrieval_started = time.perf_counter()
-        hits = self.retriever.retrieve(request.workspaceId, query, trace=trace)
+        with self.metrics.span("retrieve", {"workspace": request.workspaceId}):
+            hits = self.retriever.retrieve(request.workspaceId, query, trace=trace)
         retrieval_ms = _ms(retrieval_started)
+        self.metrics.retrieval(trace.store or "unknown", retrieval_ms)
         context = assemble_context(
             hits, budget_tokens=self.context_budget_tokens, count_tokens=self.count_tokens
         )
@@ -339,17 +370,18 @@ class ChatService:
                 first_token.append(_ms(turn.started))
             turn.delivery(token_event(turn.session_id, turn.message_id, model, text))
 
-        result = self.orchestrator.run(
-            request.mode,
-            turn.models,
-            request.text,
-            context,
-            turn.history,
-            temperature=request.modelKwargs.temperature,
-            max_tokens=request.modelKwargs.maxTokens,
-            on_token=on_token,
-            deadline=turn.deadline,
-        )
+        with self.metrics.span("answer", {"mode": request.mode}):
+            result = self.orchestrator.run(
+                request.mode,
+                turn.models,
+                request.text,
+                context,
+                turn.history,
+                temperature=request.modelKwargs.temperature,
+                max_tokens=request.modelKwargs.maxTokens,
+                on_token=on_token,
+                deadline=turn.deadline,
+            )
         answer = result.answer
         guardrail: dict[str, Any] | None = None
         if self.guardrail is not None:
@@ -377,6 +409,32 @@ class ChatService:
             guardrail=guardrail,
             sessionUsage=session_usage,
         )
+        with self.metrics.span("store_turn"):
+            self._store_answer(turn, answer, fields, sources, latency, query, guardrail)
+        turn.delivery(final)
+        # Never cache what a guardrail replaced or could not check (fail-open): a cache hit
+        # skips the guardrail.
+        unchecked = guardrail is not None and (guardrail["intervened"] or "error" in guardrail)
+        cacheable = not result.partial and not unchecked
+        if self.cache is not None and query_vec is not None and cacheable:
+            entry = {**fields, "sources": sources}
+            try:
+                self.cache.store(request.workspaceId, scope, query, query_vec, entry, epoch=epoch)
+            except Exception:
+                log.warning("semantic cache store failed", exc_info=True)
+        return final
+
+    def _store_answer(
+        self,
+        turn: _Turn,
+        answer: str,
+        fields: Mapping[str, Any],
+        sources: list[dict[str, Any]],
+        latency: Mapping[str, Any],
+        query: str,
+        guardrail: dict[str, Any] | None,
+    ) -> None:
+        request = turn.request
         self.metadata.add_message(
             StoredMessage(
                 turn.session_id,
@@ -393,18 +451,6 @@ class ChatService:
                 },
             )
         )
-        turn.delivery(final)
-        # Never cache what a guardrail replaced or could not check (fail-open): a cache hit
-        # skips the guardrail.
-        unchecked = guardrail is not None and (guardrail["intervened"] or "error" in guardrail)
-        cacheable = not result.partial and not unchecked
-        if self.cache is not None and query_vec is not None and cacheable:
-            entry = {**fields, "sources": sources}
-            try:
-                self.cache.store(request.workspaceId, scope, query, query_vec, entry, epoch=epoch)
-            except Exception:
-                log.warning("semantic cache store failed", exc_info=True)
-        return final
 
     def _from_cache(
         self, turn: _Turn, query: str, cached: Mapping[str, Any], similarity: float
@@ -450,6 +496,18 @@ class ChatService:
         )
         turn.delivery(final)
         return final
+
+
+class _SpannedGrounding:
+    """A grounding judge whose checks show as a ``grounding`` span of the turn's trace."""
+
+    def __init__(self, judge: GroundingJudge, metrics: OperationsMetrics) -> None:
+        self.judge = judge
+        self.metrics = metrics
+
+    def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]:
+        with self.metrics.span("grounding"):
+            return self.judge.check(answers, context)
 
 
 class _Turn:

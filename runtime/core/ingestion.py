@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,9 +43,12 @@ import numpy as np
 
 from .chunking import ChunkDraft, content_hash, split_text
 from .errors import UnsupportedDocument
+from .metrics import NO_METRICS, OperationsMetrics
 from .models import Chunk, Document, DocumentStatus, Workspace
 from .parsing import parse_document
 from .ports import Embedder, MetadataStore, VectorStore
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["indexed", "unchanged", "skipped", "failed", "paused", "superseded", "busy"]
 """``paused``: time ran out, continue with ``IngestResult.checkpoint``; ``superseded``: a newer
@@ -242,6 +246,9 @@ class Ingestor:
     on_document_changed:
         Called with (workspace id, document id) after a document is indexed or deleted
         (semantic-cache invalidation, notifications).
+    metrics:
+        Where each document's outcome, chunks, seconds and failure reason are counted
+        (default: nowhere).
     """
 
     def __init__(
@@ -254,7 +261,9 @@ class Ingestor:
         max_document_bytes: int = 20 * 1024 * 1024,
         on_document_changed: Callable[[str, str], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        metrics: OperationsMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or NO_METRICS
         self.wall_clock = wall_clock
         self.embedder = embedder
         self.store = store
@@ -306,7 +315,17 @@ class Ingestor:
         document = DocumentInput(name, data, document_id, metadata, version)
         if checkpoint is None and should_stop is None:
             return self.ingest_many(workspace, [document]).results[0]
-        return self._ingest_resumable(workspace, document, checkpoint, should_stop)
+        with self.metrics.span("ingest_document"):
+            result = self._ingest_resumable(workspace, document, checkpoint, should_stop)
+        self._count(result)
+        self.metrics.flush()
+        return result
+
+    def _count(self, result: IngestResult) -> None:
+        try:
+            self.metrics.ingested(result.outcome, result.chunks, result.seconds, result.reason)
+        except Exception:  # figures are never worth a document
+            log.warning("recording the ingest's metrics failed", exc_info=True)
 
     def _ingest_resumable(
         self,
@@ -386,6 +405,7 @@ class Ingestor:
 
         def report(result: IngestResult) -> None:
             summary.add(result)
+            self._count(result)
             if on_result:
                 on_result(result)
 
@@ -402,6 +422,7 @@ class Ingestor:
                 pending, pending_chunks = [], 0
         if pending:
             self._flush(workspace, pending, report)
+        self.metrics.flush()
         return summary
 
     def _prepare(
@@ -522,7 +543,8 @@ class Ingestor:
                 reason="another version of the document is being committed; retry shortly",
             )
         try:
-            self.store.replace_document_chunks(workspace.id, p.doc_id, chunks)
+            with self.metrics.span("store_chunks", {"document": p.doc_id}):
+                self.store.replace_document_chunks(workspace.id, p.doc_id, chunks)
         except Exception as exc:
             return self._fail(workspace, p, exc)
         current = self.metadata.finish_document_commit(

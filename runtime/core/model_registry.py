@@ -36,6 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ChorusError, NotFound
+from .metrics import OperationsMetrics
 from .models import TokenUsage
 from .ports import LLMProvider
 from .resilience import (
@@ -232,8 +233,10 @@ def resilient_provider(
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
     breaker: BreakerPolicy | None = DEFAULT_BREAKER,
+    metrics: OperationsMetrics | None = None,
 ) -> ResilientProvider:
-    """``provider`` wrapped with the spec's deadline (``timeout``) and rate limit."""
+    """``provider`` wrapped with the spec's deadline (``timeout``) and rate limit; its retries
+    and breaker openings counted in ``metrics``."""
     bucket = None
     if spec.rate_limit is not None:
         bucket = TokenBucket(rate=spec.rate_limit.rps, burst=spec.rate_limit.burst)
@@ -244,6 +247,7 @@ def resilient_provider(
         retry=retry,
         breaker=breaker,
         rate_limit=bucket,
+        metrics=metrics,
     )
 
 
@@ -255,6 +259,7 @@ def build_providers(
     resilient: bool = True,
     retry: RetryPolicy = DEFAULT_RETRY,
     breaker: BreakerPolicy | None = DEFAULT_BREAKER,
+    metrics: OperationsMetrics | None = None,
 ) -> dict[str, LLMProvider]:
     """Build a provider for each model (or each of ``names``) with ``factories[spec.provider]``.
 
@@ -277,7 +282,7 @@ def build_providers(
             )
         provider = factory(spec)
         built[spec.name] = (
-            resilient_provider(provider, spec, retry=retry, breaker=breaker)
+            resilient_provider(provider, spec, retry=retry, breaker=breaker, metrics=metrics)
             if resilient
             else provider
         )

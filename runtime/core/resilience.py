@@ -48,6 +48,7 @@ from tenacity import (
 
 from .clock import Clock, SystemClock
 from .errors import ChorusError, ContextTooLong, ProviderError, ProviderTimeout, Throttled
+from .metrics import NO_METRICS, OperationsMetrics
 from .models import ChatMessage, LLMDelta
 from .ports import LLMProvider
 
@@ -289,6 +290,8 @@ class ResilientProvider:
     clock:
         What the deadline is measured on and waited with (default: the system's monotonic
         clock; tests pass a simulated one, so a deadline is proven without real waiting).
+    metrics:
+        Where retries, throttles and breaker openings are counted (default: nowhere).
     """
 
     def __init__(
@@ -302,6 +305,7 @@ class ResilientProvider:
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock | None = None,
+        metrics: OperationsMetrics | None = None,
     ) -> None:
         if deadline <= 0:
             raise ValueError("deadline must be positive (seconds)")
@@ -313,6 +317,9 @@ class ResilientProvider:
             breaker.breaker(self.name) if isinstance(breaker, BreakerPolicy) else breaker
         )
         self.rate_limit = rate_limit
+        self.metrics = metrics or NO_METRICS
+        if self.breaker is not None and metrics is not None:
+            _count_openings(self.breaker, self.name, metrics)
         self._sleep = sleep
         self.clock: Clock = clock or SystemClock()
 
@@ -333,11 +340,14 @@ class ResilientProvider:
         deadline_at = self.clock.now() + budget
         if budget <= 0:
             raise ProviderTimeout(f"no time was left to ask {self.name}")
-        stream, first = self._first_delta(messages, temperature, max_tokens, deadline_at, budget)
-        if first is None:
-            return
-        yield first
-        yield from stream
+        with self.metrics.span("model_call", {"model": self.name}):
+            stream, first = self._first_delta(
+                messages, temperature, max_tokens, deadline_at, budget
+            )
+            if first is None:
+                return
+            yield first
+            yield from stream
 
     def _first_delta(
         self,
@@ -370,6 +380,7 @@ class ResilientProvider:
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        self.metrics.model_retry(self.name, str(getattr(error, "code", type(error).__name__)))
         logger.warning(
             "%s failed (%s); retry %d in %.2f s",
             self.name,
@@ -425,6 +436,26 @@ class ResilientProvider:
                 yield delta
         finally:
             pump.cancel()
+
+
+class _BreakerOpenings(pybreaker.CircuitBreakerListener):
+    """Counts a breaker's transitions to ``open`` as ``ModelBreakerOpens``."""
+
+    def __init__(self, name: str, metrics: OperationsMetrics) -> None:
+        self.name = name
+        self.metrics = metrics
+
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state, new_state) -> None:
+        if new_state is not None and new_state.name == pybreaker.STATE_OPEN:
+            self.metrics.breaker_opened(self.name)
+
+
+def _count_openings(
+    breaker: pybreaker.CircuitBreaker, name: str, metrics: OperationsMetrics
+) -> None:
+    """Listen to ``breaker`` once, however many wrappers share it."""
+    if not any(isinstance(listener, _BreakerOpenings) for listener in breaker.listeners):
+        breaker.add_listener(_BreakerOpenings(name, metrics))
 
 
 # -- several providers, one answer ------------------------------------------------------------

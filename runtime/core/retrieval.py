@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from .errors import BadRequest
 from .fusion import RRF_K, fuse_adaptive, fuse_rrf, fuse_weighted
+from .metrics import store_label
 from .mmr import mmr_select
 from .models import SearchHit
 from .ports import Embedder, Reranker, VectorStore
@@ -124,6 +125,8 @@ class RetrievalTrace:
     """Timings in milliseconds and what each stage produced, for the ``final`` event."""
 
     timings_ms: dict[str, float] = field(default_factory=dict)
+    store: str = ""
+    """The store that answered (``metrics.store_label``): the ``Store`` of retrieval metrics."""
     used_keyword: bool = False
     reranked: bool = False
 
@@ -172,6 +175,7 @@ class Retriever:
         """Return the top ``settings.k`` chunks of the workspace for ``query``."""
         s = settings or self.settings_for(workspace_id)
         trace = trace if trace is not None else RetrievalTrace()
+        trace.store = store_label(self.store)
         query = query.strip()
         if not query:
             raise BadRequest("the query is empty; ask a question with some words in it")

@@ -66,9 +66,9 @@ def _answer(services: CloudServices, job: ChatJob, context: Any) -> dict:
     run = idempotent(
         services, answer, "job", key_prefix="chat", event_key_jmespath="requestId", context=context
     )
-    final = run(job=job.model_dump(mode="json"))
-    metrics.add_metric(name=f"Chat_{final.get('type', 'unknown')}", unit=MetricUnit.Count, value=1)
-    return final
+    # The turn's figures (Turns by Mode and Outcome, latency, per-model tokens and cost) are
+    # recorded by the chat service itself (services.metrics).
+    return run(job=job.model_dump(mode="json"))
 
 
 def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, Any]:
@@ -121,6 +121,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return answer_job(services, record, context)
         return invalidate_cache(services, record)
 
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        services.metrics.flush()  # what a turn left buffered (a model's retries, ...)

@@ -39,4 +39,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"({exc.error_count()} problem(s)); see docs/orchestration.md"
         ) from None
     logger.append_keys(model=task.model)
-    return ask_model(get_services(), event)
+    services = get_services()
+    try:
+        return ask_model(services, event)
+    finally:
+        services.metrics.flush()  # the model's breaker openings

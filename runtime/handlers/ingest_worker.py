@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -67,7 +66,6 @@ def ingest_record(
     for event in object_events(record.body):
         result = apply(event=event.as_dict())
         logger.info("object event applied", extra={"key": event.key, **result})
-        metrics.add_metric(name=f"Documents_{result['outcome']}", unit=MetricUnit.Count, value=1)
         results.append(result)
     return results
 
@@ -106,11 +104,14 @@ def is_sqs_batch(event: Any) -> bool:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = get_services()
     deadline = InvocationDeadline.from_context(context)
-    if not is_sqs_batch(event):
-        return ingest_invocation(services, event, context, deadline)
-    return process_partial_response(
-        event=event,
-        record_handler=lambda record: ingest_record(services, record, context, deadline),
-        processor=processor,
-        context=context,
-    )
+    try:
+        if not is_sqs_batch(event):
+            return ingest_invocation(services, event, context, deadline)
+        return process_partial_response(
+            event=event,
+            record_handler=lambda record: ingest_record(services, record, context, deadline),
+            processor=processor,
+            context=context,
+        )
+    finally:
+        services.metrics.flush()  # IngestDocuments, IngestChunks ... (the ingestor records them)

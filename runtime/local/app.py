@@ -48,6 +48,7 @@ from ..core.protocol import (
 )
 from .dev_auth import DevTokenSigner, InvalidToken, load_or_create_secret
 from .services import LocalServices
+from .stats import stats_endpoint
 
 log = logging.getLogger("chorus.local")
 STATIC = Path(__file__).parent / "static"
@@ -537,6 +538,7 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         *page_routes,
         Route("/config.json", config),
         Route("/api/health", health),
+        Route("/api/stats", stats_endpoint(services.metrics)),
         Route("/api/auth/dev-login", dev_login, methods=["POST"]),
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces", create_workspace, methods=["POST"]),

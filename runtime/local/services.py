@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..adapters.inprocess_metrics import InProcessMetrics
 from ..adapters.pgvector_store import PgVectorStore
 from ..adapters.postgres import PostgresDatabase
 from ..adapters.postgres_cache import PostgresSemanticCache
@@ -20,6 +21,7 @@ from ..core.embedding_cache import CachedEmbedder
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.grounding import EmbeddingGroundingJudge, GroundingJudge
 from ..core.ingestion import Ingestor
+from ..core.metrics import OperationsMetrics
 from ..core.model_judges import CombinedGroundingJudge, NLIGroundingJudge
 from ..core.models import ChunkingSettings, Workspace
 from ..core.ports import Embedder, Reranker
@@ -47,6 +49,8 @@ class LocalServices:
     cache: PostgresSemanticCache | None = None
     server: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: InProcessMetrics = field(default_factory=InProcessMetrics)
+    """The figures the cloud would emit as EMF, counted in this process (``chorus stats``)."""
 
     def find_workspace(self, name_or_id: str) -> Workspace:
         """A workspace by id, else by name; ``NotFound`` when neither exists."""
@@ -180,6 +184,8 @@ def open_services(
     models.update(answerers or {})
     default_model = settings.openai_model or "extractive"
     cache = PostgresSemanticCache(db, embedder.dimension) if semantic_cache else None
+    figures = InProcessMetrics()
+    operations = OperationsMetrics(figures)
     chat = ChatService(
         metadata,
         retriever,
@@ -191,6 +197,7 @@ def open_services(
         relevance=EmbeddingRelevanceScorer(turn_embedder),
         cache=cache,
         condenser=condenser,
+        metrics=operations,
     )
     ingestor = Ingestor(
         embedder,
@@ -201,6 +208,7 @@ def open_services(
             if cache is not None
             else None
         ),
+        metrics=operations,
     )
     return LocalServices(
         settings=settings,
@@ -214,4 +222,5 @@ def open_services(
         chat=chat,
         cache=cache,
         server=server,
+        metrics=figures,
     )

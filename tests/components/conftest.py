@@ -134,6 +134,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "bucket": physical,
                 "arn": f"arn:aws:s3:::{physical}",
                 "bucketRegionalDomainName": f"{physical}.s3.{REGION}.amazonaws.com",
+                "bucketDomainName": f"{physical}.s3.amazonaws.com",
             },
             "aws:dynamodb/table:Table": {
                 "arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}",

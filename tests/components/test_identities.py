@@ -62,7 +62,32 @@ def test_no_two_resources_claim_the_same_old_identity(identities):
     assert {old: urns for old, urns in claims.items() if len(urns) > 1} == {}
 
 
-ADDED_SINCE_RECORDING = ("-http-route-12",)  # PUT /workspaces/{workspaceId}/settings
+ADDED_SINCE_RECORDING = (
+    "-http-route-12",  # PUT /workspaces/{workspaceId}/settings
+    # operations (docs/operations.md): alarms, access logs, rollouts
+    "-alarms-tls-only",
+    "-api-5xx-rate",
+    "-websocket-errors",
+    "-chat-error-rate",
+    "-turn-latency-p95",
+    "-queue-age",
+    "-lambda-throttles",
+    "-workflow-failures",
+    "-aurora-acu-at-max",
+    "-endpoint-5xx",
+    "-chat-down",
+    "-ws-access-logs",
+    "-apigateway-logs",
+    "-apigateway-account",
+    "-live",
+    "-deploy",
+    "-codedeploy",
+    "-dashboard",
+    "-all_at_once",
+    "-canary",
+    "-linear",
+    "-cdn-logs",
+)
 """Resources new features added after the identities were recorded (URN name endings)."""
 
 
@@ -80,4 +105,6 @@ def test_only_new_grouping_components_are_created(identities):
         "chorus:index:HttpApi",
         "chorus:index:ChatWorkflows",
         "chorus:index:ChatAlarms",
+        "chorus:index:LambdaDeployments",
+        "chorus:index:Dashboard",
     }
