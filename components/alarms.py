@@ -118,6 +118,10 @@ class ChatAlarmsArgs(TypedDict, total=False):
     queues: Mapping[str, pulumi.Input[str]]
     """Label → queue name; each gets an age-of-oldest-message alarm (``chat`` is essential,
     the others ``full`` only). Default: none."""
+    async_functions: Mapping[str, pulumi.Input[str]]
+    """Label → name of a function invoked asynchronously (an event path without a queue); each
+    gets an ``AsyncEventAge`` alarm, the queue age of that path (``chat`` is essential, the
+    others ``full`` only). Default: none."""
     functions: Mapping[str, pulumi.Input[str]]
     """Label → function name, alarmed on with ``per_function``. Default: none."""
     lambda_error_alarms: LambdaErrorAlarms
@@ -244,6 +248,19 @@ def alarm_specs(args: ChatAlarmsArgs) -> list[AlarmSpec]:
                     )
                 ],
                 t("queue_age_seconds"),
+                essential=label == "chat",
+                chat_down=label == "chat",
+                kind="queue-age",
+            )
+        )
+    for label, function in (args.get("async_functions") or {}).items():
+        specs.append(
+            AlarmSpec(
+                f"{label}-async-event-age",
+                f"Events wait in Lambda's internal queue for the {label} worker (AsyncEventAge): "
+                "it is failing and retrying, throttled or at its reserved concurrency.",
+                [Metric("AWS/Lambda", "AsyncEventAge", {"FunctionName": function}, "Maximum")],
+                t("queue_age_seconds") * 1000,  # AsyncEventAge is in milliseconds
                 essential=label == "chat",
                 chat_down=label == "chat",
                 kind="queue-age",

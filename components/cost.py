@@ -11,16 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import prices as p
+from .alarms import has_chat_down, planned_alarms
+from .observability_cost import alarm_args_for, idle_lines, per_thousand_chats_lines
 from .settings import STORE_KINDS, StackSettings, load_stack_file
 
-CHAT_FUNCTIONS = 10
-"""Lambda functions of the chat path (``ChatOrchestrator``), each alarmed on with
-``lambdaErrorAlarms: per_function``."""
-FREE_ALARMS_BUDGET = 10
-"""Standard alarms a dev stack keeps within (the always-free tier: 10 alarm metrics; a metric
-math alarm counts each metric, a composite alarm counts as one). ``alarm_count`` must equal the
-stack's real ``MetricAlarm`` + ``CompositeAlarm`` resources: tests/components/test_cost.py
-deploys the dev and prod stacks under mocks and compares."""
 EVENTS_PER_DAY = (0, 1_000, 1_000_000)
 """The rates each event path is priced at."""
 
@@ -95,12 +89,10 @@ class CostReport:
 
 
 def alarm_count(s: StackSettings) -> int:
-    """Standard alarms the stack deploys: one per alarmed dead-letter queue (ingest, chat, and
-    cache invalidation while it has a queue of its own) and the Lambda error alarms (one on the
-    aggregate, or one per chat-path function)."""
-    dead_letter_queues = 2 + (1 if s.event_paths.chat == "queue" else 0)
-    errors = 1 if s.orchestrator.lambda_error_alarms == "aggregate" else CHAT_FUNCTIONS
-    return dead_letter_queues + errors
+    """Alarms the stack deploys (``MetricAlarm`` + ``CompositeAlarm``): the plan ``ChatAlarms``
+    declares for the stack's alarm set and event paths (``observability_cost.alarm_args_for``)."""
+    args = alarm_args_for(s)
+    return len(planned_alarms(args)) + int(has_chat_down(args))
 
 
 def polled_queues(s: StackSettings) -> int:
@@ -298,8 +290,8 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
                 llm.instance_count * _instance_hour(llm.instance_type) * H,
             )
         )
-    alarms = alarm_count(s)
-    items.append(Item("CloudWatch alarms", f"{alarms} standard alarms", alarms * P["alarm_month"]))
+    observed, observed_free = idle_lines(s)
+    items.extend(Item(line.name, line.detail, line.usd) for line in observed)
     sources = polled_queues(s)
     polls = _idle_poll_requests(sources)
     if sources:
@@ -339,7 +331,7 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
     items.append(Item("VPC, subnets, gateway endpoints, security groups", "no charge", 0.0))
 
     free: list[Item] = [
-        Item("always-free: 10 alarms", "", min(alarms, p.FREE_TIER["alarms"]) * P["alarm_month"]),
+        *(Item(line.name, line.detail, line.usd) for line in observed_free),
         Item(
             "always-free: 1 M SQS requests",
             "",
@@ -579,6 +571,7 @@ def estimate(settings: StackSettings, stack: str = "") -> CostReport:
     """Idle and per-1,000-chats estimates of a configuration."""
     idle, free = idle_items(settings)
     chats, model, mode = chat_items(settings)
+    chats.extend(Item(line.name, line.detail, line.usd) for line in per_thousand_chats_lines(settings))
     return CostReport(
         stack, idle, free, chats, model, mode, store_options(settings), event_path_costs(settings)
     )

@@ -44,11 +44,22 @@ class CostLine:
 def alarm_args_for(settings: StackSettings) -> ChatAlarmsArgs:
     """The ``ChatAlarms`` inputs ``ChatOrchestrator`` passes for these settings, with
     placeholder names (what the stack's alarm set looks like, not what it is called)."""
-    obs, orch = settings.observability, settings.orchestrator
+    obs, orch, paths = settings.observability, settings.orchestrator, settings.event_paths
+    # as ChatOrchestrator._operations: the async chat path shares one dead-letter queue and has
+    # no queue to age; EventBridge ingestion keeps a dead-letter queue but no source queue
+    dead_letter_queues = ["chat", "ingest"]
+    queues, async_functions = [], []
+    if paths.chat == "queue":
+        dead_letter_queues.append("cache-invalidation")
+        queues.append("chat")
+    else:
+        async_functions.append("chat")
+    (queues if paths.ingestion == "queue" else async_functions).append("ingest")
     args: ChatAlarmsArgs = {
         "alarm_set": obs.alarm_set,
-        "dead_letter_queues": dict.fromkeys(("chat", "cache-invalidation", "ingest"), PLACEHOLDER),
-        "queues": dict.fromkeys(("chat", "ingest"), PLACEHOLDER),
+        "dead_letter_queues": dict.fromkeys(dead_letter_queues, PLACEHOLDER),
+        "queues": dict.fromkeys(queues, PLACEHOLDER),
+        "async_functions": dict.fromkeys(async_functions, PLACEHOLDER),
         "functions": dict.fromkeys(FUNCTION_LABELS, PLACEHOLDER),
         "lambda_error_alarms": orch.lambda_error_alarms,
         "http_api_id": PLACEHOLDER,

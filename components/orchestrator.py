@@ -567,18 +567,24 @@ class ChatOrchestrator(pulumi.ComponentResource):
         # invalidations that failed (one alarm instead of two), and no chat queue can age.
         dead_letter_queues: dict[str, pulumi.Input[str]] = {"chat": messaging.chat_dlq_name}
         queues: dict[str, pulumi.Input[str]] = {}
-        if not self._chat_async:
+        async_functions: dict[str, pulumi.Input[str]] = {}
+        if self._chat_async:
+            async_functions["chat"] = self.functions["chat_worker"].function_name
+        else:
             dead_letter_queues["cache-invalidation"] = messaging.invalidation_dlq_name
             queues["chat"] = _queue_name(messaging.chat_queue_arn)
         if args.get("ingest_dlq_name") is not None:
             dead_letter_queues["ingest"] = args["ingest_dlq_name"]
         if args.get("ingest_queue_arn") is not None:
             queues["ingest"] = _queue_name(args["ingest_queue_arn"])
+        else:
+            async_functions["ingest"] = self.functions["ingest_worker"].function_name
         alarm_args: ChatAlarmsArgs = {
             "alarm_set": args.get("alarm_set", "full"),
             "thresholds": args.get("alarm_thresholds", {}),
             "dead_letter_queues": dead_letter_queues,
             "queues": queues,
+            "async_functions": async_functions,
             "functions": {m: fn.function_name for m, fn in self.functions.items()},
             "lambda_error_alarms": args.get("lambda_error_alarms", "per_function"),
             "http_api_id": http.api_id,

@@ -71,9 +71,8 @@ def test_dev_alarms_on_chat_errors_latency_queue_age_dead_letters_and_throttles(
     assert slugs == {
         "chat-error-rate",
         "turn-latency-p95",
-        "chat-queue-age",
-        "chat-dlq-depth",
-        "cache-invalidation-dlq-depth",
+        "chat-async-event-age",  # eventPaths.chat: async, no queue to age
+        "chat-dlq-depth",  # the one dead-letter queue of chat jobs and invalidations
         "ingest-dlq-depth",
         "lambda-throttles",
         "lambda-errors",

@@ -179,7 +179,9 @@ def test_a_chat_pays_for_retrieval_in_the_default_store():
 def test_dev_per_thousand_chats_is_tokens_plus_a_cheap_retrieval():
     report = estimate_stack("dev", ROOT)
     assert report.per_thousand_total == pytest.approx(1.27, abs=0.01)
-    assert report.idle_total == pytest.approx(0.30, abs=0.01)  # 3 alarms + S3
+    alarms = [i for i in report.idle if i.name == "CloudWatch alarms"]
+    assert [a.detail for a in alarms] == ["8 alarm metrics (essential set)"]
+    assert report.idle_total == pytest.approx(0.80 + 0.0035, abs=0.001)  # alarms + S3
     assert report.idle_after_free_tier == pytest.approx(0.0035, abs=0.001)
 
 
@@ -256,7 +258,8 @@ def test_queue_paths_add_pollers_to_the_idle_bill_and_an_alarm_per_dlq():
     queued = parse_settings({"chorus:eventPaths": {"ingestion": "queue", "chat": "queue"}})
     idle_free = parse_settings({})
     assert (polled_queues(queued), polled_queues(idle_free)) == (3, 0)
-    assert alarm_count(queued) == alarm_count(idle_free) + 1  # cache invalidation's own DLQ
+    # + cache invalidation's own DLQ; each queue's age alarm replaces its worker's event age
+    assert alarm_count(queued) == alarm_count(idle_free) + 1
     names = {i.name for i in estimate(queued).idle}
     assert "SQS long polling by Lambda" in names
 
