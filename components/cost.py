@@ -571,7 +571,8 @@ def estimate(settings: StackSettings, stack: str = "") -> CostReport:
     """Idle and per-1,000-chats estimates of a configuration."""
     idle, free = idle_items(settings)
     chats, model, mode = chat_items(settings)
-    chats.extend(Item(line.name, line.detail, line.usd) for line in per_thousand_chats_lines(settings))
+    emf = per_thousand_chats_lines(settings)
+    chats.extend(Item(line.name, line.detail, line.usd) for line in emf)
     return CostReport(
         stack, idle, free, chats, model, mode, store_options(settings), event_path_costs(settings)
     )

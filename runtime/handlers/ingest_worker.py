@@ -83,7 +83,6 @@ def ingest_invocation(
     for object_event in invocation_events(event):
         result = apply(event=object_event.as_dict())
         logger.info("object event applied", extra={"key": object_event.key, **result})
-        metrics.add_metric(name=f"Documents_{result['outcome']}", unit=MetricUnit.Count, value=1)
         results.append(result)
     return {"results": results}
 
