@@ -65,6 +65,22 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """``x86_64`` or ``arm64``; must match the wheels in the layers. Default: ``x86_64``."""
     description: pulumi.Input[str]
     """Free text shown in the console. Default: the handler."""
+    snap_start: bool
+    """Lambda SnapStart (Python 3.12+): Lambda runs the init phase (the imports) once when a
+    version is published and restores new containers from its snapshot. Invocations of the
+    ``live`` alias use it (``$LATEST`` never does), so this implies ``publish``. Not with
+    provisioned concurrency, EFS or more than 512 MB of ephemeral storage; caching and restores
+    are billed (docs/cost.md). Default: False."""
+    publish: bool
+    """Publish a version on every change of code or configuration and keep the alias ``live``
+    on it (``alias``: what SnapStart, and a CodeDeploy traffic shift, work with). Default: True
+    with ``snap_start``, else False."""
+
+
+def _snap_start_publishes(args: Mapping) -> str | None:
+    if args.get("snap_start") and args.get("publish") is False:
+        return "snap_start needs published versions: leave publish unset or True"
+    return None
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -96,12 +112,22 @@ class LambdaFunction(pulumi.ComponentResource):
     """Name of the function's own execution role."""
     log_group_name: pulumi.Output[str]
     """Name of the function's log group."""
+    alias: aws.lambda_.Alias | None
+    """The alias ``live`` on the latest published version (``publish``/``snap_start``), else
+    None. Event sources and deployments (CodeDeploy) target it: ``alias.arn``, ``alias.name``."""
+    version: pulumi.Output[str] | None
+    """The latest published version (``publish``), else None."""
 
     def __init__(
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = check_args(
-            "LambdaFunction", name, LambdaFunctionArgs, args, required=("handler", "code")
+            "LambdaFunction",
+            name,
+            LambdaFunctionArgs,
+            args,
+            required=("handler", "code"),
+            rules=(_snap_start_publishes,),
         )
         super().__init__("chorus:index:LambdaFunction", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
@@ -145,6 +171,8 @@ class LambdaFunction(pulumi.ComponentResource):
             if in_vpc
             else None
         )
+        snap_start = bool(args.get("snap_start", False))
+        publish = bool(args.get("publish", snap_start))
         function = aws.lambda_.Function(
             name,
             runtime="python3.12",
@@ -164,8 +192,25 @@ class LambdaFunction(pulumi.ComponentResource):
                 log_format="JSON", log_group=log_group.name
             ),
             vpc_config=vpc_config,
+            publish=publish,
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+            if snap_start
+            else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )
+        self.alias = (
+            aws.lambda_.Alias(
+                f"{name}-live",
+                name="live",
+                function_name=function.name,
+                function_version=function.version,
+                description="The published version invocations go to",
+                opts=child,
+            )
+            if publish
+            else None
+        )
+        self.version = function.version if publish else None
 
         self.function_name = function.name
         self.arn = function.arn
@@ -181,5 +226,6 @@ class LambdaFunction(pulumi.ComponentResource):
                 "role_arn": self.role_arn,
                 "role_name": self.role_name,
                 "log_group_name": self.log_group_name,
+                **({"alias_arn": self.alias.arn} if self.alias is not None else {}),
             }
         )

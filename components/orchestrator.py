@@ -243,6 +243,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Event-source maximum concurrency of the ingest worker (protects the embedder). Default: 2."""
     fanout_reserved_concurrency: pulumi.Input[ReservedConcurrency]
     """Reserved concurrency of ``fanout_model`` (a quota guard; -1 = unreserved). Default: -1."""
+    snap_start_workers: bool
+    """Lambda SnapStart on the chat and ingest workers (the heavy imports: models, retrieval,
+    chunking): each gets published versions and the alias ``live`` (``LambdaFunction.alias``),
+    which their SQS event sources invoke. Default False."""
     chat_worker_timeout: pulumi.Input[LambdaTimeout]
     """Seconds. Default: 300."""
     ingest_worker_timeout: pulumi.Input[LambdaTimeout]
@@ -656,6 +660,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             environment={"CHORUS_FANOUT_STATE_MACHINE_ARN": workflows.fanout_state_machine_arn},
             timeout=args.get("chat_worker_timeout", 300),
             memory_size=1024,
+            snap_start=args.get("snap_start_workers", False),
             **self._in_vpc,
         )
 
@@ -711,6 +716,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             environment=ingest_env,
             timeout=ingest_timeout,
             memory_size=2048,
+            snap_start=args.get("snap_start_workers", False),
             **self._in_vpc,
         )
         return self._function(
@@ -765,7 +771,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
         )
 
     def _event_sources(self, messaging: ChatMessaging) -> None:
-        """SQS → chat worker (turns, and cache invalidations) and → ingest worker."""
+        """SQS → chat worker (turns, and cache invalidations) and → ingest worker; a worker with
+        published versions (SnapStart) is invoked through its ``live`` alias."""
         args = self._args
         chat_worker, ingest_worker = self.functions["chat_worker"], self.functions["ingest_worker"]
         for source, fn, arn, concurrency, batch in (
@@ -782,7 +789,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             aws.lambda_.EventSourceMapping(
                 f"{self._name}-{source}-source",
                 event_source_arn=arn,
-                function_name=fn.arn,
+                function_name=fn.alias.arn if fn.alias is not None else fn.arn,
                 batch_size=batch,
                 maximum_batching_window_in_seconds=0 if batch == 1 else 1,
                 function_response_types=["ReportBatchItemFailures"],

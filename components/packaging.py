@@ -175,16 +175,16 @@ def _python_version(executable: str) -> tuple[int, int] | None:
 def find_lambda_python() -> str | None:
     """A Python 3.12 interpreter to compile Lambda bytecode with: ``CHORUS_LAMBDA_PYTHON``, this
     interpreter, ``python3.12`` on ``PATH``, then pyenv's and uv's installs; None without one."""
-    major, minor = LAMBDA_PYTHON
+    version = "{}.{}".format(*LAMBDA_PYTHON)
     home = Path.home()
     candidates = [
         os.environ.get("CHORUS_LAMBDA_PYTHON"),
         sys.executable,
-        shutil.which(f"python{major}.{minor}"),
-        *sorted(glob.glob(str(home / f".pyenv/versions/{major}.{minor}.*/bin/python"))),
-        *sorted(glob.glob(str(home / f".local/share/uv/python/cpython-{major}.{minor}.*/bin/python3"))),
-        f"/usr/bin/python{major}.{minor}",
-    ]  # fmt: skip
+        shutil.which(f"python{version}"),
+        *sorted(glob.glob(str(home / f".pyenv/versions/{version}.*/bin/python"))),
+        *sorted(glob.glob(str(home / f".local/share/uv/python/cpython-{version}.*/bin/python3"))),
+        f"/usr/bin/python{version}",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).exists() and _python_version(candidate) == LAMBDA_PYTHON:
             return candidate

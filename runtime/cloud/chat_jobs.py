@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,7 +25,10 @@ from ..core.protocol import (
     session_id_of,
 )
 from .access import Caller, require_workspace
-from .services import CloudServices
+
+if TYPE_CHECKING:
+    from .wiring.chat import ChatWiring
+    from .wiring.messages import MessageWiring
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class ChatJob(BaseModel):
 
 
 def accept_frame(
-    services: CloudServices, connection_id: str, caller: Caller, body: str | bytes | None
+    services: MessageWiring, connection_id: str, caller: Caller, body: str | bytes | None
 ) -> str:
     """Handle one client frame; every problem is answered with an ``error`` event.
 
@@ -86,7 +89,7 @@ def accept_frame(
         return "internal_error"
 
 
-def _open_session(services: CloudServices, request: SendMessageData, caller: Caller) -> Session:
+def _open_session(services: MessageWiring, request: SendMessageData, caller: Caller) -> Session:
     """Create the session now (so the ownership check happens before any work is queued)."""
     assert request.sessionId is not None
     session = services.metadata.get_session(request.sessionId)
@@ -104,7 +107,7 @@ def _open_session(services: CloudServices, request: SendMessageData, caller: Cal
     return session
 
 
-def run_chat_job(services: CloudServices, job: ChatJob) -> dict[str, Any]:
+def run_chat_job(services: ChatWiring, job: ChatJob) -> dict[str, Any]:
     """Answer one queued message, streaming events to its connection; returns the last event."""
     delivery = services.delivery
 

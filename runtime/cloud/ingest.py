@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.s3_documents import (
     DocumentKey,
@@ -37,7 +37,9 @@ from ..core.chunking import content_hash
 from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
 from ..core.ingestion import CheckpointError, EmbeddingCheckpoint, document_version
 from ..core.models import Document, DocumentStatus
-from .services import CloudServices
+
+if TYPE_CHECKING:
+    from .wiring.ingest import IngestWiring
 
 EventKind = Literal["created", "removed", "continued"]
 
@@ -250,7 +252,7 @@ def _continuation_event(raw: Any) -> ObjectEvent:
 
 
 def apply_object_event(
-    services: CloudServices,
+    services: IngestWiring,
     event: ObjectEvent,
     *,
     deadline: InvocationDeadline | None = None,
@@ -325,7 +327,7 @@ def apply_object_event(
     return {"outcome": result.outcome, "documentId": event.document_id, "chunks": result.chunks}
 
 
-def _load_checkpoint(services: CloudServices, key: str) -> EmbeddingCheckpoint | None:
+def _load_checkpoint(services: IngestWiring, key: str) -> EmbeddingCheckpoint | None:
     raw = services.documents.get_bytes(key)
     if raw is None:
         return None
@@ -336,7 +338,7 @@ def _load_checkpoint(services: CloudServices, key: str) -> EmbeddingCheckpoint |
 
 
 def _stage_checkpoint(
-    services: CloudServices,
+    services: IngestWiring,
     key: str,
     saved: EmbeddingCheckpoint,
     loaded: EmbeddingCheckpoint | None,
@@ -346,14 +348,14 @@ def _stage_checkpoint(
         services.documents.put_bytes(key, saved.to_bytes())
 
 
-def _drop_stale_checkpoint(services: CloudServices, event: ObjectEvent) -> None:
+def _drop_stale_checkpoint(services: IngestWiring, event: ObjectEvent) -> None:
     if event.kind == "continued":
         services.documents.delete(
             staging_key(event.workspace_id, event.document_id, event.content_hash)
         )
 
 
-def _remove(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
+def _remove(services: IngestWiring, event: ObjectEvent) -> dict[str, Any]:
     if services.documents.exists(event.key):  # a newer upload replaced the deleted version
         return {"outcome": "ignored", "reason": "the object exists again"}
     removed = services.ingestor.delete(event.workspace_id, event.document_id)
@@ -362,7 +364,7 @@ def _remove(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
 
 
 def _record_failure(
-    services: CloudServices, event: ObjectEvent, reason: str, size: int = 0
+    services: IngestWiring, event: ObjectEvent, reason: str, size: int = 0
 ) -> bool:
     """Mark a version that can never be indexed as failed, with the reason a user can read.
 
@@ -402,7 +404,7 @@ class ReindexProgress:
 
 
 def reindex_document(
-    services: CloudServices,
+    services: IngestWiring,
     workspace_id: str,
     document_id: str,
     name: str,
@@ -469,7 +471,7 @@ def reindex_document(
 
 
 def abandon_reindex(
-    services: CloudServices, workspace_id: str, document_id: str, content_hash: str, reason: str
+    services: IngestWiring, workspace_id: str, document_id: str, content_hash: str, reason: str
 ) -> dict[str, Any]:
     """Give up a re-index the workflow stopped continuing: mark the document ``failed`` with
     ``reason`` (unless a newer version replaced it meanwhile) and drop its staged embeddings."""

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..cloud.cache_invalidation import invalidate_on_document_changed
 from ..cloud.chat_jobs import ChatJob, run_chat_job
 from ..cloud.idempotency import idempotent
-from ..cloud.services import CloudServices, get_services
+from ..cloud.wiring.chat import ChatWiring, chat_wiring
 from ..core.errors import BadRequest
 from .observability import logger, metrics, tracer
 
@@ -37,7 +37,7 @@ def queue_name(arn_or_url: str) -> str:
     return arn_or_url.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
 
 
-def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) -> dict:
+def answer_job(services: ChatWiring, record: SQSRecord, context: Any = None) -> dict:
     try:
         job = ChatJob.model_validate_json(record.body)
     except ValidationError as exc:
@@ -54,7 +54,7 @@ def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) 
     return final
 
 
-def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, Any]:
+def invalidate_cache(services: ChatWiring, record: SQSRecord) -> dict[str, Any]:
     """A ``document-changed`` notification: drop the workspace's cached answers."""
     outcome = invalidate_on_document_changed(services, record.body)
     logger.info("document changed", extra={"change": outcome})
@@ -69,7 +69,7 @@ def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, An
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    services = get_services()
+    services = chat_wiring()
     chat_queue = queue_name(services.settings.chat_queue_url)
 
     def record_handler(record: SQSRecord) -> Any:

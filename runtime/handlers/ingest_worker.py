@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..cloud.idempotency import idempotent
 from ..cloud.ingest import InvocationDeadline, ObjectEvent, apply_object_event, object_events
-from ..cloud.services import CloudServices, get_services
+from ..cloud.wiring.ingest import IngestWiring, ingest_wiring
 from .observability import logger, metrics, tracer
 
 # A batch whose every record failed is reported like any other (each record in
@@ -33,7 +33,7 @@ from .observability import logger, metrics, tracer
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def _apply(services: CloudServices, context: Any, deadline: InvocationDeadline | None):
+def _apply(services: IngestWiring, context: Any, deadline: InvocationDeadline | None):
     def apply(*, event: dict[str, Any]) -> dict[str, Any]:
         return apply_object_event(services, ObjectEvent(**event), deadline=deadline)
 
@@ -41,7 +41,7 @@ def _apply(services: CloudServices, context: Any, deadline: InvocationDeadline |
 
 
 def ingest_record(
-    services: CloudServices,
+    services: IngestWiring,
     record: SQSRecord,
     context: Any = None,
     deadline: InvocationDeadline | None = None,
@@ -65,7 +65,7 @@ def ingest_record(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    services = get_services()
+    services = ingest_wiring()
     deadline = InvocationDeadline.from_context(context)
     return process_partial_response(
         event=event,

@@ -17,12 +17,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..cloud.access import Caller, parse_groups
 from ..cloud.chat_jobs import accept_frame
-from ..cloud.services import CloudServices, get_services
+from ..cloud.wiring.messages import MessageWiring, message_wiring
 from ..core.protocol import error_event
 from .observability import logger, metrics, tracer
 
 
-def caller_of(services: CloudServices, event: APIGatewayWebSocketEvent) -> Caller | None:
+def caller_of(services: MessageWiring, event: APIGatewayWebSocketEvent) -> Caller | None:
     """The user from the authorizer context, else from the connections table."""
     authorizer = event["requestContext"].get("authorizer") or {}
     if authorizer.get("userId"):
@@ -38,7 +38,7 @@ def caller_of(services: CloudServices, event: APIGatewayWebSocketEvent) -> Calle
 @metrics.log_metrics
 @event_source(data_class=APIGatewayWebSocketEvent)
 def handler(event: APIGatewayWebSocketEvent, context: LambdaContext) -> dict[str, Any]:
-    services = get_services()
+    services = message_wiring()
     connection_id = event.request_context.connection_id
     caller = caller_of(services, event)
     if caller is None:
