@@ -7,7 +7,9 @@ the function package in ``var/task``, the layers merged in ``opt`` (``opt/python
 process: code read-only (a private read-only bind mount when the bench runs as root, else
 ``chmod``), ``PYTHONDONTWRITEBYTECODE=1``, so nothing is cached between runs except what the
 artifacts ship. Prints, for every handler, the median import time of ``--runs`` processes and
-the number of modules the import loaded.
+the number of modules the import loaded. For the WebSocket edge, whose import leaves boto3 and
+PyJWT to the first call, a second figure adds what that call builds before it reaches the
+network (the wiring, the boto3 session and DynamoDB table, the token verifier and PyJWT).
 
 ``--before REF`` builds the runtime of a git ref (e.g. ``main``) too and prints both in one run;
 ``--variants`` picks which builds are measured (``source``: no bytecode shipped, as before
@@ -72,6 +74,11 @@ LAMBDA_ENV = {
     "POWERTOOLS_SERVICE_NAME": "chorus",
     "PYTHONDONTWRITEBYTECODE": "1",
     "LANG": "en_US.UTF-8",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "CHORUS_CONNECTIONS_TABLE": "bench-connections",
+    "CHORUS_ISSUER_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench",
+    "CHORUS_CLIENT_ID": "bench",
 }
 """What a handler module can see of its environment at import (no credentials: nothing may call
 AWS at import)."""
@@ -83,11 +90,32 @@ before = len(sys.modules)
 start = time.perf_counter()
 __import__(sys.argv[1])
 elapsed = time.perf_counter() - start
+imported = len(sys.modules) - before
+first = None
+if sys.argv[4]:
+    exec(sys.argv[4])
+    first = time.perf_counter() - start
 names = sorted(sys.modules)
-print(json.dumps({"seconds": elapsed, "modules": len(sys.modules) - before,
+print(json.dumps({"seconds": elapsed, "modules": imported, "first_call": first,
+                  "first_call_modules": len(sys.modules) - before,
                   "heavy": sorted({n.split(".")[0] for n in names} & set(sys.argv[3].split(",")))}))
 """
-HEAVY = "numpy,langchain_text_splitters,langchain_core,psycopg2,pgvector,pypdf,docx,bs4,bm25s,opensearchpy,pydantic,jwt,cryptography,boto3,botocore,aws_xray_sdk"
+HEAVY = ",".join(
+    (
+        "numpy", "langchain_text_splitters", "langchain_core", "psycopg2", "pgvector", "pypdf",
+        "docx", "bs4", "bm25s", "opensearchpy", "pydantic", "jwt", "cryptography", "boto3",
+        "botocore", "aws_xray_sdk", "aws_lambda_powertools",
+    )
+)  # fmt: skip
+
+_EDGE_WIRING = "from runtime.cloud.wiring.connections import connection_wiring as w\n"
+FIRST_CALL = {
+    "ws_connect": _EDGE_WIRING + "w().connections\n",
+    "ws_disconnect": _EDGE_WIRING + "w().connections\n",
+    "ws_authorizer": _EDGE_WIRING + "w().verifier\nimport jwt, jwt.algorithms\n",
+}
+"""What the first call of an edge handler builds before its first network call (the new
+runtime only: the old one built everything from the app config, which needs AWS)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +124,8 @@ class Figure:
     median_s: float
     modules: int
     heavy: list[str]
+    first_call_s: float | None = None
+    first_call_modules: int | None = None
 
 
 def lambda_python() -> str:
@@ -158,17 +188,14 @@ def lay_out(artifacts: packaging.LambdaArtifacts, where: Path) -> tuple[Path, Pa
 
 
 def measure(
-    python: str, task: Path, opt: Path, boto: Path, handler: str, runs: int
+    python: str, task: Path, opt: Path, boto: Path, handler: str, runs: int, first_call: str
 ) -> Figure:
     path = ":".join(str(p) for p in (task, opt / "python", boto))
-    code = (
-        f"mount --bind -o ro {task} {task} && mount --bind -o ro {opt} {opt} && "
-        f'exec "$@"'
-    )
-    argv = [python, "-S", "-c", DRIVER, f"runtime.handlers.{handler}", path, HEAVY]
+    code = f'mount --bind -o ro {task} {task} && mount --bind -o ro {opt} {opt} && exec "$@"'
+    argv = [python, "-S", "-c", DRIVER, f"runtime.handlers.{handler}", path, HEAVY, first_call]
     if os.geteuid() == 0 and shutil.which("unshare"):
         argv = ["unshare", "-m", "sh", "-c", code, "sh", *argv]
-    samples = []
+    samples, firsts = [], []
     result: dict = {}
     for _ in range(runs):
         done = subprocess.run(argv, env=LAMBDA_ENV, capture_output=True, text=True, cwd=task)
@@ -176,7 +203,16 @@ def measure(
             raise RuntimeError(f"{handler}: {done.stderr.strip()[-2000:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
         samples.append(result["seconds"])
-    return Figure(handler, statistics.median(samples), result["modules"], result["heavy"])
+        if result["first_call"] is not None:
+            firsts.append(result["first_call"])
+    return Figure(
+        handler,
+        statistics.median(samples),
+        result["modules"],
+        result["heavy"],
+        statistics.median(firsts) if firsts else None,
+        result["first_call_modules"] if firsts else None,
+    )
 
 
 def read_only(*folders: Path) -> None:
@@ -186,9 +222,18 @@ def read_only(*folders: Path) -> None:
             path.chmod(path.stat().st_mode & ~0o222)
 
 
-def build(runtime_dir: Path, out: Path, requirements: list[str], bytecode: bool):
-    return packaging.build_lambda_artifacts(
-        runtime_dir, out, requirements, bytecode="always" if bytecode else "never"
+def build(
+    runtime_dir: Path, out: Path, requirements: list[str], bytecode: bool, work: Path
+) -> packaging.LambdaArtifacts:
+    """What ``packaging.build_lambda_artifacts`` builds, the pip install shared between builds."""
+    python = packaging.lambda_python("always" if bytecode else "never")
+    return packaging.LambdaArtifacts(
+        handlers=packaging.build_handlers_zip(runtime_dir, out / "handlers.zip", python),
+        core_layer=packaging.build_core_layer(runtime_dir, out / "core-layer.zip", python=python),
+        dependencies_layer=packaging.build_dependencies_layer(
+            requirements, out / "dependencies-layer.zip", work, python=python
+        ),
+        bytecode=packaging.CACHE_TAG if python else None,
     )
 
 
@@ -221,12 +266,19 @@ def main() -> None:
             if ref is not None and variant == "bytecode":
                 continue  # the old runtime is measured as it shipped: without bytecode
             name = f"{label}/{variant}"
-            artifacts = build(source, work / name, requirements, variant == "bytecode")
+            artifacts = build(
+                source, work / name, requirements, variant == "bytecode", work / "pip"
+            )
             with tempfile.TemporaryDirectory(dir=work) as tmp:
                 task, opt = lay_out(artifacts, Path(tmp))
                 if os.geteuid() != 0:
                     read_only(task, opt)
-                figures = {h: measure(python, task, opt, boto, h, args.runs) for h in handlers}
+                figures = {
+                    h: measure(
+                        python, task, opt, boto, h, args.runs, "" if ref else FIRST_CALL.get(h, "")
+                    )
+                    for h in handlers
+                }
                 for folder in (task, opt):
                     for path in folder.rglob("*"):
                         path.chmod(path.stat().st_mode | 0o200)
@@ -235,15 +287,25 @@ def main() -> None:
     print(f"Python: {python}; {args.runs} fresh processes per handler (median)")
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     print()
-    header = "| handler | target |" + "".join(f" {name} s | {name} modules |" for name, *_ in columns)
-    print(header)
+    names = [name for name, *_ in columns]
+    print("| handler | target s |" + "".join(f" {n} s | {n} modules |" for n in names))
     print("|" + " --- |" * (2 + 2 * len(columns)))
     for handler in handlers:
-        row = f"| {handler} | <= {target_of(handler)} |"
+        row = f"| {handler} | {target_of(handler)} |"
         for _, figures, _ in columns:
             figure = figures[handler]
             row += f" {figure.median_s:.3f} | {figure.modules} |"
         print(row)
+    print()
+    print("Edge handlers, import + what the first call builds before the network:")
+    for name, figures, _ in columns:
+        for handler in handlers:
+            figure = figures[handler]
+            if figure.first_call_s is not None:
+                print(
+                    f"  {name} {handler}: {figure.first_call_s:.3f} s, "
+                    f"{figure.first_call_modules} modules"
+                )
     print()
     for name, _, artifacts in columns:
         sizes = ", ".join(
