@@ -24,12 +24,16 @@ from ..cloud.cache_invalidation import invalidate_on_document_changed
 from ..cloud.chat_jobs import ChatJob, run_chat_job
 from ..cloud.idempotency import idempotent
 from ..cloud.wiring.chat import ChatWiring, chat_wiring
+from ..cloud.wiring.snapshot import CHAT_TURN, preload, snap_start_init
 from ..core.errors import BadRequest
 from .observability import logger, metrics, tracer
 
 # A batch whose every record failed is reported like any other (each record in
 # batchItemFailures, to be retried and then dead-lettered), never as a Lambda error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+if snap_start_init():  # the snapshot holds what the first turn imports
+    preload(CHAT_TURN)
 
 
 def queue_name(arn_or_url: str) -> str:

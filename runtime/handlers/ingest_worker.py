@@ -26,11 +26,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ..cloud.idempotency import idempotent
 from ..cloud.ingest import InvocationDeadline, ObjectEvent, apply_object_event, object_events
 from ..cloud.wiring.ingest import IngestWiring, ingest_wiring
+from ..cloud.wiring.snapshot import INGESTION, preload, snap_start_init
 from .observability import logger, metrics, tracer
 
 # A batch whose every record failed is reported like any other (each record in
 # batchItemFailures, to be retried and then dead-lettered), never as a Lambda error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+if snap_start_init():  # the snapshot holds what the first document imports
+    preload(INGESTION)
 
 
 def _apply(services: IngestWiring, context: Any, deadline: InvocationDeadline | None):

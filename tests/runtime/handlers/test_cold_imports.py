@@ -122,14 +122,14 @@ NOT_LOADED_BY = {
 """What each other handler must not load: the parts that only other handlers run."""
 
 
-def loaded_by(handler: str) -> set[str]:
+def loaded_by(handler: str, **env: str) -> set[str]:
     """``sys.modules`` of a fresh interpreter after importing ``runtime.handlers.<handler>``."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, f"chorus.runtime.handlers.{handler}"],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
     )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -166,3 +166,22 @@ def test_each_handler_stays_off_what_only_other_handlers_run(handler):
     modules = loaded_by(handler)
     assert f"chorus.runtime.handlers.{handler}" in modules  # the probe imported the right thing
     assert offenders(modules, NOT_LOADED_BY[handler]) == []
+
+
+SNAPSHOT = {
+    "chat_worker": ("chorus.runtime.core.chat", "chorus.runtime.core.retrieval"),
+    "ingest_worker": ("chorus.runtime.cloud.stores", "chorus.runtime.adapters.pgvector_store"),
+}
+"""Modules a worker's first call builds from, and a SnapStart snapshot should hold."""
+
+
+@pytest.mark.parametrize("handler", sorted(SNAPSHOT))
+def test_a_worker_leaves_its_first_calls_modules_to_that_call_without_snap_start(handler):
+    modules = loaded_by(handler, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+    assert [m for m in SNAPSHOT[handler] if m in modules] == []
+
+
+@pytest.mark.parametrize("handler", sorted(SNAPSHOT))
+def test_a_worker_imports_its_first_calls_modules_into_the_snap_start_snapshot(handler):
+    modules = loaded_by(handler, AWS_LAMBDA_INITIALIZATION_TYPE="snap-start")
+    assert [m for m in SNAPSHOT[handler] if m not in modules] == []
