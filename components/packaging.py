@@ -530,9 +530,7 @@ def build_dependencies_layer(
     entries: dict[str, Path | bytes] = {}
     if target.is_dir():
         entries = {
-            name: path
-            for name, path in collect(target, "python/").items()
-            if not trimmed(name)
+            name: path for name, path in collect(target, "python/").items() if not trimmed(name)
         }
     if python is not None and entries:
         cache = target.parent / f"bytecode-{CACHE_TAG}"

@@ -17,6 +17,7 @@ from .dynamodb_connections import CONNECTION_TTL_SECONDS, Connection, Connection
 
 __all__ = ["CONNECTION_TTL_SECONDS", "ApiGatewayDelivery", "Connection", "ConnectionRegistry"]
 
+
 class ApiGatewayDelivery:
     """Posts chat events as JSON frames to WebSocket connections.
 

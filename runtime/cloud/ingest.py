@@ -363,9 +363,7 @@ def _remove(services: IngestWiring, event: ObjectEvent) -> dict[str, Any]:
     return {"outcome": "deleted", "documentId": event.document_id, "chunks": removed}
 
 
-def _record_failure(
-    services: IngestWiring, event: ObjectEvent, reason: str, size: int = 0
-) -> bool:
+def _record_failure(services: IngestWiring, event: ObjectEvent, reason: str, size: int = 0) -> bool:
     """Mark a version that can never be indexed as failed, with the reason a user can read.
 
     The chunks of the last good version stay in the index (what a user wants) and the record

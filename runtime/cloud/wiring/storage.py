@@ -153,4 +153,3 @@ class StoreWiring(MetadataWiring):
         if self.routes_stores:
             return self.stores
         return self.stores.of_kind(self.stores.kinds[0])
-
