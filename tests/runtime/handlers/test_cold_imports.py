@@ -69,6 +69,9 @@ STORE_ADAPTERS = (
 NOT_LOADED_BY = {
     "ws_message": (
         "numpy",
+        "boto3",
+        "aws_lambda_powertools",
+        "aws_xray_sdk",
         "langchain_text_splitters",
         "psycopg2",
         "chorus.runtime.core.chat",
