@@ -148,7 +148,3 @@ def install(wiring: Wiring | None) -> None:
     with _lock:
         _installed = wiring
         _built.clear()
-
-
-def installed() -> Wiring | None:
-    return _installed
