@@ -77,8 +77,17 @@ def build_code(settings, stack: str) -> LambdaCode:
     out = ROOT / ".chorus" / "build" / stack
     requirements = lambda_requirements(settings)
     built = packaging.build_lambda_artifacts(
-        ROOT / "runtime", out, requirements, settings.lambda_.architecture
+        ROOT / "runtime",
+        out,
+        requirements,
+        settings.lambda_.architecture,
+        bytecode=settings.lambda_.bytecode,
     )
+    if built.bytecode is None and settings.lambda_.bytecode == "auto":
+        pulumi.log.warn(
+            "no Python 3.12 found: the Lambda packages ship without bytecode (slower cold "
+            "starts); install Python 3.12 or set CHORUS_LAMBDA_PYTHON (docs/cloud_runtime.md)"
+        )
     models = {}
     for label, kind, key in (
         ("embedding", "embedding", "embedding"),

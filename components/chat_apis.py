@@ -24,7 +24,11 @@ class LambdaTargetArgs(TypedDict, total=False):
     function_name: pulumi.Input[str]
     """Name (or ARN) of the function API Gateway may invoke. Required."""
     invoke_arn: pulumi.Input[str]
-    """The function's invoke ARN (``LambdaFunction.invoke_arn``). Required."""
+    """The function's invoke ARN (``LambdaFunction.target_invoke_arn``: its alias's when it
+    publishes versions). Required."""
+    qualifier: pulumi.Input[str]
+    """The alias ``invoke_arn`` names (``LambdaFunction.qualifier``): the permission is granted
+    on it. Default: none (the unqualified function)."""
 
 
 def allow_api_gateway(
@@ -40,6 +44,7 @@ def allow_api_gateway(
         f"{name}-invoke",
         action="lambda:InvokeFunction",
         function=target["function_name"],
+        qualifier=target.get("qualifier"),
         principal="apigateway.amazonaws.com",
         source_arn=pulumi.Output.concat(execution_arn, suffix),
         opts=pulumi.ResourceOptions(parent=parent),

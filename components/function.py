@@ -34,6 +34,9 @@ VPC_ENI_ACTIONS = [
 
 
 LIVE_ALIAS = "live"
+LIVE_ALIAS_ENV = "CHORUS_LIVE_ALIAS"
+"""Set (to ``live``) in a function whose versions are published: the runtime qualifies its
+own name with it (``runtime.cloud.ingest``'s continuations)."""
 """The alias callers use once versions are published."""
 
 
@@ -69,13 +72,26 @@ class LambdaFunctionArgs(TypedDict, total=False):
     """``x86_64`` or ``arm64``; must match the wheels in the layers. Default: ``x86_64``."""
     description: pulumi.Input[str]
     """Free text shown in the console. Default: the handler."""
+    snap_start: bool
+    """Lambda SnapStart (Python 3.12+): Lambda runs the init phase (the imports) once when a
+    version is published and restores new containers from its snapshot. Invocations of the
+    ``live`` alias use it (``$LATEST`` never does), so this implies ``publish``. Not with
+    provisioned concurrency, EFS or more than 512 MB of ephemeral storage; caching and restores
+    are billed (docs/cost.md). Default: False."""
     publish: bool
-    """Publish a version per code/config change behind the alias ``live`` (what CodeDeploy
-    shifts, and SnapStart needs). Default: False (no versions, no alias)."""
+    """Publish a version on every change of code or configuration and keep the alias ``live``
+    on it (``alias``: what SnapStart, and a CodeDeploy traffic shift, work with). Default: True
+    with ``snap_start``, else False."""
     alias_shifted_by_codedeploy: bool
     """With ``publish``: leave the alias's version to CodeDeploy (Pulumi publishes the new
     version; a deployment shifts ``live`` to it and rolls back on alarm). Default: False (Pulumi
     points ``live`` at each new version at once)."""
+
+
+def _snap_start_publishes(args: Mapping) -> str | None:
+    if args.get("snap_start") and args.get("publish") is False:
+        return "snap_start needs published versions: leave publish unset or True"
+    return None
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -107,12 +123,29 @@ class LambdaFunction(pulumi.ComponentResource):
     """Name of the function's own execution role."""
     log_group_name: pulumi.Output[str]
     """Name of the function's log group."""
+    alias: aws.lambda_.Alias | None
+    """The alias ``live`` on the latest published version (``publish``/``snap_start``), else
+    None. Event sources and deployments (CodeDeploy) target it: ``alias.arn``, ``alias.name``."""
+    version: pulumi.Output[str] | None
+    """The latest published version (``publish``), else None."""
+    target_arn: pulumi.Output[str]
+    """What callers invoke: the ``live`` alias's ARN when versions are published (so SnapStart
+    and CodeDeploy's traffic shifts apply), else the function's ARN."""
+    target_invoke_arn: pulumi.Output[str]
+    """The API Gateway invoke ARN of ``target_arn``."""
+    qualifier: pulumi.Output[str] | None
+    """``live`` when versions are published (a permission for ``target_arn`` names it)."""
 
     def __init__(
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = check_args(
-            "LambdaFunction", name, LambdaFunctionArgs, args, required=("handler", "code")
+            "LambdaFunction",
+            name,
+            LambdaFunctionArgs,
+            args,
+            required=("handler", "code"),
+            rules=(_snap_start_publishes,),
         )
         super().__init__("chorus:index:LambdaFunction", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
@@ -147,7 +180,14 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-policy", role=role.id, policy=policy_json(statements), opts=child
         )
 
-        environment = {"POWERTOOLS_SERVICE_NAME": "chorus", **(args.get("environment") or {})}
+        snap_start = bool(args.get("snap_start", False))
+        publish = bool(args.get("publish", snap_start))
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": "chorus",
+            # a function that invokes itself (a continuation) goes through its alias too
+            **({LIVE_ALIAS_ENV: LIVE_ALIAS} if publish else {}),
+            **(args.get("environment") or {}),
+        }
         vpc_config = (
             aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=args["subnet_ids"],
@@ -175,25 +215,35 @@ class LambdaFunction(pulumi.ComponentResource):
                 log_format="JSON", log_group=log_group.name
             ),
             vpc_config=vpc_config,
-            publish=args.get("publish", False),
+            publish=publish,
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+            if snap_start
+            else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )
-
+        self.alias: aws.lambda_.Alias | None = None
         self.alias_name: pulumi.Output[str] | None = None
         """``live`` when ``publish`` is on (else None)."""
         self.version: pulumi.Output[str] | None = None
-        """The latest published version (None without ``publish``)."""
-        if args.get("publish", False):
+        if publish:
+            # CodeDeploy moves the alias during a canary/linear deployment: Pulumi must not
+            # move it back
             ignore = ["function_version"] if args.get("alias_shifted_by_codedeploy") else []
-            alias = aws.lambda_.Alias(
+            self.alias = aws.lambda_.Alias(
                 f"{name}-live",
                 name=LIVE_ALIAS,
                 function_name=function.name,
                 function_version=function.version,
+                description="The published version invocations go to",
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore),
             )
-            self.alias_name = alias.name
+            self.alias_name = self.alias.name
             self.version = function.version
+        self.target_arn = self.alias.arn if self.alias is not None else function.arn
+        self.target_invoke_arn = (
+            self.alias.invoke_arn if self.alias is not None else function.invoke_arn
+        )
+        self.qualifier = self.alias_name
         self.function_name = function.name
         self.arn = function.arn
         self.invoke_arn = function.invoke_arn
@@ -208,5 +258,6 @@ class LambdaFunction(pulumi.ComponentResource):
                 "role_arn": self.role_arn,
                 "role_name": self.role_name,
                 "log_group_name": self.log_group_name,
+                **({"alias_arn": self.alias.arn} if self.alias is not None else {}),
             }
         )

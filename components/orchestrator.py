@@ -316,6 +316,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Event-source maximum concurrency of the ingest worker (protects the embedder). Default: 2."""
     fanout_reserved_concurrency: pulumi.Input[ReservedConcurrency]
     """Reserved concurrency of ``fanout_model`` (a quota guard; -1 = unreserved). Default: -1."""
+    snap_start_workers: bool
+    """Lambda SnapStart on the chat and ingest workers (the heavy imports: models, retrieval,
+    chunking): each gets published versions and the alias ``live`` (``LambdaFunction.alias``),
+    which their SQS event sources invoke. Default False."""
     chat_worker_timeout: pulumi.Input[LambdaTimeout]
     """Seconds. Default: 300."""
     ingest_worker_timeout: pulumi.Input[LambdaTimeout]
@@ -471,7 +475,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         try:
             self._websocket_handlers(tables, messaging)
             workflows = self._workers(tables, messaging)
-            resolve_chat_worker(self.functions["chat_worker"].function_name)
+            resolve_chat_worker(self.functions["chat_worker"].target_arn)
             ws = WebSocketApi(
                 name,
                 {
@@ -765,9 +769,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
         workflows = ChatWorkflows(
             self._name,
             {
-                "fanout_model_arn": fanout_model.arn,
-                "fanout_agreement_arn": agreement.arn,
-                "reindex_document_arn": reindex_document.arn,
+                "fanout_model_arn": fanout_model.target_arn,
+                "fanout_agreement_arn": agreement.target_arn,
+                "reindex_document_arn": reindex_document.target_arn,
                 "statemachine_dir": args.get("statemachine_dir", str(DEFAULT_STATEMACHINE_DIR)),
                 "kms_key_arn": args.get("kms_key_arn"),
                 "log_retention_days": args.get("log_retention_days", 14),
@@ -842,6 +846,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 if self._chat_async
                 else {}
             ),
+            snap_start=args.get("snap_start_workers", False),
             **self._in_vpc,
         )
 
@@ -930,6 +935,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 if self._ingest_events
                 else {}
             ),
+            snap_start=args.get("snap_start_workers", False),
             **self._in_vpc,
         )
         return self._function(
@@ -1009,7 +1015,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             aws.lambda_.EventSourceMapping(
                 f"{self._name}-{source}-source",
                 event_source_arn=arn,
-                function_name=fn.arn,
+                function_name=fn.target_arn,
                 batch_size=batch,
                 maximum_batching_window_in_seconds=0 if batch == 1 else 1,
                 function_response_types=["ReportBatchItemFailures"],
@@ -1032,6 +1038,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         aws.lambda_.FunctionEventInvokeConfig(
             f"{self._name}-{label}-async",
             function_name=fn.function_name,
+            qualifier=fn.qualifier,  # callers invoke the alias: its configuration applies
             maximum_retry_attempts=retries,
             maximum_event_age_in_seconds=max_age,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
@@ -1047,7 +1054,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{self._name}-{label}-invoke",
             role=role_of.role_name,
-            policy=policy_json([allow("InvokeAsync", ["lambda:InvokeFunction"], [target.arn])]),
+            policy=policy_json(
+                [allow("InvokeAsync", ["lambda:InvokeFunction"], [target.target_arn])]
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -1068,6 +1077,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             f"{self._name}-document-changed-invoke",
             action="lambda:InvokeFunction",
             function=chat_worker.function_name,
+            qualifier=chat_worker.qualifier,
             principal="sns.amazonaws.com",
             source_arn=topic,
             opts=pulumi.ResourceOptions(parent=self),
@@ -1076,7 +1086,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             f"{self._name}-document-changed-to-chat-worker",
             topic=topic,
             protocol="lambda",
-            endpoint=chat_worker.arn,
+            endpoint=chat_worker.target_arn,
             redrive_policy=pulumi.Output.json_dumps(
                 {"deadLetterTargetArn": messaging.chat_dlq_arn}
             ),
@@ -1095,6 +1105,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             f"{self._name}-ingest-events-invoke",
             action="lambda:InvokeFunction",
             function=ingest_worker.function_name,
+            qualifier=ingest_worker.qualifier,
             principal="events.amazonaws.com",
             source_arn=args["ingest_rule_arn"],
             opts=pulumi.ResourceOptions(parent=self),
@@ -1102,7 +1113,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         aws.cloudwatch.EventTarget(
             f"{self._name}-ingest-events-target",
             rule=args["ingest_rule_name"],
-            arn=ingest_worker.arn,
+            arn=ingest_worker.target_arn,
             # EventBridge's own delivery (the invocation request) is retried for the same age;
             # what it cannot deliver lands in the same dead-letter queue.
             retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
@@ -1224,7 +1235,13 @@ def _queue_name(arn: pulumi.Input[str]) -> pulumi.Output[str]:
 
 
 def _target(fn: LambdaFunction) -> LambdaTargetArgs:
-    return {"function_name": fn.function_name, "invoke_arn": fn.invoke_arn}
+    target: LambdaTargetArgs = {
+        "function_name": fn.function_name,
+        "invoke_arn": fn.target_invoke_arn,
+    }
+    if fn.alias is not None:
+        target["qualifier"] = fn.alias.name
+    return target
 
 
 def _throttling(args: ChatOrchestratorArgs) -> dict:

@@ -8,6 +8,13 @@ are written by ``model_images.packaging``, which ``__main__.py`` calls.)
 Layout on Lambda: the function package holds ``runtime/handlers``; the core layer holds
 ``python/runtime/{core,adapters,cloud}`` and ``python/runtime/statemachines/*.json``; the
 dependencies layer holds the wheels under ``python/``.
+
+Bytecode: Lambda's code folders are read-only, so a package without ``__pycache__`` is compiled
+again by every cold start (2-4 s per handler measured; docs/cloud_runtime.md). With a Python
+3.12 interpreter on the build machine (the Lambda runtime's version: ``find_lambda_python``),
+every archive also ships ``__pycache__/*.cpython-312.pyc`` compiled with
+``--invalidation-mode unchecked-hash``: no timestamp in the file, never checked against the
+source at import, so the bytes depend on the source alone.
 Both halves of ``runtime`` get an ``__init__.py`` that extends the package path, so
 ``runtime.handlers`` (in /var/task) and ``runtime.core`` (in /opt/python) import as one package.
 """
@@ -15,14 +22,19 @@ Both halves of ``runtime`` get an ``__init__.py`` that extends the package path,
 from __future__ import annotations
 
 import ast
+import glob
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 """Zip timestamp of every entry (the earliest a zip can hold)."""
@@ -89,6 +101,170 @@ LAMBDA_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "url
 
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
+LAMBDA_PYTHON = (3, 12)
+"""The Python of the functions (``components.function``: ``python3.12``); bytecode is compiled
+by an interpreter of exactly this version (its ``.pyc`` magic number and cache tag)."""
+
+CACHE_TAG = f"cpython-{LAMBDA_PYTHON[0]}{LAMBDA_PYTHON[1]}"
+
+BytecodeMode = Literal["auto", "always", "never"]
+"""``always``: ship bytecode or fail; ``auto``: ship it when a Python 3.12 is found; ``never``:
+sources only."""
+
+TRIMMED_DISTRIBUTIONS = ("zstandard", "xxhash")
+"""Installed (``langsmith`` requires them through ``langchain-text-splitters``) but imported
+only to compress traces uploaded to LangSmith, which chorus never turns on: 6 MB zipped."""
+
+TRIMMED_PATHS = (
+    "lxml/objectify.",
+    "numpy/_core/_simd.",
+    "numpy/f2py/",
+    "yaml/_yaml.",
+    "_yaml/",
+)
+"""Parts of shipped distributions that nothing chorus runs imports (prefixes under ``python/``):
+``lxml.objectify`` (python-docx uses ``lxml.etree`` only, 1.5 MB), numpy's SIMD test module
+and its Fortran wrapper generator (a build tool), and PyYAML's libyaml binding (PyYAML falls back
+to its pure-Python loader; the app config is JSON)."""
+
+TRIMMED_DIRS = frozenset({"tests", "testing_data", "__pycache__"})
+"""Folders no handler imports: packages' own test suites (numpy's alone is 1.5 MB zipped)."""
+
+TRIMMED_SUFFIXES = (".pyi", ".pxd", ".pyx", ".h", ".c", ".cpp")
+"""Type stubs and C sources/headers: read by type checkers and compilers, never at run time."""
+
+_COMPILE = r"""
+import importlib.util, json, py_compile, sys, warnings
+warnings.simplefilter("ignore")
+jobs = json.load(open(sys.argv[1]))
+failed = []
+for source, target, shown in jobs:
+    try:
+        py_compile.compile(source, cfile=target, dfile=shown, doraise=True, optimize=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError:
+        failed.append(shown)
+print(json.dumps({"tag": sys.implementation.cache_tag, "failed": failed}))
+"""
+"""Run by the Lambda-version interpreter: each ``[source, target .pyc, name in the archive]``."""
+
+
+class BytecodeUnavailable(RuntimeError):
+    """``bytecode: always`` and no Python 3.12 on this machine."""
+
+    code = "bytecode_unavailable"
+
+
+def _python_version(executable: str) -> tuple[int, int] | None:
+    try:
+        done = subprocess.run(
+            [executable, "-S", "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    parts = done.stdout.split()
+    if done.returncode != 0 or len(parts) != 2:
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def find_lambda_python() -> str | None:
+    """A Python 3.12 interpreter to compile Lambda bytecode with: ``CHORUS_LAMBDA_PYTHON``, this
+    interpreter, ``python3.12`` on ``PATH``, then pyenv's and uv's installs; None without one."""
+    version = "{}.{}".format(*LAMBDA_PYTHON)
+    home = Path.home()
+    candidates = [
+        os.environ.get("CHORUS_LAMBDA_PYTHON"),
+        sys.executable,
+        shutil.which(f"python{version}"),
+        *sorted(glob.glob(str(home / f".pyenv/versions/{version}.*/bin/python"))),
+        *sorted(glob.glob(str(home / f".local/share/uv/python/cpython-{version}.*/bin/python3"))),
+        f"/usr/bin/python{version}",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists() and _python_version(candidate) == LAMBDA_PYTHON:
+            return candidate
+    return None
+
+
+def lambda_python(mode: BytecodeMode) -> str | None:
+    """The interpreter that compiles the bytecode under ``mode``; None to ship sources only."""
+    if mode == "never":
+        return None
+    python = find_lambda_python()
+    if python is None and mode == "always":
+        raise BytecodeUnavailable(
+            "shipping Lambda bytecode needs a Python 3.12 interpreter (the functions' runtime): "
+            "install one (pyenv install 3.12, uv python install 3.12, apt python3.12) or point "
+            "CHORUS_LAMBDA_PYTHON at it; or set chorus:lambda.bytecode to auto/never"
+        )
+    return python
+
+
+def pyc_name(name: str) -> str:
+    """Where the bytecode of archive entry ``a/b/c.py`` goes: ``a/b/__pycache__/c.<tag>.pyc``."""
+    folder, slash, file = name.rpartition("/")
+    return f"{folder}{slash}__pycache__/{file[: -len('.py')]}.{CACHE_TAG}.pyc"
+
+
+def compile_bytecode(
+    sources: Mapping[str, Path | bytes], python: str, out_dir: Path | None = None
+) -> dict[str, Path | bytes]:
+    """``.pyc`` entries for the ``.py`` entries of ``sources``, compiled by ``python`` (a 3.12)
+    in unchecked-hash mode with ``PYTHONHASHSEED=0`` (set constants marshal in one order), each
+    recording its archive name as its file name (no build path leaks into the bytes). A file
+    that does not compile (a package's Python 2 leftovers) ships as source only.
+
+    With ``out_dir`` the ``.pyc`` files are written there and returned as paths (a cache), else
+    returned as bytes."""
+    names = sorted(n for n in sources if n.endswith(".py"))
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="chorus-pyc-") as tmp:
+        work = Path(tmp)
+        target_root = out_dir or work / "out"
+        jobs = []
+        for index, name in enumerate(names):
+            source = sources[name]
+            if isinstance(source, bytes):
+                path = work / "src" / f"{index}.py"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(source)
+                source = path
+            jobs.append([str(source), str(target_root / pyc_name(name)), name])
+        manifest = work / "jobs.json"
+        manifest.write_text(json.dumps(jobs))
+        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(
+            [python, "-S", "-c", _COMPILE, str(manifest)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        if report["tag"] != CACHE_TAG:
+            raise BytecodeUnavailable(f"{python} compiles for {report['tag']}, not {CACHE_TAG}")
+        failed = set(report["failed"])
+        compiled: dict[str, Path | bytes] = {}
+        for name in names:
+            if name in failed:
+                continue
+            path = target_root / pyc_name(name)
+            compiled[pyc_name(name)] = path if out_dir is not None else path.read_bytes()
+        return compiled
+
+
+def with_bytecode(entries: dict[str, Path | bytes], python: str | None) -> dict[str, Path | bytes]:
+    """``entries`` plus their bytecode when ``python`` is given."""
+    if python is None:
+        return entries
+    return {**entries, **compile_bytecode(entries, python)}
+
 
 @dataclass(frozen=True)
 class BuiltArchive:
@@ -106,6 +282,8 @@ class LambdaArtifacts:
     handlers: BuiltArchive
     core_layer: BuiltArchive
     dependencies_layer: BuiltArchive | None
+    bytecode: str | None = None
+    """The cache tag of the shipped bytecode (``cpython-312``), or None for sources only."""
 
 
 def _digest(path: Path) -> BuiltArchive:
@@ -152,15 +330,18 @@ def _runtime_init(runtime_dir: Path) -> bytes:
     return (NAMESPACE_SHIM + body).encode()
 
 
-def build_handlers_zip(runtime_dir: str | Path, out_path: str | Path) -> BuiltArchive:
-    """The function package: ``runtime/__init__.py`` (shim) and ``runtime/handlers/**``."""
+def build_handlers_zip(
+    runtime_dir: str | Path, out_path: str | Path, python: str | None = None
+) -> BuiltArchive:
+    """The function package: ``runtime/__init__.py`` (shim) and ``runtime/handlers/**``, with
+    their 3.12 bytecode when ``python`` (a 3.12 interpreter) is given."""
     runtime_dir = Path(runtime_dir)
     handlers = runtime_dir / "handlers"
     if not handlers.is_dir():
         raise FileNotFoundError(f"{handlers} does not exist; is {runtime_dir} chorus's runtime/?")
     entries: dict[str, Path | bytes] = {"runtime/__init__.py": _runtime_init(runtime_dir)}
     entries.update(collect(handlers, "runtime/handlers/"))
-    return write_zip(entries, Path(out_path))
+    return write_zip(with_bytecode(entries, python), Path(out_path))
 
 
 def core_layer_entries(
@@ -180,11 +361,15 @@ def core_layer_entries(
 
 
 def build_core_layer(
-    runtime_dir: str | Path, out_path: str | Path, packages: Sequence[str] = CORE_PACKAGES
+    runtime_dir: str | Path,
+    out_path: str | Path,
+    packages: Sequence[str] = CORE_PACKAGES,
+    python: str | None = None,
 ) -> BuiltArchive:
     """The core layer: ``python/runtime/__init__.py`` (shim), ``python/runtime/<packages>`` and
-    the ``CORE_DATA`` files."""
-    return write_zip(core_layer_entries(runtime_dir, packages), Path(out_path))
+    the ``CORE_DATA`` files, with their 3.12 bytecode when ``python`` is given."""
+    entries = core_layer_entries(runtime_dir, packages)
+    return write_zip(with_bytecode(entries, python), Path(out_path))
 
 
 def lambda_requirements(*, openai: bool = False) -> list[str]:
@@ -307,17 +492,34 @@ def pip_command(
     ]  # fmt: skip
 
 
+def trimmed(name: str) -> bool:
+    """Whether a dependencies-layer entry (``python/<top>/...``) is left out: what the Lambda
+    runtime provides, ``TRIMMED_DISTRIBUTIONS``, test suites, stubs and C sources."""
+    parts = name.split("/")
+    top = parts[1].lower()
+    provided = ("boto3", "botocore", "s3transfer", "jmespath", "bin")
+    if top.startswith(provided):
+        return True
+    if any(top == d or top.startswith(f"{d}-") for d in TRIMMED_DISTRIBUTIONS):
+        return True
+    if name.removeprefix("python/").startswith(TRIMMED_PATHS):
+        return True
+    return any(part in TRIMMED_DIRS for part in parts[2:-1]) or name.endswith(TRIMMED_SUFFIXES)
+
+
 def build_dependencies_layer(
     requirements: Sequence[str],
     out_path: str | Path,
     work_dir: str | Path,
     architecture: str = "x86_64",
     run=subprocess.run,
+    python: str | None = None,
 ) -> BuiltArchive:
-    """Install wheels for the Lambda platform into ``python/`` and zip them reproducibly.
+    """Install wheels for the Lambda platform into ``python/`` and zip them reproducibly, with
+    their 3.12 bytecode when ``python`` is given.
 
-    The install is cached per requirements set in ``work_dir``; ``boto3``/``botocore`` are
-    dropped (the Lambda runtime provides them).
+    The install (and its bytecode) is cached per requirements set in ``work_dir``; what
+    ``trimmed`` names is dropped (boto3/botocore come with the Lambda runtime).
     """
     spec = dependencies_layer_spec(requirements, work_dir, architecture)
     target = spec.target
@@ -327,12 +529,19 @@ def build_dependencies_layer(
         (target.parent / ".complete").write_text("\n".join(requirements))
     entries: dict[str, Path | bytes] = {}
     if target.is_dir():
-        provided = ("boto3", "botocore", "s3transfer", "jmespath", "bin")
         entries = {
-            name: path
-            for name, path in collect(target, "python/").items()
-            if not name.split("/")[1].startswith(provided)
+            name: path for name, path in collect(target, "python/").items() if not trimmed(name)
         }
+    if python is not None and entries:
+        cache = target.parent / f"bytecode-{CACHE_TAG}"
+        marker = cache / ".complete"
+        if not marker.exists():
+            shutil.rmtree(cache, ignore_errors=True)
+            compile_bytecode(entries, python, out_dir=cache)
+            marker.write_text(CACHE_TAG)
+        for name in sorted(entries):
+            if name.endswith(".py") and (cache / pyc_name(name)).is_file():
+                entries[pyc_name(name)] = cache / pyc_name(name)
     return write_zip(entries, Path(out_path))
 
 
@@ -341,17 +550,25 @@ def build_lambda_artifacts(
     out_dir: str | Path,
     requirements: Sequence[str] = (),
     architecture: str = "x86_64",
+    bytecode: BytecodeMode = "auto",
 ) -> LambdaArtifacts:
-    """Everything the stack deploys as Lambda code, written to ``out_dir``."""
+    """Everything the stack deploys as Lambda code, written to ``out_dir``; with bytecode for
+    Python 3.12 as ``bytecode`` decides (``lambda_python``)."""
     out_dir = Path(out_dir)
+    python = lambda_python(bytecode)
     return LambdaArtifacts(
-        handlers=build_handlers_zip(runtime_dir, out_dir / "handlers.zip"),
-        core_layer=build_core_layer(runtime_dir, out_dir / "core-layer.zip"),
+        handlers=build_handlers_zip(runtime_dir, out_dir / "handlers.zip", python),
+        core_layer=build_core_layer(runtime_dir, out_dir / "core-layer.zip", python=python),
         dependencies_layer=build_dependencies_layer(
-            requirements, out_dir / "dependencies-layer.zip", out_dir / "work", architecture
+            requirements,
+            out_dir / "dependencies-layer.zip",
+            out_dir / "work",
+            architecture,
+            python=python,
         )
         if requirements
         else None,
+        bytecode=CACHE_TAG if python else None,
     )
 
 

@@ -472,6 +472,15 @@ class LambdaSettings(_Section):
     powertools_layer_arn: str | None = None
     """AWS's public Powertools layer instead of packaging Powertools (the other wheels are
     still built)."""
+    bytecode: Literal["auto", "always", "never"] = "auto"
+    """Ship Python 3.12 bytecode in the handler package and the layers (unchecked-hash
+    ``.pyc``, reproducible): Lambda's code is read-only, so without it every cold start compiles
+    every module it imports. ``auto``: when a Python 3.12 is on the build machine (else a
+    warning); ``always``: fail without one; ``never``: sources only."""
+    snap_start: bool = False
+    """Lambda SnapStart for the chat and ingest workers (published versions, alias ``live``):
+    their imports are restored from a snapshot instead of run at each cold start. Billed per
+    cached GB-second and per restore (docs/cost.md)."""
 
 
 class FrontendSettings(_Section):

@@ -437,6 +437,7 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         "ingest_max_concurrency": orch.ingest_max_concurrency,
         "fanout_reserved_concurrency": orch.fanout_reserved_concurrency,
         "lambda_error_alarms": orch.lambda_error_alarms,
+        "snap_start_workers": settings.lambda_.snap_start,
     }
     if paths.ingestion == "eventbridge":
         chat_args.update(

@@ -31,9 +31,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
-
 from ..core.errors import ChorusError
 
 JWKS_REFRESH_SECONDS = 3600
@@ -156,6 +153,8 @@ class CognitoTokenVerifier:
         """Load the JWKS; on failure keep the keys held (stale-if-error) or, with none, raise."""
         self._attempted_at = now
         self.fetches += 1
+        from jwt.algorithms import RSAAlgorithm  # with the first keys: see ``verify``
+
         try:
             document = self._fetch(self.jwks_url)
             keys = {
@@ -186,6 +185,10 @@ class CognitoTokenVerifier:
             raise InvalidToken("missing or malformed token")
         if not token.isascii():  # a JWT is base64url: anything else (a lone surrogate) is not one
             raise InvalidToken("malformed token: not base64url")
+        # PyJWT and cryptography (180 modules) load with the first token, not at import: the
+        # authorizer's cold start imports only what every call needs.
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..adapters.dynamodb_metadata import DynamoDBMetadataStore, WorkspaceAccess
 from ..core.errors import ChorusError, Forbidden, NotFound
-from ..core.models import Session
+
+if TYPE_CHECKING:  # annotations only: ws_connect parses groups without loading the adapter
+    from ..adapters.dynamodb_metadata import DynamoDBMetadataStore, WorkspaceAccess
+    from ..core.models import Session
 
 ADMIN = "admin"
 WORKSPACE_MANAGER = "workspace_manager"

@@ -9,13 +9,15 @@ which feeds the chat worker. Locally ``Ingestor(on_document_changed=...)`` calls
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..adapters.sns_events import DOCUMENT_CHANGED
 from ..core.errors import BadRequest
-from .services import CloudServices
+
+if TYPE_CHECKING:
+    from .wiring.chat import ChatWiring
 
 
 class DocumentChanged(BaseModel):
@@ -40,9 +42,9 @@ def parse_document_changed(body: str | bytes) -> DocumentChanged:
         ) from None
 
 
-def invalidate_on_document_changed(services: CloudServices, body: str | bytes) -> dict[str, Any]:
+def invalidate_on_document_changed(services: ChatWiring, body: str | bytes) -> dict[str, Any]:
     """Drop the cached answers of the notification's workspace, and its chunks cached by a built
-    store (``CloudServices.invalidate_workspace``).
+    store (``ChatWiring.invalidate_workspace``).
 
     Returns ``{"workspaceId", "documentId", "invalidated"}`` where ``invalidated`` is the number
     of entries dropped, or None when no semantic cache is configured (nothing to do). Invalidating

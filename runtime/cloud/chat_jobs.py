@@ -14,7 +14,7 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +30,10 @@ from ..core.protocol import (
     session_id_of,
 )
 from .access import Caller, require_workspace
-from .services import CloudServices
+
+if TYPE_CHECKING:
+    from .wiring.chat import ChatWiring
+    from .wiring.messages import MessageWiring
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,9 @@ CHAT_WORKER_FUNCTION_ENV = "CHORUS_CHAT_WORKER_FUNCTION"
 """Set (to the chat worker's name) when the stack invokes the worker asynchronously."""
 
 
-def chat_job_sender(services: CloudServices, env: Mapping[str, str] | None = None) -> WorkSender:
+def chat_job_sender(
+    services: MessageWiring, env: Mapping[str, str] | None = None
+) -> WorkSender:
     """Where accepted jobs go: an asynchronous invocation of the chat worker when
     ``CHORUS_CHAT_WORKER_FUNCTION`` names it, else the chat queue."""
     from ..adapters.work_senders import (
@@ -65,7 +70,7 @@ class ChatJob(BaseModel):
 
 
 def accept_frame(
-    services: CloudServices,
+    services: MessageWiring,
     connection_id: str,
     caller: Caller,
     body: str | bytes | None,
@@ -111,7 +116,7 @@ def accept_frame(
         return "internal_error"
 
 
-def _open_session(services: CloudServices, request: SendMessageData, caller: Caller) -> Session:
+def _open_session(services: MessageWiring, request: SendMessageData, caller: Caller) -> Session:
     """Create the session now (so the ownership check happens before any work is queued)."""
     assert request.sessionId is not None
     session = services.metadata.get_session(request.sessionId)
@@ -129,7 +134,7 @@ def _open_session(services: CloudServices, request: SendMessageData, caller: Cal
     return session
 
 
-def run_chat_job(services: CloudServices, job: ChatJob) -> dict[str, Any]:
+def run_chat_job(services: ChatWiring, job: ChatJob) -> dict[str, Any]:
     """Answer one queued message, streaming events to its connection; returns the last event."""
     delivery = services.delivery
 

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ..core.errors import BadRequest
-from .services import with_search_path
+from .dsn import with_search_path
 from .settings import ConfigurationError
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

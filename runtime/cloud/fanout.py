@@ -12,7 +12,7 @@ model task re-raises each error under the name the workflow must see.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ContextTooLong, ProviderError, ProviderTimeout, Throttled
 from ..core.stepfunctions_plan import (
@@ -20,7 +20,9 @@ from ..core.stepfunctions_plan import (
     fanout_agreement_task,
     fanout_model_task,
 )
-from .services import CloudServices
+
+if TYPE_CHECKING:
+    from .wiring.models import ModelWiring
 
 
 class ProviderRejected(ProviderError):
@@ -63,7 +65,7 @@ def _renamed(kind: type[ProviderError], error: ProviderError) -> ProviderError:
     return renamed
 
 
-def ask_model(services: CloudServices, event: Mapping[str, Any]) -> dict[str, Any]:
+def ask_model(services: ModelWiring, event: Mapping[str, Any]) -> dict[str, Any]:
     """``AskOneModel``: one model answers; failures raise under their workflow name."""
     try:
         return fanout_model_task(event, services.fanout_answerers, services.prices)
@@ -74,6 +76,6 @@ def ask_model(services: CloudServices, event: Mapping[str, Any]) -> dict[str, An
         raise renamed from exc
 
 
-def score_agreement(services: CloudServices, event: Mapping[str, Any]) -> dict[str, Any]:
+def score_agreement(services: ModelWiring, event: Mapping[str, Any]) -> dict[str, Any]:
     """``ScoreAgreement``: agreement, medoid and grounding over the models' results."""
     return fanout_agreement_task(event, services.agreement, services.grounding)

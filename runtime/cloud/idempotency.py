@@ -11,11 +11,12 @@ hashes), only a concurrent duplicate could publish ``document-changed`` twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-from .services import CloudServices
+if TYPE_CHECKING:
+    from .wiring.metadata import MetadataWiring
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +25,7 @@ RESULT_TTL_SECONDS = 24 * 60 * 60
 
 
 def idempotent(
-    services: CloudServices,
+    services: MetadataWiring,
     function: F,
     data_keyword: str,
     *,

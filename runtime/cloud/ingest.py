@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.s3_documents import (
     DocumentKey,
@@ -44,7 +44,9 @@ from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
 from ..core.ingestion import CheckpointError, EmbeddingCheckpoint, document_version
 from ..core.models import Document, DocumentStatus
 from ..core.ports import WorkSender
-from .services import CloudServices
+
+if TYPE_CHECKING:
+    from .wiring.ingest import IngestWiring
 
 EventKind = Literal["created", "removed", "continued"]
 
@@ -53,6 +55,10 @@ INGEST_QUEUE_URL_ENV = "CHORUS_INGEST_QUEUE_URL"
 INGEST_CONTINUATION_ENV = "CHORUS_INGEST_CONTINUATION"
 """``invoke``: continuations are asynchronous invocations of this function (the EventBridge
 path, no queue); Lambda names the function in ``AWS_LAMBDA_FUNCTION_NAME``."""
+LIVE_ALIAS_ENV = "CHORUS_LIVE_ALIAS"
+"""Set by ``components.LambdaFunction`` when the function publishes versions: a continuation
+invokes ``<name>:<alias>`` like every other caller (its retries and dead-letter queue are
+configured on the alias)."""
 
 SAFETY_MARGIN_MS = 60_000
 """Time kept free at the end of an invocation (checkpoint upload, final replace); at most a
@@ -167,7 +173,7 @@ def ingest_queue_url(env: Mapping[str, str] | None = None) -> str:
 
 
 def continuation_sender(
-    services: CloudServices, env: Mapping[str, str] | None = None
+    services: IngestWiring, env: Mapping[str, str] | None = None
 ) -> WorkSender | None:
     """Where this worker sends a paused document's continuation, or None (then a document is
     ingested in one go): itself, asynchronously, on the EventBridge path; else the ingest
@@ -180,6 +186,8 @@ def continuation_sender(
 
     env = os.environ if env is None else env
     function = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    if function and env.get(LIVE_ALIAS_ENV):
+        function = f"{function}:{env[LIVE_ALIAS_ENV]}"
     if env.get(INGEST_CONTINUATION_ENV) == "invoke" and function:
         return LambdaAsyncWorkSender(default_lambda_client(), function)
     queue_url = ingest_queue_url(env)
@@ -347,7 +355,7 @@ def _continuation_event(raw: Any) -> ObjectEvent:
 
 
 def apply_object_event(
-    services: CloudServices,
+    services: IngestWiring,
     event: ObjectEvent,
     *,
     deadline: InvocationDeadline | None = None,
@@ -425,7 +433,7 @@ def apply_object_event(
     return {"outcome": result.outcome, "documentId": event.document_id, "chunks": result.chunks}
 
 
-def _load_checkpoint(services: CloudServices, key: str) -> EmbeddingCheckpoint | None:
+def _load_checkpoint(services: IngestWiring, key: str) -> EmbeddingCheckpoint | None:
     raw = services.documents.get_bytes(key)
     if raw is None:
         return None
@@ -436,7 +444,7 @@ def _load_checkpoint(services: CloudServices, key: str) -> EmbeddingCheckpoint |
 
 
 def _stage_checkpoint(
-    services: CloudServices,
+    services: IngestWiring,
     key: str,
     saved: EmbeddingCheckpoint,
     loaded: EmbeddingCheckpoint | None,
@@ -446,14 +454,14 @@ def _stage_checkpoint(
         services.documents.put_bytes(key, saved.to_bytes())
 
 
-def _drop_stale_checkpoint(services: CloudServices, event: ObjectEvent) -> None:
+def _drop_stale_checkpoint(services: IngestWiring, event: ObjectEvent) -> None:
     if event.kind == "continued":
         services.documents.delete(
             staging_key(event.workspace_id, event.document_id, event.content_hash)
         )
 
 
-def _remove(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
+def _remove(services: IngestWiring, event: ObjectEvent) -> dict[str, Any]:
     if services.documents.exists(event.key):  # a newer upload replaced the deleted version
         return {"outcome": "ignored", "reason": "the object exists again"}
     removed = services.ingestor.delete(event.workspace_id, event.document_id)
@@ -461,9 +469,7 @@ def _remove(services: CloudServices, event: ObjectEvent) -> dict[str, Any]:
     return {"outcome": "deleted", "documentId": event.document_id, "chunks": removed}
 
 
-def _record_failure(
-    services: CloudServices, event: ObjectEvent, reason: str, size: int = 0
-) -> bool:
+def _record_failure(services: IngestWiring, event: ObjectEvent, reason: str, size: int = 0) -> bool:
     """Mark a version that can never be indexed as failed, with the reason a user can read.
 
     The chunks of the last good version stay in the index (what a user wants) and the record
@@ -502,7 +508,7 @@ class ReindexProgress:
 
 
 def reindex_document(
-    services: CloudServices,
+    services: IngestWiring,
     workspace_id: str,
     document_id: str,
     name: str,
@@ -569,7 +575,7 @@ def reindex_document(
 
 
 def abandon_reindex(
-    services: CloudServices, workspace_id: str, document_id: str, content_hash: str, reason: str
+    services: IngestWiring, workspace_id: str, document_id: str, content_hash: str, reason: str
 ) -> dict[str, Any]:
     """Give up a re-index the workflow stopped continuing: mark the document ``failed`` with
     ``reason`` (unless a newer version replaced it meanwhile) and drop its staged embeddings."""

@@ -13,13 +13,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..adapters.dynamodb_metadata import TableNames
 from ..core.errors import ChorusError
-from ..core.model_registry import ModelConfigError, ModelRegistry
-from ..core.orchestration import OrchestrationSettings
+from ..core.orchestration_settings import OrchestrationSettings
 from ..core.semantic_cache import DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:  # loaded when a config needs them: the WebSocket handlers read no registry
+    from ..adapters.dynamodb_metadata import TableNames
+    from ..core.model_registry import ModelRegistry
 
 
 class ConfigurationError(ChorusError):
@@ -197,6 +199,37 @@ class SemanticCacheSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    """What the WebSocket edge (``ws_authorizer``, ``ws_connect``, ``ws_disconnect``) needs:
+    all of it in the function's environment, so these functions never read the app config."""
+
+    region: str
+    connections_table: str = ""
+    websocket_endpoint: str = ""
+    issuer_url: str = ""
+    jwks_url: str | None = None
+    client_id: str = ""
+    require_cdn_header: bool = False
+    cdn_secret_parameter: str | None = None
+    cdn_secret_header: str = "x-chorus-origin-verify"
+
+
+def edge_settings_from(env: Mapping[str, str]) -> EdgeSettings:
+    """The edge functions' settings from their environment (``CHORUS_*``, ``AWS_REGION``)."""
+    return EdgeSettings(
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        connections_table=env.get("CHORUS_CONNECTIONS_TABLE", ""),
+        websocket_endpoint=env.get("CHORUS_WEBSOCKET_ENDPOINT", ""),
+        issuer_url=env.get("CHORUS_ISSUER_URL", ""),
+        jwks_url=env.get("CHORUS_JWKS_URL") or None,
+        client_id=env.get("CHORUS_CLIENT_ID", ""),
+        require_cdn_header=_flag(env.get("CHORUS_REQUIRE_CDN_HEADER")),
+        cdn_secret_parameter=env.get("CHORUS_CDN_SECRET_PARAMETER") or None,
+        cdn_secret_header=env.get("CHORUS_CDN_SECRET_HEADER") or "x-chorus-origin-verify",
+    )
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """Everything the handlers need, resolved once per container."""
 
@@ -222,6 +255,11 @@ class CloudSettings:
     max_upload_bytes: int = 20 * 1024 * 1024
     session_ttl_days: int | None = None
 
+    @property
+    def connections_table(self) -> str:
+        """The WebSocket connections table (as ``EdgeSettings.connections_table``)."""
+        return self.tables.connections
+
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
@@ -231,6 +269,8 @@ def _registry(models: Mapping[str, Any]) -> ModelRegistry | None:
     raw = models.get("registry")
     if not raw:
         return None
+    from ..core.model_registry import ModelConfigError, ModelRegistry
+
     wrapped = raw if isinstance(raw, Mapping) and "models" in raw else {"models": raw}
     try:
         return ModelRegistry.from_dict(wrapped)
@@ -514,6 +554,8 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
 
     Raises ``ConfigurationError`` naming the first missing value.
     """
+    from ..adapters.dynamodb_metadata import TableNames
+
     tables = config.get("tables") or {}
     try:
         names = TableNames(

@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only where vectors are compared: settings read DEFAULT_THRESHOLD
+    import numpy as np
 
 DEFAULT_THRESHOLD = 0.93
 """Cosine (all-MiniLM-L6-v2) between two questions for a hit. Measured: rewordings of "What is
@@ -102,6 +103,8 @@ class InMemorySemanticCache:
             entries = [e for e in self._entries.get(workspace_id, []) if e.scope == scope]
         if not entries:
             return None
+        import numpy as np
+
         query = np.asarray(query_vec, dtype=np.float32)
         scores = np.stack([e.vector for e in entries]) @ query
         best = int(np.argmax(scores))
@@ -120,6 +123,8 @@ class InMemorySemanticCache:
         *,
         epoch: int,
     ) -> bool:
+        import numpy as np
+
         with self._lock:
             if self._epochs.get(workspace_id, 0) != epoch:
                 return False

@@ -28,7 +28,8 @@ from pydantic import ValidationError
 from ..cloud.cache_invalidation import invalidate_on_document_changed
 from ..cloud.chat_jobs import ChatJob, run_chat_job
 from ..cloud.idempotency import idempotent
-from ..cloud.services import CloudServices, get_services
+from ..cloud.wiring.chat import ChatWiring, chat_wiring
+from ..cloud.wiring.snapshot import CHAT_TURN, preload, snap_start_init
 from ..core.errors import BadRequest
 from .observability import logger, metrics, tracer
 
@@ -36,13 +37,16 @@ from .observability import logger, metrics, tracer
 # batchItemFailures, to be retried and then dead-lettered), never as a Lambda error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+if snap_start_init():  # the snapshot holds what the first turn imports
+    preload(CHAT_TURN)
+
 
 def queue_name(arn_or_url: str) -> str:
     """The queue name at the end of an SQS ARN (``…:name``) or URL (``…/name``)."""
     return arn_or_url.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
 
 
-def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) -> dict:
+def answer_job(services: ChatWiring, record: SQSRecord, context: Any = None) -> dict:
     try:
         job = ChatJob.model_validate_json(record.body)
     except ValidationError as exc:
@@ -50,7 +54,7 @@ def answer_job(services: CloudServices, record: SQSRecord, context: Any = None) 
     return _answer(services, job, context)
 
 
-def answer_invoked_job(services: CloudServices, event: dict[str, Any], context: Any = None) -> dict:
+def answer_invoked_job(services: ChatWiring, event: dict[str, Any], context: Any = None) -> dict:
     """A job the ``message`` handler invoked the worker with (asynchronous path)."""
     try:
         job = ChatJob.model_validate(event)
@@ -59,7 +63,7 @@ def answer_invoked_job(services: CloudServices, event: dict[str, Any], context: 
     return _answer(services, job, context)
 
 
-def _answer(services: CloudServices, job: ChatJob, context: Any) -> dict:
+def _answer(services: ChatWiring, job: ChatJob, context: Any) -> dict:
     def answer(*, job: dict[str, Any]) -> dict[str, Any]:
         return run_chat_job(services, ChatJob.model_validate(job))
 
@@ -71,18 +75,18 @@ def _answer(services: CloudServices, job: ChatJob, context: Any) -> dict:
     return run(job=job.model_dump(mode="json"))
 
 
-def invalidate_cache(services: CloudServices, record: SQSRecord) -> dict[str, Any]:
+def invalidate_cache(services: ChatWiring, record: SQSRecord) -> dict[str, Any]:
     """A ``document-changed`` notification: drop the workspace's cached answers."""
     return _invalidate(services, record.body)
 
 
-def invalidate_from_sns(services: CloudServices, event: dict[str, Any]) -> dict[str, Any]:
+def invalidate_from_sns(services: ChatWiring, event: dict[str, Any]) -> dict[str, Any]:
     """``document-changed`` delivered by SNS invoking the worker (one record per invocation)."""
     outcomes = [_invalidate(services, record["Sns"]["Message"]) for record in event["Records"]]
     return {"invalidated": sum(o.get("invalidated") or 0 for o in outcomes)}
 
 
-def _invalidate(services: CloudServices, body: str) -> dict[str, Any]:
+def _invalidate(services: ChatWiring, body: str) -> dict[str, Any]:
     outcome = invalidate_on_document_changed(services, body)
     logger.info("document changed", extra={"change": outcome})
     if outcome["invalidated"]:
@@ -108,7 +112,14 @@ def invocation_source(event: Any) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    services = get_services()
+    services = chat_wiring()
+    try:
+        return _dispatch(services, event, context)
+    finally:
+        services.metrics.flush()  # what a turn left buffered (a model's retries, ...)
+
+
+def _dispatch(services: ChatWiring, event: dict[str, Any], context: Any) -> dict[str, Any]:
     source = invocation_source(event)
     if source == "job":
         return answer_invoked_job(services, event, context)
@@ -121,9 +132,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return answer_job(services, record, context)
         return invalidate_cache(services, record)
 
-    try:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-    finally:
-        services.metrics.flush()  # what a turn left buffered (a model's retries, ...)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..cloud.fanout import score_agreement
-from ..cloud.services import get_services
+from ..cloud.wiring.models import model_wiring
 from ..core.errors import BadRequest
 from .observability import logger, metrics, tracer
 
@@ -36,4 +36,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"the task input must be {{'request': {{...}}, 'answers': [...]}} "
             f"({exc.error_count()} problem(s)); see docs/orchestration.md"
         ) from None
-    return score_agreement(get_services(), event)
+    return score_agreement(model_wiring(), event)

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..cloud.fanout import ask_model
-from ..cloud.services import get_services
+from ..cloud.wiring.models import model_wiring
 from ..core.errors import BadRequest
 from .observability import logger, metrics, tracer
 
@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"({exc.error_count()} problem(s)); see docs/orchestration.md"
         ) from None
     logger.append_keys(model=task.model)
-    services = get_services()
+    services = model_wiring()
     try:
         return ask_model(services, event)
     finally:

@@ -35,15 +35,19 @@ from ..cloud.ingest import (
     invocation_events,
     object_events,
 )
-from ..cloud.services import CloudServices, get_services
+from ..cloud.wiring.ingest import IngestWiring, ingest_wiring
+from ..cloud.wiring.snapshot import INGESTION, preload, snap_start_init
 from .observability import logger, metrics, tracer
 
 # A batch whose every record failed is reported like any other (each record in
 # batchItemFailures, to be retried and then dead-lettered), never as a Lambda error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+if snap_start_init():  # the snapshot holds what the first document imports
+    preload(INGESTION)
 
-def _apply(services: CloudServices, context: Any, deadline: InvocationDeadline | None):
+
+def _apply(services: IngestWiring, context: Any, deadline: InvocationDeadline | None):
     def apply(*, event: dict[str, Any]) -> dict[str, Any]:
         return apply_object_event(services, ObjectEvent(**event), deadline=deadline)
 
@@ -51,7 +55,7 @@ def _apply(services: CloudServices, context: Any, deadline: InvocationDeadline |
 
 
 def ingest_record(
-    services: CloudServices,
+    services: IngestWiring,
     record: SQSRecord,
     context: Any = None,
     deadline: InvocationDeadline | None = None,
@@ -71,7 +75,7 @@ def ingest_record(
 
 
 def ingest_invocation(
-    services: CloudServices,
+    services: IngestWiring,
     event: dict[str, Any],
     context: Any = None,
     deadline: InvocationDeadline | None = None,
@@ -101,7 +105,7 @@ def is_sqs_batch(event: Any) -> bool:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    services = get_services()
+    services = ingest_wiring()
     deadline = InvocationDeadline.from_context(context)
     try:
         if not is_sqs_batch(event):

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..cloud.ingest import InvocationDeadline, ReindexProgress, abandon_reindex, reindex_document
-from ..cloud.services import get_services
+from ..cloud.wiring.ingest import ingest_wiring
 from .observability import logger, metrics, tracer
 
 _HEX_DIGEST = r"^[0-9a-f]{64}$"
@@ -63,7 +63,7 @@ class ReindexItem(BaseModel):
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     item = ReindexItem.model_validate(event)
-    services = get_services()
+    services = ingest_wiring()
     ws, doc = item.workspaceId, item.document
     if item.abandon is not None and item.contentHash is not None:
         return abandon_reindex(services, ws, doc.documentId, item.contentHash, item.abandon)

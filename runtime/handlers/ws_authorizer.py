@@ -7,24 +7,21 @@ expiry); an Allow policy carries the user id and groups to every later route as
 an outage of the pool's JWKS or any other failure too: the authorizer never ends in a Lambda
 error. A JWKS refresh that failed while cached keys were still used is counted
 (``JwksRefreshFailed``) so the outage is visible before the cached keys run out.
+
+Every connection attempt of a cold container waits for this function, so it imports the
+standard library and its wiring only (``runtime.cloud.wiring.connections``); boto3 and PyJWT
+load with the first call.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import event_source
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from ..adapters.cognito_jwt import Identity, InvalidToken
 from ..cloud.access import origin_header_ok
-from ..cloud.services import CloudServices, get_services
+from ..cloud.wiring.connections import ConnectionWiring, connection_wiring
 from ..core.errors import ChorusError
-from .observability import logger, metrics, tracer
+from .edge_observability import count, edge_handler, logger
 
 
 def policy(effect: str, method_arn: str, principal: str, context: dict[str, Any]) -> dict:
@@ -42,7 +39,7 @@ def policy(effect: str, method_arn: str, principal: str, context: dict[str, Any]
 
 
 def authorize(
-    services: CloudServices, token: str | None, headers: dict[str, str] | None
+    services: ConnectionWiring, token: str | None, headers: dict[str, str] | None
 ) -> Identity:
     """The identity behind a connection attempt; ``InvalidToken`` when it must be refused."""
     settings = services.settings
@@ -53,35 +50,33 @@ def authorize(
     return services.verifier.verify(token)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-@event_source(data_class=APIGatewayAuthorizerRequestEvent)
-def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
-    token = (event.query_string_parameters or {}).get("token")
+@edge_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    token = (event.get("queryStringParameters") or {}).get("token")
+    method_arn = event["methodArn"]
     failures: list[int] = []
     try:
-        services = get_services()
+        services = connection_wiring()
         failures.append(services.verifier.refresh_failures)
-        identity = authorize(services, token, dict(event.headers or {}))
+        identity = authorize(services, token, dict(event.get("headers") or {}))
     except InvalidToken as exc:
-        logger.info("connection refused", extra={"reason": exc.message})
-        metrics.add_metric(name="ConnectionsRefused", unit=MetricUnit.Count, value=1)
-        return policy("Deny", event.method_arn, "anonymous", {"reason": exc.code})
+        logger.info("connection refused: %s", exc.message)
+        count("ConnectionsRefused")
+        return policy("Deny", method_arn, "anonymous", {"reason": exc.code})
     except ChorusError as exc:  # e.g. jwks_unavailable: nobody can be checked, so nobody passes
-        logger.error("connection refused: tokens cannot be checked", extra={"reason": exc.message})
-        metrics.add_metric(name="AuthorizerFailures", unit=MetricUnit.Count, value=1)
-        return policy("Deny", event.method_arn, "anonymous", {"reason": exc.code})
+        logger.error("connection refused: tokens cannot be checked: %s", exc.message)
+        count("AuthorizerFailures")
+        return policy("Deny", method_arn, "anonymous", {"reason": exc.code})
     except Exception:
         logger.exception("connection refused: the authorizer failed")
-        metrics.add_metric(name="AuthorizerFailures", unit=MetricUnit.Count, value=1)
-        return policy("Deny", event.method_arn, "anonymous", {"reason": "internal_error"})
+        count("AuthorizerFailures")
+        return policy("Deny", method_arn, "anonymous", {"reason": "internal_error"})
     finally:
-        if failures and get_services().verifier.refresh_failures > failures[0]:
-            metrics.add_metric(name="JwksRefreshFailed", unit=MetricUnit.Count, value=1)
+        if failures and connection_wiring().verifier.refresh_failures > failures[0]:
+            count("JwksRefreshFailed")
     return policy(
         "Allow",
-        event.method_arn,
+        method_arn,
         identity.user_id,
         {
             "userId": identity.user_id,

@@ -1,38 +1,33 @@
-"""WebSocket ``$connect``: record the connection and its user (the authorizer already ran)."""
+"""WebSocket ``$connect``: record the connection and its user (the authorizer already ran).
+
+Runs on ``runtime.cloud.wiring.connections`` and the standard library: its cold import loads
+neither boto3 (built with the first call) nor Powertools (``edge_observability``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayWebSocketEvent,
-    event_source,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ..adapters.apigw_delivery import Connection
+from ..adapters.dynamodb_connections import Connection
 from ..cloud.access import parse_groups
-from ..cloud.services import get_services
-from .observability import logger, metrics, tracer
+from ..cloud.wiring.connections import connection_wiring
+from .edge_observability import edge_handler, logger
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-@event_source(data_class=APIGatewayWebSocketEvent)
-def handler(event: APIGatewayWebSocketEvent, context: LambdaContext) -> dict[str, Any]:
-    request = event.request_context
-    authorizer = event["requestContext"].get("authorizer") or {}
+@edge_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = event["requestContext"]
+    authorizer = request.get("authorizer") or {}
     user_id = authorizer.get("userId") or authorizer.get("principalId")
     if not user_id:
         logger.warning("connect without an authorizer context")
         return {"statusCode": 401}
-    get_services().connections.remember(
+    connection_wiring().connections.remember(
         Connection(
-            request.connection_id,
+            request["connectionId"],
             str(user_id),
             tuple(sorted(parse_groups(authorizer.get("groups")))),
-            int((event["requestContext"].get("connectedAt") or 0) // 1000),
+            int((request.get("connectedAt") or 0) // 1000),
         )
     )
     return {"statusCode": 200}

@@ -1,23 +1,17 @@
-"""WebSocket ``$disconnect``: forget the connection (its TTL would, later, anyway)."""
+"""WebSocket ``$disconnect``: forget the connection (its TTL would, later, anyway).
+
+Standard library at import, like ``ws_connect``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayWebSocketEvent,
-    event_source,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ..cloud.services import get_services
-from .observability import logger, metrics, tracer
+from ..cloud.wiring.connections import connection_wiring
+from .edge_observability import edge_handler
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-@event_source(data_class=APIGatewayWebSocketEvent)
-def handler(event: APIGatewayWebSocketEvent, context: LambdaContext) -> dict[str, Any]:
-    get_services().connections.forget(event.request_context.connection_id)
+@edge_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    connection_wiring().connections.forget(event["requestContext"]["connectionId"])
     return {"statusCode": 200}

@@ -142,10 +142,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             },
             "aws:lambda/function:Function": {
                 "arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}",
+                "version": "1" if inputs.get("publish") else "$LATEST",
                 "invokeArn": (
                     f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
                     f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}/invocations"
                 ),
+            },
+            "aws:lambda/alias:Alias": {
+                "arn": (
+                    f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+                    f"{inputs.get('functionName')}:{inputs.get('name')}"
+                )
             },
             "aws:s3/bucketObjectv2:BucketObjectv2": {"versionId": f"{name}-v1"},
             "aws:s3/vectorsVectorBucket:VectorsVectorBucket": {

@@ -442,3 +442,26 @@ def test_a_rerank_model_given_by_arn_is_granted_as_it_is():
     arn = "arn:aws:bedrock:eu-central-1::foundation-model/cohere.rerank-v3-5:0"
     d = _orchestrator(rerank_model=arn)
     assert _statements(d, "chat_worker")["InvokeRerankModel"]["Resource"] == [arn]
+def test_snap_start_workers_get_the_live_alias_and_their_queues_invoke_it():
+    d = _orchestrator(snap_start_workers=True)
+    aliases = {a.inputs["functionName"]: a for a in d.of_type("aws:lambda/alias:Alias")}
+    snap = {
+        fn.inputs["handler"].split(".")[-2]
+        for fn in d.of_type("aws:lambda/function:Function")
+        if fn.inputs.get("snapStart") == {"applyOn": "PublishedVersions"}
+    }
+    assert snap == {"chat_worker", "ingest_worker"}
+    assert len(aliases) == 2
+    mappings = {
+        m.name: m.inputs for m in d.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    }
+    for source in ("chat-chat-source", "chat-cache-source", "chat-ingest-source"):
+        target = mappings[source]["functionName"]
+        assert target.endswith(":live"), target  # $LATEST is never restored from a snapshot
+        assert target in {alias.state["arn"] for alias in aliases.values()}
+
+
+def test_without_snap_start_the_workers_are_invoked_unqualified(d):
+    assert d.of_type("aws:lambda/alias:Alias") == []
+    mappings = d.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert all(not m.inputs["functionName"].endswith(":live") for m in mappings)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -244,3 +246,99 @@ def test_layer_spec_is_decided_without_the_network(tmp_path):
     other = packaging.dependencies_layer_spec(packaging.LAMBDA_REQUIREMENTS, tmp_path)
     assert other.key != spec.key  # per architecture
     assert not spec.target.exists()
+
+
+LAMBDA_PYTHON = packaging.find_lambda_python()
+needs_312 = pytest.mark.skipif(
+    LAMBDA_PYTHON is None, reason="no Python 3.12 on this machine (pyenv install 3.12)"
+)
+
+
+@needs_312
+def test_bytecode_is_unchecked_hash_pyc_for_python_312_and_byte_for_byte_reproducible(
+    runtime_dir, tmp_path
+):
+    _touch_everything(runtime_dir, 1_600_000_000)
+    first = packaging.build_handlers_zip(runtime_dir, tmp_path / "a.zip", LAMBDA_PYTHON)
+    _touch_everything(runtime_dir, 1_700_000_000)
+    second = packaging.build_handlers_zip(runtime_dir, tmp_path / "b.zip", LAMBDA_PYTHON)
+    assert first.sha256 == second.sha256
+    with zipfile.ZipFile(first.path) as archive:
+        names = archive.namelist()
+        pyc = archive.read("runtime/handlers/__pycache__/ws_connect.cpython-312.pyc")
+    assert "runtime/__pycache__/__init__.cpython-312.pyc" in names
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, not checked (PEP 552)
+
+
+@needs_312
+def test_lambdas_python_runs_the_shipped_bytecode_not_the_source(runtime_dir, tmp_path):
+    built = packaging.build_core_layer(runtime_dir, tmp_path / "core.zip", python=LAMBDA_PYTHON)
+    opt = tmp_path / "opt"
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(opt)
+    # unchecked-hash: the source is not even read, so the .pyc is what runs
+    (opt / "python/runtime/core/retrieval.py").write_text("def retrieve(): return 'source'\n")
+    done = subprocess.run(
+        [LAMBDA_PYTHON, "-S", "-c", "import runtime.core.retrieval as r; print(r.retrieve())"],
+        env={"PYTHONPATH": str(opt / "python"), "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.strip() == "None", done.stderr  # the compiled `def retrieve(): ...`
+
+
+def test_sources_only_when_no_bytecode_is_asked_for(runtime_dir, tmp_path):
+    built = packaging.build_lambda_artifacts(runtime_dir, tmp_path / "out", bytecode="never")
+    with zipfile.ZipFile(built.handlers.path) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".pyc")]
+    assert built.bytecode is None
+
+
+def test_bytecode_always_without_a_python_312_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(packaging, "find_lambda_python", lambda: None)
+    assert packaging.lambda_python("auto") is None
+    with pytest.raises(packaging.BytecodeUnavailable, match="CHORUS_LAMBDA_PYTHON"):
+        packaging.lambda_python("always")
+
+
+def test_the_interpreter_found_is_a_312_whatever_it_is_pointed_at(monkeypatch):
+    monkeypatch.setenv("CHORUS_LAMBDA_PYTHON", sys.executable)  # the tests' own interpreter
+    found = packaging.find_lambda_python()
+    assert found is None or packaging._python_version(found) == packaging.LAMBDA_PYTHON
+
+
+def test_what_no_handler_imports_is_trimmed_from_the_dependencies_layer(tmp_path):
+    def fake_pip(command, check):
+        target = Path(command[command.index("--target") + 1])
+        for relative in (
+            "numpy/__init__.py",
+            "numpy/_core/tests/test_x.py",
+            "numpy/__init__.pyi",
+            "numpy/_core/include/numpy/ndarraytypes.h",
+            "numpy/f2py/__init__.py",
+            "numpy/_core/_simd.cpython-312-x86_64-linux-gnu.so",
+            "zstandard/__init__.py",
+            "zstandard-0.23.0.dist-info/METADATA",
+            "xxhash/__init__.py",
+            "lxml/etree.cpython-312-x86_64-linux-gnu.so",
+            "lxml/objectify.cpython-312-x86_64-linux-gnu.so",
+            "yaml/__init__.py",
+            "yaml/_yaml.cpython-312-x86_64-linux-gnu.so",
+            "_yaml/__init__.py",
+        ):
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("")
+
+    built = packaging.build_dependencies_layer(
+        ["numpy"], tmp_path / "deps.zip", tmp_path / "work", run=fake_pip
+    )
+    with zipfile.ZipFile(built.path) as archive:
+        names = archive.namelist()
+    assert names == [
+        "python/lxml/etree.cpython-312-x86_64-linux-gnu.so",
+        "python/numpy/__init__.py",
+        "python/yaml/__init__.py",
+    ]

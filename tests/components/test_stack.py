@@ -869,13 +869,20 @@ def test_main_reads_the_dev_config_and_exports_the_urls(monkeypatch, tmp_path):
     assert Path(code_dir).name == "embedding"
 
 
+_BYTECODES: list[str] = []
+"""The ``bytecode`` mode of each ``build_lambda_artifacts`` call of the last ``_run_main``."""
+
+
 def _run_main(monkeypatch, tmp_path, overrides):
     built = packaging.BuiltArchive(tmp_path / "x.zip", "0", 0)
     calls = []
+    bytecodes = _BYTECODES
+    bytecodes.clear()
 
-    def fake_build(runtime_dir, out_dir, requirements=(), architecture="x86_64"):
+    def fake_build(runtime_dir, out_dir, requirements=(), architecture="x86_64", bytecode="auto"):
         calls.append(list(requirements))
-        return packaging.LambdaArtifacts(built, built, built)
+        bytecodes.append(bytecode)
+        return packaging.LambdaArtifacts(built, built, built, packaging.CACHE_TAG)
 
     monkeypatch.setattr(packaging, "build_lambda_artifacts", fake_build)
     from model_images import packaging as model_packaging
@@ -903,6 +910,31 @@ def test_main_builds_the_handlers_requirements_and_skips_powertools_given_its_la
     assert requirements == [
         r for r in packaging.lambda_requirements() if not r.startswith("aws-lambda-powertools")
     ]
+
+
+def test_main_ships_bytecode_as_the_stack_setting_says(monkeypatch, tmp_path):
+    _run_main(monkeypatch, tmp_path, {})
+    assert _BYTECODES == ["auto"]
+    _run_main(monkeypatch, tmp_path, {"chorus:lambda": {"bytecode": "always"}})
+    assert _BYTECODES == ["always"]
+
+
+def test_snap_start_setting_puts_the_workers_on_published_versions():
+    settings = load_stack_file(ROOT / "Pulumi.dev.yaml")
+    on = settings.model_copy(
+        update={"lambda_": settings.lambda_.model_copy(update={"snap_start": True})}
+    )
+    d = _deploy(on)
+    snap = sorted(
+        fn.inputs["handler"]
+        for fn in d.of_type("aws:lambda/function:Function")
+        if fn.inputs.get("snapStart")
+    )
+    assert snap == [
+        "runtime.handlers.chat_worker.handler",
+        "runtime.handlers.ingest_worker.handler",
+    ]
+    assert {a.inputs["name"] for a in d.of_type("aws:lambda/alias:Alias")} == {"live"}
 
 
 def test_main_deploys_the_cdn_without_a_build_unless_the_build_is_required(monkeypatch, tmp_path):
