@@ -47,6 +47,14 @@ def _worker(d, module: str):
     return d.named(f"chat-{module.replace('_', '-')}", FUNCTION)
 
 
+def _live(d, module: str) -> str:
+    """The ARN callers invoke: the worker's ``live`` alias (dev rolls its code out through
+    published versions, ``observability.deployment``)."""
+    arn = d.named(f"chat-{module.replace('_', '-')}-live", "aws:lambda/alias:Alias").state["arn"]
+    assert arn == _worker(d, module).state["arn"] + ":live"
+    return arn
+
+
 def test_dev_polls_nothing_and_keeps_only_dead_letter_queues(dev):
     assert dev.of_type("aws:lambda/eventSourceMapping:EventSourceMapping") == []
     queues = sorted(q.name for q in dev.of_type("aws:sqs/queue:Queue"))
@@ -69,27 +77,34 @@ def test_dev_rule_targets_the_ingest_worker_with_retries_and_the_ingest_dlq(dev)
     target = dev.one("aws:cloudwatch/eventTarget:EventTarget").inputs
     rule = dev.one("aws:cloudwatch/eventRule:EventRule")
     assert target["rule"] == rule.state["name"]
-    assert target["arn"] == _worker(dev, "ingest_worker").state["arn"]
+    assert target["arn"] == _live(dev, "ingest_worker")
     assert target["retryPolicy"]["maximumEventAgeInSeconds"] == 21600
     assert target["deadLetterConfig"]["arn"] == _queue_arn(dev, "vectors-ingest-failed")
 
 
 def test_only_the_rule_may_invoke_the_ingest_worker_and_only_the_topic_the_chat_worker(dev):
     grants = {
-        (p.inputs["function"], p.inputs["principal"], p.inputs["sourceArn"])
+        (
+            p.inputs["function"],
+            p.inputs.get("qualifier"),
+            p.inputs["principal"],
+            p.inputs["sourceArn"],
+        )
         for p in dev.of_type(PERMISSION)
         if p.inputs["principal"] in ("events.amazonaws.com", "sns.amazonaws.com")
     }
     rule = dev.one("aws:cloudwatch/eventRule:EventRule").state["arn"]
     topic = dev.one("aws:sns/topic:Topic", "document-changed").state["arn"]
     assert grants == {
-        (_worker(dev, "ingest_worker").state["name"], "events.amazonaws.com", rule),
-        (_worker(dev, "chat_worker").state["name"], "sns.amazonaws.com", topic),
+        (_worker(dev, "ingest_worker").state["name"], "live", "events.amazonaws.com", rule),
+        (_worker(dev, "chat_worker").state["name"], "live", "sns.amazonaws.com", topic),
     }
 
 
 def test_failed_async_invocations_go_to_their_dlq_after_retries_and_a_maximum_age(dev):
     configs = {c.inputs["functionName"]: c.inputs for c in dev.of_type(INVOKE_CONFIG)}
+    # the alias is what callers invoke: its configuration is the one that applies
+    assert {c["qualifier"] for c in configs.values()} == {"live"}
     ingest = configs[_worker(dev, "ingest_worker").state["name"]]
     chat = configs[_worker(dev, "chat_worker").state["name"]]
     assert (ingest["maximumRetryAttempts"], ingest["maximumEventAgeInSeconds"]) == (2, 21600)
@@ -127,7 +142,7 @@ def test_the_message_handler_invokes_only_the_chat_worker(dev):
     message = _worker(dev, "ws_message")
     chat = _worker(dev, "chat_worker")
     env = message.inputs["environment"]["variables"]
-    assert env["CHORUS_CHAT_WORKER_FUNCTION"] == chat.state["name"]
+    assert env["CHORUS_CHAT_WORKER_FUNCTION"] == _live(dev, "chat_worker")
     assert "CHORUS_CHAT_QUEUE_URL" not in env
     grant = json.loads(dev.named("chat-ws-message-chat-invoke").inputs["policy"])
     assert grant["Statement"] == [
@@ -135,7 +150,7 @@ def test_the_message_handler_invokes_only_the_chat_worker(dev):
             "Sid": "InvokeAsync",
             "Effect": "Allow",
             "Action": ["lambda:InvokeFunction"],
-            "Resource": [chat.state["arn"]],
+            "Resource": [_live(dev, "chat_worker")],
         }
     ]
     role = dev.named("chat-ws-message-role", "aws:iam/role:Role").state["name"]
@@ -146,13 +161,14 @@ def test_the_ingest_worker_continues_by_invoking_itself(dev):
     ingest = _worker(dev, "ingest_worker")
     assert ingest.inputs["environment"]["variables"]["CHORUS_INGEST_CONTINUATION"] == "invoke"
     grant = json.loads(dev.named("chat-ingest-continuation-invoke").inputs["policy"])
-    assert grant["Statement"][0]["Resource"] == [ingest.state["arn"]]
+    assert grant["Statement"][0]["Resource"] == [_live(dev, "ingest_worker")]
+    assert ingest.inputs["environment"]["variables"]["CHORUS_LIVE_ALIAS"] == "live"
 
 
 def test_document_changed_invokes_the_chat_worker_and_dead_letters_undeliverable(dev):
     subscriptions = [s.inputs for s in dev.of_type("aws:sns/topicSubscription:TopicSubscription")]
     [lambda_sub] = [s for s in subscriptions if s["protocol"] == "lambda"]
-    assert lambda_sub["endpoint"] == _worker(dev, "chat_worker").state["arn"]
+    assert lambda_sub["endpoint"] == _live(dev, "chat_worker")
     redrive = json.loads(lambda_sub["redrivePolicy"])
     assert redrive == {"deadLetterTargetArn": _queue_arn(dev, "chat-chat-failed")}
     assert not [s for s in subscriptions if s["protocol"] == "sqs"]
