@@ -43,7 +43,7 @@ import numpy as np
 from .chunking import ChunkDraft, content_hash, split_text
 from .errors import UnsupportedDocument
 from .models import Chunk, Document, DocumentStatus, Workspace
-from .parsing import parse_document
+from .parsing import document_id_for, parse_document
 from .ports import Embedder, MetadataStore, VectorStore
 
 Outcome = Literal["indexed", "unchanged", "skipped", "failed", "paused", "superseded", "busy"]
@@ -192,11 +192,6 @@ def _superseded(p: _Prepared) -> IngestResult:
     return IngestResult(
         p.name, "superseded", p.doc_id, reason="a newer version of the document arrived"
     )
-
-
-def document_id_for(name: str) -> str:
-    """A stable document id derived from the document's name within its workspace."""
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
