@@ -12,24 +12,6 @@ from support import moto_stack
 
 
 @pytest.fixture
-def wiring(stack, embedder, module_dsn, schema_path, with_settings):
-    """The REST Lambda's wiring on the moto stack, the real MiniLM and a fresh PostgreSQL
-    schema; installed as the container's wiring for the handler."""
-    from chorus.runtime.cloud.rest_wiring import RestWiring, set_rest_wiring
-
-    built = RestWiring(
-        stack.settings,
-        session=stack.session,
-        embedder=embedder,
-        database_dsn=with_settings(module_dsn, schema_path),
-    )
-    set_rest_wiring(built)
-    yield built
-    set_rest_wiring(None)
-    built.close()
-
-
-@pytest.fixture
 def call(stack, wiring, context):
     """``call(user, method, path, body=..., query=...)`` → (status, JSON body)."""
     claims = {u: moto_stack.http_claims(stack.tokens(u)["access"]) for u in stack.users}
