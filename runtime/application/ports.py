@@ -75,11 +75,18 @@ class DocumentIndex(Protocol):
 
 
 class UploadTicket(Protocol):
-    url: str
-    key: str
-    headers: dict[str, str]
-    method: str
-    expires_at: int
+    """Where and how to send one file's bytes (a presigned request)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
 
 
 class DocumentFiles(Protocol):
@@ -101,8 +108,10 @@ class Reindexer(Protocol):
 class EmbeddingModel(Protocol):
     """The identity of the deployment's embedder (any ``Embedder`` is one)."""
 
-    model_id: str
-    dimension: int
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def dimension(self) -> int: ...
 
 
 @dataclass(frozen=True)

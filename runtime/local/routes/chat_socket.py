@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -81,7 +82,7 @@ async def _serve(websocket: WebSocket, chat: ChatService, user_id: str) -> None:
                 )
             )
 
-    async def receive_one(frame: dict[str, Any]) -> None:
+    async def receive_one(frame: Mapping[str, Any]) -> None:
         """One client frame: answered with an event whatever it holds."""
         raw = frame.get("text")
         if raw is None:
