@@ -45,8 +45,9 @@ NAMESPACE_SHIM = '__path__ = __import__("pkgutil").extend_path(__path__, __name_
 SKIPPED = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
-CORE_PACKAGES = ("core", "adapters", "cloud")
-"""Subpackages of ``runtime/`` that go to the core layer (``cloud`` is the handlers' wiring)."""
+CORE_PACKAGES = ("core", "adapters", "application", "cloud")
+"""Subpackages of ``runtime/`` that go to the core layer (``application`` is the REST API's
+operations, ``cloud`` the handlers' wiring)."""
 
 CORE_DATA = (("statemachines", "*.json"),)
 """Data files of ``runtime/`` in the core layer: ``runtime.core.stepfunctions_plan`` reads the
@@ -70,13 +71,15 @@ LAMBDA_REQUIREMENTS = (
     "bm25s>=0.2,<0.4",
     "opensearch-py>=2.6,<3",
     "lemminflect>=0.2.3,<0.3",
+    "python-slugify>=8,<10",
 )
 """What the handlers import (directly or through ``runtime.{cloud,core,adapters}``), as
 Lambda-platform wheels: every store a workspace can pick is reachable from the workers, so
 ``bm25s`` (the DynamoDB store's keyword search; numpy only) and ``opensearch-py`` ship too —
 2.x, since 3.x pulls gRPC and protobuf (~25 MB) for a transport chorus does not use.
 ``lemminflect`` (lemmas for the grounding judge's contradiction check; pure Python + ~1 MB of
-data) ships for the chat worker.
+data) ships for the chat worker; ``python-slugify`` (with ``text-unidecode``, ~0.3 MB) makes
+workspace ids from names in any script (``runtime/application/naming.py``).
 torch/transformers (local models) and the local server's packages are not needed on Lambda;
 boto3/botocore/urllib3 come with the runtime."""
 
@@ -93,6 +96,7 @@ IMPORT_NAMES = {
     "beautifulsoup4": "bs4",
     "pyyaml": "yaml",
     "opensearch-py": "opensearchpy",
+    "python-slugify": "slugify",
 }
 """Distribution name (lower case) → top-level module, where they differ."""
 

@@ -8,7 +8,7 @@ export interface Workspace {
   id: string;
   name: string;
   embeddingModel: string;
-  embeddingDim: number;
+  embeddingDimension: number;
   chunkSize: number;
   chunkOverlap: number;
   store: string;
@@ -61,6 +61,7 @@ export interface NewWorkspace {
 
 /** Cloud upload step 1 answer: where to send the bytes (docs/frontend.md, "Uploads"). */
 export interface UploadTicket {
+  documentId?: string;
   document?: ChorusDocument;
   upload: { url: string; method?: "PUT" | "POST"; headers?: Record<string, string>; fields?: Record<string, string> };
 }

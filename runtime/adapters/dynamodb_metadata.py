@@ -32,9 +32,11 @@ from ..core.models import (
     ChunkingSettings,
     Document,
     DocumentStatus,
+    Feedback,
     Session,
     StoredMessage,
     Workspace,
+    WorkspaceAccess,
 )
 
 WORKSPACE_RECORD = "workspace"
@@ -51,27 +53,6 @@ class TableNames:
     document: str
     sessions: str
     connections: str
-
-
-@dataclass(frozen=True)
-class WorkspaceAccess:
-    """Who may use a workspace: its creator and members of any of its Cognito groups."""
-
-    workspace_id: str
-    owner_id: str
-    groups: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """A user's verdict on one assistant message."""
-
-    session_id: str
-    message_id: str
-    user_id: str
-    rating: str
-    comment: str = ""
-    created_at: datetime | None = None
 
 
 def now_iso() -> str:

@@ -6,7 +6,8 @@ adapter takes its place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from psycopg2.extras import Json
@@ -16,9 +17,11 @@ from ..core.models import (
     ChunkingSettings,
     Document,
     DocumentStatus,
+    Feedback,
     Session,
     StoredMessage,
     Workspace,
+    WorkspaceAccess,
 )
 from .postgres import PostgresDatabase
 
@@ -74,6 +77,19 @@ ALTER TABLE chorus_workspaces
     ADD COLUMN IF NOT EXISTS split_on_headings boolean NOT NULL DEFAULT true;
 ALTER TABLE chorus_workspaces ADD COLUMN IF NOT EXISTS title_mode text NOT NULL DEFAULT 'keyword';
 ALTER TABLE chorus_workspaces ADD COLUMN IF NOT EXISTS retrieval jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE chorus_workspaces ADD COLUMN IF NOT EXISTS owner_id text NOT NULL DEFAULT '';
+ALTER TABLE chorus_workspaces ADD COLUMN IF NOT EXISTS groups text[] NOT NULL DEFAULT '{}';
+CREATE TABLE IF NOT EXISTS chorus_feedback (
+    session_id text NOT NULL,
+    message_id text NOT NULL,
+    user_id text NOT NULL,
+    rating text NOT NULL,
+    comment text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (session_id, message_id),
+    FOREIGN KEY (session_id, message_id) REFERENCES chorus_messages (session_id, id)
+        ON DELETE CASCADE
+);
 """
 
 _WORKSPACE_COLUMNS = (
@@ -97,13 +113,16 @@ class PostgresMetadataStore:
 
     # -- workspaces -------------------------------------------------------------------------
 
-    def create_workspace(self, workspace: Workspace) -> Workspace:
+    def create_workspace(
+        self, workspace: Workspace, *, owner_id: str = "", groups: Sequence[str] = ()
+    ) -> Workspace:
+        """Insert the workspace with who may use it; ``Conflict`` if its id or name is taken."""
         with self.db.transaction() as cur:
             cur.execute(
                 f"""INSERT INTO chorus_workspaces
                     (id, name, embedding_model, embedding_dim, chunk_size, chunk_overlap, store,
-                     split_on_headings, title_mode, retrieval)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                     split_on_headings, title_mode, retrieval, owner_id, groups)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                     ON CONFLICT DO NOTHING RETURNING {_WORKSPACE_COLUMNS}""",
                 (
                     workspace.id,
@@ -116,6 +135,8 @@ class PostgresMetadataStore:
                     workspace.chunking.split_on_headings,
                     workspace.chunking.title_mode,
                     Json(dict(workspace.retrieval)),
+                    owner_id,
+                    list(groups),
                 ),
             )
             row = cur.fetchone()
@@ -161,6 +182,15 @@ class PostgresMetadataStore:
             row = cur.fetchone()
         return _workspace(row) if row else None
 
+    def workspace_access(self, workspace_id: str) -> WorkspaceAccess | None:
+        """Owner and groups of a workspace, or None when it does not exist."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT owner_id, groups FROM chorus_workspaces WHERE id = %s", (workspace_id,)
+            )
+            row = cur.fetchone()
+        return WorkspaceAccess(workspace_id, row[0], tuple(row[1])) if row else None
+
     def find_workspace_by_name(self, name: str) -> Workspace | None:
         with self.db.transaction() as cur:
             cur.execute(
@@ -190,12 +220,16 @@ class PostgresMetadataStore:
             row = cur.fetchone()
         return _document(row) if row else None
 
-    def list_documents(self, workspace_id: str) -> list[Document]:
+    def list_documents(
+        self, workspace_id: str, *, status: DocumentStatus | None = None
+    ) -> list[Document]:
+        """Documents of a workspace by name (``status`` narrows to one status)."""
+        wanted = " AND status = %s" if status is not None else ""
         with self.db.transaction() as cur:
             cur.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM chorus_documents WHERE workspace_id = %s"
-                " ORDER BY name",
-                (workspace_id,),
+                f"{wanted} ORDER BY name",
+                (workspace_id, *([status.value] if status is not None else [])),
             )
             return [_document(r) for r in cur.fetchall()]
 
@@ -440,20 +474,44 @@ class PostgresMetadataStore:
             )
             return [StoredMessage(*r) for r in cur.fetchall()]
 
-    def set_feedback(self, session_id: str, message_id: str, feedback: Mapping[str, Any]) -> bool:
-        """Store a user's rating of an assistant message in its ``details["feedback"]``.
+    # -- feedback ---------------------------------------------------------------------------
 
-        Replaces earlier feedback on the same message. Returns False when the session holds no
-        assistant message with that id (nothing is written).
-        """
+    def put_feedback(self, feedback: Feedback) -> Feedback:
+        """Record (or replace) a user's feedback on an assistant message of the session;
+        ``NotFound`` when the session holds no answer with that id."""
         with self.db.transaction() as cur:
             cur.execute(
-                """UPDATE chorus_messages
-                   SET details = details || jsonb_build_object('feedback', %s::jsonb)
-                   WHERE session_id = %s AND id = %s AND role = 'assistant'""",
-                (Json(_without_nul(dict(feedback))), session_id, message_id),
+                """INSERT INTO chorus_feedback (session_id, message_id, user_id, rating, comment)
+                   SELECT session_id, id, %s, %s, %s FROM chorus_messages
+                   WHERE session_id = %s AND id = %s AND role = 'assistant'
+                   ON CONFLICT (session_id, message_id) DO UPDATE
+                   SET user_id = EXCLUDED.user_id, rating = EXCLUDED.rating,
+                       comment = EXCLUDED.comment, created_at = now()
+                   RETURNING created_at""",
+                (
+                    feedback.user_id,
+                    feedback.rating,
+                    feedback.comment.replace("\x00", ""),
+                    feedback.session_id,
+                    feedback.message_id,
+                ),
             )
-            return cur.rowcount > 0
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(
+                f"message {feedback.message_id!r} is not an answer in session "
+                f"{feedback.session_id!r}"
+            )
+        return replace(feedback, comment=feedback.comment.replace("\x00", ""), created_at=row[0])
+
+    def list_feedback(self, session_id: str) -> list[Feedback]:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT session_id, message_id, user_id, rating, comment, created_at"
+                " FROM chorus_feedback WHERE session_id = %s ORDER BY created_at",
+                (session_id,),
+            )
+            return [Feedback(*r) for r in cur.fetchall()]
 
 
 def _without_nul(value: Any) -> Any:

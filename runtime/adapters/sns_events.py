@@ -29,7 +29,8 @@ class DocumentChangedPublisher:
         self._client = client
         self.topic_arn = topic_arn
 
-    def __call__(self, workspace_id: str, document_id: str) -> None:
+    def __call__(self, workspace_id: str, document_id: str | None = None) -> None:
+        """Tell subscribers the workspace changed (one document, or all: ``document_id`` None)."""
         message = {
             "type": DOCUMENT_CHANGED,
             "workspaceId": workspace_id,

@@ -1,48 +1,35 @@
-"""Who may do what: Cognito groups on workspaces, ownership on sessions.
+"""The cloud's side of identity: the caller from Cognito claims, and the CDN's secret header.
 
-Rules (kept here so every entry point applies the same ones):
-
-* ``admin`` may use and manage every workspace;
-* ``admin`` and ``workspace_manager`` may create workspaces;
-* anyone else may use a workspace they created or one that lists one of their groups;
-* a session, its messages and its feedback belong to the user who started it — nobody else,
-  not even an admin, reads them through the API.
-
-A workspace the caller may not use is reported as ``not_found``, so ids cannot be probed.
+The rules (who may use, manage or delete a workspace) live in ``runtime.application.access``;
+session ownership in ``runtime.core.sessions``. ``Caller`` and ``require_workspace`` are
+re-exported for the WebSocket handlers.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from ..core.errors import ChorusError, Forbidden, NotFound
+from ..application.access import require_workspace
+from ..application.caller import ADMIN, WORKSPACE_MANAGER, Caller
+from ..core.errors import ChorusError
 
-if TYPE_CHECKING:  # annotations only: ws_connect parses groups without loading the adapter
-    from ..adapters.dynamodb_metadata import DynamoDBMetadataStore, WorkspaceAccess
-    from ..core.models import Session
-
-ADMIN = "admin"
-WORKSPACE_MANAGER = "workspace_manager"
+__all__ = [
+    "ADMIN",
+    "WORKSPACE_MANAGER",
+    "Caller",
+    "Unauthorized",
+    "caller_from_claims",
+    "origin_header_ok",
+    "parse_groups",
+    "require_workspace",
+]
 
 
 class Unauthorized(ChorusError):
     code = "unauthorized"
     http_status = 401
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated user behind a request."""
-
-    user_id: str
-    groups: frozenset[str] = frozenset()
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN in self.groups
 
 
 def parse_groups(value: Any) -> frozenset[str]:
@@ -64,38 +51,6 @@ def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller:
     if not claims or not claims.get("sub"):
         raise Unauthorized("the request carries no verified user; sign in again")
     return Caller(str(claims["sub"]), parse_groups(claims.get("cognito:groups")))
-
-
-def may_use(caller: Caller, access: WorkspaceAccess) -> bool:
-    if caller.is_admin or (access.owner_id and access.owner_id == caller.user_id):
-        return True
-    return bool(caller.groups & set(access.groups))
-
-
-def require_workspace(
-    metadata: DynamoDBMetadataStore, caller: Caller, workspace_id: str
-) -> WorkspaceAccess:
-    """The workspace's access record; ``NotFound`` when it is missing or not the caller's."""
-    access = metadata.workspace_access(workspace_id)
-    if access is None or not may_use(caller, access):
-        raise NotFound(f"workspace {workspace_id!r} does not exist or is not shared with you")
-    return access
-
-
-def require_manager(caller: Caller) -> None:
-    if not caller.groups & {ADMIN, WORKSPACE_MANAGER}:
-        raise Forbidden("creating workspaces needs the 'admin' or 'workspace_manager' group")
-
-
-def require_session_owner(session: Session | None, caller: Caller, session_id: str) -> Session:
-    """The session if the caller started it; ``NotFound`` otherwise (no probing)."""
-    if session is None or session.user_id != caller.user_id:
-        raise NotFound(f"session {session_id!r} does not exist")
-    return session
-
-
-def visible_workspaces(caller: Caller, accesses: Iterable[WorkspaceAccess]) -> set[str]:
-    return {a.workspace_id for a in accesses if may_use(caller, a)}
 
 
 def origin_header_ok(headers: Mapping[str, str] | None, name: str, expected: str | None) -> bool:

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..core.errors import BadRequest, ChorusError, Forbidden
-from ..core.models import Session
+from ..core.errors import ChorusError
 from ..core.ports import WorkSender
 from ..core.protocol import (
     Heartbeat,
@@ -29,6 +28,7 @@ from ..core.protocol import (
     parse_client_message,
     session_id_of,
 )
+from ..core.sessions import open_session
 from .access import Caller, require_workspace
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ CHAT_WORKER_FUNCTION_ENV = "CHORUS_CHAT_WORKER_FUNCTION"
 """Set (to the chat worker's name) when the stack invokes the worker asynchronously."""
 
 
-def chat_job_sender(
-    services: MessageWiring, env: Mapping[str, str] | None = None
-) -> WorkSender:
+def chat_job_sender(services: MessageWiring, env: Mapping[str, str] | None = None) -> WorkSender:
     """Where accepted jobs go: an asynchronous invocation of the chat worker when
     ``CHORUS_CHAT_WORKER_FUNCTION`` names it, else the chat queue."""
     from ..adapters.work_senders import (
@@ -90,7 +88,9 @@ def accept_frame(
         session_id = request.sessionId or uuid.uuid4().hex
         request = request.model_copy(update={"sessionId": session_id})
         require_workspace(services.metadata, caller, request.workspaceId)
-        _open_session(services, request, caller)
+        open_session(
+            services.metadata, session_id, caller.user_id, request.workspaceId, request.text
+        )
         job = ChatJob(
             requestId=uuid.uuid4().hex,
             connectionId=connection_id,
@@ -114,24 +114,6 @@ def accept_frame(
             connection_id, error_event("internal_error", message, session_id_of(body))
         )
         return "internal_error"
-
-
-def _open_session(services: MessageWiring, request: SendMessageData, caller: Caller) -> Session:
-    """Create the session now (so the ownership check happens before any work is queued)."""
-    assert request.sessionId is not None
-    session = services.metadata.get_session(request.sessionId)
-    if session is None:
-        title = " ".join(request.text.split())[:80]
-        # create_session keeps a session that appeared meanwhile (another connection raced us
-        # to the same id): what it returns is checked like any existing session.
-        session = services.metadata.create_session(
-            Session(request.sessionId, caller.user_id, request.workspaceId, title)
-        )
-    if session.user_id != caller.user_id:
-        raise Forbidden("this session belongs to another user")
-    if session.workspace_id != request.workspaceId:
-        raise BadRequest("this session belongs to another workspace; start a new session")
-    return session
 
 
 def run_chat_job(services: ChatWiring, job: ChatJob) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..adapters.s3_documents import KEY_PREFIX
-from ..core.errors import BadRequest, ChorusError, NotFound
+from ..core.errors import BadRequest, NotFound, UnsupportedStore
 from ..core.models import Chunk, SearchHit
 from ..core.ports import Embedder, MetadataStore, Reranker, VectorStore
 from ..core.retrieval import RetrievalSettings, RetrievalTrace, Retriever
@@ -43,13 +43,6 @@ CAPABILITIES: dict[str, tuple[bool, bool]] = {
     "kendra": (False, True),
 }
 """What each store kind can search by; tests check it against the adapter classes' flags."""
-
-
-class UnsupportedStore(ChorusError):
-    """A workspace asks for a store this stack did not deploy."""
-
-    code = "unsupported_store"
-    http_status = 400
 
 
 class WorkspaceStores:

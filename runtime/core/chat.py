@@ -27,10 +27,10 @@ from .answering import NO_ANSWER, Answerer
 from .clock import Clock, SystemClock
 from .context import AssembledContext, TokenCounter, approximate_token_count, assemble_context
 from .conversation import HeuristicCondenser, QueryCondenser, trim_history
-from .errors import BadRequest, ChorusError, Forbidden, NotFound
+from .errors import BadRequest, ChorusError, NotFound
 from .grounding import GroundingJudge, GroundingReport, GuardrailCheck, contradiction_dict
 from .metrics import NO_METRICS, OperationsMetrics
-from .models import ChatMessage, Session, StoredMessage
+from .models import ChatMessage, StoredMessage
 from .orchestration import (
     AllModelsFailed,
     ModelFanOut,
@@ -46,6 +46,7 @@ from .relevance import RelevanceScorer
 from .retrieval import RetrievalTrace, Retriever
 from .semantic_cache import DEFAULT_THRESHOLD as CACHE_THRESHOLD
 from .semantic_cache import SemanticCache, cache_scope
+from .sessions import open_session
 
 __all__ = ["ChatService", "ModelPrice", "SendEvent"]
 
@@ -242,7 +243,9 @@ class ChatService:
         deadline = self.clock.now() + self.settings.turn_budget_s
         try:
             models = self._check(request)
-            session = self._session(request, session_id, user_id)
+            session = open_session(
+                self.metadata, session_id, user_id, request.workspaceId, request.text
+            )
         except ChorusError as exc:
             event = error_event(exc.code, exc.message, session_id, message_id)
             delivery(event)
@@ -306,19 +309,6 @@ class ChatService:
         if self.metadata.get_workspace(request.workspaceId) is None:
             raise NotFound(f"workspace {request.workspaceId!r} does not exist")
         return models
-
-    def _session(self, request: SendMessageData, session_id: str, user_id: str) -> Session:
-        session = self.metadata.get_session(session_id)
-        if session is None:
-            title = " ".join(request.text.split())[:80]
-            return self.metadata.create_session(
-                Session(session_id, user_id, request.workspaceId, title)
-            )
-        if session.user_id != user_id:
-            raise Forbidden("this session belongs to another user")
-        if session.workspace_id != request.workspaceId:
-            raise BadRequest("this session belongs to another workspace; start a new session")
-        return session
 
     def _history(self, stored: Sequence[StoredMessage]) -> list[ChatMessage]:
         turns = [

@@ -61,6 +61,13 @@ class UnsupportedDocument(ChorusError):
     http_status = 415
 
 
+class UnsupportedStore(ChorusError):
+    """A workspace asks for a store this deployment does not offer."""
+
+    code = "unsupported_store"
+    http_status = 400
+
+
 class UnsupportedOperation(ChorusError):
     """The store cannot do this; a capability flag says so and the caller should check it."""
 

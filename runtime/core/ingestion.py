@@ -45,7 +45,7 @@ from .chunking import ChunkDraft, content_hash, split_text
 from .errors import UnsupportedDocument
 from .metrics import NO_METRICS, OperationsMetrics
 from .models import Chunk, Document, DocumentStatus, Workspace
-from .parsing import parse_document
+from .parsing import document_id_for, parse_document
 from .ports import Embedder, MetadataStore, VectorStore
 
 log = logging.getLogger(__name__)
@@ -196,11 +196,6 @@ def _superseded(p: _Prepared) -> IngestResult:
     return IngestResult(
         p.name, "superseded", p.doc_id, reason="a newer version of the document arrived"
     )
-
-
-def document_id_for(name: str) -> str:
-    """A stable document id derived from the document's name within its workspace."""
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,24 @@ class StoredMessage:
     content: str
     details: Mapping[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    """Who may use a workspace: its creator and members of any of its groups."""
+
+    workspace_id: str
+    owner_id: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A user's verdict on one assistant message."""
+
+    session_id: str
+    message_id: str
+    user_id: str
+    rating: str
+    comment: str = ""
+    created_at: datetime | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 import re
@@ -140,6 +141,11 @@ def _unsupported(name: str, reason: str) -> UnsupportedDocument:
 
 _DRIVE_PREFIX = re.compile(r"^[A-Za-z]:")
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def document_id_for(name: str) -> str:
+    """A stable document id derived from the document's name within its workspace."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
 
 
 def safe_document_name(name: str) -> str:

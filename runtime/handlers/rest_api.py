@@ -1,9 +1,10 @@
 """REST API (HTTP API payload 2.0, Cognito JWT authorizer on every route).
 
-Routes are ``orchestrator.HTTP_ROUTES``; each parses its body, calls one function of
-``runtime.cloud.workspaces`` and shapes the reply. Every error is a JSON body
-``{"error": {"code", "message"}}`` with the status its ``ChorusError`` names — the same shape as
-the local server's REST API.
+Routes are ``orchestrator.HTTP_ROUTES``; each names the ``Caller`` from the JWT claims, reads its
+body into a model of ``runtime.application.requests``, calls one operation of the application
+layer with this container's ``RestWiring`` and sends its ``Reply``. Every error is a JSON body
+``{"error": {"code", "message"}}`` with the status its ``ChorusError`` names — the same API,
+shapes and statuses as the local server's (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -12,22 +13,27 @@ import base64
 import binascii
 import json
 import uuid
-from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
 
-from ..cloud import workspaces as ops
-from ..cloud.access import Caller, caller_from_claims, origin_header_ok
-from ..cloud.services import get_services
-from ..core.bounded_json import parse_json
-from ..core.errors import BadRequest, ChorusError, Forbidden, PayloadTooLarge
+from ..application import Caller, Reply
+from ..application import documents as document_ops
+from ..application import sessions as session_ops
+from ..application import workspaces as workspace_ops
+from ..application.requests import (
+    CreateWorkspace,
+    FeedbackRequest,
+    TuneWorkspace,
+    UploadRequest,
+    read_request,
+)
+from ..cloud.access import caller_from_claims, origin_header_ok
+from ..cloud.rest_wiring import RestWiring, get_rest_wiring
+from ..core.errors import BadRequest, ChorusError, Forbidden
 from ..core.protocol import printable, valid_id
 from .observability import logger, metrics, tracer
-
-MAX_BODY_BYTES = 64 * 1024
 
 app = APIGatewayHttpResolver()
 
@@ -64,12 +70,26 @@ def _unexpected(exc: Exception) -> Response:
 
 @app.not_found
 def _not_found(_exc: Exception) -> Response:
-    return _error(404, "not_found", "no such route; see docs/cloud_runtime.md for the REST API")
+    return _error(404, "not_found", "no such route; see docs/protocol.md for the REST API")
+
+
+def _send(reply: Reply) -> Response:
+    if reply.body is None:
+        return Response(status_code=reply.status, body="")
+    return Response(
+        status_code=reply.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(reply.body),
+    )
 
 
 def _caller() -> Caller:
     claims = app.current_event.request_context.authorizer.jwt_claim
     return caller_from_claims(claims)
+
+
+def _wiring() -> RestWiring:
+    return get_rest_wiring()
 
 
 def _raw_body() -> bytes:
@@ -84,91 +104,70 @@ def _raw_body() -> bytes:
         raise BadRequest("request body is not valid base64") from None
 
 
-def _body(model: type[BaseModel]) -> Any:
-    raw = _raw_body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
-    payload = parse_json(raw or b"{}", what="request body")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise BadRequest(f"invalid request body: {details}") from None
-
-
-def _json(status: int, payload: Any) -> Response:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload)
-    )
-
-
 # -- workspaces ------------------------------------------------------------------------------
 
 
 @app.get("/workspaces")
 def list_workspaces() -> Response:
-    found = ops.list_workspaces(get_services(), _caller())
-    return _json(200, {"workspaces": [ops.workspace_json(w) for w in found]})
+    return _send(workspace_ops.list_workspaces(_wiring(), _caller()))
 
 
 @app.post("/workspaces")
 def create_workspace() -> Response:
-    body = _body(ops.CreateWorkspace)
-    workspace = ops.create_workspace(get_services(), _caller(), body)
-    return _json(HTTPStatus.CREATED, ops.workspace_json(workspace))
+    caller = _caller()
+    body = read_request(CreateWorkspace, _raw_body())
+    return _send(workspace_ops.create_workspace(_wiring(), caller, body))
 
 
 @app.get("/workspaces/<workspace_id>")
 def get_workspace(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
-    workspace = ops.get_workspace(get_services(), _caller(), workspace_id)
-    return _json(200, ops.workspace_json(workspace))
+    return _send(workspace_ops.get_workspace(_wiring(), _caller(), workspace_id))
 
 
 @app.delete("/workspaces/<workspace_id>")
 def delete_workspace(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
-    removed = ops.delete_workspace(get_services(), _caller(), workspace_id)
-    return _json(200, {"deleted": workspace_id, "chunks": removed})
+    return _send(workspace_ops.delete_workspace(_wiring(), _caller(), workspace_id))
+
+
+@app.post("/workspaces/<workspace_id>/reindex")
+def reindex(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    return _send(workspace_ops.start_reindex(_wiring(), _caller(), workspace_id))
+
+
+@app.put("/workspaces/<workspace_id>/settings")
+def tune_workspace(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    caller = _caller()
+    body = read_request(TuneWorkspace, _raw_body())
+    return _send(workspace_ops.tune_workspace(_wiring(), caller, workspace_id, body))
+
+
+# -- documents -------------------------------------------------------------------------------
 
 
 @app.get("/workspaces/<workspace_id>/documents")
 def list_documents(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     status = app.current_event.get_query_string_value("status")
-    documents = ops.list_documents(get_services(), _caller(), workspace_id, status)
-    return _json(200, {"documents": [ops.document_json(d) for d in documents]})
+    return _send(document_ops.list_documents(_wiring(), _caller(), workspace_id, status))
 
 
 @app.post("/workspaces/<workspace_id>/documents")
 def request_upload(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
-    body = _body(ops.UploadRequest)
-    ticket = ops.request_upload(get_services(), _caller(), workspace_id, body)
-    return _json(HTTPStatus.CREATED, ticket)
+    caller = _caller()
+    body = read_request(UploadRequest, _raw_body())
+    return _send(document_ops.request_upload(_wiring(), caller, workspace_id, body))
 
 
 @app.delete("/workspaces/<workspace_id>/documents/<document_id>")
 def delete_document(workspace_id: str, document_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     document_id = valid_id(document_id, "document")
-    removed = ops.delete_document(get_services(), _caller(), workspace_id, document_id)
-    return _json(200, {"deleted": document_id, "chunks": removed})
-
-
-@app.post("/workspaces/<workspace_id>/reindex")
-def reindex(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    started = ops.start_reindex(get_services(), _caller(), workspace_id)
-    return _json(HTTPStatus.ACCEPTED, started)
-
-
-@app.put("/workspaces/<workspace_id>/settings")
-def tune_workspace(workspace_id: str) -> Response:
-    body = _body(ops.TuneWorkspace)
-    return _json(200, ops.tune_workspace(get_services(), _caller(), workspace_id, body))
+    return _send(document_ops.delete_document(_wiring(), _caller(), workspace_id, document_id))
 
 
 # -- sessions --------------------------------------------------------------------------------
@@ -176,41 +175,35 @@ def tune_workspace(workspace_id: str) -> Response:
 
 @app.get("/sessions")
 def list_sessions() -> Response:
-    caller = _caller()
-    sessions = get_services().metadata.list_sessions(caller.user_id)
-    return _json(200, {"sessions": [ops.session_json(s) for s in sessions]})
+    return _send(session_ops.list_sessions(_wiring(), _caller()))
 
 
 @app.get("/sessions/<session_id>")
 def get_session(session_id: str) -> Response:
     session_id = valid_id(session_id, "session")
-    return _json(200, ops.get_session(get_services(), _caller(), session_id))
+    return _send(session_ops.get_session(_wiring(), _caller(), session_id))
 
 
 @app.delete("/sessions/<session_id>")
 def delete_session(session_id: str) -> Response:
     session_id = valid_id(session_id, "session")
-    ops.delete_session(get_services(), _caller(), session_id)
-    return _json(200, {"deleted": session_id})
+    return _send(session_ops.delete_session(_wiring(), _caller(), session_id))
 
 
 @app.post("/sessions/<session_id>/feedback")
 def give_feedback(session_id: str) -> Response:
     session_id = valid_id(session_id, "session")
-    body = _body(ops.FeedbackRequest)
-    feedback = ops.give_feedback(get_services(), _caller(), session_id, body)
-    return _json(
-        HTTPStatus.CREATED,
-        {"messageId": feedback.message_id, "rating": feedback.rating, "comment": feedback.comment},
-    )
+    caller = _caller()
+    body = read_request(FeedbackRequest, _raw_body())
+    return _send(session_ops.give_feedback(_wiring(), caller, session_id, body))
 
 
 def _origin_ok(event: dict[str, Any]) -> bool:
-    services = get_services()
-    if not services.settings.require_cdn_header:
+    wiring = _wiring()
+    if not wiring.settings.require_cdn_header:
         return True
     return origin_header_ok(
-        event.get("headers"), services.settings.cdn_secret_header, services.cdn_secret
+        event.get("headers"), wiring.settings.cdn_secret_header, wiring.cdn_secret
     )
 
 

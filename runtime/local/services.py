@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +11,10 @@ from ..adapters.postgres import PostgresDatabase
 from ..adapters.postgres_cache import PostgresSemanticCache
 from ..adapters.postgres_metadata import PostgresMetadataStore
 from ..adapters.sentence_transformers import CrossEncoderReranker, SentenceTransformerEmbedder
+from ..application.caller import local_caller
+from ..application.ports import Offer
+from ..application.requests import CreateWorkspace, validate_request
+from ..application.workspaces import add_workspace, delete_workspace
 from ..core.agreement import EmbeddingAgreementScorer
 from ..core.answering import Answerer, ExtractiveAnswerer, LLMAnswerer
 from ..core.chat import ChatService, ModelPrice
@@ -30,7 +32,9 @@ from ..core.retrieval import Retriever
 from .embedded_postgres import start_embedded_postgres
 from .settings import LocalSettings
 
-_SLUG = re.compile(r"[^a-z0-9_-]+")
+LOCAL_STORE = "pgvector"
+LOCAL_USER = "local"
+"""Who the CLI acts as (and a local request that names nobody)."""
 
 
 @dataclass
@@ -63,24 +67,26 @@ class LocalServices:
             )
         return workspace
 
+    @property
+    def backend(self) -> LocalBackend:
+        """These services as the application layer's ``Backend`` (what the REST routes use)."""
+        return LocalBackend(self)
+
     def create_workspace(self, name: str, chunking: ChunkingSettings | None = None) -> Workspace:
-        """Create a workspace for this process's embedding model; ``Conflict`` if it exists."""
-        name = name.strip()
-        if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
-            raise BadRequest("a workspace name must be 1 to 100 printable characters")
-        slug = _SLUG.sub("-", name.lower()).strip("-")
-        workspace_id = slug if slug and self.metadata.get_workspace(slug) is None else ""
-        workspace_id = workspace_id or uuid.uuid4().hex[:12]
-        return self.metadata.create_workspace(
-            Workspace(
-                id=workspace_id,
-                name=name,
-                embedding_model=self.embedder.model_id,
-                embedding_dim=self.embedder.dimension,
-                chunking=chunking or ChunkingSettings(),
-                store="pgvector",
-            )
+        """Create a workspace for this process's embedding model (the REST API's rules: id from
+        the name's slug); ``Conflict`` if the name exists."""
+        chunking = chunking or ChunkingSettings()
+        body = validate_request(
+            CreateWorkspace,
+            {
+                "name": name,
+                "chunkSize": chunking.chunk_size,
+                "chunkOverlap": chunking.chunk_overlap,
+                "titleMode": chunking.title_mode,
+                "splitOnHeadings": chunking.split_on_headings,
+            },
         )
+        return add_workspace(self.backend, local_caller(LOCAL_USER), body)
 
     def ensure_workspace(self, name_or_id: str) -> Workspace:
         try:
@@ -100,14 +106,52 @@ class LocalServices:
             )
 
     def delete_workspace(self, workspace_id: str) -> None:
+        """Delete a workspace (by id or name) with its chunks and documents."""
         workspace = self.find_workspace(workspace_id)
-        self.store.delete_workspace(workspace.id)
-        self.metadata.delete_workspace(workspace.id)
-        if self.cache is not None:
-            self.cache.invalidate_workspace(workspace.id)
+        delete_workspace(self.backend, local_caller(LOCAL_USER), workspace.id)
 
     def close(self) -> None:
         self.db.close()
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    """The application layer's ``Backend`` over open local services: one pgvector store, files
+    indexed as they arrive (no bucket, no re-index workflow)."""
+
+    services: LocalServices
+
+    @property
+    def offer(self) -> Offer:
+        return Offer((LOCAL_STORE,), LOCAL_STORE, self.services.settings.max_upload_bytes)
+
+    @property
+    def records(self) -> PostgresMetadataStore:
+        return self.services.metadata
+
+    @property
+    def chunks(self) -> PgVectorStore:
+        return self.services.store
+
+    @property
+    def index(self) -> Ingestor:
+        return self.services.ingestor
+
+    @property
+    def embedding(self) -> Embedder:
+        return self.services.embedder
+
+    @property
+    def files(self) -> None:
+        return None
+
+    @property
+    def reindexer(self) -> None:
+        return None
+
+    def forget_workspace(self, workspace_id: str) -> None:
+        if self.services.cache is not None:
+            self.services.cache.invalidate_workspace(workspace_id)
 
 
 def grounding_judge(embedder: Embedder, settings: LocalSettings) -> GroundingJudge:

@@ -140,7 +140,6 @@ def test_the_concurrency_caps_become_the_workers_reserved_concurrency(dev):
 
 def test_the_message_handler_invokes_only_the_chat_worker(dev):
     message = _worker(dev, "ws_message")
-    chat = _worker(dev, "chat_worker")
     env = message.inputs["environment"]["variables"]
     assert env["CHORUS_CHAT_WORKER_FUNCTION"] == _live(dev, "chat_worker")
     assert "CHORUS_CHAT_QUEUE_URL" not in env

@@ -442,6 +442,8 @@ def test_a_rerank_model_given_by_arn_is_granted_as_it_is():
     arn = "arn:aws:bedrock:eu-central-1::foundation-model/cohere.rerank-v3-5:0"
     d = _orchestrator(rerank_model=arn)
     assert _statements(d, "chat_worker")["InvokeRerankModel"]["Resource"] == [arn]
+
+
 def test_snap_start_workers_get_the_live_alias_and_their_queues_invoke_it():
     d = _orchestrator(snap_start_workers=True)
     aliases = {a.inputs["functionName"]: a for a in d.of_type("aws:lambda/alias:Alias")}

@@ -164,5 +164,5 @@ def test_chat_app_end_to_end_in_chromium(tools, server):
     headers = {"X-Chorus-User": "e2e-user"}
     session = httpx.get(f"{server}/api/sessions/{result['sessionId']}", headers=headers).json()
     answer = next(m for m in session["messages"] if m["id"] == result["messageId"])
-    assert answer["details"]["feedback"]["rating"] == "up"
-    assert answer["details"]["feedback"]["comment"] == "Clear and cited."
+    assert answer["feedback"]["rating"] == "up"
+    assert answer["feedback"]["comment"] == "Clear and cited."

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from chorus.runtime.cloud.rest_wiring import RestWiring, set_rest_wiring
 from chorus.runtime.cloud.services import set_services
 from chorus.runtime.handlers import (
     chat_worker,
@@ -54,12 +55,17 @@ def cloud(monkeypatch, embedder, module_dsn, schema_path, with_settings) -> Iter
         monkeypatch.setenv(key, value)
     with mock_aws():
         stack = moto_stack.build_stack(users={"alice": ["workspace_manager"], "bob": ["user"]})
-        services = stack.services(
-            embedder=embedder, database_dsn=with_settings(module_dsn, schema_path)
+        dsn = with_settings(module_dsn, schema_path)
+        services = stack.services(embedder=embedder, database_dsn=dsn)
+        wiring = RestWiring(
+            stack.settings, session=stack.session, embedder=embedder, database_dsn=dsn
         )
         set_services(services)
+        set_rest_wiring(wiring)
         yield stack
+        set_rest_wiring(None)
         set_services(None)
+        wiring.close()
         if "store" in vars(services):
             services.store.db.close()
         stack.close()

@@ -126,8 +126,8 @@ describe("turnsFromHistory", () => {
           usage: { inputTokens: 1, outputTokens: 2 },
           cost: 0.5,
           latencyMs: { total: 12 },
-          feedback: { rating: "up", comment: "nice" },
         },
+        feedback: { rating: "up", comment: "nice" },
       },
     ]);
     expect(turns).toHaveLength(1);

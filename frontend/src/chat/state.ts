@@ -60,6 +60,8 @@ export interface StoredMessage {
   content: string;
   details?: Record<string, unknown> | null;
   createdAt?: string | null;
+  /** The caller's rating of an answer (docs/protocol.md, REST API), or null. */
+  feedback?: Feedback | null;
 }
 
 export const emptyChat: ChatState = { sessionId: null, turns: [], notices: [] };
@@ -212,7 +214,7 @@ export function turnsFromHistory(messages: StoredMessage[]): Turn[] {
     }
     const model = typeof details.model === "string" ? details.model : "";
     const sources = Array.isArray(details.sources) ? details.sources.map(parseSource) : [];
-    const fb = obj(details.feedback);
+    const fb = obj(m.feedback);
     const feedback: Feedback | null =
       fb.rating === "up" || fb.rating === "down"
         ? { rating: fb.rating, comment: typeof fb.comment === "string" ? fb.comment : "" }

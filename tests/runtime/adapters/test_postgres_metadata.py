@@ -11,14 +11,16 @@ from collections.abc import Iterator
 import pytest
 from chorus.runtime.adapters.postgres import PostgresDatabase
 from chorus.runtime.adapters.postgres_metadata import PostgresMetadataStore
-from chorus.runtime.core.errors import Conflict
+from chorus.runtime.core.errors import Conflict, NotFound
 from chorus.runtime.core.models import (
     ChunkingSettings,
     Document,
     DocumentStatus,
+    Feedback,
     Session,
     StoredMessage,
     Workspace,
+    WorkspaceAccess,
 )
 from chorus.runtime.core.ports import MetadataStore
 
@@ -528,3 +530,56 @@ def test_tuning_an_unknown_workspace_is_not_found(store):
 
     with pytest.raises(NotFound):
         store.update_workspace_settings("nope", ChunkingSettings(), {})
+
+
+# -- access and feedback (the application layer's Records port) --------------------------------
+
+
+def test_a_workspace_records_who_may_use_it(store):
+    store.create_workspace(workspace(), owner_id="alice", groups=["team-a", "ops"])
+
+    assert store.workspace_access("ws-1") == WorkspaceAccess("ws-1", "alice", ("team-a", "ops"))
+    assert store.workspace_access("nope") is None
+
+
+def test_documents_can_be_listed_by_status(with_workspace):
+    with_workspace.put_document(doc("d1", "a.md", status=DocumentStatus.INDEXED))
+    with_workspace.put_document(doc("d2", "b.md", status=DocumentStatus.FAILED))
+
+    listed = with_workspace.list_documents("ws-1", status=DocumentStatus.FAILED)
+
+    assert [d.id for d in listed] == ["d2"]
+
+
+@pytest.fixture
+def answered(store_with_workspaces) -> PostgresMetadataStore:
+    store = store_with_workspaces
+    store.create_session(Session("s1", "u1", "ws-1"))
+    store.add_message(StoredMessage("s1", "q", "user", "question?"))
+    store.add_message(StoredMessage("s1", "a", "assistant", "answer."))
+    return store
+
+
+def test_feedback_on_an_answer_is_stored_and_replaced(answered):
+    answered.put_feedback(Feedback("s1", "a", "u1", "up"))
+    stored = answered.put_feedback(Feedback("s1", "a", "u1", "down", "changed my mind\x00"))
+
+    assert (stored.rating, stored.comment) == ("down", "changed my mind")
+    assert stored.created_at is not None
+    [listed] = answered.list_feedback("s1")
+    assert (listed.message_id, listed.rating, listed.comment) == ("a", "down", "changed my mind")
+
+
+def test_feedback_on_a_question_or_a_missing_message_is_not_found(answered):
+    for message_id in ("q", "nope"):
+        with pytest.raises(NotFound):
+            answered.put_feedback(Feedback("s1", message_id, "u1", "up"))
+    assert answered.list_feedback("s1") == []
+
+
+def test_deleting_a_session_deletes_its_feedback(answered):
+    answered.put_feedback(Feedback("s1", "a", "u1", "up"))
+
+    answered.delete_session("s1")
+
+    assert answered.list_feedback("s1") == []

@@ -54,5 +54,23 @@ def services(stack, embedder, module_dsn: str, schema_path: str, with_settings) 
 
 
 @pytest.fixture
+def wiring(stack, embedder, module_dsn: str, schema_path: str, with_settings) -> Iterator:
+    """The REST Lambda's wiring on the moto stack, the real MiniLM and a fresh PostgreSQL
+    schema; installed as the container's wiring for the ``rest_api`` handler."""
+    from chorus.runtime.cloud.rest_wiring import RestWiring, set_rest_wiring
+
+    built = RestWiring(
+        stack.settings,
+        session=stack.session,
+        embedder=embedder,
+        database_dsn=with_settings(module_dsn, schema_path),
+    )
+    set_rest_wiring(built)
+    yield built
+    set_rest_wiring(None)
+    built.close()
+
+
+@pytest.fixture
 def context():
     return moto_stack.LambdaContext()

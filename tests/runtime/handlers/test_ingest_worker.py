@@ -6,9 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from chorus.runtime.cloud.access import Caller
+from chorus.runtime.application.views import document_view
 from chorus.runtime.cloud.ingest import INGEST_QUEUE_URL_ENV, apply_object_event, object_events
-from chorus.runtime.cloud.workspaces import document_json, list_documents
 from chorus.runtime.core.ingestion import Ingestor
 from chorus.runtime.core.models import ChunkingSettings, DocumentStatus, Workspace
 from chorus.runtime.handlers import ingest_worker
@@ -270,11 +269,9 @@ def test_a_document_too_large_for_one_invocation_continues_until_indexed(
 
 
 def test_a_paused_document_lists_its_progress_until_it_is_indexed(stack, continuing, workspace):
-    owner = Caller(moto_stack.REGION)
-
     def listed() -> dict:
-        (document,) = list_documents(continuing, owner, "ops", None)
-        return document_json(document)
+        (document,) = continuing.metadata.list_documents("ops")
+        return document_view(document)
 
     run(stack, moto_stack.ShrinkingContext(), upload(stack, "workspaces/ops/big/relay.md", LARGE))
     pending = stack.receive(stack.ingest_queue_url)
@@ -409,7 +406,7 @@ def test_a_failed_reupload_keeps_serving_the_good_version_and_the_listing_says_s
     }
 
     assert services.store.count_chunks("ops", "doc1") == good  # still answers queries
-    [listed] = list_documents(services, Caller("root", frozenset({"admin"})), "ops", None)
-    shown = document_json(listed)
+    [listed] = services.metadata.list_documents("ops")
+    shown = document_view(listed)
     assert shown["status"] == "failed" and shown["chunks"] == good
     assert f"the previous version ({good} chunks) is still served" in shown["error"]

@@ -12,7 +12,7 @@ from support import moto_stack
 
 
 @pytest.fixture
-def call(stack, services, context):
+def call(stack, wiring, context):
     """``call(user, method, path, body=..., query=...)`` → (status, JSON body)."""
     claims = {u: moto_stack.http_claims(stack.tokens(u)["access"]) for u in stack.users}
 
@@ -21,7 +21,8 @@ def call(stack, services, context):
             method, path, claims=claims.get(user), body=body, query=query, headers=headers
         )
         response = rest_api.handler(event, context)
-        return response["statusCode"], json.loads(response["body"])
+        body = response.get("body")
+        return response["statusCode"], json.loads(body) if body else None
 
     return invoke
 
@@ -35,20 +36,20 @@ def workspace(call) -> str:
     return body["id"]
 
 
-def test_a_manager_creates_a_workspace_for_the_deployed_model_and_store(call, services):
+def test_a_manager_creates_a_workspace_for_the_deployed_model_and_store(call, embedder):
     status, body = call("alice", "POST", "/workspaces", {"name": "Ops", "chunkSize": 500})
 
     assert status == 201
-    assert body["embeddingModel"] == services.embedder.model_id
-    assert (body["chunkSize"], body["store"]) == (500, "pgvector")
-    assert call("alice", "GET", f"/workspaces/{body['id']}") == (200, body)
+    assert (body["id"], body["embeddingModel"]) == ("ops", embedder.model_id)
+    assert (body["chunkSize"], body["store"], body["embeddingDimension"]) == (500, "pgvector", 384)
+    assert call("alice", "GET", f"/workspaces/{body['id']}") == (200, {**body, "documents": 0})
 
 
 @pytest.fixture
-def two_stores(stack, services, embedder, module_dsn, schema_path, with_settings):
+def two_stores(stack, wiring, embedder, module_dsn, schema_path, with_settings):
     """The stack with DynamoDB (the default) and pgvector deployed, installed for the handler."""
     from chorus.runtime.adapters.dynamodb_store import create_table
-    from chorus.runtime.cloud.services import CloudServices, set_services
+    from chorus.runtime.cloud.rest_wiring import RestWiring, set_rest_wiring
     from chorus.runtime.cloud.settings import settings_from
 
     create_table(stack.client("dynamodb"), "chorus-chunks")
@@ -58,15 +59,15 @@ def two_stores(stack, services, embedder, module_dsn, schema_path, with_settings
         "stores": {"dynamodb": {"table": "chorus-chunks"}, "pgvector": {"schema": "chorus"}},
     }
     settings = settings_from({**stack.config, "vectorStore": vector_store}, stack.env)
-    built = CloudServices(
+    built = RestWiring(
         settings,
         session=stack.session,
         embedder=embedder,
         database_dsn=with_settings(module_dsn, schema_path),
     )
-    set_services(built)
+    set_rest_wiring(built)
     yield built
-    set_services(services)
+    set_rest_wiring(wiring)
     built.close()
 
 
@@ -80,21 +81,17 @@ def test_a_workspace_goes_to_the_default_store_or_the_deployed_one_it_names(call
 
     assert (status, refused["error"]["code"]) == (400, "unsupported_store")
     assert "dynamodb, pgvector" in refused["error"]["message"]
-    assert len(two_stores.metadata.list_workspaces()) == 2
+    assert len(two_stores.records.list_workspaces()) == 2
 
 
 def test_deleting_a_workspace_deletes_its_chunks_from_its_own_store(call, two_stores):
     _, body = call("alice", "POST", "/workspaces", {"name": "Support"})
-    workspace = two_stores.metadata.get_workspace(body["id"])
-    two_stores.ingestor.ingest(workspace, "refunds.txt", b"Refunds are paid within 30 days.")
-    dynamodb = two_stores.stores.of_kind("dynamodb")
-    chunks = dynamodb.count_chunks(workspace.id)
-    assert chunks > 0
+    workspace = two_stores.records.get_workspace(body["id"])
+    two_stores.index.ingest(workspace, "refunds.txt", b"Refunds are paid within 30 days.")
+    dynamodb = two_stores.chunks.of_kind("dynamodb")
+    assert dynamodb.count_chunks(workspace.id) > 0
 
-    assert call("alice", "DELETE", f"/workspaces/{workspace.id}") == (
-        200,
-        {"deleted": workspace.id, "chunks": chunks},
-    )
+    assert call("alice", "DELETE", f"/workspaces/{workspace.id}") == (204, None)
     assert dynamodb.count_chunks(workspace.id) == 0
 
 
@@ -111,11 +108,11 @@ BAD_WORKSPACES = {
 }
 
 
-def test_a_bad_workspace_request_is_a_4xx_with_a_code_and_creates_nothing(call, services):
+def test_a_bad_workspace_request_is_a_4xx_with_a_code_and_creates_nothing(call, wiring):
     for case, (body, status, code) in BAD_WORKSPACES.items():
         got, error = call("alice", "POST", "/workspaces", body)
         assert (got, error["error"]["code"]) == (status, code), case
-    assert services.metadata.list_workspaces() == []
+    assert wiring.records.list_workspaces() == []
 
 
 def test_a_plain_user_cannot_create_workspaces(call):
@@ -142,7 +139,7 @@ def test_users_see_only_workspaces_of_their_groups(call, workspace):
         assert (status, body["error"]["code"]) == (404, "not_found"), path
 
 
-def test_an_upload_url_accepts_the_file_and_records_it_queued(call, stack, services, workspace):
+def test_an_upload_url_accepts_the_file_and_records_it_queued(call, stack, workspace):
     status, ticket = call(
         "alice",
         "POST",
@@ -198,11 +195,11 @@ BAD_UPLOADS = {
 }
 
 
-def test_a_bad_upload_request_gets_no_url_and_records_nothing(call, services, workspace):
+def test_a_bad_upload_request_gets_no_url_and_records_nothing(call, wiring, workspace):
     for case, (upload, status, code) in BAD_UPLOADS.items():
         got, body = call("alice", "POST", f"/workspaces/{workspace}/documents", upload)
         assert (got, body["error"]["code"]) == (status, code), case
-    assert services.metadata.list_documents(workspace) == []
+    assert wiring.records.list_documents(workspace) == []
 
 
 def test_an_unknown_document_status_filter_is_a_400(call, workspace):
@@ -210,7 +207,7 @@ def test_an_unknown_document_status_filter_is_a_400(call, workspace):
     assert (status, body["error"]["code"]) == (400, "bad_request")
 
 
-def test_deleting_a_workspace_removes_documents_and_files(call, stack, services, workspace):
+def test_deleting_a_workspace_removes_documents_and_files(call, stack, wiring, workspace):
     _, ticket = call(
         "alice",
         "POST",
@@ -219,20 +216,20 @@ def test_deleting_a_workspace_removes_documents_and_files(call, stack, services,
     )
     requests.put(ticket["upload"]["url"], data=b"hello", headers=ticket["upload"]["headers"])
 
-    assert call("alice", "DELETE", f"/workspaces/{workspace}")[0] == 200
+    assert call("alice", "DELETE", f"/workspaces/{workspace}")[0] == 204
 
-    assert services.metadata.get_workspace(workspace) is None
-    assert services.metadata.list_documents(workspace) == []
+    assert wiring.records.get_workspace(workspace) is None
+    assert wiring.records.list_documents(workspace) == []
     listing = stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="workspaces/")
     assert listing.get("KeyCount", 0) == 0
 
 
 @pytest.fixture
-def alice_session(stack, services, workspace) -> str:
+def alice_session(stack, wiring, workspace) -> str:
     alice = stack.user_id("alice")
-    services.metadata.create_session(Session("s-alice", alice, workspace, "keys"))
-    services.metadata.add_message(StoredMessage("s-alice", "m1-q", "user", "How do keys rotate?"))
-    services.metadata.add_message(
+    wiring.records.create_session(Session("s-alice", alice, workspace, "keys"))
+    wiring.records.add_message(StoredMessage("s-alice", "m1-q", "user", "How do keys rotate?"))
+    wiring.records.add_message(
         StoredMessage("s-alice", "m1", "assistant", "Every 90 days.", {"cost": 0.001})
     )
     return "s-alice"
@@ -250,7 +247,7 @@ def test_a_user_lists_and_reads_their_sessions(call, alice_session):
     assert session["messages"][1]["details"] == {"cost": 0.001}
 
 
-def test_another_user_cannot_see_read_rate_or_delete_a_session(call, services, alice_session):
+def test_another_user_cannot_see_read_rate_or_delete_a_session(call, wiring, alice_session):
     assert call("bob", "GET", "/sessions")[1]["sessions"] == []
     for method, path, body in [
         ("GET", f"/sessions/{alice_session}", None),
@@ -260,7 +257,7 @@ def test_another_user_cannot_see_read_rate_or_delete_a_session(call, services, a
         for user in ("bob", "root"):
             status, error = call(user, method, path, body)
             assert (status, error["error"]["code"]) == (404, "not_found")
-    assert len(services.metadata.list_messages(alice_session)) == 2
+    assert len(wiring.records.list_messages(alice_session)) == 2
 
 
 def test_feedback_is_stored_on_an_answer_and_shown_with_the_session(call, alice_session):
@@ -270,7 +267,7 @@ def test_feedback_is_stored_on_an_answer_and_shown_with_the_session(call, alice_
         f"/sessions/{alice_session}/feedback",
         {"messageId": "m1", "rating": "down", "comment": "too short"},
     )
-    assert status == 201
+    assert status == 200
     messages = call("alice", "GET", f"/sessions/{alice_session}")[1]["messages"]
     assert messages[1]["feedback"] == {"rating": "down", "comment": "too short"}
     status, body = call(
@@ -286,21 +283,21 @@ def test_feedback_is_stored_on_an_answer_and_shown_with_the_session(call, alice_
     assert (status, body["error"]["code"]) == (400, "bad_request")
 
 
-def test_deleting_a_session_removes_every_item(call, stack, services, alice_session):
-    assert call("alice", "DELETE", f"/sessions/{alice_session}")[0] == 200
+def test_deleting_a_session_removes_every_item(call, stack, alice_session):
+    assert call("alice", "DELETE", f"/sessions/{alice_session}")[0] == 204
     assert call("alice", "GET", "/sessions")[1]["sessions"] == []
     items = stack.client("dynamodb").scan(TableName=stack.settings.tables.sessions)["Items"]
     assert items == []
 
 
-def test_the_cdn_header_is_required_when_configured(stack, services, call, monkeypatch):
+def test_the_cdn_header_is_required_when_configured(stack, wiring, call, monkeypatch):
     from dataclasses import replace
 
     stack.client("ssm").put_parameter(Name="/chorus/cdn", Value="s3cret", Type="SecureString")
     monkeypatch.setattr(
-        services,
+        wiring,
         "settings",
-        replace(services.settings, require_cdn_header=True, cdn_secret_parameter="/chorus/cdn"),
+        replace(wiring.settings, require_cdn_header=True, cdn_secret_parameter="/chorus/cdn"),
     )
     status, body = call("alice", "GET", "/workspaces")
     assert (status, body["error"]["code"]) == (403, "forbidden")
@@ -322,7 +319,7 @@ def test_a_hostile_json_body_is_a_400(call, body):
     assert "Recursion" not in reply["error"]["message"]
 
 
-def test_a_base64_body_that_is_not_utf8_is_a_400(stack, services, context):
+def test_a_base64_body_that_is_not_utf8_is_a_400(stack, wiring, context):
     claims = moto_stack.http_claims(stack.tokens("alice")["access"])
     event = moto_stack.http_event("POST", "/workspaces", claims=claims, body="/v7+AA==")
     event["isBase64Encoded"] = True

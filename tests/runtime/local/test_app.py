@@ -542,7 +542,7 @@ def test_workspace_lifecycle_create_list_get_delete(http):
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["name"] == "Life Cycle" and body["chunkSize"] == 500
-    assert body["embeddingModel"] and body["embeddingDim"] == 384
+    assert body["embeddingModel"] and body["embeddingDimension"] == 384
 
     listed = http.get("/api/workspaces")
     assert listed.status_code == 200

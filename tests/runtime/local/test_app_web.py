@@ -186,28 +186,29 @@ def stored_feedback(client, token, session_id, message_id) -> dict[str, Any] | N
         f"/api/sessions/{session_id}", headers={"Authorization": f"Bearer {token}"}
     ).json()
     message = next(m for m in session["messages"] if m["id"] == message_id)
-    return message["details"].get("feedback")
+    return message["feedback"]
 
 
-def test_feedback_on_a_message_is_stored_with_its_answer(client, answered):
+def rate(client, session_id, body, headers):
+    return client.post(f"/api/sessions/{session_id}/feedback", json=body, headers=headers)
+
+
+def test_feedback_on_an_answer_is_stored_with_it(client, answered):
     token, session_id, message_id = answered
-    response = client.post(
-        f"/api/sessions/{session_id}/messages/{message_id}/feedback",
-        json={"rating": "down", "comment": "  missed the point  "},
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    body = {"messageId": message_id, "rating": "down", "comment": "  missed the point  "}
+    response = rate(client, session_id, body, {"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
-    feedback = stored_feedback(client, token, session_id, message_id)
-    assert feedback["rating"] == "down" and feedback["comment"] == "missed the point"
+    assert stored_feedback(client, token, session_id, message_id) == {
+        "rating": "down",
+        "comment": "missed the point",
+    }
 
 
-def test_cloud_shaped_feedback_route_replaces_earlier_feedback(client, answered):
+def test_feedback_again_replaces_earlier_feedback(client, answered):
     token, session_id, message_id = answered
-    response = client.post(
-        f"/api/sessions/{session_id}/feedback",
-        json={"messageId": message_id, "rating": "up", "comment": ""},
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    auth = {"Authorization": f"Bearer {token}"}
+    rate(client, session_id, {"messageId": message_id, "rating": "down"}, auth)
+    response = rate(client, session_id, {"messageId": message_id, "rating": "up"}, auth)
     assert response.status_code == 200, response.text
     assert stored_feedback(client, token, session_id, message_id)["rating"] == "up"
 
@@ -218,10 +219,11 @@ def test_cloud_shaped_feedback_route_replaces_earlier_feedback(client, answered)
 )
 def test_bad_feedback_is_a_400(client, answered, body):
     token, session_id, message_id = answered
-    response = client.post(
-        f"/api/sessions/{session_id}/messages/{message_id}/feedback",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
+    response = rate(
+        client,
+        session_id,
+        {"messageId": message_id, **body},
+        {"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
@@ -229,17 +231,11 @@ def test_bad_feedback_is_a_400(client, answered, body):
 
 def test_feedback_on_another_users_session_or_a_question_is_a_404(client, answered):
     token, session_id, message_id = answered
-    intruder = client.post(
-        f"/api/sessions/{session_id}/messages/{message_id}/feedback",
-        json={"rating": "down"},
-        headers={"X-Chorus-User": "intruder"},
-    )
+    body = {"messageId": message_id, "rating": "down"}
+    intruder = rate(client, session_id, body, {"X-Chorus-User": "intruder"})
     assert intruder.status_code == 404
-    on_question = client.post(
-        f"/api/sessions/{session_id}/messages/{message_id}-q/feedback",
-        json={"rating": "down"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    question = {"messageId": f"{message_id}-q", "rating": "down"}
+    on_question = rate(client, session_id, question, {"Authorization": f"Bearer {token}"})
     assert on_question.status_code == 404
 
 

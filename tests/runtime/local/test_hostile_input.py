@@ -48,7 +48,8 @@ ROUTES = [
     ("GET", "/api/sessions/{s}"),
     ("DELETE", "/api/sessions/{s}"),
     ("POST", "/api/sessions/{s}/feedback"),
-    ("POST", "/api/sessions/{s}/messages/{d}/feedback"),
+    ("PUT", "/api/workspaces/{w}/settings"),
+    ("POST", "/api/workspaces/{w}/reindex"),
     ("POST", "/api/auth/dev-login"),
 ]
 COUNTS = {"local REST": 0, "local uploads": 0, "local WebSocket": 0}

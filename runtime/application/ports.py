@@ -1,0 +1,150 @@
+"""What the application layer needs from a transport's wiring, as ``typing.Protocol``s.
+
+Each transport hands the operations one ``Backend``: the local server builds it from its open
+services, the REST Lambda from ``runtime.cloud.rest_wiring`` (which builds each part on first
+use, so a request that lists workspaces never loads an embedder or a vector store). Nothing
+here imports numpy or an SDK at run time: the REST Lambda's cold start pays for what it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..core.models import (
+    ChunkingSettings,
+    Document,
+    DocumentStatus,
+    Feedback,
+    Session,
+    StoredMessage,
+    Workspace,
+    WorkspaceAccess,
+)
+
+if TYPE_CHECKING:
+    from ..core.ingestion import IngestResult
+
+
+class AccessRecords(Protocol):
+    def workspace_access(self, workspace_id: str) -> WorkspaceAccess | None:
+        """Owner and groups of a workspace; None when it does not exist."""
+        ...
+
+
+class Records(AccessRecords, Protocol):
+    """The records the operations read and write (``MetadataStore`` plus access and feedback)."""
+
+    def create_workspace(
+        self, workspace: Workspace, *, owner_id: str = "", groups: Sequence[str] = ()
+    ) -> Workspace: ...
+    def get_workspace(self, workspace_id: str) -> Workspace | None: ...
+    def list_workspaces(self) -> list[Workspace]: ...
+    def delete_workspace(self, workspace_id: str) -> None: ...
+    def update_workspace_settings(
+        self, workspace_id: str, chunking: ChunkingSettings, retrieval: Mapping[str, Any]
+    ) -> Workspace: ...
+    def get_document(self, workspace_id: str, document_id: str) -> Document | None: ...
+    def list_documents(
+        self, workspace_id: str, *, status: DocumentStatus | None = None
+    ) -> list[Document]: ...
+    def put_document(self, document: Document) -> None: ...
+    def get_session(self, session_id: str) -> Session | None: ...
+    def list_sessions(self, user_id: str) -> list[Session]: ...
+    def delete_session(self, session_id: str) -> None: ...
+    def list_messages(self, session_id: str) -> list[StoredMessage]: ...
+    def put_feedback(self, feedback: Feedback) -> Feedback:
+        """Record or replace feedback on an assistant message; ``NotFound`` otherwise."""
+        ...
+
+    def list_feedback(self, session_id: str) -> list[Feedback]: ...
+
+
+class ChunkStore(Protocol):
+    def delete_workspace(self, workspace_id: str) -> int:
+        """Delete every chunk of the workspace; return how many."""
+        ...
+
+
+class DocumentIndex(Protocol):
+    """Documents in and out of a workspace's index (``core.ingestion.Ingestor``)."""
+
+    def ingest(self, workspace: Workspace, name: str, data: bytes) -> IngestResult: ...
+    def delete(self, workspace_id: str, document_id: str) -> int: ...
+
+
+class UploadTicket(Protocol):
+    """Where and how to send one file's bytes (a presigned request)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
+
+
+class DocumentFiles(Protocol):
+    """Where uploaded files are kept (the cloud's S3 bucket; the local server keeps none)."""
+
+    def upload_ticket(
+        self, workspace_id: str, document_id: str, name: str, content_type: str, size_bytes: int
+    ) -> UploadTicket: ...
+    def document_prefix(self, workspace_id: str, document_id: str | None = None) -> str: ...
+    def delete_prefix(self, prefix: str) -> int: ...
+
+
+class Reindexer(Protocol):
+    def start(self, workspace_id: str, documents: Sequence[Mapping[str, str]]) -> str:
+        """Start re-indexing these documents; returns the run's id (an execution ARN)."""
+        ...
+
+
+class EmbeddingModel(Protocol):
+    """The identity of the deployment's embedder (any ``Embedder`` is one)."""
+
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def dimension(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a deployment offers new workspaces.
+
+    stores: the vector stores a workspace may pick; default_store: the one it gets otherwise.
+    max_upload_bytes: the largest document accepted.
+    """
+
+    stores: tuple[str, ...]
+    default_store: str
+    max_upload_bytes: int
+
+
+class Backend(Protocol):
+    """Everything the operations touch; attributes may be built on first use."""
+
+    @property
+    def offer(self) -> Offer: ...
+    @property
+    def records(self) -> Records: ...
+    @property
+    def chunks(self) -> ChunkStore: ...
+    @property
+    def index(self) -> DocumentIndex: ...
+    @property
+    def embedding(self) -> EmbeddingModel: ...
+    @property
+    def files(self) -> DocumentFiles | None: ...
+    @property
+    def reindexer(self) -> Reindexer | None: ...
+
+    def forget_workspace(self, workspace_id: str) -> None:
+        """Drop what the process cached about a workspace (answers, loaded chunks)."""
+        ...

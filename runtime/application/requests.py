@@ -1,0 +1,100 @@
+"""Request bodies of the REST API, as pydantic models that refuse unknown fields.
+
+``read_request`` is the one way a transport turns raw bytes into one of them: size limit,
+bounded JSON, then the model; every failure is a typed 4xx that names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..core.bounded_json import parse_json
+from ..core.errors import BadRequest, PayloadTooLarge
+from ..core.protocol import ID_PATTERN
+
+MAX_BODY_BYTES = 64 * 1024
+"""JSON request bodies are limited to 64 KiB (uploads go as files, not JSON)."""
+GROUP_PATTERN = r"^[\w+=,.@-]{1,128}$"
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CreateWorkspace(_Body):
+    """``POST /workspaces``: a name, and optionally chunking, the store and who may use it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    embeddingModel: str | None = Field(None, min_length=1, max_length=200)
+    chunkSize: int = Field(1000, ge=50, le=8000)
+    chunkOverlap: int = Field(200, ge=0, le=4000)
+    titleMode: Literal["keyword", "embed", "none"] = "keyword"
+    splitOnHeadings: bool = True
+    store: str | None = Field(None, min_length=1, max_length=50)
+    groups: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a workspace name must be printable (no control characters)")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, value: list[str]) -> list[str]:
+        for group in value:
+            if not re.match(GROUP_PATTERN, group):
+                raise ValueError(f"invalid group name {group!r}")
+        return value
+
+
+class UploadRequest(_Body):
+    """``POST /workspaces/{id}/documents`` in the cloud: ask for a presigned upload URL."""
+
+    name: str = Field(min_length=1, max_length=255)
+    contentType: str = Field(min_length=1, max_length=255)
+    sizeBytes: int = Field(ge=0)
+
+
+class TuneWorkspace(_Body):
+    """``PUT /workspaces/{id}/settings``: what ``chorus tune retrieval`` chose for a workspace."""
+
+    chunkSize: int = Field(ge=50, le=8000)
+    chunkOverlap: int = Field(ge=0, le=4000)
+    titleMode: Literal["keyword", "embed", "none"] = "keyword"
+    splitOnHeadings: bool = True
+    retrieval: dict[str, Any] = Field(default_factory=dict)
+
+
+class FeedbackRequest(_Body):
+    """``POST /sessions/{id}/feedback``: thumbs up or down on one answer, with a comment."""
+
+    messageId: str = Field(pattern=ID_PATTERN)
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+
+
+def read_request(model: type[Body], raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Body:
+    """``raw`` (a request body) as ``model``; ``PayloadTooLarge`` over ``limit`` bytes,
+    ``BadRequest`` naming up to five problems otherwise."""
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {limit}")
+    payload = parse_json(raw or b"{}", what="request body")
+    return validate_request(model, payload)
+
+
+def validate_request(model: type[Body], payload: Any) -> Body:
+    """An already-parsed JSON value as ``model``; ``BadRequest`` naming what is wrong."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise BadRequest(f"invalid request body: {details}") from None

@@ -1,0 +1,173 @@
+"""The REST API of the local server: the application layer's operations over HTTP.
+
+Each route names the caller, reads the path ids and the body, runs one operation in a worker
+thread (PostgreSQL and embedding block) and sends its ``Reply``. Paths, bodies, shapes and
+statuses are the cloud REST API's (docs/protocol.md), under ``/api``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...application import Reply
+from ...application import documents as document_ops
+from ...application import sessions as session_ops
+from ...application import workspaces as workspace_ops
+from ...application.requests import (
+    CreateWorkspace,
+    FeedbackRequest,
+    TuneWorkspace,
+    UploadRequest,
+    read_request,
+)
+from ...core.errors import BadRequest, PayloadTooLarge
+from ...core.protocol import valid_id
+from ..services import LocalServices
+from .identity import caller_of
+from .responses import handles_errors, send
+
+MULTIPART_SLACK = 64 * 1024
+"""Room for the multipart envelope around a file of the largest allowed size."""
+
+
+def _path_id(request: Request, name: str) -> str:
+    return valid_id(request.path_params[name], name.removesuffix("_id"))
+
+
+async def _run(fn: Callable[..., Reply], *args: Any) -> Response:
+    return send(await run_in_threadpool(fn, *args))
+
+
+def api_routes(services: LocalServices) -> list[Route]:
+    """The ``/api`` routes over the services' ``Backend``."""
+    backend = services.backend
+
+    @handles_errors
+    async def list_workspaces(request: Request) -> Response:
+        return await _run(workspace_ops.list_workspaces, backend, caller_of(request))
+
+    @handles_errors
+    async def create_workspace(request: Request) -> Response:
+        caller = caller_of(request)
+        body = read_request(CreateWorkspace, await request.body())
+        return await _run(workspace_ops.create_workspace, backend, caller, body)
+
+    @handles_errors
+    async def get_workspace(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        return await _run(workspace_ops.get_workspace, backend, caller_of(request), workspace_id)
+
+    @handles_errors
+    async def delete_workspace(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        return await _run(workspace_ops.delete_workspace, backend, caller, workspace_id)
+
+    @handles_errors
+    async def reindex(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        return await _run(workspace_ops.start_reindex, backend, caller_of(request), workspace_id)
+
+    @handles_errors
+    async def tune_workspace(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        body = read_request(TuneWorkspace, await request.body())
+        return await _run(workspace_ops.tune_workspace, backend, caller, workspace_id, body)
+
+    @handles_errors
+    async def list_documents(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        status = request.query_params.get("status")
+        caller = caller_of(request)
+        return await _run(document_ops.list_documents, backend, caller, workspace_id, status)
+
+    @handles_errors
+    async def add_document(request: Request) -> Response:
+        """A multipart file is indexed now; a JSON upload request (the cloud's presigned flow)
+        is answered 400 ``not_deployed`` by the operation."""
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = read_request(UploadRequest, await request.body())
+            return await _run(document_ops.request_upload, backend, caller, workspace_id, body)
+        # Unknown workspace: 404 before a large body is read.
+        await run_in_threadpool(workspace_ops.find_workspace, backend, caller, workspace_id)
+        name, data = await _one_file(request, backend.offer.max_upload_bytes)
+        return await _run(document_ops.upload_document, backend, caller, workspace_id, name, data)
+
+    @handles_errors
+    async def delete_document(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        document_id = _path_id(request, "document_id")
+        caller = caller_of(request)
+        return await _run(document_ops.delete_document, backend, caller, workspace_id, document_id)
+
+    @handles_errors
+    async def list_sessions(request: Request) -> Response:
+        return await _run(session_ops.list_sessions, backend, caller_of(request))
+
+    @handles_errors
+    async def get_session(request: Request) -> Response:
+        session_id = _path_id(request, "session_id")
+        return await _run(session_ops.get_session, backend, caller_of(request), session_id)
+
+    @handles_errors
+    async def delete_session(request: Request) -> Response:
+        session_id = _path_id(request, "session_id")
+        return await _run(session_ops.delete_session, backend, caller_of(request), session_id)
+
+    @handles_errors
+    async def give_feedback(request: Request) -> Response:
+        session_id = _path_id(request, "session_id")
+        caller = caller_of(request)
+        body = read_request(FeedbackRequest, await request.body())
+        return await _run(session_ops.give_feedback, backend, caller, session_id, body)
+
+    workspace = "/api/workspaces/{workspace_id}"
+    return [
+        Route("/api/workspaces", list_workspaces, methods=["GET"]),
+        Route("/api/workspaces", create_workspace, methods=["POST"]),
+        Route(workspace, get_workspace, methods=["GET"]),
+        Route(workspace, delete_workspace, methods=["DELETE"]),
+        Route(f"{workspace}/reindex", reindex, methods=["POST"]),
+        Route(f"{workspace}/settings", tune_workspace, methods=["PUT"]),
+        Route(f"{workspace}/documents", list_documents, methods=["GET"]),
+        Route(f"{workspace}/documents", add_document, methods=["POST"]),
+        Route(f"{workspace}/documents/{{document_id}}", delete_document, methods=["DELETE"]),
+        Route("/api/sessions", list_sessions, methods=["GET"]),
+        Route("/api/sessions/{session_id}", get_session, methods=["GET"]),
+        Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
+        Route("/api/sessions/{session_id}/feedback", give_feedback, methods=["POST"]),
+    ]
+
+
+async def _one_file(request: Request, limit: int) -> tuple[str, bytes]:
+    """The name and bytes of the one file in the form field ``file`` (at most ``limit``)."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit + MULTIPART_SLACK:
+        raise PayloadTooLarge(f"upload is {declared} bytes; the limit is {limit} bytes")
+    try:
+        form = await request.form(max_files=1, max_fields=5, max_part_size=limit)
+    except (HTTPException, MultiPartException, ValueError) as exc:
+        # A broken body (bad boundary, two files ...) is the client's fault, not a 500.
+        detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or exc
+        raise BadRequest(
+            f"the upload is not a valid multipart form ({detail}); send one file in a form "
+            'field named "file"'
+        ) from None
+    try:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadRequest('send the document as a multipart form field named "file"')
+        return upload.filename or "", await upload.read(limit + 1)
+    finally:
+        await form.close()
