@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ..core.errors import ChorusError
-from ..core.ports import WorkSender
 from ..core.protocol import (
     Heartbeat,
     SendMessageData,
@@ -32,6 +31,7 @@ from ..core.sessions import open_session
 from .access import Caller, require_workspace
 
 if TYPE_CHECKING:
+    from ..core.ports import WorkSender  # numpy: annotations only
     from .wiring.chat import ChatWiring
     from .wiring.messages import MessageWiring
 

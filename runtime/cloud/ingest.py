@@ -43,9 +43,9 @@ from ..core.chunking import content_hash
 from ..core.errors import BadRequest, IngestError, NotFound, UnsupportedDocument
 from ..core.ingestion import CheckpointError, EmbeddingCheckpoint, document_version
 from ..core.models import Document, DocumentStatus
-from ..core.ports import WorkSender
 
 if TYPE_CHECKING:
+    from ..core.ports import WorkSender  # numpy: annotations only
     from .wiring.ingest import IngestWiring
 
 EventKind = Literal["created", "removed", "continued"]
