@@ -6,13 +6,19 @@ precise and embeddings blur, and paraphrases that share no word with their answe
 embeddings help. Hybrid retrieval must beat each retriever alone on it.
 """
 
+import threading
 from pathlib import Path
 
 import pytest
 from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.evaluation import evaluate_run, load_corpus, load_qrels, load_queries
 from chorus.runtime.core.ingestion import DocumentInput
-from chorus.runtime.core.retrieval import CachedOverrides, RetrievalSettings, Retriever
+from chorus.runtime.core.retrieval import (
+    CachedOverrides,
+    RetrievalSettings,
+    RetrievalTrace,
+    Retriever,
+)
 from chorus.runtime.local.evaluation import documents_in_rank_order
 from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
@@ -150,6 +156,76 @@ def test_hybrid_falls_back_to_vector_when_the_store_has_no_keyword_search(indexe
     retriever = Retriever(services.embedder, _VectorOnlyStore(services.store))
     hits = retriever.retrieve(workspace.id, "how long do felines doze")
     assert hits[0].document_id == "d04"
+
+
+class _MeetingStore:
+    """The real store, whose keyword search waits at a barrier the query encode also reaches."""
+
+    supports_keyword_search = True
+
+    def __init__(self, inner, barrier):
+        self.inner = inner
+        self.barrier = barrier
+
+    def vector_search(self, *args, **kwargs):
+        return self.inner.vector_search(*args, **kwargs)
+
+    def keyword_search(self, *args, **kwargs):
+        self.barrier.wait()
+        return self.inner.keyword_search(*args, **kwargs)
+
+
+class _MeetingEmbedder:
+    """The real embedder, which reaches the barrier before it encodes the query."""
+
+    def __init__(self, inner, barrier):
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self.barrier = barrier
+
+    def embed(self, texts, *, kind="passage"):
+        self.barrier.wait()
+        return self.inner.embed(texts, kind=kind)
+
+
+def test_the_keyword_leg_runs_while_the_query_is_encoded(indexed):
+    services, workspace = indexed
+    # Both parties must be waiting at once: run one after the other, the barrier breaks.
+    barrier = threading.Barrier(2, timeout=30)
+    retriever = Retriever(
+        _MeetingEmbedder(services.embedder, barrier), _MeetingStore(services.store, barrier)
+    )
+    trace = RetrievalTrace()
+    hits = retriever.retrieve(workspace.id, "XK-4471", trace=trace)
+    assert not barrier.broken
+    assert (
+        hits[0].document_id == services.retriever.retrieve(workspace.id, "XK-4471")[0].document_id
+    )
+    assert trace.used_keyword
+
+
+class _FailingKeywordStore(_VectorOnlyStore):
+    supports_keyword_search = True
+
+    def keyword_search(self, *args, **kwargs):
+        raise RuntimeError("keyword index unavailable")
+
+
+def test_a_failing_keyword_leg_fails_the_retrieval(indexed):
+    services, workspace = indexed
+    retriever = Retriever(services.embedder, _FailingKeywordStore(services.store))
+    with pytest.raises(RuntimeError, match="keyword index unavailable"):
+        retriever.retrieve(workspace.id, "XK-4471")
+
+
+def test_the_trace_times_each_stage_of_a_hybrid_retrieval(indexed):
+    services, workspace = indexed
+    trace = RetrievalTrace()
+    services.retriever.retrieve(workspace.id, "XK-4471", trace=trace)
+    assert {"embed_query", "vector_search", "keyword_search", "legs", "fusion"} <= set(
+        trace.timings_ms
+    )
 
 
 def test_an_empty_query_is_a_bad_request(indexed):
