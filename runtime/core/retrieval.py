@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import BadRequest
+from .feedback import feedback_query
 from .fusion import RRF_K, fuse_adaptive, fuse_rrf, fuse_weighted
 from .metrics import store_label
 from .mmr import mmr_select
@@ -24,6 +25,10 @@ from .models import SearchHit
 from .ports import Embedder, Reranker, VectorStore
 
 log = logging.getLogger(__name__)
+
+FEEDBACK_WEIGHT = 0.5
+"""Default weight of the feedback centroid (docs/retrieval.md: chosen on git-man, checked on
+sqlite and the bundled set)."""
 
 RetrievalMode = Literal["vector", "keyword", "hybrid"]
 FusionMethod = Literal["rrf", "weighted", "adaptive"]
@@ -39,11 +44,15 @@ class RetrievalSettings:
     fusion: ``adaptive`` (default: min-max normalised scores, the keyword leg's weight scaled
         per query by how clearly it singles out its best hits), ``weighted`` (fixed weights)
         or ``rrf`` (k=60).
-    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 1.25). Measured on three
+    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 1.0). Measured on three
         sets with the BM25 keyword leg (docs/retrieval.md): unweighted RRF ranks below vector
-        search alone on the bundled one; adaptive fusion at 1.0 / 1.25 is the only fusion tried
-        that is at least plain dense search on every set with the default chunking, and has the
-        best average of those.
+        search alone on the bundled one; adaptive fusion is at least plain dense search on
+        every set. With feedback the keyword leg needs less weight (1.25 without it): its rare
+        terms already pulled the vector leg's second search towards their passages.
+    feedback_weight / feedback_depth: dense pseudo-relevance feedback (``core.feedback``):
+        in hybrid mode the vector leg searches again with the query vector moved towards the
+        first ``feedback_depth`` (5) fused hits by ``feedback_weight`` (0.5), and the legs are
+        fused again; 0 turns it off. Chosen on git-man, checked on sqlite and the bundled set.
     rerank: use the Reranker when one is configured (True); ``rerank_candidates`` (30) are
         rescored.
     mmr_lambda: set (e.g. 0.7) to diversify the final list with MMR; None disables it.
@@ -55,7 +64,9 @@ class RetrievalSettings:
     fusion: FusionMethod = "adaptive"
     rrf_k: int = RRF_K
     vector_weight: float = 1.0
-    keyword_weight: float = 1.25
+    keyword_weight: float = 1.0
+    feedback_weight: float = FEEDBACK_WEIGHT
+    feedback_depth: int = 5
     rerank: bool = True
     rerank_candidates: int = 30
     mmr_lambda: float | None = None
@@ -85,10 +96,24 @@ class RetrievalSettings:
             raise BadRequest(f"unknown fusion method {self.fusion!r}")
         if not 1 <= self.k <= 200 or self.candidates < 1 or self.rerank_candidates < 1:
             raise BadRequest("k must be within 1..200 and candidate counts positive")
+        if self.feedback_weight < 0 or not 1 <= self.feedback_depth <= 20:
+            raise BadRequest(
+                "feedback_weight must be non-negative (0 turns feedback off) and"
+                " feedback_depth within 1..20"
+            )
 
 
 TUNABLE_SETTINGS = frozenset(
-    {"fusion", "rrf_k", "vector_weight", "keyword_weight", "candidates", "rerank_candidates"}
+    {
+        "fusion",
+        "rrf_k",
+        "vector_weight",
+        "keyword_weight",
+        "candidates",
+        "rerank_candidates",
+        "feedback_weight",
+        "feedback_depth",
+    }
 )
 """``RetrievalSettings`` fields a workspace may override (``chorus tune retrieval``)."""
 
@@ -245,6 +270,10 @@ class Retriever:
         started = time.perf_counter()
         hits = fuse_legs(vector_hits, keyword_hits, s)
         trace.timings_ms["fusion"] = _ms(started)
+        if s.feedback_weight > 0 and vector_hits and keyword_hits is not None:
+            started = time.perf_counter()
+            hits = self._with_feedback(workspace_id, query_vector, hits, keyword_hits, s, filters)
+            trace.timings_ms["feedback"] = _ms(started)
 
         if s.rerank and self.reranker is not None and hits:
             started = time.perf_counter()
@@ -265,6 +294,29 @@ class Retriever:
             hits = mmr_select(query_vector, pool, embeddings, k=s.k, lambda_mult=s.mmr_lambda)
             trace.timings_ms["mmr"] = _ms(started)
         return hits[: s.k]
+
+    def _with_feedback(
+        self,
+        workspace_id: str,
+        query_vector: Any,
+        fused: list[SearchHit],
+        keyword_hits: list[SearchHit] | None,
+        s: RetrievalSettings,
+        filters: Mapping[str, Any] | None,
+    ) -> list[SearchHit]:
+        """Search the vector leg again from the query moved towards the first fused hits.
+
+        A store that returns no stored vectors for them (Kendra, some LangChain stores) keeps
+        the first fusion.
+        """
+        head = [h.chunk_id for h in fused[: s.feedback_depth]]
+        stored = self.store.chunk_embeddings(workspace_id, head)
+        vectors = [stored[cid] for cid in head if cid in stored]
+        if not vectors:
+            return fused
+        moved = feedback_query(query_vector, vectors, s.feedback_weight)
+        vector_hits = self.store.vector_search(workspace_id, moved, s.candidates, filters)
+        return fuse_legs(vector_hits, keyword_hits, s)
 
 
 def fuse_legs(

@@ -228,6 +228,75 @@ def test_the_trace_times_each_stage_of_a_hybrid_retrieval(indexed):
     )
 
 
+class _CountingStore:
+    """The real store, counting vector searches; ``vectors=False`` hides stored vectors."""
+
+    supports_keyword_search = True
+
+    def __init__(self, inner, *, vectors=True):
+        self.inner = inner
+        self.vectors = vectors
+        self.vector_searches = 0
+
+    def vector_search(self, *args, **kwargs):
+        self.vector_searches += 1
+        return self.inner.vector_search(*args, **kwargs)
+
+    def keyword_search(self, *args, **kwargs):
+        return self.inner.keyword_search(*args, **kwargs)
+
+    def chunk_embeddings(self, *args, **kwargs):
+        return self.inner.chunk_embeddings(*args, **kwargs) if self.vectors else {}
+
+
+def test_feedback_searches_the_vector_leg_again_from_the_first_hits(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store)
+    trace = RetrievalTrace()
+    hits = Retriever(services.embedder, store).retrieve(
+        workspace.id, "how long do felines doze", trace=trace
+    )
+    assert store.vector_searches == 2
+    assert "feedback" in trace.timings_ms
+    assert hits[0].document_id == "d04"
+
+
+def test_feedback_weight_zero_searches_once(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store)
+    Retriever(services.embedder, store).retrieve(
+        workspace.id, "how long do felines doze", settings=RetrievalSettings(feedback_weight=0)
+    )
+    assert store.vector_searches == 1
+
+
+def test_without_stored_vectors_feedback_keeps_the_first_fusion(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store, vectors=False)
+    with_feedback = Retriever(services.embedder, store).retrieve(workspace.id, "router")
+    without = services.retriever.retrieve(
+        workspace.id, "router", settings=RetrievalSettings(feedback_weight=0)
+    )
+    assert store.vector_searches == 1
+    assert [h.chunk_id for h in with_feedback] == [h.chunk_id for h in without]
+
+
+def test_vector_only_retrieval_takes_no_feedback(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store)
+    Retriever(services.embedder, store).retrieve(
+        workspace.id, "router", settings=RetrievalSettings(mode="vector")
+    )
+    assert store.vector_searches == 1
+
+
+def test_feedback_settings_are_validated():
+    with pytest.raises(BadRequest, match="feedback"):
+        RetrievalSettings(feedback_weight=-1)
+    with pytest.raises(BadRequest, match="feedback"):
+        RetrievalSettings(feedback_depth=0)
+
+
 def test_an_empty_query_is_a_bad_request(indexed):
     from chorus.runtime.core.errors import BadRequest
 
