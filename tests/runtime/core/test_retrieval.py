@@ -174,6 +174,9 @@ class _MeetingStore:
         self.barrier.wait()
         return self.inner.keyword_search(*args, **kwargs)
 
+    def chunk_embeddings(self, *args, **kwargs):
+        return self.inner.chunk_embeddings(*args, **kwargs)
+
 
 class _MeetingEmbedder:
     """The real embedder, which reaches the barrier before it encodes the query."""
@@ -311,7 +314,7 @@ def test_a_workspace_with_tuned_settings_is_retrieved_with_them(indexed):
 
     def overrides(workspace_id):
         asked.append(workspace_id)
-        return {"fusion": "rrf", "keyword_weight": 0.0}
+        return {"fusion": "rrf", "keyword_weight": 0.0, "feedback_weight": 0.0}
 
     tuned = Retriever(services.retriever.embedder, services.store, workspace_overrides=overrides)
     vector_only = services.retriever.retrieve(
