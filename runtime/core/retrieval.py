@@ -9,12 +9,15 @@ instead of failing.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import BadRequest
+from .feedback import feedback_query
 from .fusion import RRF_K, fuse_adaptive, fuse_rrf, fuse_weighted
 from .metrics import store_label
 from .mmr import mmr_select
@@ -22,6 +25,10 @@ from .models import SearchHit
 from .ports import Embedder, Reranker, VectorStore
 
 log = logging.getLogger(__name__)
+
+FEEDBACK_WEIGHT = 0.5
+"""Default weight of the feedback centroid (docs/retrieval.md: chosen on git-man, checked on
+sqlite and the bundled set)."""
 
 RetrievalMode = Literal["vector", "keyword", "hybrid"]
 FusionMethod = Literal["rrf", "weighted", "adaptive"]
@@ -37,11 +44,15 @@ class RetrievalSettings:
     fusion: ``adaptive`` (default: min-max normalised scores, the keyword leg's weight scaled
         per query by how clearly it singles out its best hits), ``weighted`` (fixed weights)
         or ``rrf`` (k=60).
-    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 1.25). Measured on three
+    vector_weight / keyword_weight: per-retriever fusion weights (1.0 / 1.0). Measured on three
         sets with the BM25 keyword leg (docs/retrieval.md): unweighted RRF ranks below vector
-        search alone on the bundled one; adaptive fusion at 1.0 / 1.25 is the only fusion tried
-        that is at least plain dense search on every set with the default chunking, and has the
-        best average of those.
+        search alone on the bundled one; adaptive fusion is at least plain dense search on
+        every set. With feedback the keyword leg needs less weight (1.25 without it): its rare
+        terms already pulled the vector leg's second search towards their passages.
+    feedback_weight / feedback_depth: dense pseudo-relevance feedback (``core.feedback``):
+        in hybrid mode the vector leg searches again with the query vector moved towards the
+        first ``feedback_depth`` (5) fused hits by ``feedback_weight`` (0.5), and the legs are
+        fused again; 0 turns it off. Chosen on git-man, checked on sqlite and the bundled set.
     rerank: use the Reranker when one is configured (True); ``rerank_candidates`` (30) are
         rescored.
     mmr_lambda: set (e.g. 0.7) to diversify the final list with MMR; None disables it.
@@ -53,7 +64,9 @@ class RetrievalSettings:
     fusion: FusionMethod = "adaptive"
     rrf_k: int = RRF_K
     vector_weight: float = 1.0
-    keyword_weight: float = 1.25
+    keyword_weight: float = 1.0
+    feedback_weight: float = FEEDBACK_WEIGHT
+    feedback_depth: int = 5
     rerank: bool = True
     rerank_candidates: int = 30
     mmr_lambda: float | None = None
@@ -83,10 +96,24 @@ class RetrievalSettings:
             raise BadRequest(f"unknown fusion method {self.fusion!r}")
         if not 1 <= self.k <= 200 or self.candidates < 1 or self.rerank_candidates < 1:
             raise BadRequest("k must be within 1..200 and candidate counts positive")
+        if self.feedback_weight < 0 or not 1 <= self.feedback_depth <= 20:
+            raise BadRequest(
+                "feedback_weight must be non-negative (0 turns feedback off) and"
+                " feedback_depth within 1..20"
+            )
 
 
 TUNABLE_SETTINGS = frozenset(
-    {"fusion", "rrf_k", "vector_weight", "keyword_weight", "candidates", "rerank_candidates"}
+    {
+        "fusion",
+        "rrf_k",
+        "vector_weight",
+        "keyword_weight",
+        "candidates",
+        "rerank_candidates",
+        "feedback_weight",
+        "feedback_depth",
+    }
 )
 """``RetrievalSettings`` fields a workspace may override (``chorus tune retrieval``)."""
 
@@ -147,6 +174,22 @@ class Retriever:
         self.reranker = reranker
         self.settings = settings or RetrievalSettings()
         self.workspace_overrides = workspace_overrides
+        self._keyword_pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _keyword_leg_pool(self) -> ThreadPoolExecutor:
+        """Threads that run the keyword leg while the caller encodes the query.
+
+        Created on first use and kept for the life of the retriever (a Lambda container reuses
+        it across invocations). Four threads: the local server answers chats in worker threads,
+        and a keyword search that waits for a thread is no slower than one run inline.
+        """
+        with self._pool_lock:
+            if self._keyword_pool is None:
+                self._keyword_pool = ThreadPoolExecutor(
+                    max_workers=4, thread_name_prefix="chorus-keyword-leg"
+                )
+            return self._keyword_pool
 
     def settings_for(self, workspace_id: str) -> RetrievalSettings:
         """The default settings with the workspace's tuned overrides, if it has any.
@@ -186,24 +229,51 @@ class Retriever:
         use_vector = s.mode in ("vector", "hybrid") and getattr(
             self.store, "supports_vector_search", True
         )
-        if use_vector or s.mmr_lambda is not None:
-            started = time.perf_counter()
-            query_vector = self.embedder.embed([query], kind="query")[0]
-            trace.timings_ms["embed_query"] = _ms(started)
-        if use_vector:
-            started = time.perf_counter()
-            vector_hits = self.store.vector_search(
-                workspace_id, query_vector, s.candidates, filters
+        use_keyword = s.mode in ("keyword", "hybrid") and self.store.supports_keyword_search
+        needs_vector = use_vector or s.mmr_lambda is not None
+        # The keyword leg needs no query vector: it runs in the store (another process or
+        # service) while this thread encodes the query, so a hybrid retrieval costs the slower
+        # of the two legs instead of their sum (bench/retrieval_latency.py).
+        keyword_leg: Future[tuple[list[SearchHit], float]] | None = None
+        started_legs = time.perf_counter()
+        if use_keyword and needs_vector:
+            keyword_leg = self._keyword_leg_pool().submit(
+                _timed_keyword_search, self.store, workspace_id, query, s.candidates, filters
             )
-            trace.timings_ms["vector_search"] = _ms(started)
-        if s.mode in ("keyword", "hybrid") and self.store.supports_keyword_search:
-            started = time.perf_counter()
-            keyword_hits = self.store.keyword_search(workspace_id, query, s.candidates, filters)
-            trace.timings_ms["keyword_search"] = _ms(started)
+        try:
+            if needs_vector:
+                started = time.perf_counter()
+                query_vector = self.embedder.embed([query], kind="query")[0]
+                trace.timings_ms["embed_query"] = _ms(started)
+            if use_vector:
+                started = time.perf_counter()
+                vector_hits = self.store.vector_search(
+                    workspace_id, query_vector, s.candidates, filters
+                )
+                trace.timings_ms["vector_search"] = _ms(started)
+        except BaseException:
+            if keyword_leg is not None:
+                keyword_leg.cancel()
+            raise
+        if use_keyword:
+            if keyword_leg is not None:
+                keyword_hits, keyword_ms = keyword_leg.result()
+            else:
+                keyword_hits, keyword_ms = _timed_keyword_search(
+                    self.store, workspace_id, query, s.candidates, filters
+                )
+            trace.timings_ms["keyword_search"] = keyword_ms
             trace.used_keyword = True
+        trace.timings_ms["legs"] = _ms(started_legs)
         if vector_hits is None and keyword_hits is None:
             return []
+        started = time.perf_counter()
         hits = fuse_legs(vector_hits, keyword_hits, s)
+        trace.timings_ms["fusion"] = _ms(started)
+        if s.feedback_weight > 0 and vector_hits and keyword_hits is not None:
+            started = time.perf_counter()
+            hits = self._with_feedback(workspace_id, query_vector, hits, keyword_hits, s, filters)
+            trace.timings_ms["feedback"] = _ms(started)
 
         if s.rerank and self.reranker is not None and hits:
             started = time.perf_counter()
@@ -224,6 +294,29 @@ class Retriever:
             hits = mmr_select(query_vector, pool, embeddings, k=s.k, lambda_mult=s.mmr_lambda)
             trace.timings_ms["mmr"] = _ms(started)
         return hits[: s.k]
+
+    def _with_feedback(
+        self,
+        workspace_id: str,
+        query_vector: Any,
+        fused: list[SearchHit],
+        keyword_hits: list[SearchHit] | None,
+        s: RetrievalSettings,
+        filters: Mapping[str, Any] | None,
+    ) -> list[SearchHit]:
+        """Search the vector leg again from the query moved towards the first fused hits.
+
+        A store that returns no stored vectors for them (Kendra, some LangChain stores) keeps
+        the first fusion.
+        """
+        head = [h.chunk_id for h in fused[: s.feedback_depth]]
+        stored = self.store.chunk_embeddings(workspace_id, head)
+        vectors = [stored[cid] for cid in head if cid in stored]
+        if not vectors:
+            return fused
+        moved = feedback_query(query_vector, vectors, s.feedback_weight)
+        vector_hits = self.store.vector_search(workspace_id, moved, s.candidates, filters)
+        return fuse_legs(vector_hits, keyword_hits, s)
 
 
 def fuse_legs(
@@ -246,6 +339,18 @@ def fuse_legs(
         # The vector leg anchors; the keyword leg's vote follows how clearly it matched.
         return fuse_adaptive(rankings, weights=weights, adaptive=[False, True])
     return fuse_weighted(rankings, weights=weights)
+
+
+def _timed_keyword_search(
+    store: VectorStore,
+    workspace_id: str,
+    query: str,
+    candidates: int,
+    filters: Mapping[str, Any] | None,
+) -> tuple[list[SearchHit], float]:
+    started = time.perf_counter()
+    hits = store.keyword_search(workspace_id, query, candidates, filters)
+    return hits, _ms(started)
 
 
 def _ms(started: float) -> float:

@@ -350,7 +350,12 @@ def run_retrieval_sweep(
                 plain_dense_run(eval_set, embedder, k, with_title=False), eval_set.qrels, k
             )[f"ndcg@{k}"],
         }
-        base = RetrievalSettings(k=k * _CHUNKS_PER_DOCUMENT, candidates=40, rerank=False)
+        # Fusions are compared on the same searched candidates; pseudo-relevance feedback
+        # searches again per fusion, so sweep rows are without it — and a tuned workspace,
+        # which stores feedback_weight 0 with them, is served as it was measured.
+        base = RetrievalSettings(
+            k=k * _CHUNKS_PER_DOCUMENT, candidates=40, rerank=False, feedback_weight=0.0
+        )
         for chunking in grid.chunkings():
             legs = collect_legs(services, eval_set, chunking, base.candidates)
             for overrides in grid.fusions:

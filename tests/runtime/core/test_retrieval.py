@@ -6,13 +6,19 @@ precise and embeddings blur, and paraphrases that share no word with their answe
 embeddings help. Hybrid retrieval must beat each retriever alone on it.
 """
 
+import threading
 from pathlib import Path
 
 import pytest
 from chorus.runtime.core.errors import BadRequest
 from chorus.runtime.core.evaluation import evaluate_run, load_corpus, load_qrels, load_queries
 from chorus.runtime.core.ingestion import DocumentInput
-from chorus.runtime.core.retrieval import CachedOverrides, RetrievalSettings, Retriever
+from chorus.runtime.core.retrieval import (
+    CachedOverrides,
+    RetrievalSettings,
+    RetrievalTrace,
+    Retriever,
+)
 from chorus.runtime.local.evaluation import documents_in_rank_order
 from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
@@ -152,6 +158,148 @@ def test_hybrid_falls_back_to_vector_when_the_store_has_no_keyword_search(indexe
     assert hits[0].document_id == "d04"
 
 
+class _MeetingStore:
+    """The real store, whose keyword search waits at a barrier the query encode also reaches."""
+
+    supports_keyword_search = True
+
+    def __init__(self, inner, barrier):
+        self.inner = inner
+        self.barrier = barrier
+
+    def vector_search(self, *args, **kwargs):
+        return self.inner.vector_search(*args, **kwargs)
+
+    def keyword_search(self, *args, **kwargs):
+        self.barrier.wait()
+        return self.inner.keyword_search(*args, **kwargs)
+
+    def chunk_embeddings(self, *args, **kwargs):
+        return self.inner.chunk_embeddings(*args, **kwargs)
+
+
+class _MeetingEmbedder:
+    """The real embedder, which reaches the barrier before it encodes the query."""
+
+    def __init__(self, inner, barrier):
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self.barrier = barrier
+
+    def embed(self, texts, *, kind="passage"):
+        self.barrier.wait()
+        return self.inner.embed(texts, kind=kind)
+
+
+def test_the_keyword_leg_runs_while_the_query_is_encoded(indexed):
+    services, workspace = indexed
+    # Both parties must be waiting at once: run one after the other, the barrier breaks.
+    barrier = threading.Barrier(2, timeout=30)
+    retriever = Retriever(
+        _MeetingEmbedder(services.embedder, barrier), _MeetingStore(services.store, barrier)
+    )
+    trace = RetrievalTrace()
+    hits = retriever.retrieve(workspace.id, "XK-4471", trace=trace)
+    assert not barrier.broken
+    assert (
+        hits[0].document_id == services.retriever.retrieve(workspace.id, "XK-4471")[0].document_id
+    )
+    assert trace.used_keyword
+
+
+class _FailingKeywordStore(_VectorOnlyStore):
+    supports_keyword_search = True
+
+    def keyword_search(self, *args, **kwargs):
+        raise RuntimeError("keyword index unavailable")
+
+
+def test_a_failing_keyword_leg_fails_the_retrieval(indexed):
+    services, workspace = indexed
+    retriever = Retriever(services.embedder, _FailingKeywordStore(services.store))
+    with pytest.raises(RuntimeError, match="keyword index unavailable"):
+        retriever.retrieve(workspace.id, "XK-4471")
+
+
+def test_the_trace_times_each_stage_of_a_hybrid_retrieval(indexed):
+    services, workspace = indexed
+    trace = RetrievalTrace()
+    services.retriever.retrieve(workspace.id, "XK-4471", trace=trace)
+    assert {"embed_query", "vector_search", "keyword_search", "legs", "fusion"} <= set(
+        trace.timings_ms
+    )
+
+
+class _CountingStore:
+    """The real store, counting vector searches; ``vectors=False`` hides stored vectors."""
+
+    supports_keyword_search = True
+
+    def __init__(self, inner, *, vectors=True):
+        self.inner = inner
+        self.vectors = vectors
+        self.vector_searches = 0
+
+    def vector_search(self, *args, **kwargs):
+        self.vector_searches += 1
+        return self.inner.vector_search(*args, **kwargs)
+
+    def keyword_search(self, *args, **kwargs):
+        return self.inner.keyword_search(*args, **kwargs)
+
+    def chunk_embeddings(self, *args, **kwargs):
+        return self.inner.chunk_embeddings(*args, **kwargs) if self.vectors else {}
+
+
+def test_feedback_searches_the_vector_leg_again_from_the_first_hits(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store)
+    trace = RetrievalTrace()
+    hits = Retriever(services.embedder, store).retrieve(
+        workspace.id, "how long do felines doze", trace=trace
+    )
+    assert store.vector_searches == 2
+    assert "feedback" in trace.timings_ms
+    assert hits[0].document_id == "d04"
+
+
+def test_feedback_weight_zero_searches_once(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store)
+    Retriever(services.embedder, store).retrieve(
+        workspace.id, "how long do felines doze", settings=RetrievalSettings(feedback_weight=0)
+    )
+    assert store.vector_searches == 1
+
+
+def test_without_stored_vectors_feedback_keeps_the_first_fusion(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store, vectors=False)
+    with_feedback = Retriever(services.embedder, store).retrieve(workspace.id, "router")
+    without = services.retriever.retrieve(
+        workspace.id, "router", settings=RetrievalSettings(feedback_weight=0)
+    )
+    assert store.vector_searches == 1
+    assert [h.chunk_id for h in with_feedback] == [h.chunk_id for h in without]
+
+
+def test_vector_only_retrieval_takes_no_feedback(indexed):
+    services, workspace = indexed
+    store = _CountingStore(services.store)
+    Retriever(services.embedder, store).retrieve(
+        workspace.id, "router", settings=RetrievalSettings(mode="vector")
+    )
+    assert store.vector_searches == 1
+
+
+def test_feedback_settings_are_validated():
+    with pytest.raises(BadRequest, match="feedback"):
+        RetrievalSettings(feedback_weight=-1)
+    with pytest.raises(BadRequest, match="feedback"):
+        RetrievalSettings(feedback_depth=0)
+
+
 def test_an_empty_query_is_a_bad_request(indexed):
     from chorus.runtime.core.errors import BadRequest
 
@@ -166,7 +314,7 @@ def test_a_workspace_with_tuned_settings_is_retrieved_with_them(indexed):
 
     def overrides(workspace_id):
         asked.append(workspace_id)
-        return {"fusion": "rrf", "keyword_weight": 0.0}
+        return {"fusion": "rrf", "keyword_weight": 0.0, "feedback_weight": 0.0}
 
     tuned = Retriever(services.retriever.embedder, services.store, workspace_overrides=overrides)
     vector_only = services.retriever.retrieve(
