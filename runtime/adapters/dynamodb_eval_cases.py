@@ -71,9 +71,7 @@ class DynamoDBEvalCases:
         found = item.get("Item")
         return _case(found) if found else None
 
-    def list_cases(
-        self, workspace_id: str, *, status: CaseStatus | None = None
-    ) -> list[EvalCase]:
+    def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
         """Oldest first (by ``recorded_at``, then id); the status is a filter on one partition."""
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "workspace_id = :w AND begins_with(object_type, :p)",

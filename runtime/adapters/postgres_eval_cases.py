@@ -65,9 +65,7 @@ class PostgresEvalCases:
             row = cur.fetchone()
         return _case(row) if row else None
 
-    def list_cases(
-        self, workspace_id: str, *, status: CaseStatus | None = None
-    ) -> list[EvalCase]:
+    def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
         query = f"SELECT {_COLUMNS} FROM chorus_eval_cases WHERE workspace_id = %s"
         params: list[Any] = [workspace_id]
         if status is not None:

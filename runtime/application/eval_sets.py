@@ -117,9 +117,7 @@ def _from_body(body: CreateEvalCase, case_id: str, origin: str = "manual") -> Ev
     )
 
 
-def create_case(
-    backend: Backend, caller: Caller, workspace_id: str, body: CreateEvalCase
-) -> Reply:
+def create_case(backend: Backend, caller: Caller, workspace_id: str, body: CreateEvalCase) -> Reply:
     """A case written by a manager: ``accepted`` at once. ``201`` with the case."""
     _editor(backend, caller, workspace_id)
     case = _checked(_from_body(body, uuid.uuid4().hex))

@@ -72,9 +72,7 @@ class EvalCases(Protocol):
         ...
 
     def get_case(self, workspace_id: str, case_id: str) -> EvalCase | None: ...
-    def list_cases(
-        self, workspace_id: str, *, status: CaseStatus | None = None
-    ) -> list[EvalCase]:
+    def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
         """The workspace's cases, oldest first, narrowed to one ``status`` when given."""
         ...
 

@@ -103,3 +103,10 @@ def _local(request: pytest.FixtureRequest) -> Iterator[Api]:
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     """The same REST API over the local server or the cloud's REST Lambda."""
     yield from (_local if request.param == "local" else _cloud)(request)
+
+
+@pytest.fixture
+def cloud_api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The cloud's REST Lambda alone: where callers differ in groups (locally every caller
+    administers the laptop's workspaces)."""
+    yield from _cloud(request)
