@@ -3,6 +3,7 @@ their own turns, and every rating feeds it (``runtime/application/eval_sets.py``
 
 from __future__ import annotations
 
+import json
 
 import pytest
 from chorus.runtime.core.models import Session, StoredMessage
@@ -321,3 +322,34 @@ def test_rating_a_turn_in_a_workspace_no_longer_shared_makes_no_case(cloud_api):
 
     assert (status, feedback["evalCaseId"]) == (200, None)
     assert cloud_api("alice", "GET", f"/workspaces/{ws}/eval-cases") == (200, {"cases": []})
+
+
+# -- JSONL upload ------------------------------------------------------------------------------
+
+
+def test_a_jsonl_upload_adds_every_case_as_a_file_case(api):
+    ws = _workspace(api)
+    lines = [
+        {"id": "q-17", "question": "Who signs off?", "relevantDocumentIds": ["doc-1"]},
+        {"question": "What is the CEO's salary?", "answerable": False, "tags": ["refusal"]},
+    ]
+    upload = "\n".join(json.dumps(line) for line in lines) + "\n\n"
+
+    status, body = api("alice", "POST", f"/workspaces/{ws}/eval-cases/import", upload)
+
+    assert status == 200, body
+    assert body["imported"] == 2
+    assert [(c["origin"], c["status"]) for c in body["cases"]] == [("file", "accepted")] * 2
+    assert body["cases"][0]["id"] == "q-17"
+    assert len(api("alice", "GET", f"/workspaces/{ws}/eval-cases")[1]["cases"]) == 2
+
+
+def test_a_jsonl_upload_with_one_bad_line_names_it_and_adds_nothing(api):
+    ws = _workspace(api)
+    upload = '{"question": "Q?", "relevantDocumentIds": ["d"]}\n{"question": "Q?", "rm": 1}\n'
+
+    status, error = api("alice", "POST", f"/workspaces/{ws}/eval-cases/import", upload)
+
+    assert (status, error["error"]["code"]) == (400, "bad_request")
+    assert error["error"]["message"].startswith("line 2: ")
+    assert api("alice", "GET", f"/workspaces/{ws}/eval-cases") == (200, {"cases": []})
