@@ -72,7 +72,7 @@ def test_websocket_routes_point_at_the_right_functions(d):
     routes = {
         r.inputs["routeKey"]: r.inputs
         for r in d.of_type("aws:apigatewayv2/route:Route")
-        if not r.inputs["routeKey"].startswith(("GET", "POST", "PUT", "DELETE"))
+        if not r.inputs["routeKey"].startswith(("GET", "POST", "PUT", "PATCH", "DELETE"))
     }
     assert set(routes) == set(WEBSOCKET_ROUTES)
     for route_key, module in WEBSOCKET_ROUTES.items():
