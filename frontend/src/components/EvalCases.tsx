@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { ApiClient, EvalCase, EvalCaseStatus, Workspace } from "../api";
 import { ApiError } from "../errors";
+import { wideScreen } from "./layout";
 
 export type CaseAction = "accept" | "reject" | "delete";
 
@@ -72,42 +73,54 @@ export function EvalCases(p: {
 
   if (!workspaceId) return null;
   return (
-    <section className="eval-cases" aria-label="Eval set">
-      <h2>Eval set</h2>
-      {forbidden ? (
-        <p className="muted">Only workspace managers review the eval set; mark your own answers with “Mark as eval case”.</p>
-      ) : (
-        <>
-          <div className="filters" role="group" aria-label="Show cases">
-            {FILTERS.map((f) => (
-              <button key={f} type="button" aria-pressed={filter === f} onClick={() => setFilter(f)}>
-                {f}
-              </button>
-            ))}
-          </div>
-          {cases === null ? (
-            <p className="muted">Loading…</p>
-          ) : cases.length === 0 ? (
-            <p className="muted">No {filter === "all" ? "" : `${filter} `}cases.</p>
-          ) : (
-            <ul className="cases">
-              {cases.map((c) => (
-                <li key={c.id} data-status={c.status}>
-                  <span className="question">{c.question}</span>
-                  <span className="muted meta">{caseMeta(c)}</span>
-                  <span className="actions">
-                    {caseActions(c).map((a) => (
-                      <button key={a} type="button" className={a === "delete" ? "danger" : undefined} onClick={() => void act(c, a)}>
-                        {a}
-                      </button>
-                    ))}
-                  </span>
-                </li>
+    <details className="panel eval-cases" open={wideScreen()}>
+      <summary>
+        <h2>
+          Eval set <span className="count">{cases && !forbidden ? `(${cases.length})` : ""}</span>
+        </h2>
+      </summary>
+      <div role="region" aria-label="Eval set">
+        {forbidden ? (
+          <p className="muted">Only workspace managers review the eval set; mark your own answers with “Mark as eval case”.</p>
+        ) : (
+          <>
+            <div className="filters" role="group" aria-label="Show cases">
+              {FILTERS.map((f) => (
+                <button key={f} type="button" aria-pressed={filter === f} onClick={() => setFilter(f)}>
+                  {f}
+                </button>
               ))}
-            </ul>
-          )}
-        </>
-      )}
-    </section>
+            </div>
+            {cases === null ? (
+              <p className="muted">Loading…</p>
+            ) : cases.length === 0 ? (
+              <p className="muted">No {filter === "all" ? "" : `${filter} `}cases.</p>
+            ) : (
+              <ul className="cases" aria-label="Eval cases">
+                {cases.map((c) => (
+                  <li key={c.id} data-status={c.status}>
+                    <span className="question">{c.question}</span>
+                    <span className="muted meta">{caseMeta(c)}</span>
+                    <span className="actions">
+                      {caseActions(c).map((a) => (
+                        <button
+                          key={a}
+                          type="button"
+                          className={a === "delete" ? "danger" : undefined}
+                          aria-label={`${a} “${c.question.slice(0, 60)}”`}
+                          onClick={() => void act(c, a)}
+                        >
+                          {a}
+                        </button>
+                      ))}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
+        )}
+      </div>
+    </details>
   );
 }

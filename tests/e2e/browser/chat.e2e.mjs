@@ -160,6 +160,7 @@ try {
   await turn.getByRole("button", { name: "Mark as eval case", exact: true }).click();
   await turn.getByText("Added to the eval set.").waitFor();
   result.evalCases = await evalSet.locator(".question").allInnerTexts();
+  await page.screenshot({ path: path.join(ARTIFACTS, "eval-set-desktop.png") });
 
   mark("reload and find the session");
   await page.reload();
