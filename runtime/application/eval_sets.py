@@ -252,7 +252,8 @@ def mark_turn(
     """Make a turn of the caller's own session a case of the session's workspace.
 
     Question: the user's message; relevant documents: the sources the answer cites; reference
-    answer: the answer, when ``correct``. ``201`` with the case (``200`` when the turn's case
+    answer: the answer, when ``correct`` (a mark without it keeps the reference the turn's case
+    already had, e.g. from a thumbs up). ``201`` with the case (``200`` when the turn's case
     existed and was updated); ``404`` for another user's session or a message that is not an
     answer of it.
     """
@@ -277,6 +278,15 @@ def mark_turn(
     )
     if case is None:
         raise NotFound(f"message {message_id!r} is not an answer in session {session_id!r}")
+    if existing is not None:
+        # Marking again adds to what the turn's case says: a reference answer (from a thumbs
+        # up, or an earlier "correct") and a note stay unless this mark replaces them.
+        case = replace(
+            case,
+            reference_answer=case.reference_answer or existing.reference_answer,
+            note=case.note or existing.note,
+            tags=tuple(dict.fromkeys(existing.tags + case.tags)),
+        )
     stored = store.put_case(session.workspace_id, case)
     return Reply(200 if existing else 201, eval_case_view(stored))
 

@@ -130,6 +130,17 @@ def test_a_marked_turn_keeps_its_case_when_it_is_rated_later(api):
     assert api("alice", "GET", f"/workspaces/{ws}/eval-cases/turn-a1") == (200, marked)
 
 
+def test_marking_a_liked_turn_keeps_the_reference_its_thumbs_up_gave(api):
+    ws = _workspace(api)
+    session = _turn(api, "alice", ws)
+    api("alice", "POST", f"/sessions/{session}/feedback", {"messageId": "a1", "rating": "up"})
+
+    status, case = api("alice", "POST", f"/sessions/{session}/messages/a1/eval-case", {})
+
+    assert (status, case["origin"]) == (200, "manual")
+    assert (case["referenceAnswer"], case["tags"]) == ("Every 90 days [1].", ["thumbs-up"])
+
+
 def test_marking_a_question_rather_than_an_answer_is_a_404(api):
     ws = _workspace(api)
     session = _turn(api, "alice", ws)
