@@ -332,7 +332,7 @@ class HttpApi(pulumi.ComponentResource):
             description="chorus REST API: workspaces, documents, sessions, feedback",
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
                 allow_origins=args.get("cors_allowed_origins", ["http://localhost:5173"]),
-                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["authorization", "content-type"],
                 max_age=3600,
             ),

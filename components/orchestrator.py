@@ -73,6 +73,13 @@ HTTP_ROUTES = (
     "POST /sessions/{sessionId}/feedback",
     # Appended, not sorted in: routes are named by position, so an insertion would rename them.
     "PUT /workspaces/{workspaceId}/settings",
+    "GET /workspaces/{workspaceId}/eval-cases",
+    "POST /workspaces/{workspaceId}/eval-cases",
+    "POST /workspaces/{workspaceId}/eval-cases/import",
+    "GET /workspaces/{workspaceId}/eval-cases/{caseId}",
+    "PATCH /workspaces/{workspaceId}/eval-cases/{caseId}",
+    "DELETE /workspaces/{workspaceId}/eval-cases/{caseId}",
+    "POST /sessions/{sessionId}/messages/{messageId}/eval-case",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
 

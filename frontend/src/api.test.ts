@@ -112,6 +112,21 @@ describe("ApiClient", () => {
     const api = new ApiClient("https://api", async () => null, "presigned", fakeFetch(201, { upload: { url: "https://b" } }), () => xhr);
     await expect(api.uploadDocument("w", new File(["x"], "a.md"))).rejects.toMatchObject({ code: "upload_failed" });
   });
+
+  it("spells the eval-set calls as docs/protocol.md does", async () => {
+    const calls: { url: string; init: RequestInit }[] = [];
+    const api = new ApiClient("http://h/api", async () => "tok", "direct", fakeFetch(200, { cases: [] }, calls));
+    expect(await api.listEvalCases("w 1", "candidate")).toEqual([]);
+    await api.updateEvalCase("w 1", "c/1", { status: "accepted", note: null });
+    await api.markTurn("s1", "m1", true);
+    expect(calls.map((c) => [c.init.method, c.url])).toEqual([
+      ["GET", "http://h/api/workspaces/w%201/eval-cases?status=candidate"],
+      ["PATCH", "http://h/api/workspaces/w%201/eval-cases/c%2F1"],
+      ["POST", "http://h/api/sessions/s1/messages/m1/eval-case"],
+    ]);
+    expect(JSON.parse(calls[1].init.body as string)).toEqual({ status: "accepted", note: null });
+    expect(JSON.parse(calls[2].init.body as string)).toEqual({ correct: true });
+  });
 });
 
 describe("DevAuth", () => {

@@ -66,6 +66,33 @@ export interface UploadTicket {
   upload: { url: string; method?: "PUT" | "POST"; headers?: Record<string, string>; fields?: Record<string, string> };
 }
 
+export type EvalCaseStatus = "candidate" | "accepted" | "rejected";
+
+/** One case of a workspace's eval set (docs/protocol.md, "Eval sets"). */
+export interface EvalCase {
+  id: string;
+  question: string;
+  relevantDocumentIds: string[];
+  referenceAnswer: string | null;
+  answerable: boolean;
+  origin: "file" | "manual" | "feedback" | "generated";
+  status: EvalCaseStatus;
+  note: string | null;
+  tags: string[];
+  synthetic: boolean;
+}
+
+/** The fields a review may change (`PATCH`); `null` clears `referenceAnswer` or `note`. */
+export interface EvalCaseChange {
+  status?: EvalCaseStatus;
+  question?: string;
+  relevantDocumentIds?: string[];
+  referenceAnswer?: string | null;
+  answerable?: boolean;
+  note?: string | null;
+  tags?: string[];
+}
+
 export type Progress = (loaded: number, total: number) => void;
 
 /** The subset of XMLHttpRequest the uploads use (a fake one drives the tests). */
@@ -138,6 +165,22 @@ export class ApiClient {
   /** Thumbs up/down with an optional comment on one assistant message. */
   sendFeedback = (sessionId: string, messageId: string, rating: "up" | "down", comment: string) =>
     this.request<unknown>("POST", `/sessions/${enc(sessionId)}/feedback`, { messageId, rating, comment });
+
+  /** A workspace's eval set (workspace managers and admins only), optionally one status. */
+  listEvalCases = async (workspaceId: string, status?: EvalCaseStatus) =>
+    (
+      await this.request<{ cases: EvalCase[] }>(
+        "GET",
+        `/workspaces/${enc(workspaceId)}/eval-cases${status ? `?status=${enc(status)}` : ""}`,
+      )
+    ).cases;
+  updateEvalCase = (workspaceId: string, caseId: string, change: EvalCaseChange) =>
+    this.request<EvalCase>("PATCH", `/workspaces/${enc(workspaceId)}/eval-cases/${enc(caseId)}`, change);
+  deleteEvalCase = (workspaceId: string, caseId: string) =>
+    this.request<void>("DELETE", `/workspaces/${enc(workspaceId)}/eval-cases/${enc(caseId)}`);
+  /** Make one answered turn a case; `correct` makes the answer its reference. */
+  markTurn = (sessionId: string, messageId: string, correct: boolean) =>
+    this.request<EvalCase>("POST", `/sessions/${enc(sessionId)}/messages/${enc(messageId)}/eval-case`, { correct });
 
   /** Upload one file with progress: multipart to the API locally, presigned URL in the cloud. */
   async uploadDocument(workspaceId: string, file: File, onProgress?: Progress): Promise<ChorusDocument | null> {

@@ -197,7 +197,16 @@ class DynamoDBMetadataStore:
         return {item["object_type"]: item for item in items}
 
     def get_workspace(self, workspace_id: str) -> Workspace | None:
-        items = self._workspace_items(workspace_id)
+        # Only the record and its settings: the partition also holds the workspace's eval set
+        # (``evalcase#...`` sorts before both), which a read of the workspace must not pay for.
+        items = {
+            item["object_type"]: item
+            for item in self._query(
+                self._workspaces,
+                KeyConditionExpression="workspace_id = :w AND object_type BETWEEN :a AND :b",
+                values={":w": workspace_id, ":a": WORKSPACE_SETTINGS, ":b": WORKSPACE_RECORD},
+            )
+        }
         if WORKSPACE_RECORD not in items or WORKSPACE_SETTINGS not in items:
             return None
         return _workspace(items[WORKSPACE_RECORD], items[WORKSPACE_SETTINGS])

@@ -90,6 +90,22 @@ CREATE TABLE IF NOT EXISTS chorus_feedback (
     FOREIGN KEY (session_id, message_id) REFERENCES chorus_messages (session_id, id)
         ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS chorus_eval_cases (
+    workspace_id text NOT NULL REFERENCES chorus_workspaces (id) ON DELETE CASCADE,
+    id text NOT NULL,
+    question text NOT NULL,
+    relevant_document_ids text[] NOT NULL DEFAULT '{}',
+    reference_answer text,
+    answerable boolean NOT NULL DEFAULT true,
+    origin text NOT NULL,
+    status text NOT NULL,
+    note text,
+    tags text[] NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX IF NOT EXISTS chorus_eval_cases_status_idx
+    ON chorus_eval_cases (workspace_id, status, created_at);
 """
 
 _WORKSPACE_COLUMNS = (

@@ -24,6 +24,7 @@ from ..core.models import (
 )
 
 if TYPE_CHECKING:
+    from ..core.eval_cases import CaseStatus, EvalCase
     from ..core.ingestion import IngestResult
 
 
@@ -59,6 +60,25 @@ class Records(AccessRecords, Protocol):
         ...
 
     def list_feedback(self, session_id: str) -> list[Feedback]: ...
+
+
+class EvalCases(Protocol):
+    """A workspace's eval set (``core.eval_cases.EvalCase``), kept with the workspace's records:
+    PostgreSQL locally, the workspace table in the cloud. Deleting the workspace deletes its set.
+    """
+
+    def put_case(self, workspace_id: str, case: EvalCase) -> EvalCase:
+        """Create the case, or replace the one with its id."""
+        ...
+
+    def get_case(self, workspace_id: str, case_id: str) -> EvalCase | None: ...
+    def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
+        """The workspace's cases, oldest first, narrowed to one ``status`` when given."""
+        ...
+
+    def delete_case(self, workspace_id: str, case_id: str) -> bool:
+        """Delete the case; False when there was none."""
+        ...
 
 
 class ChunkStore(Protocol):
@@ -134,6 +154,8 @@ class Backend(Protocol):
     def offer(self) -> Offer: ...
     @property
     def records(self) -> Records: ...
+    @property
+    def eval_cases(self) -> EvalCases: ...
     @property
     def chunks(self) -> ChunkStore: ...
     @property

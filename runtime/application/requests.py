@@ -7,7 +7,7 @@ bounded JSON, then the model; every failure is a typed 4xx that names the field.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -78,6 +78,61 @@ class FeedbackRequest(_Body):
     messageId: str = Field(pattern=ID_PATTERN)
     rating: Literal["up", "down"]
     comment: str = Field("", max_length=2000)
+
+
+DocumentId = Annotated[str, Field(pattern=ID_PATTERN)]
+CaseTag = Annotated[str, Field(pattern=r"^[\w:.+-]{1,64}$")]
+MAX_QUESTION_CHARS = 4000
+MAX_ANSWER_CHARS = 20000
+MAX_NOTE_CHARS = 2000
+
+
+class CreateEvalCase(_Body):
+    """``POST /workspaces/{id}/eval-cases``: one question with the documents that answer it.
+
+    ``answerable: false`` marks a question the workspace cannot answer (the right answer
+    declines); otherwise at least one relevant document id is required.
+    """
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    relevantDocumentIds: list[DocumentId] = Field(default_factory=list, max_length=100)
+    referenceAnswer: str | None = Field(None, min_length=1, max_length=MAX_ANSWER_CHARS)
+    answerable: bool = True
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+    tags: list[CaseTag] = Field(default_factory=list, max_length=20)
+
+
+class ImportedEvalCase(CreateEvalCase):
+    """One line of ``POST /workspaces/{id}/eval-cases/import`` (JSONL): a case, optionally with
+    its own ``id`` (a BEIR query ``_id``); a line with the id of an existing case replaces it."""
+
+    id: str | None = Field(None, pattern=ID_PATTERN)
+
+
+class UpdateEvalCase(_Body):
+    """``PATCH /workspaces/{id}/eval-cases/{caseId}``: review (``status``) or edit a case.
+
+    Only the fields sent change; ``referenceAnswer`` or ``note`` sent as null clear them.
+    """
+
+    status: Literal["candidate", "accepted", "rejected"] | None = None
+    question: str | None = Field(None, min_length=1, max_length=MAX_QUESTION_CHARS)
+    relevantDocumentIds: list[DocumentId] | None = Field(None, max_length=100)
+    referenceAnswer: str | None = Field(None, min_length=1, max_length=MAX_ANSWER_CHARS)
+    answerable: bool | None = None
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+    tags: list[CaseTag] | None = Field(None, max_length=20)
+
+
+class MarkTurn(_Body):
+    """``POST /sessions/{id}/messages/{messageId}/eval-case``: make one answered turn a case.
+
+    ``correct: true`` says the answer is right: it becomes the case's reference answer.
+    """
+
+    correct: bool = False
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+    tags: list[CaseTag] = Field(default_factory=list, max_length=20)
 
 
 def read_request(model: type[Body], raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Body:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..core.models import Feedback, Session
 from ..core.sessions import owned_session
 from .caller import Caller
+from .eval_sets import case_from_feedback
 from .ports import Backend
 from .requests import FeedbackRequest
 from .views import NO_CONTENT, Reply, feedback_view, session_view, session_with_messages
@@ -42,10 +43,13 @@ def delete_session(backend: Backend, caller: Caller, session_id: str) -> Reply:
 def give_feedback(
     backend: Backend, caller: Caller, session_id: str, body: FeedbackRequest
 ) -> Reply:
-    """Record (or replace) the caller's rating of one answer. ``200`` with the feedback;
-    ``404`` when the message is not an answer of this session."""
+    """Record (or replace) the caller's rating of one answer. ``200`` with the feedback and
+    ``evalCaseId``, the case the rating made or updated in the workspace's eval set
+    (``eval_sets.case_from_feedback``; null when the workspace is gone); ``404`` when the
+    message is not an answer of this session."""
     session = _own(backend, caller, session_id)
     stored = backend.records.put_feedback(
         Feedback(session.id, body.messageId, caller.user_id, body.rating, body.comment)
     )
-    return Reply(200, feedback_view(stored))
+    case = case_from_feedback(backend, caller, session, stored)
+    return Reply(200, {**feedback_view(stored), "evalCaseId": case.id if case else None})

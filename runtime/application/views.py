@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..core.eval_cases import EvalCase
 from ..core.models import Document, Feedback, Session, StoredMessage, Workspace
 
 
@@ -110,4 +111,20 @@ def session_with_messages(
     return {
         **session_view(session),
         "messages": [message_view(m, feedback.get(m.id)) for m in messages],
+    }
+
+
+def eval_case_view(case: EvalCase) -> dict[str, Any]:
+    """One case of a workspace's eval set; ``synthetic`` flags generated questions."""
+    return {
+        "id": case.id,
+        "question": case.question,
+        "relevantDocumentIds": list(case.relevant_document_ids),
+        "referenceAnswer": case.reference_answer,
+        "answerable": case.answerable,
+        "origin": case.origin,
+        "status": case.status,
+        "note": case.note,
+        "tags": list(case.tags),
+        "synthetic": case.synthetic,
     }

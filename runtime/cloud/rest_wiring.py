@@ -20,6 +20,7 @@ from ..application.ports import Offer
 from .settings import CloudSettings, ConfigurationError, load_settings
 
 if TYPE_CHECKING:
+    from ..adapters.dynamodb_eval_cases import DynamoDBEvalCases
     from ..adapters.dynamodb_metadata import DynamoDBMetadataStore
     from ..adapters.s3_documents import DocumentBucket
     from ..adapters.stepfunctions_reindex import StepFunctionsReindexer
@@ -97,6 +98,15 @@ class RestWiring:
             self.session.resource("dynamodb", config=_retries()),
             self.settings.tables,
             session_ttl_seconds=ttl * 86400 if ttl else None,
+        )
+
+    @cached_property
+    def eval_cases(self) -> DynamoDBEvalCases:
+        """Workspaces' eval sets: items of the workspace table (no table of their own)."""
+        from ..adapters.dynamodb_eval_cases import DynamoDBEvalCases
+
+        return DynamoDBEvalCases(
+            self.session.resource("dynamodb", config=_retries()), self.settings.tables.workspace
         )
 
     @cached_property

@@ -20,12 +20,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..application import Caller, Reply
 from ..application import documents as document_ops
+from ..application import eval_sets as eval_ops
 from ..application import sessions as session_ops
 from ..application import workspaces as workspace_ops
 from ..application.requests import (
+    CreateEvalCase,
     CreateWorkspace,
     FeedbackRequest,
+    MarkTurn,
     TuneWorkspace,
+    UpdateEvalCase,
     UploadRequest,
     read_request,
 )
@@ -196,6 +200,62 @@ def give_feedback(session_id: str) -> Response:
     caller = _caller()
     body = read_request(FeedbackRequest, _raw_body())
     return _send(session_ops.give_feedback(_wiring(), caller, session_id, body))
+
+
+# -- eval sets -------------------------------------------------------------------------------
+
+
+@app.get("/workspaces/<workspace_id>/eval-cases")
+def list_eval_cases(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    status = app.current_event.get_query_string_value("status")
+    return _send(eval_ops.list_cases(_wiring(), _caller(), workspace_id, status))
+
+
+@app.post("/workspaces/<workspace_id>/eval-cases")
+def create_eval_case(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    caller = _caller()
+    body = read_request(CreateEvalCase, _raw_body())
+    return _send(eval_ops.create_case(_wiring(), caller, workspace_id, body))
+
+
+@app.post("/workspaces/<workspace_id>/eval-cases/import")
+def import_eval_cases(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    return _send(eval_ops.import_cases(_wiring(), _caller(), workspace_id, _raw_body()))
+
+
+@app.get("/workspaces/<workspace_id>/eval-cases/<case_id>")
+def get_eval_case(workspace_id: str, case_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    case_id = valid_id(case_id, "case")
+    return _send(eval_ops.get_case(_wiring(), _caller(), workspace_id, case_id))
+
+
+@app.patch("/workspaces/<workspace_id>/eval-cases/<case_id>")
+def update_eval_case(workspace_id: str, case_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    case_id = valid_id(case_id, "case")
+    caller = _caller()
+    body = read_request(UpdateEvalCase, _raw_body())
+    return _send(eval_ops.update_case(_wiring(), caller, workspace_id, case_id, body))
+
+
+@app.delete("/workspaces/<workspace_id>/eval-cases/<case_id>")
+def delete_eval_case(workspace_id: str, case_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    case_id = valid_id(case_id, "case")
+    return _send(eval_ops.delete_case(_wiring(), _caller(), workspace_id, case_id))
+
+
+@app.post("/sessions/<session_id>/messages/<message_id>/eval-case")
+def mark_turn(session_id: str, message_id: str) -> Response:
+    session_id = valid_id(session_id, "session")
+    message_id = valid_id(message_id, "message")
+    caller = _caller()
+    body = read_request(MarkTurn, _raw_body())
+    return _send(eval_ops.mark_turn(_wiring(), caller, session_id, message_id, body))
 
 
 def _origin_ok(event: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from ..adapters.inprocess_metrics import InProcessMetrics
 from ..adapters.pgvector_store import PgVectorStore
 from ..adapters.postgres import PostgresDatabase
 from ..adapters.postgres_cache import PostgresSemanticCache
+from ..adapters.postgres_eval_cases import PostgresEvalCases
 from ..adapters.postgres_metadata import PostgresMetadataStore
 from ..adapters.sentence_transformers import CrossEncoderReranker, SentenceTransformerEmbedder
 from ..application.caller import local_caller
@@ -128,6 +129,10 @@ class LocalBackend:
     @property
     def records(self) -> PostgresMetadataStore:
         return self.services.metadata
+
+    @property
+    def eval_cases(self) -> PostgresEvalCases:
+        return PostgresEvalCases(self.services.db)
 
     @property
     def chunks(self) -> PgVectorStore:

@@ -72,7 +72,7 @@ def test_websocket_routes_point_at_the_right_functions(d):
     routes = {
         r.inputs["routeKey"]: r.inputs
         for r in d.of_type("aws:apigatewayv2/route:Route")
-        if not r.inputs["routeKey"].startswith(("GET", "POST", "PUT", "DELETE"))
+        if not r.inputs["routeKey"].startswith(("GET", "POST", "PUT", "PATCH", "DELETE"))
     }
     assert set(routes) == set(WEBSOCKET_ROUTES)
     for route_key, module in WEBSOCKET_ROUTES.items():
@@ -467,3 +467,21 @@ def test_without_snap_start_the_workers_are_invoked_unqualified(d):
     assert d.of_type("aws:lambda/alias:Alias") == []
     mappings = d.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
     assert all(not m.inputs["functionName"].endswith(":live") for m in mappings)
+
+
+def test_the_eval_set_lives_in_the_workspace_table_which_rest_api_may_read_and_write(d):
+    """Eval cases are items of the workspace table (``object_type = evalcase#<id>``): routes
+    for them on the HTTP API, PATCH through CORS, and item access on that table alone."""
+    routes = {r.inputs["routeKey"] for r in d.of_type("aws:apigatewayv2/route:Route")}
+    assert {
+        "GET /workspaces/{workspaceId}/eval-cases",
+        "PATCH /workspaces/{workspaceId}/eval-cases/{caseId}",
+        "POST /sessions/{sessionId}/messages/{messageId}/eval-case",
+    } <= routes
+    cors = d.one("aws:apigatewayv2/api:Api", "http").inputs["corsConfiguration"]
+    assert "PATCH" in cors["allowMethods"]
+    table = INPUTS["workspace_table_arn"]
+    grants = _grants(d, "rest_api")
+    for action in ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert (action, table) in grants
+    assert not any(a == "dynamodb:Scan" for a, _ in grants)

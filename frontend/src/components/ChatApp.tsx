@@ -11,6 +11,7 @@ import { ChatConnection, type ConnectionState } from "../socket";
 import { Banners, type Banner } from "./Banners";
 import { ChatPanel } from "./ChatPanel";
 import { Documents } from "./Documents";
+import { EvalCases } from "./EvalCases";
 import { Sessions } from "./Sessions";
 import { WorkspaceBar } from "./WorkspaceBar";
 
@@ -39,6 +40,7 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
   const [banners, setBanners] = useState<Banner[]>([]);
   const [workspaces, setWorkspaces] = useState<Workspace[] | null>(null);
   const [workspaceId, setWorkspaceId] = useState<string | null>(null);
+  const [evalVersion, setEvalVersion] = useState(0);
   const [sessions, setSessions] = useState<SessionSummary[]>([]);
   const [mode, setMode] = useState<Mode>(config.modes[0] ?? "single");
   const [models, setModels] = useState<string[]>(config.defaultModel ? [config.defaultModel] : config.models.slice(0, 1));
@@ -171,6 +173,13 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
     if (!chat.sessionId) return;
     await api.sendFeedback(chat.sessionId, messageId, rating, comment);
     dispatch({ type: "feedback", messageId, feedback: { rating, comment } });
+    setEvalVersion((v) => v + 1); // every rating feeds the eval set
+  }
+
+  async function markCase(messageId: string, correct: boolean) {
+    if (!chat.sessionId) return;
+    await api.markTurn(chat.sessionId, messageId, correct);
+    setEvalVersion((v) => v + 1);
   }
 
   const workspace = workspaces?.find((w) => w.id === workspaceId) ?? null;
@@ -233,6 +242,7 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
             onNew={() => dispatch({ type: "newChat" })}
           />
           <Documents api={api} workspace={workspace} onError={report} />
+          <EvalCases api={api} workspace={workspace} version={evalVersion} onError={report} />
         </aside>
         <ChatPanel
           config={config}
@@ -246,6 +256,7 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
           onModels={setModels}
           onAsk={ask}
           onFeedback={feedback}
+          onMarkCase={markCase}
           onNewChat={() => dispatch({ type: "newChat" })}
         />
       </div>

@@ -3,7 +3,7 @@ import type { Workspace } from "../api";
 import type { Turn } from "../chat/state";
 import type { AppConfig } from "../config";
 import { MAX_QUESTION_CHARS, type Mode } from "../protocol";
-import { TurnView } from "./TurnView";
+import { TurnView, type MarkCase } from "./TurnView";
 
 interface Props {
   config: AppConfig;
@@ -17,6 +17,7 @@ interface Props {
   onModels: (m: string[]) => void;
   onAsk: (question: string) => void;
   onFeedback: (messageId: string, rating: "up" | "down", comment: string) => Promise<void>;
+  onMarkCase?: MarkCase;
   onNewChat: () => void;
 }
 
@@ -112,7 +113,7 @@ export function ChatPanel(p: Props) {
           </li>
         )}
         {p.turns.map((t) => (
-          <TurnView key={t.key} turn={t} onFeedback={p.onFeedback} />
+          <TurnView key={t.key} turn={t} onFeedback={p.onFeedback} onMarkCase={p.onMarkCase} />
         ))}
       </ol>
       <form className="composer" onSubmit={submit}>

@@ -179,7 +179,56 @@ function FeedbackControl({ turn, onFeedback }: { turn: Turn; onFeedback: (id: st
   );
 }
 
-export function TurnView({ turn, onFeedback }: { turn: Turn; onFeedback: (id: string, r: Rating, c: string) => Promise<void> }) {
+/** "Mark as eval case": this turn becomes a case of the workspace's eval set (its question, its cited
+ * documents, and the answer as reference when the user says it is right). */
+function MarkCaseControl({ messageId, onMarkCase }: { messageId: string; onMarkCase: MarkCase }) {
+  const [state, setState] = useState<"idle" | "sending" | "marked" | "failed">("idle");
+  const [error, setError] = useState("");
+
+  async function mark(correct: boolean) {
+    setState("sending");
+    try {
+      await onMarkCase(messageId, correct);
+      setState("marked");
+    } catch (err) {
+      setError((err as Error).message);
+      setState("failed");
+    }
+  }
+
+  return (
+    <div className="mark-case">
+      <button type="button" disabled={state === "sending"} onClick={() => void mark(false)}>
+        Mark as eval case
+      </button>
+      <button type="button" disabled={state === "sending"} onClick={() => void mark(true)} title="The answer becomes the reference answer">
+        Mark as eval case (answer is right)
+      </button>
+      {state === "marked" && (
+        <span className="ok" role="status">
+          Added to the eval set.
+        </span>
+      )}
+      {state === "failed" && (
+        <span className="error-text" role="alert">
+          Not marked: {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+export type MarkCase = (messageId: string, correct: boolean) => Promise<void>;
+
+export function TurnView({
+  turn,
+  onFeedback,
+  onMarkCase,
+}: {
+  turn: Turn;
+  onFeedback: (id: string, r: Rating, c: string) => Promise<void>;
+  onMarkCase?: MarkCase;
+}) {
   const anchor = `turn-${turn.key}`;
   const final = turn.final;
   const perModel = final && final.answers.length > 1 ? final.answers : null;
@@ -284,6 +333,7 @@ export function TurnView({ turn, onFeedback }: { turn: Turn; onFeedback: (id: st
           </p>
         )}
         {(final || turn.status === "error") && turn.messageId && <FeedbackControl turn={turn} onFeedback={onFeedback} />}
+        {final && turn.messageId && onMarkCase && <MarkCaseControl messageId={turn.messageId} onMarkCase={onMarkCase} />}
       </div>
     </li>
   );

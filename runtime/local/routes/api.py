@@ -19,12 +19,16 @@ from starlette.routing import Route
 
 from ...application import Reply
 from ...application import documents as document_ops
+from ...application import eval_sets as eval_ops
 from ...application import sessions as session_ops
 from ...application import workspaces as workspace_ops
 from ...application.requests import (
+    CreateEvalCase,
     CreateWorkspace,
     FeedbackRequest,
+    MarkTurn,
     TuneWorkspace,
+    UpdateEvalCase,
     UploadRequest,
     read_request,
 )
@@ -132,7 +136,59 @@ def api_routes(services: LocalServices) -> list[Route]:
         body = read_request(FeedbackRequest, await request.body())
         return await _run(session_ops.give_feedback, backend, caller, session_id, body)
 
+    @handles_errors
+    async def list_eval_cases(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        status = request.query_params.get("status")
+        caller = caller_of(request)
+        return await _run(eval_ops.list_cases, backend, caller, workspace_id, status)
+
+    @handles_errors
+    async def create_eval_case(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        body = read_request(CreateEvalCase, await request.body())
+        return await _run(eval_ops.create_case, backend, caller, workspace_id, body)
+
+    @handles_errors
+    async def import_eval_cases(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        raw = await _bounded_body(request, eval_ops.MAX_IMPORT_BYTES)
+        return await _run(eval_ops.import_cases, backend, caller, workspace_id, raw)
+
+    @handles_errors
+    async def get_eval_case(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        case_id = _path_id(request, "case_id")
+        caller = caller_of(request)
+        return await _run(eval_ops.get_case, backend, caller, workspace_id, case_id)
+
+    @handles_errors
+    async def update_eval_case(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        case_id = _path_id(request, "case_id")
+        caller = caller_of(request)
+        body = read_request(UpdateEvalCase, await request.body())
+        return await _run(eval_ops.update_case, backend, caller, workspace_id, case_id, body)
+
+    @handles_errors
+    async def delete_eval_case(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        case_id = _path_id(request, "case_id")
+        caller = caller_of(request)
+        return await _run(eval_ops.delete_case, backend, caller, workspace_id, case_id)
+
+    @handles_errors
+    async def mark_turn(request: Request) -> Response:
+        session_id = _path_id(request, "session_id")
+        message_id = _path_id(request, "message_id")
+        caller = caller_of(request)
+        body = read_request(MarkTurn, await request.body())
+        return await _run(eval_ops.mark_turn, backend, caller, session_id, message_id, body)
+
     workspace = "/api/workspaces/{workspace_id}"
+    eval_case = f"{workspace}/eval-cases/{{case_id}}"
     return [
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces", create_workspace, methods=["POST"]),
@@ -147,7 +203,31 @@ def api_routes(services: LocalServices) -> list[Route]:
         Route("/api/sessions/{session_id}", get_session, methods=["GET"]),
         Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
         Route("/api/sessions/{session_id}/feedback", give_feedback, methods=["POST"]),
+        Route(f"{workspace}/eval-cases", list_eval_cases, methods=["GET"]),
+        Route(f"{workspace}/eval-cases", create_eval_case, methods=["POST"]),
+        Route(f"{workspace}/eval-cases/import", import_eval_cases, methods=["POST"]),
+        Route(eval_case, get_eval_case, methods=["GET"]),
+        Route(eval_case, update_eval_case, methods=["PATCH"]),
+        Route(eval_case, delete_eval_case, methods=["DELETE"]),
+        Route(
+            "/api/sessions/{session_id}/messages/{message_id}/eval-case",
+            mark_turn,
+            methods=["POST"],
+        ),
     ]
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes (not read whole first)."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit:
+        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+    return bytes(body)
 
 
 async def _one_file(request: Request, limit: int) -> tuple[str, bytes]:

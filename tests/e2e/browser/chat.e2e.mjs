@@ -152,6 +152,16 @@ try {
   await turn.getByRole("button", { name: "Send feedback" }).click();
   await turn.getByText("Thanks for the feedback").waitFor();
 
+  mark("eval set");
+  // The thumbs up made an accepted regression case of the turn: the panel lists it.
+  const evalSet = page.getByRole("region", { name: "Eval set" });
+  await evalSet.getByRole("button", { name: "accepted", exact: true }).click();
+  await evalSet.locator(".question").filter({ hasText: QUESTION }).waitFor();
+  await turn.getByRole("button", { name: "Mark as eval case", exact: true }).click();
+  await turn.getByText("Added to the eval set.").waitFor();
+  result.evalCases = await evalSet.locator(".question").allInnerTexts();
+  await page.screenshot({ path: path.join(ARTIFACTS, "eval-set-desktop.png") });
+
   mark("reload and find the session");
   await page.reload();
   await page.getByTestId("connection").filter({ hasText: "connected" }).waitFor();

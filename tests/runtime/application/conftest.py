@@ -1,7 +1,8 @@
 """One REST API, two transports: ``api`` is the local Starlette server or the cloud's REST
 Lambda (over moto and the embedded PostgreSQL), answering the same calls.
 
-``api(user, method, path, body=None)`` → ``(status, JSON body or None)``; ``user`` is a
+``api(user, method, path, body=None)`` → ``(status, JSON body or None)`` (a ``str`` body is sent
+as is, anything else as JSON); ``user`` is a
 workspace manager (``alice``) or a plain user (``bob``). ``api.records`` is the transport's
 metadata store and ``api.user_id(user)`` the id it knows the user by (to seed sessions).
 """
@@ -87,8 +88,9 @@ def _local(request: pytest.FixtureRequest) -> Iterator[Api]:
         with TestClient(create_app(services)) as client:
 
             def call(user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+                raw = {"content": body.encode()} if isinstance(body, str) else {"json": body}
                 response = client.request(
-                    method, f"/api{path}", json=body, headers={"X-Chorus-User": user}
+                    method, f"/api{path}", headers={"X-Chorus-User": user}, **raw
                 )
                 return response.status_code, response.json() if response.content else None
 
@@ -103,3 +105,10 @@ def _local(request: pytest.FixtureRequest) -> Iterator[Api]:
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     """The same REST API over the local server or the cloud's REST Lambda."""
     yield from (_local if request.param == "local" else _cloud)(request)
+
+
+@pytest.fixture
+def cloud_api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The cloud's REST Lambda alone: where callers differ in groups (locally every caller
+    administers the laptop's workspaces)."""
+    yield from _cloud(request)

@@ -87,7 +87,14 @@ def test_feedback_answers_200_and_shows_on_the_rated_answer(api, answered):
     )
 
     assert status == 200, feedback
-    assert set(feedback) == {"sessionId", "messageId", "rating", "comment", "createdAt"}
+    assert set(feedback) == {
+        "sessionId",
+        "messageId",
+        "rating",
+        "comment",
+        "createdAt",
+        "evalCaseId",
+    }
     assert (feedback["sessionId"], feedback["messageId"]) == (answered, "m1")
     _, session = api("alice", "GET", f"/sessions/{answered}")
     assert [m["feedback"] for m in session["messages"]] == [

@@ -1,0 +1,115 @@
+"""Workspaces' eval sets on the seed's workspace table (the ``EvalCases`` port).
+
+One item per case under the workspace's partition: ``workspace_id`` and ``object_type =
+"evalcase#<case id>"`` (the seed keys, as the issue asks: no new table, and the ``rest_api``
+Lambda's grant on the workspace table already covers it). The items carry no ``created_at``
+(``recorded_at`` instead), so the ``by_object_type`` index that lists workspaces never holds
+them; deleting the workspace deletes every item of its partition, the set included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..core.eval_cases import CaseStatus, EvalCase
+from .dynamodb_metadata import now_iso
+
+CASE_PREFIX = "evalcase#"
+
+
+def _clean(value: str | None) -> str | None:
+    return value.replace("\x00", "") if value is not None else None
+
+
+class DynamoDBEvalCases:
+    """Eval cases in the workspace table.
+
+    Parameters
+    ----------
+    resource:
+        A boto3 DynamoDB service resource.
+    table_name:
+        The workspace table (``TableNames.workspace``).
+    """
+
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def _key(self, workspace_id: str, case_id: str) -> dict[str, str]:
+        return {"workspace_id": workspace_id, "object_type": f"{CASE_PREFIX}{case_id}"}
+
+    def put_case(self, workspace_id: str, case: EvalCase) -> EvalCase:
+        """Create the case or replace the one with its id (its ``recorded_at`` stays)."""
+        fields = {
+            "case_id": case.id,
+            "question": _clean(case.question),
+            "relevant_document_ids": [_clean(d) for d in case.relevant_document_ids],
+            "reference_answer": _clean(case.reference_answer),
+            "answerable": case.answerable,
+            "origin": case.origin,
+            "case_status": case.status,
+            "note": _clean(case.note),
+            "tags": [_clean(t) for t in case.tags],
+        }
+        names = {f"#{k}": k for k in fields}
+        values: dict[str, Any] = {f":{k}": v for k, v in fields.items()}
+        values[":now"] = now_iso()
+        sets = [f"#{k} = :{k}" for k in fields]
+        sets.append("recorded_at = if_not_exists(recorded_at, :now)")
+        item = self._table.update_item(
+            Key=self._key(workspace_id, case.id),
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return _case(item)
+
+    def get_case(self, workspace_id: str, case_id: str) -> EvalCase | None:
+        item = self._table.get_item(Key=self._key(workspace_id, case_id), ConsistentRead=True)
+        found = item.get("Item")
+        return _case(found) if found else None
+
+    def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
+        """Oldest first (by ``recorded_at``, then id); the status is a filter on one partition."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "workspace_id = :w AND begins_with(object_type, :p)",
+            "ConsistentRead": True,
+        }
+        values: dict[str, Any] = {":w": workspace_id, ":p": CASE_PREFIX}
+        if status is not None:
+            kwargs["FilterExpression"] = "case_status = :s"
+            values[":s"] = status
+        items = sorted(
+            self._query(values, **kwargs),
+            key=lambda i: (str(i.get("recorded_at", "")), str(i["case_id"])),
+        )
+        return [_case(i) for i in items]
+
+    def delete_case(self, workspace_id: str, case_id: str) -> bool:
+        old = self._table.delete_item(Key=self._key(workspace_id, case_id), ReturnValues="ALL_OLD")
+        return "Attributes" in old
+
+    def _query(self, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["ExpressionAttributeValues"] = values
+        while True:
+            page = self._table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _case(item: Mapping[str, Any]) -> EvalCase:
+    return EvalCase(
+        id=str(item["case_id"]),
+        question=str(item["question"]),
+        relevant_document_ids=tuple(str(d) for d in item.get("relevant_document_ids") or ()),
+        reference_answer=item.get("reference_answer"),
+        answerable=bool(item.get("answerable", True)),
+        origin=item.get("origin", "manual"),
+        status=item.get("case_status", "candidate"),
+        note=item.get("note"),
+        tags=tuple(str(t) for t in item.get("tags") or ()),
+    )
