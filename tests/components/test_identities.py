@@ -64,6 +64,9 @@ def test_no_two_resources_claim_the_same_old_identity(identities):
 
 ADDED_SINCE_RECORDING = (
     "-http-route-12",  # PUT /workspaces/{workspaceId}/settings
+    # eval sets (docs/protocol.md, "Eval sets"): seven routes appended
+    *(f"-http-route-{n}" for n in range(13, 20)),
+    "-async-event-age",  # alarms of the event paths without a queue
     # operations (docs/operations.md): alarms, access logs, rollouts
     "-alarms-tls-only",
     "-api-5xx-rate",

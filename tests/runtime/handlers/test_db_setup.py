@@ -39,6 +39,7 @@ CHORUS_TABLES = {
     "chorus_chunks_384_lexemes",
     "chorus_chunks_384_postings",
     "chorus_documents",
+    "chorus_eval_cases",  # a workspace's eval set (application/eval_sets.py)
     "chorus_feedback",  # thumbs up/down per message (the application layer's feedback)
     "chorus_messages",
     "chorus_semantic_cache_384",
