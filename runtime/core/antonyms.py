@@ -28,6 +28,80 @@ EXTRA_PAIRS = (
 )
 """Opposites WordNet does not list as antonyms (closed-class words)."""
 
+SOFTWARE_PAIRS = (
+    ("eager", "lazy"),
+    ("centralized", "distributed"),
+    ("centralized", "decentralized"),
+    ("centralised", "distributed"),
+    ("proprietary", "free"),
+    ("proprietary", "open-source"),
+    ("proprietary", "open"),
+    ("sync", "async"),
+    ("stateful", "stateless"),
+    ("read-only", "writable"),
+    ("read-only", "read-write"),
+    ("increase", "reduce"),
+    ("rise", "drop"),
+    ("grow", "shrink"),
+    ("verbose", "quiet"),
+    ("verbose", "terse"),
+    ("soon", "late"),
+    ("sooner", "later"),
+    ("memory", "disk"),
+    ("in-memory", "on-disk"),
+    ("in-memory", "persistent"),
+    ("volatile", "persistent"),
+    ("ephemeral", "persistent"),
+    ("temporary", "persistent"),
+    ("temporary", "permanent"),
+    ("online", "offline"),
+    ("inbound", "outbound"),
+    ("encrypted", "plaintext"),
+    ("encrypt", "decrypt"),
+    ("serialize", "deserialize"),
+    ("allowlist", "denylist"),
+    ("whitelist", "blacklist"),
+    ("local", "remote"),
+    ("required", "optional"),
+    ("static", "dynamic"),
+    ("compiled", "interpreted"),
+    ("strict", "lenient"),
+    ("strict", "lax"),
+    ("deprecated", "supported"),
+    ("deprecated", "recommended"),
+    ("experimental", "stable"),
+    ("newest", "oldest"),
+    ("latest", "earliest"),
+    ("deterministic", "random"),
+    ("full", "partial"),
+    ("full", "incremental"),
+    ("enable", "off"),
+    ("min", "max"),
+    ("add", "remove"),
+    ("read", "write"),
+    ("input", "output"),
+    ("primary", "replica"),
+    ("lightweight", "heavyweight"),
+    ("ahead", "behind"),
+    ("overwrite", "append"),
+    ("keep", "discard"),
+    ("keep", "delete"),
+    ("retain", "discard"),
+    ("grant", "revoke"),
+    ("mount", "unmount"),
+    ("subscribe", "unsubscribe"),
+    ("install", "uninstall"),
+    ("physical", "virtual"),
+    ("sequential", "parallel"),
+    ("sequential", "concurrent"),
+    ("serial", "parallel"),
+)
+"""Opposites of software documentation that WordNet does not pair ("eager"/"lazy",
+"centralized"/"distributed", "proprietary"/"free", "stateful"/"stateless"): written from
+general knowledge of the vocabulary — no lexical database on PyPI or Debian lists them — and
+not from the measurement set's claims. Words as a claim uses them; lemmas and the adverb form
+("lazily") are looked up as for WordNet's pairs."""
+
 
 @lru_cache(maxsize=1)
 def antonym_table() -> dict[str, frozenset[str]]:
@@ -35,14 +109,15 @@ def antonym_table() -> dict[str, frozenset[str]]:
     table: dict[str, set[str]] = {}
     text = resources.files(__package__).joinpath("data/antonyms.tsv").read_text("utf-8")
     pairs = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
-    for first, second in [*((a, b) for a, b in pairs), *EXTRA_PAIRS]:
+    for first, second in [*((a, b) for a, b in pairs), *EXTRA_PAIRS, *SOFTWARE_PAIRS]:
         table.setdefault(first, set()).add(second)
         table.setdefault(second, set()).add(first)
     return {word: frozenset(opposites) for word, opposites in table.items()}
 
 
 def are_antonyms(first: str, second: str) -> bool:
-    """Whether WordNet (or ``EXTRA_PAIRS``) lists the two lower-case lemmas as opposites."""
+    """Whether WordNet (or ``EXTRA_PAIRS``, ``SOFTWARE_PAIRS``) lists the two lower-case
+    lemmas as opposites."""
     return second in antonym_table().get(first, frozenset())
 
 
@@ -63,6 +138,11 @@ def are_opposite(first: str, second: str, lemmas: Callable[[str], frozenset[str]
         if len(differing) == 1:
             a, b = differing[0]
             return any(are_antonyms(x, y) for x in lemmas(a) for y in lemmas(b))
+    return prefix_negated(first, second)
+
+
+def prefix_negated(first: str, second: str) -> bool:
+    """Whether one word is the other with a negating prefix ("non-blocking", "blocking")."""
     return _negated(first, second) or _negated(second, first)
 
 

@@ -24,6 +24,8 @@ from functools import lru_cache
 
 from lemminflect import getAllLemmas
 
+from .synonyms import synonyms_of
+
 NEGATIONS = frozenset(
     [
         "not",
@@ -638,7 +640,15 @@ def read_claim(text: str) -> Claim:
 
 
 def lexical_overlap(claim: Claim, source: Claim) -> float:
-    """Share of the claim's content lemmas that the source sentence has too, in [0, 1]."""
+    """Share of the claim's content lemmas that the source sentence has too, itself or as a
+    synonym ("needs" for "requires": a paraphrase rewords), in [0, 1]."""
     if not claim.lemmas:
         return 0.0
-    return len(claim.lemmas & source.lemmas) / len(claim.lemmas)
+    shared = sum(1 for words in _with_synonyms(claim.lemmas) if words & source.lemmas)
+    return shared / len(claim.lemmas)
+
+
+@lru_cache(maxsize=16_384)
+def _with_synonyms(lemmas: frozenset[str]) -> tuple[frozenset[str], ...]:
+    """Each lemma with its synonyms (``synonyms.py``), remembered per sentence."""
+    return tuple(frozenset({lemma}) | synonyms_of(lemma) for lemma in lemmas)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .antonyms import are_opposite
+from .antonyms import are_opposite, prefix_negated
 from .claims import (
     PARTIAL,
     STOPWORDS,
@@ -64,6 +64,7 @@ def compare(claim: Claim, source: Claim) -> list[Difference]:
         *_bounds(claim, source),
         *_dates(claim, source),
         *_names(claim, source),
+        *_swapped_roles(claim, source),
         *_quantifiers(claim, source),
     ]
 
@@ -109,6 +110,10 @@ def _polarity(claim: Claim, source: Claim) -> list[Difference]:
     claim_words = {t.lower for t in claim.tokens} - {t.lower for t in source.tokens}
     source_words = {t.lower for t in source.tokens} - {t.lower for t in claim.tokens}
     for mine in sorted(claim_words - QUANTIFIER_WORDS):
+        prefixed = [w for w in sorted(source_words) if prefix_negated(mine, w)]
+        if prefixed:  # "non-blocking" against "blocking": the parts are shared, the sense not
+            opposites.append((mine, prefixed[0]))
+            continue
         mine_lemmas = _lemmas(mine)
         if mine_lemmas & source.lemmas:
             continue  # the source has the word in another form
@@ -236,6 +241,51 @@ def _names(claim: Claim, source: Claim) -> list[Difference]:
     return [Difference("entity", left, right) for left, right in pairs]
 
 
+ROLE_WORDS = 2
+"""Content words after a name that say what the sentence makes of it ("as the *real
+directory*", "as a *symlink*")."""
+
+
+def _roles(claim: Claim) -> dict[str, tuple[str, ...]]:
+    """Each name or identifier with the content words right after it (up to the next name),
+    the first time it occurs. Jargon (lower-case words no dictionary knows, "symlink") counts
+    as a role word, not as a name."""
+    tokens = claim.tokens
+    named = claim.names
+    out: dict[str, tuple[str, ...]] = {}
+    for position, token in enumerate(tokens):
+        key = name_key(token.lower)
+        if key not in named or key in out:
+            continue
+        words: list[str] = []
+        for following in tokens[position + 1 :]:
+            word = name_key(following.lower)
+            if word in named or len(words) >= ROLE_WORDS:
+                break
+            if word not in STOPWORDS and following.number is None:
+                words.append(word)
+        out[key] = tuple(words)
+    return out
+
+
+def _swapped_roles(claim: Claim, source: Claim) -> list[Difference]:
+    """Two names the sentences share, each followed in the claim by the words that follow
+    the *other* in the source: "/var/mail as the real directory and /var/spool/mail as a
+    symlink" against the reverse. Reordering a sentence keeps each name's own words, so a
+    paraphrase does not swap them."""
+    mine, theirs = _roles(claim), _roles(source)
+    shared = sorted(n for n in mine.keys() & theirs.keys() if mine[n] and theirs[n])
+    for position, first in enumerate(shared):
+        for second in shared[position + 1 :]:
+            if (
+                mine[first] != mine[second]
+                and mine[first] == theirs[second]
+                and mine[second] == theirs[first]
+            ):
+                return [Difference("entity", f"{first} {second}", f"{second} {first}")]
+    return []
+
+
 def _content(words: list[str]) -> list[str]:
     return [w for w in words if w not in STOPWORDS and not w.isdigit()]
 
@@ -274,13 +324,26 @@ def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
     return []
 
 
+ORDER_PIVOTS = (("than",), ("before", "after"), ("after", "before"))
+"""Words that order two things: each with the pivots of the other sentence it is compared
+with (``than`` only with ``than``; ``before``/``after`` with either)."""
+
+
 def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
-    """ "A is faster than B" against "B is faster than A": the compared things swapped."""
+    """ "A is faster than B" against "B is faster than A", "the lock is taken before the file
+    is opened" against "the file is opened before the lock is taken": the compared things (or
+    events) swapped around the same pivot. ("after" against "before" with the events swapped
+    says the same thing: the antonym and the swap cancel in ``_polarity``.)"""
     a = [t.lower for t in claim.tokens]
     b = [t.lower for t in source.tokens]
-    if "than" not in a or "than" not in b:
+    pivots = [p for p in ORDER_PIVOTS if p[0] in a and any(w in b for w in p)]
+    if not pivots:
         return None
-    i, j = a.index("than"), b.index("than")
+    pivot = pivots[0]
+    i = a.index(pivot[0])
+    j = min(b.index(w) for w in pivot if w in b)
+    if i == 0 or j == 0:
+        return None  # "Before X, Y": the order is in the grammar, not the position
     after_mine = a[i + 1 : i + 4]
     after_theirs = b[j + 1 : j + 4]
     if not after_mine or after_mine == after_theirs:
@@ -289,6 +352,6 @@ def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
     back = [w for w in after_theirs if w not in STOPWORDS and w in a[:i]]
     if moved and back:
         return Difference(
-            "comparative", f"than {' '.join(after_mine)}", f"than {' '.join(after_theirs)}"
+            "comparative", f"{a[i]} {' '.join(after_mine)}", f"{b[j]} {' '.join(after_theirs)}"
         )
     return None

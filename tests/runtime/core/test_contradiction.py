@@ -224,3 +224,71 @@ def test_unknown_name_ending_like_an_adverb_is_still_a_name():
     assert kinds(
         "qpdf is a CLI application that uses pypdf.", "pdfly is a CLI application that uses pypdf."
     ) == ["entity"]
+
+
+def differences(claim: str, source: str) -> list[tuple[str, str, str]]:
+    return [(d.kind, d.claim, d.source) for d in compare(read_claim(claim), read_claim(source))]
+
+
+def test_software_opposite_wordnet_lacks_contradicts_through_the_adverb():
+    assert differences(
+        "The library computes scores lazily at index time.",
+        "The library computes scores eagerly at index time.",
+    ) == [("antonym", "lazily", "eagerly")]
+
+
+def test_centralized_against_distributed_contradicts():
+    assert differences(
+        "Mercurial is a centralized version control system.",
+        "Mercurial is a distributed version control system.",
+    ) == [("antonym", "centralized", "distributed")]
+
+
+def test_prefix_negated_compound_contradicts_though_its_parts_are_shared():
+    assert differences("The import is non-blocking.", "The import is blocking.") == [
+        ("antonym", "non-blocking", "blocking")
+    ]
+
+
+def test_events_swapped_around_before_contradict():
+    assert differences(
+        "The file is opened before the lock is acquired.",
+        "The lock is acquired before the file is opened.",
+    ) == [("comparative", "before the lock is", "before the file is")]
+
+
+def test_after_with_the_events_swapped_says_the_same_as_before():
+    assert (
+        differences(
+            "The file is opened after the lock is acquired.",
+            "The lock is acquired before the file is opened.",
+        )
+        == []
+    )
+
+
+def test_sentence_opening_with_before_is_not_an_order_swap():
+    assert (
+        differences(
+            "Before the file is opened, the lock is acquired.",
+            "The lock is acquired before the file is opened.",
+        )
+        == []
+    )
+
+
+def test_two_names_swapped_between_roles_contradict():
+    assert differences(
+        "Upgraded systems keep /var/mail as the real directory and /var/spool/mail as a symlink.",
+        "Upgraded systems keep /var/spool/mail as the real directory and /var/mail as a symlink.",
+    ) == [("entity", "var/mail var/spool/mail", "var/spool/mail var/mail")]
+
+
+def test_names_reordered_with_their_own_words_are_not_swapped():
+    assert (
+        differences(
+            "Use tox for environments and pytest for unit tests.",
+            "Use pytest for unit tests and tox for environments.",
+        )
+        == []
+    )
