@@ -5,6 +5,10 @@ body into a model of ``runtime.application.requests``, calls one operation of th
 layer with this container's ``RestWiring`` and sends its ``Reply``. Every error is a JSON body
 ``{"error": {"code", "message"}}`` with the status its ``ChorusError`` names — the same API,
 shapes and statuses as the local server's (docs/protocol.md).
+
+The request models (pydantic, ~140 modules) are imported by the routes that read a body, so a
+cold container answering a ``GET`` loads none; the X-Ray SDK and boto3 come with the first
+invocation (``observability``, ``RestWiring``).
 """
 
 from __future__ import annotations
@@ -22,17 +26,10 @@ from ..application import Caller, Reply
 from ..application import documents as document_ops
 from ..application import sessions as session_ops
 from ..application import workspaces as workspace_ops
-from ..application.requests import (
-    CreateWorkspace,
-    FeedbackRequest,
-    TuneWorkspace,
-    UploadRequest,
-    read_request,
-)
 from ..cloud.access import caller_from_claims, origin_header_ok
 from ..cloud.rest_wiring import RestWiring, get_rest_wiring
 from ..core.errors import BadRequest, ChorusError, Forbidden
-from ..core.protocol import printable, valid_id
+from ..core.identifiers import printable, valid_id
 from .observability import logger, metrics, tracer
 
 app = APIGatewayHttpResolver()
@@ -115,6 +112,8 @@ def list_workspaces() -> Response:
 @app.post("/workspaces")
 def create_workspace() -> Response:
     caller = _caller()
+    from ..application.requests import CreateWorkspace, read_request
+
     body = read_request(CreateWorkspace, _raw_body())
     return _send(workspace_ops.create_workspace(_wiring(), caller, body))
 
@@ -141,6 +140,8 @@ def reindex(workspace_id: str) -> Response:
 def tune_workspace(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     caller = _caller()
+    from ..application.requests import TuneWorkspace, read_request
+
     body = read_request(TuneWorkspace, _raw_body())
     return _send(workspace_ops.tune_workspace(_wiring(), caller, workspace_id, body))
 
@@ -159,6 +160,8 @@ def list_documents(workspace_id: str) -> Response:
 def request_upload(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     caller = _caller()
+    from ..application.requests import UploadRequest, read_request
+
     body = read_request(UploadRequest, _raw_body())
     return _send(document_ops.request_upload(_wiring(), caller, workspace_id, body))
 
@@ -194,6 +197,8 @@ def delete_session(session_id: str) -> Response:
 def give_feedback(session_id: str) -> Response:
     session_id = valid_id(session_id, "session")
     caller = _caller()
+    from ..application.requests import FeedbackRequest, read_request
+
     body = read_request(FeedbackRequest, _raw_body())
     return _send(session_ops.give_feedback(_wiring(), caller, session_id, body))
 
