@@ -13,7 +13,10 @@ network (the wiring, the boto3 session and DynamoDB table, the token verifier an
 
 ``--before REF`` builds the runtime of a git ref (e.g. ``main``) too and prints both in one run;
 ``--variants`` picks which builds are measured (``source``: no bytecode shipped, as before
-issue 13; ``bytecode``: the 3.12 bytecode ``components.packaging`` now ships).
+issue 13; ``bytecode``: the 3.12 bytecode ``components.packaging`` now ships); the ref is built
+as it shipped (``source``) unless ``--before-variants`` says otherwise. Every figure comes with
+the load average of its five processes; ``FIRST_CALL`` adds what a handler's first call builds
+before the network.
 
     .venv/bin/python bench/cold_start.py [--before main] [--runs 5]
 
