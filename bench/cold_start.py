@@ -13,7 +13,10 @@ network (the wiring, the boto3 session and DynamoDB table, the token verifier an
 
 ``--before REF`` builds the runtime of a git ref (e.g. ``main``) too and prints both in one run;
 ``--variants`` picks which builds are measured (``source``: no bytecode shipped, as before
-issue 13; ``bytecode``: the 3.12 bytecode ``components.packaging`` now ships).
+issue 13; ``bytecode``: the 3.12 bytecode ``components.packaging`` now ships); the ref is built
+as it shipped (``source``) unless ``--before-variants`` says otherwise. Every figure comes with
+the load average of its five processes; ``FIRST_CALL`` adds what a handler's first call builds
+before the network.
 
     .venv/bin/python bench/cold_start.py [--before main] [--runs 5]
 
@@ -109,13 +112,32 @@ HEAVY = ",".join(
 )  # fmt: skip
 
 _EDGE_WIRING = "from runtime.cloud.wiring.connections import connection_wiring as w\n"
+_TRACED = (
+    "from runtime.handlers.observability import tracer\n"
+    "getattr(tracer, 'get', lambda: tracer)()\n"  # built at import before the tracer moved
+    "import boto3\n"
+    "session = boto3.session.Session()\n"
+)
+_PRELOAD = "from runtime.cloud.wiring.snapshot import {0}, preload\npreload({0})\n"
 FIRST_CALL = {
     "ws_connect": _EDGE_WIRING + "w().connections\n",
     "ws_disconnect": _EDGE_WIRING + "w().connections\n",
     "ws_authorizer": _EDGE_WIRING + "w().verifier\nimport jwt, jwt.algorithms\n",
+    "rest_api": _TRACED
+    + "session.client('ssm')\nsession.resource('dynamodb')\n"
+    + "import runtime.adapters.dynamodb_metadata\n",
+    "chat_worker": _TRACED + _PRELOAD.format("CHAT_TURN"),
+    "ingest_worker": _TRACED + _PRELOAD.format("INGESTION"),
+    "reindex_document": _TRACED + _PRELOAD.format("INGESTION"),
+    "fanout_model": _TRACED,
+    "fanout_agreement": _TRACED,
 }
-"""What the first call of an edge handler builds before its first network call (the new
-runtime only: the old one built everything from the app config, which needs AWS)."""
+"""What a handler's first call builds before its first network call: the edge's wiring; for the
+functions on Powertools the X-Ray tracer (built at import before issue 13's second pass), a
+boto3 session, and the modules a SnapStart snapshot would hold (``wiring/snapshot.py``); for
+the REST API what a ``GET /workspaces`` builds (the SSM client that loads the settings, the
+DynamoDB resource and records). The ``before`` column of a ref older than the per-handler
+wiring is measured without it (its wiring needed AWS at import)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +148,8 @@ class Figure:
     heavy: list[str]
     first_call_s: float | None = None
     first_call_modules: int | None = None
+    load: float = 0.0
+    """The 1-minute load average when the handler's processes ran."""
 
 
 def lambda_python() -> str:
@@ -195,9 +219,10 @@ def measure(
     argv = [python, "-S", "-c", DRIVER, f"runtime.handlers.{handler}", path, HEAVY, first_call]
     if os.geteuid() == 0 and shutil.which("unshare"):
         argv = ["unshare", "-m", "sh", "-c", code, "sh", *argv]
-    samples, firsts = [], []
+    samples, firsts, loads = [], [], []
     result: dict = {}
     for _ in range(runs):
+        loads.append(os.getloadavg()[0])
         done = subprocess.run(argv, env=LAMBDA_ENV, capture_output=True, text=True, cwd=task)
         if done.returncode != 0:
             raise RuntimeError(f"{handler}: {done.stderr.strip()[-2000:]}")
@@ -212,6 +237,7 @@ def measure(
         result["heavy"],
         statistics.median(firsts) if firsts else None,
         result["first_call_modules"] if firsts else None,
+        statistics.median(loads),
     )
 
 
@@ -237,6 +263,13 @@ def build(
     )
 
 
+def first_call(task: Path, handler: str) -> str:
+    """``FIRST_CALL`` of ``handler`` when the build has the per-handler wiring it uses."""
+    wiring = Path("runtime", "cloud", "wiring")
+    opt = task.parent.parent / "opt" / "python"
+    return FIRST_CALL.get(handler, "") if any((r / wiring).is_dir() for r in (task, opt)) else ""
+
+
 def target_of(handler: str) -> float:
     return TARGETS.get(handler, WORKER_TARGET)
 
@@ -250,6 +283,11 @@ def main() -> None:
         "--variants", default="source,bytecode", help="source,bytecode (comma-separated)"
     )
     parser.add_argument("--handlers", default=",".join(HANDLERS))
+    parser.add_argument(
+        "--before-variants",
+        default="source",
+        help="builds of --before: source (as it shipped before issue 13), bytecode, or both",
+    )
     args = parser.parse_args()
     python = lambda_python()
     work: Path = args.work
@@ -262,9 +300,12 @@ def main() -> None:
     builds.append((None, "after"))
     for ref, label in builds:
         source = runtime_tree(ref, work)
-        for variant in args.variants.split(","):
-            if ref is not None and variant == "bytecode":
-                continue  # the old runtime is measured as it shipped: without bytecode
+        variants = args.variants.split(",")
+        if ref is not None:
+            variants += [v for v in args.before_variants.split(",") if v not in variants]
+        for variant in variants:
+            if ref is not None and variant not in args.before_variants.split(","):
+                continue  # by default the old runtime is measured as it shipped: no bytecode
             name = f"{label}/{variant}"
             artifacts = build(
                 source, work / name, requirements, variant == "bytecode", work / "pip"
@@ -274,9 +315,7 @@ def main() -> None:
                 if os.geteuid() != 0:
                     read_only(task, opt)
                 figures = {
-                    h: measure(
-                        python, task, opt, boto, h, args.runs, "" if ref else FIRST_CALL.get(h, "")
-                    )
+                    h: measure(python, task, opt, boto, h, args.runs, first_call(task, h))
                     for h in handlers
                 }
                 for folder in (task, opt):
@@ -288,23 +327,23 @@ def main() -> None:
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     print()
     names = [name for name, *_ in columns]
-    print("| handler | target s |" + "".join(f" {n} s | {n} modules |" for n in names))
-    print("|" + " --- |" * (2 + 2 * len(columns)))
+    print("| handler | target s |" + "".join(f" {n} s | {n} modules | {n} load |" for n in names))
+    print("|" + " --- |" * (2 + 3 * len(columns)))
     for handler in handlers:
         row = f"| {handler} | {target_of(handler)} |"
         for _, figures, _ in columns:
             figure = figures[handler]
-            row += f" {figure.median_s:.3f} | {figure.modules} |"
+            row += f" {figure.median_s:.3f} | {figure.modules} | {figure.load:.1f} |"
         print(row)
     print()
-    print("Edge handlers, import + what the first call builds before the network:")
+    print("Import + what the first call builds before the network (FIRST_CALL):")
     for name, figures, _ in columns:
         for handler in handlers:
             figure = figures[handler]
             if figure.first_call_s is not None:
                 print(
                     f"  {name} {handler}: {figure.first_call_s:.3f} s, "
-                    f"{figure.first_call_modules} modules"
+                    f"{figure.first_call_modules} modules (load {figure.load:.1f})"
                 )
     print()
     for name, _, artifacts in columns:

@@ -7,14 +7,18 @@ at once (the local server); ``request_upload`` hands out a presigned URL and rec
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedDocument
 from ..core.models import Document, DocumentStatus
 from ..core.parsing import document_id_for, parse_document, safe_document_name
 from .caller import Caller
 from .ports import Backend
-from .requests import UploadRequest
 from .views import NO_CONTENT, Reply, document_view
 from .workspaces import find_workspace
+
+if TYPE_CHECKING:  # pydantic loads with the first request that has a body
+    from .requests import UploadRequest
 
 
 def _status(value: str | None) -> DocumentStatus | None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..core.bounded_json import parse_json
 from ..core.errors import BadRequest, PayloadTooLarge
-from ..core.protocol import ID_PATTERN
+from ..core.identifiers import ID_PATTERN
 
 MAX_BODY_BYTES = 64 * 1024
 """JSON request bodies are limited to 64 KiB (uploads go as files, not JSON)."""

@@ -6,13 +6,17 @@ session answers ``404`` exactly like a missing one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.models import Feedback, Session
 from ..core.sessions import owned_session
 from .caller import Caller
 from .eval_sets import case_from_feedback
 from .ports import Backend
-from .requests import FeedbackRequest
 from .views import NO_CONTENT, Reply, feedback_view, session_view, session_with_messages
+
+if TYPE_CHECKING:  # pydantic loads with the first request that has a body
+    from .requests import FeedbackRequest
 
 
 def _own(backend: Backend, caller: Caller, session_id: str) -> Session:

@@ -6,14 +6,18 @@ the access rules (``access.py``) and returns a ``Reply``: the transports only tr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.errors import BadRequest, Conflict, NotFound, UnsupportedStore
 from ..core.models import ChunkingSettings, Workspace
 from .access import may_use, require_deleter, require_manager, require_workspace
 from .caller import Caller
 from .naming import new_workspace_id
 from .ports import Backend
-from .requests import CreateWorkspace, TuneWorkspace
 from .views import NO_CONTENT, Reply, workspace_view
+
+if TYPE_CHECKING:  # pydantic loads with the first request that has a body
+    from .requests import CreateWorkspace, TuneWorkspace
 
 
 def _chunking(size: int, overlap: int, **more: object) -> ChunkingSettings:

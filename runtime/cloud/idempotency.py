@@ -6,14 +6,16 @@ delivery gets the first one's stored result (or, while the first is still runnin
 makes SQS retry later). Without an idempotency table in the app config (``tables.idempotency``)
 the function runs as is; the ingest path stays correct then (deterministic chunk ids, content
 hashes), only a concurrent duplicate could publish ``document-changed`` twice.
+
+Powertools' idempotency utility imports its DynamoDB persistence layer and with it boto3 (over a
+second of a worker's cold import): it is imported when a table is configured and the first
+effect is wrapped, not when a handler imports this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
 if TYPE_CHECKING:
     from .wiring.metadata import MetadataWiring
@@ -37,6 +39,8 @@ def idempotent(
     layer = services.idempotency_layer
     if layer is None:
         return function
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
     config = IdempotencyConfig(
         event_key_jmespath=event_key_jmespath or "",
         expires_after_seconds=RESULT_TTL_SECONDS,

@@ -7,9 +7,7 @@ sees these protocols, so it imports no SDK and no driver.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .models import (
     ChatMessage,
@@ -23,6 +21,9 @@ from .models import (
     StoredMessage,
     Workspace,
 )
+
+if TYPE_CHECKING:  # annotations only: a handler importing a port does not load numpy
+    import numpy as np
 
 
 @runtime_checkable

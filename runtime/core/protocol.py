@@ -10,21 +10,17 @@ connection.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from .bounded_json import parse_json
-from .errors import BadRequest, NotFound, PayloadTooLarge
+from .errors import BadRequest, PayloadTooLarge
+from .identifiers import ID_PATTERN, is_valid_id, printable
+from .identifiers import valid_id as valid_id  # re-exported: ids are part of the protocol
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 8_000
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-"""Ids of workspaces, documents, sessions and messages: ASCII, at most 128 characters (far
-under DynamoDB's 2,048-byte key limit), so an id can always be stored, logged and echoed."""
-_ID = re.compile(ID_PATTERN.removesuffix("$"))
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Mode = Literal["single", "cascade", "consensus"]
 
@@ -93,23 +89,6 @@ def parse_client_message(raw: str | bytes) -> SendMessage | Heartbeat:
         raise BadRequest(f"invalid {action}: {_describe(exc)}") from None
 
 
-def is_valid_id(value: object) -> bool:
-    """Whether ``value`` is an id chorus could have issued (``ID_PATTERN``, whole string)."""
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
-
-
-def valid_id(value: str, what: str) -> str:
-    """``value`` when it is a well-formed id; ``NotFound`` otherwise (no such thing can exist).
-
-    Path ids are checked at the edge, before any store sees them: a 3,000-byte id would be a
-    500 from DynamoDB, an id with a lone surrogate an encoding error in the reply.
-    """
-    if not is_valid_id(value):
-        shown = printable(value[:40]) if isinstance(value, str) else ""
-        raise NotFound(f"no {what} with id {shown!r}; ids are letters, digits and _.:- (≤ 128)")
-    return value
-
-
 def session_id_of(raw: str | bytes | None) -> str | None:
     """The ``data.sessionId`` of a client frame when it is a valid id (for error replies to a
     frame that did not validate); None for anything else."""
@@ -126,11 +105,6 @@ def encode_event(event: dict[str, Any]) -> str:
     """One server → client frame as JSON text that always encodes to UTF-8 (a lone surrogate
     from anywhere becomes U+FFFD instead of failing the delivery)."""
     return printable(json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str))
-
-
-def printable(text: str) -> str:
-    """``text`` with every lone surrogate replaced by U+FFFD: safe to encode as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def _describe(exc: ValidationError) -> str:

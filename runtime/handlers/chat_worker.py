@@ -39,6 +39,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 if snap_start_init():  # the snapshot holds what the first turn imports
     preload(CHAT_TURN)
+    tracer.get()
 
 
 def queue_name(arn_or_url: str) -> str:

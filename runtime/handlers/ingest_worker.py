@@ -45,6 +45,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 if snap_start_init():  # the snapshot holds what the first document imports
     preload(INGESTION)
+    tracer.get()
 
 
 def _apply(services: IngestWiring, context: Any, deadline: InvocationDeadline | None):

@@ -5,6 +5,10 @@ body into a model of ``runtime.application.requests``, calls one operation of th
 layer with this container's ``RestWiring`` and sends its ``Reply``. Every error is a JSON body
 ``{"error": {"code", "message"}}`` with the status its ``ChorusError`` names — the same API,
 shapes and statuses as the local server's (docs/protocol.md).
+
+The request models (pydantic, ~140 modules) are imported by the routes that read a body, so a
+cold container answering a ``GET`` loads none; the X-Ray SDK and boto3 come with the first
+invocation (``observability``, ``RestWiring``).
 """
 
 from __future__ import annotations
@@ -23,20 +27,10 @@ from ..application import documents as document_ops
 from ..application import eval_sets as eval_ops
 from ..application import sessions as session_ops
 from ..application import workspaces as workspace_ops
-from ..application.requests import (
-    CreateEvalCase,
-    CreateWorkspace,
-    FeedbackRequest,
-    MarkTurn,
-    TuneWorkspace,
-    UpdateEvalCase,
-    UploadRequest,
-    read_request,
-)
 from ..cloud.access import caller_from_claims, origin_header_ok
 from ..cloud.rest_wiring import RestWiring, get_rest_wiring
 from ..core.errors import BadRequest, ChorusError, Forbidden
-from ..core.protocol import printable, valid_id
+from ..core.identifiers import printable, valid_id
 from .observability import logger, metrics, tracer
 
 app = APIGatewayHttpResolver()
@@ -119,6 +113,8 @@ def list_workspaces() -> Response:
 @app.post("/workspaces")
 def create_workspace() -> Response:
     caller = _caller()
+    from ..application.requests import CreateWorkspace, read_request
+
     body = read_request(CreateWorkspace, _raw_body())
     return _send(workspace_ops.create_workspace(_wiring(), caller, body))
 
@@ -145,6 +141,8 @@ def reindex(workspace_id: str) -> Response:
 def tune_workspace(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     caller = _caller()
+    from ..application.requests import TuneWorkspace, read_request
+
     body = read_request(TuneWorkspace, _raw_body())
     return _send(workspace_ops.tune_workspace(_wiring(), caller, workspace_id, body))
 
@@ -163,6 +161,8 @@ def list_documents(workspace_id: str) -> Response:
 def request_upload(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     caller = _caller()
+    from ..application.requests import UploadRequest, read_request
+
     body = read_request(UploadRequest, _raw_body())
     return _send(document_ops.request_upload(_wiring(), caller, workspace_id, body))
 
@@ -198,6 +198,8 @@ def delete_session(session_id: str) -> Response:
 def give_feedback(session_id: str) -> Response:
     session_id = valid_id(session_id, "session")
     caller = _caller()
+    from ..application.requests import FeedbackRequest, read_request
+
     body = read_request(FeedbackRequest, _raw_body())
     return _send(session_ops.give_feedback(_wiring(), caller, session_id, body))
 
@@ -216,6 +218,8 @@ def list_eval_cases(workspace_id: str) -> Response:
 def create_eval_case(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     caller = _caller()
+    from ..application.requests import CreateEvalCase, read_request
+
     body = read_request(CreateEvalCase, _raw_body())
     return _send(eval_ops.create_case(_wiring(), caller, workspace_id, body))
 
@@ -238,6 +242,8 @@ def update_eval_case(workspace_id: str, case_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     case_id = valid_id(case_id, "case")
     caller = _caller()
+    from ..application.requests import UpdateEvalCase, read_request
+
     body = read_request(UpdateEvalCase, _raw_body())
     return _send(eval_ops.update_case(_wiring(), caller, workspace_id, case_id, body))
 
@@ -254,6 +260,8 @@ def mark_turn(session_id: str, message_id: str) -> Response:
     session_id = valid_id(session_id, "session")
     message_id = valid_id(message_id, "message")
     caller = _caller()
+    from ..application.requests import MarkTurn, read_request
+
     body = read_request(MarkTurn, _raw_body())
     return _send(eval_ops.mark_turn(_wiring(), caller, session_id, message_id, body))
 

@@ -5,7 +5,9 @@ version is published, and restores every new container from the memory snapshot.
 builds its parts on first use, so without help those imports would still run on each restored
 container's first call. During that init (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``) the
 chat and ingest workers import them too. Only modules: no client, connection or credential is
-created before the snapshot (they would be shared by every restored container).
+created before the snapshot (they would be shared by every restored container). The handlers
+also build their tracer then (``observability.tracer``: the X-Ray SDK, which patches botocore
+but opens nothing), as they did at import before it moved to the first invocation.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ CHAT_TURN = (
     "chorus_runtime.adapters.postgres",
     "chorus_runtime.adapters.pgvector_store",
     "chorus_runtime.adapters.dynamodb_store",
+    "aws_lambda_powertools.utilities.idempotency",
 )
-"""Modules a chat turn builds from (the default stores and model adapters)."""
+"""Modules a chat turn builds from (the default stores and model adapters, idempotency)."""
 
 INGESTION = (
     "chorus_runtime.core.ingestion",
@@ -46,6 +49,7 @@ INGESTION = (
     "chorus_runtime.adapters.postgres",
     "chorus_runtime.adapters.pgvector_store",
     "chorus_runtime.adapters.dynamodb_store",
+    "aws_lambda_powertools.utilities.idempotency",
 )
 """Modules the ingest worker builds from."""
 

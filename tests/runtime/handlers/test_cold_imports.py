@@ -5,7 +5,9 @@ The WebSocket edge (authorizer, connect, disconnect) answers every connection at
 container, so it runs on the standard library and its wiring alone: no boto3 (built with the
 first call), no Powertools or X-Ray, no pydantic, numpy, langchain or store adapter. Every
 handler stays off what only other handlers run (the chat stack off the indexing functions and
-back). Timings are not asserted here: ``bench/cold_start.py`` prints them.
+back). The functions on Powertools build their X-Ray tracer with the first invocation, and the
+REST API answers a ``GET`` without pydantic: its request models load with the first body.
+Timings are not asserted here: ``bench/cold_start.py`` prints them.
 """
 
 from __future__ import annotations
@@ -66,7 +68,28 @@ STORE_ADAPTERS = (
 )
 """Store adapters, and the wiring of everything, that the edge functions never load."""
 
+FIRST_INVOCATION = (
+    "aws_xray_sdk",
+    "boto3",
+    "botocore.session",
+    "botocore.client",
+    "aws_lambda_powertools.utilities.idempotency",
+)
+"""What the functions on Powertools build with their first invocation, not at import: the X-Ray
+tracer (its recorder loads botocore's session and client), boto3 and the idempotency layer."""
+
 NOT_LOADED_BY = {
+    "rest_api": (
+        *FIRST_INVOCATION,
+        "pydantic",
+        "numpy",
+        "langchain_core",
+        "psycopg2",
+        "pgvector",
+        "chorus.runtime.application.requests",
+        "chorus.runtime.cloud.wiring.ingest",
+        *STORE_ADAPTERS,
+    ),
     "ws_message": (
         "numpy",
         "boto3",
@@ -81,6 +104,8 @@ NOT_LOADED_BY = {
         "chorus.runtime.adapters.pgvector_store",
     ),
     "chat_worker": (
+        *FIRST_INVOCATION,
+        "numpy",
         "langchain_text_splitters",
         "pypdf",
         "docx",
@@ -89,17 +114,20 @@ NOT_LOADED_BY = {
         "chorus.runtime.cloud.services",
     ),
     "ingest_worker": (
+        *FIRST_INVOCATION,
         "chorus.runtime.core.chat",
         "chorus.runtime.core.orchestration",
         "chorus.runtime.cloud.chat_jobs",
         "chorus.runtime.cloud.services",
     ),
     "reindex_document": (
+        *FIRST_INVOCATION,
         "chorus.runtime.core.chat",
         "chorus.runtime.cloud.chat_jobs",
         "chorus.runtime.cloud.services",
     ),
     "fanout_model": (
+        *FIRST_INVOCATION,
         "langchain_text_splitters",
         "psycopg2",
         "chorus.runtime.core.chat",
@@ -108,6 +136,7 @@ NOT_LOADED_BY = {
         "chorus.runtime.cloud.stores",
     ),
     "fanout_agreement": (
+        *FIRST_INVOCATION,
         "langchain_text_splitters",
         "psycopg2",
         "chorus.runtime.core.chat",
@@ -172,8 +201,19 @@ def test_each_handler_stays_off_what_only_other_handlers_run(handler):
 
 
 SNAPSHOT = {
-    "chat_worker": ("chorus.runtime.core.chat", "chorus.runtime.core.retrieval"),
-    "ingest_worker": ("chorus.runtime.cloud.stores", "chorus.runtime.adapters.pgvector_store"),
+    "chat_worker": (
+        "chorus.runtime.core.chat",
+        "chorus.runtime.core.retrieval",
+        "numpy",
+        "aws_xray_sdk.core",
+        "aws_lambda_powertools.utilities.idempotency",
+    ),
+    "ingest_worker": (
+        "chorus.runtime.cloud.stores",
+        "chorus.runtime.adapters.pgvector_store",
+        "aws_xray_sdk.core",
+        "aws_lambda_powertools.utilities.idempotency",
+    ),
 }
 """Modules a worker's first call builds from, and a SnapStart snapshot should hold."""
 
