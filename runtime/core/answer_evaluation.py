@@ -11,7 +11,8 @@ scores, per question and overall:
   recall (relevant that are cited);
 - grounding: the shares of the answer's checked words the chat service's grounding report found
   supported, unsupported and contradicted (``final``'s ``grounding`` score is the supported
-  share; the other two split the rest by the words of the sentences it lists);
+  share; the other two split the rest by the words of the sentences it lists); none for a
+  refusal, which claims nothing;
 - agreement between models (``final``'s ``agreement``: cascade and consensus only);
 - similarity to the reference answer (embedding cosine, citations removed) when there is one;
 - refusal: whether the answer declines (``covered`` is false, or it says it does not know);
@@ -196,7 +197,11 @@ def score_turn(
         recall = _round(len(relevant.intersection(cited)) / len(relevant))
         if cited:
             precision = _round(len(relevant.intersection(cited)) / len(cited))
-    supported, unsupported, contradicted = (None, None, None) if failed else grounding_shares(final)
+    # A refusal claims nothing: its "I do not know" is not an unsupported statement.
+    no_claims = failed or refused
+    supported, unsupported, contradicted = (
+        (None, None, None) if no_claims else grounding_shares(final)
+    )
     similar = None
     if similarity is not None and case.reference_answer and not failed:
         similar = similarity(answer, case.reference_answer)
