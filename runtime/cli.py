@@ -512,7 +512,7 @@ def _register_commands() -> None:
     main.add_command(model)
     main.add_command(stats)
     eval.add_command(grounding)
-    eval.add_command(eval_answers.answers)
+    eval_answers.register(eval)
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
         main.add_command(_lazy(entry), entry.name)
 

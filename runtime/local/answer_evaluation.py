@@ -5,6 +5,8 @@ deleted afterwards (as ``chorus eval retrieval`` does); with ``workspace``, the 
 ingested into that workspace (unchanged documents are skipped, so a second run reuses it) and
 the workspace is kept. Without a corpus the cases are asked against the workspace as it is, and
 the qrels must name its document ids.
+
+``run_generation`` (``chorus eval generate``) writes a generated (synthetic) set from a corpus.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from ..core.answer_evaluation import AnswerSimilarity, CaseResult, evaluate_answers
+from ..core.chunking import split_text
 from ..core.clock import Clock
-from ..core.eval_case_files import load_cases
+from ..core.errors import BadRequest
+from ..core.eval_case_files import load_cases, write_beir
 from ..core.eval_cases import EvalCase
+from ..core.eval_generation import SourceChunk, generate_cases, sample_chunks
 from ..core.evaluation import CorpusDoc, load_corpus
 from ..core.models import Workspace
+from ..core.parsing import parse_document
+from ..core.ports import LLMProvider
 from .evaluation import EvalSet, _documents
 
 
@@ -123,3 +130,71 @@ def run_cases(
     report["ingest"] = prepared.ingest
     report["wall_seconds"] = round(time.perf_counter() - started, 2)
     return report
+
+
+# --------------------------------------------------------------------------------------------
+# generated eval sets
+
+
+def corpus_chunks(workspace: Workspace, corpus: dict[str, CorpusDoc]) -> list[SourceChunk]:
+    """The chunks ingesting ``corpus`` into ``workspace`` stored (same parser, same splitter,
+    so the same deterministic chunk ids the retriever returns)."""
+    chunks: list[SourceChunk] = []
+    for document in _documents(EvalSet(corpus, {}, {})):
+        parsed = parse_document(document.name, document.data)
+        title = (document.metadata or {}).get("title") or parsed.title
+        for draft in split_text(
+            parsed.text,
+            workspace.id,
+            document.document_id or "",
+            workspace.chunking,
+            title=title,
+            markdown=parsed.content_type == "text/markdown",
+        ):
+            chunks.append(SourceChunk(draft.id, document.document_id or "", draft.text))
+    return chunks
+
+
+def run_generation(
+    services: Any,
+    provider: LLMProvider,
+    *,
+    corpus: Path,
+    out: Path,
+    chunks: int = 20,
+    per_chunk: int = 1,
+    k: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Ingest ``corpus`` into a scratch workspace, generate questions from ``chunks`` sampled
+    chunks, keep those that retrieve their chunk and are not near-duplicates, write them to
+    ``out`` as BEIR files; returns a summary (written files, kept and dropped questions)."""
+    documents = load_corpus(corpus)
+    prepared = prepare_workspace(services, documents, None)
+    try:
+        sampled = sample_chunks(corpus_chunks(prepared.workspace, documents), chunks, seed)
+        result = generate_cases(
+            provider,
+            services.retriever,
+            services.embedder,
+            prepared.workspace.id,
+            sampled,
+            per_chunk=per_chunk,
+            k=k,
+        )
+    finally:
+        services.delete_workspace(prepared.workspace.id)
+    if not result.cases:
+        raise BadRequest(
+            f"no generated question survived the filters ({len(result.dropped)} dropped); "
+            "sample more chunks (--chunks) or use a stronger model"
+        )
+    paths = write_beir(result.cases, documents, out)
+    return {
+        "synthetic": True,
+        "model": provider.name,
+        "sampled_chunks": len(sampled),
+        "kept": len(result.cases),
+        "dropped": result.dropped,
+        "files": {name: str(path) for name, path in paths.items()},
+    }
