@@ -75,9 +75,7 @@ def _read_previous(path: Path) -> dict[str, Any]:
 def _print_comparison(comparison: dict[str, Any]) -> None:
     click.echo(f"{'metric':<36} {'previous':>10} {'current':>10} {'delta':>10}", err=True)
     for name, row in comparison["deltas"].items():
-        shown = [
-            "–" if row[key] is None else f"{row[key]:.4f}" for key in ("previous", "current")
-        ]
+        shown = ["–" if row[key] is None else f"{row[key]:.4f}" for key in ("previous", "current")]
         delta = "–" if row["delta"] is None else f"{row['delta']:+.4f}"
         mark = "  REGRESSION" if row["regression"] else ""
         click.echo(f"{name:<36} {shown[0]:>10} {shown[1]:>10} {delta:>10}{mark}", err=True)

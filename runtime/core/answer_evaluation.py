@@ -298,12 +298,19 @@ def evaluate_answers(
     Raises
     ------
     BadRequest
-        No cases, ``k`` below 1, or a question the chat protocol refuses (too long, NUL).
+        No cases, ``k`` below 1, a model the chat service does not have (``unknown_model``),
+        or a question the chat protocol refuses (too long, NUL).
     """
     if not cases:
         raise BadRequest("the evaluation set is empty: give at least one case")
     if k < 1:
         raise BadRequest(f"k must be at least 1, got {k}")
+    unknown = [m for m in models if m not in chat.answerers]
+    if unknown:
+        raise BadRequest(
+            f"unknown model {unknown[0]!r}; available: {', '.join(chat.answerers)}",
+            code="unknown_model",
+        )
     clock = clock or SystemClock()
     results: list[CaseResult] = []
     for case in cases:

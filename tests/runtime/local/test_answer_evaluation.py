@@ -214,7 +214,9 @@ def test_tokens_and_cost_are_what_the_provider_reported(report, server):
     inputs = [prompt_tokens(b["messages"]) for b in bodies]
     outputs = [len(scripted_answer(b)) for b in bodies]
     assert report["overall"]["tokens"] == {"input": sum(inputs), "output": sum(outputs)}
-    expected = sum(round(i / 1000 * 1.0 + o / 1000 * 2.0, 6) for i, o in zip(inputs, outputs))
+    expected = sum(
+        round(i / 1000 * 1.0 + o / 1000 * 2.0, 6) for i, o in zip(inputs, outputs, strict=True)
+    )
     assert report["overall"]["cost"] == round(expected, 6)
 
 
@@ -264,3 +266,10 @@ def test_qrels_naming_a_document_the_workspace_lacks_are_refused(services, tmp_p
         run_answer_eval(
             services, corpus=SET / "corpus.jsonl", queries=FILES["queries"], qrels=qrels
         )
+
+
+def test_an_unknown_model_is_refused_before_any_question_is_asked(services, server):
+    server.requests.clear()
+    with pytest.raises(BadRequest, match="unknown model 'nope'; available: extractive"):
+        run_answer_eval(services, corpus=SET / "corpus.jsonl", models=["nope"], **FILES)
+    assert server.requests == []

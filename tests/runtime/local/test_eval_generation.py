@@ -61,7 +61,7 @@ def generated(tmp_path_factory, pg_server_dsn, embedder):
 
 
 def test_only_useful_questions_are_kept(generated):
-    summary, out, _ = generated
+    summary, _, _ = generated
     assert summary["kept"] == 2 and summary["sampled_chunks"] == 4
     assert sorted(d["reason"] for d in summary["dropped"]) == [
         "does not retrieve its chunk in the first 1",
