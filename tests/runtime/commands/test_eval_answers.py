@@ -88,3 +88,11 @@ def test_a_run_prints_one_json_report_writes_the_html_and_fails_on_a_regression(
     assert "REGRESSION" in result.stderr
     html = page.read_text()
     assert html.count("<svg") == 3 and "Questions, worst first" in html
+
+
+def test_generating_without_an_llm_says_how_to_configure_one(monkeypatch):
+    monkeypatch.delenv("CHORUS_OPENAI_MODEL", raising=False)
+    result = CliRunner().invoke(
+        main, ["eval", "generate", "--corpus", str(SET / "corpus.jsonl"), "--out", "unused"]
+    )
+    assert result.exit_code == 2 and "set CHORUS_OPENAI_MODEL" in result.output
