@@ -183,7 +183,9 @@ def score_turn(
 ) -> CaseResult:
     """Score one case from the events its turn streamed."""
     final = next((e for e in turn.events if e.get("type") in ("final", "error")), {})
-    sources = next((e["sources"] for e in turn.events if e.get("type") == "sources"), [])
+    sources: list[dict[str, Any]] = next(
+        (e["sources"] for e in turn.events if e.get("type") == "sources"), []
+    )
     failed = final.get("type") != "final"
     answer = "" if failed else str(final.get("answer", ""))
     retrieved = list(dict.fromkeys(str(s["documentId"]) for s in sources))
@@ -316,6 +318,7 @@ def evaluate_answers(
     for case in cases:
         try:
             request = SendMessageData(
+                sessionId=None,
                 workspaceId=workspace_id,
                 text=case.question,
                 mode=mode,  # type: ignore[arg-type]
