@@ -72,6 +72,12 @@ def _read_previous(path: Path) -> dict[str, Any]:
     return previous
 
 
+def _progress(result: Any) -> None:
+    """One stderr line per question as it is scored (stdout stays one JSON object)."""
+    error = f" ({result.error})" if result.error else ""
+    click.echo(f"  {result.id}: quality {result.quality:.3f}{error}", err=True)
+
+
 def _print_comparison(comparison: dict[str, Any]) -> None:
     click.echo(f"{'metric':<36} {'previous':>10} {'current':>10} {'delta':>10}", err=True)
     for name, row in comparison["deltas"].items():
@@ -156,7 +162,7 @@ def answers(
                 mode=mode,
                 models=_models(models),
                 k=k,
-                on_case=lambda r: click.echo(f"  {r.id}: quality {r.quality:.3f}", err=True),
+                on_case=_progress,
             )
         finally:
             services.close()
