@@ -62,6 +62,18 @@ def _open_services(home: str | None, local_llm: bool) -> Any:
     )
 
 
+def _close(services: Any) -> None:
+    """Close the services, then wait for any local generation still running: a turn that
+    timed out leaves SmolLM2 finishing its current step on a thread, and an interpreter that
+    exits under it aborts (exit 134) after the report is printed."""
+    services.close()
+    for answerer in services.chat.answerers.values():
+        lock = getattr(getattr(answerer, "provider", None), "_lock", None)
+        if lock is not None:
+            with lock:
+                pass
+
+
 def _read_previous(path: Path) -> dict[str, Any]:
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -165,7 +177,7 @@ def answers(
                 on_case=_progress,
             )
         finally:
-            services.close()
+            _close(services)
         result["total_seconds"] = round(time.perf_counter() - started, 2)
         if previous is not None:
             result["comparison"] = compare_reports(result, previous, tolerance=tolerance)
@@ -258,7 +270,7 @@ def generate(
                 seed=seed,
             )
         finally:
-            services.close()
+            _close(services)
     except ChorusError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(json.dumps(summary, indent=2))
