@@ -504,6 +504,7 @@ def _register_commands() -> None:
     """Subcommands that live in their own modules, and those the distribution plugs in."""
     from importlib.metadata import entry_points
 
+    from .commands import eval_answers
     from .commands.eval_grounding import grounding
     from .commands.model import model
     from .commands.stats import stats
@@ -511,6 +512,7 @@ def _register_commands() -> None:
     main.add_command(model)
     main.add_command(stats)
     eval.add_command(grounding)
+    eval_answers.register(eval)
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
         main.add_command(_lazy(entry), entry.name)
 

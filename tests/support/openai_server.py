@@ -19,7 +19,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,14 +65,20 @@ class OpenAICompatibleServer:
     Parameters
     ----------
     reply:
-        The content pieces a normal request streams, one SSE chunk each.
+        The content pieces a normal request streams, one SSE chunk each; or a function of the
+        request body that returns them (a script that answers from the prompt).
     slow_seconds:
         How long the ``slow`` and ``stall`` scripts wait (they stop early when the client
         disconnects).
     """
 
-    def __init__(self, reply: Sequence[str] = DEFAULT_REPLY, *, slow_seconds: float = 5.0):
-        self.reply = list(reply)
+    def __init__(
+        self,
+        reply: Sequence[str] | Callable[[dict[str, Any]], Sequence[str]] = DEFAULT_REPLY,
+        *,
+        slow_seconds: float = 5.0,
+    ):
+        self.reply = reply if callable(reply) else list(reply)
         self.slow_seconds = slow_seconds
         self.requests: list[RecordedRequest] = []
         self._runner: ThreadedServer | None = None
@@ -155,8 +161,9 @@ class OpenAICompatibleServer:
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             return _sse(_chunk(completion_id, created, model, [choice]))
 
+        pieces = list(self.reply(body) if callable(self.reply) else self.reply)
         yield chunk({"role": "assistant", "content": ""})
-        for i, piece in enumerate(self.reply):
+        for i, piece in enumerate(pieces):
             yield chunk({"content": piece})
             if i == 0 and model == "stall":
                 await _wait_or_disconnect(request, self.slow_seconds)
@@ -167,7 +174,7 @@ class OpenAICompatibleServer:
         if options.get("include_usage"):
             usage = {
                 "prompt_tokens": prompt_tokens(body.get("messages") or []),
-                "completion_tokens": len(self.reply),
+                "completion_tokens": len(pieces),
             }
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             yield _sse({**_chunk(completion_id, created, model, []), "usage": usage})
