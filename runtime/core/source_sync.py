@@ -159,6 +159,9 @@ class SourceIngest:
                 reports.append(report)
         return reports
 
+    def list_sources(self, workspace_id: str) -> list[Source]:
+        return self.ledger.list_sources(workspace_id)
+
     def add_text(self, workspace: Workspace, name: str, text: str) -> IngestResult:
         """Plain text typed in: a ``.txt`` document called ``name``."""
         if not text.strip():
