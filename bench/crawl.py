@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chorus.runtime.adapters.http_fetcher import AddressGuard, HttpFetcher
 from chorus.runtime.adapters.web_content import WebContent
 from chorus.runtime.core.sources import FetchLimits, SiteCrawler
+
 from tests.support.web_site import HarbourSite
 
 PARAGRAPH = (

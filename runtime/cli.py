@@ -290,7 +290,9 @@ def ingest(
                 max_pages=max_pages,
                 allow_private=allow_private,
             )
-            click.echo(f"workspace {target.name!r} ({target.id}); {time.perf_counter() - started:.1f}s")
+            click.echo(
+                f"workspace {target.name!r} ({target.id}); {time.perf_counter() - started:.1f}s"
+            )
             return
         root = Path(path)
         total = sum(1 for _ in iter_files(root))

@@ -160,17 +160,13 @@ class HttpFetcher:
             code="too_many_redirects",
         )
 
-    def _get(
-        self, url: str, validators: Validators | None
-    ) -> tuple[int, httpx.Headers, bytes]:
+    def _get(self, url: str, validators: Validators | None) -> tuple[int, httpx.Headers, bytes]:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = self.guard.check(host, port)
         shown = f"[{address}]" if ":" in address else address
-        pinned = urlunsplit(
-            (parts.scheme, f"{shown}:{port}", parts.path, parts.query, "")
-        )
+        pinned = urlunsplit((parts.scheme, f"{shown}:{port}", parts.path, parts.query, ""))
         headers = {"Host": parts.netloc}
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -180,7 +176,9 @@ class HttpFetcher:
         limit = self.limits.max_page_bytes
         deadline = time.monotonic() + self.limits.timeout_s
         try:
-            request = self.client.build_request("GET", pinned, headers=headers, extensions=extensions)
+            request = self.client.build_request(
+                "GET", pinned, headers=headers, extensions=extensions
+            )
             response = self.client.send(request, stream=True)
             try:
                 declared = response.headers.get("content-length")

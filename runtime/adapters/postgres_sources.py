@@ -95,7 +95,8 @@ class PostgresSourceLedger:
     def get_source(self, workspace_id: str, url: str) -> Source | None:
         with self.db.transaction() as cur:
             cur.execute(
-                f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources WHERE workspace_id = %s AND url = %s",
+                f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources"
+                " WHERE workspace_id = %s AND url = %s",
                 (workspace_id, url),
             )
             row = cur.fetchone()
@@ -104,7 +105,8 @@ class PostgresSourceLedger:
     def list_sources(self, workspace_id: str) -> list[Source]:
         with self.db.transaction() as cur:
             cur.execute(
-                f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources WHERE workspace_id = %s ORDER BY url",
+                f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources"
+                " WHERE workspace_id = %s ORDER BY url",
                 (workspace_id,),
             )
             return [_source(r) for r in cur.fetchall()]

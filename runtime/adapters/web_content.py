@@ -89,9 +89,7 @@ class WebContent:
         except lxml.etree.XMLSyntaxError:
             return []
         return [
-            (loc.text or "").strip()
-            for loc in root.iter("{*}loc")
-            if loc.text and loc.text.strip()
+            (loc.text or "").strip() for loc in root.iter("{*}loc") if loc.text and loc.text.strip()
         ]
 
     def feed(self, body: bytes, url: str) -> Feed:

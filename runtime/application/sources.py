@@ -8,17 +8,19 @@ workspace, listed by ``GET /workspaces/{id}/documents`` with its status.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest
-from ..core.ingestion import IngestResult
-from ..core.source_sync import Source
 from ..core.sources import QAPair
 from .caller import Caller
 from .ports import SourceBackend, Sources
 from .requests import AddSource
 from .views import Reply
 from .workspaces import find_workspace
+
+if TYPE_CHECKING:  # the REST Lambda imports this module: no numpy at cold start
+    from ..core.ingestion import IngestResult
+    from ..core.source_sync import Source
 
 
 def _sources(backend: SourceBackend) -> Sources:
@@ -53,9 +55,7 @@ def _result_view(result: IngestResult) -> dict[str, Any]:
     }
 
 
-def add_source(
-    backend: SourceBackend, caller: Caller, workspace_id: str, body: AddSource
-) -> Reply:
+def add_source(backend: SourceBackend, caller: Caller, workspace_id: str, body: AddSource) -> Reply:
     """Fetch and index a source now. ``201`` with the report (site, feed) or the documents'
     outcomes (text, Q&A)."""
     workspace = find_workspace(backend, caller, workspace_id)
@@ -73,7 +73,9 @@ def add_source(
     if body.kind == "text":
         if not body.text or not body.name:
             raise BadRequest("a text source needs a name and a text")
-        return Reply(201, {"documents": [_result_view(sources.add_text(workspace, body.name, body.text))]})
+        return Reply(
+            201, {"documents": [_result_view(sources.add_text(workspace, body.name, body.text))]}
+        )
     if not body.pairs:
         raise BadRequest("a qa source needs pairs: [{question, answer}, ...]")
     results = sources.add_qa(workspace, [QAPair(p.question, p.answer) for p in body.pairs])
@@ -83,7 +85,9 @@ def add_source(
 def list_sources(backend: SourceBackend, caller: Caller, workspace_id: str) -> Reply:
     """The workspace's sites and feeds with their last sync's status."""
     workspace = find_workspace(backend, caller, workspace_id)
-    return Reply(200, {"sources": [source_view(s) for s in _sources(backend).list_sources(workspace.id)]})
+    return Reply(
+        200, {"sources": [source_view(s) for s in _sources(backend).list_sources(workspace.id)]}
+    )
 
 
 def sync_sources(backend: SourceBackend, caller: Caller, workspace_id: str) -> Reply:

@@ -27,9 +27,11 @@ def read_qa_file(path: Path) -> list[QAPair]:
     """A JSON list or JSON lines of ``{"question": ..., "answer": ...}``."""
     text = path.read_text(encoding="utf-8")
     try:
-        rows = json.loads(text) if text.lstrip().startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()
-        ]
+        rows = (
+            json.loads(text)
+            if text.lstrip().startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
         return [QAPair(str(r["question"]), str(r["answer"])) for r in rows]
     except (ValueError, KeyError, TypeError) as exc:
         raise click.ClickException(
@@ -81,8 +83,10 @@ def sync(workspace: str, allow_private: bool, home: str | None) -> None:
         target = services.find_workspace(workspace)
         reports = services.sources(allow_private=allow_private or None).sync(target)
         if not reports:
-            click.echo(f"workspace {target.name!r} has no sites or feeds; add one with "
-                       "`chorus ingest --url URL` or `--feed URL`")
+            click.echo(
+                f"workspace {target.name!r} has no sites or feeds; add one with "
+                "`chorus ingest --url URL` or `--feed URL`"
+            )
         for report in reports:
             print_report(report)
     finally:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .ingestion import DocumentInput, IngestResult, Ingestor
+from .ingestion import DocumentInput, Ingestor, IngestResult
 from .models import Workspace
 from .sources import (
     FetchLimits,
@@ -49,7 +49,7 @@ class Source:
     """``new``, ``synced`` or ``failed`` (with ``error``)."""
     error: str | None = None
     synced_at: float | None = None
-    validators: Validators = Validators()
+    validators: Validators = field(default_factory=Validators)
     """The feed's own validators (a site keeps one pair per page)."""
 
 
@@ -224,7 +224,9 @@ class SourceIngest:
         for result in self.ingestor.ingest_many(workspace, inputs).results:
             page = by_id.get(result.document_id or "")
             if result.outcome in ("indexed", "unchanged") and page is not None:
-                states.append(PageState(page.url, result.document_id or "", page.depth, page.validators))
+                states.append(
+                    PageState(page.url, result.document_id or "", page.depth, page.validators)
+                )
             self._count(report, result, page.url if page else result.name)
         self.ledger.put_source(
             Source(

@@ -68,7 +68,7 @@ class FetchedPage:
     status: int
     content_type: str
     body: bytes
-    validators: Validators = Validators()
+    validators: Validators = field(default_factory=Validators)
 
     @property
     def not_modified(self) -> bool:
@@ -374,4 +374,3 @@ def qa_document_name(pair: QAPair) -> str:
     words = re.sub(r"[\x00-\x1f\\/]", " ", pair.question.strip())
     short = words if len(words) <= 80 else words[:80].rstrip() + "…"
     return f"Q&A {short} {qa_document_id(pair)[:6]}.txt"
-

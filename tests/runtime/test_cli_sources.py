@@ -25,8 +25,17 @@ def test_a_local_url_is_refused_without_allow_private(tmp_path, site):
 
 def test_ingest_url_then_sync_skips_unchanged_pages(tmp_path, site):
     first = chorus(
-        "ingest", "--url", site.base + "/", "--depth", "1", "--max-pages", "6",
-        "--allow-private", "-w", "web", home=tmp_path,
+        "ingest",
+        "--url",
+        site.base + "/",
+        "--depth",
+        "1",
+        "--max-pages",
+        "6",
+        "--allow-private",
+        "-w",
+        "web",
+        home=tmp_path,
     )
     assert "indexed" in first.stdout and "skipped: " in first.stdout
     again = chorus("sync", "-w", "web", "--allow-private", home=tmp_path)

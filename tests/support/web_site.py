@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -61,8 +62,12 @@ def default_pages() -> dict[str, str]:
         "/orphan": _page(
             "Lost property", "Lost umbrellas are kept at the harbour office for a month.", []
         ),
-        "/deep/1": _page("Deep one", "The first level of the archive lists old ferries.", ["/deep/2"]),
-        "/deep/2": _page("Deep two", "The second level describes the steam ferry Aurora.", ["/deep/3"]),
+        "/deep/1": _page(
+            "Deep one", "The first level of the archive lists old ferries.", ["/deep/2"]
+        ),
+        "/deep/2": _page(
+            "Deep two", "The second level describes the steam ferry Aurora.", ["/deep/3"]
+        ),
         "/deep/3": _page("Deep three", "The third level holds the captain's logbook.", []),
     }
 
@@ -70,7 +75,8 @@ def default_pages() -> dict[str, str]:
 RSS = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Harbour news</title><link>{base}/</link>
 <item><title>New pier opens</title><link>{base}/news/pier</link>
-<description>&lt;p&gt;Pier five opens in May with room for two ferries.&lt;/p&gt;</description></item>
+<description>&lt;p&gt;Pier five opens in May with room for two ferries.&lt;/p&gt;
+</description></item>
 <item><title>Winter timetable</title><link>{base}/news/winter</link>
 <description>From November the ferry runs every two hours.</description></item>
 </channel></rss>"""
@@ -80,7 +86,8 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <updated>2026-01-01T00:00:00Z</updated>
 <entry><title>Seals in the harbour</title><id>{base}/blog/seals</id>
 <link href="{base}/blog/seals"/><updated>2026-01-01T00:00:00Z</updated>
-<content type="html">&lt;p&gt;Two seals sleep on the pontoon every morning.&lt;/p&gt;</content></entry>
+<content type="html">&lt;p&gt;Two seals sleep on the pontoon every morning.&lt;/p&gt;
+</content></entry>
 </feed>"""
 
 
@@ -149,4 +156,3 @@ class HarbourSite:
             return Response(html, media_type="text/html", headers={"ETag": etag})
 
         return Starlette(routes=[Route("/{path:path}", page, methods=["GET"])])
-

@@ -4,9 +4,9 @@ re-checked on every redirect), size, timeout, status and conditional requests.""
 from __future__ import annotations
 
 import pytest
-
 from chorus.runtime.adapters.http_fetcher import AddressGuard, HttpFetcher, refused_reason
 from chorus.runtime.core.sources import FetchLimits, SourceError, Validators
+
 from tests.support.web_site import HarbourSite
 
 

@@ -4,7 +4,6 @@ the real fetcher and reader, ingested into the embedded PostgreSQL with the real
 from __future__ import annotations
 
 import pytest
-
 from chorus.runtime.adapters.http_fetcher import AddressGuard, HttpFetcher
 from chorus.runtime.adapters.postgres_sources import PostgresSourceLedger
 from chorus.runtime.adapters.web_content import WebContent
@@ -18,6 +17,7 @@ from chorus.runtime.core.sources import (
 )
 from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
+
 from tests.support.web_site import HarbourSite
 
 LIMITS = FetchLimits(timeout_s=5.0, max_page_bytes=256 * 1024, max_pages=30, max_depth=2)
@@ -63,7 +63,12 @@ def test_a_site_crawl_indexes_the_same_site_pages_within_depth(services, workspa
     report = sources(services).add_site(workspace, site.base + "/")
     b = site.base
     assert indexed_urls(services, workspace) == {
-        f"{b}/", f"{b}/a", f"{b}/b", f"{b}/orphan", f"{b}/deep/1", f"{b}/deep/2"
+        f"{b}/",
+        f"{b}/a",
+        f"{b}/b",
+        f"{b}/orphan",
+        f"{b}/deep/1",
+        f"{b}/deep/2",
     }
     assert report.indexed == 6 and not report.failed
     reasons = dict(report.skipped)

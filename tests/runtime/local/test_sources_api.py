@@ -45,14 +45,16 @@ def test_a_site_added_over_rest_lists_its_pages_as_documents(private_ok, site):
     assert added.json()["indexed"] >= 3
     documents = client.get(f"/api/workspaces/{wid}/documents").json()["documents"]
     assert {d["status"] for d in documents} == {"indexed"}
-    assert "127.0.0.1:%d.txt" % site.port in {d["name"] for d in documents}
+    assert f"127.0.0.1:{site.port}.txt" in {d["name"] for d in documents}
     [source] = client.get(f"/api/workspaces/{wid}/sources").json()["sources"]
     assert source["status"] == "synced" and source["kind"] == "site"
 
 
 def test_sync_over_rest_skips_unchanged_pages(private_ok, site):
     client, wid = private_ok
-    client.post(f"/api/workspaces/{wid}/sources", json={"kind": "feed", "url": site.base + "/feed.xml"})
+    client.post(
+        f"/api/workspaces/{wid}/sources", json={"kind": "feed", "url": site.base + "/feed.xml"}
+    )
     synced = client.post(f"/api/workspaces/{wid}/sources/sync")
     assert synced.status_code == 200
     [report] = synced.json()["sources"]
@@ -75,7 +77,9 @@ def test_text_and_qa_sources_are_documents(private_ok):
     assert "hours.txt" in names and any(n.startswith("Q&A Is there wifi?") for n in names)
 
 
-def test_a_loopback_url_is_refused_by_default_with_a_clear_error(tmp_path, fresh_dsn, embedder, site):
+def test_a_loopback_url_is_refused_by_default_with_a_clear_error(
+    tmp_path, fresh_dsn, embedder, site
+):
     services, client = open_client(tmp_path, fresh_dsn, embedder, allow_private=False)
     try:
         with client:
