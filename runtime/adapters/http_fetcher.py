@@ -189,7 +189,7 @@ class HttpFetcher:
                     )
                 body = bytearray()
                 if response.status_code not in _REDIRECTS and response.status_code != 304:
-                    for piece in response.iter_raw():
+                    for piece in response.iter_bytes():  # decoded: a gzip bomb counts in full
                         body += piece
                         if len(body) > limit:
                             raise SourceError(

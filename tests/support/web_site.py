@@ -2,7 +2,8 @@
 
 Pages (HTML with ETag; a matching If-None-Match gets 304): ``/`` links to ``/a``, ``/b``,
 ``/missing`` (404), ``/private/secret`` (disallowed by robots.txt), ``/offsite`` (redirects to
-``localhost``, another host), ``/big`` (larger than any test's page limit), ``/file.pdf`` (not
+``localhost``, another host), ``/big`` (larger than any test's page limit), ``/gzip-bomb`` (small
+compressed, large decoded), ``/file.pdf`` (not
 HTML), ``/deep/1`` → ``/deep/2`` → ``/deep/3``, ``/mailto``; ``/a`` and ``/b`` link to each other
 and back to ``/`` (a loop). ``/sitemap.xml`` lists ``/orphan``, linked from nowhere. Feeds:
 ``/feed.xml`` (RSS, two entries), ``/atom.xml``, ``/not-a-feed`` (HTML). ``/hang`` answers after
@@ -12,6 +13,7 @@ and back to ``/`` (a loop). ``/sitemap.xml`` lists ``/orphan``, linked from nowh
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 
 from starlette.applications import Starlette
@@ -136,6 +138,11 @@ class HarbourSite:
                 return RedirectResponse("http://169.254.169.254/latest/meta-data/", 302)
             if path == "/big":
                 return Response(b"<html><body>" + b"x" * self.big_bytes, media_type="text/html")
+            if path == "/gzip-bomb":
+                packed = gzip.compress(b"<html><body>" + b"0" * self.big_bytes)
+                return Response(
+                    packed, media_type="text/html", headers={"Content-Encoding": "gzip"}
+                )
             if path == "/file.pdf":
                 return Response(b"%PDF-1.4 not really", media_type="application/pdf")
             if path == "/hang":

@@ -94,6 +94,11 @@ def test_a_page_over_the_size_limit_is_refused(site):
     assert error.code == "too_large"
 
 
+def test_a_small_compressed_body_is_limited_by_its_decoded_size(site):
+    error = refused(open_fetcher(max_page_bytes=64 * 1024), site.base + "/gzip-bomb")
+    assert error.code == "too_large"
+
+
 def test_a_hanging_host_ends_in_a_timeout(site):
     # 0.2 s is only a limit: the server waits 2 s, so any run ends with the timeout error.
     assert refused(open_fetcher(timeout_s=0.2), site.base + "/hang").code == "timeout"
