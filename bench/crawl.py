@@ -86,6 +86,14 @@ def main() -> None:
                         f"crawl + index: {report.indexed} pages, {report.chunks} chunks in "
                         f"{seconds:.2f}s = {report.indexed / seconds:.1f} pages/s"
                     )
+                    texts = [f"{p.title}\n\n{p.text}" for p in result.pages]
+                    started = time.perf_counter()
+                    services.embedder.embed(texts, kind="passage")
+                    seconds = time.perf_counter() - started
+                    print(
+                        f"raw MiniLM encode of the same {len(texts)} page texts: {seconds:.2f}s = "
+                        f"{len(texts) / seconds:.1f} pages/s (the embedder alone)"
+                    )
                     started = time.perf_counter()
                     [again] = services.sources().sync(workspace)
                     seconds = time.perf_counter() - started
