@@ -212,7 +212,17 @@ def up(
 
 
 @main.command()
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("path", type=click.Path(exists=True), required=False)
+@click.option("--url", default=None, help="Crawl a website from this start URL (same site).")
+@click.option("--depth", type=int, default=None, help="Link depth of a --url crawl (default 2).")
+@click.option("--max-pages", type=int, default=None, help="Pages of a --url crawl (default 50).")
+@click.option("--feed", default=None, help="Index the entries of an RSS/Atom feed.")
+@click.option("--qa", default=None, help="JSON(L) file of {question, answer} pairs.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Let --url/--feed fetch loopback/private addresses (refused by default).",
+)
 @click.option(
     "--workspace",
     "-w",
@@ -234,9 +244,22 @@ def up(
 )
 @home_option
 def ingest(
-    path: str, workspace: str, chunk_size: int | None, chunk_overlap: int | None, home: str | None
+    path: str | None,
+    url: str | None,
+    depth: int | None,
+    max_pages: int | None,
+    feed: str | None,
+    qa: str | None,
+    allow_private: bool,
+    workspace: str,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+    home: str | None,
 ) -> None:
-    """Ingest a file or a folder into a workspace (unchanged files are skipped)."""
+    """Ingest a file or a folder, a website (--url), a feed (--feed) or Q&A pairs (--qa) into
+    a workspace (unchanged files and pages are skipped; `chorus sync` re-fetches sites/feeds)."""
+    if sum(x is not None for x in (path, url, feed, qa)) != 1:
+        raise click.UsageError("give exactly one of PATH, --url, --feed or --qa")
     from tqdm import tqdm
 
     from .core.errors import NotFound
@@ -253,6 +276,24 @@ def ingest(
             )
             target = services.create_workspace(workspace, chunking)
         services.check_embedding_model(target)
+        if path is None:
+            from .commands.sources import ingest_source
+
+            started = time.perf_counter()
+            ingest_source(
+                services,
+                target,
+                url=url,
+                feed=feed,
+                qa=qa,
+                depth=depth,
+                max_pages=max_pages,
+                allow_private=allow_private,
+            )
+            click.echo(
+                f"workspace {target.name!r} ({target.id}); {time.perf_counter() - started:.1f}s"
+            )
+            return
         root = Path(path)
         total = sum(1 for _ in iter_files(root))
         started = time.perf_counter()
@@ -507,10 +548,12 @@ def _register_commands() -> None:
     from .commands import eval_answers
     from .commands.eval_grounding import grounding
     from .commands.model import model
+    from .commands.sources import sync
     from .commands.stats import stats
 
     main.add_command(model)
     main.add_command(stats)
+    main.add_command(sync)
     eval.add_command(grounding)
     eval_answers.register(eval)
     for entry in entry_points(group=COMMANDS_ENTRY_POINTS):

@@ -26,6 +26,8 @@ from ..core.models import (
 if TYPE_CHECKING:
     from ..core.eval_cases import CaseStatus, EvalCase
     from ..core.ingestion import IngestResult
+    from ..core.source_sync import Source, SourceReport
+    from ..core.sources import QAPair
 
 
 class AccessRecords(Protocol):
@@ -170,3 +172,23 @@ class Backend(Protocol):
     def forget_workspace(self, workspace_id: str) -> None:
         """Drop what the process cached about a workspace (answers, loaded chunks)."""
         ...
+
+
+class Sources(Protocol):
+    """Sites, feeds, text and Q&A pairs into a workspace (``core.source_sync.SourceIngest``)."""
+
+    def add_site(
+        self, workspace: Workspace, url: str, *, max_depth: int | None, max_pages: int | None
+    ) -> SourceReport: ...
+    def add_feed(self, workspace: Workspace, url: str) -> SourceReport: ...
+    def add_text(self, workspace: Workspace, name: str, text: str) -> IngestResult: ...
+    def add_qa(self, workspace: Workspace, pairs: Sequence[QAPair]) -> list[IngestResult]: ...
+    def sync(self, workspace: Workspace) -> list[SourceReport]: ...
+    def list_sources(self, workspace_id: str) -> list[Source]: ...
+
+
+class SourceBackend(Backend, Protocol):
+    """A ``Backend`` that can also fetch sources (the local server; the cloud does not yet)."""
+
+    @property
+    def sources(self) -> Sources | None: ...

@@ -135,6 +135,24 @@ class MarkTurn(_Body):
     tags: list[CaseTag] = Field(default_factory=list, max_length=20)
 
 
+class QAPairBody(_Body):
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field(min_length=1, max_length=20000)
+
+
+class AddSource(_Body):
+    """``POST /workspaces/{id}/sources``: a site (``url``, ``depth``, ``maxPages``), a feed
+    (``url``), plain text (``name``, ``text``) or Q&A pairs (``pairs``)."""
+
+    kind: Literal["site", "feed", "text", "qa"]
+    url: str | None = Field(None, min_length=1, max_length=2000)
+    depth: int | None = Field(None, ge=0, le=10)
+    maxPages: int | None = Field(None, ge=1, le=1000)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    text: str | None = Field(None, min_length=1, max_length=MAX_BODY_BYTES)
+    pairs: list[QAPairBody] = Field(default_factory=list, max_length=200)
+
+
 def read_request(model: type[Body], raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Body:
     """``raw`` (a request body) as ``model``; ``PayloadTooLarge`` over ``limit`` bytes,
     ``BadRequest`` naming up to five problems otherwise."""

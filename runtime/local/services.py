@@ -30,6 +30,7 @@ from ..core.models import ChunkingSettings, Workspace
 from ..core.ports import Embedder, Reranker
 from ..core.relevance import EmbeddingRelevanceScorer
 from ..core.retrieval import Retriever
+from ..core.source_sync import SourceIngest
 from .embedded_postgres import start_embedded_postgres
 from .settings import LocalSettings
 
@@ -111,7 +112,21 @@ class LocalServices:
         workspace = self.find_workspace(workspace_id)
         delete_workspace(self.backend, local_caller(LOCAL_USER), workspace.id)
 
+    def sources(self, *, allow_private: bool | None = None) -> SourceIngest:
+        """Web, feed, text and Q&A sources into this process's index (built once per policy).
+        ``allow_private`` defaults to the setting (``CHORUS_SOURCES_ALLOW_PRIVATE``)."""
+        from .sources import open_source_ingest
+
+        private = self.settings.sources_allow_private if allow_private is None else allow_private
+        key = f"sources:{private}"
+        if key not in self.extras:
+            self.extras[key] = open_source_ingest(self, allow_private=private)
+        return self.extras[key]
+
     def close(self) -> None:
+        for key, value in list(self.extras.items()):
+            if key.startswith("sources:"):
+                value.fetcher.close()
         self.db.close()
 
 
@@ -153,6 +168,10 @@ class LocalBackend:
     @property
     def reindexer(self) -> None:
         return None
+
+    @property
+    def sources(self) -> SourceIngest:
+        return self.services.sources()
 
     def forget_workspace(self, workspace_id: str) -> None:
         if self.services.cache is not None:

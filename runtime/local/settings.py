@@ -30,7 +30,8 @@ class LocalSettings:
     ``CHORUS_NLI_MODEL`` (an NLI CrossEncoder folder: a second grounding judge, combined
     conservatively with the word-level one; none when unset),
     ``CHORUS_OPENAI_BASE_URL``, ``CHORUS_OPENAI_API_KEY`` (or ``OPENAI_API_KEY``) and
-    ``CHORUS_OPENAI_MODEL`` (an OpenAI-compatible model offered next to the extractive one).
+    ``CHORUS_OPENAI_MODEL`` (an OpenAI-compatible model offered next to the extractive one),
+    ``CHORUS_SOURCES_ALLOW_PRIVATE=1`` (web sources may fetch loopback and private addresses).
     """
 
     home: Path = field(default_factory=lambda: _env_path("CHORUS_HOME") or Path.home() / ".chorus")
@@ -56,6 +57,10 @@ class LocalSettings:
     )
     default_workspace: str = DEFAULT_WORKSPACE
     max_upload_bytes: int = 20 * 1024 * 1024
+    sources_allow_private: bool = field(
+        default_factory=lambda: os.environ.get("CHORUS_SOURCES_ALLOW_PRIVATE", "") in ("1", "true")
+    )
+    """Let web sources fetch loopback/private addresses (``--allow-private``): off by default."""
 
     @property
     def pgdata(self) -> Path:

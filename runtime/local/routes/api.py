@@ -21,8 +21,10 @@ from ...application import Reply
 from ...application import documents as document_ops
 from ...application import eval_sets as eval_ops
 from ...application import sessions as session_ops
+from ...application import sources as source_ops
 from ...application import workspaces as workspace_ops
 from ...application.requests import (
+    AddSource,
     CreateEvalCase,
     CreateWorkspace,
     FeedbackRequest,
@@ -116,6 +118,23 @@ def api_routes(services: LocalServices) -> list[Route]:
         return await _run(document_ops.delete_document, backend, caller, workspace_id, document_id)
 
     @handles_errors
+    async def add_source(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        body = read_request(AddSource, await request.body())
+        return await _run(source_ops.add_source, backend, caller, workspace_id, body)
+
+    @handles_errors
+    async def list_sources(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        return await _run(source_ops.list_sources, backend, caller_of(request), workspace_id)
+
+    @handles_errors
+    async def sync_sources(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        return await _run(source_ops.sync_sources, backend, caller_of(request), workspace_id)
+
+    @handles_errors
     async def list_sessions(request: Request) -> Response:
         return await _run(session_ops.list_sessions, backend, caller_of(request))
 
@@ -199,6 +218,9 @@ def api_routes(services: LocalServices) -> list[Route]:
         Route(f"{workspace}/documents", list_documents, methods=["GET"]),
         Route(f"{workspace}/documents", add_document, methods=["POST"]),
         Route(f"{workspace}/documents/{{document_id}}", delete_document, methods=["DELETE"]),
+        Route(f"{workspace}/sources", list_sources, methods=["GET"]),
+        Route(f"{workspace}/sources", add_source, methods=["POST"]),
+        Route(f"{workspace}/sources/sync", sync_sources, methods=["POST"]),
         Route("/api/sessions", list_sessions, methods=["GET"]),
         Route("/api/sessions/{session_id}", get_session, methods=["GET"]),
         Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
