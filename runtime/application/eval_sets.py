@@ -23,8 +23,8 @@ from typing import get_args
 
 from ..core.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from ..core.eval_cases import CaseStatus, EvalCase
-from ..core.models import Feedback, Session, StoredMessage
 from ..core.identifiers import valid_id
+from ..core.models import Feedback, Session, StoredMessage
 from ..core.sessions import owned_session
 from .access import may_use, require_workspace
 from .caller import Caller
