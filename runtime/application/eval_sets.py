@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import replace
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from ..core.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from ..core.eval_cases import CaseStatus, EvalCase
@@ -29,14 +29,10 @@ from ..core.sessions import owned_session
 from .access import may_use, require_workspace
 from .caller import Caller
 from .ports import Backend
-from .requests import (
-    CreateEvalCase,
-    ImportedEvalCase,
-    MarkTurn,
-    UpdateEvalCase,
-    validate_request,
-)
 from .views import NO_CONTENT, Reply, eval_case_view
+
+if TYPE_CHECKING:  # pydantic loads with the first request that has a body
+    from .requests import CreateEvalCase, MarkTurn, UpdateEvalCase
 
 MAX_IMPORT_LINES = 1000
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -128,6 +124,7 @@ def import_cases(backend: Backend, caller: Caller, workspace_id: str, raw: bytes
     """Cases from JSONL (one ``ImportedEvalCase`` per line, origin ``file``), all or none:
     every line is checked before any is written. ``200`` with ``imported`` and the cases."""
     from ..core.bounded_json import parse_json
+    from .requests import ImportedEvalCase, validate_request
 
     _editor(backend, caller, workspace_id)
     if len(raw) > MAX_IMPORT_BYTES:
