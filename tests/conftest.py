@@ -105,3 +105,14 @@ def embedder():
     from chorus.runtime.adapters.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The small local web site and feed of ``tests/support/web_site.py``, one per module."""
+    from tests.support.web_site import HarbourSite
+
+    server = HarbourSite()
+    server.start()
+    yield server
+    server.close()

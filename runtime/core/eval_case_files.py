@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import BadRequest
 from .eval_cases import EvalCase
-from .evaluation import CorpusDoc, _jsonl_records, _record_id, load_qrels
+from .evaluation import CorpusDoc, _jsonl_records, _record_id, load_qrels, load_query_records
 
 __all__ = ["cases_from_beir", "load_answers", "load_cases", "write_beir"]
 
@@ -52,24 +52,6 @@ def load_answers(path: str | Path) -> dict[str, dict[str, Any]]:
             )
         answers[query_id] = {"answer": answer, "answerable": answerable}
     return answers
-
-
-def _query_records(path: str | Path) -> dict[str, tuple[str, str]]:
-    """``{query_id: (text, origin)}`` of a BEIR queries file (origin from ``metadata``)."""
-    queries: dict[str, tuple[str, str]] = {}
-    for where, record in _jsonl_records(path):
-        query_id = _record_id(record, where)
-        if query_id in queries:
-            raise BadRequest(f"{where}: duplicate _id {query_id!r}")
-        text = record.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise BadRequest(f"{where}: query {query_id!r} needs a non-empty string 'text'")
-        metadata = record.get("metadata")
-        origin = metadata.get("origin") if isinstance(metadata, dict) else None
-        queries[query_id] = (text, "generated" if origin == "generated" else "file")
-    if not queries:
-        raise BadRequest(f"{path}: the file has no queries")
-    return queries
 
 
 def cases_from_beir(
@@ -143,7 +125,7 @@ def load_cases(
 ) -> list[EvalCase]:
     """Read BEIR queries + qrels (+ answers) into cases (see ``cases_from_beir``)."""
     return cases_from_beir(
-        _query_records(queries),
+        load_query_records(queries),
         load_qrels(qrels),
         document_ids,
         load_answers(answers) if answers is not None else None,

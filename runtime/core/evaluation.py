@@ -45,6 +45,7 @@ __all__ = [
     "load_corpus",
     "load_qrels",
     "load_queries",
+    "load_query_records",
     "mrr_at_k",
     "ndcg_at_k",
     "recall_at_k",
@@ -106,7 +107,16 @@ def load_queries(path: str | Path) -> dict[str, str]:
         Unreadable file, invalid JSON, missing or duplicate ``_id``, empty ``text``, or no
         queries; the message names the file and line.
     """
-    queries: dict[str, str] = {}
+    return {query_id: text for query_id, (text, _) in load_query_records(path).items()}
+
+
+def load_query_records(path: str | Path) -> dict[str, tuple[str, str]]:
+    """``{query_id: (text, origin)}`` of a BEIR queries file, checked as ``load_queries`` says.
+
+    ``origin`` is ``"generated"`` for a query whose ``metadata.origin`` says so (``chorus eval
+    generate`` writes it: every report flags synthetic questions) and ``"file"`` otherwise.
+    """
+    queries: dict[str, tuple[str, str]] = {}
     for where, record in _jsonl_records(path):
         query_id = _record_id(record, where)
         if query_id in queries:
@@ -114,7 +124,9 @@ def load_queries(path: str | Path) -> dict[str, str]:
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BadRequest(f"{where}: query {query_id!r} needs a non-empty string 'text'")
-        queries[query_id] = text
+        metadata = record.get("metadata")
+        origin = metadata.get("origin") if isinstance(metadata, dict) else None
+        queries[query_id] = (text, "generated" if origin == "generated" else "file")
     if not queries:
         raise BadRequest(f"{path}: the file has no queries")
     return queries

@@ -11,6 +11,7 @@ supported only if every judge supports it, and contradicted if any judge says so
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -34,7 +35,7 @@ class EntailmentModel(Protocol):
     def predict(self, pairs: Sequence[tuple[str, str]]) -> list[Mapping[str, float]]: ...
 
 
-class _ClaimJudge:
+class _ClaimJudge(ABC):
     """What the model judges share: the word-level judge splits an answer into claims (so all
     judges number sentences alike, which ``CombinedGroundingJudge`` relies on), an answer with
     no claim gets an empty report, and ``_verdicts`` — one per claim — is the model's part."""
@@ -53,8 +54,9 @@ class _ClaimJudge:
             return GroundingReport(None)
         return grounding_report(self._verdicts(claims, context))
 
+    @abstractmethod
     def _verdicts(self, claims: list[str], context: AssembledContext) -> list[SentenceSupport]:
-        raise NotImplementedError
+        """One verdict per claim, in order: what each model judge decides."""
 
 
 class NLIGroundingJudge(_ClaimJudge):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from .ingestion import DocumentInput, Ingestor, IngestResult
@@ -301,27 +301,8 @@ def _page_bytes(title: str, text: str) -> bytes:
 
 
 def _synced(source: Source, validators: Validators, now: float) -> Source:
-    return Source(
-        source.workspace_id,
-        source.url,
-        source.kind,
-        source.max_depth,
-        source.max_pages,
-        status="synced",
-        synced_at=now,
-        validators=validators,
-    )
+    return replace(source, status="synced", error=None, synced_at=now, validators=validators)
 
 
 def _failed(source: Source, exc: SourceError) -> Source:
-    return Source(
-        source.workspace_id,
-        source.url,
-        source.kind,
-        source.max_depth,
-        source.max_pages,
-        status="failed",
-        error=f"{exc.code}: {exc.message}",
-        synced_at=source.synced_at,
-        validators=source.validators,
-    )
+    return replace(source, status="failed", error=f"{exc.code}: {exc.message}")

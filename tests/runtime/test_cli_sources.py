@@ -3,18 +3,7 @@ embedded database, a real local site."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.runtime.test_cli import chorus
-from tests.support.web_site import HarbourSite
-
-
-@pytest.fixture(scope="module")
-def site():
-    s = HarbourSite()
-    s.start()
-    yield s
-    s.close()
 
 
 def test_a_local_url_is_refused_without_allow_private(tmp_path, site):

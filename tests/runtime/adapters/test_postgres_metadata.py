@@ -195,6 +195,8 @@ def test_put_document_inserts_it_with_every_field(with_workspace):
 def test_put_document_again_updates_it_and_keeps_its_creation_time(with_workspace):
     store = with_workspace
     store.put_document(doc(content_hash="v1"))
+    with store.db.transaction() as cur:  # an old stamp, so "moved on" needs no second clock read
+        cur.execute("UPDATE chorus_documents SET updated_at = '2020-01-01T00:00:00Z'")
     first = store.get_document("ws-1", "doc-1")
 
     store.put_document(doc(name="b.md", content_hash="v2", status=DocumentStatus.PROCESSING))

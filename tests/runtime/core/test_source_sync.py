@@ -18,17 +18,7 @@ from chorus.runtime.core.sources import (
 from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
 
-from tests.support.web_site import HarbourSite
-
 LIMITS = FetchLimits(timeout_s=5.0, max_page_bytes=256 * 1024, max_pages=30, max_depth=2)
-
-
-@pytest.fixture(scope="module")
-def site():
-    s = HarbourSite()
-    s.start()
-    yield s
-    s.close()
 
 
 @pytest.fixture

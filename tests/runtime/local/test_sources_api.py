@@ -9,16 +9,6 @@ from chorus.runtime.local.services import open_services
 from chorus.runtime.local.settings import LocalSettings
 from starlette.testclient import TestClient
 
-from tests.support.web_site import HarbourSite
-
-
-@pytest.fixture(scope="module")
-def site():
-    s = HarbourSite()
-    s.start()
-    yield s
-    s.close()
-
 
 def open_client(tmp_path, dsn, embedder, *, allow_private: bool):
     settings = LocalSettings(home=tmp_path / "home", sources_allow_private=allow_private)
