@@ -45,14 +45,7 @@ The security team owns the key; the platform team owns the gateway.
 def cloud(monkeypatch, embedder, module_dsn, schema_path, with_settings) -> Iterator:
     from moto import mock_aws
 
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": moto_stack.REGION,
-        "AWS_REGION": moto_stack.REGION,
-        "POWERTOOLS_TRACE_DISABLED": "1",
-    }.items():
-        monkeypatch.setenv(key, value)
+    moto_stack.set_lambda_environment(monkeypatch)
     with mock_aws():
         stack = moto_stack.build_stack(users={"alice": ["workspace_manager"], "bob": ["user"]})
         dsn = with_settings(module_dsn, schema_path)

@@ -23,6 +23,23 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 WEBSOCKET_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 PASSWORD = "Correct-Horse-Battery-9!"
+LAMBDA_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "chorus",
+}
+"""What a handler under test sees of its Lambda environment: moto's credentials and region, no
+X-Ray (there is no daemon), the metrics namespace Powertools insists on."""
+
+
+def set_lambda_environment(monkeypatch: Any) -> None:
+    """Set ``LAMBDA_ENVIRONMENT`` for one test (``monkeypatch`` undoes it)."""
+    for key, value in LAMBDA_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
 
 
 @dataclass

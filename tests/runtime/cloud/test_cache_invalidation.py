@@ -30,15 +30,7 @@ QUESTION = "How often does the XK-4471 key rotate?"
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     from moto import mock_aws
 
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": moto_stack.REGION,
-        "AWS_REGION": moto_stack.REGION,
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "chorus",
-    }.items():
-        monkeypatch.setenv(key, value)
+    moto_stack.set_lambda_environment(monkeypatch)
     with mock_aws():
         built = moto_stack.build_stack(idempotency=False)
         yield built

@@ -101,14 +101,7 @@ REGISTRY = [
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from moto import mock_aws
 
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": moto_stack.REGION,
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "chorus",
-    }.items():
-        monkeypatch.setenv(key, value)
+    moto_stack.set_lambda_environment(monkeypatch)
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):  # type: ignore[arg-type]
         yield
