@@ -108,11 +108,14 @@ def test_each_architecture_doc_has_a_checked_diagram(doc):
 def test_the_diagram_names_every_component_and_handler(diagram):
     missing_components = sorted(component_classes() - diagram.components.keys())
     missing_handlers = sorted(handler_modules() - diagram.handlers.keys())
-    assert not (missing_components or missing_handlers), (
-        f"{diagram.doc}: its diagram does not name components {missing_components} "
-        f"(ComponentResource classes in components/) or handlers {missing_handlers} "
-        "(runtime/handlers/*.py with a `handler`). Add each as "
-        '`Name["Name: what it is"]:::component` and `module["λ module"]:::lambda`.'
+    problems = [
+        f"components {missing_components} (ComponentResource classes in components/), "
+        'add each as `Name["Name: what it is"]:::component`' * bool(missing_components),
+        f"handlers {missing_handlers} (runtime/handlers/*.py with a `handler`), "
+        'add each as `module["λ module"]:::lambda`' * bool(missing_handlers),
+    ]
+    assert not any(problems), f"{diagram.doc}: its diagram does not name " + "; nor ".join(
+        p for p in problems if p
     )
 
 
