@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chorus.runtime.adapters.inprocess_metrics import InProcessMetrics
@@ -254,3 +255,76 @@ def test_the_cloud_sink_writes_the_figures_as_emf_with_the_workspace_dimension(c
     assert (regressions["Workspace"], regressions["EvalRegressions"]) == ("hr", [2.0])
     dimension_sets = regressions["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     assert sorted(map(sorted, dimension_sets)) == [["Workspace", "service"], ["service"]]
+
+
+# -- the workflow ---------------------------------------------------------------------------------
+
+ASL = (
+    Path(__file__).resolve().parents[3]
+    / "runtime"
+    / "statemachines"
+    / "scheduled_evaluation.asl.json"
+)
+
+
+def test_the_workflow_definition_is_valid_asl():
+    from statelint.linter import Linter
+    from support.stepfunctions import PLACEHOLDER
+
+    text = ASL.read_text(encoding="utf-8")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:evaluate"
+    assert Linter.validate(json.loads(text)) == []
+    assert Linter.validate(json.loads(PLACEHOLDER.sub(arn, text))) == []
+    retry = json.loads(text)["States"]["EvaluateWorkspaces"]["ItemProcessor"]["States"][
+        "EvaluateWorkspace"
+    ]["Retry"][0]
+    assert retry["BackoffRate"] == 2.0 and isinstance(retry["BackoffRate"], float)
+
+
+def test_the_workflow_evaluates_every_opted_in_workspace_and_one_failing_stops_no_other(
+    stack, wiring, context, monkeypatch
+):
+    """moto's Step Functions interpreter runs the ASL; its Lambda tasks call the real handler
+    in this process (moto cannot start a Python Lambda runtime without Docker)."""
+    from support.stepfunctions import (
+        deploy_state_machine,
+        execute_in_running_mock,
+        record_retry_waits,
+        run_execution,
+        run_lambdas_in_process,
+    )
+
+    execute_in_running_mock(monkeypatch)
+    record_retry_waits(monkeypatch)
+    calls: list[dict[str, Any]] = []
+
+    def evaluate(event: dict[str, Any]) -> dict[str, Any]:
+        calls.append(event)
+        return evaluate_workspace.handler(event, context)
+
+    run_lambdas_in_process(monkeypatch, {"evaluate_workspace": evaluate})
+    _workspace(wiring, "hr")
+    wiring.metadata.create_workspace(
+        Workspace("empty", "Empty", wiring.embedder.model_id, 384, ChunkingSettings(200, 40))
+    )
+    _workspace(wiring, "ops")  # not opted in: never evaluated
+    for workspace in ("hr", "empty"):
+        wiring.eval_cases.set_scheduled(workspace, True)
+    sfn, machine = deploy_state_machine(
+        "scheduled-evaluation",
+        ASL.read_text(encoding="utf-8"),
+        {"EvaluateWorkspaceFunctionArn": "evaluate_workspace"},
+    )
+
+    done = run_execution(sfn, machine, {})
+
+    assert done["status"] == "SUCCEEDED"
+    results = {r["workspaceId"]: r for r in json.loads(done["output"])["results"]}
+    assert sorted(results) == ["empty", "hr"]
+    assert results["hr"]["figures"] == FIGURES
+    assert results["empty"]["failed"] is True
+    assert results["empty"]["error"]["Error"] == "BadRequest"
+    assert "no accepted eval cases" in results["empty"]["error"]["Cause"]
+    assert calls[0] == {"action": "list"}
+    assert sorted(c.get("workspaceId", "") for c in calls[1:]) == ["empty", "hr"]
+    _object(stack, results["hr"]["resultKey"])  # the run's result is in the bucket
