@@ -120,6 +120,8 @@ class ScheduledEvaluation(pulumi.ComponentResource):
     """The Standard workflow a schedule starts."""
     function_name: pulumi.Output[str]
     """The evaluation function (also how operators accept a baseline or opt a workspace in)."""
+    function_role_arn: pulumi.Output[str]
+    """The function's role (it reads the vector stores: data access policies must name it)."""
     schedule_name: pulumi.Output[str]
     """The EventBridge Scheduler schedule."""
     alarm_name: pulumi.Output[str]
@@ -171,6 +173,7 @@ class ScheduledEvaluation(pulumi.ComponentResource):
         self.results_bucket_name = results.bucket.bucket
         self.state_machine_arn = machine.arn
         self.function_name = function.function_name
+        self.function_role_arn = function.role_arn
         self.schedule_name = schedule.name
         self.alarm_name = alarm.name
         self.register_outputs(
@@ -178,6 +181,7 @@ class ScheduledEvaluation(pulumi.ComponentResource):
                 "results_bucket_name": self.results_bucket_name,
                 "state_machine_arn": self.state_machine_arn,
                 "function_name": self.function_name,
+                "function_role_arn": self.function_role_arn,
                 "schedule_name": self.schedule_name,
                 "alarm_name": self.alarm_name,
             }
