@@ -651,7 +651,7 @@ def test_everything_on_stack_has_nat_endpoints_and_workers_in_the_vpc(everything
     assert sorted(interface) == ["bedrock-runtime", "sagemaker.runtime", "secretsmanager"]
     assert everything.one("aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint")
     access = everything.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy")
-    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 5  # the four workers + the evaluation
+    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 5  # + evaluation
     assert len(everything.of_type("aws:sagemaker/endpoint:Endpoint")) == 5
 
 
