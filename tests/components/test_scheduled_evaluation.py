@@ -161,18 +161,3 @@ def test_the_alarm_fires_on_any_regression_into_the_alarm_topic():
     assert alarm["alarmActions"] == [TOPIC]
     assert alarm["treatMissingData"] == "notBreaching"
 
-
-def test_the_docstring_example_runs_as_written_and_is_in_the_infrastructure_docs():
-    from pathlib import Path
-
-    from .test_examples import example_of
-
-    source = example_of(ScheduledEvaluation)
-
-    def program():
-        exec(compile(source, "<ScheduledEvaluation example>", "exec"), {})
-
-    d = deploy(program)
-    assert d.of_type("chorus:index:ScheduledEvaluation")
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "infrastructure.md").read_text()
-    assert f"```python\n{source}```" in docs
