@@ -160,4 +160,3 @@ def test_the_alarm_fires_on_any_regression_into_the_alarm_topic():
     )
     assert alarm["alarmActions"] == [TOPIC]
     assert alarm["treatMissingData"] == "notBreaching"
-
