@@ -57,6 +57,8 @@ _EXPORTS = {
     "DashboardArgs": "dashboard",
     "LambdaDeployments": "deployments",
     "LambdaDeploymentsArgs": "deployments",
+    "ScheduledEvaluation": "scheduled_evaluation",
+    "ScheduledEvaluationArgs": "scheduled_evaluation",
 }
 
 __all__ = [
@@ -96,6 +98,8 @@ __all__ = [
     "NetworkArgs",
     "QueueWithDlq",
     "QueueWithDlqArgs",
+    "ScheduledEvaluation",
+    "ScheduledEvaluationArgs",
     "Shared",
     "SharedArgs",
     "StackSettings",
@@ -120,6 +124,7 @@ if TYPE_CHECKING:
     from .network import Network, NetworkArgs
     from .orchestrator import ChatOrchestrator, ChatOrchestratorArgs
     from .queues import DeadLetterQueue, DeadLetterQueueArgs, QueueWithDlq, QueueWithDlqArgs
+    from .scheduled_evaluation import ScheduledEvaluation, ScheduledEvaluationArgs
     from .settings import StackSettings
     from .shared import AppConfig, AppConfigArgs, Shared, SharedArgs
     from .stack import build_stack

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import prices as p
 from .alarms import has_chat_down, planned_alarms
+from .evaluation_cost import evaluation_lines
 from .observability_cost import alarm_args_for, idle_lines, per_thousand_chats_lines
 from .settings import STORE_KINDS, StackSettings, load_stack_file
 
@@ -292,6 +293,7 @@ def idle_items(s: StackSettings) -> tuple[list[Item], list[Item]]:
         )
     observed, observed_free = idle_lines(s)
     items.extend(Item(line.name, line.detail, line.usd) for line in observed)
+    items.extend(Item(line.name, line.detail, line.usd) for line in evaluation_lines(s))
     sources = polled_queues(s)
     polls = _idle_poll_requests(sources)
     if sources:

@@ -37,6 +37,7 @@ from .rules import (
     ThrottleBurst,
     ThrottleRate,
 )
+from .scheduled_evaluation import ScheduledEvaluation, ScheduledEvaluationArgs
 from .shared import CDN_SECRET_HEADER, parameter_arn
 from .validation import check_args
 from .vector_store import (
@@ -367,6 +368,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     statemachine_dir: str
     """Folder holding ``consensus_fanout.asl.json`` and ``reindex_workspace.asl.json``.
     Default: ``runtime/statemachines`` next to this package."""
+    evaluation: ScheduledEvaluationArgs
+    """Scheduled evaluation (``ScheduledEvaluation``: schedule, margin, concurrency...); its
+    function gets the chat worker's model and store grants, its alarm the alarm topic.
+    Default: none deployed."""
 
 
 class ChatOrchestrator(pulumi.ComponentResource):
@@ -524,6 +529,10 @@ class ChatOrchestrator(pulumi.ComponentResource):
         )
         self._event_paths(messaging)
         alarms = self._operations(messaging, workflows, ws, http, stage_name)
+        self.evaluation: ScheduledEvaluation | None = None
+        """The scheduled evaluation (None unless ``evaluation`` is given)."""
+        if args.get("evaluation") is not None:
+            self.evaluation = self._scheduled_evaluation(alarms)
 
         self.websocket_url = ws.url
         self.http_api_url = http.url
@@ -540,9 +549,10 @@ class ChatOrchestrator(pulumi.ComponentResource):
         self.function_names = pulumi.Output.all(
             **{module: fn.function_name for module, fn in self.functions.items()}
         )
-        self.worker_role_arns = pulumi.Output.all(
-            *[self.functions[m].role_arn for m in AURORA_CLIENTS]
-        )
+        readers = [self.functions[m].role_arn for m in AURORA_CLIENTS]
+        if self.evaluation is not None:  # it retrieves from the stores as the chat worker does
+            readers.append(self.evaluation.function_role_arn)
+        self.worker_role_arns = pulumi.Output.all(*readers)
         self.register_outputs(
             {
                 "websocket_url": self.websocket_url,
@@ -814,6 +824,19 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("UseAnswerCache", ANSWER_CACHE_ACTIONS, [tables.answer_cache_table_arn])
             ]
         connections = tables.connections_table_arn
+        self._chat_statements = [
+            *llm_access,
+            *guardrail,
+            *rerank,
+            *self._store_statements(args, writes=False),
+            *self._kendra_retrieve(args),
+            allow(
+                "StoreTurn", READ_ITEMS + WRITE_ITEMS, table_and_indexes(tables.sessions_table_arn)
+            ),
+            allow("ReadWorkspaces", READ_ITEMS, table_and_indexes(args["workspace_table_arn"])),
+            allow("ReadDocuments", READ_ITEMS, table_and_indexes(args["document_table_arn"])),
+        ]
+        """What answering a question needs (the scheduled evaluation asks the same way)."""
         self._function(
             "chat_worker",
             [
@@ -856,6 +879,29 @@ class ChatOrchestrator(pulumi.ComponentResource):
             snap_start=args.get("snap_start_workers", False),
             **self._in_vpc,
         )
+
+    def _scheduled_evaluation(self, alarms: ChatAlarms) -> ScheduledEvaluation:
+        """The scheduled evaluation, its function granted what the chat worker needs to answer
+        (models, stores, turns) and nothing of its delivery (connections, queues, fan-out)."""
+        args = self._args
+        config_arn = parameter_arn(args["config_parameter_name"], self._region, self._account)
+        evaluation: ScheduledEvaluationArgs = {
+            "code": args["code"],
+            "layers": args.get("layers", []),
+            "environment": self._base_env,
+            "statements": [
+                allow("ReadAppConfig", ["ssm:GetParameter"], [config_arn]),
+                *self._chat_statements,
+            ],
+            "workspace_table_arn": args["workspace_table_arn"],
+            "alarm_topic_arn": alarms.alarm_topic_arn,
+            "kms_key_arn": args.get("kms_key_arn"),
+            "log_retention_days": args.get("log_retention_days", 14),
+            "statemachine_dir": args.get("statemachine_dir", str(DEFAULT_STATEMACHINE_DIR)),
+            **args["evaluation"],
+            **self._in_vpc,
+        }
+        return ScheduledEvaluation(self._name, evaluation, opts=pulumi.ResourceOptions(parent=self))
 
     def _chat_source_statements(self, messaging: ChatMessaging) -> list[Statement]:
         """Consume the chat and invalidation queues, or send failed events to the chat DLQ."""

@@ -67,6 +67,10 @@ PRICES: dict[str, float] = {
     "s3vectors_storage_gb_month": 0.06,
     "s3vectors_query_million": 2.50,
     "s3vectors_query_tb_processed": 0.004,
+    "scheduler_invocation_million": 1.00,
+    "standard_transition_thousand": 0.025,
+    "s3_put_thousand": 0.005,
+    "s3_get_thousand": 0.0004,
 }
 """Unit prices (USD). ``*_month`` per month, ``*_hour`` per hour, ``*_million`` per million."""
 
@@ -130,6 +134,23 @@ CHAT_ASSUMPTIONS: dict[str, float] = {
     "log_kb": 6,
 }
 """What one chat does, for the per-1,000-chats figure (change them, the model follows)."""
+
+EVALUATION_ASSUMPTIONS: dict[str, float] = {
+    "seconds_per_case": 4.0,
+    "memory_gb": 1.0,
+    "list_seconds": 1.0,
+    "result_kb_per_case": 3.0,
+    "report_kb": 150.0,
+    "transitions_per_run": 4,
+    "transitions_per_workspace": 3,
+    "metrics_per_workspace": 7,
+}
+"""A scheduled evaluation run (``chorus:evaluation``): each case is one chat turn in the
+evaluation function (the chat worker's 4 s at 1 GB, and its tokens, DynamoDB items); the list
+step ~1 s; a run's result.json ~3 KB per case and report.html ~150 KB (SVG plots, when
+matplotlib ships); Standard workflow transitions: list, map, done + ~3 per workspace (iteration,
+task, result); 7 metrics per workspace (6 headline figures + ``EvalRegressions``) and the
+``EvalRegressions`` rollup."""
 
 SQS_POLLERS_PER_EVENT_SOURCE = 5
 """Lambda long-polls an SQS event source with about five concurrent pollers when idle."""

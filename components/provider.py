@@ -48,6 +48,7 @@ from . import (
     network,
     orchestrator,
     queues,
+    scheduled_evaluation,
     shared,
     vector_store,
     workflows,
@@ -76,6 +77,7 @@ COMPONENTS: list[type[ComponentResource]] = [
     alarms.ChatAlarms,
     dashboard.Dashboard,
     deployments.LambdaDeployments,
+    scheduled_evaluation.ScheduledEvaluation,
 ]
 """Every component the provider offers (``chorus:index:<Name>``)."""
 

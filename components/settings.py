@@ -464,6 +464,40 @@ class SemanticCacheSettings(_Section):
     max_entries_per_workspace: int = Field(200, ge=1, le=100_000)
 
 
+class EvaluationSettings(_Section):
+    """``chorus:evaluation``: scheduled evaluation of the opted-in workspaces' eval sets
+    (``components.scheduled_evaluation``; docs/evaluation.md, "Scheduled evaluation"). Off by
+    default: nothing is deployed and ``chorus cost`` shows $0."""
+
+    enabled: bool = False
+    schedule: str = "cron(0 6 ? * MON *)"
+    """EventBridge Scheduler expression (``cron(...)``, ``rate(...)``). Default: Mondays 06:00."""
+    timezone: str = "UTC"
+    margin: float = Field(0.02, ge=0, le=1)
+    """How far a headline figure may fall below the accepted baseline before it counts as a
+    regression (absolute, on the 0–1 scale)."""
+    max_concurrency: int = Field(2, ge=1, le=40)
+    """Workspaces evaluated at once (each run asks the models once per case)."""
+    mode: AnswerMode = "single"
+    models: list[str] = []
+    """Models of the runs. Default: the mode's default model."""
+    result_expiry_days: int = Field(90, ge=1, le=3650)
+    """Days a run's JSON and HTML report are kept (baselines are kept)."""
+    workspaces: int = Field(3, ge=0, le=10_000)
+    """For ``chorus cost`` only: opted-in workspaces to price a month of runs for."""
+    cases_per_workspace: int = Field(50, ge=1, le=1000)
+    """For ``chorus cost`` only: accepted cases per workspace."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _scheduler_expression(cls, value: str) -> str:
+        if not (value.startswith(("cron(", "rate(")) and value.endswith(")")):
+            raise ValueError(
+                "use an EventBridge Scheduler expression: cron(0 6 ? * MON *) or rate(7 days)"
+            )
+        return value
+
+
 class LambdaSettings(_Section):
     architecture: LambdaArchitecture = "x86_64"
     requirements: list[str] | None = None
@@ -546,6 +580,7 @@ class StackSettings(_Section):
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     event_paths: EventPathSettings = EventPathSettings()
     semantic_cache: SemanticCacheSettings = SemanticCacheSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
     observability: ObservabilitySettings = ObservabilitySettings()
     frontend: FrontendSettings = FrontendSettings()

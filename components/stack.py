@@ -463,6 +463,17 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
             deployment_interval_minutes=obs.deployment.interval_minutes,
         )
     chat_args["alarm_thresholds"] = obs.thresholds.model_dump()  # type: ignore[typeddict-item]
+    evaluation = settings.evaluation
+    if evaluation.enabled:  # chorus:evaluation; off (nothing deployed) by default
+        chat_args["evaluation"] = {
+            "schedule": evaluation.schedule,
+            "schedule_timezone": evaluation.timezone,
+            "margin": evaluation.margin,
+            "max_concurrency": evaluation.max_concurrency,
+            "mode": evaluation.mode,
+            "models": evaluation.models,
+            "result_expiry_days": evaluation.result_expiry_days,
+        }
     endpoints = sagemaker_endpoint_labels(settings)
     if endpoints:
         chat_args["sagemaker_endpoint_names"] = {

@@ -16,6 +16,11 @@ from ..core.eval_cases import CaseStatus, EvalCase
 from .dynamodb_metadata import now_iso
 
 CASE_PREFIX = "evalcase#"
+SCHEDULE_ITEM = "evalschedule"
+"""The item that opts a workspace into scheduled evaluation. Unlike the cases it carries
+``created_at``, so the ``by_object_type`` index lists the opted-in workspaces under this
+``object_type`` (one query, no scan); it sorts outside the record/settings range that
+``get_workspace`` reads and goes with the workspace's partition when it is deleted."""
 
 
 def _clean(value: str | None) -> str | None:
@@ -90,6 +95,22 @@ class DynamoDBEvalCases:
     def delete_case(self, workspace_id: str, case_id: str) -> bool:
         old = self._table.delete_item(Key=self._key(workspace_id, case_id), ReturnValues="ALL_OLD")
         return "Attributes" in old
+
+    def set_scheduled(self, workspace_id: str, enabled: bool) -> None:
+        """Opt the workspace into (or out of) scheduled evaluation (``scheduledEvaluation``)."""
+        key = {"workspace_id": workspace_id, "object_type": SCHEDULE_ITEM}
+        if enabled:
+            self._table.put_item(Item={**key, "created_at": now_iso(), "scheduled": True})
+        else:
+            self._table.delete_item(Key=key)
+
+    def scheduled_workspaces(self) -> list[str]:
+        """Ids of the workspaces opted into scheduled evaluation, oldest opt-in first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_object_type",
+            "KeyConditionExpression": "object_type = :t",
+        }
+        return [str(i["workspace_id"]) for i in self._query({":t": SCHEDULE_ITEM}, **kwargs)]
 
     def _query(self, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["ExpressionAttributeValues"] = values

@@ -1,7 +1,8 @@
 """``chorus eval answers`` and ``chorus eval generate``: answer quality, end to end.
 
 ``answers`` asks every question of a BEIR-format set (or of a workspace, with qrels naming its
-document ids) through the real chat service and prints one JSON object: per question and
+document ids; without files, the workspace's accepted eval set) through the real chat service
+and prints one JSON object: per question and
 overall retrieval hit@k / nDCG@10, citation precision and recall, grounding shares, agreement,
 similarity to the reference answer, refusal correctness, latency, tokens and cost
 (``core/answer_evaluation.py``). ``--report`` writes the HTML report with plots, ``--compare``
@@ -14,6 +15,7 @@ Example::
     chorus eval answers --corpus corpus.jsonl --queries queries.jsonl --qrels qrels.tsv \\
         --answers answers.jsonl --mode consensus --report report.html > now.json
     chorus eval answers ... --compare baseline.json --tolerance 0.02   # exit 1 on regression
+    chorus eval answers --workspace hr-handbook --report hr.html  # its accepted eval set
 """
 
 from __future__ import annotations
@@ -101,8 +103,9 @@ def _print_comparison(comparison: dict[str, Any]) -> None:
 
 @click.command("answers")
 @click.option("--corpus", type=FILE, default=None, help="BEIR corpus.jsonl (else: --workspace).")
-@click.option("--queries", type=FILE, required=True, help="BEIR queries.jsonl.")
-@click.option("--qrels", type=FILE, required=True, help="TSV: query-id, corpus-id, score.")
+@click.option("--queries", type=FILE, default=None, help="BEIR queries.jsonl (else: the "
+              "--workspace's accepted eval set).")  # fmt: skip
+@click.option("--qrels", type=FILE, default=None, help="TSV: query-id, corpus-id, score.")
 @click.option(
     "--answers",
     "answers_file",
@@ -131,8 +134,8 @@ def _print_comparison(comparison: dict[str, Any]) -> None:
 @click.option("--home", default=None, help="Data folder (default $CHORUS_HOME or ~/.chorus).")
 def answers(
     corpus: Path | None,
-    queries: Path,
-    qrels: Path,
+    queries: Path | None,
+    qrels: Path | None,
     answers_file: Path | None,
     workspace: str | None,
     mode: str,
@@ -153,6 +156,10 @@ def answers(
 
     if corpus is None and workspace is None:
         raise click.UsageError("give --corpus (BEIR files) or --workspace (an ingested one)")
+    if (queries is None) != (qrels is None):
+        raise click.UsageError("give both --queries and --qrels, or neither (the workspace's set)")
+    if queries is None and corpus is not None:
+        raise click.UsageError("--corpus needs --queries and --qrels")
     if k < 1:
         raise click.UsageError("--k must be at least 1")
     if tolerance < 0:
@@ -160,7 +167,8 @@ def answers(
     previous = _read_previous(compare) if compare is not None else None
     started = time.perf_counter()
     try:
-        if corpus is not None:  # check every file before loading a model
+        if corpus is not None and queries is not None and qrels is not None:
+            # check every file before loading a model
             load_cases(queries, qrels, load_corpus(corpus).keys(), answers_file)
         services = _open_services(home, local_llm)
         try:

@@ -90,8 +90,11 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def render_report(report: Mapping[str, Any]) -> str:
-    """The report as one HTML page (questions in the report's order: worst first)."""
+def render_report(report: Mapping[str, Any], *, plots: bool = True) -> str:
+    """The report as one HTML page (questions in the report's order: worst first).
+
+    ``plots=False`` leaves the plots out (where matplotlib is not installed: the Lambda
+    layer does not ship it); the figures and the table are the same."""
     k = report["k"]
     overall = report["overall"]
     questions = report["questions"]
@@ -118,6 +121,12 @@ def render_report(report: Mapping[str, Any]) -> str:
         else ""
     )
     models = ", ".join(report.get("models") or []) or "default"
+    plotted = (
+        "".join(_plots(questions))
+        if plots
+        else "<p>Plots are drawn where matplotlib is installed (<code>chorus eval answers "
+        "--report</code>); this report was rendered without it.</p>"
+    )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>chorus eval answers</title>
 <style>
@@ -131,7 +140,7 @@ tr.detail td {{ color: #555; font-size: 90%; }} .warn {{ color: #a33; }}
 ({report["unanswerable"]} unanswerable), {report["errors"]} errors.</p>
 {note}
 <h2>Overall</h2><table>{headline}</table>
-<h2>Plots</h2><div class="plots">{"".join(_plots(questions))}</div>
+<h2>Plots</h2><div class="plots">{plotted}</div>
 <h2>Questions, worst first</h2>
 <table><tr>{header}</tr>{"".join(rows)}</table>
 </body></html>

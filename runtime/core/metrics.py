@@ -70,6 +70,18 @@ class MetricName(StrEnum):
     INGEST_FAILURES = "IngestFailures"
     """One per failed or unreadable (skipped) document; dimension ``Reason`` (the exception
     type)."""
+    EVAL_CITATION_PRECISION = "EvalCitationPrecision"
+    """Scheduled evaluation (``core.scheduled_evaluation``): one value per run, dimension
+    ``Workspace``; shares in [0, 1] (unit None)."""
+    EVAL_CITATION_RECALL = "EvalCitationRecall"
+    EVAL_GROUNDING_SUPPORTED = "EvalGroundingSupported"
+    EVAL_REFUSAL_ACCURACY = "EvalRefusalAccuracy"
+    EVAL_QUALITY = "EvalQuality"
+    EVAL_LATENCY_P95 = "EvalLatencyP95"
+    """Milliseconds to ``final``, 95th percentile over the run's questions."""
+    EVAL_REGRESSIONS = "EvalRegressions"
+    """Headline figures worse than the workspace's accepted baseline by more than the margin;
+    dimension ``Workspace``, also rolled up to the service (what the alarm watches)."""
 
 
 CLIENT_ERROR_CODES = frozenset(
@@ -271,6 +283,19 @@ class OperationsMetrics:
             # a skipped document is one chorus cannot read (the only reason it skips one)
             label = UnsupportedDocument.__name__ if outcome == "skipped" else failure_reason(reason)
             record(MetricName.INGEST_FAILURES, 1, Unit.COUNT, {"Reason": label}, rollup=True)
+
+    # -- scheduled evaluation -----------------------------------------------------------------
+
+    def evaluation(self, workspace_id: str, figures: Mapping[str, float], regressions: int) -> None:
+        """One scheduled run's headline ``figures`` (``MetricName`` value → number) and its
+        count of regressions against the baseline, per workspace."""
+        workspace = {"Workspace": workspace_id}
+        for name, value in figures.items():
+            unit = Unit.MILLISECONDS if name == MetricName.EVAL_LATENCY_P95 else Unit.NONE
+            self.sink.record(MetricName(name), value, unit, workspace)
+        self.sink.record(
+            MetricName.EVAL_REGRESSIONS, regressions, Unit.COUNT, workspace, rollup=True
+        )
 
 
 def failure_reason(reason: str | None) -> str:

@@ -72,11 +72,24 @@ def prepare_workspace(
     return PreparedWorkspace(target, list(corpus), scratch, ingest)
 
 
+def workspace_cases(services: Any, workspace: Workspace) -> list[EvalCase]:
+    """The workspace's accepted eval cases (candidates wait for review; rejected ones never
+    run); ``BadRequest`` when it has none."""
+    cases = services.backend.eval_cases.list_cases(workspace.id, status="accepted")
+    if not cases:
+        raise BadRequest(
+            f"workspace {workspace.name!r} has no accepted eval cases; add some (the app's eval "
+            "set panel, POST /workspaces/{id}/eval-cases, a JSONL import) or accept candidates, "
+            "or pass --queries and --qrels"
+        )
+    return cases
+
+
 def run_answer_eval(
     services: Any,
     *,
-    queries: Path,
-    qrels: Path,
+    queries: Path | None = None,
+    qrels: Path | None = None,
     corpus: Path | None = None,
     answers: Path | None = None,
     workspace: str | None = None,
@@ -89,15 +102,26 @@ def run_answer_eval(
     """Load the cases, prepare the workspace, ask every question, return the report.
 
     Files are read and checked (cases against the corpus ids) before anything is ingested.
+    Without ``queries`` and ``qrels`` the cases are ``workspace``'s accepted eval set, asked in
+    that workspace as it is (no corpus); the report's ``eval_set`` says which it was.
     """
+    from_set = queries is None and qrels is None
+    if from_set and (workspace is None or corpus is not None):
+        raise BadRequest("without --queries and --qrels, name a --workspace (and no --corpus)")
+    if not from_set and (queries is None or qrels is None):
+        raise BadRequest("give both --queries and --qrels, or neither (a workspace's eval set)")
     documents = load_corpus(corpus) if corpus is not None else None
     if documents is not None:
         cases = load_cases(queries, qrels, documents.keys(), answers)
     prepared = prepare_workspace(services, documents, workspace)
     try:
-        if documents is None:
+        if from_set:
+            cases = workspace_cases(services, prepared.workspace)
+        elif documents is None:
             cases = load_cases(queries, qrels, prepared.document_ids, answers)
-        return run_cases(services, prepared, cases, mode, models, k, clock, on_case)
+        report = run_cases(services, prepared, cases, mode, models, k, clock, on_case)
+        report["eval_set"] = "workspace" if from_set else "files"
+        return report
     finally:
         if prepared.scratch:
             services.delete_workspace(prepared.workspace.id)

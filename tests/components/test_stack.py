@@ -91,6 +91,7 @@ EVERYTHING_ON = {
         "rerank": {"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"},
     },
     "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
+    "chorus:evaluation": {"enabled": True, "schedule": "cron(0 4 * * ? *)", "maxConcurrency": 4},
     "chorus:deletionProtection": True,
 }  # fmt: skip
 
@@ -453,7 +454,9 @@ def test_app_config_guardrail_is_accepted_by_the_runtime_settings(everything):
     )
 
 
-def test_only_the_chat_worker_role_may_apply_the_guardrail(everything):
+def test_only_the_roles_that_answer_questions_may_apply_the_guardrail(everything):
+    """The chat worker, and the scheduled evaluation, which answers through the same chat
+    service (a run must score the answers users get)."""
     guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
     appliers = {}
     for policy in everything.resources:
@@ -462,7 +465,10 @@ def test_only_the_chat_worker_role_may_apply_the_guardrail(everything):
         for statement in json.loads(policy.inputs["policy"])["Statement"]:
             if "bedrock:ApplyGuardrail" in statement["Action"]:
                 appliers[policy.name] = (statement["Action"], statement["Resource"])
-    assert appliers == {"chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail])}
+    assert appliers == {
+        "chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
+        "chat-evaluate-workspace-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
+    }
 
 
 RERANK_MODEL_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/cohere.rerank-v3-5:0"
@@ -485,7 +491,7 @@ def test_app_config_gives_the_runtime_the_rerank_model_as_it_reads_it(everything
     )
 
 
-def test_only_the_chat_worker_role_may_rerank_and_only_with_the_configured_model(everything):
+def test_only_the_answering_roles_may_rerank_and_only_with_the_configured_model(everything):
     grants: dict[str, set[tuple[str, str]]] = {}
     for policy in everything.resources:
         if policy.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
@@ -496,11 +502,11 @@ def test_only_the_chat_worker_role_may_rerank_and_only_with_the_configured_model
                     if action == "bedrock:Rerank" or resource == RERANK_MODEL_ARN:
                         grants.setdefault(policy.name, set()).add((action, resource))
     # Rerank takes no resource; AWS also checks InvokeModel on the model it names.
+    answering = {("bedrock:Rerank", "*"), ("bedrock:InvokeModel", RERANK_MODEL_ARN)}
+    # the scheduled evaluation answers through the same chat service as the chat worker
     assert grants == {
-        "chat-chat-worker-policy": {
-            ("bedrock:Rerank", "*"),
-            ("bedrock:InvokeModel", RERANK_MODEL_ARN),
-        }
+        "chat-chat-worker-policy": answering,
+        "chat-evaluate-workspace-policy": answering,
     }
 
 
@@ -645,7 +651,7 @@ def test_everything_on_stack_has_nat_endpoints_and_workers_in_the_vpc(everything
     assert sorted(interface) == ["bedrock-runtime", "sagemaker.runtime", "secretsmanager"]
     assert everything.one("aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint")
     access = everything.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy")
-    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 4
+    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 5  # + evaluation
     assert len(everything.of_type("aws:sagemaker/endpoint:Endpoint")) == 5
 
 
@@ -659,7 +665,8 @@ def test_lambdas_in_vpc_attach_the_aurora_clients_behind_the_database_rule(every
     for fn in everything.of_type("aws:lambda/function:Function"):
         if fn.inputs.get("vpcConfig") and fn.name.startswith("chat-"):
             attached[fn.inputs["handler"].split(".")[2]] = fn.inputs["vpcConfig"]
-    assert set(attached) == set(AURORA_CLIENTS)
+    # with the scheduled evaluation, which retrieves (and stores turns) as the chat worker does
+    assert set(attached) == {*AURORA_CLIENTS, "evaluate_workspace"}
     for config in attached.values():
         assert set(config["subnetIds"]) == private and len(private) == 3
         assert config["securityGroupIds"] == [lambda_sg]
@@ -1107,3 +1114,42 @@ def test_a_semantic_cache_on_aurora_without_aurora_is_refused_naming_the_key():
                 "chorus:semanticCache": {"enabled": True, "store": "aurora"},
             }
         )
+
+
+# -- scheduled evaluation ------------------------------------------------------------------------
+
+
+def test_dev_deploys_no_scheduled_evaluation(dev):
+    assert dev.of_type("aws:scheduler/schedule:Schedule") == []
+    assert [r.name for r in dev.resources if "evaluat" in r.name or "eval-" in r.name] == []
+
+
+def test_scheduled_evaluation_is_composed_behind_its_config_with_the_alarm_topic(everything):
+    schedule = everything.one("aws:scheduler/schedule:Schedule").inputs
+    assert schedule["scheduleExpression"] == "cron(0 4 * * ? *)"
+    machine = everything.one("aws:sfn/stateMachine:StateMachine", "scheduled-evaluation")
+    assert (
+        json.loads(machine.inputs["definition"])["States"]["EvaluateWorkspaces"]["MaxConcurrency"]
+        == 4
+    )
+    alarm = everything.one("aws:cloudwatch/metricAlarm:MetricAlarm", "eval-regression").inputs
+    topic = everything.one("aws:sns/topic:Topic", "alarms").state["arn"]
+    assert alarm["alarmActions"] == [topic]
+    fn = everything.one("aws:lambda/function:Function", "evaluate-workspace")
+    policy = json.loads(
+        everything.named("chat-evaluate-workspace-policy", "aws:iam/rolePolicy:RolePolicy").inputs[
+            "policy"
+        ]
+    )
+    sids = {s["Sid"] for s in policy["Statement"]}
+    assert {"ReadAppConfig", "InvokeBedrock", "StoreTurn", "KeepResults", "ReadEvalSets"} <= sids
+    assert not sids & {"StreamToClient", "ReadConnections", "IdempotencyRecords", "RunFanout"}
+    assert fn.inputs["vpcConfig"]["subnetIds"]  # lambdasInVpc: with the other Aurora clients
+
+
+def test_the_evaluation_role_may_read_opensearch_as_the_workers_do(everything):
+    role = everything.one("aws:iam/role:Role", "evaluate-workspace").state["arn"]
+    access = everything.one(
+        "aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy", "workers"
+    ).inputs["policy"]
+    assert role in json.loads(access)[0]["Principal"]

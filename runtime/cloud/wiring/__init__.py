@@ -12,6 +12,7 @@ module                        handlers                                    loads 
 ``models``                    fanout_model, fanout_agreement              + the scorers
 ``ingest``                    ingest_worker, reindex_document             + stores, ingestion
 ``chat``                      chat_worker                                 + retrieval, chat
+``evaluation``                evaluate_workspace                          as ``chat``
 ============================  ==========================================  ===================
 
 ``runtime.cloud.services.CloudServices`` composes them all (the REST API and the tests use it).

@@ -50,6 +50,16 @@ def test_without_a_corpus_or_a_workspace_there_is_nothing_to_ask():
     assert result.exit_code == 2 and "give --corpus" in result.output
 
 
+def test_queries_without_qrels_are_refused():
+    result = invoke("--workspace", "hr", "--queries", str(SET / "queries.jsonl"))
+    assert result.exit_code == 2 and "give both --queries and --qrels, or neither" in result.output
+
+
+def test_a_corpus_without_queries_is_refused():
+    result = invoke("--corpus", str(SET / "corpus.jsonl"))
+    assert result.exit_code == 2 and "--corpus needs --queries and --qrels" in result.output
+
+
 def test_a_malformed_corpus_is_refused_before_any_model_loads(tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"_id": "a", "text": "fine"}\n{"_id": "b", "text": \n')

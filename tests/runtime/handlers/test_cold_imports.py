@@ -143,6 +143,18 @@ NOT_LOADED_BY = {
         "chorus.runtime.cloud.services",
         "chorus.runtime.cloud.stores",
     ),
+    "evaluate_workspace": (
+        *FIRST_INVOCATION,
+        "numpy",
+        "matplotlib",
+        "langchain_text_splitters",
+        "chorus.runtime.core.answer_evaluation",
+        "chorus.runtime.core.ingestion",
+        "chorus.runtime.cloud.scheduled_evaluation",
+        "chorus.runtime.cloud.chat_jobs",
+        "chorus.runtime.cloud.services",
+        "chorus.runtime.adapters.s3_eval_results",
+    ),
     "db_setup": (
         "numpy",
         "pydantic",

@@ -19,6 +19,7 @@ import pytest
 from chorus.runtime.adapters.openai_compatible import OpenAICompatibleProvider
 from chorus.runtime.core.answering import LLMAnswerer
 from chorus.runtime.core.errors import BadRequest
+from chorus.runtime.core.eval_cases import EvalCase
 from chorus.runtime.core.orchestration import ModelPrice
 from chorus.runtime.local.answer_evaluation import run_answer_eval
 from chorus.runtime.local.services import open_services
@@ -273,3 +274,46 @@ def test_an_unknown_model_is_refused_before_any_question_is_asked(services, serv
     with pytest.raises(BadRequest, match="unknown model 'nope'; available: extractive"):
         run_answer_eval(services, corpus=SET / "corpus.jsonl", models=["nope"], **FILES)
     assert server.requests == []
+
+
+def _workspace_with_eval_set(services, name: str) -> str:
+    """``name`` holding the bundled corpus, and an eval set of two accepted cases, a candidate
+    and a rejected one (the last two must never be asked)."""
+    run_answer_eval(services, corpus=SET / "corpus.jsonl", workspace=name, **FILES)
+    workspace = services.find_workspace(name)
+    cases = services.backend.eval_cases
+    for case in (
+        EvalCase("right", "What is form QL-88 for?", ("ql88",), reference_answer=QL88),
+        EvalCase("wrong", "What is form QL-38 for?", ("ql38",)),
+        EvalCase("pending", "Who won the 1998 chess olympiad?", answerable=False,
+                 origin="feedback", status="candidate"),
+        EvalCase("dropped", "What is the capital of Atlantis?", answerable=False,
+                 status="rejected"),
+    ):  # fmt: skip
+        cases.put_case(workspace.id, case)
+    return workspace.id
+
+
+def test_a_workspace_without_files_is_evaluated_on_its_accepted_eval_set(services, server):
+    _workspace_with_eval_set(services, "answer-eval-set")
+    server.requests.clear()
+    report = run_answer_eval(services, workspace="answer-eval-set", models=["scripted"])
+    assert report["eval_set"] == "workspace" and report["ingest"]["reused"] is True
+    questions = by_id(report)
+    assert sorted(questions) == ["right", "wrong"]
+    assert len(server.requests) == 2  # the candidate and the rejected case were never asked
+    assert questions["right"]["quality"] == 1.0 and questions["right"]["similarity"] == 1.0
+    assert (questions["wrong"]["citation_precision"], questions["wrong"]["quality"]) == (0.0, 0.6)
+    assert report["overall"]["citation_precision"] == 0.5
+
+
+def test_a_workspace_with_no_accepted_case_is_refused(services):
+    run_answer_eval(services, corpus=SET / "corpus.jsonl", workspace="answer-eval-empty", **FILES)
+    with pytest.raises(BadRequest, match="has no accepted eval cases"):
+        run_answer_eval(services, workspace="answer-eval-empty")
+
+
+def test_files_are_still_the_set_when_given_with_a_workspace(services):
+    run_answer_eval(services, corpus=SET / "corpus.jsonl", workspace="answer-eval-files", **FILES)
+    report = run_answer_eval(services, workspace="answer-eval-files", **FILES)
+    assert report["eval_set"] == "files" and report["cases"] == 4  # the qrels name four
