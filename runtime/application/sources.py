@@ -16,7 +16,7 @@ from .caller import Caller
 from .ports import SourceBackend, Sources
 from .requests import AddSource
 from .views import Reply
-from .workspaces import find_workspace
+from .workspaces import find_workspace, require_writable
 
 if TYPE_CHECKING:  # the REST Lambda imports this module: no numpy at cold start
     from ..core.ingestion import IngestResult
@@ -59,6 +59,7 @@ def add_source(backend: SourceBackend, caller: Caller, workspace_id: str, body: 
     """Fetch and index a source now. ``201`` with the report (site, feed) or the documents'
     outcomes (text, Q&A)."""
     workspace = find_workspace(backend, caller, workspace_id)
+    require_writable(workspace)
     sources = _sources(backend)
     if body.kind in ("site", "feed"):
         if not body.url:

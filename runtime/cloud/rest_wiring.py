@@ -87,7 +87,12 @@ class RestWiring:
     @cached_property
     def offer(self) -> Offer:
         vs = self.settings.vector_store
-        return Offer(tuple(vs.stores), vs.default_store, self.settings.max_upload_bytes)
+        return Offer(
+            tuple(vs.stores),
+            vs.default_store,
+            self.settings.max_upload_bytes,
+            knowledge_bases=vs.knowledge_bases,
+        )
 
     @cached_property
     def records(self) -> DynamoDBMetadataStore:
