@@ -126,6 +126,15 @@ IDEMPOTENCY_ACTIONS = [
 """What Powertools' ``DynamoDBPersistenceLayer`` calls on its table."""
 
 
+def knowledge_base_arn(
+    knowledge_base_id: str, region: pulumi.Input[str], account: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """ARN of a Bedrock knowledge base from its 10-character id."""
+    return pulumi.Output.concat(
+        "arn:aws:bedrock:", region, ":", account, ":knowledge-base/", knowledge_base_id
+    )
+
+
 def guardrail_arn(
     guardrail: pulumi.Input[str], region: pulumi.Input[str], account: pulumi.Input[str]
 ) -> pulumi.Output[str]:
@@ -293,6 +302,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """OpenSearch Serverless collection. Default: none."""
     kendra_index_arn: pulumi.Input[str]
     """Kendra index: ``kendra:Retrieve`` for the chat worker and ``rest_api``. Default: none."""
+    knowledge_base_ids: list[str]
+    """Existing Bedrock knowledge bases workspaces may point at: ``bedrock:Retrieve`` on exactly
+    these (``arn:aws:bedrock:<region>:<account>:knowledge-base/<id>``) for the chat worker and
+    ``rest_api``. Default: none (no grant)."""
     kendra_metadata_prefix: pulumi.Input[str]
     """With ``kendra_index_arn``: prefix of the documents bucket where the ingest worker (and
     ``reindex_document``) write and delete ``<prefix><key>.metadata.json`` files for the Kendra
@@ -822,6 +835,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 *rerank,
                 *self._store_statements(args, writes=False),
                 *self._kendra_retrieve(args),
+                *self._knowledge_base_retrieve(args),
                 allow(
                     "StoreTurn",
                     READ_ITEMS + WRITE_ITEMS,
@@ -966,6 +980,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             [
                 *self._store_statements(args, writes=True),
                 *self._kendra_retrieve(args),
+                *self._knowledge_base_retrieve(args),
                 allow("ManageWorkspaces", manage, table_and_indexes(args["workspace_table_arn"])),
                 allow("ManageDocuments", manage, table_and_indexes(args["document_table_arn"])),
                 allow("ManageSessions", manage, table_and_indexes(tables.sessions_table_arn)),
@@ -1179,6 +1194,14 @@ class ChatOrchestrator(pulumi.ComponentResource):
         if args.get("kendra_index_arn") is None:
             return []
         return [allow("RetrieveKendra", ["kendra:Retrieve"], [args["kendra_index_arn"]])]
+
+    def _knowledge_base_retrieve(self, args: ChatOrchestratorArgs) -> list[Statement]:
+        """Knowledge bases are retrieve-only: ``bedrock:Retrieve`` on the configured ones."""
+        ids = list(args.get("knowledge_base_ids") or [])
+        if not ids:
+            return []
+        arns = [knowledge_base_arn(i, self._region, self._account) for i in ids]
+        return [allow("RetrieveKnowledgeBases", ["bedrock:Retrieve"], arns)]
 
     @staticmethod
     def _kendra_metadata(args: ChatOrchestratorArgs) -> list[Statement]:

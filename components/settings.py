@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -535,6 +535,10 @@ class ObservabilitySettings(_Section):
     deployment: DeploymentSettings = DeploymentSettings()
 
 
+KnowledgeBaseId = Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
+"""A Bedrock knowledge base id: 10 upper-case letters and digits (``ABCDE12345``)."""
+
+
 class StackSettings(_Section):
     """Everything ``__main__.py`` needs, validated before any resource is declared."""
 
@@ -550,6 +554,10 @@ class StackSettings(_Section):
     observability: ObservabilitySettings = ObservabilitySettings()
     frontend: FrontendSettings = FrontendSettings()
     """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
+    knowledge_bases: list[KnowledgeBaseId] = []
+    """``chorus:knowledgeBases``: ids of existing Bedrock knowledge bases (same region and
+    account) a workspace may point at (store ``knowledgebase``, retrieve-only). The chat worker
+    and ``rest_api`` get ``bedrock:Retrieve`` on exactly these. Default: none."""
     log_retention_days: LogRetentionDays = 14
     deletion_protection: bool = False
     tags: dict[str, str] = {}

@@ -237,7 +237,7 @@ def retrieval_filter(filters: Mapping[str, Any]) -> dict[str, Any]:
     ``equals``, a list of strings by ``listContains`` of each (containment, as on every store)."""
     clauses: list[dict[str, Any]] = []
     for key, value in filters.items():
-        if isinstance(value, str | bool) or (isinstance(value, int | float)):
+        if isinstance(value, str | bool | int | float):
             clauses.append({"equals": {"key": key, "value": value}})
         elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
             clauses.extend({"listContains": {"key": key, "value": v}} for v in value)

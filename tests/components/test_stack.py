@@ -366,6 +366,43 @@ def test_kendra_is_retrieved_by_chat_and_rest_and_fed_metadata_by_the_indexers(e
     assert metadata == {"s3Prefix": "kendra-metadata/"}
 
 
+KNOWLEDGE_BASES = ["ABCDE12345", "FGHIJ67890"]
+
+
+@pytest.fixture(scope="module")
+def with_knowledge_bases():
+    """Pulumi.dev.yaml with two existing Bedrock knowledge bases (``chorus:knowledgeBases``)."""
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    return _deploy(parse_settings({**config, "chorus:knowledgeBases": KNOWLEDGE_BASES}))
+
+
+def test_knowledge_bases_are_retrieved_by_chat_and_rest_on_exactly_their_arns(
+    with_knowledge_bases,
+):
+    arns = [f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{i}" for i in KNOWLEDGE_BASES]
+    for module in ("chat_worker", "rest_api"):
+        retrieve = _worker_statements(with_knowledge_bases, module)["RetrieveKnowledgeBases"]
+        assert (retrieve["Action"], retrieve["Resource"]) == (["bedrock:Retrieve"], arns)
+        policy = {"Version": "2012-10-17", "Statement": [retrieve]}
+        assert analyze_policy_string(json.dumps(policy)).findings == []
+    for module in ("ingest_worker", "reindex_document", "ws_message", "fanout_model"):
+        statements = _worker_statements(with_knowledge_bases, module)
+        assert "bedrock:Retrieve" not in json.dumps(statements), module
+
+
+def test_knowledge_bases_reach_the_app_config_as_a_store(with_knowledge_bases):
+    parameter = with_knowledge_bases.one("aws:ssm/parameter:Parameter", "app-config")
+    stores = json.loads(parameter.inputs["value"])["vectorStore"]["stores"]
+    assert stores["knowledgebase"] == {"knowledgeBaseIds": KNOWLEDGE_BASES}
+
+
+def test_without_knowledge_bases_nothing_may_retrieve_from_one(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert "knowledgebase" not in config["vectorStore"]["stores"]
+    for module in ("chat_worker", "rest_api"):
+        assert "RetrieveKnowledgeBases" not in _worker_statements(dev, module)
+
+
 def test_the_key_lets_s3_vectors_index_only_when_s3_vectors_is_deployed(everything):
     policy = json.loads(everything.one("aws:kms/key:Key").inputs["policy"])
     [statement] = [s for s in policy["Statement"] if s["Sid"] == "S3VectorsIndexing"]

@@ -144,7 +144,10 @@ class StoreWiring(MetadataWiring):
             workspace = self.metadata.get_workspace(workspace_id)
             if workspace is None or not workspace.knowledge_base_id:
                 raise NotFound(f"workspace {workspace_id!r} points at no Bedrock knowledge base")
-            known[workspace_id] = (workspace.knowledge_base_id, workspace.knowledge_base_search_type)
+            known[workspace_id] = (
+                workspace.knowledge_base_id,
+                workspace.knowledge_base_search_type,
+            )
         return known[workspace_id]
 
     @cached_property

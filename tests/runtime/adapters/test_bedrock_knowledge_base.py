@@ -36,9 +36,7 @@ def request(text: str, n: int, token: str | None = None, **search: Any) -> dict[
     body: dict[str, Any] = {
         "knowledgeBaseId": KB,
         "retrievalQuery": {"text": text},
-        "retrievalConfiguration": {
-            "vectorSearchConfiguration": {"numberOfResults": n, **search}
-        },
+        "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": n, **search}},
     }
     if token:
         body["nextToken"] = token
@@ -180,7 +178,9 @@ def test_more_than_a_page_follows_next_token_until_k_results(stubbed):
 def test_a_short_last_page_ends_the_search(stubbed):
     kb, stubber = stubbed
     stubber.add_response(
-        "retrieve", {"retrievalResults": [web_result("https://e.com/a", "only one")]}, request("q", 50)
+        "retrieve",
+        {"retrievalResults": [web_result("https://e.com/a", "only one")]},
+        request("q", 50),
     )
     assert len(kb.search("ws", "q", k=50)) == 1
 
