@@ -80,6 +80,9 @@ HTTP_ROUTES = (
     "PATCH /workspaces/{workspaceId}/eval-cases/{caseId}",
     "DELETE /workspaces/{workspaceId}/eval-cases/{caseId}",
     "POST /sessions/{sessionId}/messages/{messageId}/eval-case",
+    "GET /workspaces/{workspaceId}/sources",
+    "POST /workspaces/{workspaceId}/sources",
+    "POST /workspaces/{workspaceId}/sources/sync",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
 

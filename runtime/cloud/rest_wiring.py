@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..adapters.stepfunctions_reindex import StepFunctionsReindexer
     from ..application.ports import ChunkStore, DocumentIndex, EmbeddingModel
     from ..core.ports import Embedder, VectorStore
+    from .sources import CloudSources
     from .wiring.ingest import IngestWiring
 
 
@@ -115,6 +116,24 @@ class RestWiring:
         )
 
     @cached_property
+    def sources(self) -> CloudSources:
+        """Sites, feeds, text and Q&A: recorded in the workspace table and handed to the
+        ``sync_sources`` function (``runtime/cloud/sources.py``); no fetch runs here."""
+        from ..adapters.dynamodb_sources import DynamoDBSourceLedger
+        from .sources import CloudSources
+
+        ledger = DynamoDBSourceLedger(
+            self.session.resource("dynamodb", config=_retries()), self.settings.tables.workspace
+        )
+        function = self.settings.sources_sync_function
+        sender = None
+        if function:
+            from ..adapters.work_senders import LambdaAsyncWorkSender
+
+            sender = LambdaAsyncWorkSender(self.client("lambda"), function)
+        return CloudSources(ledger, sender)
+
+    @cached_property
     def embedding(self) -> EmbeddingModel:
         if self._embedder is not None:
             return self._embedder
@@ -150,7 +169,8 @@ class RestWiring:
     def _data_plane(self) -> IngestWiring:
         """The deployed vector stores and the ingestor's delete path (document-changed events
         included), built only by a request that deletes chunks: the ingest workers' wiring."""
-        from .wiring.ingest import IngestWiring
+        from .sources import CloudSources
+    from .wiring.ingest import IngestWiring
 
         return IngestWiring(
             self.settings,
