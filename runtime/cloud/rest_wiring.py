@@ -169,8 +169,7 @@ class RestWiring:
     def _data_plane(self) -> IngestWiring:
         """The deployed vector stores and the ingestor's delete path (document-changed events
         included), built only by a request that deletes chunks: the ingest workers' wiring."""
-        from .sources import CloudSources
-    from .wiring.ingest import IngestWiring
+        from .wiring.ingest import IngestWiring
 
         return IngestWiring(
             self.settings,
