@@ -485,6 +485,10 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         )
     if settings.knowledge_bases:
         chat_args["knowledge_base_ids"] = list(settings.knowledge_bases)
+    if settings.sources.enabled:
+        chat_args["sources_sync"] = True
+        if settings.sources.sync_rate:
+            chat_args["sources_sync_rate"] = settings.sources.sync_rate
     if vs.dynamodb.enabled:
         chat_args["chunks_table_arn"] = store.chunks_table_arn
     if vs.s3_vectors.enabled:
