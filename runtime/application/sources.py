@@ -18,9 +18,9 @@ from .views import Reply
 from .workspaces import find_workspace, require_writable
 
 if TYPE_CHECKING:  # the REST Lambda imports this module: no numpy or pydantic at cold start
-    from .requests import AddSource
     from ..core.ingestion import IngestResult
     from ..core.source_sync import Source
+    from .requests import AddSource
 
 
 def _sources(backend: SourceBackend) -> Sources:
