@@ -100,7 +100,7 @@ ROLLED_OUT_FUNCTIONS = (
 """The workers and API functions shipped through CodeDeploy (the connection handlers and the
 authorizer are tiny and change rarely)."""
 
-AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
+AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api", "sync_sources")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
 document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
 

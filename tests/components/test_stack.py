@@ -960,7 +960,8 @@ def test_main_reads_the_dev_config_and_exports_the_urls(monkeypatch, tmp_path):
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
     d = deploy(program, stack="dev")
-    assert len(d.of_type("aws:lambda/function:Function")) == 10  # no database setup: no Aurora
+    # no database setup (no Aurora); sync_sources (chorus:sources.enabled by default)
+    assert len(d.of_type("aws:lambda/function:Function")) == 11
     assert d.one("aws:ssm/parameter:Parameter", "app-config").inputs["name"] == "/chorus/dev/config"
     [(model_dir, code_dir, _)] = archives  # the dev embedder, from its PyPI package
     assert (Path(model_dir) / "config.json").exists()
