@@ -60,7 +60,9 @@ def alarm_args_for(settings: StackSettings) -> ChatAlarmsArgs:
         "dead_letter_queues": dict.fromkeys(dead_letter_queues, PLACEHOLDER),
         "queues": dict.fromkeys(queues, PLACEHOLDER),
         "async_functions": dict.fromkeys(async_functions, PLACEHOLDER),
-        "functions": dict.fromkeys(FUNCTION_LABELS, PLACEHOLDER),
+        "functions": dict.fromkeys(
+            FUNCTION_LABELS + (("sync_sources",) if settings.sources.enabled else ()), PLACEHOLDER
+        ),
         "lambda_error_alarms": orch.lambda_error_alarms,
         "http_api_id": PLACEHOLDER,
         "websocket_api_id": PLACEHOLDER,
@@ -84,7 +86,8 @@ FUNCTION_LABELS = (
     "chat_worker",
     "rest_api",
 )
-"""``ChatOrchestrator``'s handler functions (the ones a per-function Errors alarm watches)."""
+"""``ChatOrchestrator``'s handler functions (the ones a per-function Errors alarm watches);
+``sync_sources`` too when ``chorus:sources.enabled``."""
 
 
 def idle_lines(settings: StackSettings) -> tuple[list[CostLine], list[CostLine]]:

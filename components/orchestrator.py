@@ -3,6 +3,8 @@ workflows and alarms (each a component of its own, usable alone)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
@@ -21,7 +23,7 @@ from .chat_messaging import ChatMessaging
 from .chat_tables import ChatTables
 from .deployments import DeploymentStrategy, LambdaDeployments
 from .function import LambdaFunction, LambdaFunctionArgs
-from .iam import Statement, allow, kms_statements, policy_json
+from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
 from .naming import moved_under, tagged
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
@@ -81,6 +83,9 @@ HTTP_ROUTES = (
     "PATCH /workspaces/{workspaceId}/eval-cases/{caseId}",
     "DELETE /workspaces/{workspaceId}/eval-cases/{caseId}",
     "POST /sessions/{sessionId}/messages/{messageId}/eval-case",
+    "GET /workspaces/{workspaceId}/sources",
+    "POST /workspaces/{workspaceId}/sources",
+    "POST /workspaces/{workspaceId}/sources/sync",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
 
@@ -96,7 +101,7 @@ ROLLED_OUT_FUNCTIONS = (
 """The workers and API functions shipped through CodeDeploy (the connection handlers and the
 authorizer are tiny and change rarely)."""
 
-AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
+AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api", "sync_sources")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
 document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
 
@@ -125,6 +130,28 @@ IDEMPOTENCY_ACTIONS = [
     "dynamodb:UpdateItem",
 ]
 """What Powertools' ``DynamoDBPersistenceLayer`` calls on its table."""
+
+
+SCHEDULE_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+"""An EventBridge Scheduler rate expression (``rate(6 hours)``)."""
+
+
+def rate_seconds(rate: str) -> int:
+    """Seconds between two runs of a ``rate(...)`` expression."""
+    match = SCHEDULE_RATE.match(rate)
+    if match is None:
+        raise ValueError(f"{rate!r} is not a rate expression like 'rate(6 hours)'")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
+    return int(match.group(1)) * unit
+
+
+def knowledge_base_arn(
+    knowledge_base_id: str, region: pulumi.Input[str], account: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """ARN of a Bedrock knowledge base from its 10-character id."""
+    return pulumi.Output.concat(
+        "arn:aws:bedrock:", region, ":", account, ":knowledge-base/", knowledge_base_id
+    )
 
 
 def guardrail_arn(
@@ -294,6 +321,18 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """OpenSearch Serverless collection. Default: none."""
     kendra_index_arn: pulumi.Input[str]
     """Kendra index: ``kendra:Retrieve`` for the chat worker and ``rest_api``. Default: none."""
+    sources_sync: bool
+    """Deploy ``sync_sources``, the function that fetches web and feed sources (and indexes
+    text and Q&A sources) that ``rest_api`` hands it. Default: False (the REST API then refuses
+    sources with ``not_deployed``)."""
+    sources_sync_rate: str
+    """With ``sources_sync``: an EventBridge Scheduler ``rate(...)`` expression re-syncing every
+    due source on that schedule (a role that may only invoke the function's live alias).
+    Default: none (no schedule; sources sync when added or on ``POST .../sources/sync``)."""
+    knowledge_base_ids: list[str]
+    """Existing Bedrock knowledge bases workspaces may point at: ``bedrock:Retrieve`` on exactly
+    these (``arn:aws:bedrock:<region>:<account>:knowledge-base/<id>``) for the chat worker and
+    ``rest_api``. Default: none (no grant)."""
     kendra_metadata_prefix: pulumi.Input[str]
     """With ``kendra_index_arn``: prefix of the documents bucket where the ingest worker (and
     ``reindex_document``) write and delete ``<prefix><key>.metadata.json`` files for the Kendra
@@ -783,6 +822,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
             memory_size=512,
         )
         reindex_document = self._indexers(tables, messaging, llm_access)
+        if args.get("sources_sync", False):
+            self._sources_sync(messaging, llm_access)
         workflows = ChatWorkflows(
             self._name,
             {
@@ -845,6 +886,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 *rerank,
                 *self._store_statements(args, writes=False),
                 *self._kendra_retrieve(args),
+                *self._knowledge_base_retrieve(args),
                 allow(
                     "StoreTurn",
                     READ_ITEMS + WRITE_ITEMS,
@@ -1007,11 +1049,18 @@ class ChatOrchestrator(pulumi.ComponentResource):
         bucket_arn = args["documents_bucket_arn"]
         read_cdn_secret, cdn_env = self._cdn_check()
         manage = READ_ITEMS + WRITE_ITEMS
+        sources_grant: list[Statement] = []
+        sources_env: dict[str, pulumi.Input[str]] = {}
+        sync = self.functions.get("sync_sources")
+        if sync is not None:  # rest_api hands sources over; it never fetches or embeds
+            sources_grant = [allow("HandOverSources", ["lambda:InvokeFunction"], [sync.target_arn])]
+            sources_env = {"CHORUS_SOURCES_SYNC_FUNCTION": sync.target_arn}
         self._function(
             "rest_api",
             [
                 *self._store_statements(args, writes=True),
                 *self._kendra_retrieve(args),
+                *self._knowledge_base_retrieve(args),
                 allow("ManageWorkspaces", manage, table_and_indexes(args["workspace_table_arn"])),
                 allow("ManageDocuments", manage, table_and_indexes(args["document_table_arn"])),
                 allow("ManageSessions", manage, table_and_indexes(tables.sessions_table_arn)),
@@ -1032,14 +1081,77 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("AnnounceChanges", ["sns:Publish"], [messaging.document_changed_topic_arn]),
                 *read_cdn_secret,
                 *kms_statements(args.get("kms_key_arn"), encrypt=True),
+                *sources_grant,
             ],
             environment={
                 "CHORUS_REINDEX_STATE_MACHINE_ARN": workflows.reindex_state_machine_arn,
                 **cdn_env,
+                **sources_env,
             },
             timeout=29,
             memory_size=512,
             **self._in_vpc,
+        )
+
+    def _sources_sync(self, messaging: ChatMessaging, llm_access: list[Statement]) -> None:
+        """``sync_sources``: fetches sources into workspaces (embedder, store writes, document
+        and workspace records — the ledger is workspace-table items), optionally on a schedule."""
+        args = self._args
+        topic = messaging.document_changed_topic_arn
+        manage = READ_ITEMS + WRITE_ITEMS
+        sync = self._function(
+            "sync_sources",
+            [
+                *self._store_statements(args, writes=True),
+                *[
+                    s
+                    for s in llm_access
+                    if s["Sid"] in ("InvokeSageMakerEndpoints", "InvokeBedrock")
+                ],
+                allow("TrackDocuments", manage, table_and_indexes(args["document_table_arn"])),
+                allow("TrackSources", manage, table_and_indexes(args["workspace_table_arn"])),
+                allow("AnnounceChanges", ["sns:Publish"], [topic]),
+                *kms_statements(args.get("kms_key_arn"), encrypt=True),
+            ],
+            environment={"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic},
+            timeout=900,
+            memory_size=2048,
+            reserved_concurrency=2,
+            **self._in_vpc,
+        )
+        rate = args.get("sources_sync_rate")
+        if rate is None:
+            return
+        role = aws.iam.Role(
+            f"{self._name}-sources-schedule-role",
+            assume_role_policy=assume_role_policy("scheduler.amazonaws.com", self._account),
+            description="EventBridge Scheduler: invokes sync_sources (its live alias) only",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-sources-schedule-policy",
+            role=role.name,
+            policy=policy_json(
+                [allow("InvokeSyncSources", ["lambda:InvokeFunction"], [sync.target_arn])]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.scheduler.Schedule(
+            f"{self._name}-sources-schedule",
+            description="Re-fetch due web and feed sources (ETag/Last-Modified: idempotent)",
+            schedule_expression=rate,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(
+                mode="FLEXIBLE", maximum_window_in_minutes=15
+            ),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=sync.target_arn,
+                role_arn=role.arn,
+                input=json.dumps({"minAgeSeconds": rate_seconds(rate) // 2}),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=2, maximum_event_age_in_seconds=3600
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _event_paths(self, messaging: ChatMessaging) -> None:
@@ -1225,6 +1337,14 @@ class ChatOrchestrator(pulumi.ComponentResource):
         if args.get("kendra_index_arn") is None:
             return []
         return [allow("RetrieveKendra", ["kendra:Retrieve"], [args["kendra_index_arn"]])]
+
+    def _knowledge_base_retrieve(self, args: ChatOrchestratorArgs) -> list[Statement]:
+        """Knowledge bases are retrieve-only: ``bedrock:Retrieve`` on the configured ones."""
+        ids = list(args.get("knowledge_base_ids") or [])
+        if not ids:
+            return []
+        arns = [knowledge_base_arn(i, self._region, self._account) for i in ids]
+        return [allow("RetrieveKnowledgeBases", ["bedrock:Retrieve"], arns)]
 
     @staticmethod
     def _kendra_metadata(args: ChatOrchestratorArgs) -> list[Statement]:

@@ -72,6 +72,12 @@ LAMBDA_REQUIREMENTS = (
     "opensearch-py>=2.6,<3",
     "lemminflect>=0.2.3,<0.3",
     "python-slugify>=8,<10",
+    "httpx>=0.27,<1",
+    "trafilatura>=2.0,<3",
+    "feedparser>=6.0,<7",
+    "protego>=0.3,<1",
+    "lxml>=5.2,<7",
+    "lxml_html_clean>=0.4,<1",
 )
 """What the handlers import (directly or through ``runtime.{cloud,core,adapters}``), as
 Lambda-platform wheels: every store a workspace can pick is reachable from the workers, so
@@ -79,7 +85,9 @@ Lambda-platform wheels: every store a workspace can pick is reachable from the w
 2.x, since 3.x pulls gRPC and protobuf (~25 MB) for a transport chorus does not use.
 ``lemminflect`` (lemmas for the grounding judge's contradiction check; pure Python + ~1 MB of
 data) ships for the chat worker; ``python-slugify`` (with ``text-unidecode``, ~0.3 MB) makes
-workspace ids from names in any script (``runtime/application/naming.py``).
+workspace ids from names in any script (``runtime/application/naming.py``); httpx, trafilatura
+(with lxml), feedparser, protego and ``lxml_html_clean`` fetch and read web and feed sources in
+``sync_sources`` (``runtime/cloud/sources.py``).
 torch/transformers (local models) and the local server's packages are not needed on Lambda;
 boto3/botocore/urllib3 come with the runtime."""
 
@@ -97,6 +105,7 @@ IMPORT_NAMES = {
     "pyyaml": "yaml",
     "opensearch-py": "opensearchpy",
     "python-slugify": "slugify",
+    "lxml_html_clean": "lxml_html_clean",
 }
 """Distribution name (lower case) → top-level module, where they differ."""
 

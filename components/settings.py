@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -569,6 +569,23 @@ class ObservabilitySettings(_Section):
     deployment: DeploymentSettings = DeploymentSettings()
 
 
+class SourcesSettings(_Section):
+    """``chorus:sources``: web, feed, text and Q&A sources in the cloud (docs/sources.md)."""
+
+    enabled: bool = True
+    """Deploy ``sync_sources``, the function that fetches and indexes sources ($0 idle). Off:
+    the REST API refuses sources with ``not_deployed``."""
+    sync_rate: str | None = Field(
+        None, pattern=r"^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$"
+    )
+    """An EventBridge Scheduler rate (``rate(6 hours)``) re-fetching every due source. Default:
+    none (dev: sources sync when added or on ``POST .../sources/sync``)."""
+
+
+KnowledgeBaseId = Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
+"""A Bedrock knowledge base id: 10 upper-case letters and digits (``ABCDE12345``)."""
+
+
 class StackSettings(_Section):
     """Everything ``__main__.py`` needs, validated before any resource is declared."""
 
@@ -585,6 +602,11 @@ class StackSettings(_Section):
     observability: ObservabilitySettings = ObservabilitySettings()
     frontend: FrontendSettings = FrontendSettings()
     """Declared after ``orchestrator``: its check reads ``orchestrator.requireCdnHeader``."""
+    sources: SourcesSettings = SourcesSettings()
+    knowledge_bases: list[KnowledgeBaseId] = []
+    """``chorus:knowledgeBases``: ids of existing Bedrock knowledge bases (same region and
+    account) a workspace may point at (store ``knowledgebase``, retrieve-only). The chat worker
+    and ``rest_api`` get ``bedrock:Retrieve`` on exactly these. Default: none."""
     log_retention_days: LogRetentionDays = 14
     deletion_protection: bool = False
     tags: dict[str, str] = {}

@@ -166,6 +166,9 @@ def vector_store_config(settings: StackSettings, store: VectorStore) -> dict[str
             "indexId": store.kendra_index_id,
             "metadataPrefix": store.kendra_metadata_prefix,
         }
+    if settings.knowledge_bases:
+        # runtime.cloud.settings reads vectorStore.stores.knowledgebase.knowledgeBaseIds
+        stores["knowledgebase"] = {"knowledgeBaseIds": list(settings.knowledge_bases)}
     return {
         "embeddingDimension": vs.embedding_dimension,
         "defaultStore": vs.default_store,
@@ -491,6 +494,12 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
             kendra_index_arn=store.kendra_index_arn,
             kendra_metadata_prefix=vs.kendra.metadata_prefix,
         )
+    if settings.knowledge_bases:
+        chat_args["knowledge_base_ids"] = list(settings.knowledge_bases)
+    if settings.sources.enabled:
+        chat_args["sources_sync"] = True
+        if settings.sources.sync_rate:
+            chat_args["sources_sync_rate"] = settings.sources.sync_rate
     if vs.dynamodb.enabled:
         chat_args["chunks_table_arn"] = store.chunks_table_arn
     if vs.s3_vectors.enabled:

@@ -135,6 +135,7 @@ class DynamoDBMetadataStore:
             "chunk_overlap": workspace.chunking.chunk_overlap,
             "store": workspace.store,
             **_tuned_settings(workspace.chunking, workspace.retrieval),
+            **_knowledge_base(workspace),
         }
         try:
             self._client.transact_write_items(
@@ -756,7 +757,18 @@ def _workspace(record: Mapping[str, Any], settings: Mapping[str, Any]) -> Worksp
         store=settings["store"],
         created_at=_parse_time(record.get("created_at")),
         retrieval=json.loads(settings.get("retrieval") or "{}"),
+        knowledge_base_id=settings.get("knowledge_base_id") or None,
+        knowledge_base_search_type=settings.get("knowledge_base_search_type") or None,
     )
+
+
+def _knowledge_base(workspace: Workspace) -> dict[str, str]:
+    """Settings-item attributes of a workspace that retrieves from a Bedrock knowledge base."""
+    fields = {
+        "knowledge_base_id": workspace.knowledge_base_id,
+        "knowledge_base_search_type": workspace.knowledge_base_search_type,
+    }
+    return {key: value for key, value in fields.items() if value}
 
 
 def _tuned_settings(chunking: ChunkingSettings, retrieval: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import BadRequest, ChorusError
+from ..core.errors import BadRequest, ReadOnlyStore
 from ..core.models import Chunk, SearchHit
 
 PAGE_SIZE_LIMIT = 100
@@ -39,13 +39,6 @@ PAGE_SIZE_LIMIT = 100
 
 QUERY_TEXT_LIMIT = 1000
 """Kendra rejects query text over 1,000 characters; longer questions are cut, not refused."""
-
-
-class ReadOnlyStore(ChorusError):
-    """A write reached a store that is fed by something else."""
-
-    code = "read_only_store"
-    http_status = 409
 
 
 class KendraRetriever:

@@ -15,7 +15,7 @@ from ..core.parsing import document_id_for, parse_document, safe_document_name
 from .caller import Caller
 from .ports import Backend
 from .views import NO_CONTENT, Reply, document_view
-from .workspaces import find_workspace
+from .workspaces import find_workspace, require_writable
 
 if TYPE_CHECKING:  # pydantic loads with the first request that has a body
     from .requests import UploadRequest
@@ -51,6 +51,7 @@ def upload_document(
     that cannot be parsed is ``415`` and changes nothing.
     """
     workspace = find_workspace(backend, caller, workspace_id)
+    require_writable(workspace)
     model = backend.embedding.model_id
     if workspace.embedding_model != model:
         raise BadRequest(
@@ -80,7 +81,7 @@ def request_upload(
     ``201`` with ``documentId``, ``document``, ``upload`` (``method``, ``url``, ``headers``,
     ``expiresAt``) and the object ``key``.
     """
-    find_workspace(backend, caller, workspace_id)
+    require_writable(find_workspace(backend, caller, workspace_id))
     files = backend.files
     if files is None:
         raise BadRequest(

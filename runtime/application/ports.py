@@ -142,11 +142,15 @@ class Offer:
 
     stores: the vector stores a workspace may pick; default_store: the one it gets otherwise.
     max_upload_bytes: the largest document accepted.
+    knowledge_bases: the Bedrock knowledge bases a workspace may retrieve from.
     """
 
     stores: tuple[str, ...]
     default_store: str
     max_upload_bytes: int
+    knowledge_bases: tuple[str, ...] = ()
+    """Bedrock knowledge base ids a ``knowledgebase`` workspace may point at (the ones the
+    stack's functions may ``bedrock:Retrieve`` from)."""
 
 
 class Backend(Protocol):

@@ -37,6 +37,9 @@ class CreateWorkspace(_Body):
     splitOnHeadings: bool = True
     store: str | None = Field(None, min_length=1, max_length=50)
     groups: list[str] = Field(default_factory=list, max_length=20)
+    knowledgeBaseId: str | None = Field(None, pattern=r"^[0-9A-Z]{10}$")
+    """An existing Bedrock knowledge base to retrieve from (store ``knowledgebase``)."""
+    knowledgeBaseSearchType: Literal["HYBRID", "SEMANTIC"] | None = None
 
     @field_validator("name")
     @classmethod

@@ -14,13 +14,13 @@ from ..core.errors import BadRequest
 from ..core.sources import QAPair
 from .caller import Caller
 from .ports import SourceBackend, Sources
-from .requests import AddSource
 from .views import Reply
-from .workspaces import find_workspace
+from .workspaces import find_workspace, require_writable
 
-if TYPE_CHECKING:  # the REST Lambda imports this module: no numpy at cold start
+if TYPE_CHECKING:  # the REST Lambda imports this module: no numpy or pydantic at cold start
     from ..core.ingestion import IngestResult
     from ..core.source_sync import Source
+    from .requests import AddSource
 
 
 def _sources(backend: SourceBackend) -> Sources:
@@ -59,6 +59,7 @@ def add_source(backend: SourceBackend, caller: Caller, workspace_id: str, body: 
     """Fetch and index a source now. ``201`` with the report (site, feed) or the documents'
     outcomes (text, Q&A)."""
     workspace = find_workspace(backend, caller, workspace_id)
+    require_writable(workspace)
     sources = _sources(backend)
     if body.kind in ("site", "feed"):
         if not body.url:
@@ -69,29 +70,39 @@ def add_source(backend: SourceBackend, caller: Caller, workspace_id: str, body: 
             )
         else:
             report = sources.add_feed(workspace, body.url)
-        return Reply(201, report.as_dict())
+        return Reply(202 if report.queued else 201, report.as_dict())
     if body.kind == "text":
         if not body.text or not body.name:
             raise BadRequest("a text source needs a name and a text")
-        return Reply(
-            201, {"documents": [_result_view(sources.add_text(workspace, body.name, body.text))]}
-        )
-    if not body.pairs:
-        raise BadRequest("a qa source needs pairs: [{question, answer}, ...]")
-    results = sources.add_qa(workspace, [QAPair(p.question, p.answer) for p in body.pairs])
-    return Reply(201, {"documents": [_result_view(r) for r in results]})
+        results = [sources.add_text(workspace, body.name, body.text)]
+    else:
+        if not body.pairs:
+            raise BadRequest("a qa source needs pairs: [{question, answer}, ...]")
+        results = sources.add_qa(workspace, [QAPair(p.question, p.answer) for p in body.pairs])
+    queued = all(r.outcome == "queued" for r in results)
+    return Reply(202 if queued else 201, {"documents": [_result_view(r) for r in results]})
 
 
 def list_sources(backend: SourceBackend, caller: Caller, workspace_id: str) -> Reply:
-    """The workspace's sites and feeds with their last sync's status."""
+    """The workspace's sites and feeds with their last sync's status (and, in the cloud, how
+    many pages each has recorded)."""
     workspace = find_workspace(backend, caller, workspace_id)
-    return Reply(
-        200, {"sources": [source_view(s) for s in _sources(backend).list_sources(workspace.id)]}
-    )
+    sources = _sources(backend)
+    counter = getattr(sources, "page_count", None)  # the cloud's ledger counts a site's pages
+    views = []
+    for source in sources.list_sources(workspace.id):
+        view = source_view(source)
+        if callable(counter):
+            view["pages"] = counter(workspace.id, source.url)
+        views.append(view)
+    return Reply(200, {"sources": views})
 
 
 def sync_sources(backend: SourceBackend, caller: Caller, workspace_id: str) -> Reply:
-    """Re-fetch every site and feed (unchanged pages are skipped). ``200`` with the reports."""
+    """Re-fetch every site and feed (unchanged pages are skipped). ``200`` with the reports,
+    or ``202`` when the fetches were handed to a worker (the cloud)."""
     workspace = find_workspace(backend, caller, workspace_id)
+    require_writable(workspace)
     reports = _sources(backend).sync(workspace)
-    return Reply(200, {"sources": [r.as_dict() for r in reports]})
+    queued = any(r.queued for r in reports)
+    return Reply(202 if queued else 200, {"sources": [r.as_dict() for r in reports]})

@@ -46,6 +46,9 @@ def workspace_view(workspace: Workspace, documents: int | None = None) -> dict[s
         "store": workspace.store,
         "createdAt": _time(workspace.created_at),
     }
+    if workspace.knowledge_base_id:
+        body["knowledgeBaseId"] = workspace.knowledge_base_id
+        body["knowledgeBaseSearchType"] = workspace.knowledge_base_search_type
     if documents is not None:
         body["documents"] = documents
     return body

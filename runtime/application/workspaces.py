@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core.errors import BadRequest, Conflict, NotFound, UnsupportedStore
+from ..core.errors import BadRequest, Conflict, NotFound, ReadOnlyStore, UnsupportedStore
 from ..core.models import ChunkingSettings, Workspace
 from .access import may_use, require_deleter, require_manager, require_workspace
 from .caller import Caller
 from .naming import new_workspace_id
-from .ports import Backend
+from .ports import Backend, Offer
 from .views import NO_CONTENT, Reply, workspace_view
 
 if TYPE_CHECKING:  # pydantic loads with the first request that has a body
     from .requests import CreateWorkspace, TuneWorkspace
+
+
+KNOWLEDGE_BASE_STORE = "knowledgebase"
+"""The store kind of a workspace that retrieves from an existing Bedrock knowledge base."""
 
 
 def _chunking(size: int, overlap: int, **more: object) -> ChunkingSettings:
@@ -53,11 +57,12 @@ def add_workspace(backend: Backend, caller: Caller, body: CreateWorkspace) -> Wo
             code="unsupported_embedding_model",
         )
     offer = backend.offer
-    store = body.store or offer.default_store
+    store = body.store or (KNOWLEDGE_BASE_STORE if body.knowledgeBaseId else offer.default_store)
     if store not in offer.stores:
         raise UnsupportedStore(
             f"store {store!r} is not deployed here; choose one of {', '.join(offer.stores)}"
         )
+    _check_knowledge_base(offer, store, body)
     records = backend.records
 
     def build(workspace_id: str) -> Workspace:
@@ -68,6 +73,8 @@ def add_workspace(backend: Backend, caller: Caller, body: CreateWorkspace) -> Wo
             embedding_dim=embedding.dimension,
             chunking=chunking,
             store=store,
+            knowledge_base_id=body.knowledgeBaseId,
+            knowledge_base_search_type=body.knowledgeBaseSearchType,
         )
 
     def taken(workspace_id: str) -> bool:
@@ -87,6 +94,41 @@ def add_workspace(backend: Backend, caller: Caller, body: CreateWorkspace) -> Wo
         owner_id=caller.user_id,
         groups=body.groups,
     )
+
+
+def _check_knowledge_base(offer: Offer, store: str, body: CreateWorkspace) -> None:
+    """A ``knowledgebase`` workspace names one of the stack's knowledge bases; no other does."""
+    if store != KNOWLEDGE_BASE_STORE:
+        if body.knowledgeBaseId or body.knowledgeBaseSearchType:
+            raise BadRequest(
+                f"knowledgeBaseId belongs to store {KNOWLEDGE_BASE_STORE!r}, not {store!r}",
+                code="invalid_knowledge_base",
+            )
+        return
+    if not body.knowledgeBaseId:
+        raise BadRequest(
+            "a knowledgebase workspace needs knowledgeBaseId, the 10-character id of an "
+            "existing Bedrock knowledge base",
+            code="invalid_knowledge_base",
+        )
+    if body.knowledgeBaseId not in offer.knowledge_bases:
+        allowed = ", ".join(offer.knowledge_bases) or "none"
+        raise BadRequest(
+            f"knowledge base {body.knowledgeBaseId} is not one this stack may retrieve from "
+            f"(allowed: {allowed}); add it to chorus:knowledgeBases and run pulumi up",
+            code="invalid_knowledge_base",
+        )
+
+
+def require_writable(workspace: Workspace) -> None:
+    """``ReadOnlyStore`` for a workspace whose store is fed by something else (a Bedrock
+    knowledge base syncs its own data sources): nothing is uploaded, fetched or stored."""
+    if workspace.knowledge_base_id:
+        raise ReadOnlyStore(
+            f"workspace {workspace.name!r} retrieves from Bedrock knowledge base "
+            f"{workspace.knowledge_base_id}, which indexes its own data sources: add the "
+            "document to one of them and start a sync; chorus does not ingest into it"
+        )
 
 
 def list_workspaces(backend: Backend, caller: Caller) -> Reply:

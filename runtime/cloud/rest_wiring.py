@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..adapters.stepfunctions_reindex import StepFunctionsReindexer
     from ..application.ports import ChunkStore, DocumentIndex, EmbeddingModel
     from ..core.ports import Embedder, VectorStore
+    from .sources import CloudSources
     from .wiring.ingest import IngestWiring
 
 
@@ -87,7 +88,12 @@ class RestWiring:
     @cached_property
     def offer(self) -> Offer:
         vs = self.settings.vector_store
-        return Offer(tuple(vs.stores), vs.default_store, self.settings.max_upload_bytes)
+        return Offer(
+            tuple(vs.stores),
+            vs.default_store,
+            self.settings.max_upload_bytes,
+            knowledge_bases=vs.knowledge_bases,
+        )
 
     @cached_property
     def records(self) -> DynamoDBMetadataStore:
@@ -108,6 +114,24 @@ class RestWiring:
         return DynamoDBEvalCases(
             self.session.resource("dynamodb", config=_retries()), self.settings.tables.workspace
         )
+
+    @cached_property
+    def sources(self) -> CloudSources:
+        """Sites, feeds, text and Q&A: recorded in the workspace table and handed to the
+        ``sync_sources`` function (``runtime/cloud/sources.py``); no fetch runs here."""
+        from ..adapters.dynamodb_sources import DynamoDBSourceLedger
+        from .sources import CloudSources
+
+        ledger = DynamoDBSourceLedger(
+            self.session.resource("dynamodb", config=_retries()), self.settings.tables.workspace
+        )
+        function = self.settings.sources_sync_function
+        sender = None
+        if function:
+            from ..adapters.work_senders import LambdaAsyncWorkSender
+
+            sender = LambdaAsyncWorkSender(self.client("lambda"), function)
+        return CloudSources(ledger, sender)
 
     @cached_property
     def embedding(self) -> EmbeddingModel:

@@ -31,7 +31,7 @@ class ConfigurationError(ChorusError):
     http_status = 500
 
 
-STORE_KINDS = ("pgvector", "dynamodb", "opensearch", "s3vectors", "kendra")
+STORE_KINDS = ("pgvector", "dynamodb", "opensearch", "s3vectors", "kendra", "knowledgebase")
 """Vector stores the Lambda runtime can route a workspace to (``vectorStore.stores`` keys)."""
 
 
@@ -76,6 +76,15 @@ class KendraStoreSettings:
 
 
 @dataclass(frozen=True)
+class KnowledgeBaseStoreSettings:
+    """``vectorStore.stores.knowledgebase``: ``knowledgeBaseIds`` (required), the Bedrock
+    knowledge bases a workspace may point at — the ones the stack's functions may
+    ``bedrock:Retrieve`` from (``chorus:knowledgeBases``)."""
+
+    knowledge_base_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class VectorStoreSettings:
     """Where chunks live: the stores this stack deployed and the one new workspaces get.
 
@@ -105,6 +114,12 @@ class VectorStoreSettings:
     opensearch: OpenSearchStoreSettings | None = None
     s3vectors: S3VectorsStoreSettings | None = None
     kendra: KendraStoreSettings | None = None
+    knowledgebase: KnowledgeBaseStoreSettings | None = None
+
+    @property
+    def knowledge_bases(self) -> tuple[str, ...]:
+        """The knowledge base ids workspaces may retrieve from (empty without that store)."""
+        return self.knowledgebase.knowledge_base_ids if self.knowledgebase else ()
 
     @property
     def chunk_table(self) -> str:
@@ -240,6 +255,9 @@ class CloudSettings:
     document_changed_topic_arn: str = ""
     fanout_state_machine_arn: str = ""
     reindex_state_machine_arn: str = ""
+    sources_sync_function: str = ""
+    """``CHORUS_SOURCES_SYNC_FUNCTION``: the ``sync_sources`` function (its live alias) the REST
+    API hands site, feed, text and Q&A sources to; '' when not deployed."""
     api_keys_secret_arn: str | None = None
     idempotency_table: str | None = None
     websocket_endpoint: str = ""
@@ -419,18 +437,21 @@ _STORE_KEYS: dict[str, dict[str, str]] = {
     "opensearch": {"collectionEndpoint": "collection_endpoint", "index": "index"},
     "s3vectors": {"vectorBucketName": "vector_bucket_name", "indexName": "index_name"},
     "kendra": {"indexId": "index_id", "metadataPrefix": "metadata_prefix"},
+    "knowledgebase": {"knowledgeBaseIds": "knowledge_base_ids"},
 }
 _REQUIRED = {
     "dynamodb": ("table",),
     "opensearch": ("collectionEndpoint",),
     "s3vectors": ("vectorBucketName",),
     "kendra": ("indexId",),
+    "knowledgebase": ("knowledgeBaseIds",),
 }
 _STORE_SETTINGS: dict[str, type] = {
     "dynamodb": DynamoDBStoreSettings,
     "opensearch": OpenSearchStoreSettings,
     "s3vectors": S3VectorsStoreSettings,
     "kendra": KendraStoreSettings,
+    "knowledgebase": KnowledgeBaseStoreSettings,
 }
 _ACCESS = ("direct", "dataApi")
 
@@ -479,9 +500,25 @@ def _store_settings(kind: str, raw: Any) -> Any:
     for key in _REQUIRED.get(kind, ()):
         if not raw.get(key):
             raise ConfigurationError(f"{where}.{key} is missing")
+    if kind == "knowledgebase":
+        return KnowledgeBaseStoreSettings(_knowledge_base_ids(raw["knowledgeBaseIds"], where))
     return _STORE_SETTINGS[kind](
         **{attr: raw[key] for key, attr in known.items() if raw.get(key) is not None}
     )
+
+
+_KNOWLEDGE_BASE_ID = re.compile(r"^[0-9A-Z]{10}$")
+
+
+def _knowledge_base_ids(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(
+        isinstance(i, str) and _KNOWLEDGE_BASE_ID.match(i) for i in raw
+    ):
+        raise ConfigurationError(
+            f"{where}.knowledgeBaseIds must be a list of knowledge base ids (10 upper-case "
+            f"letters and digits), not {raw!r}"
+        )
+    return tuple(raw)
 
 
 def _vector_store(raw: Mapping[str, Any]) -> VectorStoreSettings:
@@ -582,6 +619,8 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
         or config.get("fanoutStateMachineArn", ""),
         reindex_state_machine_arn=env.get("CHORUS_REINDEX_STATE_MACHINE_ARN")
         or config.get("reindexStateMachineArn", ""),
+        sources_sync_function=env.get("CHORUS_SOURCES_SYNC_FUNCTION")
+        or config.get("sourcesSyncFunction", ""),
         api_keys_secret_arn=config.get("apiKeysSecretArn") or None,
         idempotency_table=tables.get("idempotency") or None,
         websocket_endpoint=env.get("CHORUS_WEBSOCKET_ENDPOINT", ""),

@@ -41,6 +41,7 @@ CAPABILITIES: dict[str, tuple[bool, bool]] = {
     "opensearch": (True, True),
     "s3vectors": (True, False),
     "kendra": (False, True),
+    "knowledgebase": (False, True),
 }
 """What each store kind can search by; tests check it against the adapter classes' flags."""
 

@@ -68,6 +68,14 @@ class UnsupportedStore(ChorusError):
     http_status = 400
 
 
+class ReadOnlyStore(ChorusError):
+    """A write reached a store that is fed by something else (Kendra's data source, a Bedrock
+    knowledge base's sync)."""
+
+    code = "read_only_store"
+    http_status = 409
+
+
 class UnsupportedOperation(ChorusError):
     """The store cannot do this; a capability flag says so and the caller should check it."""
 

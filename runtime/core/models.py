@@ -62,6 +62,12 @@ class Workspace:
     created_at: datetime | None = None
     retrieval: Mapping[str, Any] = field(default_factory=dict)
     """Tuned overrides of ``RetrievalSettings`` (``chorus tune retrieval``); empty: defaults."""
+    knowledge_base_id: str | None = None
+    """With ``store == "knowledgebase"``: the Bedrock knowledge base the workspace retrieves
+    from (it syncs its own data sources; chorus ingests nothing into it)."""
+    knowledge_base_search_type: str | None = None
+    """``HYBRID`` or ``SEMANTIC`` (Retrieve's ``overrideSearchType``); None: the knowledge base's
+    own choice."""
 
 
 @dataclass(frozen=True)

@@ -85,9 +85,12 @@ class SourceReport:
     chunks: int = 0
     seconds: float = 0.0
     documents: list[str] = field(default_factory=list)
+    queued: bool = False
+    """True when the fetch was handed to a worker (the cloud): nothing is fetched yet."""
 
     def as_dict(self) -> dict[str, object]:
         return {
+            **({"queued": True} if self.queued else {}),
             "url": self.url,
             "kind": self.kind,
             "fetched": self.fetched,
@@ -145,19 +148,20 @@ class SourceIngest:
     def sync(self, workspace: Workspace) -> list[SourceReport]:
         """Re-fetch every source of the workspace; a failing source is recorded ``failed`` and
         the others carry on."""
-        reports = []
-        for source in self.ledger.list_sources(workspace.id):
-            try:
-                if source.kind == "site":
-                    reports.append(self._sync_site(workspace, source))
-                else:
-                    reports.append(self._sync_feed(workspace, source))
-            except SourceError as exc:
-                self.ledger.put_source(_failed(source, exc))
-                report = SourceReport(source.url, source.kind)
-                report.failed.append((source.url, f"{exc.code}: {exc.message}"))
-                reports.append(report)
-        return reports
+        return [self.sync_source(workspace, s) for s in self.ledger.list_sources(workspace.id)]
+
+    def sync_source(self, workspace: Workspace, source: Source) -> SourceReport:
+        """Re-fetch one registered source; a ``SourceError`` is recorded on it (``failed``)
+        and reported, not raised."""
+        try:
+            if source.kind == "site":
+                return self._sync_site(workspace, source)
+            return self._sync_feed(workspace, source)
+        except SourceError as exc:
+            self.ledger.put_source(_failed(source, exc))
+            report = SourceReport(source.url, source.kind)
+            report.failed.append((source.url, f"{exc.code}: {exc.message}"))
+            return report
 
     def list_sources(self, workspace_id: str) -> list[Source]:
         return self.ledger.list_sources(workspace_id)

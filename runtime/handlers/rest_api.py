@@ -174,6 +174,36 @@ def delete_document(workspace_id: str, document_id: str) -> Response:
     return _send(document_ops.delete_document(_wiring(), _caller(), workspace_id, document_id))
 
 
+# -- sources (sites, feeds, text, Q&A; fetched by sync_sources) ------------------------------
+
+
+@app.get("/workspaces/<workspace_id>/sources")
+def list_sources(workspace_id: str) -> Response:
+    from ..application import sources as source_ops
+
+    workspace_id = valid_id(workspace_id, "workspace")
+    return _send(source_ops.list_sources(_wiring(), _caller(), workspace_id))
+
+
+@app.post("/workspaces/<workspace_id>/sources")
+def add_source(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    caller = _caller()
+    from ..application import sources as source_ops
+    from ..application.requests import AddSource, read_request
+
+    body = read_request(AddSource, _raw_body())
+    return _send(source_ops.add_source(_wiring(), caller, workspace_id, body))
+
+
+@app.post("/workspaces/<workspace_id>/sources/sync")
+def sync_sources(workspace_id: str) -> Response:
+    from ..application import sources as source_ops
+
+    workspace_id = valid_id(workspace_id, "workspace")
+    return _send(source_ops.sync_sources(_wiring(), _caller(), workspace_id))
+
+
 # -- sessions --------------------------------------------------------------------------------
 
 

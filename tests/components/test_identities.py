@@ -90,6 +90,14 @@ ADDED_SINCE_RECORDING = (
     "-canary",
     "-linear",
     "-cdn-logs",
+    # web and feed sources in the cloud (docs/sources.md): three routes appended, and the
+    # sync_sources function with its role, policy and log group
+    *(f"-http-route-{n}" for n in range(20, 23)),
+    "-sync-sources",
+    "-sync-sources-role",
+    "-sync-sources-policy",
+    "-sync-sources-logs",
+    "-sync-sources-errors",
 )
 """Resources new features added after the identities were recorded (URN name endings)."""
 COMPONENTS_ADDED_SINCE_RECORDING = ("chorus:index:ScheduledEvaluation",)

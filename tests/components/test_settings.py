@@ -259,3 +259,12 @@ def test_a_sagemaker_reranker_needs_an_endpoint_or_a_hosted_cross_encoder():
     named = parse_settings(_rerank({"provider": "sagemaker", "endpoint": "my-cross-encoder"}))
     assert hosted.models.rerank is not None and named.models.rerank is not None
     assert hosted.models.bedrock_rerank is None
+
+
+def test_knowledge_bases_are_ids_of_ten_upper_case_letters_and_digits():
+    assert parse_settings({"chorus:knowledgeBases": ["ABCDE12345"]}).knowledge_bases == [
+        "ABCDE12345"
+    ]
+    assert parse_settings({}).knowledge_bases == []
+    with pytest.raises(ConfigError, match=r"'chorus:knowledgeBases\.0'"):
+        parse_settings({"chorus:knowledgeBases": ["kb-abc"]})

@@ -367,6 +367,104 @@ def test_kendra_is_retrieved_by_chat_and_rest_and_fed_metadata_by_the_indexers(e
     assert metadata == {"s3Prefix": "kendra-metadata/"}
 
 
+KNOWLEDGE_BASES = ["ABCDE12345", "FGHIJ67890"]
+
+
+@pytest.fixture(scope="module")
+def with_knowledge_bases():
+    """Pulumi.dev.yaml with two existing Bedrock knowledge bases (``chorus:knowledgeBases``)."""
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    return _deploy(parse_settings({**config, "chorus:knowledgeBases": KNOWLEDGE_BASES}))
+
+
+def test_knowledge_bases_are_retrieved_by_chat_and_rest_on_exactly_their_arns(
+    with_knowledge_bases,
+):
+    arns = [f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{i}" for i in KNOWLEDGE_BASES]
+    for module in ("chat_worker", "rest_api"):
+        retrieve = _worker_statements(with_knowledge_bases, module)["RetrieveKnowledgeBases"]
+        assert (retrieve["Action"], retrieve["Resource"]) == (["bedrock:Retrieve"], arns)
+        policy = {"Version": "2012-10-17", "Statement": [retrieve]}
+        assert analyze_policy_string(json.dumps(policy)).findings == []
+    for module in ("ingest_worker", "reindex_document", "ws_message", "fanout_model"):
+        statements = _worker_statements(with_knowledge_bases, module)
+        assert "bedrock:Retrieve" not in json.dumps(statements), module
+
+
+def test_knowledge_bases_reach_the_app_config_as_a_store(with_knowledge_bases):
+    parameter = with_knowledge_bases.one("aws:ssm/parameter:Parameter", "app-config")
+    stores = json.loads(parameter.inputs["value"])["vectorStore"]["stores"]
+    assert stores["knowledgebase"] == {"knowledgeBaseIds": KNOWLEDGE_BASES}
+
+
+def test_without_knowledge_bases_nothing_may_retrieve_from_one(dev):
+    config = json.loads(dev.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+    assert "knowledgebase" not in config["vectorStore"]["stores"]
+    for module in ("chat_worker", "rest_api"):
+        assert "RetrieveKnowledgeBases" not in _worker_statements(dev, module)
+
+
+@pytest.fixture(scope="module")
+def scheduled_sources():
+    """Pulumi.dev.yaml with sources re-synced every 6 hours (``chorus:sources.syncRate``)."""
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    return _deploy(parse_settings({**config, "chorus:sources": {"syncRate": "rate(6 hours)"}}))
+
+
+def _live(d, module):
+    fn = d.one("aws:lambda/function:Function", f"chat-{module.replace('_', '-')}")
+    return fn.state["arn"]
+
+
+def test_dev_deploys_sync_sources_without_a_schedule(dev):
+    assert dev.of_type("aws:scheduler/schedule:Schedule") == []
+    sync = _worker_statements(dev, "sync_sources")
+    assert sync["TrackSources"]["Action"] == sync["TrackDocuments"]["Action"]
+    assert "ReadUploads" not in sync  # it fetches from the web, never from the bucket
+
+
+def test_rest_api_may_only_hand_sources_to_sync_sources(dev):
+    statement = _worker_statements(dev, "rest_api")["HandOverSources"]
+    assert statement["Action"] == ["lambda:InvokeFunction"]
+    assert statement["Resource"] == [_live(dev, "sync_sources")]
+    rest = dev.one("aws:lambda/function:Function", "chat-rest-api")
+    env = rest.inputs["environment"]["variables"]
+    assert env["CHORUS_SOURCES_SYNC_FUNCTION"] == _live(dev, "sync_sources")
+    embedder = ("InvokeSageMakerEndpoints", "InvokeBedrock")
+    assert not set(embedder) & set(_worker_statements(dev, "rest_api"))
+
+
+def test_the_sources_schedule_invokes_sync_sources_through_a_role_that_may_do_nothing_else(
+    scheduled_sources,
+):
+    d = scheduled_sources
+    schedule = d.one("aws:scheduler/schedule:Schedule").inputs
+    target = _live(d, "sync_sources")
+    assert schedule["scheduleExpression"] == "rate(6 hours)"
+    assert schedule["target"]["arn"] == target
+    assert json.loads(schedule["target"]["input"]) == {"minAgeSeconds": 3 * 3600}
+    role = d.one("aws:iam/role:Role", "sources-schedule-role")
+    assert schedule["target"]["roleArn"] == role.state["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    policy = json.loads(
+        d.one("aws:iam/rolePolicy:RolePolicy", "sources-schedule-policy").inputs["policy"]
+    )
+    assert [(s["Action"], s["Resource"]) for s in policy["Statement"]] == [
+        (["lambda:InvokeFunction"], [target])
+    ]
+    assert analyze_policy_string(json.dumps(policy)).findings == []
+
+
+def test_without_sources_nothing_is_handed_over():
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    d = _deploy(parse_settings({**config, "chorus:sources": {"enabled": False}}))
+    assert "HandOverSources" not in _worker_statements(d, "rest_api")
+    names = [f.name for f in d.of_type("aws:lambda/function:Function")]
+    assert not any(name.endswith("sync-sources") for name in names)
+
+
 def test_the_key_lets_s3_vectors_index_only_when_s3_vectors_is_deployed(everything):
     policy = json.loads(everything.one("aws:kms/key:Key").inputs["policy"])
     [statement] = [s for s in policy["Statement"] if s["Sid"] == "S3VectorsIndexing"]
@@ -869,7 +967,8 @@ def test_main_reads_the_dev_config_and_exports_the_urls(monkeypatch, tmp_path):
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
     d = deploy(program, stack="dev")
-    assert len(d.of_type("aws:lambda/function:Function")) == 10  # no database setup: no Aurora
+    # no database setup (no Aurora); sync_sources (chorus:sources.enabled by default)
+    assert len(d.of_type("aws:lambda/function:Function")) == 11
     assert d.one("aws:ssm/parameter:Parameter", "app-config").inputs["name"] == "/chorus/dev/config"
     [(model_dir, code_dir, _)] = archives  # the dev embedder, from its PyPI package
     assert (Path(model_dir) / "config.json").exists()

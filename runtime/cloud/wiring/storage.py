@@ -124,10 +124,31 @@ class StoreWiring(MetadataWiring):
                 self.settings.documents_bucket,
                 vs.kendra.metadata_prefix,
             )
+        if kind == "knowledgebase" and vs.knowledgebase is not None:
+            from ...adapters.bedrock_knowledge_base import KnowledgeBaseRetriever
+
+            return KnowledgeBaseRetriever(
+                self.client("bedrock-agent-runtime"), self.knowledge_base_of
+            )
         raise ConfigurationError(
             f"vector store {kind!r} is deployed but vectorStore.stores.{kind} has no settings; "
             "check the AppConfig parameter"
         )
+
+    def knowledge_base_of(self, workspace_id: str) -> tuple[str, str | None]:
+        """The Bedrock knowledge base (id, search type) the workspace's record points at."""
+        from ...core.errors import NotFound
+
+        known: dict[str, tuple[str, str | None]] = self.__dict__.setdefault("_kb_of", {})
+        if workspace_id not in known:  # a workspace never changes knowledge base: read once
+            workspace = self.metadata.get_workspace(workspace_id)
+            if workspace is None or not workspace.knowledge_base_id:
+                raise NotFound(f"workspace {workspace_id!r} points at no Bedrock knowledge base")
+            known[workspace_id] = (
+                workspace.knowledge_base_id,
+                workspace.knowledge_base_search_type,
+            )
+        return known[workspace_id]
 
     @cached_property
     def stores(self) -> WorkspaceStores:

@@ -240,6 +240,14 @@ def test_pgvector_goes_through_the_data_api_when_a_cluster_is_named_unless_told_
     assert settings_from(CONFIG, {}).vector_store.access == "direct"  # the old shape, as before
 
 
+def test_knowledge_bases_come_from_the_knowledgebase_store_entry():
+    stores = {"dynamodb": {"table": "t"}, "knowledgebase": {"knowledgeBaseIds": ["ABCDE12345"]}}
+    vs = settings_from(with_stores(stores, defaultStore="dynamodb"), {}).vector_store
+    assert vs.stores == ("dynamodb", "knowledgebase")
+    assert vs.knowledge_bases == ("ABCDE12345",)
+    assert settings_from(CONFIG, {}).vector_store.knowledge_bases == ()
+
+
 def test_one_deployed_store_is_the_default_without_saying_so():
     vs = settings_from(with_stores({"dynamodb": {"table": "t"}}), {}).vector_store
     assert (vs.default_store, vs.stores) == ("dynamodb", ("dynamodb",))
@@ -260,6 +268,11 @@ def test_the_old_single_store_shape_deploys_only_its_kind():
         (with_stores({}), r"vectorStore\.stores must name"),
         (with_stores({"dynamodb": {}}), r"vectorStore\.stores\.dynamodb\.table is missing"),
         (with_stores({"kendra": {"indexId": "i", "prefix": "x"}}), r"kendra has unknown.*prefix"),
+        (
+            with_stores({"knowledgebase": {"knowledgeBaseIds": ["kb-1"]}}),
+            r"knowledgebase\.knowledgeBaseIds must be a list of knowledge base ids",
+        ),
+        (with_stores({"knowledgebase": {}}), r"knowledgebase\.knowledgeBaseIds is missing"),
         (
             with_stores({"pgvector": {"clusterArn": "arn", "access": "magic"}}),
             r"pgvector\.access 'magic'",

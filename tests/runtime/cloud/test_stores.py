@@ -258,6 +258,7 @@ def test_document_changed_drops_the_dynamodb_partition_cached_through_the_routin
 
 
 def test_the_capability_table_matches_the_adapters():
+    from chorus.runtime.adapters.bedrock_knowledge_base import KnowledgeBaseRetriever
     from chorus.runtime.adapters.dynamodb_store import DynamoDBVectorStore
     from chorus.runtime.adapters.kendra_retriever import KendraRetriever
     from chorus.runtime.adapters.opensearch_store import OpenSearchStore
@@ -270,6 +271,7 @@ def test_the_capability_table_matches_the_adapters():
         "opensearch": OpenSearchStore,
         "s3vectors": S3VectorsStore,
         "kendra": KendraRetriever,
+        "knowledgebase": KnowledgeBaseRetriever,
     }
     for kind, cls in classes.items():
         flags = (getattr(cls, "supports_vector_search", True), cls.supports_keyword_search)
@@ -445,6 +447,112 @@ def test_a_kendra_write_without_an_uploaded_object_is_refused(aws, embedder):
     with pytest.raises(Exception, match="documents bucket") as refused:
         services.store.replace_document_chunks(workspace.id, "doc", [chunk])
     assert refused.value.code == "read_only_store"
+
+
+# -- Bedrock knowledge bases ---------------------------------------------------------------------
+
+KB = "KBREFUNDS1"
+
+
+def kb_services(aws, embedder) -> CloudServices:
+    stores = {
+        "dynamodb": {"table": "chorus-chunks"},
+        "knowledgebase": {"knowledgeBaseIds": [KB, "KBOTHER002"]},
+    }
+    return CloudServices(
+        settings_from(config(stores, "dynamodb"), {}), session=aws, embedder=embedder
+    )
+
+
+def kb_workspace(services: CloudServices, **more: Any) -> Workspace:
+    body = CreateWorkspace(name="Handbook", knowledgeBaseId=KB, **more)
+    return create_workspace(services, MANAGER, body)
+
+
+def test_a_workspace_pointing_at_a_knowledge_base_gets_the_knowledgebase_store(aws, embedder):
+    services = kb_services(aws, embedder)
+    workspace = kb_workspace(services, knowledgeBaseSearchType="SEMANTIC")
+    stored = services.metadata.get_workspace(workspace.id)
+    assert (stored.store, stored.knowledge_base_id) == ("knowledgebase", KB)
+    assert stored.knowledge_base_search_type == "SEMANTIC"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"store": "knowledgebase"}, "needs knowledgeBaseId"),
+        ({"knowledgeBaseId": "NOTLISTED1"}, "chorus:knowledgeBases"),
+        ({"store": "dynamodb", "knowledgeBaseId": KB}, "belongs to store"),
+    ],
+)
+def test_a_knowledge_base_workspace_must_name_one_the_stack_may_retrieve_from(
+    aws, embedder, body, message
+):
+    services = kb_services(aws, embedder)
+    with pytest.raises(Exception, match=message) as refused:
+        create_workspace(services, MANAGER, CreateWorkspace(name="Handbook", **body))
+    assert refused.value.code == "invalid_knowledge_base"
+    assert services.metadata.list_workspaces() == []
+
+
+def test_a_malformed_knowledge_base_id_is_refused_by_the_request_model():
+    from chorus.runtime.application.requests import read_request
+
+    with pytest.raises(Exception, match="knowledgeBaseId") as refused:
+        read_request(CreateWorkspace, b'{"name": "x", "knowledgeBaseId": "kb-lowercase"}')
+    assert refused.value.code == "bad_request"
+
+
+def test_a_knowledge_base_workspace_is_retrieved_from_its_knowledge_base(aws, embedder):
+    services = kb_services(aws, embedder)
+    workspace = kb_workspace(services)
+    store = services.stores.of_kind("knowledgebase")
+    trace = RetrievalTrace()
+    with Stubber(store.client) as stubber:
+        stubber.add_response(
+            "retrieve",
+            {
+                "retrievalResults": [
+                    {
+                        "content": {"text": "Refunds are paid within 30 days."},
+                        "location": {
+                            "type": "S3",
+                            "s3Location": {"uri": "s3://handbook/refunds.md"},
+                        },
+                        "score": 0.71,
+                    }
+                ]
+            },
+            {
+                "knowledgeBaseId": KB,
+                "retrievalQuery": {"text": "refund?"},
+                "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 40}},
+            },
+        )
+        (hit,) = services.retriever.retrieve(workspace.id, "refund?", trace=trace)
+        stubber.assert_no_pending_responses()
+    assert hit.metadata["document_name"] == "refunds.md"
+    assert "embed_query" not in trace.timings_ms and trace.used_keyword
+
+
+def test_uploading_into_a_knowledge_base_workspace_is_refused(aws, embedder):
+    from chorus.runtime.application import documents
+    from chorus.runtime.application.requests import UploadRequest
+
+    services = kb_services(aws, embedder)
+    workspace = kb_workspace(services)
+    body = UploadRequest(name="a.txt", contentType="text/plain", sizeBytes=10)
+    with pytest.raises(Exception, match="start a sync") as refused:
+        documents.request_upload(rest(services), MANAGER, workspace.id, body)
+    assert refused.value.code == "read_only_store"
+    assert services.metadata.list_documents(workspace.id) == []
+
+
+def test_deleting_a_knowledge_base_workspace_leaves_the_knowledge_base(aws, embedder):
+    services = kb_services(aws, embedder)
+    workspace = kb_workspace(services)
+    delete_workspace(services, MANAGER, workspace.id)  # no Retrieve, no write: nothing stubbed
+    assert services.metadata.get_workspace(workspace.id) is None
 
 
 # -- OpenSearch ----------------------------------------------------------------------------------

@@ -155,6 +155,16 @@ NOT_LOADED_BY = {
         "chorus.runtime.cloud.services",
         "chorus.runtime.adapters.s3_eval_results",
     ),
+    "sync_sources": (
+        *FIRST_INVOCATION,
+        "httpx",
+        "trafilatura",
+        "feedparser",
+        "chorus.runtime.core.chat",
+        "chorus.runtime.cloud.chat_jobs",
+        "chorus.runtime.cloud.services",
+        "chorus.runtime.adapters.web_content",
+    ),
     "db_setup": (
         "numpy",
         "pydantic",
