@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedDocument
-from ..core.models import Document, DocumentStatus
+from ..core.models import Document, DocumentStatus, Workspace
 from ..core.parsing import document_id_for, parse_document, safe_document_name
 from .caller import Caller
 from .ports import Backend
@@ -50,7 +50,12 @@ def upload_document(
     same bytes are indexed under that name) or ``failed`` (embedding or storing failed). A file
     that cannot be parsed is ``415`` and changes nothing.
     """
-    workspace = find_workspace(backend, caller, workspace_id)
+    return index_upload(backend, find_workspace(backend, caller, workspace_id), name, data)
+
+
+def index_upload(backend: Backend, workspace: Workspace, name: str, data: bytes) -> Reply:
+    """``upload_document`` once the caller may use ``workspace`` (the public API's key holder
+    too)."""
     model = backend.embedding.model_id
     if workspace.embedding_model != model:
         raise BadRequest(
@@ -81,6 +86,12 @@ def request_upload(
     ``expiresAt``) and the object ``key``.
     """
     find_workspace(backend, caller, workspace_id)
+    return presign_upload(backend, workspace_id, body)
+
+
+def presign_upload(backend: Backend, workspace_id: str, body: UploadRequest) -> Reply:
+    """``request_upload`` once the caller may use the workspace (the public API's key holder
+    too)."""
     files = backend.files
     if files is None:
         raise BadRequest(
