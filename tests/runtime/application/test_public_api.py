@@ -174,3 +174,36 @@ def test_a_workspace_not_shared_with_the_caller_hides_its_keys(cloud_api):
     status, error = cloud_api("bob", "GET", f"/workspaces/{created['id']}/api-keys")
 
     assert (status, error["error"]["code"]) == (404, "not_found")
+
+
+def test_a_streamed_answer_is_server_sent_events_ending_with_final(api, workspace):
+    indexed(api, workspace)
+    key = issue(api, workspace)["key"]
+    path = f"/v1/workspaces/{workspace}/answers"
+    body = {"question": "How often do keys rotate?", "stream": True}
+    if api.transport == "cloud":
+        status, error, _ = api.public(key, "POST", path, body)
+        assert (status, error["error"]["code"]) == (400, "streaming_unsupported")
+        return
+
+    response = api.client.post(f"/api{path}", json=body, headers={"X-Api-Key": key})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = [
+        (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("data: ", 1)[1]))
+        for block in response.text.strip().split("\n\n")
+    ]
+    assert [name for name, _ in events][-1] == "final"
+    assert "sources" in [name for name, _ in events]
+    assert "90 days" in events[-1][1]["answer"]
+
+
+def test_the_local_server_serves_the_openapi_document(api):
+    from chorus.runtime.application.openapi import openapi_document
+
+    if api.transport == "cloud":
+        pytest.skip("the cloud publishes docs/openapi.json; it does not serve it")
+    response = api.client.get("/api/openapi.json")
+
+    assert (response.status_code, response.json()) == (200, openapi_document())
