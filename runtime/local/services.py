@@ -7,8 +7,8 @@ from typing import Any
 
 from ..adapters.inprocess_metrics import InProcessMetrics
 from ..adapters.pgvector_store import PgVectorStore
-from ..adapters.postgres_api_keys import PostgresApiKeys
 from ..adapters.postgres import PostgresDatabase
+from ..adapters.postgres_api_keys import PostgresApiKeys
 from ..adapters.postgres_cache import PostgresSemanticCache
 from ..adapters.postgres_eval_cases import PostgresEvalCases
 from ..adapters.postgres_metadata import PostgresMetadataStore

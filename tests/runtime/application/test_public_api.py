@@ -24,7 +24,9 @@ def workspace(api) -> str:
 
 
 def issue(api, workspace: str, **plan) -> dict:
-    status, created = api("alice", "POST", f"/workspaces/{workspace}/api-keys", {"name": "ci", **plan})
+    status, created = api(
+        "alice", "POST", f"/workspaces/{workspace}/api-keys", {"name": "ci", **plan}
+    )
     assert status == 201, created
     return created
 
@@ -51,7 +53,10 @@ def test_a_key_answers_a_question_with_citations_and_grounding(api, workspace):
     key = issue(api, workspace)["key"]
 
     status, answer, _ = api.public(
-        key, "POST", f"/v1/workspaces/{workspace}/answers", {"question": "How often do keys rotate?"}
+        key,
+        "POST",
+        f"/v1/workspaces/{workspace}/answers",
+        {"question": "How often do keys rotate?"},
     )
 
     assert status == 200, answer
@@ -84,7 +89,10 @@ def test_a_key_of_another_workspace_is_a_401(api, workspace):
 def test_a_revoked_key_is_refused_and_listed_as_revoked(api, workspace):
     created = issue(api, workspace)
 
-    assert api("alice", "DELETE", f"/workspaces/{workspace}/api-keys/{created['id']}") == (204, None)
+    assert api("alice", "DELETE", f"/workspaces/{workspace}/api-keys/{created['id']}") == (
+        204,
+        None,
+    )
 
     status, error, _ = api.public(
         created["key"], "POST", f"/v1/workspaces/{workspace}/answers", {"question": "q"}
@@ -112,7 +120,9 @@ def test_a_key_without_the_documents_scope_may_not_add_documents(api, workspace)
 def test_a_spent_quota_is_a_429_with_retry_after_and_stores_nothing(api, workspace):
     key = issue(api, workspace, dailyQuota=1)["key"]
     path = f"/v1/workspaces/{workspace}/documents"
-    api.public(key, "POST", path, {"name": "first.md", "contentType": "text/markdown", "sizeBytes": 9})
+    api.public(
+        key, "POST", path, {"name": "first.md", "contentType": "text/markdown", "sizeBytes": 9}
+    )
 
     status, error, headers = api.public(
         key, "POST", path, {"name": "second.md", "contentType": "text/markdown", "sizeBytes": 9}
@@ -158,9 +168,7 @@ def test_deleting_the_workspace_deletes_its_keys(api, workspace):
 
 
 def test_a_plain_user_may_not_manage_keys(cloud_api):
-    _, created = cloud_api(
-        "alice", "POST", "/workspaces", {"name": "Shared", "groups": ["team-b"]}
-    )
+    _, created = cloud_api("alice", "POST", "/workspaces", {"name": "Shared", "groups": ["team-b"]})
     path = f"/workspaces/{created['id']}/api-keys"
 
     for method, body in [("GET", None), ("POST", {"name": "mine"})]:
