@@ -453,7 +453,8 @@ def test_app_config_guardrail_is_accepted_by_the_runtime_settings(everything):
     )
 
 
-def test_only_the_chat_worker_role_may_apply_the_guardrail(everything):
+def test_only_the_answering_roles_may_apply_the_guardrail(everything):
+    """The chat worker, and ``rest_api`` for the public API's answers (docs/public_api.md)."""
     guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
     appliers = {}
     for policy in everything.resources:
@@ -462,7 +463,10 @@ def test_only_the_chat_worker_role_may_apply_the_guardrail(everything):
         for statement in json.loads(policy.inputs["policy"])["Statement"]:
             if "bedrock:ApplyGuardrail" in statement["Action"]:
                 appliers[policy.name] = (statement["Action"], statement["Resource"])
-    assert appliers == {"chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail])}
+    assert appliers == {
+        "chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
+        "chat-rest-api-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
+    }
 
 
 RERANK_MODEL_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/cohere.rerank-v3-5:0"
@@ -485,7 +489,8 @@ def test_app_config_gives_the_runtime_the_rerank_model_as_it_reads_it(everything
     )
 
 
-def test_only_the_chat_worker_role_may_rerank_and_only_with_the_configured_model(everything):
+def test_only_the_answering_roles_may_rerank_and_only_with_the_configured_model(everything):
+    """The chat worker, and ``rest_api`` for the public API's answers (docs/public_api.md)."""
     grants: dict[str, set[tuple[str, str]]] = {}
     for policy in everything.resources:
         if policy.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
@@ -496,12 +501,8 @@ def test_only_the_chat_worker_role_may_rerank_and_only_with_the_configured_model
                     if action == "bedrock:Rerank" or resource == RERANK_MODEL_ARN:
                         grants.setdefault(policy.name, set()).add((action, resource))
     # Rerank takes no resource; AWS also checks InvokeModel on the model it names.
-    assert grants == {
-        "chat-chat-worker-policy": {
-            ("bedrock:Rerank", "*"),
-            ("bedrock:InvokeModel", RERANK_MODEL_ARN),
-        }
-    }
+    rerank = {("bedrock:Rerank", "*"), ("bedrock:InvokeModel", RERANK_MODEL_ARN)}
+    assert grants == {"chat-chat-worker-policy": rerank, "chat-rest-api-policy": rerank}
 
 
 def test_app_config_tells_the_runtime_how_to_reach_aurora_and_the_idempotency_table(
@@ -605,6 +606,22 @@ def test_every_resource_is_a_child_of_a_chorus_component(dev):
 
 def test_policy_pack_passes_on_the_dev_stack(dev):
     assert _violations(dev) == []
+
+
+def _route_violations(route_key: str, kind: str) -> list[str]:
+    found: list[str] = []
+    _, validate = RESOURCE_RULES["api-authorized"]
+    props = {"routeKey": route_key, "authorizationType": kind}
+    args = ResourceValidationArgs("aws:apigatewayv2/route:Route", props, "urn", "r", None, None, {})
+    validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def test_the_policy_pack_lets_only_public_api_routes_skip_the_jwt_authorizer():
+    """``/v1`` routes are authorized by a workspace API key in the function (public_api.md)."""
+    assert _route_violations("POST /v1/workspaces/{workspaceId}/answers", "NONE") == []
+    assert _route_violations("GET /workspaces", "NONE") != []
+    assert _route_violations("POST /v1/workspaces/{workspaceId}/answers", "AWS_IAM") != []
 
 
 def test_everything_on_stack_passes_with_customer_managed_key_required(everything):
@@ -1070,7 +1087,7 @@ def test_without_aurora_the_semantic_cache_gets_a_dynamodb_table_the_runtime_use
     grant = _worker_statements(d, "chat_worker")["UseAnswerCache"]
     assert grant["Resource"] == [table.state["arn"]]
     assert "dynamodb:ConditionCheckItem" in grant["Action"]
-    for module in ("ingest_worker", "rest_api", "ws_message"):
+    for module in ("ingest_worker", "ws_message"):  # rest_api answers public questions
         assert table.state["arn"] not in json.dumps(_worker_statements(d, module)), module
     config = json.loads(d.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
     assert config["semanticCache"] == {
