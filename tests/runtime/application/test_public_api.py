@@ -215,3 +215,24 @@ def test_the_local_server_serves_the_openapi_document(api):
     response = api.client.get("/api/openapi.json")
 
     assert (response.status_code, response.json()) == (200, openapi_document())
+
+
+def test_a_key_adds_a_document_through_the_upload_operation(api, workspace):
+    key = issue(api, workspace)["key"]
+    path = f"/v1/workspaces/{workspace}/documents"
+    if api.transport == "cloud":  # the presigned flow, as POST /workspaces/{id}/documents
+        body = {"name": "rotation.md", "contentType": "text/markdown", "sizeBytes": len(DOC)}
+        status, created, _ = api.public(key, "POST", path, body)
+        assert status == 201, created
+        assert created["document"]["status"] == "queued"
+        assert created["upload"]["method"] == "PUT"
+    else:  # the file itself, indexed now
+        response = api.client.post(
+            f"/api{path}",
+            files={"file": ("rotation.md", DOC, "text/markdown")},
+            headers={"X-Api-Key": key},
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["outcome"] == "indexed"
+    _, documents = api("alice", "GET", f"/workspaces/{workspace}/documents")
+    assert [d["name"] for d in documents["documents"]] == ["rotation.md"]
