@@ -280,6 +280,14 @@ class HttpApiArgs(TypedDict, total=False):
     """Steady requests/second. Default: 20."""
     throttling_burst_limit: pulumi.Input[ThrottleBurst]
     """Burst. Default: 40."""
+    public_routes: Sequence[str]
+    """Route keys of the public API (``POST /v1/...``) with no JWT authorizer: the function
+    checks the API key itself (a workspace key in the workspace table). Default: none."""
+    public_throttling_rate_limit: pulumi.Input[ThrottleRate]
+    """Steady requests/second of EACH public route, all keys together: the outer guard in front
+    of the per-key plans the function enforces. Default: 10."""
+    public_throttling_burst_limit: pulumi.Input[ThrottleBurst]
+    """Burst of each public route. Default: 20."""
 
 
 ACCESS_LOG_FORMAT = HTTP_ACCESS_LOG_FORMAT
@@ -288,7 +296,8 @@ ACCESS_LOG_FORMAT = HTTP_ACCESS_LOG_FORMAT
 
 class HttpApi(pulumi.ComponentResource):
     """An HTTP API whose routes all go to one Lambda behind a Cognito JWT authorizer, with CORS,
-    throttling and JSON access logs.
+    throttling and JSON access logs; ``public_routes`` (the API-key public API) skip the JWT
+    authorizer and get their own, tighter, stage throttling.
 
     Example::
 
@@ -333,7 +342,7 @@ class HttpApi(pulumi.ComponentResource):
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
                 allow_origins=args.get("cors_allowed_origins", ["http://localhost:5173"]),
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=["authorization", "content-type", "x-api-key"],
                 max_age=3600,
             ),
             opts=child,
@@ -371,6 +380,18 @@ class HttpApi(pulumi.ComponentResource):
             )
             for i, route_key in enumerate(args["routes"])
         ]
+        public_routes = list(args.get("public_routes") or ())
+        routes += [
+            aws.apigatewayv2.Route(
+                f"{name}-http-public-route-{i}",
+                api_id=api.id,
+                route_key=route_key,
+                target=pulumi.Output.concat("integrations/", integration.id),
+                authorization_type="NONE",  # the API key is checked by the function
+                opts=child,
+            )
+            for i, route_key in enumerate(public_routes)
+        ]
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-http-access-logs",
             retention_in_days=args.get("log_retention_days", 14),
@@ -385,6 +406,14 @@ class HttpApi(pulumi.ComponentResource):
             default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
                 **_throttle(args)
             ),
+            route_settings=[
+                aws.apigatewayv2.StageRouteSettingArgs(
+                    route_key=route_key,
+                    throttling_rate_limit=args.get("public_throttling_rate_limit", 10),
+                    throttling_burst_limit=args.get("public_throttling_burst_limit", 20),
+                )
+                for route_key in public_routes
+            ],
             access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
             ),

@@ -86,8 +86,19 @@ HTTP_ROUTES = (
     "GET /workspaces/{workspaceId}/sources",
     "POST /workspaces/{workspaceId}/sources",
     "POST /workspaces/{workspaceId}/sources/sync",
+    "GET /workspaces/{workspaceId}/api-keys",
+    "POST /workspaces/{workspaceId}/api-keys",
+    "DELETE /workspaces/{workspaceId}/api-keys/{keyId}",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
+
+PUBLIC_HTTP_ROUTES = (
+    "POST /v1/workspaces/{workspaceId}/answers",
+    "POST /v1/workspaces/{workspaceId}/documents",
+)
+"""The public API (docs/public_api.md), also served by ``rest_api`` but with no JWT authorizer:
+the function checks the workspace API key (hashed, in the workspace table) and its usage plan;
+the stage's per-route throttling (``public_api_rate_limit``) is the outer guard."""
 
 ROLLED_OUT_FUNCTIONS = (
     "ws_message",
@@ -377,6 +388,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Steady requests/second per API stage. Default: 20."""
     throttling_burst_limit: pulumi.Input[ThrottleBurst]
     """Burst per API stage. Default: 40."""
+    public_api_rate_limit: pulumi.Input[ThrottleRate]
+    """Steady requests/second of each public API route (all keys together). Default: 10."""
+    public_api_burst_limit: pulumi.Input[ThrottleBurst]
+    """Burst of each public API route. Default: 20."""
     alarm_email: pulumi.Input[str]
     """E-mail subscribed to the alarm topic. Default: none."""
     deployment_strategy: DeploymentStrategy
@@ -557,6 +572,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
             {
                 "handler": _target(self.functions["rest_api"]),
                 "routes": list(HTTP_ROUTES),
+                "public_routes": list(PUBLIC_HTTP_ROUTES),
+                "public_throttling_rate_limit": args.get("public_api_rate_limit", 10),
+                "public_throttling_burst_limit": args.get("public_api_burst_limit", 20),
                 "issuer_url": args["issuer_url"],
                 "audience": args["client_id"],
                 "cors_allowed_origins": args.get("cors_allowed_origins", ["http://localhost:5173"]),
@@ -837,7 +855,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             opts=moved_under(self),
         )
         self._chat_worker(tables, messaging, llm_access, workflows)
-        self._rest_api(tables, messaging, workflows)
+        self._rest_api(tables, messaging, workflows, llm_access)
         return workflows
 
     def _chat_worker(
@@ -1042,9 +1060,41 @@ class ChatOrchestrator(pulumi.ComponentResource):
             **self._in_vpc,
         )
 
+    def _public_answers(
+        self, tables: ChatTables, workflows: ChatWorkflows, llm_access: list[Statement]
+    ) -> list[Statement]:
+        """What answering a public API question needs beyond the REST API's grants: the models
+        (``llm_access``), the fan-out workflow, the guardrail and the answer cache — the chat
+        worker's answering grants, without its connections and queues."""
+        args = self._args
+        statements = [
+            *llm_access,
+            allow("RunFanout", ["states:StartSyncExecution"], [workflows.fanout_state_machine_arn]),
+        ]
+        if args.get("guardrail_id") is not None:
+            arn = guardrail_arn(args["guardrail_id"], self._region, self._account)
+            statements.append(allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [arn]))
+        if args.get("rerank_model") is not None:
+            model = bedrock_model_arn(args["rerank_model"], self._region)
+            statements += [
+                allow("Rerank", ["bedrock:Rerank"], ["*"]),
+                allow("InvokeRerankModel", ["bedrock:InvokeModel"], [model]),
+            ]
+        if tables.answer_cache_table_arn is not None:
+            statements.append(
+                allow("UseAnswerCache", ANSWER_CACHE_ACTIONS, [tables.answer_cache_table_arn])
+            )
+        return statements
+
     def _rest_api(
-        self, tables: ChatTables, messaging: ChatMessaging, workflows: ChatWorkflows
+        self,
+        tables: ChatTables,
+        messaging: ChatMessaging,
+        workflows: ChatWorkflows,
+        llm_access: list[Statement],
     ) -> None:
+        """The REST API and the public API. The API keys are items of the workspace table
+        (``ManageWorkspaces`` covers them: IAM cannot narrow a grant by sort-key prefix)."""
         args = self._args
         bucket_arn = args["documents_bucket_arn"]
         read_cdn_secret, cdn_env = self._cdn_check()
@@ -1079,6 +1129,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     [workflows.reindex_state_machine_arn],
                 ),
                 allow("AnnounceChanges", ["sns:Publish"], [messaging.document_changed_topic_arn]),
+                *self._public_answers(tables, workflows, llm_access),
                 *read_cdn_secret,
                 *kms_statements(args.get("kms_key_arn"), encrypt=True),
                 *sources_grant,

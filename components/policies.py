@@ -192,6 +192,11 @@ def identity_policy_least_privilege(args: ResourceValidationArgs, report: Report
                     )
 
 
+PUBLIC_API_PREFIX = "/v1/"
+"""HTTP routes of the public API: authorized by a workspace API key that the function checks
+(docs/public_api.md), so they carry no JWT authorizer; every other HTTP route must."""
+
+
 def websocket_connect_authorized(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != "aws:apigatewayv2/route:Route":
         return
@@ -199,7 +204,8 @@ def websocket_connect_authorized(args: ResourceValidationArgs, report: Report) -
     kind = args.props.get("authorizationType")
     if key == "$connect" and kind != "CUSTOM":
         report("The WebSocket $connect route must use the Lambda authorizer.")
-    if " /" in key and kind != "JWT":
+    public = key.partition(" ")[2].startswith(PUBLIC_API_PREFIX) and kind == "NONE"
+    if " /" in key and kind != "JWT" and not public:
         report(f"HTTP route {key} must use the JWT authorizer.")
 
 

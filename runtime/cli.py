@@ -547,10 +547,12 @@ def _register_commands() -> None:
 
     from .commands import eval_answers
     from .commands.eval_grounding import grounding
+    from .commands.keys import keys
     from .commands.model import model
     from .commands.sources import sync
     from .commands.stats import stats
 
+    main.add_command(keys)
     main.add_command(model)
     main.add_command(stats)
     main.add_command(sync)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedDocument
-from ..core.models import Document, DocumentStatus
+from ..core.models import Document, DocumentStatus, Workspace
 from ..core.parsing import document_id_for, parse_document, safe_document_name
 from .caller import Caller
 from .ports import Backend
@@ -50,7 +50,12 @@ def upload_document(
     same bytes are indexed under that name) or ``failed`` (embedding or storing failed). A file
     that cannot be parsed is ``415`` and changes nothing.
     """
-    workspace = find_workspace(backend, caller, workspace_id)
+    return index_upload(backend, find_workspace(backend, caller, workspace_id), name, data)
+
+
+def index_upload(backend: Backend, workspace: Workspace, name: str, data: bytes) -> Reply:
+    """``upload_document`` once the caller may use ``workspace`` (the public API's key holder
+    too)."""
     require_writable(workspace)
     model = backend.embedding.model_id
     if workspace.embedding_model != model:
@@ -81,7 +86,14 @@ def request_upload(
     ``201`` with ``documentId``, ``document``, ``upload`` (``method``, ``url``, ``headers``,
     ``expiresAt``) and the object ``key``.
     """
-    require_writable(find_workspace(backend, caller, workspace_id))
+    return presign_upload(backend, find_workspace(backend, caller, workspace_id), body)
+
+
+def presign_upload(backend: Backend, workspace: Workspace, body: UploadRequest) -> Reply:
+    """``request_upload`` once the caller may use ``workspace`` (the public API's key holder
+    too)."""
+    require_writable(workspace)
+    workspace_id = workspace.id
     files = backend.files
     if files is None:
         raise BadRequest(

@@ -8,7 +8,7 @@ here imports numpy or an SDK at run time: the REST Lambda's cold start pays for 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,8 +24,10 @@ from ..core.models import (
 )
 
 if TYPE_CHECKING:
+    from ..core.api_keys import ApiKey, Usage
     from ..core.eval_cases import CaseStatus, EvalCase
     from ..core.ingestion import IngestResult
+    from ..core.protocol import SendMessageData
     from ..core.source_sync import Source, SourceReport
     from ..core.sources import QAPair
 
@@ -196,3 +198,41 @@ class SourceBackend(Backend, Protocol):
 
     @property
     def sources(self) -> Sources | None: ...
+
+
+class ApiKeys(Protocol):
+    """A workspace's API keys and what each has spent (``core.api_keys``): PostgreSQL locally,
+    items of the workspace table in the cloud. Deleting the workspace deletes its keys."""
+
+    def add_key(self, key: ApiKey) -> None: ...
+    def get_key(self, workspace_id: str, key_id: str) -> ApiKey | None: ...
+    def list_keys(self, workspace_id: str) -> list[ApiKey]:
+        """Oldest first, revoked ones included."""
+        ...
+
+    def revoke_key(self, workspace_id: str, key_id: str, at: float) -> ApiKey | None:
+        """Mark the key revoked (a second revoke keeps the first time); None if unknown."""
+        ...
+
+    def spend(self, workspace_id: str, key_id: str, now: float) -> Usage:
+        """Admit one request atomically (``core.api_keys.admit`` on the stored usage);
+        ``LimitExceeded`` stores nothing, ``RevokedApiKey``/``InvalidApiKey`` if the key was
+        revoked or deleted meanwhile."""
+        ...
+
+
+class ChatAnswers(Protocol):
+    """``core.chat.ChatService`` as the public API uses it."""
+
+    def chat(
+        self, request: SendMessageData, *, user_id: str, send: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]: ...
+
+
+class PublicBackend(Backend, Protocol):
+    """A ``Backend`` that also keeps API keys and answers questions (the public API)."""
+
+    @property
+    def api_keys(self) -> ApiKeys: ...
+    @property
+    def answers(self) -> ChatAnswers: ...

@@ -174,3 +174,27 @@ def validate_request(model: type[Body], payload: Any) -> Body:
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
         )
         raise BadRequest(f"invalid request body: {details}") from None
+
+
+class CreateApiKey(_Body):
+    """``POST /workspaces/{id}/api-keys``: a named key with its usage plan and scopes."""
+
+    name: str = Field(min_length=1, max_length=100)
+    ratePerSecond: float = Field(1.0, gt=0, le=1000)
+    burst: int = Field(5, ge=1, le=10000)
+    dailyQuota: int = Field(1000, ge=1, le=10_000_000)
+    scopes: list[Literal["answers", "documents"]] = Field(
+        default_factory=lambda: ["answers", "documents"], min_length=1, max_length=2
+    )
+
+
+class AskQuestion(_Body):
+    """``POST /v1/workspaces/{id}/answers``: one question, answered from the workspace."""
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    mode: Literal["single", "cascade", "consensus"] = "single"
+    models: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=8
+    )
+    sessionId: str | None = Field(None, pattern=ID_PATTERN)
+    stream: bool = False

@@ -20,13 +20,16 @@ from ..application.ports import Offer
 from .settings import CloudSettings, ConfigurationError, load_settings
 
 if TYPE_CHECKING:
+    from ..adapters.dynamodb_api_keys import DynamoDBApiKeys
     from ..adapters.dynamodb_eval_cases import DynamoDBEvalCases
     from ..adapters.dynamodb_metadata import DynamoDBMetadataStore
     from ..adapters.s3_documents import DocumentBucket
     from ..adapters.stepfunctions_reindex import StepFunctionsReindexer
     from ..application.ports import ChunkStore, DocumentIndex, EmbeddingModel
+    from ..core.chat import ChatService
     from ..core.ports import Embedder, VectorStore
     from .sources import CloudSources
+    from .wiring.chat import ChatWiring
     from .wiring.ingest import IngestWiring
 
 
@@ -134,6 +137,33 @@ class RestWiring:
         return CloudSources(ledger, sender)
 
     @cached_property
+    def api_keys(self) -> DynamoDBApiKeys:
+        """The public API's keys: items of the workspace table (no table of their own)."""
+        from ..adapters.dynamodb_api_keys import DynamoDBApiKeys
+
+        return DynamoDBApiKeys(
+            self.session.resource("dynamodb", config=_retries()), self.settings.tables.workspace
+        )
+
+    @cached_property
+    def _chat_plane(self) -> ChatWiring:
+        """The chat worker's wiring (retrieval, models, grounding), built only by a public API
+        question: the ``ChatService`` that answers it."""
+        from .wiring.chat import ChatWiring
+
+        return ChatWiring(
+            self.settings,
+            session=self.session,
+            embedder=self._embedder,
+            store=self._store,
+            database_dsn=self._database_dsn,
+        )
+
+    @property
+    def answers(self) -> ChatService:
+        return self._chat_plane.chat
+
+    @cached_property
     def embedding(self) -> EmbeddingModel:
         if self._embedder is not None:
             return self._embedder
@@ -213,6 +243,8 @@ class RestWiring:
         """Close the database pool if a delete opened one (tests; a container just ends)."""
         if "_data_plane" in vars(self):
             self._data_plane.close()
+        if "_chat_plane" in vars(self):
+            self._chat_plane.close()
 
 
 _lock = threading.Lock()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 import uuid
 from typing import Any
 
@@ -23,8 +24,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..application import Caller, Reply
+from ..application import api_keys as key_ops
 from ..application import documents as document_ops
 from ..application import eval_sets as eval_ops
+from ..application import public_api as public_ops
 from ..application import sessions as session_ops
 from ..application import workspaces as workspace_ops
 from ..cloud.access import caller_from_claims, origin_header_ok
@@ -50,7 +53,15 @@ def _error(status: int, code: str, message: str) -> Response:
 def _chorus_error(exc: ChorusError) -> Response:
     if exc.http_status >= 500:
         logger.exception("request failed")
-    return _error(exc.http_status, exc.code, exc.message)
+    retry_after = getattr(exc, "retry_after", None)  # a spent rate or quota: 429
+    if retry_after is None:
+        return _error(exc.http_status, exc.code, exc.message)
+    return Response(
+        status_code=exc.http_status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": exc.to_dict()}),
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 @app.exception_handler(Exception)
@@ -294,6 +305,73 @@ def mark_turn(session_id: str, message_id: str) -> Response:
 
     body = read_request(MarkTurn, _raw_body())
     return _send(eval_ops.mark_turn(_wiring(), caller, session_id, message_id, body))
+
+
+# -- API keys and the public API (docs/public_api.md) ---------------------------------------
+
+
+@app.post("/workspaces/<workspace_id>/api-keys")
+def create_api_key(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    caller = _caller()
+    from ..application.requests import CreateApiKey, read_request
+
+    body = read_request(CreateApiKey, _raw_body())
+    return _send(key_ops.create_key(_wiring(), caller, workspace_id, body, time.time()))
+
+
+@app.get("/workspaces/<workspace_id>/api-keys")
+def list_api_keys(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    return _send(key_ops.list_keys(_wiring(), _caller(), workspace_id))
+
+
+@app.delete("/workspaces/<workspace_id>/api-keys/<key_id>")
+def revoke_api_key(workspace_id: str, key_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    key_id = valid_id(key_id, "API key")
+    return _send(key_ops.revoke_key(_wiring(), _caller(), workspace_id, key_id, time.time()))
+
+
+def _presented_key() -> str | None:
+    """``Authorization: Bearer <key>`` or ``X-Api-Key`` (the /v1 routes have no JWT
+    authorizer: the key is checked here, against the workspace table)."""
+    headers = app.current_event.headers
+    header = headers.get("authorization") or ""
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return headers.get("x-api-key")
+
+
+@app.post("/v1/workspaces/<workspace_id>/answers")
+def public_answer(workspace_id: str) -> Response:
+    """A non-streaming answer: API Gateway's HTTP API buffers a Lambda's response, so the
+    cloud refuses ``"stream": true`` (stream over the WebSocket API instead)."""
+    workspace_id = valid_id(workspace_id, "workspace")
+    from ..application.requests import AskQuestion, read_request
+
+    body = read_request(AskQuestion, _raw_body())
+    if body.stream:
+        raise BadRequest(
+            "streaming answers are not offered by the cloud's HTTP API (it buffers responses); "
+            'send "stream": false, or stream over the WebSocket chat API',
+            code="streaming_unsupported",
+        )
+    wiring = _wiring()
+    key = key_ops.authenticate(wiring, _presented_key(), workspace_id, "answers", time.time())
+    return _send(public_ops.answer(wiring, key, body))
+
+
+@app.post("/v1/workspaces/<workspace_id>/documents")
+def public_document(workspace_id: str) -> Response:
+    """A presigned upload, as ``POST /workspaces/{id}/documents`` with JSON."""
+    workspace_id = valid_id(workspace_id, "workspace")
+    from ..application.requests import UploadRequest, read_request
+
+    wiring = _wiring()
+    key = key_ops.authenticate(wiring, _presented_key(), workspace_id, "documents", time.time())
+    body = read_request(UploadRequest, _raw_body())
+    return _send(public_ops.request_document_upload(wiring, key, body))
 
 
 def _origin_ok(event: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from .dev_auth import DevTokenSigner, load_or_create_secret
-from .routes import api_routes, chat_socket_route, page_routes, site_routes
+from .routes import api_routes, chat_socket_route, page_routes, public_api_routes, site_routes
 from .routes.responses import http_error
 from .services import LocalServices
 
@@ -32,6 +32,7 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         *page_routes(app_dir),
         *site_routes(services, signer),
         *api_routes(services),
+        *public_api_routes(services),
         chat_socket_route(services.chat),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

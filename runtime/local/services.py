@@ -8,6 +8,7 @@ from typing import Any
 from ..adapters.inprocess_metrics import InProcessMetrics
 from ..adapters.pgvector_store import PgVectorStore
 from ..adapters.postgres import PostgresDatabase
+from ..adapters.postgres_api_keys import PostgresApiKeys
 from ..adapters.postgres_cache import PostgresSemanticCache
 from ..adapters.postgres_eval_cases import PostgresEvalCases
 from ..adapters.postgres_metadata import PostgresMetadataStore
@@ -172,6 +173,18 @@ class LocalBackend:
     @property
     def sources(self) -> SourceIngest:
         return self.services.sources()
+
+    @property
+    def api_keys(self) -> PostgresApiKeys:
+        """The public API's keys (their table is created on first use)."""
+        extras = self.services.extras
+        if "api_keys" not in extras:
+            extras["api_keys"] = PostgresApiKeys(self.services.db)
+        return extras["api_keys"]
+
+    @property
+    def answers(self) -> ChatService:
+        return self.services.chat
 
     def forget_workspace(self, workspace_id: str) -> None:
         if self.services.cache is not None:

@@ -66,6 +66,10 @@ ADDED_SINCE_RECORDING = (
     "-http-route-12",  # PUT /workspaces/{workspaceId}/settings
     # eval sets (docs/protocol.md, "Eval sets"): seven routes appended
     *(f"-http-route-{n}" for n in range(13, 20)),
+    # API keys (docs/public_api.md): three JWT routes appended after the sources', two public
+    *(f"-http-route-{n}" for n in range(23, 26)),
+    "-http-public-route-0",
+    "-http-public-route-1",
     "-async-event-age",  # alarms of the event paths without a queue
     # operations (docs/operations.md): alarms, access logs, rollouts
     "-alarms-tls-only",

@@ -11,6 +11,7 @@ from components.orchestrator import (
     AURORA_CLIENTS,
     HTTP_ROUTES,
     IDEMPOTENCY_ACTIONS,
+    PUBLIC_HTTP_ROUTES,
     WEBSOCKET_ROUTES,
     ChatOrchestrator,
 )
@@ -112,14 +113,14 @@ def test_apis_check_the_cdn_origin_header(d):
         ]
 
 
-def test_http_api_routes_all_require_the_cognito_jwt(d):
+def test_http_api_app_routes_all_require_the_cognito_jwt(d):
     jwt = d.one("aws:apigatewayv2/authorizer:Authorizer", "http-jwt").inputs
     assert jwt["jwtConfiguration"] == {"issuer": INPUTS["issuer_url"], "audiences": ["client123"]}
     http_routes = [
         r.inputs for r in d.of_type("aws:apigatewayv2/route:Route") if " /" in r.inputs["routeKey"]
     ]
-    assert sorted(r["routeKey"] for r in http_routes) == sorted(HTTP_ROUTES)
-    assert {r["authorizationType"] for r in http_routes} == {"JWT"}
+    assert sorted(r["routeKey"] for r in http_routes) == sorted(HTTP_ROUTES + PUBLIC_HTTP_ROUTES)
+    assert {r["authorizationType"] for r in http_routes if r["routeKey"] in HTTP_ROUTES} == {"JWT"}
 
 
 def test_every_function_has_tracing_logs_and_its_own_role(d):
@@ -367,7 +368,8 @@ def test_no_function_may_apply_a_guardrail_unless_one_is_configured(d):
         assert not any(a == "bedrock:ApplyGuardrail" for a, _ in _grants(d, module)), module
 
 
-def test_only_the_chat_worker_may_apply_the_configured_guardrail():
+def test_only_the_answering_functions_may_apply_the_configured_guardrail():
+    """The chat worker, and ``rest_api`` for the public API's answers."""
     d = _orchestrator(guardrail_id="abc123def456")
     guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
     statement = _statements(d, "chat_worker")["ApplyGuardrail"]
@@ -378,7 +380,7 @@ def test_only_the_chat_worker_may_apply_the_configured_guardrail():
         module = fn.inputs["handler"].split(".")[2]
         if any(a == "bedrock:ApplyGuardrail" for a, _ in _grants(d, module)):
             appliers.add(module)
-    assert appliers == {"chat_worker"}
+    assert appliers == {"chat_worker", "rest_api"}
 
 
 def test_a_guardrail_given_by_arn_is_granted_as_it_is():
@@ -420,7 +422,8 @@ def test_no_function_may_rerank_unless_a_rerank_model_is_configured(d):
         assert not any(a == "bedrock:Rerank" for a, _ in _grants(d, module)), module
 
 
-def test_only_the_chat_worker_may_rerank_and_invoke_only_the_configured_rerank_model():
+def test_only_the_answering_functions_may_rerank_and_invoke_only_the_rerank_model():
+    """The chat worker, and ``rest_api`` for the public API's answers."""
     d = _orchestrator(rerank_model="amazon.rerank-v1:0")
     model = f"arn:aws:bedrock:{REGION}::foundation-model/amazon.rerank-v1:0"
     statements = _statements(d, "chat_worker")
@@ -435,7 +438,7 @@ def test_only_the_chat_worker_may_rerank_and_invoke_only_the_configured_rerank_m
         module = fn.inputs["handler"].split(".")[2]
         if any(a == "bedrock:Rerank" or r == model for a, r in _grants(d, module)):
             rerankers.add(module)
-    assert rerankers == {"chat_worker"}
+    assert rerankers == {"chat_worker", "rest_api"}
 
 
 def test_a_rerank_model_given_by_arn_is_granted_as_it_is():
@@ -484,4 +487,48 @@ def test_the_eval_set_lives_in_the_workspace_table_which_rest_api_may_read_and_w
     grants = _grants(d, "rest_api")
     for action in ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
         assert (action, table) in grants
+    assert not any(a == "dynamodb:Scan" for a, _ in grants)
+
+
+def test_the_public_api_routes_skip_the_jwt_authorizer_and_have_their_own_throttling(d):
+    """``/v1`` routes are checked by ``rest_api`` against the workspace's API keys; the stage
+    throttles each of them more tightly than the app's routes (the outer guard)."""
+    routes = {r.inputs["routeKey"]: r.inputs for r in d.of_type("aws:apigatewayv2/route:Route")}
+    for route_key in PUBLIC_HTTP_ROUTES:
+        assert routes[route_key]["authorizationType"] == "NONE"
+        assert "authorizerId" not in routes[route_key]
+    for route_key in (
+        "POST /workspaces/{workspaceId}/api-keys",
+        "GET /workspaces/{workspaceId}/api-keys",
+        "DELETE /workspaces/{workspaceId}/api-keys/{keyId}",
+    ):
+        assert routes[route_key]["authorizationType"] == "JWT"
+    stage = d.one("aws:apigatewayv2/stage:Stage", "http-stage").inputs
+    limits = {
+        s["routeKey"]: (s["throttlingRateLimit"], s["throttlingBurstLimit"])
+        for s in stage["routeSettings"]
+    }
+    assert limits == dict.fromkeys(PUBLIC_HTTP_ROUTES, (10, 20))
+    cors = d.one("aws:apigatewayv2/api:Api", "http").inputs["corsConfiguration"]
+    assert "x-api-key" in cors["allowHeaders"]
+
+
+def test_the_public_api_throttling_follows_its_args():
+    d = _orchestrator(public_api_rate_limit=3, public_api_burst_limit=6)
+    stage = d.one("aws:apigatewayv2/stage:Stage", "http-stage").inputs
+    assert {
+        (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for s in stage["routeSettings"]
+    } == {(3, 6)}
+
+
+def test_rest_api_may_answer_public_questions_but_not_stream_to_connections(d):
+    """Answering needs the models and the fan-out workflow; the API keys are items of the
+    workspace table, which ``rest_api`` already manages (no new table, no Scan)."""
+    grants = _grants(d, "rest_api")
+    model = INPUTS["bedrock_model_arns"][0]
+    assert any(a.startswith("bedrock:InvokeModel") and r == model for a, r in grants)
+    fanout = d.one("aws:sfn/stateMachine:StateMachine", "fanout").state["arn"]
+    assert ("states:StartSyncExecution", fanout) in grants
+    assert ("dynamodb:UpdateItem", INPUTS["workspace_table_arn"]) in grants
+    assert not any(a == "execute-api:ManageConnections" for a, _ in grants)
     assert not any(a == "dynamodb:Scan" for a, _ in grants)

@@ -553,8 +553,9 @@ def test_app_config_guardrail_is_accepted_by_the_runtime_settings(everything):
 
 
 def test_only_the_roles_that_answer_questions_may_apply_the_guardrail(everything):
-    """The chat worker, and the scheduled evaluation, which answers through the same chat
-    service (a run must score the answers users get)."""
+    """The chat worker, ``rest_api`` for the public API's answers (docs/public_api.md), and the
+    scheduled evaluation, which answers through the same chat service (a run must score the
+    answers users get)."""
     guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123def456"
     appliers = {}
     for policy in everything.resources:
@@ -566,6 +567,7 @@ def test_only_the_roles_that_answer_questions_may_apply_the_guardrail(everything
     assert appliers == {
         "chat-chat-worker-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
         "chat-evaluate-workspace-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
+        "chat-rest-api-policy": (["bedrock:ApplyGuardrail"], [guardrail]),
     }
 
 
@@ -590,6 +592,7 @@ def test_app_config_gives_the_runtime_the_rerank_model_as_it_reads_it(everything
 
 
 def test_only_the_answering_roles_may_rerank_and_only_with_the_configured_model(everything):
+    """The chat worker, ``rest_api`` (the public API) and the scheduled evaluation."""
     grants: dict[str, set[tuple[str, str]]] = {}
     for policy in everything.resources:
         if policy.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
@@ -601,10 +604,11 @@ def test_only_the_answering_roles_may_rerank_and_only_with_the_configured_model(
                         grants.setdefault(policy.name, set()).add((action, resource))
     # Rerank takes no resource; AWS also checks InvokeModel on the model it names.
     answering = {("bedrock:Rerank", "*"), ("bedrock:InvokeModel", RERANK_MODEL_ARN)}
-    # the scheduled evaluation answers through the same chat service as the chat worker
+    # the scheduled evaluation and the public API answer through the same chat service
     assert grants == {
         "chat-chat-worker-policy": answering,
         "chat-evaluate-workspace-policy": answering,
+        "chat-rest-api-policy": answering,
     }
 
 
@@ -709,6 +713,22 @@ def test_every_resource_is_a_child_of_a_chorus_component(dev):
 
 def test_policy_pack_passes_on_the_dev_stack(dev):
     assert _violations(dev) == []
+
+
+def _route_violations(route_key: str, kind: str) -> list[str]:
+    found: list[str] = []
+    _, validate = RESOURCE_RULES["api-authorized"]
+    props = {"routeKey": route_key, "authorizationType": kind}
+    args = ResourceValidationArgs("aws:apigatewayv2/route:Route", props, "urn", "r", None, None, {})
+    validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def test_the_policy_pack_lets_only_public_api_routes_skip_the_jwt_authorizer():
+    """``/v1`` routes are authorized by a workspace API key in the function (public_api.md)."""
+    assert _route_violations("POST /v1/workspaces/{workspaceId}/answers", "NONE") == []
+    assert _route_violations("GET /workspaces", "NONE") != []
+    assert _route_violations("POST /v1/workspaces/{workspaceId}/answers", "AWS_IAM") != []
 
 
 def test_everything_on_stack_passes_with_customer_managed_key_required(everything):
@@ -1176,7 +1196,7 @@ def test_without_aurora_the_semantic_cache_gets_a_dynamodb_table_the_runtime_use
     grant = _worker_statements(d, "chat_worker")["UseAnswerCache"]
     assert grant["Resource"] == [table.state["arn"]]
     assert "dynamodb:ConditionCheckItem" in grant["Action"]
-    for module in ("ingest_worker", "rest_api", "ws_message"):
+    for module in ("ingest_worker", "ws_message"):  # rest_api answers public questions
         assert table.state["arn"] not in json.dumps(_worker_statements(d, module)), module
     config = json.loads(d.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
     assert config["semanticCache"] == {

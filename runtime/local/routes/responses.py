@@ -26,7 +26,10 @@ def send(reply: Reply) -> Response:
 
 
 def error_response(exc: ChorusError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+    """The error's JSON body; a spent rate or quota (``LimitExceeded``) adds ``Retry-After``."""
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 
 def handles_errors(endpoint: Endpoint) -> Endpoint:

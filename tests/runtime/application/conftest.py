@@ -5,6 +5,8 @@ Lambda (over moto and the embedded PostgreSQL), answering the same calls.
 as is, anything else as JSON); ``user`` is a
 workspace manager (``alice``) or a plain user (``bob``). ``api.records`` is the transport's
 metadata store and ``api.user_id(user)`` the id it knows the user by (to seed sessions).
+``api.public(key, method, path, body=None)`` → ``(status, JSON body, headers)`` calls the public
+API with an API key (``Authorization: Bearer``) and no user.
 """
 
 from __future__ import annotations
@@ -55,8 +57,22 @@ def _cloud(request: pytest.FixtureRequest) -> Iterator[Api]:
             text = response.get("body")
             return response["statusCode"], json.loads(text) if text else None
 
+        def public(key: str | None, method: str, path: str, body: Any = None) -> Any:
+            headers = {"authorization": f"Bearer {key}"} if key else {}
+            event = moto_stack.http_event(method, path, claims=None, body=body, headers=headers)
+            response = rest_api.handler(event, context)
+            text = response.get("body")
+            return (
+                response["statusCode"],
+                json.loads(text) if text else None,
+                {k.lower(): v for k, v in (response.get("headers") or {}).items()},
+            )
+
         call.records = wiring.records  # type: ignore[attr-defined]
         call.user_id = stack.user_id  # type: ignore[attr-defined]
+        call.public = public  # type: ignore[attr-defined]
+        call.backend = wiring  # type: ignore[attr-defined]
+        call.transport = "cloud"  # type: ignore[attr-defined]
         try:
             yield call
         finally:
@@ -85,8 +101,18 @@ def _local(request: pytest.FixtureRequest) -> Iterator[Api]:
                 )
                 return response.status_code, response.json() if response.content else None
 
+            def public(key: str | None, method: str, path: str, body: Any = None) -> Any:
+                headers = {"Authorization": f"Bearer {key}"} if key else {}
+                response = client.request(method, f"/api{path}", headers=headers, json=body)
+                parsed = response.json() if response.content else None
+                return response.status_code, parsed, dict(response.headers)
+
             call.records = services.metadata  # type: ignore[attr-defined]
             call.user_id = lambda name: name  # type: ignore[attr-defined]
+            call.public = public  # type: ignore[attr-defined]
+            call.client = client  # type: ignore[attr-defined]
+            call.backend = services.backend  # type: ignore[attr-defined]
+            call.transport = "local"  # type: ignore[attr-defined]
             yield call
     finally:
         services.close()
