@@ -24,7 +24,7 @@ from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
 from .claims import Claim, lexical_overlap, name_key, read_claim
 from .context import AssembledContext
-from .contradiction import Difference, compare
+from .contradiction import Difference, compare, same_quantity
 from .ports import Embedder
 
 DEFAULT_THRESHOLD = 0.65
@@ -457,10 +457,11 @@ def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
 
 
 def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:
-    """Same value, and the same unit unless one of them has none."""
-    return abs(number[0] - stated[0]) < 1e-9 and (
-        number[1] == stated[1] or not number[1] or not stated[1]
-    )
+    """Same value, and the same unit unless one of them has none; or the same amount in
+    another unit of its dimension ("1 minute" where the passage says "60 seconds")."""
+    if number[1] and stated[1] and number[1] != stated[1]:
+        return same_quantity(number, stated)
+    return abs(number[0] - stated[0]) < 1e-9
 
 
 def _stated_specifics(sources: Sequence[_SourceSentence]) -> frozenset[str]:
