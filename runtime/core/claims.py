@@ -553,6 +553,9 @@ def scope(tokens: list[Token], start: int) -> frozenset[str]:
         if token.lower in STOPWORDS or token.lower in NEGATIONS:
             continue
         out.update(lemmas_of(token.lower) | {token.lower})
+        if "-" in token.lower:  # "not well-formed" negates "formed" too, as read_claim reads it
+            parts = [p for p in token.lower.split("-") if len(p) > 2 and p not in STOPWORDS]
+            out.update(lemma for part in parts for lemma in lemmas_of(part))
     return frozenset(out)
 
 
@@ -604,6 +607,19 @@ def _between(tokens: list[Token], position: int, before: str, after: str) -> boo
         and tokens[position - 1].lower == before
         and tokens[position + 1].lower == after
     )
+
+
+STEM_PREFIXES = ("non-", "non", "un", "mal")
+
+
+def _negated_stem(word: str) -> str | None:
+    """The dictionary word a prefix negates ("formed" in "malformed", "blocking" in
+    "non-blocking"), so a sentence with it talks about what that word is about."""
+    for prefix in STEM_PREFIXES:
+        stem = word.removeprefix(prefix)
+        if stem != word and len(stem) >= 4 and is_dictionary_word(stem):
+            return stem
+    return None
 
 
 LITOTES_PREFIXES = ("non-", "non", "un", "in", "im", "il", "ir")
@@ -691,6 +707,9 @@ def read_claim(text: str) -> Claim:
             continue  # "as well as" is "and"
         if lower not in STOPWORDS and lower not in NEGATIONS:
             lemmas.update({lower} if lower in SURFACE_ONLY else lemmas_of(lower))
+            stem = _negated_stem(lower)
+            if stem:  # "malformed" is about being formed, as "not well-formed" is
+                lemmas.update(lemmas_of(stem))
             if "-" in lower or _ALTERNATIVES.fullmatch(lower):  # "requests-compatible"
                 parts = [p for p in re.split(r"[-/]", lower) if len(p) > 2 and p not in STOPWORDS]
                 lemmas.update(lemma for part in parts for lemma in lemmas_of(part))

