@@ -543,12 +543,19 @@ SURFACE_ONLY = frozenset(["more", "most", "less", "least", "fewer"])
 """Words compared as written: their lemmas (much, little) would pair unrelated opposites."""
 
 
+CLAUSE_OPENERS = frozenset(
+    ["which", "who", "whom", "whose", "because", "while", "whereas", "although", "though", "so"]
+)
+"""Words that open another clause: a negation does not reach past them ("snapshots rather
+than differences, which makes switching faster" does not deny the switching)."""
+
+
 def scope(tokens: list[Token], start: int) -> frozenset[str]:
     """Lemmas of the next few content words from ``start``: what a negation or quantifier
     there is about."""
     out: set[str] = set()
     for token in tokens[start:]:
-        if len(out) >= NEGATION_SCOPE:
+        if len(out) >= NEGATION_SCOPE or (out and token.lower in CLAUSE_OPENERS):
             break
         if token.lower in STOPWORDS or token.lower in NEGATIONS:
             continue

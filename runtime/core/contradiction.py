@@ -346,9 +346,25 @@ def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
     return []
 
 
-ORDER_PIVOTS = (("than",), ("before", "after"), ("after", "before"))
+ORDER_PIVOTS = (("than",), ("rather than",), ("before", "after"), ("after", "before"))
 """Words that order two things: each with the pivots of the other sentence it is compared
 with (``than`` only with ``than``; ``before``/``after`` with either)."""
+
+
+NOT_ORDERING = frozenset(["rather", "other"])
+"""Words that make the next "than" a contrast, not a comparison ("snapshots rather than
+differences")."""
+
+
+def _pivot_positions(words: list[str]) -> dict[str, int]:
+    """Where each ordering word first orders two things ("rather than" apart from "than")."""
+    out: dict[str, int] = {}
+    for position, word in enumerate(words):
+        if word in ("than", "before", "after"):
+            if word == "than" and position and words[position - 1] in NOT_ORDERING:
+                word = "rather than"  # a contrast: "X rather than Y" swapped is a flip too
+            out.setdefault(word, position)
+    return out
 
 
 def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
@@ -358,12 +374,13 @@ def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
     says the same thing: the antonym and the swap cancel in ``_polarity``.)"""
     a = [t.lower for t in claim.tokens]
     b = [t.lower for t in source.tokens]
-    pivots = [p for p in ORDER_PIVOTS if p[0] in a and any(w in b for w in p)]
+    mine, theirs = _pivot_positions(a), _pivot_positions(b)
+    pivots = [p for p in ORDER_PIVOTS if p[0] in mine and any(w in theirs for w in p)]
     if not pivots:
         return None
     pivot = pivots[0]
-    i = a.index(pivot[0])
-    j = min(b.index(w) for w in pivot if w in b)
+    i = mine[pivot[0]]
+    j = min(theirs[w] for w in pivot if w in theirs)
     if i == 0 or j == 0:
         return None  # "Before X, Y": the order is in the grammar, not the position
     after_mine = a[i + 1 : i + 4]

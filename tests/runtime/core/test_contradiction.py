@@ -365,3 +365,26 @@ def test_strict_against_tolerant_contradicts():
     assert kinds(
         "The loader is strict about trailing commas.", "The loader is tolerant of trailing commas."
     ) == ["antonym"]
+
+
+def test_negation_does_not_reach_past_a_new_clause():
+    assert (
+        kinds(
+            "Deploys are faster with the cache.",
+            "The cache keeps layers rather than images, which makes deploys faster.",
+        )
+        == []
+    )
+
+
+def test_comparison_swapped_next_to_a_rather_than_contrast_contradicts():
+    assert kinds(
+        "Reads are faster on the replica than on the primary.",
+        "The primary keeps logs rather than pages, which makes reads faster than on the replica.",
+    ) == ["comparative"]
+
+
+def test_contrast_swapped_around_rather_than_contradicts():
+    assert kinds(
+        "The cache keeps images rather than layers.", "The cache keeps layers rather than images."
+    ) == ["comparative"]
