@@ -391,6 +391,13 @@ class EmbeddingGroundingJudge:
                 text, round(float(similarity[top]), 4), False, sources[top].number,
                 "unsupported", sources[top].text, (Difference("entity", " ".join(unknown), ""),),
             )  # fmt: skip
+        versioned = _other_version(claim, sources)
+        if versioned is not None:
+            i, difference = versioned
+            return SentenceSupport(
+                text, round(float(similarity[i]), 4), False, sources[i].number,
+                "contradicted", sources[i].text, (difference,),
+            )  # fmt: skip
         if supporting:
             top = max(supporting, key=lambda i: alignment[i])
             missing = _unstated(claim, stated)
@@ -470,6 +477,54 @@ def _unit_changed(claim: Claim, source: Claim) -> bool:
         for v, theirs in source.numbers
         if abs(v - value) < 1e-9
     )
+
+
+OPEN_ENDED = frozenset(["later", "newer", "higher", "above", "greater", "up"])
+"""Words after "or" that make a version a lower bound ("Python 3.9 or later")."""
+
+
+def versions(claim: Claim) -> dict[str, set[float]]:
+    """The numbers written right after each name, a list of them included ("RSS 0.92, 0.93
+    and 2.0", "Atom 0.3"): the versions the sentence gives that name. A version followed by
+    "or later" is a bound, not a version, and leaves the name out."""
+    tokens = claim.tokens
+    out: dict[str, set[float]] = {}
+    for position, token in enumerate(tokens):
+        key = name_key(token.lower)
+        if key not in claim.names:
+            continue
+        found: set[float] = set()
+        for following in tokens[position + 1 :]:
+            if following.number is not None and following.text[0].isdigit():
+                found.add(following.number)
+            elif following.lower not in ("and", "or") or not found:
+                break
+        ahead = [t.lower for t in tokens[position + 1 : position + 2 + len(found) * 2 + 2]]
+        if found and not any(w in OPEN_ENDED for w in ahead):
+            out.setdefault(key, set()).update(found)
+    return out
+
+
+def _other_version(
+    claim: Claim, sources: Sequence[_SourceSentence]
+) -> tuple[int, Difference] | None:
+    """A name with a version no source gives it, where some source gives that name other
+    versions: "Atom 2.0" where the sources list "Atom 0.3 and Atom 1.0" (and "RSS 2.0") —
+    the number is stated, but not for that name. The first sentence that versions the name is
+    the evidence."""
+    for name, mine in sorted(versions(claim).items()):
+        stated = [(i, versions(s.claim).get(name, set())) for i, s in enumerate(sources)]
+        stated = [(i, v) for i, v in stated if v]
+        given = set().union(*(v for _, v in stated)) if stated else set()
+        missing = sorted(v for v in mine if not any(abs(v - w) < 1e-9 for w in given))
+        if stated and missing:
+            i = stated[0][0]
+            return i, Difference(
+                "number",
+                f"{name} {', '.join(f'{v:g}' for v in missing)}",
+                f"{name} {', '.join(f'{v:g}' for v in sorted(given))}",
+            )
+    return None
 
 
 def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:

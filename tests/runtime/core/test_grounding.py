@@ -306,3 +306,30 @@ def test_name_the_document_is_named_after_is_known(judge):
 
     assert named.verdict == "supported"
     assert other.verdict == "unsupported"
+
+
+def test_version_no_source_gives_that_name_is_contradicted(judge):
+    source = (
+        "The client speaks HTTP/1.1 and HTTP/2. It reads YAML 1.1 and YAML 1.2 files "
+        "and writes TOML 1.0."
+    )
+    context = assemble_context([SearchHit("y", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    other, same = judge.judge_claims(
+        ["The client reads YAML 1.0 and YAML 1.2 files.", "YAML 1.1 files can be read."], context
+    )
+
+    assert other.verdict == "contradicted"
+    assert [(d.kind, d.claim, d.source) for d in other.differences] == [
+        ("number", "yaml 1", "yaml 1.1, 1.2")
+    ]
+    assert same.verdict != "contradicted"
+
+
+def test_version_followed_by_or_later_is_a_bound_not_a_version(judge):
+    source = "The tool needs Python 3.9 or later and runs on Linux."
+    context = assemble_context([SearchHit("p", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["The tool runs on Python 3.12 under Linux."], context)
+
+    assert not any(d.claim.startswith("python") for d in verdict.differences)
