@@ -134,6 +134,7 @@ NEGATING_PREFIXES = ("non-", "non", "un", "mal")
 only the common pairs: "unauthenticated"/"authenticated" is not among them)."""
 
 
+@lru_cache(maxsize=65_536)
 def are_opposite(first: str, second: str, lemmas: Callable[[str], frozenset[str]]) -> bool:
     """Whether two lower-case words as written are opposites: any of their lemmas (``lemmas``
     gives a word's) are antonyms, a compound differs from the other in one opposite part, or
@@ -149,6 +150,7 @@ def are_opposite(first: str, second: str, lemmas: Callable[[str], frozenset[str]
     return prefix_negated(first, second)
 
 
+@lru_cache(maxsize=65_536)
 def prefix_negated(first: str, second: str) -> bool:
     """Whether one word is the other with a negating prefix ("non-blocking", "blocking")."""
     return _negated(first, second) or _negated(second, first)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from .antonyms import are_opposite, prefix_negated
@@ -87,6 +88,7 @@ ADVERB_ENDINGS = (("ically", "ic"), ("ally", "al"), ("ily", "y"), ("ly", ""))
 """An adverb's ending and its adjective's: "automatically" → "automatic", "lazily" → "lazy"."""
 
 
+@lru_cache(maxsize=65_536)
 def _lemmas(word: str) -> frozenset[str]:
     """The word's lemmas for antonym look-up; an adverb in -ly also as its adjective
     ("slowly" against "fast", "manually" against "automatically")."""
