@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from lemminflect import getAllLemmas
 
+from .antonyms import are_antonyms
 from .synonyms import synonyms_of
 
 NEGATIONS = frozenset(
@@ -41,7 +42,8 @@ NEGATIONS = frozenset(
         "without",
     ]
 )
-"""Words that negate what follows (``n't`` contractions are read as ``not``)."""
+"""Words that negate what follows (``n't`` contractions are read as ``not``). "unless" is left
+out: it states a condition ("unless configured otherwise" is "by default"), not a denial."""
 
 UNIVERSAL = frozenset(["all", "every", "each", "always", "everything", "everyone", "must", "only"])
 """Quantifiers that claim every case (a claim adding one needs the source to say so)."""
@@ -134,6 +136,33 @@ UNITS = frozenset(
     ]
 )
 """Words that give a number its unit: "30 seconds" and "30 minutes" differ."""
+
+UNIT_SCALES = {
+    **dict.fromkeys(("ms", "millisecond"), ("s", 0.001)),
+    **dict.fromkeys(("s", "sec", "second"), ("s", 1.0)),
+    **dict.fromkeys(("min", "minute"), ("s", 60.0)),
+    **dict.fromkeys(("h", "hr", "hour"), ("s", 3600.0)),
+    "day": ("s", 86_400.0),
+    "week": ("s", 604_800.0),
+    **dict.fromkeys(("b", "byte"), ("byte", 1.0)),
+    "kb": ("byte", 1e3),
+    "mb": ("byte", 1e6),
+    "gb": ("byte", 1e9),
+    "tb": ("byte", 1e12),
+    "kib": ("byte", 1024.0),
+    "mib": ("byte", 1024.0**2),
+    "gib": ("byte", 1024.0**3),
+    "tib": ("byte", 1024.0**4),
+}
+"""Units of one dimension, each as (base unit, its size in it): "one minute" is "60 seconds",
+"half a minute" is "30 seconds". Months and years have no fixed length and are left out."""
+
+
+def quantity(value: float, unit: str) -> tuple[float, str]:
+    """A number in its dimension's base unit (``UNIT_SCALES``), or as written."""
+    base, scale = UNIT_SCALES.get(unit, (unit, 1.0))
+    return value * scale, base
+
 
 NUMBER_WORDS = {
     "zero": 0,
@@ -377,6 +406,9 @@ class Claim:
     """Lower-case words no dictionary knows (asyncio, gevent): compared like names where two
     sentences put different ones in the same place, but not required to appear in a source."""
     """Values written with digits (spelled-out ones such as "two" are often not counts)."""
+    affirmed: tuple[tuple[str, str], ...] = ()
+    """Prefix-negated words a "not" cancels, with the base word they affirm: ("uncommon",
+    "common") for "not uncommon"."""
 
     @property
     def values(self) -> frozenset[float]:
@@ -511,16 +543,26 @@ SURFACE_ONLY = frozenset(["more", "most", "less", "least", "fewer"])
 """Words compared as written: their lemmas (much, little) would pair unrelated opposites."""
 
 
+CLAUSE_OPENERS = frozenset(
+    ["which", "who", "whom", "whose", "because", "while", "whereas", "although", "though", "so"]
+)
+"""Words that open another clause: a negation does not reach past them ("snapshots rather
+than differences, which makes switching faster" does not deny the switching)."""
+
+
 def scope(tokens: list[Token], start: int) -> frozenset[str]:
     """Lemmas of the next few content words from ``start``: what a negation or quantifier
     there is about."""
     out: set[str] = set()
     for token in tokens[start:]:
-        if len(out) >= NEGATION_SCOPE:
+        if len(out) >= NEGATION_SCOPE or (out and token.lower in CLAUSE_OPENERS):
             break
         if token.lower in STOPWORDS or token.lower in NEGATIONS:
             continue
         out.update(lemmas_of(token.lower) | {token.lower})
+        if "-" in token.lower:  # "not well-formed" negates "formed" too, as read_claim reads it
+            parts = [p for p in token.lower.split("-") if len(p) > 2 and p not in STOPWORDS]
+            out.update(lemma for part in parts for lemma in lemmas_of(part))
     return frozenset(out)
 
 
@@ -546,6 +588,12 @@ BOUNDS = {
 """Words before a number that bound it (a closed class, like the negation cues)."""
 
 
+GREATER = frozenset(["larger", "bigger", "greater", "longer", "higher", "heavier", "wider"])
+SMALLER = frozenset(["smaller", "shorter", "lower", "lighter", "narrower", "fewer", "less"])
+"""Comparative adjectives whose direction is plain whatever they measure ("larger than 10 MB"
+is above 10 MB); other "-er than" words bound a number without a known direction."""
+
+
 def _bound(tokens: list[Token], position: int) -> tuple[str, str] | None:
     """The relation and words that bound the number at ``position``, if any."""
     before = [t.lower for t in tokens[max(0, position - 2) : position]]
@@ -553,7 +601,10 @@ def _bound(tokens: list[Token], position: int) -> tuple[str, str] | None:
         if tuple(before[-len(words) :]) == words:
             return relation, " ".join(words)
     if len(before) == 2 and before[1] == "than" and before[0].endswith("er"):
-        return "~", " ".join(before)  # "shorter than 500": strictly other than 500
+        direction = (
+            ">" if before[0] in GREATER else "<" if before[0] in SMALLER else "~"
+        )  # "larger than 10 MB" is above it; "shorter than 500": strictly other than 500
+        return direction, " ".join(before)
     return None
 
 
@@ -563,6 +614,40 @@ def _between(tokens: list[Token], position: int, before: str, after: str) -> boo
         and tokens[position - 1].lower == before
         and tokens[position + 1].lower == after
     )
+
+
+STEM_PREFIXES = ("non-", "non", "un", "mal")
+
+
+def _negated_stem(word: str) -> str | None:
+    """The dictionary word a prefix negates ("formed" in "malformed", "blocking" in
+    "non-blocking"), so a sentence with it talks about what that word is about."""
+    for prefix in STEM_PREFIXES:
+        stem = word.removeprefix(prefix)
+        if stem != word and len(stem) >= 4 and is_dictionary_word(stem):
+            return stem
+    return None
+
+
+LITOTES_PREFIXES = ("non-", "non", "un", "in", "im", "il", "ir")
+
+
+def _litotes(tokens: list[Token], position: int) -> bool:
+    """ "not" right before a prefix-negated word ("not uncommon", "not impossible") is a
+    double negation that affirms: the two cancel, and the sentence says the base word."""
+    return litotes_base(tokens, position) is not None
+
+
+def litotes_base(tokens: list[Token], position: int) -> str | None:
+    """The base word a "not un-X" at ``position`` affirms ("common" for "not uncommon"): the
+    prefixed word and its base must be opposites in the antonym data (WordNet lists
+    common/uncommon, possible/impossible), so "not unpack" or "not install" stay negations."""
+    following = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+    for prefix in LITOTES_PREFIXES:
+        base = following.removeprefix(prefix)
+        if base != following and len(base) >= 4 and are_antonyms(following, base):
+            return base
+    return None
 
 
 @lru_cache(maxsize=8192)
@@ -579,14 +664,19 @@ def read_claim(text: str) -> Claim:
     dates: set[str] = set()
     names: set[str] = set()
     quantifiers: set[str] = set()
+    affirmed: list[tuple[str, str]] = []
     for position, token in enumerate(tokens):
         lower = token.lower
         following_word = tokens[position + 1].lower if position + 1 < len(tokens) else ""
         if lower in NEGATIONS and not (
             (lower == "not" and following_word in ("only", "just"))
+            or (lower == "not" and _litotes(tokens, position))
             or (lower == "nor" and any(t.lower == "neither" for t in tokens[:position]))
         ):
             negations.append((token.text, scope(tokens, position + 1)))
+        elif lower == "not" and (base := litotes_base(tokens, position)) is not None:
+            lemmas.update(lemmas_of(base))  # "not uncommon" says "common"
+            affirmed.append((tokens[position + 1].lower, base))
         elif (lower, following_word) in CONTRAST:
             negations.append((f"{token.text} {following_word}", scope(tokens, position + 2)))
         if lower in UNIVERSAL or lower in PARTIAL:
@@ -595,7 +685,8 @@ def read_claim(text: str) -> Claim:
             if _YEAR.match(token.text):
                 dates.add(f"year:{token.text}")
                 continue
-            following = tokens[position + 1].lower if position + 1 < len(tokens) else ""
+            after = 2 if lower == "half" and following_word in ("a", "an") else 1
+            following = tokens[position + after].lower if position + after < len(tokens) else ""
             unit = "%" if token.text.endswith("%") else following if following in UNITS else ""
             if lower == "one" and not unit:
                 continue  # "one of the models" is a pronoun, not a count
@@ -613,7 +704,9 @@ def read_claim(text: str) -> Claim:
         if lower in WEEKDAYS and token.text[0].isupper():
             dates.add(f"day:{lower[:3]}")
             continue
-        if _is_name(token, position == 0):
+        if lower in UNITS and position and tokens[position - 1].number is not None:
+            pass  # a number's unit ("2 GB"), not a name
+        elif _is_name(token, position == 0):
             names.add(name_key(lower))
         elif _is_jargon(token):
             jargon.add(lower)
@@ -621,6 +714,9 @@ def read_claim(text: str) -> Claim:
             continue  # "as well as" is "and"
         if lower not in STOPWORDS and lower not in NEGATIONS:
             lemmas.update({lower} if lower in SURFACE_ONLY else lemmas_of(lower))
+            stem = _negated_stem(lower)
+            if stem:  # "malformed" is about being formed, as "not well-formed" is
+                lemmas.update(lemmas_of(stem))
             if "-" in lower or _ALTERNATIVES.fullmatch(lower):  # "requests-compatible"
                 parts = [p for p in re.split(r"[-/]", lower) if len(p) > 2 and p not in STOPWORDS]
                 lemmas.update(lemma for part in parts for lemma in lemmas_of(part))
@@ -636,6 +732,7 @@ def read_claim(text: str) -> Claim:
         frozenset(digits),
         frozenset(jargon),
         frozenset(bounds),
+        tuple(affirmed),
     )
 
 

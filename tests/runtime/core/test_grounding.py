@@ -277,3 +277,59 @@ def test_antonym_of_the_aligned_sentence_is_contradicted_with_the_differing_word
 
     assert verdict.verdict == "contradicted"
     assert [(d.claim, d.source) for d in verdict.differences] == [("manually", "automatically")]
+
+
+def test_amount_in_another_unit_than_the_aligned_sentence_is_contradicted(judge):
+    source = "The helper backoff(3) sleeps 3 seconds between tries. It gives up after a minute."
+    context = assemble_context([SearchHit("r", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["backoff(3) sleeps 3 minutes between tries."], context)
+
+    assert verdict.verdict == "contradicted"
+    assert [(d.kind, d.claim, d.source) for d in verdict.differences] == [
+        ("number", "3 minute", "3 second")
+    ]
+
+
+def test_name_the_document_is_named_after_is_known(judge):
+    source = "This database replicates every write to all of its peers within a second."
+    hit = SearchHit("o", "d", 0, source, 1.0, {"document_name": "orbitdb-readme.md"})
+    context = assemble_context([hit], budget_tokens=2000)
+
+    named, other = judge.judge_claims(
+        [
+            "OrbitDB replicates every write to all of its peers within a second.",
+            "CouchDB replicates every write to all of its peers within a second.",
+        ],
+        context,
+    )
+
+    assert named.verdict == "supported"
+    assert other.verdict == "unsupported"
+
+
+def test_version_no_source_gives_that_name_is_contradicted(judge):
+    source = (
+        "The client speaks HTTP/1.1 and HTTP/2. It reads YAML 1.1 and YAML 1.2 files "
+        "and writes TOML 1.0."
+    )
+    context = assemble_context([SearchHit("y", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    other, same = judge.judge_claims(
+        ["The client reads YAML 1.0 and YAML 1.2 files.", "YAML 1.1 files can be read."], context
+    )
+
+    assert other.verdict == "contradicted"
+    assert [(d.kind, d.claim, d.source) for d in other.differences] == [
+        ("number", "yaml 1", "yaml 1.1, 1.2")
+    ]
+    assert same.verdict != "contradicted"
+
+
+def test_version_followed_by_or_later_is_a_bound_not_a_version(judge):
+    source = "The tool needs Python 3.9 or later and runs on Linux."
+    context = assemble_context([SearchHit("p", "d", 0, source, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["The tool runs on Python 3.12 under Linux."], context)
+
+    assert not any(d.claim.startswith("python") for d in verdict.differences)
