@@ -124,9 +124,20 @@ BytecodeMode = Literal["auto", "always", "never"]
 """``always``: ship bytecode or fail; ``auto``: ship it when a Python 3.12 is found; ``never``:
 sources only."""
 
-TRIMMED_DISTRIBUTIONS = ("zstandard", "xxhash")
-"""Installed (``langsmith`` requires them through ``langchain-text-splitters``) but imported
-only to compress traces uploaded to LangSmith, which chorus never turns on: 6 MB zipped."""
+TRIMMED_DISTRIBUTIONS = (
+    "langsmith",
+    "httpx2",
+    "httpcore2",
+    "websockets",
+    "requests_toolbelt",
+    "zstandard",
+    "xxhash",
+)
+"""Installed because ``langchain-core`` (under ``langchain-text-splitters``) requires
+``langsmith``, which brings the others, but imported only to trace to LangSmith, which chorus
+never turns on: the text splitters ``core/chunking.py`` uses import none of them (10 MB zipped).
+``adapters/langchain_store.py`` needs langchain-core's callbacks, hence langsmith; no handler
+imports it."""
 
 TRIMMED_PATHS = (
     "lxml/objectify.",
@@ -139,6 +150,12 @@ TRIMMED_PATHS = (
 ``lxml.objectify`` (python-docx uses ``lxml.etree`` only, 1.5 MB), numpy's SIMD test module
 and its Fortran wrapper generator (a build tool), and PyYAML's libyaml binding (PyYAML falls back
 to its pure-Python loader; the app config is JSON)."""
+
+BABEL_LOCALES_KEPT = frozenset({"root.dat", "en.dat", "en_001.dat", "en_US.dat"})
+"""The only CLDR locales shipped of Babel's ~1,100 (11 MB zipped of the 64 MB layer): Babel comes
+with ``courlan`` (under trafilatura, the web sources' HTML reader), which parses locales only
+to filter URLs by a target language. chorus never asks for one; an unknown locale is
+``UnknownLocaleError``, which courlan catches and scores as no match."""
 
 TRIMMED_DIRS = frozenset({"tests", "testing_data", "__pycache__"})
 """Folders no handler imports: packages' own test suites (numpy's alone is 1.5 MB zipped)."""
@@ -516,6 +533,8 @@ def trimmed(name: str) -> bool:
     if any(top == d or top.startswith(f"{d}-") for d in TRIMMED_DISTRIBUTIONS):
         return True
     if name.removeprefix("python/").startswith(TRIMMED_PATHS):
+        return True
+    if name.startswith("python/babel/locale-data/") and parts[-1] not in BABEL_LOCALES_KEPT:
         return True
     return any(part in TRIMMED_DIRS for part in parts[2:-1]) or name.endswith(TRIMMED_SUFFIXES)
 

@@ -323,12 +323,18 @@ def test_what_no_handler_imports_is_trimmed_from_the_dependencies_layer(tmp_path
             "numpy/_core/_simd.cpython-312-x86_64-linux-gnu.so",
             "zstandard/__init__.py",
             "zstandard-0.23.0.dist-info/METADATA",
+            "langsmith/__init__.py",
+            "websockets/__init__.py",
             "xxhash/__init__.py",
             "lxml/etree.cpython-312-x86_64-linux-gnu.so",
             "lxml/objectify.cpython-312-x86_64-linux-gnu.so",
             "yaml/__init__.py",
             "yaml/_yaml.cpython-312-x86_64-linux-gnu.so",
             "_yaml/__init__.py",
+            "babel/__init__.py",
+            "babel/locale-data/root.dat",
+            "babel/locale-data/en.dat",
+            "babel/locale-data/de_CH.dat",
         ):
             path = target / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -340,6 +346,9 @@ def test_what_no_handler_imports_is_trimmed_from_the_dependencies_layer(tmp_path
     with zipfile.ZipFile(built.path) as archive:
         names = archive.namelist()
     assert names == [
+        "python/babel/__init__.py",
+        "python/babel/locale-data/en.dat",
+        "python/babel/locale-data/root.dat",
         "python/lxml/etree.cpython-312-x86_64-linux-gnu.so",
         "python/numpy/__init__.py",
         "python/yaml/__init__.py",
