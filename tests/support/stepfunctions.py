@@ -134,3 +134,22 @@ def deploy_reindex(definition: str) -> tuple[Any, str]:
         definition,
         {"ReindexDocumentFunctionArn": "reindex_document"},
     )
+
+
+def deploy_bulk_ingestion(mode: str = "DISTRIBUTED", **settings: Any) -> tuple[Any, str]:
+    """The ``bulk_ingest_batch`` function and the bulk ingestion (Standard) state machine,
+    from ``components.bulk_ingestion.bulk_ingestion_definition`` (``mode="INLINE"``: the
+    variant moto's interpreter executes)."""
+    from chorus.components.bulk_ingestion import bulk_ingestion_definition
+
+    definition = bulk_ingestion_definition(
+        batch_function_arn="${BulkBatchFunctionArn}",
+        results_bucket="chorus-results",
+        mode=mode,  # type: ignore[arg-type]
+        **settings,
+    )
+    return deploy_state_machine(
+        f"bulk-ingestion-{mode.lower()}",
+        json.dumps(definition),
+        {"BulkBatchFunctionArn": "bulk_ingest_batch"},
+    )
