@@ -57,6 +57,8 @@ _EXPORTS = {
     "DashboardArgs": "dashboard",
     "LambdaDeployments": "deployments",
     "LambdaDeploymentsArgs": "deployments",
+    "BulkIngestion": "bulk_ingestion",
+    "BulkIngestionArgs": "bulk_ingestion",
 }
 
 __all__ = [
@@ -64,6 +66,8 @@ __all__ = [
     "AppConfigArgs",
     "Auth",
     "AuthArgs",
+    "BulkIngestion",
+    "BulkIngestionArgs",
     "ChatAlarms",
     "ChatAlarmsArgs",
     "ChatMessaging",
@@ -109,6 +113,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .alarms import ChatAlarms, ChatAlarmsArgs
     from .auth import Auth, AuthArgs
+    from .bulk_ingestion import BulkIngestion, BulkIngestionArgs
     from .chat_apis import HttpApi, HttpApiArgs, LambdaTargetArgs, WebSocketApi, WebSocketApiArgs
     from .chat_messaging import ChatMessaging, ChatMessagingArgs
     from .chat_tables import ChatTables, ChatTablesArgs

@@ -87,17 +87,20 @@ def bulk_ingestion_definition(
     max_concurrency: int = 10,
     max_items_per_batch: int = 20,
     max_input_bytes_per_batch: int = 262_144,
-    tolerated_failure_percentage: float = 5.0,
+    tolerated_failure_percentage: int = 5,
     child_execution_type: ChildExecutionType = "EXPRESS",
     batch_timeout_seconds: int = 280,
-    mode: Literal["DISTRIBUTED", "INLINE"] = "DISTRIBUTED",
+    moto_compatible: bool = False,
 ) -> dict[str, Any]:
     """The workflow's ASL. Input ``{"workspaceId", "jobId", "bucket", "prefix"}``.
 
-    ``mode="INLINE"`` gives the same workflow over an input list ``"items"`` (the items an
-    ``ItemReader`` would list) instead of the S3 listing, batches of one item each: what moto's
-    interpreter can execute (it runs no ``ItemReader``); everything after the listing is the
-    same states.
+    ``moto_compatible=True`` gives the variant moto's interpreter (5.2) accepts, for tests: its
+    ASL parser rejects ``ItemBatcher``, ``ExecutionType: EXPRESS`` and an integer
+    ``ToleratedFailurePercentage`` (and ignores the percentage). So the variant has STANDARD
+    children, the percentage as a float, and instead of the batcher an ``ItemSelector`` that
+    hands each listed item to the function as a batch of one — the same event shape. The
+    ``ItemReader`` (moto lists its S3), the task, Retry/Catch and the ``ResultWriter`` are the
+    same.
     """
     batch_task = {
         "Type": "Task",
@@ -119,7 +122,7 @@ def bulk_ingestion_definition(
         "MaxConcurrency": max_concurrency,
         "ToleratedFailurePercentage": tolerated_failure_percentage,
         "ItemProcessor": {
-            "ProcessorConfig": {"Mode": mode},
+            "ProcessorConfig": {"Mode": "DISTRIBUTED"},
             "StartAt": "IngestBatch",
             "States": {"IngestBatch": batch_task},
         },
@@ -127,28 +130,28 @@ def bulk_ingestion_definition(
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailed"}],
         "Next": "RecordSucceeded",
     }
-    if mode == "DISTRIBUTED":
-        ingest["Label"] = "BulkIngest"
-        ingest["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = child_execution_type
-        ingest["ItemReader"] = {
-            "Resource": "arn:aws:states:::s3:listObjectsV2",
-            "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"},
+    ingest["ItemReader"] = {
+        "Resource": "arn:aws:states:::s3:listObjectsV2",
+        "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"},
+    }
+    ingest["ResultWriter"] = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": results_bucket, "Prefix": results_prefix},
+    }
+    config = ingest["ItemProcessor"]["ProcessorConfig"]
+    if moto_compatible:
+        config["ExecutionType"] = "STANDARD"
+        del ingest["ToleratedFailurePercentage"]
+        ingest["ItemSelector"] = {
+            "BatchInput": batch_input,
+            "Items.$": "States.Array($$.Map.Item.Value)",
         }
+    else:
+        config["ExecutionType"] = child_execution_type
         ingest["ItemBatcher"] = {
             "MaxItemsPerBatch": max_items_per_batch,
             "MaxInputBytesPerBatch": max_input_bytes_per_batch,
             "BatchInput": batch_input,
-        }
-        ingest["ResultWriter"] = {
-            "Resource": "arn:aws:states:::s3:putObject",
-            "Parameters": {"Bucket": results_bucket, "Prefix": results_prefix},
-        }
-    else:
-        del ingest["ToleratedFailurePercentage"]  # a Distributed Map field only
-        ingest["ItemsPath"] = "$.items"
-        ingest["ItemSelector"] = {
-            "BatchInput": batch_input,
-            "Items.$": "States.Array($$.Map.Item.Value)",
         }
     return {
         "Comment": "chorus bulk ingestion: list s3://bucket/prefix, ingest it in batches with "
@@ -186,8 +189,8 @@ class BulkIngestionArgs(TypedDict, total=False):
     """Objects per batch. Default: 20."""
     max_input_bytes_per_batch: int
     """Input bytes per batch (at most 256 KiB). Default: 262144."""
-    tolerated_failure_percentage: float
-    """Failed batches (in percent) the map tolerates before it fails. Default: 5."""
+    tolerated_failure_percentage: int
+    """Failed batches (in percent, 0–100) the map tolerates before it fails. Default: 5."""
     child_execution_type: ChildExecutionType
     """Child workflow type. Default: ``EXPRESS`` (per-request billing; batches < 5 min)."""
     batch_timeout_seconds: int
@@ -258,8 +261,12 @@ class BulkIngestion(pulumi.ComponentResource):
             allow("ReadSources", ["s3:GetObject"], [f"arn:aws:s3:::{b}/*" for b in sources]),
             allow(
                 "WriteResults",
-                ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts",
-                 "s3:AbortMultipartUpload"],
+                [
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "s3:ListMultipartUploadParts",
+                    "s3:AbortMultipartUpload",
+                ],
                 [pulumi.Output.concat("arn:aws:s3:::", results_bucket, "/", results_prefix, "*")],
             ),
             # A Distributed Map starts its child executions as executions of this machine.
@@ -309,9 +316,7 @@ class BulkIngestion(pulumi.ComponentResource):
                     max_concurrency=args.get("max_concurrency", 10),
                     max_items_per_batch=args.get("max_items_per_batch", 20),
                     max_input_bytes_per_batch=args.get("max_input_bytes_per_batch", 262_144),
-                    tolerated_failure_percentage=float(
-                        args.get("tolerated_failure_percentage", 5.0)
-                    ),
+                    tolerated_failure_percentage=args.get("tolerated_failure_percentage", 5),
                     child_execution_type=args.get("child_execution_type", "EXPRESS"),
                     batch_timeout_seconds=args.get("batch_timeout_seconds", 280),
                 )

@@ -99,6 +99,3 @@ class DynamoBulkProgress:
             finished_at=str(record.get("finished_at", "")),
             error=str(record.get("error", "")),
         )
-
-
-

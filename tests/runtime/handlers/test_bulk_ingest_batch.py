@@ -129,7 +129,8 @@ def test_a_changed_object_is_ingested_again_and_replaces_its_chunks(
     bulk_ingest_batch.handler(batch(first), context)
     s3.put_object(Bucket=SOURCE, Key="corpus/faq.md", Body=b"# FAQ\n\nBackups now run hourly.")
     changed = [
-        {**item, "LastModified": item["LastModified"] + 60} if item["Key"] == "corpus/faq.md"
+        {**item, "LastModified": item["LastModified"] + 60}
+        if item["Key"] == "corpus/faq.md"
         else item
         for item in listed(s3)
     ]
@@ -204,7 +205,12 @@ def test_starting_refuses_an_empty_prefix_and_records_nothing(services, workspac
 
     with pytest.raises(EmptySource):
         start_bulk_ingestion(
-            sfn, s3, services.bulk_progress, "arn:unused", "ops", f"s3://{SOURCE}/nothing/",
+            sfn,
+            s3,
+            services.bulk_progress,
+            "arn:unused",
+            "ops",
+            f"s3://{SOURCE}/nothing/",
             job_id="job-e",
         )
     assert services.bulk_progress.get_job("ops", "job-e") is None
@@ -215,22 +221,27 @@ def test_starting_refuses_a_bucket_it_cannot_list_with_a_clear_error(
 ):
     with pytest.raises(SourceNotReadable, match="sourceBuckets"):
         start_bulk_ingestion(
-            stack.client("stepfunctions"), s3, services.bulk_progress, "arn:unused", "ops",
-            "s3://no-such-bucket-here/corpus/", job_id="job-x",
+            stack.client("stepfunctions"),
+            s3,
+            services.bulk_progress,
+            "arn:unused",
+            "ops",
+            "s3://no-such-bucket-here/corpus/",
+            job_id="job-x",
         )
     assert services.bulk_progress.get_job("ops", "job-x") is None
 
 
-def test_starting_records_the_job_and_names_the_execution_after_it(
-    services, workspace, s3, stack
-):
+def test_starting_records_the_job_and_names_the_execution_after_it(services, workspace, s3, stack):
     from support.stepfunctions import deploy_bulk_ingestion
 
     put(s3, GUIDES)
     sfn = stack.client("stepfunctions")
     _, arn = deploy_bulk_ingestion()
 
-    job = start_bulk_ingestion(sfn, s3, services.bulk_progress, arn, "ops", f"s3://{SOURCE}/corpus/")
+    job = start_bulk_ingestion(
+        sfn, s3, services.bulk_progress, arn, "ops", f"s3://{SOURCE}/corpus/"
+    )
 
     described = sfn.describe_execution(executionArn=execution_arn(arn, job.job_id))
     assert described["name"] == job.job_id
