@@ -91,6 +91,8 @@ EVERYTHING_ON = {
         "rerank": {"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"},
     },
     "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
+    "chorus:bulkIngestion": {"enabled": True, "sourceBuckets": ["corpus-archive"],
+                             "maxConcurrency": 8, "toleratedFailurePercentage": 2},
     "chorus:deletionProtection": True,
 }  # fmt: skip
 
@@ -1107,3 +1109,33 @@ def test_a_semantic_cache_on_aurora_without_aurora_is_refused_naming_the_key():
                 "chorus:semanticCache": {"enabled": True, "store": "aurora"},
             }
         )
+
+
+# -- bulk ingestion ----------------------------------------------------------------------------
+
+
+def test_bulk_ingestion_is_deployed_only_when_enabled(dev, everything):
+    assert dev.of_type("chorus:index:BulkIngestion") == []
+    assert len(everything.of_type("chorus:index:BulkIngestion")) == 1
+    assert "bulkIngestionStateMachineArn" in everything.outputs
+
+
+def test_bulk_ingestion_takes_its_limits_from_the_stack_config(everything):
+    machine = everything.one("aws:sfn/stateMachine:StateMachine", "bulk-ingestion").inputs
+    ingest = json.loads(machine["definition"])["States"]["IngestObjects"]
+    assert (ingest["MaxConcurrency"], ingest["ToleratedFailurePercentage"]) == (8, 2)
+    assert Linter.validate(json.loads(machine["definition"])) == []
+
+
+def test_the_bulk_batch_function_reads_only_the_configured_source_buckets(everything):
+    policies = [p for p in everything.policies() if p[1] == "chat-bulk-ingest-batch-policy.policy"]
+    assert policies, "the bulk_ingest_batch function has a policy"
+    statements = [s for _, _, doc in policies for s in json.loads(doc)["Statement"]]
+    read = next(s for s in statements if s.get("Sid") == "ReadSources")
+    assert read["Resource"] == ["arn:aws:s3:::corpus-archive/*"]
+
+
+def test_the_app_config_names_the_bulk_workflow_for_the_cli_and_the_rest_api(everything):
+    parameter = everything.one("aws:ssm/parameter:Parameter", "app-config")
+    config = json.loads(parameter.inputs["value"])
+    assert config["bulkIngestionStateMachineArn"].endswith(":stateMachine:chat-bulk-ingestion")
