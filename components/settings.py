@@ -477,9 +477,7 @@ class BulkIngestionSettings(_Section):
     @model_validator(mode="after")
     def _enabled_needs_sources(self) -> BulkIngestionSettings:
         if self.enabled and not self.source_buckets:
-            raise ValueError(
-                "bulkIngestion.enabled needs sourceBuckets: the buckets it may read"
-            )
+            raise ValueError("bulkIngestion.enabled needs sourceBuckets: the buckets it may read")
         return self
 
 
