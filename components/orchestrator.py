@@ -81,6 +81,8 @@ HTTP_ROUTES = (
     "PATCH /workspaces/{workspaceId}/eval-cases/{caseId}",
     "DELETE /workspaces/{workspaceId}/eval-cases/{caseId}",
     "POST /sessions/{sessionId}/messages/{messageId}/eval-case",
+    "POST /workspaces/{workspaceId}/bulk-ingestions",
+    "GET /workspaces/{workspaceId}/bulk-ingestions/{jobId}",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
 

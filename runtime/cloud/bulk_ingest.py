@@ -124,6 +124,23 @@ def start_bulk_ingestion(
     return job
 
 
+class StepFunctionsBulkIngestions:
+    """``BulkIngestions`` of the application layer on the deployed workflow and the workspace
+    table's progress records."""
+
+    def __init__(self, sfn: Any, s3: Any, progress: BulkProgress, state_machine_arn: str) -> None:
+        self._sfn, self._s3, self._progress = sfn, s3, progress
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, workspace_id: str, uri: str) -> BulkJob:
+        return start_bulk_ingestion(
+            self._sfn, self._s3, self._progress, self.state_machine_arn, workspace_id, uri
+        )
+
+    def get(self, workspace_id: str, job_id: str) -> BulkJob | None:
+        return self._progress.get_job(workspace_id, job_id)
+
+
 def _batch_input(event: Mapping[str, Any]) -> tuple[str, str, str, str, list[BulkObject]]:
     raw = event.get("BatchInput")
     items = event.get("Items")

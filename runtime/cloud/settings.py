@@ -240,6 +240,8 @@ class CloudSettings:
     document_changed_topic_arn: str = ""
     fanout_state_machine_arn: str = ""
     reindex_state_machine_arn: str = ""
+    bulk_state_machine_arn: str = ""
+    """The bulk ingestion workflow (``chorus:bulkIngestion``); '' when not deployed."""
     api_keys_secret_arn: str | None = None
     idempotency_table: str | None = None
     websocket_endpoint: str = ""
@@ -582,6 +584,8 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
         or config.get("fanoutStateMachineArn", ""),
         reindex_state_machine_arn=env.get("CHORUS_REINDEX_STATE_MACHINE_ARN")
         or config.get("reindexStateMachineArn", ""),
+        bulk_state_machine_arn=env.get("CHORUS_BULK_STATE_MACHINE_ARN")
+        or config.get("bulkIngestionStateMachineArn", ""),
         api_keys_secret_arn=config.get("apiKeysSecretArn") or None,
         idempotency_table=tables.get("idempotency") or None,
         websocket_endpoint=env.get("CHORUS_WEBSOCKET_ENDPOINT", ""),
