@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from .function import XRAY_ACTIONS
 from .iam import allow, assume_role_policy, policy_json
-from .naming import tagged
+from .naming import physical_name, tagged
 from .rules import LogRetentionDays
 from .validation import check_args
 from .workflows import SFN_LOG_DELIVERY_ACTIONS
@@ -236,20 +236,19 @@ class BulkIngestion(pulumi.ComponentResource):
         super().__init__("chorus:index:BulkIngestion", name, {}, tagged(opts, args.get("tags")))
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
-        machine_name = f"{name}-bulk-ingestion"
+        machine_name = physical_name(name, "bulk-ingestion", max_length=80)
+        label = f"{name}-bulk-ingestion"
         region = aws.get_region_output(opts=invoke).region
         account = aws.get_caller_identity_output(opts=invoke).account_id
         machine_arn = pulumi.Output.concat(
             "arn:aws:states:", region, ":", account, ":stateMachine:", machine_name
         )
-        executions = pulumi.Output.concat(
-            "arn:aws:states:", region, ":", account, ":execution:", machine_name, "/*"
+        # a Distributed Map's child executions are named ``<machine>/<map run label>:<id>``
+        children = pulumi.Output.concat(
+            "arn:aws:states:", region, ":", account, ":execution:", machine_name, "/*:*"
         )
         runs = pulumi.Output.concat(
             "arn:aws:states:", region, ":", account, ":execution:", machine_name, ":*"
-        )
-        map_runs = pulumi.Output.concat(
-            "arn:aws:states:", region, ":", account, ":mapRun:", machine_name, "/*"
         )
         results_prefix = args.get("results_prefix", "bulk-results/")
         results_bucket = args["results_bucket_name"]
@@ -274,12 +273,7 @@ class BulkIngestion(pulumi.ComponentResource):
             allow(
                 "ManageChildExecutions",
                 ["states:DescribeExecution", "states:StopExecution"],
-                [executions, runs],
-            ),
-            allow(
-                "ManageMapRuns",
-                ["states:DescribeMapRun", "states:ListMapRuns", "states:UpdateMapRun"],
-                [machine_arn, map_runs],
+                [children, runs],
             ),
             allow("DeliverLogs", SFN_LOG_DELIVERY_ACTIONS, ["*"]),
             allow(
@@ -293,19 +287,19 @@ class BulkIngestion(pulumi.ComponentResource):
                 allow("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn])
             )
         log_group = aws.cloudwatch.LogGroup(
-            f"{machine_name}-logs",
+            f"{label}-logs",
             retention_in_days=args.get("log_retention_days", 14),
             kms_key_id=kms_key_arn,
             opts=child,
         )
         role = aws.iam.Role(
-            f"{machine_name}-role",
+            f"{label}-role",
             assume_role_policy=assume_role_policy("states.amazonaws.com"),
             description="Execution role of the bulk ingestion workflow only",
             opts=child,
         )
         policy = aws.iam.RolePolicy(
-            f"{machine_name}-policy", role=role.id, policy=policy_json(statements), opts=child
+            f"{label}-policy", role=role.id, policy=policy_json(statements), opts=child
         )
         definition = pulumi.Output.all(args["batch_function_arn"], results_bucket).apply(
             lambda v: pulumi.Output.json_dumps(
@@ -323,7 +317,7 @@ class BulkIngestion(pulumi.ComponentResource):
             )
         )
         machine = aws.sfn.StateMachine(
-            machine_name,
+            label,
             name=machine_name,
             type="STANDARD",
             role_arn=role.arn,

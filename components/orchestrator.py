@@ -101,6 +101,8 @@ authorizer are tiny and change rarely)."""
 AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
 document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
+OPTIONAL_AURORA_CLIENTS = ("bulk_ingest_batch",)
+"""Indexers deployed only when configured (``bulk_ingestion``); attached like the others."""
 
 CONSUME_QUEUE_ACTIONS = [
     "sqs:ChangeMessageVisibility",
@@ -551,7 +553,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
             **{module: fn.function_name for module, fn in self.functions.items()}
         )
         self.worker_role_arns = pulumi.Output.all(
-            *[self.functions[m].role_arn for m in AURORA_CLIENTS]
+            *[self.functions[m].role_arn for m in (*AURORA_CLIENTS, *OPTIONAL_AURORA_CLIENTS)
+              if m in self.functions]  # fmt: skip
         )
         self.register_outputs(
             {

@@ -14,7 +14,10 @@ from components.validation import ComponentInputError
 from .conftest import ACCOUNT, REGION, deploy
 
 BATCH = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:chat-bulk_ingest_batch:live"
-MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:chat-bulk-ingestion"
+
+
+def _machine_name(deployed) -> str:
+    return deployed.one("aws:sfn/stateMachine:StateMachine").inputs["name"]
 
 
 def _program(**overrides):
@@ -124,18 +127,27 @@ def test_the_role_writes_results_only_under_the_results_prefix(deployed):
 
 def test_the_role_runs_and_stops_only_its_own_child_executions(deployed):
     statements = _statements(deployed)
-    assert statements["RunChildExecutions"]["Resource"] == [MACHINE]
-    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:chat-bulk-ingestion"
-    assert statements["ManageChildExecutions"]["Resource"] == [f"{executions}/*", f"{executions}:*"]
+    name = _machine_name(deployed)
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+    assert statements["RunChildExecutions"]["Resource"] == [machine]
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}"
+    assert statements["ManageChildExecutions"]["Resource"] == [
+        f"{executions}/*:*",
+        f"{executions}:*",
+    ]
     assert set(statements["ManageChildExecutions"]["Action"]) == {
         "states:DescribeExecution",
         "states:StopExecution",
     }
 
 
-def test_the_state_machine_is_standard_and_named_for_its_own_arn(deployed):
+def test_the_state_machine_is_standard_and_named_per_stack_for_its_own_arn(deployed):
     machine = deployed.one("aws:sfn/stateMachine:StateMachine").inputs
-    assert (machine["type"], machine["name"]) == ("STANDARD", "chat-bulk-ingestion")
+    assert machine["type"] == "STANDARD"
+    assert (
+        machine["name"].endswith("-chat-bulk-ingestion")
+        and machine["name"] != "chat-bulk-ingestion"
+    )
 
 
 def test_standard_children_can_be_chosen():

@@ -90,6 +90,18 @@ ADDED_SINCE_RECORDING = (
     "-canary",
     "-linear",
     "-cdn-logs",
+    # bulk ingestion (chorus:bulkIngestion): the workflow and its batch function
+    "-bulk-ingestion",
+    "-bulk-ingestion-logs",
+    "-bulk-ingestion-role",
+    "-bulk-ingestion-policy",
+    "-bulk-ingest-batch",
+    "-bulk-ingest-batch-role",
+    "-bulk-ingest-batch-policy",
+    "-bulk-ingest-batch-logs",
+    "-bulk-ingest-batch-errors",
+    "-http-route-20",  # POST /workspaces/{workspaceId}/bulk-ingestions
+    "-http-route-21",  # GET /workspaces/{workspaceId}/bulk-ingestions/{jobId}
 )
 """Resources new features added after the identities were recorded (URN name endings)."""
 
@@ -110,4 +122,5 @@ def test_only_new_grouping_components_are_created(identities):
         "chorus:index:ChatAlarms",
         "chorus:index:LambdaDeployments",
         "chorus:index:Dashboard",
+        "chorus:index:BulkIngestion",
     }

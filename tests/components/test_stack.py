@@ -661,7 +661,7 @@ def test_lambdas_in_vpc_attach_the_aurora_clients_behind_the_database_rule(every
     for fn in everything.of_type("aws:lambda/function:Function"):
         if fn.inputs.get("vpcConfig") and fn.name.startswith("chat-"):
             attached[fn.inputs["handler"].split(".")[2]] = fn.inputs["vpcConfig"]
-    assert set(attached) == set(AURORA_CLIENTS)
+    assert set(attached) == {*AURORA_CLIENTS, "bulk_ingest_batch"}  # bulk ingestion is on
     for config in attached.values():
         assert set(config["subnetIds"]) == private and len(private) == 3
         assert config["securityGroupIds"] == [lambda_sg]
@@ -1138,4 +1138,4 @@ def test_the_bulk_batch_function_reads_only_the_configured_source_buckets(everyt
 def test_the_app_config_names_the_bulk_workflow_for_the_cli_and_the_rest_api(everything):
     parameter = everything.one("aws:ssm/parameter:Parameter", "app-config")
     config = json.loads(parameter.inputs["value"])
-    assert config["bulkIngestionStateMachineArn"].endswith(":stateMachine:chat-bulk-ingestion")
+    assert config["bulkIngestionStateMachineArn"].endswith("-chat-bulk-ingestion")
