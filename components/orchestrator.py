@@ -553,8 +553,11 @@ class ChatOrchestrator(pulumi.ComponentResource):
             **{module: fn.function_name for module, fn in self.functions.items()}
         )
         self.worker_role_arns = pulumi.Output.all(
-            *[self.functions[m].role_arn for m in (*AURORA_CLIENTS, *OPTIONAL_AURORA_CLIENTS)
-              if m in self.functions]  # fmt: skip
+            *[
+                self.functions[m].role_arn
+                for m in (*AURORA_CLIENTS, *OPTIONAL_AURORA_CLIENTS)
+                if m in self.functions
+            ]
         )
         self.register_outputs(
             {
