@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..core.bulk_ingestion import BulkJob
 from ..core.errors import BadRequest, NotFound
 from ..core.identifiers import valid_id
 from .access import require_manager, require_workspace
@@ -20,6 +19,7 @@ from .ports import Backend
 from .views import Reply
 
 if TYPE_CHECKING:
+    from ..core.bulk_ingestion import BulkJob  # numpy (via ingestion): annotations only
     from .requests import StartBulkIngestion
 
 
