@@ -250,6 +250,10 @@ class BulkIngestion(pulumi.ComponentResource):
         runs = pulumi.Output.concat(
             "arn:aws:states:", region, ":", account, ":execution:", machine_name, ":*"
         )
+        # EXPRESS children are express executions: ``express:<machine>/<label>:<name>:<id>``
+        express_children = pulumi.Output.concat(
+            "arn:aws:states:", region, ":", account, ":express:", machine_name, "/*:*:*"
+        )
         results_prefix = args.get("results_prefix", "bulk-results/")
         results_bucket = args["results_bucket_name"]
         kms_key_arn = args.get("kms_key_arn")
@@ -273,7 +277,7 @@ class BulkIngestion(pulumi.ComponentResource):
             allow(
                 "ManageChildExecutions",
                 ["states:DescribeExecution", "states:StopExecution"],
-                [children, runs],
+                [children, runs, express_children],
             ),
             allow("DeliverLogs", SFN_LOG_DELIVERY_ACTIONS, ["*"]),
             allow(

@@ -134,6 +134,7 @@ def test_the_role_runs_and_stops_only_its_own_child_executions(deployed):
     assert statements["ManageChildExecutions"]["Resource"] == [
         f"{executions}/*:*",
         f"{executions}:*",
+        f"arn:aws:states:{REGION}:{ACCOUNT}:express:{name}/*:*:*",
     ]
     assert set(statements["ManageChildExecutions"]["Action"]) == {
         "states:DescribeExecution",
