@@ -59,6 +59,8 @@ _EXPORTS = {
     "LambdaDeploymentsArgs": "deployments",
     "ScheduledEvaluation": "scheduled_evaluation",
     "ScheduledEvaluationArgs": "scheduled_evaluation",
+    "BulkIngestion": "bulk_ingestion",
+    "BulkIngestionArgs": "bulk_ingestion",
 }
 
 __all__ = [
@@ -66,6 +68,8 @@ __all__ = [
     "AppConfigArgs",
     "Auth",
     "AuthArgs",
+    "BulkIngestion",
+    "BulkIngestionArgs",
     "ChatAlarms",
     "ChatAlarmsArgs",
     "ChatMessaging",
@@ -113,6 +117,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .alarms import ChatAlarms, ChatAlarmsArgs
     from .auth import Auth, AuthArgs
+    from .bulk_ingestion import BulkIngestion, BulkIngestionArgs
     from .chat_apis import HttpApi, HttpApiArgs, LambdaTargetArgs, WebSocketApi, WebSocketApiArgs
     from .chat_messaging import ChatMessaging, ChatMessagingArgs
     from .chat_tables import ChatTables, ChatTablesArgs

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .alarms import AlarmSet, AlarmThresholds, ChatAlarms, ChatAlarmsArgs
+from .bulk_ingestion import BulkIngestion, BulkIngestionArgs
 from .chat_apis import (
     HttpApi,
     LambdaTargetArgs,
@@ -89,6 +90,8 @@ HTTP_ROUTES = (
     "GET /workspaces/{workspaceId}/api-keys",
     "POST /workspaces/{workspaceId}/api-keys",
     "DELETE /workspaces/{workspaceId}/api-keys/{keyId}",
+    "POST /workspaces/{workspaceId}/bulk-ingestions",
+    "GET /workspaces/{workspaceId}/bulk-ingestions/{jobId}",
 )
 """REST routes served by ``rest_api``, all behind the Cognito JWT authorizer."""
 
@@ -115,6 +118,8 @@ authorizer are tiny and change rarely)."""
 AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api", "sync_sources")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
 document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
+OPTIONAL_AURORA_CLIENTS = ("bulk_ingest_batch",)
+"""Indexers deployed only when configured (``bulk_ingestion``); attached like the others."""
 
 CONSUME_QUEUE_ACTIONS = [
     "sqs:ChangeMessageVisibility",
@@ -426,6 +431,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Scheduled evaluation (``ScheduledEvaluation``: schedule, margin, concurrency...); its
     function gets the chat worker's model and store grants, its alarm the alarm topic.
     Default: none deployed."""
+    bulk_ingestion: BulkIngestionArgs
+    """The bulk ingestion workflow (``BulkIngestion``) and its ``bulk_ingest_batch`` function:
+    ``source_bucket_names`` and the map's limits; the function and the results bucket (the
+    documents bucket) are filled in here. Default: none (not deployed)."""
 
 
 class ChatOrchestrator(pulumi.ComponentResource):
@@ -467,6 +476,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
     """Express workflow of the multi-model fan-out."""
     reindex_state_machine_arn: pulumi.Output[str]
     """Standard workflow re-indexing a workspace."""
+    bulk_state_machine_arn: pulumi.Output[str] | None
+    """Standard workflow of bulk ingestion (None without ``bulk_ingestion``)."""
     connections_table_name: pulumi.Output[str]
     """WebSocket connections (TTL ``expires_at``)."""
     sessions_table_name: pulumi.Output[str]
@@ -597,6 +608,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         self.document_changed_topic_arn = messaging.document_changed_topic_arn
         self.fanout_state_machine_arn = workflows.fanout_state_machine_arn
         self.reindex_state_machine_arn = workflows.reindex_state_machine_arn
+        self.bulk_state_machine_arn = self._bulk.state_machine_arn if self._bulk else None
         self.connections_table_name = tables.connections_table_name
         self.sessions_table_name = tables.sessions_table_name
         self.idempotency_table_name = tables.idempotency_table_name
@@ -606,7 +618,11 @@ class ChatOrchestrator(pulumi.ComponentResource):
         self.function_names = pulumi.Output.all(
             **{module: fn.function_name for module, fn in self.functions.items()}
         )
-        readers = [self.functions[m].role_arn for m in AURORA_CLIENTS]
+        readers = [
+            self.functions[m].role_arn
+            for m in (*AURORA_CLIENTS, *OPTIONAL_AURORA_CLIENTS)
+            if m in self.functions
+        ]
         if self.evaluation is not None:  # it retrieves from the stores as the chat worker does
             readers.append(self.evaluation.function_role_arn)
         self.worker_role_arns = pulumi.Output.all(*readers)
@@ -618,6 +634,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 "document_changed_topic_arn": self.document_changed_topic_arn,
                 "fanout_state_machine_arn": self.fanout_state_machine_arn,
                 "reindex_state_machine_arn": self.reindex_state_machine_arn,
+                "bulk_state_machine_arn": self.bulk_state_machine_arn,
                 "connections_table_name": self.connections_table_name,
                 "sessions_table_name": self.sessions_table_name,
                 "idempotency_table_name": self.idempotency_table_name,
@@ -842,6 +859,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         reindex_document = self._indexers(tables, messaging, llm_access)
         if args.get("sources_sync", False):
             self._sources_sync(messaging, llm_access)
+        self._bulk = self._bulk_ingestion()
         workflows = ChatWorkflows(
             self._name,
             {
@@ -985,9 +1003,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
         args = self._args
         kms_key_arn = args.get("kms_key_arn")
         bucket_arn = args["documents_bucket_arn"]
-        topic = messaging.document_changed_topic_arn
+        self._topic_arn = topic = messaging.document_changed_topic_arn
         doc_table, ws_table = args["document_table_arn"], args["workspace_table_arn"]
-        ingest_statements = [
+        self._ingest_statements = ingest_statements = [
             *self._store_statements(args, writes=True),
             *self._kendra_metadata(args),
             *[s for s in llm_access if s["Sid"] in ("InvokeSageMakerEndpoints", "InvokeBedrock")],
@@ -1086,6 +1104,58 @@ class ChatOrchestrator(pulumi.ComponentResource):
             )
         return statements
 
+    def _bulk_ingestion(self) -> BulkIngestion | None:
+        """``bulk_ingest_batch`` (the indexers' grants, plus reading the source buckets and
+        recording progress in the workspace table) and the Distributed Map workflow over it."""
+        bulk = self._args.get("bulk_ingestion")
+        if bulk is None:
+            return None
+        sources = list(bulk.get("source_bucket_names", []))
+        timeout = bulk.get("batch_timeout_seconds", 280)
+        batch = self._function(
+            "bulk_ingest_batch",
+            [
+                *self._ingest_statements,
+                allow("ReadSources", ["s3:GetObject"], [f"arn:aws:s3:::{b}/*" for b in sources]),
+                allow(
+                    "RecordBulkProgress",
+                    ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                    [self._args["workspace_table_arn"]],
+                ),
+            ],
+            environment={"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": self._topic_arn},
+            timeout=timeout,  # under Express children's 5 minutes
+            memory_size=2048,
+            **self._in_vpc,
+        )
+        results_bucket = pulumi.Output.from_input(self._args["documents_bucket_arn"]).apply(
+            lambda arn: arn.split(":::", 1)[-1]
+        )
+        return BulkIngestion(
+            self._name,
+            {
+                **bulk,
+                "batch_function_arn": batch.target_arn,
+                "results_bucket_name": results_bucket,
+                "kms_key_arn": self._args.get("kms_key_arn"),
+                "log_retention_days": self._args.get("log_retention_days", 14),
+            },
+            opts=moved_under(self),
+        )
+
+    def _bulk_starts(self) -> list[Statement]:
+        """What starting a bulk ingestion from the REST API needs: check the source lists
+        (only the configured buckets) and start the workflow (progress is read from the
+        workspace table, which it manages already)."""
+        if self._bulk is None:
+            return []
+        bulk = self._args["bulk_ingestion"]
+        sources = [f"arn:aws:s3:::{b}" for b in bulk.get("source_bucket_names", [])]
+        return [
+            allow("CheckBulkSources", ["s3:ListBucket"], sources),
+            allow("StartBulkIngestion", ["states:StartExecution"], [self._bulk.state_machine_arn]),
+        ]
+
     def _rest_api(
         self,
         tables: ChatTables,
@@ -1130,12 +1200,18 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 ),
                 allow("AnnounceChanges", ["sns:Publish"], [messaging.document_changed_topic_arn]),
                 *self._public_answers(tables, workflows, llm_access),
+                *self._bulk_starts(),
                 *read_cdn_secret,
                 *kms_statements(args.get("kms_key_arn"), encrypt=True),
                 *sources_grant,
             ],
             environment={
                 "CHORUS_REINDEX_STATE_MACHINE_ARN": workflows.reindex_state_machine_arn,
+                **(
+                    {"CHORUS_BULK_STATE_MACHINE_ARN": self._bulk.state_machine_arn}
+                    if self._bulk
+                    else {}
+                ),
                 **cdn_env,
                 **sources_env,
             },

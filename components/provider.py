@@ -37,6 +37,7 @@ from pulumi.resource import ComponentResource, Resource
 from . import (
     alarms,
     auth,
+    bulk_ingestion,
     chat_apis,
     chat_messaging,
     chat_tables,
@@ -74,6 +75,7 @@ COMPONENTS: list[type[ComponentResource]] = [
     chat_apis.WebSocketApi,
     chat_apis.HttpApi,
     workflows.ChatWorkflows,
+    bulk_ingestion.BulkIngestion,
     alarms.ChatAlarms,
     dashboard.Dashboard,
     deployments.LambdaDeployments,

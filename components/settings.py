@@ -451,6 +451,36 @@ class EventPathSettings(_Section):
         return self.ingestion == "eventbridge" and self.chat == "async"
 
 
+class BulkIngestionSettings(_Section):
+    """``chorus:bulkIngestion``: the Distributed Map workflow behind ``chorus ingest s3://...``
+    (docs/ingestion.md, "Bulk ingestion"). Off by default: nothing is deployed, nothing idles."""
+
+    enabled: bool = False
+    source_buckets: list[str] = []
+    """Buckets the workflow may list and read (its role can read no others). Required when
+    enabled."""
+    max_concurrency: int = Field(10, ge=1, le=10_000)
+    """Batches at once: the cap on calls into the embedding endpoint and the store."""
+    max_items_per_batch: int = Field(20, ge=1, le=1000)
+    max_input_bytes_per_batch: int = Field(262_144, ge=1024, le=262_144)
+    tolerated_failure_percentage: int = Field(5, ge=0, le=100)
+    child_execution_type: Literal["EXPRESS", "STANDARD"] = "EXPRESS"
+
+    @field_validator("source_buckets")
+    @classmethod
+    def _bucket_names(cls, buckets: list[str]) -> list[str]:
+        bad = [b for b in buckets if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", b)]
+        if bad:
+            raise ValueError(f"not S3 bucket names: {bad}")
+        return buckets
+
+    @model_validator(mode="after")
+    def _enabled_needs_sources(self) -> BulkIngestionSettings:
+        if self.enabled and not self.source_buckets:
+            raise ValueError("bulkIngestion.enabled needs sourceBuckets: the buckets it may read")
+        return self
+
+
 class SemanticCacheSettings(_Section):
     """``chorus:semanticCache``: answers cached per workspace by question embedding (off by
     default; any document change empties the workspace's cache)."""
@@ -598,6 +628,7 @@ class StackSettings(_Section):
     event_paths: EventPathSettings = EventPathSettings()
     semantic_cache: SemanticCacheSettings = SemanticCacheSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    bulk_ingestion: BulkIngestionSettings = BulkIngestionSettings()
     lambda_: LambdaSettings = Field(LambdaSettings(), alias="lambda")
     observability: ObservabilitySettings = ObservabilitySettings()
     frontend: FrontendSettings = FrontendSettings()

@@ -442,6 +442,16 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         "lambda_error_alarms": orch.lambda_error_alarms,
         "snap_start_workers": settings.lambda_.snap_start,
     }
+    bulk = settings.bulk_ingestion
+    if bulk.enabled:
+        chat_args["bulk_ingestion"] = {
+            "source_bucket_names": bulk.source_buckets,
+            "max_concurrency": bulk.max_concurrency,
+            "max_items_per_batch": bulk.max_items_per_batch,
+            "max_input_bytes_per_batch": bulk.max_input_bytes_per_batch,
+            "tolerated_failure_percentage": bulk.tolerated_failure_percentage,
+            "child_execution_type": bulk.child_execution_type,
+        }
     if paths.ingestion == "eventbridge":
         chat_args.update(
             ingest_rule_name=store.ingest_rule_name,
@@ -566,6 +576,11 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
             "documentChangedTopicArn": chat.document_changed_topic_arn,
             "fanoutStateMachineArn": chat.fanout_state_machine_arn,
             "reindexStateMachineArn": chat.reindex_state_machine_arn,
+            **(
+                {"bulkIngestionStateMachineArn": chat.bulk_state_machine_arn}
+                if chat.bulk_state_machine_arn is not None
+                else {}
+            ),
             "apiKeysSecretArn": shared.api_keys_secret_arn,
             **_semantic_cache_config(settings, chat),
             "vectorStore": vector_store_config(settings, store),
@@ -692,4 +707,9 @@ def _outputs(p: _Parts, outputs: dict[str, Any]) -> dict[str, Any]:
         "cdnSecretParameter": shared.cdn_secret_parameter_name,
         "modelEndpoints": models.endpoint_names,
         "vpcId": network.vpc_id,
+        **(
+            {"bulkIngestionStateMachineArn": chat.bulk_state_machine_arn}
+            if chat.bulk_state_machine_arn is not None
+            else {}
+        ),
     }

@@ -212,7 +212,7 @@ def up(
 
 
 @main.command()
-@click.argument("path", type=click.Path(exists=True), required=False)
+@click.argument("path", required=False)
 @click.option("--url", default=None, help="Crawl a website from this start URL (same site).")
 @click.option("--depth", type=int, default=None, help="Link depth of a --url crawl (default 2).")
 @click.option("--max-pages", type=int, default=None, help="Pages of a --url crawl (default 50).")
@@ -242,6 +242,17 @@ def up(
     default=None,
     help="Overlap between chunks for a new workspace (default 200).",
 )
+@click.option(
+    "--config-parameter",
+    envvar="CHORUS_CONFIG_PARAMETER",
+    default=None,
+    help="s3:// only: the deployment's app config in SSM (stack output configParameter).",
+)
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    help="s3:// only: print the job's progress until it ends (default) or return at once.",
+)
 @home_option
 def ingest(
     path: str | None,
@@ -254,17 +265,37 @@ def ingest(
     workspace: str,
     chunk_size: int | None,
     chunk_overlap: int | None,
+    config_parameter: str | None,
+    follow: bool,
     home: str | None,
 ) -> None:
     """Ingest a file or a folder, a website (--url), a feed (--feed) or Q&A pairs (--qa) into
-    a workspace (unchanged files and pages are skipped; `chorus sync` re-fetches sites/feeds)."""
+    a workspace (unchanged files and pages are skipped; `chorus sync` re-fetches sites/feeds).
+    With s3://bucket/prefix, start the deployed bulk ingestion workflow instead (--workspace is
+    then the cloud workspace's id)."""
     if sum(x is not None for x in (path, url, feed, qa)) != 1:
         raise click.UsageError("give exactly one of PATH, --url, --feed or --qa")
+    if path is not None and path.startswith("s3://"):
+        if not config_parameter:
+            raise click.UsageError(
+                "s3:// needs --config-parameter (or CHORUS_CONFIG_PARAMETER): the stack "
+                "output configParameter"
+            )
+        from .commands.bulk import start_cloud_ingestion
+        from .core.errors import ChorusError
+
+        try:
+            start_cloud_ingestion(path, workspace, config_parameter, follow_progress=follow)
+        except ChorusError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+        return
+    if path is not None and not Path(path).exists():
+        raise click.BadParameter(f"{path!r} does not exist", param_hint="PATH")
     from tqdm import tqdm
 
     from .core.errors import NotFound
     from .core.models import ChunkingSettings
-    from .local.folder import ingest_path, iter_files
+    from .local.folder import iter_files
 
     services = _open(_settings(home))
     try:
@@ -294,17 +325,20 @@ def ingest(
                 f"workspace {target.name!r} ({target.id}); {time.perf_counter() - started:.1f}s"
             )
             return
+        from .commands.bulk import print_report
+        from .local.bulk import ingest_folder
+
         root = Path(path)
         total = sum(1 for _ in iter_files(root))
         started = time.perf_counter()
         with tqdm(total=total, unit="doc", disable=None, file=sys.stderr) as bar:
-            summary = ingest_path(
+            report = ingest_folder(
                 services.ingestor,
                 target,
                 root,
-                on_result=lambda r: (bar.set_postfix_str(r.name[-40:]), bar.update(1)),
+                on_report=lambda batch: bar.update(batch.counts.objects),
             )
-        _print_summary(summary)
+        print_report(report)
         click.echo(f"workspace {target.name!r} ({target.id}); {time.perf_counter() - started:.1f}s")
     finally:
         services.close()

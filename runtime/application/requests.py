@@ -156,6 +156,12 @@ class AddSource(_Body):
     pairs: list[QAPairBody] = Field(default_factory=list, max_length=200)
 
 
+class StartBulkIngestion(_Body):
+    """``POST /workspaces/{id}/bulk-ingestions``: the S3 prefix to ingest."""
+
+    uri: str = Field(min_length=6, max_length=1100, pattern=r"^s3://")
+
+
 def read_request(model: type[Body], raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Body:
     """``raw`` (a request body) as ``model``; ``PayloadTooLarge`` over ``limit`` bytes,
     ``BadRequest`` naming up to five problems otherwise."""

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..application.ports import ChunkStore, DocumentIndex, EmbeddingModel
     from ..core.chat import ChatService
     from ..core.ports import Embedder, VectorStore
+    from .bulk_ingest import StepFunctionsBulkIngestions
     from .sources import CloudSources
     from .wiring.chat import ChatWiring
     from .wiring.ingest import IngestWiring
@@ -194,6 +195,21 @@ class RestWiring:
         from ..adapters.stepfunctions_reindex import StepFunctionsReindexer
 
         return StepFunctionsReindexer(self.client("stepfunctions"), arn)
+
+    @cached_property
+    def bulk_ingestions(self) -> StepFunctionsBulkIngestions | None:
+        """The bulk ingestion workflow and its progress records; None when not deployed."""
+        arn = self.settings.bulk_state_machine_arn
+        if not arn:
+            return None
+        from ..adapters.dynamodb_bulk_jobs import DynamoBulkProgress
+        from .bulk_ingest import StepFunctionsBulkIngestions
+
+        dynamodb = self.session.resource("dynamodb", config=_retries())
+        progress = DynamoBulkProgress(dynamodb, self.settings.tables.workspace)
+        return StepFunctionsBulkIngestions(
+            self.client("stepfunctions"), self.client("s3"), progress, arn
+        )
 
     @cached_property
     def _data_plane(self) -> IngestWiring:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from .dsn import with_search_path
 from .wiring.base import cloud_metrics, current, from_environment, install
+from .wiring.bulk import BulkWiring
 from .wiring.chat import ChatWiring
-from .wiring.ingest import IngestWiring
 from .wiring.messages import MessageWiring
 from .wiring.models import SINGLE_ATTEMPT
 
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-class CloudServices(ChatWiring, IngestWiring, MessageWiring):
+class CloudServices(ChatWiring, BulkWiring, MessageWiring):
     """Adapters and core services of one Lambda container, each built once on first use (see
     ``runtime.cloud.wiring.base.Wiring`` for the parameters)."""
 

@@ -258,6 +258,8 @@ class CloudSettings:
     sources_sync_function: str = ""
     """``CHORUS_SOURCES_SYNC_FUNCTION``: the ``sync_sources`` function (its live alias) the REST
     API hands site, feed, text and Q&A sources to; '' when not deployed."""
+    bulk_state_machine_arn: str = ""
+    """The bulk ingestion workflow (``chorus:bulkIngestion``); '' when not deployed."""
     api_keys_secret_arn: str | None = None
     idempotency_table: str | None = None
     websocket_endpoint: str = ""
@@ -621,6 +623,8 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
         or config.get("reindexStateMachineArn", ""),
         sources_sync_function=env.get("CHORUS_SOURCES_SYNC_FUNCTION")
         or config.get("sourcesSyncFunction", ""),
+        bulk_state_machine_arn=env.get("CHORUS_BULK_STATE_MACHINE_ARN")
+        or config.get("bulkIngestionStateMachineArn", ""),
         api_keys_secret_arn=config.get("apiKeysSecretArn") or None,
         idempotency_table=tables.get("idempotency") or None,
         websocket_endpoint=env.get("CHORUS_WEBSOCKET_ENDPOINT", ""),

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..application import Caller, Reply
 from ..application import api_keys as key_ops
+from ..application import bulk_ingestions as bulk_ops
 from ..application import documents as document_ops
 from ..application import eval_sets as eval_ops
 from ..application import public_api as public_ops
@@ -146,6 +147,22 @@ def delete_workspace(workspace_id: str) -> Response:
 def reindex(workspace_id: str) -> Response:
     workspace_id = valid_id(workspace_id, "workspace")
     return _send(workspace_ops.start_reindex(_wiring(), _caller(), workspace_id))
+
+
+@app.post("/workspaces/<workspace_id>/bulk-ingestions")
+def start_bulk_ingestion(workspace_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    caller = _caller()
+    from ..application.requests import StartBulkIngestion, read_request
+
+    body = read_request(StartBulkIngestion, _raw_body())
+    return _send(bulk_ops.start_bulk_ingestion(_wiring(), caller, workspace_id, body))
+
+
+@app.get("/workspaces/<workspace_id>/bulk-ingestions/<job_id>")
+def get_bulk_ingestion(workspace_id: str, job_id: str) -> Response:
+    workspace_id = valid_id(workspace_id, "workspace")
+    return _send(bulk_ops.get_bulk_ingestion(_wiring(), _caller(), workspace_id, job_id))
 
 
 @app.put("/workspaces/<workspace_id>/settings")

@@ -102,6 +102,18 @@ ADDED_SINCE_RECORDING = (
     "-sync-sources-policy",
     "-sync-sources-logs",
     "-sync-sources-errors",
+    # bulk ingestion (chorus:bulkIngestion): the workflow and its batch function
+    "-bulk-ingestion",
+    "-bulk-ingestion-logs",
+    "-bulk-ingestion-role",
+    "-bulk-ingestion-policy",
+    "-bulk-ingest-batch",
+    "-bulk-ingest-batch-role",
+    "-bulk-ingest-batch-policy",
+    "-bulk-ingest-batch-logs",
+    "-bulk-ingest-batch-errors",
+    "-http-route-26",  # POST /workspaces/{workspaceId}/bulk-ingestions
+    "-http-route-27",  # GET /workspaces/{workspaceId}/bulk-ingestions/{jobId}
 )
 """Resources new features added after the identities were recorded (URN name endings)."""
 COMPONENTS_ADDED_SINCE_RECORDING = ("chorus:index:ScheduledEvaluation",)
@@ -126,4 +138,5 @@ def test_only_new_grouping_components_are_created(identities):
         "chorus:index:ChatAlarms",
         "chorus:index:LambdaDeployments",
         "chorus:index:Dashboard",
+        "chorus:index:BulkIngestion",
     }

@@ -92,6 +92,8 @@ EVERYTHING_ON = {
     },
     "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
     "chorus:evaluation": {"enabled": True, "schedule": "cron(0 4 * * ? *)", "maxConcurrency": 4},
+    "chorus:bulkIngestion": {"enabled": True, "sourceBuckets": ["corpus-archive"],
+                             "maxConcurrency": 8, "toleratedFailurePercentage": 2},
     "chorus:deletionProtection": True,
 }  # fmt: skip
 
@@ -769,7 +771,8 @@ def test_everything_on_stack_has_nat_endpoints_and_workers_in_the_vpc(everything
     assert sorted(interface) == ["bedrock-runtime", "sagemaker.runtime", "secretsmanager"]
     assert everything.one("aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint")
     access = everything.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy")
-    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 5  # + evaluation
+    # the four Aurora clients, the scheduled evaluation and the bulk batch function
+    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 6
     assert len(everything.of_type("aws:sagemaker/endpoint:Endpoint")) == 5
 
 
@@ -783,8 +786,9 @@ def test_lambdas_in_vpc_attach_the_aurora_clients_behind_the_database_rule(every
     for fn in everything.of_type("aws:lambda/function:Function"):
         if fn.inputs.get("vpcConfig") and fn.name.startswith("chat-"):
             attached[fn.inputs["handler"].split(".")[2]] = fn.inputs["vpcConfig"]
-    # with the scheduled evaluation, which retrieves (and stores turns) as the chat worker does
-    assert set(attached) == {*AURORA_CLIENTS, "evaluate_workspace"}
+    # with the scheduled evaluation (it retrieves and stores turns as the chat worker does) and
+    # the bulk ingestion's batch function (it indexes as the ingest worker does)
+    assert set(attached) == {*AURORA_CLIENTS, "evaluate_workspace", "bulk_ingest_batch"}
     for config in attached.values():
         assert set(config["subnetIds"]) == private and len(private) == 3
         assert config["securityGroupIds"] == [lambda_sg]
@@ -1234,41 +1238,5 @@ def test_a_semantic_cache_on_aurora_without_aurora_is_refused_naming_the_key():
             }
         )
 
-
-# -- scheduled evaluation ------------------------------------------------------------------------
-
-
-def test_dev_deploys_no_scheduled_evaluation(dev):
-    assert dev.of_type("aws:scheduler/schedule:Schedule") == []
-    assert [r.name for r in dev.resources if "evaluat" in r.name or "eval-" in r.name] == []
-
-
-def test_scheduled_evaluation_is_composed_behind_its_config_with_the_alarm_topic(everything):
-    schedule = everything.one("aws:scheduler/schedule:Schedule").inputs
-    assert schedule["scheduleExpression"] == "cron(0 4 * * ? *)"
-    machine = everything.one("aws:sfn/stateMachine:StateMachine", "scheduled-evaluation")
-    assert (
-        json.loads(machine.inputs["definition"])["States"]["EvaluateWorkspaces"]["MaxConcurrency"]
-        == 4
-    )
-    alarm = everything.one("aws:cloudwatch/metricAlarm:MetricAlarm", "eval-regression").inputs
-    topic = everything.one("aws:sns/topic:Topic", "alarms").state["arn"]
-    assert alarm["alarmActions"] == [topic]
-    fn = everything.one("aws:lambda/function:Function", "evaluate-workspace")
-    policy = json.loads(
-        everything.named("chat-evaluate-workspace-policy", "aws:iam/rolePolicy:RolePolicy").inputs[
-            "policy"
-        ]
-    )
-    sids = {s["Sid"] for s in policy["Statement"]}
-    assert {"ReadAppConfig", "InvokeBedrock", "StoreTurn", "KeepResults", "ReadEvalSets"} <= sids
-    assert not sids & {"StreamToClient", "ReadConnections", "IdempotencyRecords", "RunFanout"}
-    assert fn.inputs["vpcConfig"]["subnetIds"]  # lambdasInVpc: with the other Aurora clients
-
-
-def test_the_evaluation_role_may_read_opensearch_as_the_workers_do(everything):
-    role = everything.one("aws:iam/role:Role", "evaluate-workspace").state["arn"]
-    access = everything.one(
-        "aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy", "workers"
-    ).inputs["policy"]
-    assert role in json.loads(access)[0]["Principal"]
+    # the four Aurora clients, the scheduled evaluation and the bulk batch function
+    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 6

@@ -134,3 +134,24 @@ def deploy_reindex(definition: str) -> tuple[Any, str]:
         definition,
         {"ReindexDocumentFunctionArn": "reindex_document"},
     )
+
+
+def deploy_bulk_ingestion(
+    results_bucket: str = "chorus-results", **settings: Any
+) -> tuple[Any, str]:
+    """The ``bulk_ingest_batch`` function and the bulk ingestion (Standard) state machine,
+    from ``components.bulk_ingestion.bulk_ingestion_definition`` in the variant moto's
+    interpreter executes (``moto_compatible``: no ItemBatcher, STANDARD children)."""
+    from chorus.components.bulk_ingestion import bulk_ingestion_definition
+
+    definition = bulk_ingestion_definition(
+        batch_function_arn="${BulkBatchFunctionArn}",
+        results_bucket=results_bucket,
+        moto_compatible=True,
+        **settings,
+    )
+    return deploy_state_machine(
+        "bulk-ingestion",
+        json.dumps(definition),
+        {"BulkBatchFunctionArn": "bulk_ingest_batch"},
+    )

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...application import Reply
+from ...application import bulk_ingestions as bulk_ops
 from ...application import documents as document_ops
 from ...application import eval_sets as eval_ops
 from ...application import sessions as session_ops
@@ -29,6 +30,7 @@ from ...application.requests import (
     CreateWorkspace,
     FeedbackRequest,
     MarkTurn,
+    StartBulkIngestion,
     TuneWorkspace,
     UpdateEvalCase,
     UploadRequest,
@@ -206,6 +208,20 @@ def api_routes(services: LocalServices) -> list[Route]:
         body = read_request(MarkTurn, await request.body())
         return await _run(eval_ops.mark_turn, backend, caller, session_id, message_id, body)
 
+    @handles_errors
+    async def start_bulk_ingestion(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        caller = caller_of(request)
+        body = read_request(StartBulkIngestion, await request.body())
+        return await _run(bulk_ops.start_bulk_ingestion, backend, caller, workspace_id, body)
+
+    @handles_errors
+    async def get_bulk_ingestion(request: Request) -> Response:
+        workspace_id = _path_id(request, "workspace_id")
+        job_id = request.path_params["job_id"]
+        caller = caller_of(request)
+        return await _run(bulk_ops.get_bulk_ingestion, backend, caller, workspace_id, job_id)
+
     workspace = "/api/workspaces/{workspace_id}"
     eval_case = f"{workspace}/eval-cases/{{case_id}}"
     return [
@@ -215,6 +231,8 @@ def api_routes(services: LocalServices) -> list[Route]:
         Route(workspace, delete_workspace, methods=["DELETE"]),
         Route(f"{workspace}/reindex", reindex, methods=["POST"]),
         Route(f"{workspace}/settings", tune_workspace, methods=["PUT"]),
+        Route(f"{workspace}/bulk-ingestions", start_bulk_ingestion, methods=["POST"]),
+        Route(f"{workspace}/bulk-ingestions/{{job_id}}", get_bulk_ingestion, methods=["GET"]),
         Route(f"{workspace}/documents", list_documents, methods=["GET"]),
         Route(f"{workspace}/documents", add_document, methods=["POST"]),
         Route(f"{workspace}/documents/{{document_id}}", delete_document, methods=["DELETE"]),

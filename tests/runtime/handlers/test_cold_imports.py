@@ -126,6 +126,13 @@ NOT_LOADED_BY = {
         "chorus.runtime.cloud.chat_jobs",
         "chorus.runtime.cloud.services",
     ),
+    "bulk_ingest_batch": (
+        *FIRST_INVOCATION,
+        "chorus.runtime.core.chat",
+        "chorus.runtime.cloud.chat_jobs",
+        "chorus.runtime.cloud.services",
+        "chorus.runtime.adapters.dynamodb_bulk_jobs",
+    ),
     "fanout_model": (
         *FIRST_INVOCATION,
         "langchain_text_splitters",
