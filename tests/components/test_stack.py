@@ -1238,5 +1238,71 @@ def test_a_semantic_cache_on_aurora_without_aurora_is_refused_naming_the_key():
             }
         )
 
-    # the four Aurora clients, the scheduled evaluation and the bulk batch function
-    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 6
+
+# -- scheduled evaluation ------------------------------------------------------------------------
+
+
+def test_dev_deploys_no_scheduled_evaluation(dev):
+    assert dev.of_type("aws:scheduler/schedule:Schedule") == []
+    assert [r.name for r in dev.resources if "evaluat" in r.name or "eval-" in r.name] == []
+
+
+def test_scheduled_evaluation_is_composed_behind_its_config_with_the_alarm_topic(everything):
+    schedule = everything.one("aws:scheduler/schedule:Schedule").inputs
+    assert schedule["scheduleExpression"] == "cron(0 4 * * ? *)"
+    machine = everything.one("aws:sfn/stateMachine:StateMachine", "scheduled-evaluation")
+    assert (
+        json.loads(machine.inputs["definition"])["States"]["EvaluateWorkspaces"]["MaxConcurrency"]
+        == 4
+    )
+    alarm = everything.one("aws:cloudwatch/metricAlarm:MetricAlarm", "eval-regression").inputs
+    topic = everything.one("aws:sns/topic:Topic", "alarms").state["arn"]
+    assert alarm["alarmActions"] == [topic]
+    fn = everything.one("aws:lambda/function:Function", "evaluate-workspace")
+    policy = json.loads(
+        everything.named("chat-evaluate-workspace-policy", "aws:iam/rolePolicy:RolePolicy").inputs[
+            "policy"
+        ]
+    )
+    sids = {s["Sid"] for s in policy["Statement"]}
+    assert {"ReadAppConfig", "InvokeBedrock", "StoreTurn", "KeepResults", "ReadEvalSets"} <= sids
+    assert not sids & {"StreamToClient", "ReadConnections", "IdempotencyRecords", "RunFanout"}
+    assert fn.inputs["vpcConfig"]["subnetIds"]  # lambdasInVpc: with the other Aurora clients
+
+
+def test_the_evaluation_role_may_read_opensearch_as_the_workers_do(everything):
+    role = everything.one("aws:iam/role:Role", "evaluate-workspace").state["arn"]
+    access = everything.one(
+        "aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy", "workers"
+    ).inputs["policy"]
+    assert role in json.loads(access)[0]["Principal"]
+
+
+# -- bulk ingestion ----------------------------------------------------------------------------
+
+
+def test_bulk_ingestion_is_deployed_only_when_enabled(dev, everything):
+    assert dev.of_type("chorus:index:BulkIngestion") == []
+    assert len(everything.of_type("chorus:index:BulkIngestion")) == 1
+    assert "bulkIngestionStateMachineArn" in everything.outputs
+
+
+def test_bulk_ingestion_takes_its_limits_from_the_stack_config(everything):
+    machine = everything.one("aws:sfn/stateMachine:StateMachine", "bulk-ingestion").inputs
+    ingest = json.loads(machine["definition"])["States"]["IngestObjects"]
+    assert (ingest["MaxConcurrency"], ingest["ToleratedFailurePercentage"]) == (8, 2)
+    assert Linter.validate(json.loads(machine["definition"])) == []
+
+
+def test_the_bulk_batch_function_reads_only_the_configured_source_buckets(everything):
+    policies = [p for p in everything.policies() if p[1] == "chat-bulk-ingest-batch-policy.policy"]
+    assert policies, "the bulk_ingest_batch function has a policy"
+    statements = [s for _, _, doc in policies for s in json.loads(doc)["Statement"]]
+    read = next(s for s in statements if s.get("Sid") == "ReadSources")
+    assert read["Resource"] == ["arn:aws:s3:::corpus-archive/*"]
+
+
+def test_the_app_config_names_the_bulk_workflow_for_the_cli_and_the_rest_api(everything):
+    parameter = everything.one("aws:ssm/parameter:Parameter", "app-config")
+    config = json.loads(parameter.inputs["value"])
+    assert config["bulkIngestionStateMachineArn"].endswith("-chat-bulk-ingestion")
