@@ -115,11 +115,12 @@ ROLLED_OUT_FUNCTIONS = (
 """The workers and API functions shipped through CodeDeploy (the connection handlers and the
 authorizer are tiny and change rarely)."""
 
-AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api", "sync_sources")
+AURORA_CLIENTS = ("chat_worker", "ingest_worker", "reindex_document", "rest_api")
 """Functions that open PostgreSQL connections to Aurora (retrieval, indexing, deleting a
 document's or a workspace's chunks); ``subnet_ids`` attaches exactly these."""
-OPTIONAL_AURORA_CLIENTS = ("bulk_ingest_batch",)
-"""Indexers deployed only when configured (``bulk_ingestion``); attached like the others."""
+OPTIONAL_AURORA_CLIENTS = ("bulk_ingest_batch", "sync_sources")
+"""Indexers deployed only when configured (``bulk_ingestion``, ``sources_sync``); attached like
+the others."""
 
 CONSUME_QUEUE_ACTIONS = [
     "sqs:ChangeMessageVisibility",

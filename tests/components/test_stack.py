@@ -16,7 +16,7 @@ from pulumi_policy.policy import PolicyResource
 from statelint.linter import Linter
 
 from components import packaging
-from components.orchestrator import AURORA_CLIENTS
+from components.orchestrator import AURORA_CLIENTS, OPTIONAL_AURORA_CLIENTS
 from components.policies import RESOURCE_RULES, STACK_RULES, STAR_RESOURCE_ACTIONS
 from components.settings import load_stack_file, parse_settings, read_stack_file
 from components.stack import (
@@ -432,8 +432,14 @@ def test_rest_api_may_only_hand_sources_to_sync_sources(dev):
     rest = dev.one("aws:lambda/function:Function", "chat-rest-api")
     env = rest.inputs["environment"]["variables"]
     assert env["CHORUS_SOURCES_SYNC_FUNCTION"] == _live(dev, "sync_sources")
-    embedder = ("InvokeSageMakerEndpoints", "InvokeBedrock")
-    assert not set(embedder) & set(_worker_statements(dev, "rest_api"))
+    # no other function: the public API's answers need the models (docs/public_api.md), but
+    # fetching, chunking and indexing sources happen in sync_sources only
+    invokes = [
+        s
+        for s in _worker_statements(dev, "rest_api").values()
+        if "lambda:InvokeFunction" in s["Action"]
+    ]
+    assert invokes == [statement]
 
 
 def test_the_sources_schedule_invokes_sync_sources_through_a_role_that_may_do_nothing_else(
@@ -771,8 +777,8 @@ def test_everything_on_stack_has_nat_endpoints_and_workers_in_the_vpc(everything
     assert sorted(interface) == ["bedrock-runtime", "sagemaker.runtime", "secretsmanager"]
     assert everything.one("aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint")
     access = everything.one("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy")
-    # the four Aurora clients, the scheduled evaluation and the bulk batch function
-    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 6
+    # the four Aurora clients, the scheduled evaluation, the bulk batch function, sync_sources
+    assert len(json.loads(access.inputs["policy"])[0]["Principal"]) == 7
     assert len(everything.of_type("aws:sagemaker/endpoint:Endpoint")) == 5
 
 
@@ -787,8 +793,12 @@ def test_lambdas_in_vpc_attach_the_aurora_clients_behind_the_database_rule(every
         if fn.inputs.get("vpcConfig") and fn.name.startswith("chat-"):
             attached[fn.inputs["handler"].split(".")[2]] = fn.inputs["vpcConfig"]
     # with the scheduled evaluation (it retrieves and stores turns as the chat worker does) and
-    # the bulk ingestion's batch function (it indexes as the ingest worker does)
-    assert set(attached) == {*AURORA_CLIENTS, "evaluate_workspace", "bulk_ingest_batch"}
+    # the indexers deployed by configuration (bulk ingestion's batch function, sync_sources)
+    assert set(attached) == {
+        *AURORA_CLIENTS,
+        "evaluate_workspace",
+        *OPTIONAL_AURORA_CLIENTS,
+    }
     for config in attached.values():
         assert set(config["subnetIds"]) == private and len(private) == 3
         assert config["securityGroupIds"] == [lambda_sg]
