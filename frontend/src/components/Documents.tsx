@@ -59,14 +59,11 @@ export function Documents(p: {
     }
   }, [api, workspaceId, onError]);
 
-  useEffect(() => {
-    setDocuments(null);
-    void refresh();
-  }, [refresh]);
+  useEffect(() => setDocuments(null), [workspaceId]);
 
   useEffect(() => {
-    if (version) void refresh();
-  }, [version, refresh]);
+    void refresh();
+  }, [refresh, version]);
 
   // Live status: poll while anything is uploading, queued or processing.
   const pending = uploads.length > 0 || (documents ?? []).some((d) => d.status === "queued" || d.status === "processing");
