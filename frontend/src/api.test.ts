@@ -127,6 +127,30 @@ describe("ApiClient", () => {
     expect(JSON.parse(calls[1].init.body as string)).toEqual({ status: "accepted", note: null });
     expect(JSON.parse(calls[2].init.body as string)).toEqual({ correct: true });
   });
+
+  it("spells the source calls as docs/protocol.md does", async () => {
+    const calls: { url: string; init: RequestInit }[] = [];
+    const api = new ApiClient("http://h/api", async () => "tok", "direct", fakeFetch(200, { sources: [] }, calls));
+    expect(await api.listSources("w 1")).toEqual([]);
+    await api.addSource("w 1", { kind: "site", url: "https://docs.example/", depth: 1, maxPages: 20 });
+    expect(await api.syncSources("w 1")).toEqual([]);
+    expect(calls.map((c) => [c.init.method, c.url])).toEqual([
+      ["GET", "http://h/api/workspaces/w%201/sources"],
+      ["POST", "http://h/api/workspaces/w%201/sources"],
+      ["POST", "http://h/api/workspaces/w%201/sources/sync"],
+    ]);
+    expect(JSON.parse(calls[1].init.body as string)).toEqual({ kind: "site", url: "https://docs.example/", depth: 1, maxPages: 20 });
+  });
+
+  it("passes on the SSRF guard's refusal of a source with its code and message", async () => {
+    const refusal = { error: { code: "address_refused", message: "localhost resolves to 127.0.0.1, a loopback address" } };
+    const api = new ApiClient("http://h/api", async () => null, "direct", fakeFetch(400, refusal));
+    await expect(api.addSource("w", { kind: "feed", url: "http://localhost/feed" })).rejects.toMatchObject({
+      code: "address_refused",
+      message: "localhost resolves to 127.0.0.1, a loopback address",
+      status: 400,
+    });
+  });
 });
 
 describe("DevAuth", () => {
@@ -183,7 +207,7 @@ describe("parseConfig", () => {
 });
 
 describe("describeError", () => {
-  it.each(["throttled", "provider_unavailable", "unauthorized", "connection_lost", "timeout"])("knows %s", (code) => {
+  it.each(["throttled", "provider_unavailable", "unauthorized", "connection_lost", "timeout", "address_refused", "not_deployed", "not_a_feed"])("knows %s", (code) => {
     expect(describeError(code).title).not.toBe("Something went wrong");
   });
 

@@ -93,6 +93,44 @@ export interface EvalCaseChange {
   tags?: string[];
 }
 
+export type SourceKind = "site" | "feed";
+/** `new` (registered, never fetched), `queued` (the cloud: handed to the sync worker), `synced`, `failed`. */
+export type SourceStatus = "new" | "queued" | "synced" | "failed";
+
+/** A site or feed of a workspace (docs/protocol.md, `GET /workspaces/{id}/sources`). */
+export interface WebSource {
+  url: string;
+  kind: SourceKind;
+  depth: number;
+  maxPages: number;
+  status: SourceStatus;
+  /** `"<code>: <message>"` of the last failed sync. */
+  error: string | null;
+  /** Unix seconds of the last successful sync. */
+  syncedAt: number | null;
+  /** The cloud only: pages of a site recorded at its last sync. */
+  pages?: number;
+}
+
+/** The bodies of `POST /workspaces/{id}/sources` the app sends (text and Q&A are left to scripts). */
+export type NewSource =
+  | { kind: "site"; url: string; depth?: number; maxPages?: number }
+  | { kind: "feed"; url: string };
+
+/** What one add or sync did to a site or feed; `queued` when a worker fetches it (the cloud). */
+export interface SourceReport {
+  url: string;
+  kind: SourceKind;
+  queued?: boolean;
+  fetched: number;
+  indexed: number;
+  unchanged: number;
+  chunks: number;
+  failed: { url: string; reason: string }[];
+  skipped: { url: string; reason: string }[];
+  documentIds: string[];
+}
+
 export type Progress = (loaded: number, total: number) => void;
 
 /** The subset of XMLHttpRequest the uploads use (a fake one drives the tests). */
@@ -181,6 +219,16 @@ export class ApiClient {
   /** Make one answered turn a case; `correct` makes the answer its reference. */
   markTurn = (sessionId: string, messageId: string, correct: boolean) =>
     this.request<EvalCase>("POST", `/sessions/${enc(sessionId)}/messages/${enc(messageId)}/eval-case`, { correct });
+
+  /** The workspace's sites and feeds with their last sync's status. */
+  listSources = async (workspaceId: string) =>
+    (await this.request<{ sources: WebSource[] }>("GET", `/workspaces/${enc(workspaceId)}/sources`)).sources;
+  /** Add a site or feed: fetched now locally (201), queued for the sync worker in the cloud (202). */
+  addSource = (workspaceId: string, source: NewSource) =>
+    this.request<SourceReport>("POST", `/workspaces/${enc(workspaceId)}/sources`, source);
+  /** Re-fetch every site and feed (unchanged pages are skipped). */
+  syncSources = async (workspaceId: string) =>
+    (await this.request<{ sources: SourceReport[] }>("POST", `/workspaces/${enc(workspaceId)}/sources/sync`)).sources;
 
   /** Upload one file with progress: multipart to the API locally, presigned URL in the cloud. */
   async uploadDocument(workspaceId: string, file: File, onProgress?: Progress): Promise<ChorusDocument | null> {

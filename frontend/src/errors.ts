@@ -27,6 +27,21 @@ const INFO: Record<string, ErrorInfo> = {
   network_error: { title: "Cannot reach the server", hint: "Check that chorus is running and your network is up.", retryable: true },
   bad_response: { title: "Unexpected reply from the server", hint: "Reload the page; report it if it persists.", retryable: true },
   upload_failed: { title: "Upload failed", hint: "Try the upload again.", retryable: true },
+  not_deployed: { title: "Not offered by this deployment", hint: "Upload the pages as files, or ask an operator to enable web sources.", retryable: false },
+  read_only_store: { title: "Read-only workspace", hint: "It retrieves from a knowledge base that syncs its own data sources.", retryable: false },
+  address_refused: {
+    title: "Address not allowed",
+    hint: "Only public addresses are fetched; on a laptop, CHORUS_SOURCES_ALLOW_PRIVATE=1 allows private ones.",
+    retryable: false,
+  },
+  bad_url: { title: "Not a web address", hint: "Enter a full http:// or https:// URL.", retryable: false },
+  http_error: { title: "The site answered with an error", hint: "Open the URL in a browser to check it.", retryable: false },
+  robots_disallowed: { title: "The site's robots.txt forbids it", hint: "Choose pages the site lets crawlers read.", retryable: false },
+  not_a_feed: { title: "Not a feed", hint: "Enter the RSS or Atom address, or add the page as a site.", retryable: false },
+  not_html: { title: "Not a web page", hint: "Add a page that serves HTML, or upload the file.", retryable: false },
+  too_large: { title: "The page is too large", hint: "Upload it as a file instead.", retryable: false },
+  unreachable: { title: "Cannot reach the site", hint: "Check the address and that the site is up.", retryable: true },
+  too_many_redirects: { title: "Too many redirects", hint: "Enter the address the site finally redirects to.", retryable: false },
 };
 
 export function describeError(code: string | null | undefined): ErrorInfo {

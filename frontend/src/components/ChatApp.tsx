@@ -12,6 +12,7 @@ import { Banners, type Banner } from "./Banners";
 import { ChatPanel } from "./ChatPanel";
 import { Documents } from "./Documents";
 import { EvalCases } from "./EvalCases";
+import { Sources } from "./Sources";
 import { Sessions } from "./Sessions";
 import { WorkspaceBar } from "./WorkspaceBar";
 
@@ -41,6 +42,8 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
   const [workspaces, setWorkspaces] = useState<Workspace[] | null>(null);
   const [workspaceId, setWorkspaceId] = useState<string | null>(null);
   const [evalVersion, setEvalVersion] = useState(0);
+  const [documentsVersion, setDocumentsVersion] = useState(0);
+  const documentsChanged = useCallback(() => setDocumentsVersion((v) => v + 1), []);
   const [sessions, setSessions] = useState<SessionSummary[]>([]);
   const [mode, setMode] = useState<Mode>(config.modes[0] ?? "single");
   const [models, setModels] = useState<string[]>(config.defaultModel ? [config.defaultModel] : config.models.slice(0, 1));
@@ -241,7 +244,8 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
             onDelete={deleteSession}
             onNew={() => dispatch({ type: "newChat" })}
           />
-          <Documents api={api} workspace={workspace} onError={report} />
+          <Documents api={api} workspace={workspace} version={documentsVersion} onError={report} />
+          <Sources api={api} workspace={workspace} onChanged={documentsChanged} onError={report} />
           <EvalCases api={api} workspace={workspace} version={evalVersion} onError={report} />
         </aside>
         <ChatPanel

@@ -33,13 +33,19 @@ export function documentMeta(d: ChorusDocument): string {
   return parts.join(" · ");
 }
 
-/** The workspace's documents: upload with progress, live status (polled), delete. */
-export function Documents(p: { api: ApiClient; workspace: Workspace | null; onError: (e: unknown, context?: string) => void }) {
+/** The workspace's documents: upload with progress, live status (polled), delete. `version`
+ * reloads the list (bumped when a web source added or synced pages). */
+export function Documents(p: {
+  api: ApiClient;
+  workspace: Workspace | null;
+  version?: number;
+  onError: (e: unknown, context?: string) => void;
+}) {
   const [documents, setDocuments] = useState<ChorusDocument[] | null>(null);
   const [uploads, setUploads] = useState<Upload[]>([]);
   const input = useRef<HTMLInputElement>(null);
   const workspaceId = p.workspace?.id ?? null;
-  const { api, onError } = p;
+  const { api, onError, version } = p;
 
   const refresh = useCallback(async () => {
     if (!workspaceId) {
@@ -53,10 +59,11 @@ export function Documents(p: { api: ApiClient; workspace: Workspace | null; onEr
     }
   }, [api, workspaceId, onError]);
 
+  useEffect(() => setDocuments(null), [workspaceId]);
+
   useEffect(() => {
-    setDocuments(null);
     void refresh();
-  }, [refresh]);
+  }, [refresh, version]);
 
   // Live status: poll while anything is uploading, queued or processing.
   const pending = uploads.length > 0 || (documents ?? []).some((d) => d.status === "queued" || d.status === "processing");
