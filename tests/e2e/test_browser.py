@@ -98,6 +98,7 @@ def server(tools, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = home / "server.log"
     env = {**os.environ, "CHORUS_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env.pop("CHORUS_SOURCES_ALLOW_PRIVATE", None)  # the sources step expects the SSRF refusal
     command = [sys.executable, "-m", "chorus.runtime.cli", "up", "--port", str(port)]
     with log.open("w") as out:
         process = subprocess.Popen(
