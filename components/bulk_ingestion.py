@@ -26,12 +26,11 @@ from typing import Any, Literal, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .function import XRAY_ACTIONS
-from .iam import allow, assume_role_policy, policy_json
+from .iam import allow
 from .naming import physical_name, tagged
 from .rules import LogRetentionDays
 from .validation import check_args
-from .workflows import SFN_LOG_DELIVERY_ACTIONS
+from .workflows import logged_workflow
 
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
@@ -234,7 +233,6 @@ class BulkIngestion(pulumi.ComponentResource):
             required=("batch_function_arn", "source_bucket_names", "results_bucket_name"),
         )
         super().__init__("chorus:index:BulkIngestion", name, {}, tagged(opts, args.get("tags")))
-        child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         machine_name = physical_name(name, "bulk-ingestion", max_length=80)
         label = f"{name}-bulk-ingestion"
@@ -279,32 +277,7 @@ class BulkIngestion(pulumi.ComponentResource):
                 ["states:DescribeExecution", "states:StopExecution"],
                 [children, runs, express_children],
             ),
-            allow("DeliverLogs", SFN_LOG_DELIVERY_ACTIONS, ["*"]),
-            allow(
-                "XRayWrite",
-                [*XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-                ["*"],
-            ),
         ]
-        if kms_key_arn is not None:
-            statements.append(
-                allow("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn])
-            )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{label}-logs",
-            retention_in_days=args.get("log_retention_days", 14),
-            kms_key_id=kms_key_arn,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{label}-role",
-            assume_role_policy=assume_role_policy("states.amazonaws.com"),
-            description="Execution role of the bulk ingestion workflow only",
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{label}-policy", role=role.id, policy=policy_json(statements), opts=child
-        )
         definition = pulumi.Output.all(args["batch_function_arn"], results_bucket).apply(
             lambda v: pulumi.Output.json_dumps(
                 bulk_ingestion_definition(
@@ -320,27 +293,19 @@ class BulkIngestion(pulumi.ComponentResource):
                 )
             )
         )
-        machine = aws.sfn.StateMachine(
+        workflow = logged_workflow(
+            self,
             label,
-            name=machine_name,
-            type="STANDARD",
-            role_arn=role.arn,
+            description="Execution role of the bulk ingestion workflow only",
+            statements=statements,
             definition=definition,
-            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
-                log_destination=pulumi.Output.concat(log_group.arn, ":*"),
-                include_execution_data=False,
-                level="ERROR",
-            ),
-            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
-            encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
-                type="CUSTOMER_MANAGED_KMS_KEY",
-                kms_key_id=kms_key_arn,
-                kms_data_key_reuse_period_seconds=300,
-            )
-            if kms_key_arn is not None
-            else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            workflow_type="STANDARD",
+            log_level="ERROR",
+            kms_key_arn=kms_key_arn,
+            log_retention_days=args.get("log_retention_days", 14),
+            machine_name=machine_name,
         )
+        machine, role = workflow.machine, workflow.role
         self.state_machine_arn = machine.arn
         self.role_arn = role.arn
         self.register_outputs(

@@ -22,13 +22,13 @@ import pulumi_aws as aws
 
 from .alarms import METRICS_NAMESPACE, RUNBOOK, SERVICE_DIMENSION
 from .buckets import private_bucket
-from .function import XRAY_ACTIONS, LambdaFunction, LambdaFunctionArgs
+from .function import LambdaFunction, LambdaFunctionArgs
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
 from .naming import tagged
 from .rules import LogRetentionDays
 from .statemachines import definition
 from .validation import check_args
-from .workflows import DEFAULT_STATEMACHINE_DIR, SFN_LOG_DELIVERY_ACTIONS
+from .workflows import DEFAULT_STATEMACHINE_DIR, logged_workflow
 
 HANDLER = "runtime.handlers.evaluate_workspace.handler"
 ASL_FILE = "scheduled_evaluation.asl.json"
@@ -236,63 +236,27 @@ class ScheduledEvaluation(pulumi.ComponentResource):
         )
 
     def _state_machine(self, function: LambdaFunction) -> aws.sfn.StateMachine:
-        args, name = self._args, f"{self._name}-scheduled-evaluation"
-        child = pulumi.ResourceOptions(parent=self)
-        kms = args.get("kms_key_arn")
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            retention_in_days=args.get("log_retention_days", 14),
-            kms_key_id=kms,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=assume_role_policy("states.amazonaws.com"),
-            description="Execution role of the scheduled evaluation workflow only",
-            opts=child,
-        )
-        statements = [
-            allow(
-                "InvokeEvaluation",
-                ["lambda:InvokeFunction"],
-                [function.target_arn, pulumi.Output.concat(function.target_arn, ":*")],
-            ),
-            allow("DeliverLogs", SFN_LOG_DELIVERY_ACTIONS, ["*"]),
-            allow(
-                "XRayWrite",
-                [*XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-                ["*"],
-            ),
-        ]
-        if kms is not None:
-            statements.append(allow("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [kms]))
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=role.id, policy=policy_json(statements), opts=child
-        )
+        args = self._args
         folder = Path(args.get("statemachine_dir", DEFAULT_STATEMACHINE_DIR))
         asl = definition(
             folder / ASL_FILE, {"EvaluateWorkspaceFunctionArn": function.target_arn}
         ).apply(lambda text: with_max_concurrency(text, args.get("max_concurrency", 2)))
-        return aws.sfn.StateMachine(
-            name,
-            type="STANDARD",
-            role_arn=role.arn,
-            definition=asl,
-            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
-                log_destination=pulumi.Output.concat(log_group.arn, ":*"),
-                include_execution_data=False,
-                level="ERROR",
-            ),
-            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
-            encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
-                type="CUSTOMER_MANAGED_KMS_KEY",
-                kms_key_id=kms,
-                kms_data_key_reuse_period_seconds=300,
-            )
-            if kms is not None
-            else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        invoke = allow(
+            "InvokeEvaluation",
+            ["lambda:InvokeFunction"],
+            [function.target_arn, pulumi.Output.concat(function.target_arn, ":*")],
         )
+        return logged_workflow(
+            self,
+            f"{self._name}-scheduled-evaluation",
+            description="Execution role of the scheduled evaluation workflow only",
+            statements=[invoke],
+            definition=asl,
+            workflow_type="STANDARD",
+            log_level="ERROR",
+            kms_key_arn=args.get("kms_key_arn"),
+            log_retention_days=args.get("log_retention_days", 14),
+        ).machine
 
     def _schedule(self, machine: aws.sfn.StateMachine) -> aws.scheduler.Schedule:
         args, name = self._args, f"{self._name}-evaluation-schedule"

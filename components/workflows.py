@@ -4,6 +4,7 @@ workspace re-index (Standard), from the ASL files in ``runtime/statemachines``."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
@@ -11,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .function import XRAY_ACTIONS
-from .iam import allow, assume_role_policy, policy_json
+from .iam import Statement, allow, assume_role_policy, policy_json
 from .naming import tagged
 from .rules import LogRetentionDays
 from .statemachines import definition
@@ -30,6 +31,78 @@ SFN_LOG_DELIVERY_ACTIONS = [
     "logs:UpdateLogDelivery",
 ]
 """Step Functions log delivery; AWS documents these with Resource "*" only."""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A state machine and its execution role (``role`` for grants that name it)."""
+
+    machine: aws.sfn.StateMachine
+    role: aws.iam.Role
+
+
+def logged_workflow(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    description: str,
+    statements: Sequence[Statement],
+    definition: pulumi.Input[str],
+    workflow_type: str,
+    log_level: str,
+    kms_key_arn: pulumi.Input[str] | None,
+    log_retention_days: pulumi.Input[int],
+    machine_name: pulumi.Input[str] | None = None,
+) -> Workflow:
+    """One chorus workflow: ``<name>-logs`` (its log group), ``<name>-role`` (assumed only by
+    Step Functions; ``statements`` plus log delivery, X-Ray and, with a key, encrypting its
+    state) and the state machine ``<name>``, traced, logging at ``log_level`` without execution
+    data, encrypted with ``kms_key_arn`` when given. Every workflow of the stack is built here,
+    so none of them can lack its logs, tracing or key."""
+    child = pulumi.ResourceOptions(parent=parent)
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs", retention_in_days=log_retention_days, kms_key_id=kms_key_arn, opts=child
+    )
+    role = aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=assume_role_policy("states.amazonaws.com"),
+        description=description,
+        opts=child,
+    )
+    granted = [
+        *statements,
+        allow("DeliverLogs", SFN_LOG_DELIVERY_ACTIONS, ["*"]),
+        allow(
+            "XRayWrite", [*XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets"], ["*"]
+        ),
+    ]
+    if kms_key_arn is not None:
+        granted.append(allow("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]))
+    policy = aws.iam.RolePolicy(
+        f"{name}-policy", role=role.id, policy=policy_json(granted), opts=child
+    )
+    machine = aws.sfn.StateMachine(
+        name,
+        name=machine_name,
+        type=workflow_type,
+        role_arn=role.arn,
+        definition=definition,
+        logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+            log_destination=pulumi.Output.concat(log_group.arn, ":*"),
+            include_execution_data=False,
+            level=log_level,
+        ),
+        tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+        encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
+            type="CUSTOMER_MANAGED_KMS_KEY",
+            kms_key_id=kms_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+        )
+        if kms_key_arn is not None
+        else None,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]),
+    )
+    return Workflow(machine, role)
 
 
 class ChatWorkflowsArgs(TypedDict, total=False):
@@ -122,58 +195,18 @@ class ChatWorkflows(pulumi.ComponentResource):
         *,
         workflow_type: str,
     ) -> aws.sfn.StateMachine:
-        name = f"{self._name}-{label}"
-        child = pulumi.ResourceOptions(parent=self)
-        kms_key_arn = self._args.get("kms_key_arn")
         folder = Path(self._args.get("statemachine_dir", DEFAULT_STATEMACHINE_DIR))
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            retention_in_days=self._args.get("log_retention_days", 14),
-            kms_key_id=kms_key_arn,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=assume_role_policy("states.amazonaws.com"),
-            description=f"Execution role of the {label} workflow only",
-            opts=child,
-        )
         invokable: list[pulumi.Input[str]] = []
         for arn in task_arns:
             invokable += [arn, pulumi.Output.concat(arn, ":*")]
-        statements = [
-            allow("InvokeTasks", ["lambda:InvokeFunction"], invokable),
-            allow("DeliverLogs", SFN_LOG_DELIVERY_ACTIONS, ["*"]),
-            allow(
-                "XRayWrite",
-                [*XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-                ["*"],
-            ),
-        ]
-        if kms_key_arn is not None:
-            statements.append(
-                allow("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn])
-            )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=role.id, policy=policy_json(statements), opts=child
-        )
-        return aws.sfn.StateMachine(
-            name,
-            type=workflow_type,
-            role_arn=role.arn,
+        return logged_workflow(
+            self,
+            f"{self._name}-{label}",
+            description=f"Execution role of the {label} workflow only",
+            statements=[allow("InvokeTasks", ["lambda:InvokeFunction"], invokable)],
             definition=definition(folder / filename, values),
-            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
-                log_destination=pulumi.Output.concat(log_group.arn, ":*"),
-                include_execution_data=False,
-                level="ERROR" if workflow_type == "EXPRESS" else "ALL",
-            ),
-            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
-            encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
-                type="CUSTOMER_MANAGED_KMS_KEY",
-                kms_key_id=kms_key_arn,
-                kms_data_key_reuse_period_seconds=300,
-            )
-            if kms_key_arn is not None
-            else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
+            workflow_type=workflow_type,
+            log_level="ERROR" if workflow_type == "EXPRESS" else "ALL",
+            kms_key_arn=self._args.get("kms_key_arn"),
+            log_retention_days=self._args.get("log_retention_days", 14),
+        ).machine
