@@ -35,7 +35,8 @@ ASL_FILE = "scheduled_evaluation.asl.json"
 RESULTS_PREFIX = "workspaces/"
 """Every object the function reads or writes is under this prefix (runs and baselines)."""
 REGRESSION_METRIC = "EvalRegressions"
-"""``runtime.core.metrics.MetricName.EVAL_REGRESSIONS`` (named here: components/ does not depend on the runtime package)."""
+"""``runtime.core.metrics.MetricName.EVAL_REGRESSIONS``, spelled out here: components/ does not
+depend on the runtime package."""
 READ_ITEMS = ["dynamodb:GetItem", "dynamodb:Query"]
 OPT_IN_ITEMS = ["dynamodb:DeleteItem", "dynamodb:PutItem"]
 
