@@ -18,6 +18,7 @@ from support.stepfunctions import (
     execute_in_running_mock,
     record_retry_waits,
     run_lambdas_in_process,
+    wait_for_execution,
 )
 
 SOURCE, RESULTS = "corpus-source", "chorus-results"
@@ -45,18 +46,9 @@ def run(services, sfn, arn, s3, workspace_id="ops", prefix="corpus/"):
     job = start_bulk_ingestion(
         sfn, s3, services.bulk_progress, arn, workspace_id, f"s3://{SOURCE}/{prefix}"
     )
-    return job, wait(sfn, arn.replace(":stateMachine:", ":execution:") + f":{job.job_id}")
-
-
-def wait(sfn, execution: str) -> dict:
-    import time
-
-    for _ in range(600):
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("the execution did not finish")
+    return job, wait_for_execution(
+        sfn, arn.replace(":stateMachine:", ":execution:") + f":{job.job_id}"
+    )
 
 
 def make_workspace(services, workspace_id="ops"):
@@ -126,7 +118,7 @@ def test_a_listing_that_fails_fails_the_job_and_the_workspace_record_says_why(se
         ),
     )
 
-    described = wait(sfn, execution["executionArn"])
+    described = wait_for_execution(sfn, execution["executionArn"])
 
     assert described["status"] == "FAILED"
     recorded = services.bulk_progress.get_job("ops", "job-denied")
