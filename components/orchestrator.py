@@ -202,6 +202,11 @@ def table_and_indexes(table_arn: pulumi.Input[str]) -> list[pulumi.Input[str]]:
     return [table_arn, pulumi.Output.concat(table_arn, "/index/*")]
 
 
+def table_name_of(table_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``arn:aws:dynamodb:<region>:<account>:table/<name>`` → ``<name>``."""
+    return pulumi.Output.from_input(table_arn).apply(lambda arn: arn.split(":table/", 1)[-1])
+
+
 CHAT_REQUIRED = (
     "code",
     "issuer_url",
@@ -786,13 +791,19 @@ class ChatOrchestrator(pulumi.ComponentResource):
     def _websocket_handlers(self, tables: ChatTables, messaging: ChatMessaging) -> None:
         args = self._args
         read_cdn_secret, cdn_env = self._cdn_check()
+        workspace_table = args["workspace_table_arn"]
         self._function(
             "ws_authorizer",
-            read_cdn_secret,
+            [
+                *read_cdn_secret,
+                # a connection opened with a public API key: the key's item, read only
+                allow("CheckApiKey", ["dynamodb:GetItem"], [workspace_table]),
+            ],
             environment={
                 "CHORUS_ISSUER_URL": args["issuer_url"],
                 "CHORUS_JWKS_URL": args["jwks_url"],
                 "CHORUS_CLIENT_ID": args["client_id"],
+                "CHORUS_WORKSPACE_TABLE": table_name_of(workspace_table),
                 **cdn_env,
             },
             memory_size=256,
@@ -818,7 +829,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow(
                     "TrackConnection", ["dynamodb:DeleteItem", "dynamodb:GetItem"], [connections]
                 ),
-                allow("ReadWorkspace", READ_ITEMS, table_and_indexes(args["workspace_table_arn"])),
+                allow("ReadWorkspace", READ_ITEMS, table_and_indexes(workspace_table)),
+                # each question on a key's connection spends from the key's plan (its item)
+                allow("SpendApiKey", ["dynamodb:UpdateItem"], [workspace_table]),
                 *(
                     []  # invoking the chat worker is granted once it exists (_event_paths)
                     if self._chat_async

@@ -6,13 +6,16 @@ the public API (``public_api.py``).
 * the full key is in the ``201`` of its creation and nowhere else, ever;
 * a presented key is checked in this order: well-formed and a key of this workspace with the
   right secret (else ``401 invalid_api_key``), not revoked (``401 api_key_revoked``), scoped for
-  the operation (``403 api_key_scope``), within its plan (``429`` with ``Retry-After``).
+  the operation (``403 api_key_scope``), within its plan (``429`` with ``Retry-After``);
+* a chat connection opened with a key (the cloud's streaming answers) is checked the same way
+  when it opens, and spends one request per question (``admit_question``).
 
 ``now`` (epoch seconds) is passed in by the transport: tests drive the limits with a fake clock.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +32,7 @@ from ..core.api_keys import (
 from ..core.errors import Forbidden, NotFound
 from .access import require_workspace
 from .caller import Caller
-from .ports import PublicBackend
+from .ports import ApiKeys, PublicBackend
 from .views import NO_CONTENT, Reply
 
 if TYPE_CHECKING:  # pydantic loads with the first request that has a body
@@ -95,16 +98,14 @@ def revoke_key(
     return NO_CONTENT
 
 
-def authenticate(
-    backend: PublicBackend, presented: str | None, workspace_id: str, scope: str, now: float
-) -> ApiKey:
-    """The key behind a public API call, with one request spent from its plan.
+def verify_key(keys: ApiKeys, presented: str | None, workspace_id: str, scope: str) -> ApiKey:
+    """The key ``presented`` for ``workspace_id``, checked but not spent from.
 
-    Raises ``InvalidApiKey``, ``RevokedApiKey`` (401), ``KeyScopeForbidden`` (403) or
-    ``LimitExceeded`` (429) as the module says; nothing is spent unless the call is admitted.
+    Raises ``InvalidApiKey``, ``RevokedApiKey`` (401) or ``KeyScopeForbidden`` (403) as the
+    module says. The WebSocket ``$connect`` authorizer stops here: it spends per question.
     """
     key_id, secret = parse_key(presented)
-    key = backend.api_keys.get_key(workspace_id, key_id)
+    key = keys.get_key(workspace_id, key_id)
     if key is None or not secret_matches(key, secret):
         raise InvalidApiKey(
             f"this is not an API key of workspace {workspace_id!r}; keys work only for the "
@@ -117,10 +118,45 @@ def authenticate(
             f"this API key may not use {scope!r} (its scopes: {', '.join(key.scopes)}); ask a "
             "workspace manager for a key with that scope"
         )
-    backend.api_keys.spend(workspace_id, key_id, now)
     return key
+
+
+def authenticate(
+    backend: PublicBackend, presented: str | None, workspace_id: str, scope: str, now: float
+) -> ApiKey:
+    """The key behind a public API call, with one request spent from its plan.
+
+    Raises as ``verify_key``, or ``LimitExceeded`` (429); nothing is spent unless the call is
+    admitted.
+    """
+    key = verify_key(backend.api_keys, presented, workspace_id, scope)
+    backend.api_keys.spend(workspace_id, key.key_id, now)
+    return key
+
+
+@dataclass(frozen=True)
+class SocketKey:
+    """A chat connection opened with an API key (``?token=<key>&workspace=<id>``): it may ask
+    questions of that one workspace, and each question spends one request of the key's plan."""
+
+    workspace_id: str
+    key_id: str
+
+    @property
+    def user_id(self) -> str:
+        return f"apikey:{self.key_id}"
+
+
+def admit_question(keys: ApiKeys, key: SocketKey, workspace_id: str, now: float) -> None:
+    """Admit one question on a key's connection: its own workspace only (another is
+    ``not_found``, as for a user it is not shared with), one request spent. A key revoked
+    since the connection opened is refused here (``RevokedApiKey``), the plan's limits as on
+    the REST API (``LimitExceeded`` with ``retry_after``)."""
+    if workspace_id != key.workspace_id:
+        raise NotFound(f"workspace {workspace_id!r} does not exist or is not shared with you")
+    keys.spend(key.workspace_id, key.key_id, now)
 
 
 def key_caller(key: ApiKey) -> str:
     """The user id a key's questions are stored under (its sessions are the key's own)."""
-    return f"apikey:{key.key_id}"
+    return SocketKey(key.workspace_id, key.key_id).user_id

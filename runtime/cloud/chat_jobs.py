@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +32,7 @@ from ..core.sessions import open_session
 from .access import Caller, require_workspace
 
 if TYPE_CHECKING:
+    from ..application.api_keys import SocketKey
     from ..core.ports import WorkSender  # numpy: annotations only
     from .wiring.chat import ChatWiring
     from .wiring.messages import MessageWiring
@@ -73,11 +75,15 @@ def accept_frame(
     caller: Caller,
     body: str | bytes | None,
     jobs: WorkSender | None = None,
+    key: SocketKey | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> str:
     """Handle one client frame; every problem is answered with an ``error`` event.
 
-    ``jobs`` receives the accepted job (default: ``chat_job_sender(services)``). Returns what
-    happened: ``heartbeat``, ``queued`` or the error code.
+    ``jobs`` receives the accepted job (default: ``chat_job_sender(services)``). ``key`` is set
+    on a connection opened with an API key: its questions must name the key's workspace and
+    each spends one request of its plan (at ``clock()``). Returns what happened:
+    ``heartbeat``, ``queued`` or the error code.
     """
     try:
         message = parse_client_message(body or "")
@@ -87,7 +93,12 @@ def accept_frame(
         request = message.data
         session_id = request.sessionId or uuid.uuid4().hex
         request = request.model_copy(update={"sessionId": session_id})
-        require_workspace(services.metadata, caller, request.workspaceId)
+        if key is None:
+            require_workspace(services.metadata, caller, request.workspaceId)
+        else:
+            from ..application.api_keys import admit_question
+
+            admit_question(services.api_keys, key, request.workspaceId, clock())
         open_session(
             services.metadata, session_id, caller.user_id, request.workspaceId, request.text
         )
@@ -101,7 +112,11 @@ def accept_frame(
         return "queued"
     except ChorusError as exc:
         session_id = session_id_of(body)
-        services.delivery.send(connection_id, error_event(exc.code, exc.message, session_id))
+        retry_after = getattr(exc, "retry_after", None)  # an API key's plan spent
+        services.delivery.send(
+            connection_id,
+            error_event(exc.code, exc.message, session_id, retry_after=retry_after),
+        )
         return exc.code
     except Exception:  # a store outage or a bug: the client still hears why nothing happens
         request_id = uuid.uuid4().hex

@@ -227,6 +227,8 @@ class EdgeSettings:
     require_cdn_header: bool = False
     cdn_secret_parameter: str | None = None
     cdn_secret_header: str = "x-chorus-origin-verify"
+    workspace_table: str = ""
+    """``CHORUS_WORKSPACE_TABLE``: where API keys live, for connections opened with a key."""
 
 
 def edge_settings_from(env: Mapping[str, str]) -> EdgeSettings:
@@ -241,6 +243,7 @@ def edge_settings_from(env: Mapping[str, str]) -> EdgeSettings:
         require_cdn_header=_flag(env.get("CHORUS_REQUIRE_CDN_HEADER")),
         cdn_secret_parameter=env.get("CHORUS_CDN_SECRET_PARAMETER") or None,
         cdn_secret_header=env.get("CHORUS_CDN_SECRET_HEADER") or "x-chorus-origin-verify",
+        workspace_table=env.get("CHORUS_WORKSPACE_TABLE", ""),
     )
 
 

@@ -139,15 +139,25 @@ def final_event(session_id: str, message_id: str, **fields: Any) -> dict[str, An
 
 
 def error_event(
-    code: str, message: str, session_id: str | None = None, message_id: str | None = None
+    code: str,
+    message: str,
+    session_id: str | None = None,
+    message_id: str | None = None,
+    *,
+    retry_after: int | None = None,
 ) -> dict[str, Any]:
-    return {
+    """An ``error`` event; ``retryAfter`` (seconds) only when waiting is the remedy (an API
+    key's rate or quota spent)."""
+    event: dict[str, Any] = {
         "type": "error",
         "sessionId": session_id,
         "messageId": message_id,
         "code": code,
         "message": message,
     }
+    if retry_after is not None:
+        event["retryAfter"] = retry_after
+    return event
 
 
 def heartbeat_event(session_id: str | None = None) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""WebSocket ``$connect`` REQUEST authorizer: a Cognito token from the query string.
+"""WebSocket ``$connect`` REQUEST authorizer: a Cognito token or an API key from the query string.
 
 Browsers cannot set headers on a WebSocket, so the client connects to ``wss://…?token=<JWT>``.
 The token is verified (RS256 against the pool's JWKS, issuer, app client, ``token_use``,
 expiry); an Allow policy carries the user id and groups to every later route as
-``requestContext.authorizer``. Anything else gets an explicit Deny (API Gateway answers 403) —
-an outage of the pool's JWKS or any other failure too: the authorizer never ends in a Lambda
-error. A JWKS refresh that failed while cached keys were still used is counted
+``requestContext.authorizer``. A program may connect with a public API key instead
+(``?token=chorus_<keyId>_<secret>&workspace=<id>``: the cloud's streaming answers, since the
+HTTP API buffers responses): the key must be a live key of that workspace with the ``answers``
+scope; the context then names the key and its workspace, and ``ws_message`` spends one
+request of the key's plan per question. Anything else gets an explicit Deny (API Gateway
+answers 403) — an outage of the pool's JWKS or any other failure too: the authorizer never ends
+in a Lambda error. A JWKS refresh that failed while cached keys were still used is counted
 (``JwksRefreshFailed``) so the outage is visible before the cached keys run out.
 
 Every connection attempt of a cold container waits for this function, so it imports the
@@ -42,23 +46,59 @@ def authorize(
     services: ConnectionWiring, token: str | None, headers: dict[str, str] | None
 ) -> Identity:
     """The identity behind a connection attempt; ``InvalidToken`` when it must be refused."""
+    require_origin(services, headers)
+    return services.verifier.verify(token)
+
+
+def require_origin(services: ConnectionWiring, headers: dict[str, str] | None) -> None:
     settings = services.settings
     if settings.require_cdn_header and not origin_header_ok(
         headers, settings.cdn_secret_header, services.cdn_secret
     ):
         raise InvalidToken("connections must come through the CDN")
-    return services.verifier.verify(token)
+
+
+def is_api_key(token: str | None) -> bool:
+    """Keys start ``chorus_``; a JWT starts with its base64 header (``eyJ``)."""
+    return bool(token) and str(token).startswith("chorus_")
+
+
+def key_context(
+    services: ConnectionWiring, token: str, workspace_id: str, headers: dict[str, str] | None
+) -> dict[str, Any]:
+    """The authorizer context of a connection opened with an API key (``ChorusError``s with
+    the key's code when it must be refused)."""
+    from ..application.api_keys import SocketKey, verify_key
+    from ..core.api_keys import InvalidApiKey
+
+    require_origin(services, headers)
+    if not workspace_id:
+        raise InvalidApiKey("connect with an API key as ?token=<key>&workspace=<workspace id>")
+    key = verify_key(services.api_keys, token, workspace_id, "answers")
+    socket_key = SocketKey(key.workspace_id, key.key_id)
+    return {
+        "userId": socket_key.user_id,
+        "username": key.name,
+        "groups": "",
+        "tokenUse": "api_key",
+        "apiKeyId": key.key_id,
+        "apiKeyWorkspace": key.workspace_id,
+    }
 
 
 @edge_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    token = (event.get("queryStringParameters") or {}).get("token")
+    query = event.get("queryStringParameters") or {}
+    token = query.get("token")
     method_arn = event["methodArn"]
+    headers = dict(event.get("headers") or {})
+    if is_api_key(token):
+        return _key_connection(token, query.get("workspace") or "", method_arn, headers)
     failures: list[int] = []
     try:
         services = connection_wiring()
         failures.append(services.verifier.refresh_failures)
-        identity = authorize(services, token, dict(event.get("headers") or {}))
+        identity = authorize(services, token, headers)
     except InvalidToken as exc:
         logger.info("connection refused: %s", exc.message)
         count("ConnectionsRefused")
@@ -85,3 +125,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "tokenUse": identity.token_use,
         },
     )
+
+
+def _key_connection(
+    token: str, workspace_id: str, method_arn: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """Allow or deny a connection opened with an API key (never a Lambda error)."""
+    try:
+        context = key_context(connection_wiring(), token, workspace_id, headers)
+    except InvalidToken as exc:
+        logger.info("key connection refused: %s", exc.message)
+        count("ConnectionsRefused")
+        return policy("Deny", method_arn, "anonymous", {"reason": exc.code})
+    except ChorusError as exc:  # invalid, revoked or unscoped keys; a misdeployed table
+        logger.info("key connection refused: %s", exc.code)
+        count("ConnectionsRefused" if exc.http_status < 500 else "AuthorizerFailures")
+        return policy("Deny", method_arn, "anonymous", {"reason": exc.code})
+    except Exception:
+        logger.exception("key connection refused: the authorizer failed")
+        count("AuthorizerFailures")
+        return policy("Deny", method_arn, "anonymous", {"reason": "internal_error"})
+    return policy("Allow", method_arn, context["userId"], context)

@@ -9,13 +9,16 @@ Powertools' Tracer alone would load the X-Ray SDK and botocore at import (~440 m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cloud.access import Caller, parse_groups
 from ..cloud.chat_jobs import accept_frame
 from ..cloud.wiring.messages import MessageWiring, message_wiring
 from ..core.protocol import error_event
 from .edge_observability import count, edge_handler
+
+if TYPE_CHECKING:
+    from ..application.api_keys import SocketKey
 
 
 def caller_of(services: MessageWiring, event: dict[str, Any]) -> Caller | None:
@@ -29,6 +32,16 @@ def caller_of(services: MessageWiring, event: dict[str, Any]) -> Caller | None:
     return Caller(connection.user_id, frozenset(connection.groups))
 
 
+def socket_key_of(event: dict[str, Any]) -> SocketKey | None:
+    """The API key a connection was opened with (``ws_authorizer``'s context), if any."""
+    authorizer = event["requestContext"].get("authorizer") or {}
+    if not authorizer.get("apiKeyId"):
+        return None
+    from ..application.api_keys import SocketKey
+
+    return SocketKey(str(authorizer["apiKeyWorkspace"]), str(authorizer["apiKeyId"]))
+
+
 @edge_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     services = message_wiring()
@@ -39,6 +52,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             connection_id, error_event("unauthorized", "unknown connection; reconnect")
         )
         return {"statusCode": 401}
-    outcome = accept_frame(services, connection_id, caller, event.get("body"))
+    key = socket_key_of(event)
+    outcome = accept_frame(services, connection_id, caller, event.get("body"), key=key)
     count(f"Frames_{outcome}")
     return {"statusCode": 200}

@@ -33,7 +33,7 @@ def create_app(services: LocalServices, frontend_dir: Path | None = None) -> Sta
         *site_routes(services, signer),
         *api_routes(services),
         *public_api_routes(services),
-        chat_socket_route(services.chat),
+        chat_socket_route(services.chat, lambda: services.backend.api_keys),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.dev_signer = signer

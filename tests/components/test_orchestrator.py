@@ -326,6 +326,16 @@ def test_ws_message_enqueues_reads_workspaces_and_tracks_sessions_and_connection
     assert manage == [f"arn:aws:execute-api:{REGION}:{ACCOUNT}:chat-ws/live/POST/@connections/*"]
 
 
+def test_api_key_connections_read_keys_at_connect_and_spend_them_per_question(d):
+    table = INPUTS["workspace_table_arn"]
+    authorizer = _statements(d, "ws_authorizer")["CheckApiKey"]
+    assert (authorizer["Action"], authorizer["Resource"]) == (["dynamodb:GetItem"], [table])
+    env = d.one("aws:lambda/function:Function", "ws-authorizer").inputs["environment"]
+    assert env["variables"]["CHORUS_WORKSPACE_TABLE"] == table.split(":table/")[1]
+    spend = _statements(d, "ws_message")["SpendApiKey"]
+    assert (spend["Action"], spend["Resource"]) == (["dynamodb:UpdateItem"], [table])
+
+
 def test_chat_worker_forgets_gone_connections(d):
     assert ("dynamodb:DeleteItem", _table_arn(d, "connections")) in _grants(d, "chat_worker")
 

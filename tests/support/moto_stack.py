@@ -281,6 +281,7 @@ def build_stack(
         "CHORUS_ISSUER_URL": issuer,
         "CHORUS_JWKS_URL": jwks_url,
         "CHORUS_CLIENT_ID": client_id,
+        "CHORUS_WORKSPACE_TABLE": tables.workspace,
         "CHORUS_REQUIRE_CDN_HEADER": "false",
         "CHORUS_CHAT_QUEUE_URL": chat_url,
         "CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic_arn,
@@ -381,16 +382,20 @@ WS_API = "abc123"
 
 
 def authorizer_event(
-    token: str | None, connection_id: str = "conn-1", headers: dict[str, str] | None = None
+    token: str | None,
+    connection_id: str = "conn-1",
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A WebSocket ``$connect`` REQUEST authorizer event."""
+    """A WebSocket ``$connect`` REQUEST authorizer event (``query``: more query parameters)."""
+    parameters = {**({"token": token} if token is not None else {}), **(query or {})}
     return {
         "type": "REQUEST",
         "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{WS_API}/prod/$connect",
         "headers": headers or {},
         "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
-        "queryStringParameters": {"token": token} if token is not None else {},
-        "multiValueQueryStringParameters": {"token": [token]} if token is not None else {},
+        "queryStringParameters": parameters,
+        "multiValueQueryStringParameters": {k: [v] for k, v in parameters.items()},
         "stageVariables": {},
         "requestContext": ws_request_context("$connect", "CONNECT", connection_id),
     }

@@ -17,6 +17,7 @@ from .base import Wiring, current
 if TYPE_CHECKING:
     from ...adapters.apigw_delivery import ApiGatewayDelivery
     from ...adapters.cognito_jwt import CognitoTokenVerifier
+    from ...adapters.dynamodb_api_keys import DynamoDBApiKeys
     from ...adapters.dynamodb_connections import ConnectionRegistry
 
 
@@ -57,6 +58,22 @@ class ConnectionWiring(Wiring):
         return CognitoTokenVerifier(
             s.issuer_url, s.client_id, jwks_url=s.jwks_url, fetch=self._jwks_fetch or fetch_json
         )
+
+    def _api_keys_table(self) -> str:
+        return self.settings.workspace_table
+
+    @cached_property
+    def api_keys(self) -> DynamoDBApiKeys:
+        """The public API's keys (items of the workspace table): a chat connection may be
+        opened with one, and then each question spends from it."""
+        from ...adapters.dynamodb_api_keys import DynamoDBApiKeys
+
+        table = self._api_keys_table()
+        if not table:
+            raise ConfigurationError(
+                "CHORUS_WORKSPACE_TABLE is not set; connections with an API key cannot be checked"
+            )
+        return DynamoDBApiKeys(self.dynamodb, table)
 
     @cached_property
     def cdn_secret(self) -> str | None:

@@ -8,7 +8,11 @@ from .metadata import MetadataWiring
 
 
 class MessageWiring(ConnectionWiring, MetadataWiring):
-    """Replies (``delivery``), the metadata tables and the chat queue (``sqs``)."""
+    """Replies (``delivery``), the metadata tables, the chat queue (``sqs``) and the API keys
+    a key's connection spends from."""
+
+    def _api_keys_table(self) -> str:
+        return self.settings.tables.workspace
 
 
 def message_wiring() -> MessageWiring:

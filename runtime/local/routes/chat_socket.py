@@ -1,5 +1,10 @@
 """The chat WebSocket of the local server (``/ws``): the protocol of docs/protocol.md.
 
+Opened with a public API key (``/ws?token=chorus_<keyId>_<secret>&workspace=<id>``), as in the
+cloud: the key is checked when the connection opens (a live key of that workspace with the
+``answers`` scope, else an ``error`` event and close code 1008), and each question must name
+that workspace and spends one request of the key's plan.
+
 Each frame is answered with an event whatever it holds; a question runs in a worker thread (its
 models may stream from threads of their own) so one slow answer never stalls the event loop,
 heartbeats or other connections.
@@ -9,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -18,6 +24,8 @@ import anyio.lowlevel
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ...application.api_keys import SocketKey, admit_question, verify_key
+from ...application.ports import ApiKeys
 from ...core.chat import ChatService
 from ...core.errors import BadRequest, ChorusError
 from ...core.protocol import (
@@ -32,23 +40,56 @@ from .identity import Unauthorized, user_of
 log = logging.getLogger("chorus.local")
 
 
-def chat_socket_route(chat: ChatService) -> WebSocketRoute:
-    """``/ws`` answering with ``chat``."""
+def chat_socket_route(
+    chat: ChatService,
+    keys: Callable[[], ApiKeys] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> WebSocketRoute:
+    """``/ws`` answering with ``chat``; ``keys`` (the public API's key store, built on first
+    use) admits connections opened with an API key, ``clock`` times their plans."""
 
     async def endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         try:
-            user_id = user_of(websocket)
-        except (BadRequest, Unauthorized) as exc:
+            key = await anyio.to_thread.run_sync(_socket_key, websocket, keys)
+            user_id = key.user_id if key is not None else user_of(websocket)
+        except ChorusError as exc:  # a bad user name, an expired sign-in, a refused key
             await websocket.send_text(encode_event(error_event(exc.code, exc.message)))
             await websocket.close(code=1008)
             return
-        await _serve(websocket, chat, user_id)
+        admit = None
+        if key is not None and keys is not None:
+            store = keys()  # built by _socket_key already
+
+            def admit(workspace_id: str) -> None:
+                admit_question(store, key, workspace_id, clock())
+
+        await _serve(websocket, chat, user_id, admit)
 
     return WebSocketRoute("/ws", endpoint)
 
 
-async def _serve(websocket: WebSocket, chat: ChatService, user_id: str) -> None:
+def _socket_key(websocket: WebSocket, keys: Callable[[], ApiKeys] | None) -> SocketKey | None:
+    """The API key the connection is opened with (``?token=chorus_…&workspace=…``), checked;
+    None for a person's connection."""
+    token = websocket.query_params.get("token") or ""
+    if not token.startswith("chorus_"):
+        return None
+    if keys is None:
+        raise Unauthorized("this server does not take API keys on /ws")
+    workspace_id = websocket.query_params.get("workspace") or ""
+    if not workspace_id:
+        raise BadRequest("connect with an API key as ?token=<key>&workspace=<workspace id>")
+    key = verify_key(keys(), token, workspace_id, "answers")
+    return SocketKey(key.workspace_id, key.key_id)
+
+
+async def _serve(
+    websocket: WebSocket,
+    chat: ChatService,
+    user_id: str,
+    admit: Callable[[str], None] | None = None,
+) -> None:
     send_lock = anyio.Lock()
     # The chat may stream from threads of its own (one per model in consensus mode), not only
     # from the anyio worker thread it runs in: the loop token reaches back from any.
@@ -95,6 +136,17 @@ async def _serve(websocket: WebSocket, chat: ChatService, user_id: str) -> None:
         if isinstance(message, Heartbeat):
             await send(heartbeat_event())
             return
+        if admit is not None:  # a key's connection: its workspace, one request of its plan
+            try:
+                await anyio.to_thread.run_sync(admit, message.data.workspaceId)
+            except ChorusError as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                await send(
+                    error_event(
+                        exc.code, exc.message, message.data.sessionId, retry_after=retry_after
+                    )
+                )
+                return
         tasks.start_soon(answer, message)
 
     async with anyio.create_task_group() as tasks:

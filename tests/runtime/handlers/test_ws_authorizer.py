@@ -155,3 +155,85 @@ def test_a_failed_refresh_with_cached_keys_still_allows_and_is_counted(
     assert effect(authorize(context, token)) == "Allow"
 
     assert '"JwksRefreshFailed"' in capsys.readouterr().out
+
+
+# -- connections opened with a public API key (the cloud's streaming answers) ---------------
+
+
+def _key(stack, workspace: str = "ops", scopes=("answers", "documents")) -> tuple[str, str]:
+    """A key of ``workspace`` stored in the stack's workspace table: (full key, key id)."""
+    from chorus.runtime.adapters.dynamodb_api_keys import DynamoDBApiKeys
+    from chorus.runtime.core.api_keys import UsagePlan, issue_key
+
+    raw, record = issue_key(workspace, "ci", "alice", time.time(), UsagePlan(), tuple(scopes))
+    DynamoDBApiKeys(stack.session.resource("dynamodb"), stack.settings.tables.workspace).add_key(
+        record
+    )
+    return raw, record.key_id
+
+
+def connect_with_key(context, key: str, workspace: str | None = "ops") -> dict:
+    query = {"workspace": workspace} if workspace is not None else {}
+    event = moto_stack.authorizer_event(key, query=query)
+    return ws_authorizer.handler(event, context)
+
+
+def test_a_live_key_of_the_workspace_is_allowed_and_named_in_the_context(stack, services, context):
+    key, key_id = _key(stack)
+
+    response = connect_with_key(context, key)
+
+    assert effect(response) == "Allow"
+    assert response["principalId"] == f"apikey:{key_id}"
+    assert response["context"] == {
+        "userId": f"apikey:{key_id}",
+        "username": "ci",
+        "groups": "",
+        "tokenUse": "api_key",
+        "apiKeyId": key_id,
+        "apiKeyWorkspace": "ops",
+    }
+
+
+def test_wrong_revoked_unscoped_or_misplaced_keys_are_denied_with_their_reason(
+    stack, services, context
+):
+    from chorus.runtime.adapters.dynamodb_api_keys import DynamoDBApiKeys
+
+    key, _ = _key(stack)
+    revoked, revoked_id = _key(stack)
+    DynamoDBApiKeys(stack.session.resource("dynamodb"), stack.settings.tables.workspace).revoke_key(
+        "ops", revoked_id, time.time()
+    )
+    documents_only, _ = _key(stack, scopes=("documents",))
+    wrong_secret = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    for case, (token, workspace, reason) in {
+        "wrong secret": (wrong_secret, "ops", "invalid_api_key"),
+        "another workspace": (key, "other", "invalid_api_key"),
+        "no workspace": (key, None, "invalid_api_key"),
+        "malformed": ("chorus_nothex_x", "ops", "invalid_api_key"),
+        "revoked": (revoked, "ops", "api_key_revoked"),
+        "no answers scope": (documents_only, "ops", "api_key_scope"),
+    }.items():
+        response = connect_with_key(context, token, workspace)
+        assert effect(response) == "Deny", case
+        assert response["context"] == {"reason": reason}, case
+
+
+def test_key_connections_are_checked_by_the_edge_wiring_built_from_the_environment(
+    stack, context, monkeypatch
+):
+    """Deployed, the authorizer runs on ``EdgeSettings`` (its environment), not the app
+    config: ``CHORUS_WORKSPACE_TABLE`` is where it finds keys."""
+    from chorus.runtime.cloud.services import set_services
+
+    for name, value in stack.env.items():
+        monkeypatch.setenv(name, value)
+    set_services(None)  # nothing installed: the handler builds its wiring from os.environ
+    key, key_id = _key(stack)
+    try:
+        response = connect_with_key(context, key)
+    finally:
+        set_services(None)  # forget the wiring built on this test's moto session
+    assert effect(response) == "Allow"
+    assert response["context"]["apiKeyId"] == key_id

@@ -285,3 +285,94 @@ def test_a_deeply_nested_chat_job_fails_alone(stack, services, workspace, contex
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "deep"}]}
     assert moto_stack.delivered_frames("conn-a")[-1]["type"] == "final"
+
+
+# -- a connection opened with a public API key (``ws_authorizer`` allowed it) ----------------
+
+
+def _stored_key(services, **plan) -> str:
+    """A key of workspace ``ops`` in the stack's workspace table; its id."""
+    import time
+
+    from chorus.runtime.core.api_keys import UsagePlan, issue_key
+
+    _, record = issue_key("ops", "ci", "alice", time.time(), UsagePlan(**plan), ("answers",))
+    services.api_keys.add_key(record)
+    return record.key_id
+
+
+def send_with_key(context, key_id: str, body, connection: str = "conn-k") -> dict:
+    authorizer = {
+        "principalId": f"apikey:{key_id}",
+        "userId": f"apikey:{key_id}",
+        "groups": "",
+        "tokenUse": "api_key",
+        "apiKeyId": key_id,
+        "apiKeyWorkspace": "ops",
+    }
+    event = moto_stack.ws_event(
+        "sendMessage", connection, body=json.dumps(body), authorizer=authorizer
+    )
+    return ws_message.handler(event, context)
+
+
+def _used_today(services, key_id: str) -> int:
+    return services.api_keys.get_key("ops", key_id).usage.day_used
+
+
+def test_a_question_on_a_key_connection_is_answered_under_the_key_and_spends_one_request(
+    stack, services, workspace, context
+):
+    key_id = _stored_key(services)
+
+    send_with_key(context, key_id, question())
+    messages = stack.receive(stack.chat_queue_url)
+    assert json.loads(messages[0]["Body"])["userId"] == f"apikey:{key_id}"
+    assert _used_today(services, key_id) == 1
+    assert run_worker(stack, context, messages) == {"batchItemFailures": []}
+
+    frames = moto_stack.delivered_frames("conn-k")
+    assert frames[-1]["type"] == "final" and "ninety days" in frames[-1]["answer"]
+    session = services.metadata.get_session(frames[-1]["sessionId"])
+    assert (session.user_id, session.workspace_id) == (f"apikey:{key_id}", "ops")
+
+
+def test_a_key_connection_cannot_ask_another_workspace_and_spends_nothing(
+    stack, services, workspace, context
+):
+    key_id = _stored_key(services)
+
+    send_with_key(context, key_id, question(workspaceId="elsewhere"))
+
+    assert [f["code"] for f in moto_stack.delivered_frames("conn-k")] == ["not_found"]
+    assert stack.receive(stack.chat_queue_url) == []
+    assert _used_today(services, key_id) == 0
+
+
+def test_a_key_over_its_plan_gets_rate_limited_with_retry_after_and_queues_nothing(
+    stack, services, workspace, context
+):
+    key_id = _stored_key(services, daily_quota=1)
+
+    send_with_key(context, key_id, question())
+    send_with_key(context, key_id, question(), connection="conn-k2")
+
+    assert len(stack.receive(stack.chat_queue_url)) == 1
+    [refused] = moto_stack.delivered_frames("conn-k2")
+    assert (refused["type"], refused["code"]) == ("error", "quota_exceeded")
+    assert 0 < refused["retryAfter"] <= 86400
+    assert _used_today(services, key_id) == 1
+
+
+def test_a_key_revoked_after_connecting_is_refused_on_its_next_question(
+    stack, services, workspace, context
+):
+    import time
+
+    key_id = _stored_key(services)
+    services.api_keys.revoke_key("ops", key_id, time.time())
+
+    send_with_key(context, key_id, question())
+
+    assert [f["code"] for f in moto_stack.delivered_frames("conn-k")] == ["api_key_revoked"]
+    assert stack.receive(stack.chat_queue_url) == []

@@ -880,3 +880,64 @@ def test_static_does_not_serve_files_outside_its_folder(http):
     response = http.get("/static/..%2F..%2Fapp.py")
 
     assert response.status_code == 404
+
+
+# -- the chat socket opened with a public API key (as the cloud's WebSocket API) -------------
+
+
+def issue_key(http: httpx.Client, workspace: str, **plan: Any) -> dict[str, Any]:
+    created = http.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "bot", **plan})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def open_key_ws(base_url: str, key: str, workspace: str) -> ClientConnection:
+    url = base_url.replace("http://", "ws://") + f"/ws?token={key}&workspace={workspace}"
+    return connect(url, open_timeout=10, close_timeout=5)
+
+
+def test_a_key_socket_streams_an_answer_stored_under_the_key(
+    base_url, http, services, workspace_id
+):
+    key = issue_key(http, workspace_id)
+    with open_key_ws(base_url, key["key"], workspace_id) as conn:
+        events = ask(conn, workspace_id, "How does a volcano form a steep cone?")
+
+    assert events[-1]["type"] == "final", events[-1]
+    assert "token" in [e["type"] for e in events]
+    session = services.metadata.get_session(events[-1]["sessionId"])
+    assert session.user_id == f"apikey:{key['id']}"
+    listed = http.get(f"/api/workspaces/{workspace_id}/api-keys").json()["apiKeys"]
+    assert next(k for k in listed if k["id"] == key["id"])["usedToday"] == 1
+
+
+def test_a_key_socket_may_ask_only_its_own_workspace(base_url, http, workspace_id, new_workspace):
+    key = issue_key(http, workspace_id)
+    with open_key_ws(base_url, key["key"], workspace_id) as conn:
+        [event] = ask(conn, new_workspace, "What is sourdough?")
+
+    assert (event["type"], event["code"]) == ("error", "not_found")
+
+
+def test_a_key_socket_over_its_quota_is_told_when_to_retry(base_url, http, workspace_id):
+    key = issue_key(http, workspace_id, dailyQuota=1)
+    with open_key_ws(base_url, key["key"], workspace_id) as conn:
+        assert ask(conn, workspace_id, "What is sourdough?")[-1]["type"] == "final"
+        [refused] = ask(conn, workspace_id, "What is a volcano?")
+
+    assert (refused["type"], refused["code"]) == ("error", "quota_exceeded")
+    assert 0 < refused["retryAfter"] <= 86400
+
+
+def test_a_wrong_or_revoked_key_is_refused_when_the_socket_opens(base_url, http, workspace_id):
+    key = issue_key(http, workspace_id)
+    revoked = http.delete(f"/api/workspaces/{workspace_id}/api-keys/{key['id']}")
+    assert revoked.status_code == 204
+    wrong = f"chorus_{'0' * 16}_{'A' * 43}"
+    for presented, code in ((key["key"], "api_key_revoked"), (wrong, "invalid_api_key")):
+        with open_key_ws(base_url, presented, workspace_id) as conn:
+            event = receive(conn)
+            with pytest.raises(ConnectionClosed) as closed:
+                conn.recv(timeout=30)
+        assert (event["type"], event["code"]) == ("error", code)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
