@@ -16,15 +16,28 @@ Both sets are split in two halves by a hash of each group's (document's) id: ``d
 the judge was tuned on, ``held-out`` is only measured — the gap between them is how much of the
 dev figure is tuning. ``SHOW_MISSES=1`` lists the dev half's misses (``SHOW_MISSES=all`` both).
 
+``--claims FILE`` (and ``--answers FILE`` for agreement, whose ``source`` names groups of the
+claims file) reports on another set in the same format, as one half: ``blind`` for the blind
+sets (``bench/data/*_blind.yaml``, which no rule may be tuned on), ``all`` for any other file.
+A ``verbatim`` kind (source sentences copied), if the set has one, gets its own row. With
+``--claims`` and no ``--answers`` the agreement figures are left out (the default answers
+name the default set's groups). Misses of a one-half set are listed only with
+``SHOW_MISSES=all`` — reading a blind set's misses to write rules ends its blindness.
+
     .venv/bin/python bench/grounding.py
+    .venv/bin/python bench/grounding.py --claims bench/data/grounding_claims_blind.yaml \
+        --answers bench/data/agreement_answers_blind.yaml
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,6 +52,8 @@ from chorus.runtime.core.models import SearchHit
 from chorus.runtime.core.relevance import EmbeddingRelevanceScorer
 
 DATA = Path(__file__).resolve().parent / "data"
+CLAIMS = DATA / "grounding_claims.yaml"
+ANSWERS = DATA / "agreement_answers.yaml"
 FLIPPED = ("negation", "antonym", "number", "date", "entity", "quantifier", "comparative")
 HALVES = ("dev", "held-out")
 
@@ -47,6 +62,25 @@ def half_of(key: str) -> str:
     """``dev`` or ``held-out``, fixed by the key (a document group's id or a question): the
     same item always lands in the same half, and a document's claims stay together."""
     return HALVES[int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2]
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a set's items are reported: the halves' names in print order, and which half an
+    item (a group's id, a question) belongs to."""
+
+    halves: tuple[str, ...]
+    half: Callable[[str], str]
+
+
+def split_for(path: Path, default: Path) -> Split:
+    """The project's own set (``default``) keeps its dev / held-out halves, so its figures stay
+    comparable with the documented ones; any other set is one half — ``blind`` for a blind set
+    (its file name says so), ``all`` otherwise."""
+    if path.resolve() == default.resolve():
+        return Split(HALVES, half_of)
+    name = "blind" if "blind" in path.stem else "all"
+    return Split((name,), lambda _key: name)
 
 
 def auroc(positives: list[float], negatives: list[float]) -> float:
@@ -78,8 +112,14 @@ def _flag_share(verdicts: list[SentenceSupport]) -> str:
     return f"{len(verdicts):>4} {share:>6.1%}"
 
 
-def grounding_figures(embedder: SentenceTransformerEmbedder) -> None:
-    groups = yaml.safe_load((DATA / "grounding_claims.yaml").read_text())
+def grounding_figures(
+    embedder: SentenceTransformerEmbedder, claims: Path = CLAIMS, split: Split | None = None
+) -> None:
+    split = split or split_for(claims, CLAIMS)
+    halves_of_set = split.halves
+    groups = yaml.safe_load(claims.read_text())
+    present = {c["kind"] for g in groups for c in g["claims"]}
+    supported_kinds = ("paraphrase", "verbatim") if "verbatim" in present else ("paraphrase",)
     judges = {
         "cosine only": EmbeddingGroundingJudge(embedder, contradictions=False),
         "contradiction-aware": EmbeddingGroundingJudge(embedder),
@@ -96,36 +136,37 @@ def grounding_figures(embedder: SentenceTransformerEmbedder) -> None:
             verdicts = judge.judge_claims(texts, context)
             elapsed += time.perf_counter() - started
             for claim, verdict in zip(group["claims"], verdicts, strict=True):
-                by_kind[(half_of(group["id"]), claim["kind"])].append(verdict)
+                by_kind[(split.half(group["id"]), claim["kind"])].append(verdict)
 
         def pooled(
-            kinds: tuple[str, ...], halves: tuple[str, ...] = HALVES, by_kind=by_kind
+            kinds: tuple[str, ...], halves: tuple[str, ...] = halves_of_set, by_kind=by_kind
         ) -> list[SentenceSupport]:
             return [v for h in halves for k in kinds for v in by_kind[(h, k)]]
 
         total = sum(len(v) for v in by_kind.values())
         paraphrase_risk = [risk(v) for v in pooled(("paraphrase",))]
         print(f"\ngrounding — {name} judge ({total} claims, {elapsed / total * 1000:.2f} ms/claim)")
-        print(
-            f"  {'kind':<12} {'dev':>11}  {'held-out':>11}  {'total':>11}  "
-            f"{'contradicted':>12}  {'AUROC':>6}"
-        )
-        for kind in ("paraphrase", "invention", *FLIPPED, "all flipped"):
+        # one column per half, then the total (left out when the set is one half)
+        columns = [(h, (h,)) for h in halves_of_set]
+        if len(halves_of_set) > 1:
+            columns.append(("total", halves_of_set))
+        header = "  ".join(f"{name:>11}" for name, _ in columns)
+        print(f"  {'kind':<12} {header}  {'contradicted':>12}  {'AUROC':>6}")
+        for kind in (*supported_kinds, "invention", *FLIPPED, "all flipped"):
             kinds = FLIPPED if kind == "all flipped" else (kind,)
             verdicts = pooled(kinds)
+            if not verdicts:
+                continue
             contradicted = sum(v.verdict == "contradicted" for v in verdicts) / len(verdicts)
             score = (
                 ""
-                if kind == "paraphrase"
+                if kind in supported_kinds
                 else f"{auroc([risk(v) for v in verdicts], paraphrase_risk):.3f}"
             )
-            print(
-                f"  {kind:<12} {_flag_share(pooled(kinds, ('dev',)))}  "
-                f"{_flag_share(pooled(kinds, ('held-out',)))}  {_flag_share(verdicts)}  "
-                f"{contradicted:>12.1%}  {score:>6}"
-            )
+            shares = "  ".join(_flag_share(pooled(kinds, halves)) for _, halves in columns)
+            print(f"  {kind:<12} {shares}  {contradicted:>12.1%}  {score:>6}")
         if show:
-            halves = HALVES if show == "all" else ("dev",)
+            halves = halves_of_set if show == "all" else ("dev",)
             for kind in FLIPPED:
                 for v in pooled((kind,), halves):
                     if v.verdict == "supported":
@@ -135,15 +176,18 @@ def grounding_figures(embedder: SentenceTransformerEmbedder) -> None:
                     print(f"    false flag ({v.verdict}, {v.score}): {v.text} {v.differences}")
 
 
-def agreement_figures(embedder: SentenceTransformerEmbedder) -> None:
-    questions = yaml.safe_load((DATA / "agreement_answers.yaml").read_text())
+def agreement_figures(
+    embedder: SentenceTransformerEmbedder, answers_file: Path = ANSWERS, split: Split | None = None
+) -> None:
+    split = split or split_for(answers_file, ANSWERS)
+    questions = yaml.safe_load(answers_file.read_text())
     for name, conflicts in (("cosine only", False), ("contradictions counted", True)):
         right: dict[str, list[float]] = defaultdict(list)
         wrong: dict[str, list[float]] = defaultdict(list)
         picked_right = 0
         elapsed = 0.0
         for q in questions:
-            half = half_of(q["question"])
+            half = split.half(q["question"])
             answers = [*q["right"], *q["wrong"]]
             started = time.perf_counter()
             result = agreement_score(answers, embedder, conflicts=conflicts)
@@ -154,10 +198,10 @@ def agreement_figures(embedder: SentenceTransformerEmbedder) -> None:
             picked_right += int((result.medoid or 0) < len(q["right"]))
         halves = ", ".join(
             f"{h} {auroc(right[h], wrong[h]):.3f} ({len(right[h]) + len(wrong[h])} answers)"
-            for h in HALVES
+            for h in split.halves
         )
-        all_right = [v for h in HALVES for v in right[h]]
-        all_wrong = [v for h in HALVES for v in wrong[h]]
+        all_right = [v for h in split.halves for v in right[h]]
+        all_wrong = [v for h in split.halves for v in wrong[h]]
         print(
             f"agreement — {name}: AUROC {auroc(all_right, all_wrong):.3f} "
             f"({len(all_right)} right, {len(all_wrong)} wrong answers to {len(questions)} "
@@ -166,11 +210,21 @@ def agreement_figures(embedder: SentenceTransformerEmbedder) -> None:
         )
 
 
-def confidence_figures(embedder: SentenceTransformerEmbedder) -> None:
+def confidence_figures(
+    embedder: SentenceTransformerEmbedder,
+    claims: Path = CLAIMS,
+    answers_file: Path = ANSWERS,
+    split: Split | None = None,
+) -> None:
     """AUROC of ``answer_confidence`` (agreement with contradictions counted, scaled by
     grounding against the question's source passages) and of each signal alone."""
-    groups = {g["id"]: g for g in yaml.safe_load((DATA / "grounding_claims.yaml").read_text())}
-    questions = yaml.safe_load((DATA / "agreement_answers.yaml").read_text())
+    split = split or split_for(answers_file, ANSWERS)
+    groups = {g["id"]: g for g in yaml.safe_load(claims.read_text())}
+    questions = yaml.safe_load(answers_file.read_text())
+    missing = sorted({q["source"] for q in questions} - groups.keys())
+    if missing:
+        print(f"answer confidence left out: {claims} has no group {', '.join(missing)}")
+        return
     judge = EmbeddingGroundingJudge(embedder)
     relevance = EmbeddingRelevanceScorer(embedder)
     signals = ("agreement", "grounding", "relevance", "combined")
@@ -193,26 +247,30 @@ def confidence_figures(embedder: SentenceTransformerEmbedder) -> None:
             }
             side = right if i < len(q["right"]) else wrong
             for name in signals:
-                side[(half_of(q["question"]), name)].append(values[name])
+                side[(split.half(q["question"]), name)].append(values[name])
+    columns = [(h, (h,)) for h in split.halves]
+    if len(split.halves) > 1:
+        columns.append(("total", split.halves))
     for name in signals:
-        figures = [
-            auroc(
-                [v for h in halves for v in right[(h, name)]],
-                [v for h in halves for v in wrong[(h, name)]],
+        figures = ", ".join(
+            f"{label} "
+            + format(
+                auroc(
+                    [v for h in halves for v in right[(h, name)]],
+                    [v for h in halves for v in wrong[(h, name)]],
+                ),
+                ".3f",
             )
-            for halves in (("dev",), ("held-out",), HALVES)
-        ]
-        print(
-            f"answer confidence — {name:<9}: AUROC dev {figures[0]:.3f}, held-out "
-            f"{figures[1]:.3f}, total {figures[2]:.3f}"
+            for label, halves in columns
         )
+        print(f"answer confidence — {name:<9}: AUROC {figures}")
 
 
-def cost_per_answer(embedder: SentenceTransformerEmbedder) -> None:
+def cost_per_answer(embedder: SentenceTransformerEmbedder, claims: Path = CLAIMS) -> None:
     """Milliseconds the grounding check adds to an answer of three claims that are not quotes
     (an LLM's), with the context already embedded (the judge remembers it within a turn);
     both judges measured interleaved, so machine load hits them alike."""
-    groups = yaml.safe_load((DATA / "grounding_claims.yaml").read_text())
+    groups = yaml.safe_load(claims.read_text())
     judges = {
         "cosine only": EmbeddingGroundingJudge(embedder, contradictions=False),
         "contradiction-aware": EmbeddingGroundingJudge(embedder),
@@ -234,14 +292,36 @@ def cost_per_answer(embedder: SentenceTransformerEmbedder) -> None:
         )
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--claims", type=Path, help=f"grounding claims YAML (default {CLAIMS.relative_to(DATA)})"
+    )
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        help="agreement answers YAML whose sources name groups of --claims "
+        f"(default {ANSWERS.relative_to(DATA)} when --claims is not given)",
+    )
+    args = parser.parse_args(argv)
+    if args.answers is None and args.claims is None:
+        args.answers = ANSWERS
+    args.claims = args.claims or CLAIMS
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     embedder = SentenceTransformerEmbedder()
-    grounding_figures(embedder)
+    grounding_figures(embedder, args.claims)
     print()
-    cost_per_answer(embedder)
+    cost_per_answer(embedder, args.claims)
     print()
-    agreement_figures(embedder)
-    confidence_figures(embedder)
+    if args.answers is None:
+        print("agreement left out: pass --answers FILE whose sources name groups of --claims")
+        return
+    agreement_figures(embedder, args.answers)
+    confidence_figures(embedder, args.claims, args.answers)
 
 
 if __name__ == "__main__":
