@@ -156,7 +156,7 @@ def test_chat_app_end_to_end_in_chromium(tools, server):
         f"screenshot: {artifacts / 'failure.png'}\nstderr: {done.stderr[-2000:]}"
     )
     assert result["consoleErrors"] == [], result["consoleErrors"]
-    assert result["frames"]["token"] >= 1 and result["frames"]["final"] == 1
+    assert result["frames"]["token"] >= 1 and result["frames"]["final"] == 2  # bees, then Q&A
     assert "honeybees.md" in result["sources"][0]
     assert result["qaDocument"].startswith("Q&A ")
     assert result["qaDocument"] in result["qaSources"][0]

@@ -82,7 +82,8 @@ try {
           result.frames[event.type] += 1;
           order.push(event.type);
         }
-        if (event.type === "final") {
+        if (event.type === "final" && !result.sessionId) {
+          // The first answer (the one rated); the Q&A step's answer comes later in a new chat.
           result.sessionId = event.sessionId;
           result.messageId = event.messageId;
           result.finalAnswer = event.answer;
@@ -192,7 +193,7 @@ try {
 
   mark("q&a pair added");
   // A new chat, a Q&A pair through the Text and Q&A panel, indexed, then found by a question.
-  await page.getByRole("button", { name: "New chat" }).click();
+  await page.getByRole("button", { name: "New chat", exact: true }).click();
   const qaPanel = page.getByRole("region", { name: "Text and Q&A" });
   await qaPanel.getByLabel("Question").fill(QA_QUESTION);
   await qaPanel.getByLabel("Answer").fill(QA_ANSWER);
