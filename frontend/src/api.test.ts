@@ -151,6 +151,53 @@ describe("ApiClient", () => {
       status: 400,
     });
   });
+
+  it("adds a text and a Q&A pair as the sources API's text and qa kinds", async () => {
+    const calls: { url: string; init: RequestInit }[] = [];
+    const outcome = { documentId: "d1", name: "Opening hours.txt", outcome: "indexed", chunks: 1, reason: null };
+    const api = new ApiClient("http://h/api", async () => "tok", "direct", fakeFetch(201, { documents: [outcome] }, calls));
+    expect(await api.addContent("w 1", { kind: "text", name: "Opening hours", text: "9 to 5" })).toEqual([outcome]);
+    await api.addContent("w 1", { kind: "qa", pairs: [{ question: "When?", answer: "At 9." }] });
+    expect(calls.map((c) => [c.init.method, c.url])).toEqual([
+      ["POST", "http://h/api/workspaces/w%201/sources"],
+      ["POST", "http://h/api/workspaces/w%201/sources"],
+    ]);
+    expect(JSON.parse(calls[0].init.body as string)).toEqual({ kind: "text", name: "Opening hours", text: "9 to 5" });
+    expect(JSON.parse(calls[1].init.body as string)).toEqual({ kind: "qa", pairs: [{ question: "When?", answer: "At 9." }] });
+  });
+
+  it("passes on the API's refusal of an empty text with its code", async () => {
+    const refusal = { error: { code: "bad_url", message: "the text is empty" } };
+    const api = new ApiClient("http://h/api", async () => null, "direct", fakeFetch(400, refusal));
+    await expect(api.addContent("w", { kind: "text", name: "t", text: " " })).rejects.toMatchObject({
+      code: "bad_url",
+      message: "the text is empty",
+    });
+  });
+
+  it("starts a bulk ingestion and reads its progress under the workspace", async () => {
+    const calls: { url: string; init: RequestInit }[] = [];
+    const job = { jobId: "bulk-1", status: "running", counts: { ingested: 0, unchanged: 0, skipped: 0, failed: 0, chunks: 0 } };
+    const api = new ApiClient("http://h/api", async () => "tok", "direct", fakeFetch(202, job, calls));
+    expect(await api.startBulkIngestion("w 1", "s3://corpus/manuals/")).toMatchObject({ jobId: "bulk-1" });
+    await api.getBulkIngestion("w 1", "bulk-1");
+    expect(calls.map((c) => [c.init.method, c.url])).toEqual([
+      ["POST", "http://h/api/workspaces/w%201/bulk-ingestions"],
+      ["GET", "http://h/api/workspaces/w%201/bulk-ingestions/bulk-1"],
+    ]);
+    expect(JSON.parse(calls[0].init.body as string)).toEqual({ uri: "s3://corpus/manuals/" });
+  });
+
+  it("creates a knowledge base workspace with its id and search type", async () => {
+    const calls: { url: string; init: RequestInit }[] = [];
+    const api = new ApiClient("http://h/api", async () => "tok", "direct", fakeFetch(201, { id: "kb" }, calls));
+    await api.createWorkspace({ name: "kb", knowledgeBaseId: "ABCDE12345", knowledgeBaseSearchType: "HYBRID" });
+    expect(JSON.parse(calls[0].init.body as string)).toEqual({
+      name: "kb",
+      knowledgeBaseId: "ABCDE12345",
+      knowledgeBaseSearchType: "HYBRID",
+    });
+  });
 });
 
 describe("DevAuth", () => {

@@ -14,7 +14,12 @@ export interface Workspace {
   store: string;
   createdAt: string | null;
   documents?: number;
+  /** Set when the workspace retrieves from an existing Bedrock knowledge base (read-only). */
+  knowledgeBaseId?: string;
+  knowledgeBaseSearchType?: KnowledgeBaseSearchType | null;
 }
+
+export type KnowledgeBaseSearchType = "HYBRID" | "SEMANTIC";
 
 export type DocumentStatus = "queued" | "processing" | "indexed" | "failed";
 
@@ -57,6 +62,9 @@ export interface NewWorkspace {
   chunkOverlap?: number;
   embeddingModel?: string;
   store?: string;
+  /** An existing Bedrock knowledge base of the stack's `chorus:knowledgeBases` (store `knowledgebase`). */
+  knowledgeBaseId?: string;
+  knowledgeBaseSearchType?: KnowledgeBaseSearchType;
 }
 
 /** Cloud upload step 1 answer: where to send the bytes (docs/frontend.md, "Uploads"). */
@@ -112,10 +120,52 @@ export interface WebSource {
   pages?: number;
 }
 
-/** The bodies of `POST /workspaces/{id}/sources` the app sends (text and Q&A are left to scripts). */
+/** The bodies of `POST /workspaces/{id}/sources` for a site or a feed. */
 export type NewSource =
   | { kind: "site"; url: string; depth?: number; maxPages?: number }
   | { kind: "feed"; url: string };
+
+export interface QAPair {
+  question: string;
+  answer: string;
+}
+
+/** The bodies of `POST /workspaces/{id}/sources` for typed-in content: one text, or Q&A pairs. */
+export type NewContent = { kind: "text"; name: string; text: string } | { kind: "qa"; pairs: QAPair[] };
+
+/** What adding a text or a Q&A pair did to one document (`queued`: the cloud's worker indexes it). */
+export interface ContentOutcome {
+  documentId: string | null;
+  name: string;
+  outcome: "indexed" | "unchanged" | "failed" | "queued" | string;
+  chunks: number;
+  reason: string | null;
+}
+
+/** `running`, then `succeeded` or `failed` (the workflow's last step sets it). */
+export type BulkJobStatus = "running" | "succeeded" | "failed" | string;
+
+/** Objects per status of a bulk ingestion so far, and the chunks they made. */
+export interface BulkCounts {
+  ingested: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+  chunks: number;
+}
+
+/** A bulk ingestion of an S3 prefix (docs/ingestion.md, "Bulk ingestion"). */
+export interface BulkJob {
+  jobId: string;
+  workspaceId: string;
+  source: string;
+  status: BulkJobStatus;
+  counts: BulkCounts;
+  batches: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
 
 /** What one add or sync did to a site or feed; `queued` when a worker fetches it (the cloud). */
 export interface SourceReport {
@@ -229,6 +279,17 @@ export class ApiClient {
   /** Re-fetch every site and feed (unchanged pages are skipped). */
   syncSources = async (workspaceId: string) =>
     (await this.request<{ sources: SourceReport[] }>("POST", `/workspaces/${enc(workspaceId)}/sources/sync`)).sources;
+
+  /** Add a text or Q&A pairs: indexed now locally (201), queued for the worker in the cloud (202). */
+  addContent = async (workspaceId: string, content: NewContent) =>
+    (await this.request<{ documents: ContentOutcome[] }>("POST", `/workspaces/${enc(workspaceId)}/sources`, content))
+      .documents;
+
+  /** Start ingesting an `s3://bucket/prefix` (admins and workspace managers; the cloud's workflow). */
+  startBulkIngestion = (workspaceId: string, uri: string) =>
+    this.request<BulkJob>("POST", `/workspaces/${enc(workspaceId)}/bulk-ingestions`, { uri });
+  getBulkIngestion = (workspaceId: string, jobId: string) =>
+    this.request<BulkJob>("GET", `/workspaces/${enc(workspaceId)}/bulk-ingestions/${enc(jobId)}`);
 
   /** Upload one file with progress: multipart to the API locally, presigned URL in the cloud. */
   async uploadDocument(workspaceId: string, file: File, onProgress?: Progress): Promise<ChorusDocument | null> {

@@ -41,6 +41,20 @@ const INFO: Record<string, ErrorInfo> = {
   not_html: { title: "Not a web page", hint: "Add a page that serves HTML, or upload the file.", retryable: false },
   too_large: { title: "The page is too large", hint: "Upload it as a file instead.", retryable: false },
   unreachable: { title: "Cannot reach the site", hint: "Check the address and that the site is up.", retryable: true },
+  invalid_knowledge_base: {
+    title: "Knowledge base not allowed",
+    hint: "Use a 10-character id listed in the stack's chorus:knowledgeBases (the message names them).",
+    retryable: false,
+  },
+  knowledge_base_not_found: { title: "Knowledge base not found", hint: "Check the id and the region of the knowledge base.", retryable: false },
+  knowledge_base_access_denied: { title: "No access to the knowledge base", hint: "Add it to chorus:knowledgeBases and run pulumi up.", retryable: false },
+  knowledge_base_rejected: { title: "The knowledge base refused the query", hint: "Try another wording or search type.", retryable: false },
+  source_not_readable: {
+    title: "Cannot list that S3 location",
+    hint: "Check the bucket name and that it is in bulkIngestion.sourceBuckets.",
+    retryable: false,
+  },
+  empty_source: { title: "Nothing to ingest there", hint: "The prefix holds no objects; check it.", retryable: false },
   too_many_redirects: { title: "Too many redirects", hint: "Enter the address the site finally redirects to.", retryable: false },
 };
 

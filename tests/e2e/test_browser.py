@@ -3,7 +3,8 @@
 Builds the frontend when its build is missing or stale, starts ``chorus up`` on a free port with a
 fresh ``CHORUS_HOME`` and no sample folder, and runs the Playwright script (``playwright-core``
 driving Debian's ``chromium``): sign in, create a workspace, upload a document, watch it reach
-``indexed``, ask, see tokens stream and sources appear, give feedback, reload and find the session.
+``indexed``, ask, see tokens stream and sources appear, give feedback, reload and find the session,
+add a Q&A pair through the app and find it by a question worded differently.
 
 Screenshots land in ``$CHORUS_E2E_ARTIFACTS`` (default ``.chorus/e2e-artifacts/``). Skips only
 when Node.js or Chromium is not installed; CI installs both (see docs/frontend.md).
@@ -155,8 +156,10 @@ def test_chat_app_end_to_end_in_chromium(tools, server):
         f"screenshot: {artifacts / 'failure.png'}\nstderr: {done.stderr[-2000:]}"
     )
     assert result["consoleErrors"] == [], result["consoleErrors"]
-    assert result["frames"]["token"] >= 1 and result["frames"]["final"] == 1
+    assert result["frames"]["token"] >= 1 and result["frames"]["final"] == 2  # bees, then Q&A
     assert "honeybees.md" in result["sources"][0]
+    assert result["qaDocument"].startswith("Q&A ")
+    assert result["qaDocument"] in result["qaSources"][0]
     assert result["answer"] == result["finalAnswer"].strip()
     for name in ("chat-desktop.png", "history-desktop.png", "chat-phone.png"):
         assert (artifacts / name).stat().st_size > 10_000, f"{name} missing or blank"

@@ -9,11 +9,13 @@ import { ApiError, describeError } from "../errors";
 import { sendMessageFrame, type Mode, type ServerEvent } from "../protocol";
 import { ChatConnection, type ConnectionState } from "../socket";
 import { Banners, type Banner } from "./Banners";
+import { BulkIngestion } from "./BulkIngestion";
 import { ChatPanel } from "./ChatPanel";
 import { Documents } from "./Documents";
 import { EvalCases } from "./EvalCases";
 import { Sources } from "./Sources";
 import { Sessions } from "./Sessions";
+import { TextSources } from "./TextSources";
 import { WorkspaceBar } from "./WorkspaceBar";
 
 interface Props {
@@ -245,7 +247,9 @@ export function ChatApp({ config, auth, session, onSignOut }: Props) {
             onNew={() => dispatch({ type: "newChat" })}
           />
           <Documents api={api} workspace={workspace} version={documentsVersion} onError={report} />
+          <TextSources api={api} workspace={workspace} onChanged={documentsChanged} onError={report} />
           <Sources api={api} workspace={workspace} onChanged={documentsChanged} onError={report} />
+          <BulkIngestion api={api} workspace={workspace} mode={config.mode} onChanged={documentsChanged} onError={report} />
           <EvalCases api={api} workspace={workspace} version={evalVersion} onError={report} />
         </aside>
         <ChatPanel

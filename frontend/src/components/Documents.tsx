@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient, ChorusDocument, Workspace } from "../api";
 import { wideScreen } from "./layout";
+import { isReadOnly, readOnlyNote } from "./readOnly";
 
 const ACCEPT = ".txt,.md,.markdown,.html,.htm,.pdf,.docx,.csv,.json,.jsonl";
 const POLL_MS = 1500;
@@ -109,20 +110,24 @@ export function Documents(p: {
           Documents <span className="count">{documents ? `(${documents.length})` : ""}</span>
         </h2>
       </summary>
-      <div className="upload">
-        <label className={`button wide${workspaceId ? "" : " disabled"}`} htmlFor="upload">
-          Upload files…
-        </label>
-        <input
-          id="upload"
-          ref={input}
-          type="file"
-          multiple
-          accept={ACCEPT}
-          disabled={!workspaceId}
-          onChange={(e) => void upload(e.target.files)}
-        />
-      </div>
+      {p.workspace && isReadOnly(p.workspace) ? (
+        <p className="muted read-only">{readOnlyNote(p.workspace)}</p>
+      ) : (
+        <div className="upload">
+          <label className={`button wide${workspaceId ? "" : " disabled"}`} htmlFor="upload">
+            Upload files…
+          </label>
+          <input
+            id="upload"
+            ref={input}
+            type="file"
+            multiple
+            accept={ACCEPT}
+            disabled={!workspaceId}
+            onChange={(e) => void upload(e.target.files)}
+          />
+        </div>
+      )}
       {uploads.map((u) => (
         <div key={u.name} className="progress" role="status">
           <span>
@@ -137,7 +142,7 @@ export function Documents(p: {
       ))}
       <ul className="documents" aria-label="Documents" aria-busy={documents === null}>
         {workspaceId && documents?.length === 0 && uploads.length === 0 && (
-          <li className="muted">No documents yet: upload some.</li>
+          <li className="muted">{isReadOnly(p.workspace) ? "The knowledge base keeps its documents; chorus lists none." : "No documents yet: upload some."}</li>
         )}
         {documents?.map((d) => (
           <li key={d.id} data-status={d.status}>

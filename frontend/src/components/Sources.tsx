@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useState } from "react";
 import type { ApiClient, NewSource, SourceKind, SourceReport, WebSource, Workspace } from "../api";
 import { ApiError, describeError } from "../errors";
 import { wideScreen } from "./layout";
+import { isReadOnly, READ_ONLY_SHORT } from "./readOnly";
 
 /** How often the list is re-read while a source is `queued` (the cloud's sync worker fetches it). */
 export const POLL_MS = 3000;
@@ -120,8 +121,9 @@ export function Sources(p: {
   const workspaceId = p.workspace?.id ?? null;
   const { api, onError, onChanged } = p;
 
+  const readOnly = isReadOnly(p.workspace);
   const refresh = useCallback(async () => {
-    if (!workspaceId) {
+    if (!workspaceId || readOnly) {
       setSources(null);
       return;
     }
@@ -132,7 +134,7 @@ export function Sources(p: {
       if (error instanceof ApiError && error.code === "not_deployed") setUnavailable(shownError(error));
       else onError(error, "Loading web sources");
     }
-  }, [api, workspaceId, onError]);
+  }, [api, workspaceId, readOnly, onError]);
 
   useEffect(() => {
     setSources(null);
@@ -200,7 +202,9 @@ export function Sources(p: {
         </h2>
       </summary>
       <div role="region" aria-label="Web sources">
-        {unavailable ? (
+        {p.workspace && isReadOnly(p.workspace) ? (
+          <p className="muted read-only">{READ_ONLY_SHORT}</p>
+        ) : unavailable ? (
           <p className="muted" data-code={unavailable.code}>
             {unavailable.message}
           </p>

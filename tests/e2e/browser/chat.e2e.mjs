@@ -1,6 +1,7 @@
 // End to end in a real Chromium against a running `chorus up`:
 // sign in → create a workspace → upload a document → watch it reach `indexed` → ask → tokens
-// stream and sources appear → thumbs up with a comment → reload → the session is in the history.
+// stream and sources appear → thumbs up with a comment → reload → the session is in the history
+// → add a Q&A pair in the app → a differently worded question finds it as the first source.
 //
 // Environment: BASE_URL (required), CHROMIUM_PATH (default: /usr/bin/chromium),
 // ARTIFACTS (folder for screenshots; default ./artifacts), E2E_USER (default e2e-user).
@@ -17,6 +18,10 @@ const USER = process.env.E2E_USER || "e2e-user";
 const WORKSPACE = `E2E docs ${Date.now().toString(36)}`;
 const DOCUMENT = "honeybees.md";
 const QUESTION = "How do bees tell the colony where the flowers are?";
+// A Q&A pair added through the app, then found by a question worded differently.
+const QA_QUESTION = "What colour is the door of the observation hive?";
+const QA_ANSWER = "The observation hive's door is painted cobalt blue so visitors can find it.";
+const QA_ASK = "Which colour is the observation hive door painted?";
 const STEP_MS = 20_000;
 
 if (!BASE_URL) {
@@ -77,7 +82,8 @@ try {
           result.frames[event.type] += 1;
           order.push(event.type);
         }
-        if (event.type === "final") {
+        if (event.type === "final" && !result.sessionId) {
+          // The first answer (the one rated); the Q&A step's answer comes later in a new chat.
           result.sessionId = event.sessionId;
           result.messageId = event.messageId;
           result.finalAnswer = event.answer;
@@ -184,6 +190,30 @@ try {
   const pressed = await restored.getByRole("button", { name: "Thumbs up" }).getAttribute("aria-pressed");
   if (pressed !== "true") throw new Error("the restored answer does not show the thumbs up");
   await page.screenshot({ path: path.join(ARTIFACTS, "history-desktop.png") });
+
+  mark("q&a pair added");
+  // A new chat, a Q&A pair through the Text and Q&A panel, indexed, then found by a question.
+  await page.getByRole("button", { name: "New chat", exact: true }).click();
+  const qaPanel = page.getByRole("region", { name: "Text and Q&A" });
+  await qaPanel.getByLabel("Question").fill(QA_QUESTION);
+  await qaPanel.getByLabel("Answer").fill(QA_ANSWER);
+  await qaPanel.getByRole("button", { name: "Add Q&A pair" }).click();
+  await qaPanel.getByRole("list", { name: "Added" }).locator('[data-status="indexed"]').waitFor({ timeout: 60_000 });
+  const qaRow = page.getByRole("list", { name: "Documents" }).getByRole("listitem").filter({ hasText: "Q&A " });
+  await qaRow.locator(".status.indexed").waitFor();
+  result.qaDocument = (await qaRow.locator(".name").innerText()).trim();
+
+  mark("q&a pair found");
+  await page.getByLabel("Your question").fill(QA_ASK);
+  await page.keyboard.press("Enter");
+  const qaTurn = page.locator(".turn").last();
+  await qaTurn.and(page.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
+  await qaTurn.locator(".sources li").first().waitFor();
+  result.qaSources = await qaTurn.locator(".sources li").allInnerTexts();
+  if (!result.qaSources[0]?.includes(result.qaDocument)) {
+    throw new Error(`the Q&A pair is not the first source: ${result.qaSources}`);
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, "qa-desktop.png") });
 
   mark("phone layout");
   // A fresh page at phone size, still signed in (same storage): panels fold, the chat follows.
