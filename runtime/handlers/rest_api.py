@@ -371,7 +371,8 @@ def public_answer(workspace_id: str) -> Response:
     if body.stream:
         raise BadRequest(
             "streaming answers are not offered by the cloud's HTTP API (it buffers responses); "
-            'send "stream": false, or stream over the WebSocket chat API',
+            'send "stream": false, or stream over the WebSocket chat API with this key '
+            "(?token=<key>&workspace=<id>; docs/public_api.md)",
             code="streaming_unsupported",
         )
     wiring = _wiring()
