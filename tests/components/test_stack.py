@@ -414,8 +414,11 @@ def scheduled_sources():
 
 
 def _live(d, module):
-    fn = d.one("aws:lambda/function:Function", f"chat-{module.replace('_', '-')}")
-    return fn.state["arn"]
+    """The ``live`` alias's ARN: what the asynchronous callers of ``module`` invoke."""
+    name = f"chat-{module.replace('_', '-')}"
+    alias = d.one("aws:lambda/alias:Alias", f"{name}-live")
+    assert alias.state["arn"] == d.one("aws:lambda/function:Function", name).state["arn"] + ":live"
+    return alias.state["arn"]
 
 
 def test_dev_deploys_sync_sources_without_a_schedule(dev):
@@ -459,9 +462,12 @@ def test_the_sources_schedule_invokes_sync_sources_through_a_role_that_may_do_no
     policy = json.loads(
         d.one("aws:iam/rolePolicy:RolePolicy", "sources-schedule-policy").inputs["policy"]
     )
+    failed = d.named("chat-sources-failed", "aws:sqs/queue:Queue").state["arn"]
     assert [(s["Action"], s["Resource"]) for s in policy["Statement"]] == [
-        (["lambda:InvokeFunction"], [target])
+        (["lambda:InvokeFunction"], [target]),
+        (["sqs:SendMessage"], [failed]),  # what the schedule cannot deliver
     ]
+    assert schedule["target"]["deadLetterConfig"] == {"arn": failed}
     assert analyze_policy_string(json.dumps(policy)).findings == []
 
 
