@@ -26,6 +26,7 @@ from components.stack import (
     missing_vpc_endpoints,
 )
 
+from .asl_lint import lint
 from .conftest import ACCOUNT, REGION, deploy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1307,7 +1308,7 @@ def test_bulk_ingestion_takes_its_limits_from_the_stack_config(everything):
     machine = everything.one("aws:sfn/stateMachine:StateMachine", "bulk-ingestion").inputs
     ingest = json.loads(machine["definition"])["States"]["IngestObjects"]
     assert (ingest["MaxConcurrency"], ingest["ToleratedFailurePercentage"]) == (8, 2)
-    assert Linter.validate(json.loads(machine["definition"])) == []
+    assert lint(json.loads(machine["definition"])) == []
 
 
 def test_the_bulk_batch_function_reads_only_the_configured_source_buckets(everything):
