@@ -267,8 +267,7 @@ def ingest_batch(
     names: dict[str, str] = {}
 
     def inputs() -> Iterator[DocumentInput]:
-        for listed in objects:
-            obj = listed
+        for obj in objects:
             if not obj.described:
                 try:
                     if describe is None:
