@@ -1,13 +1,21 @@
-"""Bulk ingestion: a Standard workflow whose Distributed Map lists an S3 prefix and ingests it in
-batches, ``MaxConcurrency`` at a time, through the ``bulk_ingest_batch`` function.
+"""Bulk ingestion: a Standard workflow whose Distributed Map reads an S3 prefix, an S3 Inventory
+report or a key list and ingests it in batches, ``MaxConcurrency`` at a time, through the
+``bulk_ingest_batch`` function.
 
 Shape::
 
-    IngestObjects (Map, DISTRIBUTED; ItemReader s3:listObjectsV2 over {bucket, prefix};
-                   ItemBatcher; child executions EXPRESS; ResultWriter → results bucket)
-      └─ IngestBatch (lambda:invoke, Retry on Lambda's transient errors, BackoffRate 2.0)
+    ReadSource (Choice on the input's kind)
+      ├─ prefix (default) → IngestObjects   (ItemReader s3:listObjectsV2 over {bucket, prefix})
+      ├─ inventory        → IngestInventory (ItemReader s3:getObject, InputType MANIFEST: an S3
+      │                                      Inventory manifest.json and its CSV data files)
+      ├─ csv              → IngestCsvKeys   (ItemReader s3:getObject, InputType CSV, header row)
+      └─ json             → IngestJsonKeys  (ItemReader s3:getObject, InputType JSON)
+    each a Map, DISTRIBUTED; ItemBatcher (BatchInput names the kind); child executions EXPRESS;
+    ResultWriter → results bucket
+      └─ IngestBatch / IngestInventoryBatch / ... (lambda:invoke, Retry on Lambda's transient
+         errors, BackoffRate 2.0)
     → RecordSucceeded (lambda:invoke {"finish": "succeeded"}) → end
-    Catch on the map → RecordFailed (lambda:invoke {"finish": "failed", "error"}) → JobFailed
+    Catch on each map → RecordFailed (lambda:invoke {"finish": "failed", "error"}) → JobFailed
 
 Child executions are EXPRESS: a batch is one Lambda call of a few seconds to a few minutes
 (under Express's 5-minute limit: the batch function's timeout is set below it), the batch is
@@ -78,6 +86,65 @@ def _finish_task(function_arn: str, status: str, nxt: str | None) -> dict[str, A
     return state
 
 
+SOURCE_READERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "prefix": (
+        "IngestObjects",
+        {
+            "Resource": "arn:aws:states:::s3:listObjectsV2",
+            "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"},
+        },
+    ),
+    "inventory": (
+        "IngestInventory",
+        {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "MANIFEST"},
+            "Parameters": {"Bucket.$": "$.bucket", "Key.$": "$.key"},
+        },
+    ),
+    "csv": (
+        "IngestCsvKeys",
+        {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+            "Parameters": {"Bucket.$": "$.bucket", "Key.$": "$.key"},
+        },
+    ),
+    "json": (
+        "IngestJsonKeys",
+        {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket.$": "$.bucket", "Key.$": "$.key"},
+        },
+    ),
+}
+"""Source kind → (its Map state, its ``ItemReader``). The execution input names the kind
+(``runtime/cloud/bulk_ingest.py``, ``workflow_input``): a prefix is listed, an inventory's
+``manifest.json`` or a key list is read."""
+MOTO_UNSUPPORTED_KINDS = ("inventory",)
+"""Kinds moto's ASL grammar (5.2) rejects at ``CreateStateMachine``: ``InputType: MANIFEST``."""
+
+
+def _choose_source(kinds: list[str]) -> dict[str, Any]:
+    """``ReadSource``: the Map of the input's ``kind`` (absent or ``prefix``: the listing)."""
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "And": [
+                    {"Variable": "$.kind", "IsPresent": True},
+                    {"Variable": "$.kind", "StringEquals": kind},
+                ],
+                "Next": SOURCE_READERS[kind][0],
+            }
+            for kind in kinds
+            if kind != "prefix"
+        ],
+        "Default": SOURCE_READERS["prefix"][0],
+    }
+
+
 def bulk_ingestion_definition(
     *,
     batch_function_arn: str,
@@ -91,15 +158,18 @@ def bulk_ingestion_definition(
     batch_timeout_seconds: int = 280,
     moto_compatible: bool = False,
 ) -> dict[str, Any]:
-    """The workflow's ASL. Input ``{"workspaceId", "jobId", "bucket", "prefix"}``.
+    """The workflow's ASL. Input ``{"workspaceId", "jobId", "kind", "bucket", "prefix",
+    "key"}``: ``kind`` ``prefix`` (or absent) lists ``prefix``; ``inventory``, ``csv`` and
+    ``json`` read the file at ``key``.
 
     ``moto_compatible=True`` gives the variant moto's interpreter (5.2) accepts, for tests: its
-    ASL parser rejects ``ItemBatcher``, ``ExecutionType: EXPRESS`` and an integer
-    ``ToleratedFailurePercentage`` (and ignores the percentage). So the variant has STANDARD
-    children, the percentage as a float, and instead of the batcher an ``ItemSelector`` that
-    hands each listed item to the function as a batch of one — the same event shape. The
-    ``ItemReader`` (moto lists its S3), the task, Retry/Catch and the ``ResultWriter`` are the
-    same.
+    ASL parser rejects ``ItemBatcher``, ``ExecutionType: EXPRESS``, an integer
+    ``ToleratedFailurePercentage`` (and ignores the percentage) and ``InputType: MANIFEST``. So
+    the variant has STANDARD children, no percentage, no inventory branch (an inventory input
+    takes the default, the listing), and instead of the batcher an ``ItemSelector`` that hands
+    each item to the function as a batch of one — the same event shape. The other
+    ``ItemReader`` s (moto lists or reads its S3), the task, Retry/Catch and the
+    ``ResultWriter`` are the same.
     """
     batch_task = {
         "Type": "Task",
@@ -110,62 +180,70 @@ def bulk_ingestion_definition(
         "Retry": _retry(4),
         "End": True,
     }
-    batch_input = {
-        "workspaceId.$": "$.workspaceId",
-        "jobId.$": "$.jobId",
-        "bucket.$": "$.bucket",
-        "prefix.$": "$.prefix",
-    }
-    ingest: dict[str, Any] = {
-        "Type": "Map",
-        "MaxConcurrency": max_concurrency,
-        "ToleratedFailurePercentage": tolerated_failure_percentage,
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED"},
-            "StartAt": "IngestBatch",
-            "States": {"IngestBatch": batch_task},
-        },
-        "ResultPath": "$.mapRun",
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailed"}],
-        "Next": "RecordSucceeded",
-    }
-    ingest["ItemReader"] = {
-        "Resource": "arn:aws:states:::s3:listObjectsV2",
-        "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"},
-    }
-    ingest["ResultWriter"] = {
-        "Resource": "arn:aws:states:::s3:putObject",
-        "Parameters": {"Bucket": results_bucket, "Prefix": results_prefix},
-    }
-    config = ingest["ItemProcessor"]["ProcessorConfig"]
-    if moto_compatible:
-        config["ExecutionType"] = "STANDARD"
-        del ingest["ToleratedFailurePercentage"]
-        ingest["ItemSelector"] = {
-            "BatchInput": batch_input,
-            "Items.$": "States.Array($$.Map.Item.Value)",
+    kinds = [k for k in SOURCE_READERS if not (moto_compatible and k in MOTO_UNSUPPORTED_KINDS)]
+
+    def ingest_map(kind: str) -> dict[str, Any]:
+        # state names are unique across the machine, the children's included
+        task = "IngestBatch" if kind == "prefix" else f"{SOURCE_READERS[kind][0]}Batch"
+        batch_input = {
+            "workspaceId.$": "$.workspaceId",
+            "jobId.$": "$.jobId",
+            "bucket.$": "$.bucket",
+            "prefix.$": "$.prefix",
+            "kind": kind,  # how the function reads an item (an inventory's keys are encoded)
         }
-    else:
-        config["ExecutionType"] = child_execution_type
-        ingest["ItemBatcher"] = {
-            "MaxItemsPerBatch": max_items_per_batch,
-            "MaxInputBytesPerBatch": max_input_bytes_per_batch,
-            "BatchInput": batch_input,
+        ingest: dict[str, Any] = {
+            "Type": "Map",
+            "MaxConcurrency": max_concurrency,
+            "ToleratedFailurePercentage": tolerated_failure_percentage,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": task,
+                "States": {task: batch_task},
+            },
+            "ResultPath": "$.mapRun",
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailed"}
+            ],
+            "Next": "RecordSucceeded",
         }
+        ingest["ItemReader"] = SOURCE_READERS[kind][1]
+        ingest["ResultWriter"] = {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": results_bucket, "Prefix": results_prefix},
+        }
+        config = ingest["ItemProcessor"]["ProcessorConfig"]
+        if moto_compatible:
+            config["ExecutionType"] = "STANDARD"
+            del ingest["ToleratedFailurePercentage"]
+            ingest["ItemSelector"] = {
+                "BatchInput": batch_input,
+                "Items.$": "States.Array($$.Map.Item.Value)",
+            }
+        else:
+            config["ExecutionType"] = child_execution_type
+            ingest["ItemBatcher"] = {
+                "MaxItemsPerBatch": max_items_per_batch,
+                "MaxInputBytesPerBatch": max_input_bytes_per_batch,
+                "BatchInput": batch_input,
+            }
+        return ingest
+
     return {
-        "Comment": "chorus bulk ingestion: list s3://bucket/prefix, ingest it in batches with "
-        "the same code as every upload, record the counts in the workspace "
-        "(components/bulk_ingestion.py).",
-        "StartAt": "IngestObjects",
+        "Comment": "chorus bulk ingestion: list s3://bucket/prefix (or read an S3 Inventory "
+        "manifest or a key list), ingest it in batches with the same code as every upload, "
+        "record the counts in the workspace (components/bulk_ingestion.py).",
+        "StartAt": "ReadSource",
         "States": {
-            "IngestObjects": ingest,
+            "ReadSource": _choose_source(kinds),
+            **{SOURCE_READERS[kind][0]: ingest_map(kind) for kind in kinds},
             "RecordSucceeded": _finish_task(batch_function_arn, "succeeded", None),
             "RecordFailed": _finish_task(batch_function_arn, "failed", "JobFailed"),
             "JobFailed": {
                 "Type": "Fail",
                 "Error": "BulkIngestionFailed",
-                "Cause": "the map failed (listing, results, or more failed batches than "
-                "tolerated); see the execution's RecordFailed input",
+                "Cause": "the map failed (listing or reading the source, results, or more "
+                "failed batches than tolerated); see the execution's RecordFailed input",
             },
         },
     }
@@ -176,7 +254,8 @@ class BulkIngestionArgs(TypedDict, total=False):
     """The ``bulk_ingest_batch`` function's ``live`` alias ARN (``LambdaFunction.target_arn``).
     Required."""
     source_bucket_names: Sequence[str]
-    """Buckets the workflow may list and read (least privilege: no others). Required."""
+    """Buckets the workflow may list and read (least privilege: no others): the corpus's, and
+    the bucket an S3 Inventory report or a key list is delivered to. Required."""
     results_bucket_name: pulumi.Input[str]
     """Bucket the map's results go to (``ResultWriter``). Required."""
     results_prefix: str

@@ -46,7 +46,8 @@ def alarm_args_for(settings: StackSettings) -> ChatAlarmsArgs:
     placeholder names (what the stack's alarm set looks like, not what it is called)."""
     obs, orch, paths = settings.observability, settings.orchestrator, settings.event_paths
     # as ChatOrchestrator._operations: the async chat path shares one dead-letter queue and has
-    # no queue to age; EventBridge ingestion keeps a dead-letter queue but no source queue
+    # no queue to age; EventBridge ingestion keeps a dead-letter queue but no source queue;
+    # sync_sources keeps its failed hand-overs in one of its own
     dead_letter_queues = ["chat", "ingest"]
     queues, async_functions = [], []
     if paths.chat == "queue":
@@ -55,6 +56,8 @@ def alarm_args_for(settings: StackSettings) -> ChatAlarmsArgs:
     else:
         async_functions.append("chat")
     (queues if paths.ingestion == "queue" else async_functions).append("ingest")
+    if settings.sources.enabled:
+        dead_letter_queues.append("sources")
     args: ChatAlarmsArgs = {
         "alarm_set": obs.alarm_set,
         "dead_letter_queues": dict.fromkeys(dead_letter_queues, PLACEHOLDER),

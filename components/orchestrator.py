@@ -26,6 +26,7 @@ from .deployments import DeploymentStrategy, LambdaDeployments
 from .function import LambdaFunction, LambdaFunctionArgs
 from .iam import Statement, allow, assume_role_policy, kms_statements, policy_json
 from .naming import moved_under, tagged
+from .queues import DeadLetterQueue
 from .rules import (
     RUNTIME_DOCUMENTS_PREFIX,
     AsyncEventAgeSeconds,
@@ -112,6 +113,12 @@ ROLLED_OUT_FUNCTIONS = (
     "fanout_agreement",
     "reindex_document",
 )
+SOURCES_RETRY_ATTEMPTS = 2
+"""Lambda's retries of a failed asynchronous ``sync_sources`` invocation (a re-fetch is
+idempotent: ETag / Last-Modified, deterministic chunk ids)."""
+SOURCES_MAX_EVENT_AGE_SECONDS = 6 * 3600
+"""How long a throttled or failing ``sync_sources`` hand-over is kept before it is dead-lettered
+(reserved concurrency 2 and 15-minute runs: a burst of hand-overs waits its turn)."""
 """The workers and API functions shipped through CodeDeploy (the connection handlers and the
 authorizer are tiny and change rarely)."""
 
@@ -676,6 +683,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
             queues["chat"] = _queue_name(messaging.chat_queue_arn)
         if args.get("ingest_dlq_name") is not None:
             dead_letter_queues["ingest"] = args["ingest_dlq_name"]
+        if self._sources_dlq is not None:
+            dead_letter_queues["sources"] = self._sources_dlq.queue_name
         if args.get("ingest_queue_arn") is not None:
             queues["ingest"] = _queue_name(args["ingest_queue_arn"])
         else:
@@ -716,7 +725,8 @@ class ChatOrchestrator(pulumi.ComponentResource):
                     "functions": {
                         m: {"function_name": fn.function_name, "alias_name": fn.alias_name}
                         for m, fn in self.functions.items()
-                        if fn.alias_name is not None
+                        # sync_sources publishes for its asynchronous callers, not rollouts
+                        if fn.alias_name is not None and m in ROLLED_OUT_FUNCTIONS
                     },
                     "strategy": args["deployment_strategy"],
                     "percent": args.get("deployment_percent", 10),
@@ -871,6 +881,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             memory_size=512,
         )
         reindex_document = self._indexers(tables, messaging, llm_access)
+        self._sources_dlq: DeadLetterQueue | None = None
         if args.get("sources_sync", False):
             self._sources_sync(messaging, llm_access)
         self._bulk = self._bulk_ingestion()
@@ -1236,10 +1247,21 @@ class ChatOrchestrator(pulumi.ComponentResource):
 
     def _sources_sync(self, messaging: ChatMessaging, llm_access: list[Statement]) -> None:
         """``sync_sources``: fetches sources into workspaces (embedder, store writes, document
-        and workspace records — the ledger is workspace-table items), optionally on a schedule."""
+        and workspace records — the ledger is workspace-table items), optionally on a schedule.
+
+        It is only ever invoked asynchronously (``rest_api``'s hand-overs, the schedule), through
+        its ``live`` alias: Lambda retries a failed hand-over and then keeps it, with why it
+        failed, in ``<name>-sources-failed`` (alarmed on), instead of dropping it."""
         args = self._args
+        kms_key_arn = args.get("kms_key_arn")
         topic = messaging.document_changed_topic_arn
         manage = READ_ITEMS + WRITE_ITEMS
+        failed = DeadLetterQueue(
+            f"{self._name}-sources-failed",
+            {"kms_key_arn": kms_key_arn},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._sources_dlq = failed
         sync = self._function(
             "sync_sources",
             [
@@ -1252,13 +1274,23 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("TrackDocuments", manage, table_and_indexes(args["document_table_arn"])),
                 allow("TrackSources", manage, table_and_indexes(args["workspace_table_arn"])),
                 allow("AnnounceChanges", ["sns:Publish"], [topic]),
-                *kms_statements(args.get("kms_key_arn"), encrypt=True),
+                # Lambda's on-failure destination sends with the function's own role
+                allow("DeadLetterFailedEvents", ["sqs:SendMessage"], [failed.queue_arn]),
+                *kms_statements(kms_key_arn, encrypt=True),
             ],
             environment={"CHORUS_DOCUMENT_CHANGED_TOPIC_ARN": topic},
             timeout=900,
             memory_size=2048,
             reserved_concurrency=2,
+            publish=True,  # callers invoke the alias: its event invoke configuration applies
             **self._in_vpc,
+        )
+        self._on_failure(
+            "sources",
+            sync,
+            failed.queue_arn,
+            SOURCES_RETRY_ATTEMPTS,
+            SOURCES_MAX_EVENT_AGE_SECONDS,
         )
         rate = args.get("sources_sync_rate")
         if rate is None:
@@ -1273,7 +1305,12 @@ class ChatOrchestrator(pulumi.ComponentResource):
             f"{self._name}-sources-schedule-policy",
             role=role.name,
             policy=policy_json(
-                [allow("InvokeSyncSources", ["lambda:InvokeFunction"], [sync.target_arn])]
+                [
+                    allow("InvokeSyncSources", ["lambda:InvokeFunction"], [sync.target_arn]),
+                    # the schedule's dead-letter events are sent with this role
+                    allow("DeadLetterUndelivered", ["sqs:SendMessage"], [failed.queue_arn]),
+                    *kms_statements(kms_key_arn, encrypt=True),
+                ]
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -1290,6 +1327,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 input=json.dumps({"minAgeSeconds": rate_seconds(rate) // 2}),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                     maximum_retry_attempts=2, maximum_event_age_in_seconds=3600
+                ),
+                dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(
+                    arn=failed.queue_arn
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -253,6 +253,12 @@ def up(
     default=True,
     help="s3:// only: print the job's progress until it ends (default) or return at once.",
 )
+@click.option(
+    "--manifest",
+    is_flag=True,
+    help="s3:// only: the key is an S3 Inventory manifest.json (detected when so named); "
+    "a .csv or .json key is read as a list of keys.",
+)
 @home_option
 def ingest(
     path: str | None,
@@ -267,14 +273,18 @@ def ingest(
     chunk_overlap: int | None,
     config_parameter: str | None,
     follow: bool,
+    manifest: bool,
     home: str | None,
 ) -> None:
     """Ingest a file or a folder, a website (--url), a feed (--feed) or Q&A pairs (--qa) into
     a workspace (unchanged files and pages are skipped; `chorus sync` re-fetches sites/feeds).
-    With s3://bucket/prefix, start the deployed bulk ingestion workflow instead (--workspace is
-    then the cloud workspace's id)."""
+    With s3://bucket/prefix (or the manifest.json of an S3 Inventory report, or a .csv/.json
+    list of keys), start the deployed bulk ingestion workflow instead (--workspace is then the
+    cloud workspace's id)."""
     if sum(x is not None for x in (path, url, feed, qa)) != 1:
         raise click.UsageError("give exactly one of PATH, --url, --feed or --qa")
+    if manifest and not (path or "").startswith("s3://"):
+        raise click.UsageError("--manifest names an S3 Inventory manifest: give s3://.../X.json")
     if path is not None and path.startswith("s3://"):
         if not config_parameter:
             raise click.UsageError(
@@ -285,7 +295,13 @@ def ingest(
         from .core.errors import ChorusError
 
         try:
-            start_cloud_ingestion(path, workspace, config_parameter, follow_progress=follow)
+            start_cloud_ingestion(
+                path,
+                workspace,
+                config_parameter,
+                follow_progress=follow,
+                kind="inventory" if manifest else None,
+            )
         except ChorusError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
         return

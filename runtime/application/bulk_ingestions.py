@@ -1,10 +1,12 @@
 """Bulk ingestion of an S3 prefix into a workspace, for admins and workspace managers.
 
-``POST /workspaces/{id}/bulk-ingestions {"uri": "s3://bucket/prefix/"}`` starts the deployed
-Distributed Map workflow (202 with the job); ``GET /workspaces/{id}/bulk-ingestions/{jobId}``
-reads its progress (counts per status, recorded in the workspace by each batch). Where no
-workflow is deployed (the local server: ``chorus ingest FOLDER`` is the local bulk path) both
-answer 400 ``not_deployed`` and nothing changes.
+``POST /workspaces/{id}/bulk-ingestions {"uri": "s3://bucket/prefix/"}`` (or the ``uri`` of an S3
+Inventory ``manifest.json`` or a CSV/JSON key list, with an optional ``kind``) starts the
+deployed Distributed Map workflow (202 with the job);
+``GET /workspaces/{id}/bulk-ingestions/{jobId}`` reads its progress (counts per status,
+recorded in the workspace by each batch). Where no workflow is deployed (the local server:
+``chorus ingest FOLDER`` is the local bulk path) both answer 400 ``not_deployed`` and nothing
+changes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 class BulkIngestions(Protocol):
     """Starts the bulk workflow and reads a job's progress (``cloud.bulk_ingest``)."""
 
-    def start(self, workspace_id: str, uri: str) -> BulkJob: ...
+    def start(self, workspace_id: str, uri: str, kind: str | None = None) -> BulkJob: ...
     def get(self, workspace_id: str, job_id: str) -> BulkJob | None: ...
 
 
@@ -58,10 +60,11 @@ def job_view(job: BulkJob) -> dict[str, Any]:
 def start_bulk_ingestion(
     backend: Backend, caller: Caller, workspace_id: str, body: StartBulkIngestion
 ) -> Reply:
-    """Start ingesting ``body.uri`` into the workspace. ``202`` with the job."""
+    """Start ingesting ``body.uri`` (a prefix, an inventory manifest or a key list: ``body.kind``
+    or its name says which) into the workspace. ``202`` with the job."""
     require_manager(caller)
     require_workspace(backend.records, caller, workspace_id)
-    job = _bulk(backend).start(workspace_id, body.uri)
+    job = _bulk(backend).start(workspace_id, body.uri, body.kind)
     return Reply(202, job_view(job))
 
 

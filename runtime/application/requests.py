@@ -157,9 +157,13 @@ class AddSource(_Body):
 
 
 class StartBulkIngestion(_Body):
-    """``POST /workspaces/{id}/bulk-ingestions``: the S3 prefix to ingest."""
+    """``POST /workspaces/{id}/bulk-ingestions``: the S3 prefix to ingest, or the S3 Inventory
+    ``manifest.json`` / key list (CSV or JSON) naming the objects."""
 
     uri: str = Field(min_length=6, max_length=1100, pattern=r"^s3://")
+    kind: Literal["prefix", "inventory", "csv", "json"] | None = None
+    """None: from the name (``.../manifest.json`` an inventory, ``.csv``/``.json`` a key list,
+    anything else a prefix)."""
 
 
 def read_request(model: type[Body], raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Body:

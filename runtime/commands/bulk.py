@@ -1,4 +1,5 @@
-"""``chorus ingest s3://bucket/prefix --workspace W``: start the deployed bulk ingestion workflow
+"""``chorus ingest s3://bucket/prefix --workspace W`` (or ``s3://.../manifest.json``, an S3
+Inventory report, or a ``.csv``/``.json`` key list): start the deployed bulk ingestion workflow
 and follow its progress; and the summary both bulk paths print.
 
 The deployment is found through its app config in SSM (``--config-parameter``, or
@@ -69,9 +70,17 @@ def follow(
 
 
 def start_cloud_ingestion(
-    uri: str, workspace_id: str, parameter: str, *, follow_progress: bool, session: Any = None
+    uri: str,
+    workspace_id: str,
+    parameter: str,
+    *,
+    follow_progress: bool,
+    kind: str | None = None,
+    session: Any = None,
 ) -> str:
-    """Start (and optionally follow) a bulk ingestion; returns the execution's ARN."""
+    """Start (and optionally follow) a bulk ingestion of a prefix, an S3 Inventory manifest or
+    a key list (``kind``, or the name says: ``cloud.bulk_ingest.detect_kind``); returns the
+    execution's ARN."""
     import boto3
 
     from ..adapters.dynamodb_bulk_jobs import DynamoBulkProgress
@@ -82,7 +91,9 @@ def start_cloud_ingestion(
     machine = config["bulkIngestionStateMachineArn"]
     progress = DynamoBulkProgress(session.resource("dynamodb"), config["tables"]["workspace"])
     sfn = session.client("stepfunctions")
-    job = start_bulk_ingestion(sfn, session.client("s3"), progress, machine, workspace_id, uri)
+    job = start_bulk_ingestion(
+        sfn, session.client("s3"), progress, machine, workspace_id, uri, kind=kind
+    )
     arn = execution_arn(machine, job.job_id)
     click.echo(f"started bulk ingestion {job.job_id} of {job.source} into {workspace_id}")
     click.echo(f"execution: {arn}")

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from urllib.parse import unquote_plus
 
 from .errors import BadRequest
 from .ingestion import DocumentInput, Ingestor, IngestResult
@@ -49,33 +50,55 @@ _OUTCOME_STATUS: dict[str, BulkStatus] = {
 
 @dataclass(frozen=True)
 class BulkObject:
-    """One listed object: an S3 ``ListObjectsV2`` item (or a file's path, size and mtime)."""
+    """One listed object: an S3 ``ListObjectsV2`` item, an S3 Inventory row, a line of a key
+    list (or a file's path, size and mtime)."""
 
     key: str
     etag: str = ""
-    size: int = 0
-    last_modified: float = 0.0
+    size: int | None = 0
+    """Bytes; None when the listing did not say (a plain key list): ``ingest_batch`` then asks
+    its ``describe`` before deciding anything."""
+    last_modified: float | None = 0.0
     """Seconds since the epoch (Step Functions' ``ItemReader`` gives a number, boto3 a
-    datetime, ``BulkObject.from_item`` accepts both and ISO text)."""
+    datetime, an inventory row ISO text, ``BulkObject.from_item`` accepts all three); None when
+    the listing did not say."""
+    bucket: str = ""
+    """The object's bucket when the item names one (an inventory row's ``Bucket``); empty: the
+    batch's bucket."""
+
+    @property
+    def described(self) -> bool:
+        """Whether size and modification time are known (the version needs both)."""
+        return self.size is not None and self.last_modified is not None
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> BulkObject:
-        """An item as the Distributed Map's S3 ``ItemReader`` or ``list_objects_v2`` gives it
-        (``Etag`` or ``ETag``); ``BadRequest`` for an item without a key."""
+    def from_item(cls, item: Mapping[str, Any], *, url_encoded_key: bool = False) -> BulkObject:
+        """An item as the Distributed Map's ``ItemReader`` gives it: a ``ListObjectsV2`` item
+        (``Etag`` or ``ETag``, ``LastModified``), an S3 Inventory row (``Bucket``, ``Key``,
+        ``Size``, ``LastModifiedDate``, ``ETag`` — text, the key URL-encoded: pass
+        ``url_encoded_key``) or a key list's row (``Key``, the rest optional). ``BadRequest``
+        for an item without a key."""
         key = item.get("Key")
         if not isinstance(key, str) or not key:
-            raise BadRequest("a bulk item needs a 'Key' (an S3 ListObjectsV2 item)")
+            raise BadRequest(
+                "a bulk item needs a 'Key' (an S3 ListObjectsV2 item, an inventory row or a "
+                "key list's row)"
+            )
+        if url_encoded_key:
+            key = unquote_plus(key)
         etag = str(item.get("Etag") or item.get("ETag") or "").strip('"')
+        raw_size = item.get("Size")
         try:
-            size = int(item.get("Size") or 0)
+            size = None if raw_size is None or raw_size == "" else int(raw_size)
         except (TypeError, ValueError):
             raise BadRequest(f"bulk item {key!r} has a Size that is not a number") from None
-        return cls(key, etag, size, _epoch_seconds(item.get("LastModified")))
+        modified = item.get("LastModified", item.get("LastModifiedDate"))
+        last_modified = None if modified is None or modified == "" else _epoch_seconds(modified)
+        bucket = item.get("Bucket")
+        return cls(key, etag, size, last_modified, bucket if isinstance(bucket, str) else "")
 
 
 def _epoch_seconds(value: Any) -> float:
-    if value is None or value == "":
-        return 0.0
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, int | float):
@@ -93,7 +116,7 @@ def object_version(obj: BulkObject) -> str:
     compare-and-set; it sorts after S3 event sequencers (hex digits), so an object listed by a
     bulk run after an upload of the same name replaces it.
     """
-    micros = max(0, round(obj.last_modified * 1_000_000))
+    micros = max(0, round((obj.last_modified or 0.0) * 1_000_000))
     return f"bulk:{micros:020d}:{obj.etag}"
 
 
@@ -210,6 +233,9 @@ class BulkProgress(Protocol):
 
 Reader = Callable[[BulkObject], bytes]
 """Reads one object's bytes; raises when it cannot (the object is then counted ``failed``)."""
+Describer = Callable[[BulkObject], BulkObject]
+"""Completes an object a key list named without its size and modification time (an S3
+``HeadObject``); raises when it cannot (the object is then counted ``failed``)."""
 
 
 def ingest_batch(
@@ -220,6 +246,7 @@ def ingest_batch(
     *,
     prefix: str = "",
     source: str = "",
+    describe: Describer | None = None,
 ) -> BatchReport:
     """Ingest one batch of listed objects; never raises for one object.
 
@@ -230,25 +257,42 @@ def ingest_batch(
     prefix:
         The listed prefix; an object's document name is its key below it.
     source:
-        ``s3://bucket`` or a folder, recorded with each chunk as ``source`` metadata.
+        ``s3://bucket`` or a folder, recorded with each chunk as ``source`` metadata (an object
+        that names its own bucket is recorded as ``s3://<its bucket>/<key>``).
+    describe:
+        Completes an object listed without size or modification time (a key list); without
+        it such an object is ``failed``.
     """
     report = BatchReport(batch_id(objects))
     names: dict[str, str] = {}
 
     def inputs() -> Iterator[DocumentInput]:
         for obj in objects:
+            if not obj.described:
+                try:
+                    if describe is None:
+                        raise BadRequest("the listing gives no size or modification time")
+                    obj = describe(obj)
+                except Exception as exc:  # the object, not the batch: count it and go on
+                    report.add(
+                        ObjectResult(
+                            obj.key, "failed", reason=f"cannot read the object: {exc}"[:500]
+                        )
+                    )
+                    continue
+            size = obj.size or 0
             name = document_name(prefix, obj.key)
             doc_id = document_id_for(name)
             version = object_version(obj)
-            if obj.key.endswith("/") or obj.size == 0:
+            if obj.key.endswith("/") or size == 0:
                 report.add(ObjectResult(obj.key, "skipped", reason="a folder marker or empty"))
                 continue
-            if obj.size > ingestor.max_document_bytes:
+            if size > ingestor.max_document_bytes:
                 report.add(
                     ObjectResult(
                         obj.key,
                         "skipped",
-                        reason=f"{obj.size} bytes is over the {ingestor.max_document_bytes}-byte "
+                        reason=f"{size} bytes is over the {ingestor.max_document_bytes}-byte "
                         "limit; split it or raise limits.maxUploadBytes",
                     )
                 )
@@ -269,7 +313,11 @@ def ingest_batch(
                 )
                 continue
             names[name] = obj.key
-            metadata = {"source": f"{source.rstrip('/')}/{obj.key}" if source else obj.key}
+            if obj.bucket:
+                origin = f"s3://{obj.bucket}/{obj.key}"
+            else:
+                origin = f"{source.rstrip('/')}/{obj.key}" if source else obj.key
+            metadata = {"source": origin}
             yield DocumentInput(name, data, doc_id, metadata, version)
 
     def on_result(result: IngestResult) -> None:

@@ -74,6 +74,7 @@ def test_dev_alarms_on_chat_errors_latency_queue_age_dead_letters_and_throttles(
         "chat-async-event-age",  # eventPaths.chat: async, no queue to age
         "chat-dlq-depth",  # the one dead-letter queue of chat jobs and invalidations
         "ingest-dlq-depth",
+        "sources-dlq-depth",  # sync_sources's failed hand-overs (chorus:sources)
         "lambda-throttles",
         "lambda-errors",
     }

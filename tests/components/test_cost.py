@@ -180,8 +180,8 @@ def test_dev_per_thousand_chats_is_tokens_plus_a_cheap_retrieval():
     report = estimate_stack("dev", ROOT)
     assert report.per_thousand_total == pytest.approx(1.27, abs=0.01)
     alarms = [i for i in report.idle if i.name == "CloudWatch alarms"]
-    assert [a.detail for a in alarms] == ["8 alarm metrics (essential set)"]
-    assert report.idle_total == pytest.approx(0.80 + 0.0035, abs=0.001)  # alarms + S3
+    assert [a.detail for a in alarms] == ["9 alarm metrics (essential set)"]
+    assert report.idle_total == pytest.approx(0.90 + 0.0035, abs=0.001)  # alarms + S3
     assert report.idle_after_free_tier == pytest.approx(0.0035, abs=0.001)
 
 

@@ -58,7 +58,7 @@ def _live(d, module: str) -> str:
 def test_dev_polls_nothing_and_keeps_only_dead_letter_queues(dev):
     assert dev.of_type("aws:lambda/eventSourceMapping:EventSourceMapping") == []
     queues = sorted(q.name for q in dev.of_type("aws:sqs/queue:Queue"))
-    assert queues == ["chat-chat-failed", "vectors-ingest-failed"]
+    assert queues == ["chat-chat-failed", "chat-sources-failed", "vectors-ingest-failed"]
 
 
 def test_dev_bucket_sends_its_events_to_eventbridge_and_the_rule_matches_documents(dev):
@@ -117,10 +117,40 @@ def test_failed_async_invocations_go_to_their_dlq_after_retries_and_a_maximum_ag
     )
 
 
+def test_failed_source_hand_overs_are_retried_then_kept_in_the_sources_dlq(dev):
+    """``rest_api`` and the schedule invoke ``sync_sources`` asynchronously: a hand-over that
+    fails every retry is kept with its payload and the reason, not lost."""
+    [config] = [
+        c.inputs
+        for c in dev.of_type(INVOKE_CONFIG)
+        if c.inputs["functionName"] == _worker(dev, "sync_sources").state["name"]
+    ]
+    assert config["qualifier"] == "live"
+    assert (config["maximumRetryAttempts"], config["maximumEventAgeInSeconds"]) == (2, 21600)
+    assert config["destinationConfig"]["onFailure"]["destination"] == _queue_arn(
+        dev, "chat-sources-failed"
+    )
+    rest = _worker(dev, "rest_api").inputs["environment"]["variables"]
+    assert rest["CHORUS_SOURCES_SYNC_FUNCTION"] == _live(dev, "sync_sources")
+
+
+def test_the_sources_dlq_is_encrypted_and_alarmed_on(dev):
+    queue = dev.named("chat-sources-failed", "aws:sqs/queue:Queue")
+    assert queue.inputs["sqsManagedSseEnabled"] is True  # dev: no customer key
+    assert queue.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    [alarm] = [
+        a.inputs
+        for a in dev.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.name.endswith("-sources-dlq-depth")
+    ]
+    assert alarm["dimensions"] == {"QueueName": queue.state["name"]}
+
+
 def test_workers_may_send_only_to_their_own_dlq(dev):
     for module, dlq in (
         ("ingest_worker", "vectors-ingest-failed"),
         ("chat_worker", "chat-chat-failed"),
+        ("sync_sources", "chat-sources-failed"),
     ):
         policy = json.loads(dev.named(f"chat-{module.replace('_', '-')}-policy").inputs["policy"])
         sends = [s for s in policy["Statement"] if "sqs:SendMessage" in s["Action"]]
@@ -184,6 +214,9 @@ def test_the_dead_letter_queues_admit_only_their_sender(dev):
         [allow] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
         assert allow["Principal"] == {"Service": service}
         assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": source}}
+    # sync_sources's failures arrive with its own role (Lambda's destination): no service may
+    policy = json.loads(dev.named("chat-sources-failed-policy").inputs["policy"])
+    assert [s["Effect"] for s in policy["Statement"]] == ["Deny"]
 
 
 def test_prod_keeps_the_three_sqs_event_sources_with_their_caps(prod):
@@ -195,7 +228,12 @@ def test_prod_keeps_the_three_sqs_event_sources_with_their_caps(prod):
     assert mappings["chat-ingest-source"]["scalingConfig"]["maximumConcurrency"] == 4
     assert all(m["functionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
     assert prod.of_type("aws:cloudwatch/eventRule:EventRule") == []
-    assert prod.of_type(INVOKE_CONFIG) == []
+    # the only asynchronous invocations left: rest_api's hand-overs to sync_sources
+    [config] = prod.of_type(INVOKE_CONFIG)
+    assert config.inputs["functionName"] == _worker(prod, "sync_sources").state["name"]
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == _queue_arn(
+        prod, "chat-sources-failed"
+    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -235,7 +273,7 @@ def test_prod_on_the_idle_free_paths_passes_the_policy_pack_with_its_customer_ke
     d = _deploy(parse_settings(config), stack="prod")
     assert _violations(d, {"requireCustomerManagedKey": True}) == []
     key = d.one("aws:kms/key:Key").state["arn"]
-    for name in ("vectors-ingest-failed", "chat-chat-failed"):
+    for name in ("vectors-ingest-failed", "chat-chat-failed", "chat-sources-failed"):
         assert d.named(name, "aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key
     policy = json.loads(d.one("aws:kms/key:Key").inputs["policy"])
     senders = next(s for s in policy["Statement"] if s["Sid"] == "S3AndSnsToEncryptedQueues")

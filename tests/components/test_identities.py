@@ -102,6 +102,12 @@ ADDED_SINCE_RECORDING = (
     "-sync-sources-policy",
     "-sync-sources-logs",
     "-sync-sources-errors",
+    # its asynchronous hand-overs kept when they fail: the alias, the invoke configuration, the
+    # dead-letter queue (a DeadLetterQueue component, its queue and policy) and its alarm
+    "-sources-async",
+    "-sources-failed",
+    "-sources-failed-policy",
+    "-sources-dlq-depth",
     # bulk ingestion (chorus:bulkIngestion): the workflow and its batch function
     "-bulk-ingestion",
     "-bulk-ingestion-logs",

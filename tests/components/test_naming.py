@@ -27,6 +27,7 @@ SCOPED_NAMES = {
     "aws:apigatewayv2/stage:Stage",
     "aws:apigatewayv2/authorizer:Authorizer",
     "aws:cognito/userGroup:UserGroup",
+    "aws:lambda/alias:Alias",  # ``live``, of the function (sync_sources publishes in every stack)
 }
 EVERYTHING_AND_THE_CDN = {
     **EVERYTHING_ON,

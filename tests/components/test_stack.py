@@ -26,6 +26,7 @@ from components.stack import (
     missing_vpc_endpoints,
 )
 
+from .asl_lint import lint
 from .conftest import ACCOUNT, REGION, deploy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -414,8 +415,11 @@ def scheduled_sources():
 
 
 def _live(d, module):
-    fn = d.one("aws:lambda/function:Function", f"chat-{module.replace('_', '-')}")
-    return fn.state["arn"]
+    """The ``live`` alias's ARN: what the asynchronous callers of ``module`` invoke."""
+    name = f"chat-{module.replace('_', '-')}"
+    alias = d.one("aws:lambda/alias:Alias", f"{name}-live")
+    assert alias.state["arn"] == d.one("aws:lambda/function:Function", name).state["arn"] + ":live"
+    return alias.state["arn"]
 
 
 def test_dev_deploys_sync_sources_without_a_schedule(dev):
@@ -459,9 +463,12 @@ def test_the_sources_schedule_invokes_sync_sources_through_a_role_that_may_do_no
     policy = json.loads(
         d.one("aws:iam/rolePolicy:RolePolicy", "sources-schedule-policy").inputs["policy"]
     )
+    failed = d.named("chat-sources-failed", "aws:sqs/queue:Queue").state["arn"]
     assert [(s["Action"], s["Resource"]) for s in policy["Statement"]] == [
-        (["lambda:InvokeFunction"], [target])
+        (["lambda:InvokeFunction"], [target]),
+        (["sqs:SendMessage"], [failed]),  # what the schedule cannot deliver
     ]
+    assert schedule["target"]["deadLetterConfig"] == {"arn": failed}
     assert analyze_policy_string(json.dumps(policy)).findings == []
 
 
@@ -1301,7 +1308,7 @@ def test_bulk_ingestion_takes_its_limits_from_the_stack_config(everything):
     machine = everything.one("aws:sfn/stateMachine:StateMachine", "bulk-ingestion").inputs
     ingest = json.loads(machine["definition"])["States"]["IngestObjects"]
     assert (ingest["MaxConcurrency"], ingest["ToleratedFailurePercentage"]) == (8, 2)
-    assert Linter.validate(json.loads(machine["definition"])) == []
+    assert lint(json.loads(machine["definition"])) == []
 
 
 def test_the_bulk_batch_function_reads_only_the_configured_source_buckets(everything):

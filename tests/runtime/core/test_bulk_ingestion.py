@@ -29,6 +29,33 @@ def test_an_item_reader_item_and_a_boto3_listing_give_the_same_object():
     assert from_sfn == from_boto3 == from_moto == BulkObject("p/a.md", "abc", 12, when.timestamp())
 
 
+def test_an_inventory_row_names_its_bucket_and_its_url_encoded_key_is_decoded():
+    """An S3 Inventory CSV row as the manifest reader passes it: every field text, the key
+    URL-encoded (S3 Inventory's CSV format), the modification time as ``LastModifiedDate``."""
+    row = {
+        "Bucket": "corpus-a",
+        "Key": "guides/runbook+%C3%A9t%C3%A9%2B1.md",
+        "Size": "3399671",
+        "LastModifiedDate": "2022-11-16T00:29:32.000Z",
+        "ETag": "a7ff4a1d4164c3cd55851055ec8f6b20",
+    }
+    obj = BulkObject.from_item(row, url_encoded_key=True)
+    assert obj == BulkObject(
+        "guides/runbook été+1.md",
+        "a7ff4a1d4164c3cd55851055ec8f6b20",
+        3_399_671,
+        datetime(2022, 11, 16, 0, 29, 32, tzinfo=UTC).timestamp(),
+        "corpus-a",
+    )
+    assert obj.described
+
+
+def test_a_key_list_row_without_size_or_time_is_not_described():
+    obj = BulkObject.from_item({"Key": "guides/keys.md", "Size": "", "LastModified": ""})
+    assert (obj.size, obj.last_modified, obj.described) == (None, None, False)
+    assert BulkObject.from_item({"Key": "a+b.md"}).key == "a+b.md"  # only inventories encode
+
+
 def test_an_item_without_a_key_is_refused():
     with pytest.raises(BadRequest, match="Key"):
         BulkObject.from_item({"Size": 3})

@@ -246,3 +246,189 @@ def test_starting_records_the_job_and_names_the_execution_after_it(services, wor
     described = sfn.describe_execution(executionArn=execution_arn(arn, job.job_id))
     assert described["name"] == job.job_id
     assert services.bulk_progress.get_job("ops", job.job_id).source == f"s3://{SOURCE}/corpus/"
+
+
+# -- an S3 Inventory report or a key list names the objects --------------------------------------
+
+INVENTORY = "corpus-inventory"
+"""The bucket an S3 Inventory report is delivered to (its manifest and CSV data files)."""
+
+
+def inventory_rows(s3, keys: list[str]) -> list[dict]:
+    """Rows of an S3 Inventory CSV report (fields Bucket, Key, Size, LastModifiedDate, ETag) as
+    the manifest reader passes them: every value text, the key URL-encoded."""
+    from urllib.parse import quote_plus
+
+    rows = []
+    for key in keys:
+        head = s3.head_object(Bucket=SOURCE, Key=key)
+        rows.append(
+            {
+                "Bucket": SOURCE,
+                "Key": quote_plus(key, safe="/"),
+                "Size": str(head["ContentLength"]),
+                "LastModifiedDate": head["LastModified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "ETag": head["ETag"].strip('"'),
+            }
+        )
+    return rows
+
+
+def file_batch(items: list[dict], kind: str, job: str = "job-1") -> dict:
+    """A batch of a Map that read a file: the BatchInput names the file's bucket and no prefix."""
+    return {
+        "BatchInput": {
+            "workspaceId": "ops",
+            "jobId": job,
+            "bucket": INVENTORY,
+            "prefix": "",
+            "kind": kind,
+        },
+        "Items": items,
+    }
+
+
+def test_inventory_rows_are_read_from_their_own_bucket_under_their_decoded_keys(
+    services, workspace, s3, context
+):
+    s3.create_bucket(Bucket=INVENTORY)
+    put(s3, {**GUIDES, "corpus/release notes+été.md": b"# Notes\n\nVersion 4 ships in May."})
+
+    result = bulk_ingest_batch.handler(
+        file_batch(inventory_rows(s3, [*GUIDES, "corpus/release notes+été.md"]), "inventory"),
+        context,
+    )
+
+    assert (result["counts"]["ingested"], result["counts"]["failed"]) == (4, 0)
+    name = "corpus/release notes+été.md"  # named by its full key: no prefix was listed
+    doc = services.metadata.get_document("ops", document_id_for(name))
+    assert doc.status is DocumentStatus.INDEXED and doc.name == name
+
+
+def test_an_inventory_run_again_skips_every_unchanged_object_without_reading_it(
+    services, workspace, s3, context
+):
+    s3.create_bucket(Bucket=INVENTORY)
+    put(s3, GUIDES)
+    rows = inventory_rows(s3, list(GUIDES))
+    bulk_ingest_batch.handler(file_batch(rows, "inventory"), context)
+    for key in GUIDES:
+        s3.delete_object(Bucket=SOURCE, Key=key)
+
+    again = bulk_ingest_batch.handler(file_batch(rows, "inventory", job="job-2"), context)
+
+    assert (again["counts"]["unchanged"], again["counts"]["failed"]) == (3, 0)
+
+
+def test_an_inventory_row_of_a_bucket_it_cannot_read_fails_alone(services, workspace, s3, context):
+    s3.create_bucket(Bucket=INVENTORY)
+    put(s3, GUIDES)
+    rows = inventory_rows(s3, list(GUIDES))
+    rows[0] = {**rows[0], "Bucket": "someone-elses-bucket"}
+
+    result = bulk_ingest_batch.handler(file_batch(rows, "inventory"), context)
+
+    assert (result["counts"]["ingested"], result["counts"]["failed"]) == (2, 1)
+    failed = next(r for r in result["results"] if r["status"] == "failed")
+    assert "cannot read the object" in failed["reason"]
+
+
+def test_a_key_list_gives_only_keys_and_the_function_asks_s3_for_the_rest(
+    services, workspace, s3, context
+):
+    """A CSV key list's rows (header ``Bucket,Key``: the other columns absent) — each object is
+    described with HeadObject, so its version (time + ETag) is the object's real one."""
+    s3.create_bucket(Bucket=INVENTORY)
+    put(s3, GUIDES)
+    rows = [{"Bucket": SOURCE, "Key": key} for key in GUIDES]
+
+    first = bulk_ingest_batch.handler(file_batch(rows, "csv"), context)
+    again = bulk_ingest_batch.handler(file_batch(rows, "csv", job="job-2"), context)
+
+    assert first["counts"]["ingested"] == 3
+    assert (again["counts"]["unchanged"], again["counts"]["ingested"]) == (3, 0)
+    etag = s3.head_object(Bucket=SOURCE, Key="corpus/faq.md")["ETag"].strip('"')
+    doc = services.metadata.get_document("ops", document_id_for("corpus/faq.md"))
+    assert doc.version.endswith(etag)
+
+
+def test_a_key_list_entry_for_a_missing_object_fails_alone_with_nothing_stored(
+    services, workspace, s3, context
+):
+    s3.create_bucket(Bucket=INVENTORY)
+    put(s3, GUIDES)
+    rows = [{"Bucket": SOURCE, "Key": key} for key in [*GUIDES, "corpus/gone.md"]]
+
+    result = bulk_ingest_batch.handler(file_batch(rows, "json"), context)
+
+    assert (result["counts"]["ingested"], result["counts"]["failed"]) == (3, 1)
+    failed = next(r for r in result["results"] if r["status"] == "failed")
+    assert failed["key"] == "corpus/gone.md" and "cannot read" in failed["reason"]
+    assert services.metadata.get_document("ops", document_id_for("corpus/gone.md")) is None
+
+
+def test_a_key_list_without_a_bucket_column_reads_the_lists_own_bucket(
+    services, workspace, s3, context
+):
+    s3.create_bucket(Bucket=INVENTORY)
+    s3.put_object(Bucket=INVENTORY, Key="docs/faq.md", Body=GUIDES["corpus/faq.md"])
+
+    result = bulk_ingest_batch.handler(file_batch([{"Key": "docs/faq.md"}], "csv"), context)
+
+    assert result["counts"]["ingested"] == 1
+
+
+def test_a_batch_of_an_unknown_kind_raises_for_the_state_machine(services, workspace, context):
+    with pytest.raises(BadRequest, match="kind"):
+        bulk_ingest_batch.handler(file_batch([{"Key": "a.md"}], "parquet"), context)
+
+
+def test_starting_detects_an_inventory_manifest_and_hands_the_workflow_its_key(
+    services, workspace, s3, stack
+):
+    import json
+
+    from chorus.runtime.cloud.bulk_ingest import S3Source, workflow_input
+    from support.stepfunctions import deploy_bulk_ingestion
+
+    s3.create_bucket(Bucket=INVENTORY)
+    manifest = "inv/corpus-source/daily/2026-12-01T01-00Z/manifest.json"
+    s3.put_object(Bucket=INVENTORY, Key=manifest, Body=b"{}")
+    sfn = stack.client("stepfunctions")
+    _, arn = deploy_bulk_ingestion()
+
+    job = start_bulk_ingestion(
+        sfn, s3, services.bulk_progress, arn, "ops", f"s3://{INVENTORY}/{manifest}"
+    )
+
+    described = sfn.describe_execution(executionArn=execution_arn(arn, job.job_id))
+    assert json.loads(described["input"]) == {
+        "workspaceId": "ops",
+        "jobId": job.job_id,
+        "kind": "inventory",
+        "bucket": INVENTORY,
+        "prefix": "",
+        "key": manifest,
+    }
+    assert workflow_input("ops", "j", S3Source.parse(f"s3://{SOURCE}/corpus/"))["kind"] == "prefix"
+
+
+def test_starting_refuses_a_manifest_that_does_not_exist_and_records_nothing(
+    services, workspace, s3, stack
+):
+    from chorus.runtime.cloud.bulk_ingest import MissingList
+
+    s3.create_bucket(Bucket=INVENTORY)
+    s3.put_object(Bucket=INVENTORY, Key="inv/manifest.json.bak", Body=b"{}")
+
+    with pytest.raises(MissingList, match="does not exist"):
+        start_bulk_ingestion(
+            stack.client("stepfunctions"),
+            s3,
+            services.bulk_progress,
+            "arn:unused",
+            "ops",
+            f"s3://{INVENTORY}/inv/manifest.json",
+            job_id="job-m",
+        )
+    assert services.bulk_progress.get_job("ops", "job-m") is None

@@ -124,3 +124,59 @@ def test_a_listing_that_fails_fails_the_job_and_the_workspace_record_says_why(se
     recorded = services.bulk_progress.get_job("ops", "job-denied")
     assert recorded.status == "failed" and recorded.error
     assert [c for c in calls if "Items" in c] == []
+
+
+def test_the_workflow_ingests_the_objects_a_csv_key_list_names(services, workflow):
+    """moto's ItemReader reads the CSV (``InputType: CSV``, header row), the Map hands each row
+    to the batch function, which asks S3 for what a key list does not say."""
+    sfn, arn, s3, calls = workflow
+    make_workspace(services)
+    s3.put_object(Bucket=SOURCE, Key="corpus/a.md", Body=b"# A\n\nThe red fox jumps at dawn.")
+    s3.put_object(Bucket=SOURCE, Key="corpus/b.txt", Body=b"Quarterly revenue rose by 12%.")
+    s3.put_object(Bucket=SOURCE, Key="corpus/skip.md", Body=b"# Not listed\n\nLeft alone.")
+    s3.put_object(Bucket=SOURCE, Key="lists/wanted.csv", Body=b"Key\ncorpus/a.md\ncorpus/b.txt\n")
+
+    job, described = run(services, sfn, arn, s3, prefix="lists/wanted.csv")
+
+    assert described["status"] == "SUCCEEDED"
+    recorded = services.bulk_progress.get_job("ops", job.job_id)
+    assert (recorded.status, recorded.counts.ingested, recorded.counts.failed) == (
+        "succeeded",
+        2,
+        0,
+    )
+    assert {c["BatchInput"]["kind"] for c in calls if "Items" in c} == {"csv"}
+    assert services.metadata.get_document("ops", document_id_for("corpus/a.md")) is not None
+    assert services.metadata.get_document("ops", document_id_for("corpus/skip.md")) is None
+
+
+def test_the_workflow_ingests_the_objects_a_json_key_list_names_once(services, workflow):
+    import json
+
+    sfn, arn, s3, _ = workflow
+    make_workspace(services)
+    s3.put_object(Bucket=SOURCE, Key="corpus/a.md", Body=b"# A\n\nThe red fox jumps at dawn.")
+    listed = json.dumps([{"Bucket": SOURCE, "Key": "corpus/a.md"}]).encode()
+    s3.put_object(Bucket=SOURCE, Key="lists/wanted.json", Body=listed)
+    run(services, sfn, arn, s3, prefix="lists/wanted.json")
+
+    again, described = run(services, sfn, arn, s3, prefix="lists/wanted.json")
+
+    assert described["status"] == "SUCCEEDED"
+    counts = services.bulk_progress.get_job("ops", again.job_id).counts
+    assert (counts.unchanged, counts.ingested) == (1, 0)
+
+
+def test_a_key_list_that_is_not_json_fails_the_job_and_the_workspace_record_says_why(
+    services, workflow
+):
+    sfn, arn, s3, calls = workflow
+    make_workspace(services)
+    s3.put_object(Bucket=SOURCE, Key="lists/broken.json", Body=b"{not json")
+
+    job, described = run(services, sfn, arn, s3, prefix="lists/broken.json")
+
+    assert described["status"] == "FAILED"
+    recorded = services.bulk_progress.get_job("ops", job.job_id)
+    assert recorded.status == "failed" and recorded.error
+    assert [c for c in calls if "Items" in c] == []

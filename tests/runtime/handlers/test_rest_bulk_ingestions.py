@@ -86,6 +86,43 @@ def test_the_jobs_progress_is_read_back_from_the_workspace(call, workspace):
     assert read["counts"] == {"ingested": 0, "unchanged": 0, "skipped": 0, "failed": 0, "chunks": 0}
 
 
+def test_a_manager_starts_one_from_an_s3_inventory_manifest(call, workspace, stack):
+    """The body names the inventory's ``manifest.json``; ``kind`` may say so when the name
+    does not (here it is detected from the name)."""
+    manifest = "inventory/corpus-source/daily/2026-12-01T01-00Z/manifest.json"
+    stack.client("s3").put_object(Bucket=SOURCE, Key=manifest, Body=b"{}")
+
+    status, job = call(
+        "alice",
+        "POST",
+        f"/workspaces/{workspace}/bulk-ingestions",
+        {"uri": f"s3://{SOURCE}/{manifest}"},
+    )
+
+    assert status == 202
+    assert job["source"] == f"s3://{SOURCE}/{manifest}"
+
+
+def test_a_manifest_or_key_list_that_does_not_exist_is_refused(call, workspace):
+    status, body = call(
+        "alice",
+        "POST",
+        f"/workspaces/{workspace}/bulk-ingestions",
+        {"uri": f"s3://{SOURCE}/lists/latest.txt", "kind": "csv"},
+    )
+    assert (status, body["error"]["code"]) == (400, "source_not_found")
+
+
+def test_an_unknown_kind_is_a_bad_request(call, workspace):
+    status, body = call(
+        "alice",
+        "POST",
+        f"/workspaces/{workspace}/bulk-ingestions",
+        {"uri": f"s3://{SOURCE}/corpus/", "kind": "parquet"},
+    )
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+
+
 def test_a_plain_user_may_not_start_one(call, workspace):
     status, body = call(
         "bob", "POST", f"/workspaces/{workspace}/bulk-ingestions", {"uri": f"s3://{SOURCE}/corpus/"}
