@@ -21,7 +21,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ..core.evaluation import (
     load_qrels,
     load_queries,
 )
+from ..core.evidence import boost_by_siblings
 from ..core.ingestion import DocumentInput
 from ..core.models import ChunkingSettings, SearchHit
 from ..core.retrieval import RetrievalSettings, fuse_legs
@@ -112,6 +113,8 @@ class LegRankings:
     ingest_seconds: float
     chunks: int
     skipped: int
+    queries: dict[str, str] = field(default_factory=dict)
+    """Each query's text, for the evidence fusion adds (exact identifiers)."""
 
 
 def collect_legs(
@@ -127,7 +130,7 @@ def collect_legs(
         vectors = services.retriever.embedder.embed(
             [eval_set.queries[q] for q in qids], kind="query"
         )
-        legs = LegRankings({}, {}, ingest_seconds, summary.chunks, 0)
+        legs = LegRankings({}, {}, ingest_seconds, summary.chunks, 0, dict(eval_set.queries))
         legs.skipped = summary.count("skipped") + summary.count("failed")
         for qid, vector in zip(qids, vectors, strict=True):
             legs.vector[qid] = services.store.vector_search(workspace.id, vector, candidates)
@@ -145,7 +148,9 @@ def run_from_legs(legs: LegRankings, settings: RetrievalSettings, k: int) -> dic
     for qid in legs.vector:
         vector = legs.vector[qid] if settings.mode in ("vector", "hybrid") else None
         keyword = legs.keyword[qid] if settings.mode in ("keyword", "hybrid") else None
-        hits = fuse_legs(vector, keyword, settings)
+        hits = fuse_legs(vector, keyword, settings, legs.queries.get(qid))
+        if vector is not None and keyword is not None:
+            hits = boost_by_siblings(hits, settings.sibling_weight)
         run[qid] = documents_in_rank_order(hits, k)
     return run
 
