@@ -295,8 +295,10 @@ class Retriever:
                 workspace_id, query, query_vector, hits, keyword_hits, s, filters
             )
             trace.timings_ms["feedback"] = _ms(started)
-        if vector_hits is not None and keyword_hits is not None:
+        if vector_hits is not None and keyword_hits is not None and s.sibling_weight > 0:
+            started = time.perf_counter()
             hits = boost_by_siblings(hits, s.sibling_weight)
+            trace.timings_ms["siblings"] = _ms(started)
 
         if s.rerank and self.reranker is not None and hits:
             started = time.perf_counter()

@@ -301,6 +301,8 @@ class SweepGrid:
         {"fusion": "adaptive", "keyword_weight": 0.75},
         {"fusion": "adaptive", "keyword_weight": 1.0},
         {"fusion": "adaptive", "keyword_weight": 1.25},
+        {"fusion": "adaptive", "keyword_weight": 1.0, "sibling_weight": 0.0},
+        {"fusion": "adaptive", "keyword_weight": 1.0, "sibling_weight": 0.3},
     )
 
     def chunkings(self) -> list[ChunkingSettings]:
@@ -328,6 +330,8 @@ class SweepRow:
             fusion = f"rrf k={r.rrf_k} kw={r.keyword_weight:g}"
         else:
             fusion = f"{r.fusion} kw={r.keyword_weight:g}"
+        if r.mode == "hybrid" and r.sibling_weight != RetrievalSettings.sibling_weight:
+            fusion += f" sib={r.sibling_weight:g}"
         c = self.chunking
         return f"{c.chunk_size}/{c.chunk_overlap} title={c.title_mode:<7} {fusion}"
 
