@@ -72,14 +72,16 @@ def boost_exact_terms(hits: Sequence[SearchHit], query: str, weight: float) -> l
     terms = exact_terms(query) if weight > 0 else []
     if not terms or not hits:
         return list(hits)
-    patterns = [t.pattern() for t in terms]
+    patterns = [(t.text.lower(), t.pattern()) for t in terms]
     unit = weight * max(h.score for h in hits) / len(patterns)
     if unit <= 0:
         return list(hits)
-    boosted = [
-        replace(hit, score=hit.score + unit * sum(1 for p in patterns if p.search(hit.text)))
-        for hit in hits
-    ]
+    boosted = []
+    for hit in hits:
+        lowered = hit.text.lower()
+        # The substring test rules most chunks out before the whole-token regex runs.
+        held = sum(1 for text, p in patterns if text in lowered and p.search(hit.text))
+        boosted.append(replace(hit, score=hit.score + unit * held) if held else hit)
     return _by_score(boosted)
 
 
