@@ -86,7 +86,11 @@ def boost_exact_terms(hits: Sequence[SearchHit], query: str, weight: float) -> l
 
 
 def page_key(hit: SearchHit) -> str:
-    """What ties a chunk to its page: its document title, else its document."""
+    """What ties a chunk to its page: its document title, else its document.
+
+    Documents that share a title count as one page (the sections of a manual page ingested
+    apart); a workspace of unrelated files titled alike should turn siblings off.
+    """
     title = hit.metadata.get("title") if hit.metadata else None
     if isinstance(title, str) and title.strip():
         return f"title:{title}"
