@@ -30,6 +30,8 @@ _HAS_DIGIT = re.compile(r"\d")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _JOINED = re.compile(r"\w[-_.~^/:=]\w")
 _OPTION = re.compile(r"--?\w[\w-]*")
+_NUMBER_WORD = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|k|m|x)", re.IGNORECASE)
+"""Ordinals, decades, times and sizes (``1st``, ``1990s``, ``5pm``, ``10k``): English."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ def exact_terms(query: str) -> list[ExactTerm]:
     A token counts when it mixes letters and digits (``XK-4471``, ``WPA3``), joins word parts
     with ``- _ . ~ ^ / : =`` (``HEAD~2``, ``foo_bar``, ``remote-tracking``) or is a command-line
     option (``--force``, ``-n``). Plain words, even in capitals, do not: ``UPDATE`` or ``LIKE``
-    in a question is as often English as SQL. Each distinct token once, in query order.
+    in a question is as often English as SQL; nor do ordinals and the like (``1st``,
+    ``1990s``). Each distinct token once, in query order.
     """
     found: dict[str, ExactTerm] = {}
     for raw in _TOKEN.findall(query):
@@ -57,7 +60,11 @@ def exact_terms(query: str) -> list[ExactTerm]:
         if len(token) < 2:
             continue
         is_option = _OPTION.fullmatch(token) is not None and not token.startswith("-" * 3)
-        mixes = _HAS_DIGIT.search(token) is not None and _HAS_LETTER.search(token) is not None
+        mixes = (
+            _HAS_DIGIT.search(token) is not None
+            and _HAS_LETTER.search(token) is not None
+            and _NUMBER_WORD.fullmatch(token) is None
+        )
         if is_option or mixes or _JOINED.search(token):
             found.setdefault(token.lower(), ExactTerm(token))
     return list(found.values())

@@ -33,6 +33,10 @@ def test_plain_words_even_in_capitals_are_not_identifiers():
     assert exact_terms("is LIKE case sensitive in an UPDATE statement?") == []
 
 
+def test_ordinals_decades_and_times_are_not_identifiers():
+    assert exact_terms("the 1st commit of the 1990s at 5pm") == []
+
+
 def test_punctuation_around_an_identifier_is_not_part_of_it():
     assert [t.text for t in exact_terms('what does "XK-4471", (QL-88) mean.')] == [
         "XK-4471",
