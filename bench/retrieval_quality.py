@@ -8,7 +8,11 @@ passages, same model), and the average ratio — the issue #19 figures, before a
 one run on the same ingested workspaces.
 
     .venv/bin/python bench/retrieval_quality.py [--home /tmp/chorus-bench] \
-        [--compare feedback_weight=0] [--compare keyword_weight=1.0 ...]
+        [--compare feedback_weight=0] [--compare keyword_weight=1.0 ...] \
+        [--title-mode keyword|embed|none]
+
+``--title-mode`` ingests with that chunking title mode instead of the default (a per-workspace
+setting ``chorus tune retrieval`` can choose); both columns are retrieved from it.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ def main() -> None:
         default=None,
         help="NAME=VALUE: a retrieval setting changed from the default (repeatable)",
     )
+    parser.add_argument(
+        "--title-mode",
+        default=ChunkingSettings().title_mode,
+        choices=["keyword", "embed", "none"],
+        help="chunking title mode of the ingested workspaces (default: the default chunking)",
+    )
     args = parser.parse_args()
     changes = {}
     for item in args.compare or ["feedback_weight=0"]:
@@ -89,7 +99,7 @@ def main() -> None:
                     for t in (True, False)
                 )
                 workspace = services.create_workspace(
-                    f"quality-{uuid.uuid4().hex[:8]}", ChunkingSettings()
+                    f"quality-{uuid.uuid4().hex[:8]}", ChunkingSettings(title_mode=args.title_mode)
                 )
                 try:
                     services.ingestor.ingest_many(workspace, _documents(eval_set))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import BadRequest
+from .evidence import boost_by_siblings, boost_exact_terms
 from .feedback import feedback_query
 from .fusion import RRF_K, fuse_adaptive, fuse_rrf, fuse_weighted
 from .metrics import store_label
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 FEEDBACK_WEIGHT = 0.5
 """Default weight of the feedback centroid (docs/retrieval.md: chosen on git-man, checked on
 sqlite and the bundled set)."""
+EXACT_TERM_WEIGHT = 0.5
+"""Share of the top fused score a chunk gains for holding all the query's identifiers."""
+SIBLING_WEIGHT = 0.2
+"""Share of the best score of another chunk of the same page a chunk gains (docs/retrieval.md:
+0.1-0.25 all helped on the two documentation sets, 0.3 and more cost sqlite)."""
 
 RetrievalMode = Literal["vector", "keyword", "hybrid"]
 FusionMethod = Literal["rrf", "weighted", "adaptive"]
@@ -53,6 +59,11 @@ class RetrievalSettings:
         in hybrid mode the vector leg searches again with the query vector moved towards the
         first ``feedback_depth`` (5) fused hits by ``feedback_weight`` (0.5), and the legs are
         fused again; 0 turns it off. Chosen on git-man, checked on sqlite and the bundled set.
+    exact_term_weight: in hybrid mode, a chunk holding the query's identifiers verbatim
+        (``XK-4471``, ``--force``, ``HEAD~2``; ``core.evidence``) gains this share (0.5) of the
+        top fused score, scaled by the share of identifiers it holds; 0 turns it off.
+    sibling_weight: in hybrid mode, a chunk gains this share (0.2) of the best final score of
+        another candidate of its page (same document title); 0 turns it off.
     rerank: use the Reranker when one is configured (True); ``rerank_candidates`` (30) are
         rescored.
     mmr_lambda: set (e.g. 0.7) to diversify the final list with MMR; None disables it.
@@ -67,6 +78,8 @@ class RetrievalSettings:
     keyword_weight: float = 1.0
     feedback_weight: float = FEEDBACK_WEIGHT
     feedback_depth: int = 5
+    exact_term_weight: float = EXACT_TERM_WEIGHT
+    sibling_weight: float = SIBLING_WEIGHT
     rerank: bool = True
     rerank_candidates: int = 30
     mmr_lambda: float | None = None
@@ -101,6 +114,10 @@ class RetrievalSettings:
                 "feedback_weight must be non-negative (0 turns feedback off) and"
                 " feedback_depth within 1..20"
             )
+        if self.exact_term_weight < 0 or self.sibling_weight < 0:
+            raise BadRequest(
+                "exact_term_weight and sibling_weight must be non-negative (0 turns them off)"
+            )
 
 
 TUNABLE_SETTINGS = frozenset(
@@ -113,6 +130,8 @@ TUNABLE_SETTINGS = frozenset(
         "rerank_candidates",
         "feedback_weight",
         "feedback_depth",
+        "exact_term_weight",
+        "sibling_weight",
     }
 )
 """``RetrievalSettings`` fields a workspace may override (``chorus tune retrieval``)."""
@@ -268,12 +287,18 @@ class Retriever:
         if vector_hits is None and keyword_hits is None:
             return []
         started = time.perf_counter()
-        hits = fuse_legs(vector_hits, keyword_hits, s)
+        hits = fuse_legs(vector_hits, keyword_hits, s, query)
         trace.timings_ms["fusion"] = _ms(started)
         if s.feedback_weight > 0 and vector_hits and keyword_hits is not None:
             started = time.perf_counter()
-            hits = self._with_feedback(workspace_id, query_vector, hits, keyword_hits, s, filters)
+            hits = self._with_feedback(
+                workspace_id, query, query_vector, hits, keyword_hits, s, filters
+            )
             trace.timings_ms["feedback"] = _ms(started)
+        if vector_hits is not None and keyword_hits is not None and s.sibling_weight > 0:
+            started = time.perf_counter()
+            hits = boost_by_siblings(hits, s.sibling_weight)
+            trace.timings_ms["siblings"] = _ms(started)
 
         if s.rerank and self.reranker is not None and hits:
             started = time.perf_counter()
@@ -298,6 +323,7 @@ class Retriever:
     def _with_feedback(
         self,
         workspace_id: str,
+        query: str,
         query_vector: Any,
         fused: list[SearchHit],
         keyword_hits: list[SearchHit] | None,
@@ -316,29 +342,36 @@ class Retriever:
             return fused
         moved = feedback_query(query_vector, vectors, s.feedback_weight)
         vector_hits = self.store.vector_search(workspace_id, moved, s.candidates, filters)
-        return fuse_legs(vector_hits, keyword_hits, s)
+        return fuse_legs(vector_hits, keyword_hits, s, query)
 
 
 def fuse_legs(
     vector_hits: list[SearchHit] | None,
     keyword_hits: list[SearchHit] | None,
     settings: RetrievalSettings,
+    query: str | None = None,
 ) -> list[SearchHit]:
     """One ranking from the vector and keyword legs (either may be absent) per ``settings``.
 
-    A pure function of the two candidate lists, so an evaluation can search once and compare
-    many fusions (``chorus eval retrieval --sweep``).
+    With the ``query``, chunks that hold its identifiers verbatim are raised
+    (``settings.exact_term_weight``) — only when both legs are fused, whose scores the boost is
+    scaled to. A pure function of the two candidate lists, so an evaluation can search once and
+    compare many fusions (``chorus eval retrieval --sweep``).
     """
     if vector_hits is None or keyword_hits is None:
         return list(vector_hits if vector_hits is not None else keyword_hits or [])
     rankings = [vector_hits, keyword_hits]
     weights = [settings.vector_weight, settings.keyword_weight]
     if settings.fusion == "rrf":
-        return fuse_rrf(rankings, k=settings.rrf_k, weights=weights)
-    if settings.fusion == "adaptive":
+        fused = fuse_rrf(rankings, k=settings.rrf_k, weights=weights)
+    elif settings.fusion == "adaptive":
         # The vector leg anchors; the keyword leg's vote follows how clearly it matched.
-        return fuse_adaptive(rankings, weights=weights, adaptive=[False, True])
-    return fuse_weighted(rankings, weights=weights)
+        fused = fuse_adaptive(rankings, weights=weights, adaptive=[False, True])
+    else:
+        fused = fuse_weighted(rankings, weights=weights)
+    if query is None:
+        return fused
+    return boost_exact_terms(fused, query, settings.exact_term_weight)
 
 
 def _timed_keyword_search(

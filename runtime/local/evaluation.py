@@ -21,7 +21,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ..core.evaluation import (
     load_qrels,
     load_queries,
 )
+from ..core.evidence import boost_by_siblings
 from ..core.ingestion import DocumentInput
 from ..core.models import ChunkingSettings, SearchHit
 from ..core.retrieval import RetrievalSettings, fuse_legs
@@ -112,6 +113,8 @@ class LegRankings:
     ingest_seconds: float
     chunks: int
     skipped: int
+    queries: dict[str, str] = field(default_factory=dict)
+    """Each query's text, for the evidence fusion adds (exact identifiers)."""
 
 
 def collect_legs(
@@ -127,7 +130,7 @@ def collect_legs(
         vectors = services.retriever.embedder.embed(
             [eval_set.queries[q] for q in qids], kind="query"
         )
-        legs = LegRankings({}, {}, ingest_seconds, summary.chunks, 0)
+        legs = LegRankings({}, {}, ingest_seconds, summary.chunks, 0, dict(eval_set.queries))
         legs.skipped = summary.count("skipped") + summary.count("failed")
         for qid, vector in zip(qids, vectors, strict=True):
             legs.vector[qid] = services.store.vector_search(workspace.id, vector, candidates)
@@ -145,7 +148,9 @@ def run_from_legs(legs: LegRankings, settings: RetrievalSettings, k: int) -> dic
     for qid in legs.vector:
         vector = legs.vector[qid] if settings.mode in ("vector", "hybrid") else None
         keyword = legs.keyword[qid] if settings.mode in ("keyword", "hybrid") else None
-        hits = fuse_legs(vector, keyword, settings)
+        hits = fuse_legs(vector, keyword, settings, legs.queries.get(qid))
+        if vector is not None and keyword is not None:
+            hits = boost_by_siblings(hits, settings.sibling_weight)
         run[qid] = documents_in_rank_order(hits, k)
     return run
 
@@ -296,6 +301,8 @@ class SweepGrid:
         {"fusion": "adaptive", "keyword_weight": 0.75},
         {"fusion": "adaptive", "keyword_weight": 1.0},
         {"fusion": "adaptive", "keyword_weight": 1.25},
+        {"fusion": "adaptive", "keyword_weight": 1.0, "sibling_weight": 0.0},
+        {"fusion": "adaptive", "keyword_weight": 1.0, "sibling_weight": 0.3},
     )
 
     def chunkings(self) -> list[ChunkingSettings]:
@@ -323,6 +330,8 @@ class SweepRow:
             fusion = f"rrf k={r.rrf_k} kw={r.keyword_weight:g}"
         else:
             fusion = f"{r.fusion} kw={r.keyword_weight:g}"
+        if r.mode == "hybrid" and r.sibling_weight != RetrievalSettings.sibling_weight:
+            fusion += f" sib={r.sibling_weight:g}"
         c = self.chunking
         return f"{c.chunk_size}/{c.chunk_overlap} title={c.title_mode:<7} {fusion}"
 

@@ -300,6 +300,65 @@ def test_feedback_settings_are_validated():
         RetrievalSettings(feedback_depth=0)
 
 
+def test_a_question_naming_an_identifier_gets_its_chunk_before_look_alikes(indexed):
+    services, workspace = indexed
+    hits = services.retriever.retrieve(workspace.id, "how to fix error XK-4471")
+    assert hits[0].document_id == "d01"
+
+
+def test_vector_only_scores_are_the_stores_cosines_without_evidence(indexed):
+    services, workspace = indexed
+    query_vector = services.retriever.embedder.embed(["error XK-4471"], kind="query")[0]
+    searched = services.store.vector_search(workspace.id, query_vector, 8)
+    hits = services.retriever.retrieve(
+        workspace.id, "error XK-4471", settings=RetrievalSettings(mode="vector")
+    )
+    assert [(h.chunk_id, h.score) for h in hits] == [(h.chunk_id, h.score) for h in searched]
+
+
+def test_sections_of_one_page_lift_each_other(indexed):
+    services, _ = indexed
+    pages = services.create_workspace("sibling-sections")
+    try:
+        services.ingestor.ingest_many(
+            pages,
+            [
+                DocumentInput(
+                    f"{name}.txt", text.encode(), document_id=name, metadata={"title": title}
+                )
+                for name, title, text in [
+                    ("stash", "git-stash", "Stash the changes in a dirty working directory away."),
+                    ("stash-options", "git-stash", "Options: --keep-index, --include-untracked."),
+                    ("log", "git-log", "Show the commit logs of the working directory."),
+                ]
+            ],
+        )
+
+        def ranked(weight):
+            return [
+                h.document_id
+                for h in services.retriever.retrieve(
+                    pages.id,
+                    "stash changes in the working directory",
+                    settings=RetrievalSettings(sibling_weight=weight, feedback_weight=0),
+                )
+            ]
+
+        assert ranked(0.0)[:2] == ["stash", "log"]
+        assert ranked(1.0)[:2] == ["stash", "stash-options"]
+    finally:
+        services.delete_workspace(pages.id)
+
+
+def test_evidence_weights_are_validated_and_tunable():
+    with pytest.raises(BadRequest, match="exact_term_weight"):
+        RetrievalSettings(exact_term_weight=-0.5)
+    with pytest.raises(BadRequest, match="sibling_weight"):
+        RetrievalSettings(sibling_weight=-0.5)
+    tuned = RetrievalSettings().with_overrides({"exact_term_weight": 0, "sibling_weight": 0.1})
+    assert (tuned.exact_term_weight, tuned.sibling_weight) == (0, 0.1)
+
+
 def test_an_empty_query_is_a_bad_request(indexed):
     from chorus.runtime.core.errors import BadRequest
 
@@ -314,7 +373,12 @@ def test_a_workspace_with_tuned_settings_is_retrieved_with_them(indexed):
 
     def overrides(workspace_id):
         asked.append(workspace_id)
-        return {"fusion": "rrf", "keyword_weight": 0.0, "feedback_weight": 0.0}
+        return {
+            "fusion": "rrf",
+            "keyword_weight": 0.0,
+            "feedback_weight": 0.0,
+            "exact_term_weight": 0.0,
+        }
 
     tuned = Retriever(services.retriever.embedder, services.store, workspace_overrides=overrides)
     vector_only = services.retriever.retrieve(

@@ -15,6 +15,7 @@ from chorus.runtime.local.evaluation import (
     EvalSet,
     LegRankings,
     SweepGrid,
+    SweepRow,
     plain_dense_run,
     run_from_legs,
     run_retrieval_eval,
@@ -94,6 +95,32 @@ def test_a_run_from_searched_legs_follows_the_mode_and_fusion_asked_for():
     assert run_from_legs(legs, RetrievalSettings(mode="keyword"), 10) == {"q": ["doc-k", "doc-v"]}
     keyword_heavy = RetrievalSettings(fusion="weighted", keyword_weight=2.0)
     assert run_from_legs(legs, keyword_heavy, 10)["q"][0] == "doc-k"
+
+
+def test_a_hybrid_run_from_searched_legs_adds_the_query_s_identifiers_as_evidence():
+    legs = LegRankings(
+        vector={
+            "q": [
+                hit("XK-4474", "look-alike", 0.9),
+                hit("XK-4471", "answer", 0.85),
+                hit("other", "other", 0.5),
+            ]
+        },
+        keyword={"q": [hit("XK-4474", "look-alike", 2.0), hit("XK-4471", "answer", 1.9)]},
+        ingest_seconds=0.0,
+        chunks=2,
+        skipped=0,
+        queries={"q": "how to fix XK-4471"},
+    )
+    plain = RetrievalSettings(exact_term_weight=0.0)
+    assert run_from_legs(legs, plain, 2) == {"q": ["look-alike", "answer"]}
+    assert run_from_legs(legs, RetrievalSettings(), 2) == {"q": ["answer", "look-alike"]}
+
+
+def test_a_sweep_row_names_a_sibling_weight_other_than_the_default():
+    row = SweepRow(ChunkingSettings(), RetrievalSettings(sibling_weight=0.0), {})
+    assert row.label().endswith("adaptive kw=1 sib=0")
+    assert "sib=" not in SweepRow(ChunkingSettings(), RetrievalSettings(), {}).label()
 
 
 def test_a_hybrid_report_compares_with_plain_dense_search_and_each_leg(services):
