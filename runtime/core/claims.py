@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from lemminflect import getAllLemmas
 
 from .antonyms import are_antonyms
-from .synonyms import synonyms_of
+from .synonyms import derivations_of, synonyms_of
 
 NEGATIONS = frozenset(
     [
@@ -749,3 +750,88 @@ def lexical_overlap(claim: Claim, source: Claim) -> float:
 def _with_synonyms(lemmas: frozenset[str]) -> tuple[frozenset[str], ...]:
     """Each lemma with its synonyms (``synonyms.py``), remembered per sentence."""
     return tuple(frozenset({lemma}) | synonyms_of(lemma) for lemma in lemmas)
+
+
+def coverage_words(claims: Sequence[Claim]) -> frozenset[str]:
+    """What a window of source sentences says, as ``coverage`` matches it: their content
+    lemmas (a hyphenated word's parts included) and their names and identifiers."""
+    words: set[str] = set()
+    for claim in claims:
+        words.update(claim.lemmas)
+        words.update(name_key(token.lower) for token in claim.tokens)
+    return frozenset(words)
+
+
+def coverage(claim: Claim, words: frozenset[str]) -> float:
+    """Share of the claim's content words a window of source sentences has (``coverage_words``),
+    each word as itself, a lemma, a WordNet synonym or a derivationally related form on its
+    stem ("covered" for "coverage", "depends" for "dependency"), a hyphenated word also by
+    all its parts ("in-process" by "process"). Quantifiers and negation cues count as words
+    the window must have as written ("only some versions" is not covered by a list of them);
+    numbers and dates are left out (the contradiction check compares those). In [0, 1]; 0
+    for a claim without content words.
+
+    Unlike ``lexical_overlap`` (lemmas, for alignment) it counts words, not lemmas — a word
+    lemminflect reads two ways ("dated": "date", "dated") counts once — and it reaches across
+    the sentences around the aligned one, where a pronoun's antecedent or the other half of a
+    summed-up fact sits."""
+    forms = _content_forms(claim.text)
+    if not forms:
+        return 0.0
+    return sum(1 for word in forms if word.found_in(words)) / len(forms)
+
+
+@lru_cache(maxsize=16_384)
+def _content_forms(text: str) -> tuple[_AnyOf, ...]:
+    """Each content word of the sentence with every form ``coverage`` accepts for it."""
+    claim = read_claim(text)
+    tokens = claim.tokens
+    out: list[_AnyOf] = []
+    for position, token in enumerate(tokens):
+        lower = token.lower
+        if lower in NEGATIONS or lower in UNIVERSAL or lower in PARTIAL:
+            out.append(_AnyOf(frozenset({lower}), ()))  # as written: no synonym flips back
+            continue
+        if (
+            token.number is not None
+            or lower in STOPWORDS
+            or (lower in UNITS and position and tokens[position - 1].number is not None)
+            or (lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may")
+            or (lower in WEEKDAYS and token.text[0].isupper())
+        ):
+            continue
+        forms = _related({lower, name_key(lower)} | set(_lemmas(lower)))
+        if "-" in lower or _ALTERNATIVES.fullmatch(lower):
+            parts = [p for p in re.split(r"[-/]", lower) if len(p) > 2 and p not in STOPWORDS]
+            out.append(_AnyOf(forms, tuple(_related(set(_lemmas(part))) for part in parts)))
+        else:
+            out.append(_AnyOf(forms, ()))
+    return tuple(out)
+
+
+def _lemmas(word: str) -> frozenset[str]:
+    return frozenset({word}) if word in SURFACE_ONLY else lemmas_of(word)
+
+
+def _related(forms: set[str]) -> frozenset[str]:
+    """The forms with their synonyms and derivationally related words."""
+    related = set(forms)
+    for form in forms:
+        related.update(synonyms_of(form))
+        related.update(derivations_of(form))
+    return frozenset(related)
+
+
+@dataclass(frozen=True)
+class _AnyOf:
+    """One content word as ``coverage`` matches it: any of its forms, or — a hyphenated word
+    ("in-process") — each of its parts ("process"; "callback-based" needs "callback" too,
+    not only "based")."""
+
+    forms: frozenset[str]
+    parts: tuple[frozenset[str], ...]
+
+    def found_in(self, words: frozenset[str]) -> bool:
+        if self.forms & words:
+            return True
+        return bool(self.parts) and all(part & words for part in self.parts)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
-from .claims import Claim, lexical_overlap, name_key, read_claim
+from .claims import Claim, coverage, coverage_words, lexical_overlap, name_key, read_claim
 from .context import AssembledContext
 from .contradiction import Difference, compare, same_quantity
 from .ports import Embedder
@@ -145,6 +145,9 @@ class _SourceSentence:
     claim: Claim
     passage: Claim
     """The whole source passage read as one claim: what a sentence's neighbours state."""
+    window: frozenset[str] = frozenset()
+    """The words of the sentence and its neighbours in the passage (``claims.coverage_words``):
+    a claim may take its subject from the sentence before ("It was uploaded on …")."""
 
 
 class EmbeddingGroundingJudge:
@@ -198,6 +201,13 @@ class EmbeddingGroundingJudge:
     support_margin = 0.05
     """How much worse than the best-aligned sentence another one may align and still count
     as the claim's support when the best one contradicts it."""
+    window_margin = 0.25
+    window_support = 0.75
+    """A paraphrase in other words *and* another structure ("run in the same process" for
+    "in-process") loses cosine and lemma overlap alike; up to ``window_margin`` under
+    ``threshold``, a claim that differs in nothing, that no aligned sentence contradicts, and
+    ``window_support`` of whose content words the sentence and its neighbours have — as
+    themselves, synonyms or words on the same stem (``claims.coverage``) — is supported."""
 
     def __init__(
         self,
@@ -225,12 +235,17 @@ class EmbeddingGroundingJudge:
         sources: list[_SourceSentence] = []
         seen: set[str] = set()
         for citation in context.citations:
-            passage = read_claim(" ".join(claim_sentences(citation.hit.text)))
-            for sentence in claim_sentences(citation.hit.text):
+            sentences = claim_sentences(citation.hit.text)
+            passage = read_claim(" ".join(sentences))
+            read = [read_claim(sentence) for sentence in sentences]
+            for position, sentence in enumerate(sentences):
                 if sentence.lower() not in seen:
                     seen.add(sentence.lower())
+                    window = coverage_words(read[max(0, position - 1) : position + 2])
                     sources.append(
-                        _SourceSentence(sentence, citation.number, read_claim(sentence), passage)
+                        _SourceSentence(
+                            sentence, citation.number, read[position], passage, window
+                        )
                     )
         vectors = (
             np.asarray(self.embedder.embed([s.text for s in sources], kind="passage"))
@@ -344,7 +359,18 @@ class EmbeddingGroundingJudge:
         alignment = similarity + 0.3 * overlaps
         order = [int(i) for i in np.argsort(-alignment)[: self.candidates]]
         floor = self.threshold - self.contradiction_margin
-        aligned = [i for i in order if similarity[i] >= floor or overlaps[i] >= 0.6]
+        covered = {
+            i: coverage(claim, sources[i].window)
+            for i in order
+            if similarity[i] >= self.threshold - self.window_margin
+        }
+        aligned = [
+            i
+            for i in order
+            if similarity[i] >= floor
+            or overlaps[i] >= 0.6
+            or covered.get(i, 0.0) >= self.window_support
+        ]
         if not aligned:
             return SentenceSupport(text, score, False, sources[best].number)
         found = [(i, _differences(claim, sources[i])) for i in aligned]
@@ -369,6 +395,8 @@ class EmbeddingGroundingJudge:
             )
             and (not contradicting or overlaps[i] >= self.min_overlap)
         ]
+        if not supporting and not contradicting:
+            supporting = [i for i in clean if covered.get(i, 0.0) >= self.window_support]
         if not supporting and not contradicting:
             supporting = self._joint_support(claim, aligned, similarity, sources)
         # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
