@@ -835,3 +835,11 @@ class _AnyOf:
         if self.forms & words:
             return True
         return bool(self.parts) and all(part & words for part in self.parts)
+
+
+def unstated_qualifiers(claim: Claim, words: frozenset[str]) -> list[str]:
+    """The claim's negation cues and quantifiers ("not", "only", "some") a window of source
+    sentences (``coverage_words``) does not have: a claim supported on word coverage alone
+    must not add one ("handles only some versions" where the source lists them all)."""
+    cues = [cue.split()[0].lower() for cue, _ in claim.negations]
+    return [word for word in [*cues, *sorted(claim.quantifiers)] if word not in words]

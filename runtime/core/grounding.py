@@ -15,14 +15,22 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
-from .claims import Claim, coverage, coverage_words, lexical_overlap, name_key, read_claim
+from .claims import (
+    Claim,
+    coverage,
+    coverage_words,
+    lexical_overlap,
+    name_key,
+    read_claim,
+    unstated_qualifiers,
+)
 from .context import AssembledContext
 from .contradiction import Difference, compare, same_quantity
 from .ports import Embedder
@@ -148,6 +156,8 @@ class _SourceSentence:
     window: frozenset[str] = frozenset()
     """The words of the sentence and its neighbours in the passage (``claims.coverage_words``):
     a claim may take its subject from the sentence before ("It was uploaded on …")."""
+    neighbours: tuple[Claim, ...] = ()
+    """The sentences before and after it in the passage, read."""
 
 
 class EmbeddingGroundingJudge:
@@ -241,12 +251,14 @@ class EmbeddingGroundingJudge:
             for position, sentence in enumerate(sentences):
                 if sentence.lower() not in seen:
                     seen.add(sentence.lower())
-                    window = coverage_words(read[max(0, position - 1) : position + 2])
+                    around = read[max(0, position - 1) : position + 2]
+                    neighbours = tuple(c for c in around if c is not read[position])
                     sources.append(
                         _SourceSentence(
-                            sentence, citation.number, read[position], passage, window
+                            sentence, citation.number, read[position], passage,
+                            coverage_words(around), neighbours,
                         )
-                    )
+                    )  # fmt: skip
         vectors = (
             np.asarray(self.embedder.embed([s.text for s in sources], kind="passage"))
             if sources
@@ -363,6 +375,11 @@ class EmbeddingGroundingJudge:
             i: coverage(claim, sources[i].window)
             for i in order
             if similarity[i] >= self.threshold - self.window_margin
+            and not unstated_qualifiers(claim, sources[i].window)
+            and not any(
+                _differences(claim, replace(sources[i], claim=neighbour))
+                for neighbour in sources[i].neighbours
+            )
         }
         aligned = [
             i
@@ -396,7 +413,15 @@ class EmbeddingGroundingJudge:
             and (not contradicting or overlaps[i] >= self.min_overlap)
         ]
         if not supporting and not contradicting:
-            supporting = [i for i in clean if covered.get(i, 0.0) >= self.window_support]
+            supporting = [
+                i
+                for i in clean
+                if covered.get(i, 0.0) >= self.window_support
+                or (
+                    similarity[i] >= self.threshold - self.lexical_margin
+                    and covered.get(i, 0.0) >= self.lexical_support
+                )
+            ]
         if not supporting and not contradicting:
             supporting = self._joint_support(claim, aligned, similarity, sources)
         # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
