@@ -26,7 +26,7 @@ from functools import lru_cache
 from lemminflect import getAllLemmas
 
 from .antonyms import are_antonyms
-from .synonyms import derivations_of, synonyms_of
+from .synonyms import synonyms_of
 
 NEGATIONS = frozenset(
     [
@@ -764,12 +764,10 @@ def coverage_words(claims: Sequence[Claim]) -> frozenset[str]:
 
 def coverage(claim: Claim, words: frozenset[str]) -> float:
     """Share of the claim's content words a window of source sentences has (``coverage_words``),
-    each word as itself, a lemma, a WordNet synonym or a derivationally related form on its
-    stem ("covered" for "coverage", "depends" for "dependency"), a hyphenated word also by
-    all its parts ("in-process" by "process"). Quantifiers and negation cues count as words
-    the window must have as written ("only some versions" is not covered by a list of them);
-    numbers and dates are left out (the contradiction check compares those). In [0, 1]; 0
-    for a claim without content words.
+    each word as itself, a lemma or a WordNet synonym, a hyphenated word also by all its
+    parts ("in-process" by "process"). Numbers, dates, negation cues and quantifiers are
+    left out: the contradiction check compares those, and ``unstated_qualifiers`` says which
+    of the last two a window lacks. In [0, 1]; 0 for a claim without content words.
 
     Unlike ``lexical_overlap`` (lemmas, for alignment) it counts words, not lemmas — a word
     lemminflect reads two ways ("dated": "date", "dated") counts once — and it reaches across
@@ -789,12 +787,12 @@ def _content_forms(text: str) -> tuple[_AnyOf, ...]:
     out: list[_AnyOf] = []
     for position, token in enumerate(tokens):
         lower = token.lower
-        if lower in NEGATIONS or lower in UNIVERSAL or lower in PARTIAL:
-            out.append(_AnyOf(frozenset({lower}), ()))  # as written: no synonym flips back
-            continue
         if (
             token.number is not None
             or lower in STOPWORDS
+            or lower in NEGATIONS
+            or lower in UNIVERSAL
+            or lower in PARTIAL
             or (lower in UNITS and position and tokens[position - 1].number is not None)
             or (lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may")
             or (lower in WEEKDAYS and token.text[0].isupper())
@@ -814,11 +812,10 @@ def _lemmas(word: str) -> frozenset[str]:
 
 
 def _related(forms: set[str]) -> frozenset[str]:
-    """The forms with their synonyms and derivationally related words."""
+    """The forms with their synonyms."""
     related = set(forms)
     for form in forms:
         related.update(synonyms_of(form))
-        related.update(derivations_of(form))
     return frozenset(related)
 
 
