@@ -752,27 +752,39 @@ def _with_synonyms(lemmas: frozenset[str]) -> tuple[frozenset[str], ...]:
     return tuple(frozenset({lemma}) | synonyms_of(lemma) for lemma in lemmas)
 
 
+ANAPHORS = frozenset(["it", "its", "they", "their", "this", "these", "those", "he", "she"])
+"""Words that, opening a sentence, refer to what the sentence before is about."""
+
+
+def continues(sentence: Claim) -> bool:
+    """Whether the sentence opens with a pronoun ("It was uploaded on …"): it goes on about
+    the sentence before, which says what "it" is."""
+    return bool(sentence.tokens) and sentence.tokens[0].lower in ANAPHORS
+
+
 def coverage_words(claims: Sequence[Claim]) -> frozenset[str]:
-    """What a window of source sentences says, as ``coverage`` matches it: their content
-    lemmas (a hyphenated word's parts included) and their names and identifiers."""
+    """What source sentences say, as ``coverage`` matches it: their content lemmas (a
+    hyphenated word's parts included), their words and identifiers, and their numbers and
+    dates by value."""
     words: set[str] = set()
     for claim in claims:
         words.update(claim.lemmas)
         words.update(name_key(token.lower) for token in claim.tokens)
+        words.update(f"n:{value:g}" for value in claim.values)
+        words.update(claim.dates)
     return frozenset(words)
 
 
 def coverage(claim: Claim, words: frozenset[str]) -> float:
     """Share of the claim's content words a window of source sentences has (``coverage_words``),
     each word as itself, a lemma or a WordNet synonym, a hyphenated word also by all its
-    parts ("in-process" by "process"). Numbers, dates, negation cues and quantifiers are
-    left out: the contradiction check compares those, and ``unstated_qualifiers`` says which
-    of the last two a window lacks. In [0, 1]; 0 for a claim without content words.
+    parts ("in-process" by "process"), numbers and dates by value ("31 October 2024").
+    Negation cues and quantifiers are left out: ``unstated_qualifiers`` says which of them a
+    window lacks. In [0, 1]; 0 for a claim without content words.
 
     Unlike ``lexical_overlap`` (lemmas, for alignment) it counts words, not lemmas — a word
-    lemminflect reads two ways ("dated": "date", "dated") counts once — and it reaches across
-    the sentences around the aligned one, where a pronoun's antecedent or the other half of a
-    summed-up fact sits."""
+    lemminflect reads two ways ("dated": "date", "dated") counts once — and the window may be
+    two sentences, one of them going on about the other ("It …")."""
     forms = _content_forms(claim.text)
     if not forms:
         return 0.0
@@ -787,14 +799,21 @@ def _content_forms(text: str) -> tuple[_AnyOf, ...]:
     out: list[_AnyOf] = []
     for position, token in enumerate(tokens):
         lower = token.lower
+        if token.number is not None:
+            if _YEAR.match(token.text):
+                out.append(_AnyOf(frozenset({f"year:{token.text}"}), ()))
+            elif not (lower == "one" and f"n:{token.number:g}" not in _stated(claim)):
+                out.append(_AnyOf(frozenset({f"n:{token.number:g}"}), ()))
+            continue
+        if lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may":
+            out.append(_AnyOf(frozenset({f"month:{MONTHS[lower]}"}), ()))
+            continue
         if (
-            token.number is not None
-            or lower in STOPWORDS
+            lower in STOPWORDS
             or lower in NEGATIONS
             or lower in UNIVERSAL
             or lower in PARTIAL
             or (lower in UNITS and position and tokens[position - 1].number is not None)
-            or (lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may")
             or (lower in WEEKDAYS and token.text[0].isupper())
         ):
             continue
@@ -805,6 +824,11 @@ def _content_forms(text: str) -> tuple[_AnyOf, ...]:
         else:
             out.append(_AnyOf(forms, ()))
     return tuple(out)
+
+
+def _stated(claim: Claim) -> frozenset[str]:
+    """The claim's numbers as ``coverage_words`` keys them ("one" as a pronoun is none)."""
+    return frozenset(f"n:{value:g}" for value in claim.values)
 
 
 def _lemmas(word: str) -> frozenset[str]:

@@ -24,6 +24,7 @@ from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
 from .claims import (
     Claim,
+    continues,
     coverage,
     coverage_words,
     lexical_overlap,
@@ -154,10 +155,11 @@ class _SourceSentence:
     passage: Claim
     """The whole source passage read as one claim: what a sentence's neighbours state."""
     window: frozenset[str] = frozenset()
-    """The words of the sentence and its neighbours in the passage (``claims.coverage_words``):
-    a claim may take its subject from the sentence before ("It was uploaded on …")."""
+    """The words of the sentence and of a neighbour linked to it by a pronoun
+    (``claims.coverage_words``): a claim names what "It was uploaded on …" calls "it"."""
     neighbours: tuple[Claim, ...] = ()
-    """The sentences before and after it in the passage, read."""
+    """Those linked neighbours: the sentence before when this one opens with a pronoun, the
+    sentence after when that one does (``claims.continues``)."""
 
 
 class EmbeddingGroundingJudge:
@@ -251,12 +253,11 @@ class EmbeddingGroundingJudge:
             for position, sentence in enumerate(sentences):
                 if sentence.lower() not in seen:
                     seen.add(sentence.lower())
-                    around = read[max(0, position - 1) : position + 2]
-                    neighbours = tuple(c for c in around if c is not read[position])
+                    linked = _linked(read, position)
                     sources.append(
                         _SourceSentence(
                             sentence, citation.number, read[position], passage,
-                            coverage_words(around), neighbours,
+                            coverage_words([read[position], *linked]), linked,
                         )
                     )  # fmt: skip
         vectors = (
@@ -413,15 +414,7 @@ class EmbeddingGroundingJudge:
             and (not contradicting or overlaps[i] >= self.min_overlap)
         ]
         if not supporting and not contradicting:
-            supporting = [
-                i
-                for i in clean
-                if covered.get(i, 0.0) >= self.window_support
-                or (
-                    similarity[i] >= self.threshold - self.lexical_margin
-                    and covered.get(i, 0.0) >= self.lexical_support
-                )
-            ]
+            supporting = [i for i in clean if covered.get(i, 0.0) >= self.window_support]
         if not supporting and not contradicting:
             supporting = self._joint_support(claim, aligned, similarity, sources)
         # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
@@ -492,6 +485,17 @@ class EmbeddingGroundingJudge:
                 if len(claim.lemmas & joint) / len(claim.lemmas) >= self.coverage_support:
                     return [first, second]
         return []
+
+
+def _linked(sentences: Sequence[Claim], position: int) -> tuple[Claim, ...]:
+    """The neighbours a pronoun links to the sentence at ``position``: the one before when it
+    opens with "It"/"They"/"This" …, the one after when that one does."""
+    linked: list[Claim] = []
+    if position > 0 and continues(sentences[position]):
+        linked.append(sentences[position - 1])
+    if position + 1 < len(sentences) and continues(sentences[position + 1]):
+        linked.append(sentences[position + 1])
+    return tuple(linked)
 
 
 def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
