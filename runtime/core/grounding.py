@@ -217,9 +217,11 @@ class EmbeddingGroundingJudge:
     window_support = 0.75
     """A paraphrase in other words *and* another structure ("run in the same process" for
     "in-process") loses cosine and lemma overlap alike; up to ``window_margin`` under
-    ``threshold``, a claim that differs in nothing, that no aligned sentence contradicts, and
-    ``window_support`` of whose content words the sentence and its neighbours have — as
-    themselves, synonyms or words on the same stem (``claims.coverage``) — is supported."""
+    ``threshold``, a claim is supported when ``window_support`` of its words (as themselves,
+    lemmas or synonyms, numbers and dates by value: ``claims.coverage``) are in a sentence
+    and the neighbour a pronoun links to it (``_SourceSentence.window``) — provided no aligned
+    sentence contradicts it, neither sentence of the window differs from it, and the window
+    has each of its negations and quantifiers (``claims.unstated_qualifiers``)."""
 
     def __init__(
         self,
