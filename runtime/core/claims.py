@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -749,3 +750,117 @@ def lexical_overlap(claim: Claim, source: Claim) -> float:
 def _with_synonyms(lemmas: frozenset[str]) -> tuple[frozenset[str], ...]:
     """Each lemma with its synonyms (``synonyms.py``), remembered per sentence."""
     return tuple(frozenset({lemma}) | synonyms_of(lemma) for lemma in lemmas)
+
+
+ANAPHORS = frozenset(["it", "its", "they", "their", "this", "these", "those", "he", "she"])
+"""Words that, opening a sentence, refer to what the sentence before is about."""
+
+
+def continues(sentence: Claim) -> bool:
+    """Whether the sentence opens with a pronoun ("It was uploaded on …"): it goes on about
+    the sentence before, which says what "it" is."""
+    return bool(sentence.tokens) and sentence.tokens[0].lower in ANAPHORS
+
+
+def coverage_words(claims: Sequence[Claim]) -> frozenset[str]:
+    """What source sentences say, as ``coverage`` matches it: their content lemmas (a
+    hyphenated word's parts included), their words and identifiers, and their numbers and
+    dates by value."""
+    words: set[str] = set()
+    for claim in claims:
+        words.update(claim.lemmas)
+        words.update(name_key(token.lower) for token in claim.tokens)
+        words.update(f"n:{value:g}" for value in claim.values)
+        words.update(claim.dates)
+    return frozenset(words)
+
+
+def coverage(claim: Claim, words: frozenset[str]) -> float:
+    """Share of the claim's content words a window of source sentences has (``coverage_words``),
+    each word as itself, a lemma or a WordNet synonym, a hyphenated word also by all its
+    parts ("in-process" by "process"), numbers and dates by value ("31 October 2024").
+    Negation cues and quantifiers are left out: ``unstated_qualifiers`` says which of them a
+    window lacks. In [0, 1]; 0 for a claim without content words.
+
+    Unlike ``lexical_overlap`` (lemmas, for alignment) it counts words, not lemmas — a word
+    lemminflect reads two ways ("dated": "date", "dated") counts once — and the window may be
+    two sentences, one of them going on about the other ("It …")."""
+    forms = _content_forms(claim.text)
+    if not forms:
+        return 0.0
+    return sum(1 for word in forms if word.found_in(words)) / len(forms)
+
+
+@lru_cache(maxsize=16_384)
+def _content_forms(text: str) -> tuple[_AnyOf, ...]:
+    """Each content word of the sentence with every form ``coverage`` accepts for it."""
+    claim = read_claim(text)
+    tokens = claim.tokens
+    out: list[_AnyOf] = []
+    for position, token in enumerate(tokens):
+        lower = token.lower
+        if token.number is not None:
+            if _YEAR.match(token.text):
+                out.append(_AnyOf(frozenset({f"year:{token.text}"}), ()))
+            elif not (lower == "one" and f"n:{token.number:g}" not in _stated(claim)):
+                out.append(_AnyOf(frozenset({f"n:{token.number:g}"}), ()))
+            continue
+        if lower in MONTHS and (token.text[0].isupper() or len(lower) > 3) and lower != "may":
+            out.append(_AnyOf(frozenset({f"month:{MONTHS[lower]}"}), ()))
+            continue
+        if (
+            lower in STOPWORDS
+            or lower in NEGATIONS
+            or lower in UNIVERSAL
+            or lower in PARTIAL
+            or (lower in UNITS and position and tokens[position - 1].number is not None)
+            or (lower in WEEKDAYS and token.text[0].isupper())
+        ):
+            continue
+        forms = _related({lower, name_key(lower)} | set(_lemmas(lower)))
+        if "-" in lower or _ALTERNATIVES.fullmatch(lower):
+            parts = [p for p in re.split(r"[-/]", lower) if len(p) > 2 and p not in STOPWORDS]
+            out.append(_AnyOf(forms, tuple(_related(set(_lemmas(part))) for part in parts)))
+        else:
+            out.append(_AnyOf(forms, ()))
+    return tuple(out)
+
+
+def _stated(claim: Claim) -> frozenset[str]:
+    """The claim's numbers as ``coverage_words`` keys them ("one" as a pronoun is none)."""
+    return frozenset(f"n:{value:g}" for value in claim.values)
+
+
+def _lemmas(word: str) -> frozenset[str]:
+    return frozenset({word}) if word in SURFACE_ONLY else lemmas_of(word)
+
+
+def _related(forms: set[str]) -> frozenset[str]:
+    """The forms with their synonyms."""
+    related = set(forms)
+    for form in forms:
+        related.update(synonyms_of(form))
+    return frozenset(related)
+
+
+@dataclass(frozen=True)
+class _AnyOf:
+    """One content word as ``coverage`` matches it: any of its forms, or — a hyphenated word
+    ("in-process") — each of its parts ("process"; "callback-based" needs "callback" too,
+    not only "based")."""
+
+    forms: frozenset[str]
+    parts: tuple[frozenset[str], ...]
+
+    def found_in(self, words: frozenset[str]) -> bool:
+        if self.forms & words:
+            return True
+        return bool(self.parts) and all(part & words for part in self.parts)
+
+
+def unstated_qualifiers(claim: Claim, words: frozenset[str]) -> list[str]:
+    """The claim's negation cues and quantifiers ("not", "only", "some") a window of source
+    sentences (``coverage_words``) does not have: a claim supported on word coverage alone
+    must not add one ("handles only some versions" where the source lists them all)."""
+    cues = [cue.split()[0].lower() for cue, _ in claim.negations]
+    return [word for word in [*cues, *sorted(claim.quantifiers)] if word not in words]

@@ -15,14 +15,23 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from .agreement import strip_citations
 from .answering import NO_ANSWER, claim_sentences
-from .claims import Claim, lexical_overlap, name_key, read_claim
+from .claims import (
+    Claim,
+    continues,
+    coverage,
+    coverage_words,
+    lexical_overlap,
+    name_key,
+    read_claim,
+    unstated_qualifiers,
+)
 from .context import AssembledContext
 from .contradiction import Difference, compare, same_quantity
 from .ports import Embedder
@@ -145,6 +154,12 @@ class _SourceSentence:
     claim: Claim
     passage: Claim
     """The whole source passage read as one claim: what a sentence's neighbours state."""
+    window: frozenset[str] = frozenset()
+    """The words of the sentence and of a neighbour linked to it by a pronoun
+    (``claims.coverage_words``): a claim names what "It was uploaded on …" calls "it"."""
+    neighbours: tuple[Claim, ...] = ()
+    """Those linked neighbours: the sentence before when this one opens with a pronoun, the
+    sentence after when that one does (``claims.continues``)."""
 
 
 class EmbeddingGroundingJudge:
@@ -198,6 +213,15 @@ class EmbeddingGroundingJudge:
     support_margin = 0.05
     """How much worse than the best-aligned sentence another one may align and still count
     as the claim's support when the best one contradicts it."""
+    window_margin = 0.25
+    window_support = 0.75
+    """A paraphrase in other words *and* another structure ("run in the same process" for
+    "in-process") loses cosine and lemma overlap alike; up to ``window_margin`` under
+    ``threshold``, a claim is supported when ``window_support`` of its words (as themselves,
+    lemmas or synonyms, numbers and dates by value: ``claims.coverage``) are in a sentence
+    and the neighbour a pronoun links to it (``_SourceSentence.window``) — provided no aligned
+    sentence contradicts it, neither sentence of the window differs from it, and the window
+    has each of its negations and quantifiers (``claims.unstated_qualifiers``)."""
 
     def __init__(
         self,
@@ -225,13 +249,19 @@ class EmbeddingGroundingJudge:
         sources: list[_SourceSentence] = []
         seen: set[str] = set()
         for citation in context.citations:
-            passage = read_claim(" ".join(claim_sentences(citation.hit.text)))
-            for sentence in claim_sentences(citation.hit.text):
+            sentences = claim_sentences(citation.hit.text)
+            passage = read_claim(" ".join(sentences))
+            read = [read_claim(sentence) for sentence in sentences]
+            for position, sentence in enumerate(sentences):
                 if sentence.lower() not in seen:
                     seen.add(sentence.lower())
+                    linked = _linked(read, position)
                     sources.append(
-                        _SourceSentence(sentence, citation.number, read_claim(sentence), passage)
-                    )
+                        _SourceSentence(
+                            sentence, citation.number, read[position], passage,
+                            coverage_words([read[position], *linked]), linked,
+                        )
+                    )  # fmt: skip
         vectors = (
             np.asarray(self.embedder.embed([s.text for s in sources], kind="passage"))
             if sources
@@ -344,7 +374,23 @@ class EmbeddingGroundingJudge:
         alignment = similarity + 0.3 * overlaps
         order = [int(i) for i in np.argsort(-alignment)[: self.candidates]]
         floor = self.threshold - self.contradiction_margin
-        aligned = [i for i in order if similarity[i] >= floor or overlaps[i] >= 0.6]
+        covered = {
+            i: coverage(claim, sources[i].window)
+            for i in order
+            if similarity[i] >= self.threshold - self.window_margin
+            and not unstated_qualifiers(claim, sources[i].window)
+            and not any(
+                _differences(claim, replace(sources[i], claim=neighbour))
+                for neighbour in sources[i].neighbours
+            )
+        }
+        aligned = [
+            i
+            for i in order
+            if similarity[i] >= floor
+            or overlaps[i] >= 0.6
+            or covered.get(i, 0.0) >= self.window_support
+        ]
         if not aligned:
             return SentenceSupport(text, score, False, sources[best].number)
         found = [(i, _differences(claim, sources[i])) for i in aligned]
@@ -369,6 +415,8 @@ class EmbeddingGroundingJudge:
             )
             and (not contradicting or overlaps[i] >= self.min_overlap)
         ]
+        if not supporting and not contradicting:
+            supporting = [i for i in clean if covered.get(i, 0.0) >= self.window_support]
         if not supporting and not contradicting:
             supporting = self._joint_support(claim, aligned, similarity, sources)
         # A name or identifier no source mentions ("Twisted" where the sources say asyncio)
@@ -439,6 +487,17 @@ class EmbeddingGroundingJudge:
                 if len(claim.lemmas & joint) / len(claim.lemmas) >= self.coverage_support:
                     return [first, second]
         return []
+
+
+def _linked(sentences: Sequence[Claim], position: int) -> tuple[Claim, ...]:
+    """The neighbours a pronoun links to the sentence at ``position``: the one before when it
+    opens with "It"/"They"/"This" …, the one after when that one does."""
+    linked: list[Claim] = []
+    if position > 0 and continues(sentences[position]):
+        linked.append(sentences[position - 1])
+    if position + 1 < len(sentences) and continues(sentences[position + 1]):
+        linked.append(sentences[position + 1])
+    return tuple(linked)
 
 
 def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:

@@ -333,3 +333,58 @@ def test_version_followed_by_or_later_is_a_bound_not_a_version(judge):
     [verdict] = judge.judge_claims(["The tool runs on Python 3.12 under Linux."], context)
 
     assert not any(d.claim.startswith("python") for d in verdict.differences)
+
+
+GUNICORN = (
+    "Gunicorn is a WSGI HTTP server for Unix. It offers pre-fork workers, in-process worker "
+    "hooks, graceful reloads and a small config file."
+)
+LIBFOO = (
+    "libfoo 2.0 added streaming uploads for the Debian 2.0 point release. It was published on "
+    "Tuesday, 4 May 2021. The 2.1 update followed in June 2021."
+)
+
+
+def test_claim_in_other_words_and_structure_is_supported_by_its_word_coverage(judge):
+    context = assemble_context([SearchHit("g", "d", 0, GUNICORN, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["Gunicorn's worker hooks run in the same process."], context)
+
+    assert verdict.verdict == "supported"
+    assert verdict.score < judge.threshold - judge.lexical_margin  # the cosine alone is too low
+
+
+def test_word_coverage_does_not_support_a_claim_that_adds_a_negation(judge):
+    context = assemble_context([SearchHit("g", "d", 0, GUNICORN, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(
+        ["Gunicorn's worker hooks never run in the same process."], context
+    )
+
+    assert verdict.verdict == "contradicted"
+
+
+def test_claim_gathering_its_words_from_two_sentences_about_other_things_is_unsupported(judge):
+    context = assemble_context([SearchHit("g", "d", 0, GUNICORN, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(
+        ["Gunicorn's worker hooks send metrics to a remote server."], context
+    )
+
+    assert verdict.verdict == "unsupported"
+
+
+def test_claim_naming_what_a_sentence_calls_it_is_supported(judge):
+    context = assemble_context([SearchHit("l", "d", 0, LIBFOO, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["libfoo 2.0 shipped on 4 May 2021."], context)
+
+    assert verdict.verdict == "supported"
+
+
+def test_claim_naming_what_a_sentence_calls_it_with_another_date_is_flagged(judge):
+    context = assemble_context([SearchHit("l", "d", 0, LIBFOO, 1.0, {})], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(["libfoo 2.0 shipped on 4 May 2020."], context)
+
+    assert verdict.verdict != "supported"
