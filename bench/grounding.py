@@ -17,12 +17,14 @@ the judge was tuned on, ``held-out`` is only measured — the gap between them i
 dev figure is tuning. ``SHOW_MISSES=1`` lists the dev half's misses (``SHOW_MISSES=all`` both).
 
 ``--claims FILE`` (and ``--answers FILE`` for agreement, whose ``source`` names groups of the
-claims file) reports on another set in the same format, as one half: ``blind`` for the blind
-sets (``bench/data/*_blind.yaml``, which no rule may be tuned on), ``all`` for any other file.
+claims file) reports on another set in the same format: a blind set
+(``bench/data/*_blind.yaml``) in two halves by document, ``blind-dev`` (its misses may be read,
+``SHOW_MISSES=1``, to find general faults) and ``blind-test`` (only measured: no rule may be
+tuned on it); any other file as one half, ``all``.
 A ``verbatim`` kind (source sentences copied), if the set has one, gets its own row. With
 ``--claims`` and no ``--answers`` the agreement figures are left out (the default answers
-name the default set's groups). Misses of a one-half set are listed only with
-``SHOW_MISSES=all`` — reading a blind set's misses to write rules ends its blindness.
+name the default set's groups). ``SHOW_MISSES=all`` also lists ``blind-test``'s misses —
+reading them to write rules ends its blindness.
 
     .venv/bin/python bench/grounding.py
     .venv/bin/python bench/grounding.py --claims bench/data/grounding_claims_blind.yaml \
@@ -79,8 +81,19 @@ def split_for(path: Path, default: Path) -> Split:
     (its file name says so), ``all`` otherwise."""
     if path.resolve() == default.resolve():
         return Split(HALVES, half_of)
-    name = "blind" if "blind" in path.stem else "all"
-    return Split((name,), lambda _key: name)
+    if "blind" in path.stem:
+        return Split(BLIND_HALVES, blind_half_of)
+    return Split(("all",), lambda _key: "all")
+
+
+BLIND_HALVES = ("blind-dev", "blind-test")
+
+
+def blind_half_of(key: str) -> str:
+    """A blind set's halves, by document as ``half_of``: ``blind-dev`` may be read to find
+    general faults (``SHOW_MISSES=1`` lists its misses); ``blind-test`` is only measured, so
+    it stays blind until someone reads its misses."""
+    return "blind-dev" if half_of(key) == "dev" else "blind-test"
 
 
 def auroc(positives: list[float], negatives: list[float]) -> float:
@@ -166,7 +179,7 @@ def grounding_figures(
             shares = "  ".join(_flag_share(pooled(kinds, halves)) for _, halves in columns)
             print(f"  {kind:<12} {shares}  {contradicted:>12.1%}  {score:>6}")
         if show:
-            halves = halves_of_set if show == "all" else ("dev",)
+            halves = halves_of_set if show == "all" else ("dev", "blind-dev")
             for kind in FLIPPED:
                 for v in pooled((kind,), halves):
                     if v.verdict == "supported":

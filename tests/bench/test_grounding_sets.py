@@ -96,10 +96,16 @@ def test_the_tuned_set_keeps_its_dev_and_held_out_halves(bench_grounding):
     assert split.half("pybreaker") == bench_grounding.half_of("pybreaker")
 
 
-def test_a_blind_set_is_reported_as_one_half_called_blind(bench_grounding):
+def test_a_blind_set_is_reported_in_a_readable_and_a_measured_half_by_document(
+    bench_grounding,
+):
     split = bench_grounding.split_for(BLIND_CLAIMS, bench_grounding.CLAIMS)
-    assert split.halves == ("blind",)
-    assert {split.half(g["id"]) for g in _groups(BLIND_CLAIMS)} == {"blind"}
+    assert split.halves == ("blind-dev", "blind-test")
+    halves = {g["id"]: split.half(g["id"]) for g in _groups(BLIND_CLAIMS)}
+    assert set(halves.values()) == {"blind-dev", "blind-test"}
+    for group, half in halves.items():
+        expected = "blind-dev" if bench_grounding.half_of(group) == "dev" else "blind-test"
+        assert half == expected, group
 
 
 def test_any_other_set_is_reported_as_one_half_called_all(bench_grounding, tmp_path):
