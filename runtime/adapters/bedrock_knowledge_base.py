@@ -115,6 +115,7 @@ class KnowledgeBaseRetriever(RetrieveOnlySearch):
     """
 
     kind = "knowledgebase"
+    query_text_limit = QUERY_TEXT_LIMIT
 
     def __init__(
         self, client: Any, knowledge_base_of: Callable[[str], tuple[str, str | None]]
@@ -124,17 +125,10 @@ class KnowledgeBaseRetriever(RetrieveOnlySearch):
 
     # -- reads ------------------------------------------------------------------------------
 
-    def search(
-        self,
-        workspace_id: str,
-        query_text: str,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
+    def _passages(
+        self, workspace_id: str, query_text: str, k: int, filters: Mapping[str, Any] | None
     ) -> list[SearchHit]:
         """The knowledge base's top-k passages for ``query_text``, best first."""
-        query_text = query_text.strip()[:QUERY_TEXT_LIMIT]
-        if not query_text or k <= 0:
-            return []
         knowledge_base_id, search_type = self.knowledge_base_of(workspace_id)
         vector_search: dict[str, Any] = {}
         if search_type is not None:

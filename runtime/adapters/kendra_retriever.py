@@ -60,6 +60,8 @@ class KendraRetriever(RetrieveOnlySearch):
     >>> kendra.search("ws", "how do refunds work?", k=8)
     """
 
+    query_text_limit = QUERY_TEXT_LIMIT
+
     def __init__(
         self, client: Any, index_id: str, *, workspace_attribute: str = "workspace_id"
     ) -> None:
@@ -69,17 +71,10 @@ class KendraRetriever(RetrieveOnlySearch):
 
     # -- reads ------------------------------------------------------------------------------
 
-    def search(
-        self,
-        workspace_id: str,
-        query_text: str,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
+    def _passages(
+        self, workspace_id: str, query_text: str, k: int, filters: Mapping[str, Any] | None
     ) -> list[SearchHit]:
         """Kendra's top-k passages of the workspace for ``query_text`` (k capped at 100)."""
-        query_text = query_text.strip()[:QUERY_TEXT_LIMIT]
-        if not query_text or k <= 0:
-            return []
         response = self.client.retrieve(
             IndexId=self.index_id,
             QueryText=query_text,

@@ -3,14 +3,15 @@
 Such a store ranks passages from *query text* with its own models and holds no chorus
 embeddings, so its ``search`` is the Retriever's text leg and the vector leg is empty: the
 capability flags say so, and the core never embeds the query for it. The delegations live here
-once, so the stores agree on them; each store writes ``search`` and its read-only errors.
+once, so the stores agree on them, with the rule for the question (cut to what the service
+takes; a blank one asks nothing); each store writes its retrieval and its read-only errors.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ..core.models import SearchHit
 
@@ -23,7 +24,9 @@ class RetrieveOnlySearch(ABC):
     supports_keyword_search = True
     supports_vector_search = False
 
-    @abstractmethod
+    query_text_limit: ClassVar[int]
+    """The longest query text the service takes: a longer question is cut, not refused."""
+
     def search(
         self,
         workspace_id: str,
@@ -31,7 +34,18 @@ class RetrieveOnlySearch(ABC):
         k: int,
         filters: Mapping[str, Any] | None = None,
     ) -> list[SearchHit]:
-        """The store's top-k passages of the workspace for ``query_text``, best first."""
+        """The store's top-k passages of the workspace for ``query_text``, best first; none
+        for a blank question or ``k <= 0`` (the service is not asked)."""
+        query_text = query_text.strip()[: self.query_text_limit]
+        if not query_text or k <= 0:
+            return []
+        return self._passages(workspace_id, query_text, k, filters)
+
+    @abstractmethod
+    def _passages(
+        self, workspace_id: str, query_text: str, k: int, filters: Mapping[str, Any] | None
+    ) -> list[SearchHit]:
+        """The service's top-k passages for a cut, non-blank ``query_text`` (``k >= 1``)."""
 
     def keyword_search(
         self,
