@@ -79,8 +79,10 @@ def embedded_texts(docs: Sequence[tuple[str, str]], workspace: Any) -> list[str]
     ]
 
 
-def raw_encode_rate(embedder: Any, texts: Sequence[str]) -> float:
-    """Chunks/s of one ``embedder.embed`` over ``texts``: the baseline an ingest rate is held to."""
+def raw_encode_rate(embedder: Any, docs: Sequence[tuple[str, str]], workspace: Any) -> float:
+    """Chunks/s of one ``embedder.embed`` over the texts the ingestor embeds for ``docs``: the
+    baseline an ingest rate is held to."""
+    texts = embedded_texts(docs, workspace)
     started = time.perf_counter()
-    embedder.embed(list(texts))
+    embedder.embed(texts)
     return len(texts) / (time.perf_counter() - started)

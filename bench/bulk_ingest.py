@@ -17,21 +17,15 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _corpus import (
-    documents,
-    embedded_texts,
-    ingest_arguments,
-    raw_encode_rate,
-    warm_local_services,
-)
+import _corpus
 from chorus.runtime.local.bulk import ingest_folder
 
 
 def main() -> None:
-    args = ingest_arguments(__doc__.splitlines()[0])
-    docs = documents(args.documents)
+    args = _corpus.ingest_arguments(__doc__.splitlines()[0])
+    docs = _corpus.documents(args.documents)
     print(f"cores: {len(os.sched_getaffinity(0))}, documents: {len(docs)}")
-    with warm_local_services() as (home, services):
+    with _corpus.warm_local_services() as (home, services):
         folder = home / "corpus"
         for name, text in docs:
             path = folder / name
@@ -40,7 +34,7 @@ def main() -> None:
         ratios, ingest_rates, raw_rates, doc_rates, rerun_rates = [], [], [], [], []
         for repeat in range(args.repeats):
             workspace = services.create_workspace(f"bench-bulk-{repeat}")
-            raw_rates.append(raw_encode_rate(services.embedder, embedded_texts(docs, workspace)))
+            raw_rates.append(_corpus.raw_encode_rate(services.embedder, docs, workspace))
 
             started = time.perf_counter()
             report = ingest_folder(services.ingestor, workspace, folder)

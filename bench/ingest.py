@@ -15,24 +15,18 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _corpus import (
-    documents,
-    embedded_texts,
-    ingest_arguments,
-    raw_encode_rate,
-    warm_local_services,
-)
+import _corpus
 from chorus.runtime.core.ingestion import DocumentInput
 
 
 def main() -> None:
-    args = ingest_arguments(__doc__.splitlines()[0])
-    docs = documents(args.documents)
-    with warm_local_services() as (_home, services):
+    args = _corpus.ingest_arguments(__doc__.splitlines()[0])
+    docs = _corpus.documents(args.documents)
+    with _corpus.warm_local_services() as (_home, services):
         ingest_rates, raw_rates, chunk_counts = [], [], []
         for repeat in range(args.repeats):
             workspace = services.create_workspace(f"bench-{repeat}")
-            raw_rates.append(raw_encode_rate(services.embedder, embedded_texts(docs, workspace)))
+            raw_rates.append(_corpus.raw_encode_rate(services.embedder, docs, workspace))
 
             started = time.perf_counter()
             summary = services.ingestor.ingest_many(
