@@ -11,50 +11,30 @@ ratio to ``embedder.embed`` on the very texts the ingestor embedded.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _corpus import documents
-from chorus.runtime.core.chunking import split_text
+import _corpus
 from chorus.runtime.local.bulk import ingest_folder
-from chorus.runtime.local.services import open_services
-from chorus.runtime.local.settings import LocalSettings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    docs = documents(args.documents)
+    args = _corpus.ingest_arguments(__doc__.splitlines()[0])
+    docs = _corpus.documents(args.documents)
     print(f"cores: {len(os.sched_getaffinity(0))}, documents: {len(docs)}")
-    with tempfile.TemporaryDirectory(prefix="chorus-bench-", dir="/tmp") as home:
-        folder = Path(home) / "corpus"
+    with _corpus.warm_local_services() as (home, services):
+        folder = home / "corpus"
         for name, text in docs:
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        services = open_services(LocalSettings(home=Path(home)))
-        services.embedder.embed(["warm up"] * 8)
         ratios, ingest_rates, raw_rates, doc_rates, rerun_rates = [], [], [], [], []
         for repeat in range(args.repeats):
             workspace = services.create_workspace(f"bench-bulk-{repeat}")
-            texts = [
-                d.embed_text
-                for name, text in docs
-                for d in split_text(
-                    text, workspace.id, name, workspace.chunking, markdown=name.endswith(".md")
-                )
-            ]
-            started = time.perf_counter()
-            services.embedder.embed(texts)
-            raw_rates.append(len(texts) / (time.perf_counter() - started))
+            raw_rates.append(_corpus.raw_encode_rate(services.embedder, docs, workspace))
 
             started = time.perf_counter()
             report = ingest_folder(services.ingestor, workspace, folder)
@@ -75,7 +55,6 @@ def main() -> None:
                 "documents/s"
             )
             services.delete_workspace(workspace.id)
-        services.close()
     print(
         f"median: bulk ingest {statistics.median(ingest_rates):.1f} chunks/s "
         f"({statistics.median(doc_rates):.1f} documents/s), raw encode "

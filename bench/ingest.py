@@ -9,46 +9,24 @@ in the same run (target: ratio >= 0.8).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _corpus import documents
-from chorus.runtime.core.chunking import split_text
+import _corpus
 from chorus.runtime.core.ingestion import DocumentInput
-from chorus.runtime.local.services import open_services
-from chorus.runtime.local.settings import LocalSettings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    docs = documents(args.documents)
-    with tempfile.TemporaryDirectory(prefix="chorus-bench-", dir="/tmp") as home:
-        services = open_services(LocalSettings(home=Path(home)))
-        services.embedder.embed(["warm up"] * 8)
+    args = _corpus.ingest_arguments(__doc__.splitlines()[0])
+    docs = _corpus.documents(args.documents)
+    with _corpus.warm_local_services() as (_home, services):
         ingest_rates, raw_rates, chunk_counts = [], [], []
         for repeat in range(args.repeats):
             workspace = services.create_workspace(f"bench-{repeat}")
-            # The very texts the ingestor embeds: Markdown cut at its headings, the heading
-            # path kept out of the embedding (title_mode "keyword").
-            texts = [
-                d.embed_text
-                for name, text in docs
-                for d in split_text(
-                    text, workspace.id, name, workspace.chunking, markdown=name.endswith(".md")
-                )
-            ]
-            started = time.perf_counter()
-            services.embedder.embed(texts)
-            raw_rates.append(len(texts) / (time.perf_counter() - started))
+            raw_rates.append(_corpus.raw_encode_rate(services.embedder, docs, workspace))
 
             started = time.perf_counter()
             summary = services.ingestor.ingest_many(
@@ -63,7 +41,6 @@ def main() -> None:
                 f"{summary.chunks / seconds:.1f} chunks/s; raw encode {raw_rates[-1]:.1f} chunks/s"
             )
             services.delete_workspace(workspace.id)
-        services.close()
     ingest = statistics.median(ingest_rates)
     raw = statistics.median(raw_rates)
     print(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from .buckets import block_public_access
 from .iam import policy_json, tls_only_statement
 
 HTTP_ACCESS_LOG_FORMAT = (
@@ -86,15 +87,7 @@ def cdn_log_bucket(
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerPreferred"),
         opts=child,
     )
-    public_block = aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-block",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
+    public_block = block_public_access(name, bucket, child)
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-sse",
         bucket=bucket.id,

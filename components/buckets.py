@@ -66,15 +66,7 @@ def private_bucket(
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=child,
     )
-    public_block = aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-block",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
+    public_block = block_public_access(name, bucket, child)
     if encryption == "aws:kms":
         sse_rule = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
             apply_server_side_encryption_by_default=_SseByDefault(
@@ -102,6 +94,22 @@ def private_bucket(
     if tls_only_policy:
         attach_bucket_policy(private)
     return private
+
+
+def block_public_access(
+    name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketPublicAccessBlock:
+    """``<name>-public-block``: the bucket refuses public ACLs and public policies (no public
+    buckets); a bucket policy should depend on it."""
+    return aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-block",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
 
 
 def attach_bucket_policy(

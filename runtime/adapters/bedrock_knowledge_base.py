@@ -38,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.errors import BadRequest, ProviderError, ReadOnlyStore, Throttled
 from ..core.models import Chunk, SearchHit
+from .retrieve_only import RetrieveOnlySearch
 
 KNOWLEDGE_BASE_ID = re.compile(r"^[0-9A-Z]{10}$")
 """A knowledge base id as the Bedrock console shows it: 10 upper-case letters and digits."""
@@ -95,7 +96,7 @@ def valid_knowledge_base_id(value: str) -> str:
     return value
 
 
-class KnowledgeBaseRetriever:
+class KnowledgeBaseRetriever(RetrieveOnlySearch):
     """Retrieve-only ``VectorStore`` over the Bedrock knowledge bases workspaces point at.
 
     Parameters
@@ -114,8 +115,7 @@ class KnowledgeBaseRetriever:
     """
 
     kind = "knowledgebase"
-    supports_keyword_search = True
-    supports_vector_search = False
+    query_text_limit = QUERY_TEXT_LIMIT
 
     def __init__(
         self, client: Any, knowledge_base_of: Callable[[str], tuple[str, str | None]]
@@ -125,17 +125,10 @@ class KnowledgeBaseRetriever:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def search(
-        self,
-        workspace_id: str,
-        query_text: str,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
+    def _passages(
+        self, workspace_id: str, query_text: str, k: int, filters: Mapping[str, Any] | None
     ) -> list[SearchHit]:
         """The knowledge base's top-k passages for ``query_text``, best first."""
-        query_text = query_text.strip()[:QUERY_TEXT_LIMIT]
-        if not query_text or k <= 0:
-            return []
         knowledge_base_id, search_type = self.knowledge_base_of(workspace_id)
         vector_search: dict[str, Any] = {}
         if search_type is not None:
@@ -166,30 +159,6 @@ class KnowledgeBaseRetriever:
             if not token or len(hits) >= k:
                 break
         return hits[:k]
-
-    def keyword_search(
-        self,
-        workspace_id: str,
-        query: str,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
-    ) -> list[SearchHit]:
-        """The Retriever's text leg: the same as ``search``."""
-        return self.search(workspace_id, query, k, filters)
-
-    def vector_search(
-        self,
-        workspace_id: str,
-        embedding: Any,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
-    ) -> list[SearchHit]:
-        """Always ``[]``: the knowledge base holds no chorus embeddings."""
-        return []
-
-    def chunk_embeddings(self, workspace_id: str, chunk_ids: Sequence[str]) -> dict[str, Any]:
-        """Always ``{}``: MMR keeps the knowledge base's order."""
-        return {}
 
     def count_chunks(self, workspace_id: str, document_id: str | None = None) -> int:
         raise ReadOnlyStore(

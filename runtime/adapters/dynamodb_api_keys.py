@@ -13,7 +13,7 @@ refused request writes nothing; no request is counted twice or lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..core.api_keys import (
     UsagePlan,
     admit,
 )
+from .dynamodb_workspace_items import DynamoDBWorkspaceItems
 
 KEY_PREFIX = "apikey#"
 MAX_ATTEMPTS = 8
@@ -36,28 +37,13 @@ def _number(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-class DynamoDBApiKeys:
-    """API keys in the workspace table.
-
-    Parameters
-    ----------
-    resource:
-        A boto3 DynamoDB service resource.
-    table_name:
-        The workspace table (``TableNames.workspace``).
-    """
-
-    def __init__(self, resource: Any, table_name: str) -> None:
-        self._table = resource.Table(table_name)
-        self._errors = resource.meta.client.exceptions
-
-    def _key(self, workspace_id: str, key_id: str) -> dict[str, str]:
-        return {"workspace_id": workspace_id, "object_type": f"{KEY_PREFIX}{key_id}"}
+class DynamoDBApiKeys(DynamoDBWorkspaceItems):
+    """API keys in the workspace table (``DynamoDBWorkspaceItems``: resource, table name)."""
 
     def add_key(self, key: ApiKey) -> None:
         usage = key.usage or Usage(tokens=float(key.plan.burst), refilled_at=key.created_at)
         item: dict[str, Any] = {
-            **self._key(key.workspace_id, key.key_id),
+            **self._key(key.workspace_id, KEY_PREFIX + key.key_id),
             "key_id": key.key_id,
             "key_name": key.name.replace("\x00", ""),
             "created_by": key.created_by,
@@ -73,23 +59,17 @@ class DynamoDBApiKeys:
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(object_type)")
 
     def get_key(self, workspace_id: str, key_id: str) -> ApiKey | None:
-        found = self._table.get_item(Key=self._key(workspace_id, key_id), ConsistentRead=True)
-        item = found.get("Item")
+        item = self._get(workspace_id, KEY_PREFIX + key_id)
         return _api_key(item) if item else None
 
     def list_keys(self, workspace_id: str) -> list[ApiKey]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "workspace_id = :w AND begins_with(object_type, :p)",
-            "ExpressionAttributeValues": {":w": workspace_id, ":p": KEY_PREFIX},
-            "ConsistentRead": True,
-        }
-        keys = [_api_key(i) for i in self._query(kwargs)]
+        keys = [_api_key(i) for i in self._under(workspace_id, KEY_PREFIX)]
         return sorted(keys, key=lambda k: (k.created_at, k.key_id))
 
     def revoke_key(self, workspace_id: str, key_id: str, at: float) -> ApiKey | None:
         try:
             item = self._table.update_item(
-                Key=self._key(workspace_id, key_id),
+                Key=self._key(workspace_id, KEY_PREFIX + key_id),
                 UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :at)",
                 ConditionExpression="attribute_exists(object_type)",
                 ExpressionAttributeValues={":at": _number(at)},
@@ -111,7 +91,7 @@ class DynamoDBApiKeys:
             attributes = _usage_attributes(usage)
             try:
                 self._table.update_item(
-                    Key=self._key(workspace_id, key_id),
+                    Key=self._key(workspace_id, KEY_PREFIX + key_id),
                     UpdateExpression="SET " + ", ".join(f"{a} = :{a}" for a in attributes),
                     ConditionExpression=(
                         "usage_version = :read AND attribute_not_exists(revoked_at)"
@@ -129,14 +109,6 @@ class DynamoDBApiKeys:
             code="rate_limited",
             retry_after=1,
         )
-
-    def _query(self, kwargs: dict[str, Any]) -> Iterator[Mapping[str, Any]]:
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _usage_attributes(usage: Usage) -> dict[str, Any]:

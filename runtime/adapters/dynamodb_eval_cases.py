@@ -9,11 +9,12 @@ them; deleting the workspace deletes every item of its partition, the set includ
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..core.eval_cases import CaseStatus, EvalCase
 from .dynamodb_metadata import now_iso
+from .dynamodb_workspace_items import DynamoDBWorkspaceItems
 
 CASE_PREFIX = "evalcase#"
 SCHEDULE_ITEM = "evalschedule"
@@ -27,22 +28,8 @@ def _clean(value: str | None) -> str | None:
     return value.replace("\x00", "") if value is not None else None
 
 
-class DynamoDBEvalCases:
-    """Eval cases in the workspace table.
-
-    Parameters
-    ----------
-    resource:
-        A boto3 DynamoDB service resource.
-    table_name:
-        The workspace table (``TableNames.workspace``).
-    """
-
-    def __init__(self, resource: Any, table_name: str) -> None:
-        self._table = resource.Table(table_name)
-
-    def _key(self, workspace_id: str, case_id: str) -> dict[str, str]:
-        return {"workspace_id": workspace_id, "object_type": f"{CASE_PREFIX}{case_id}"}
+class DynamoDBEvalCases(DynamoDBWorkspaceItems):
+    """Eval cases in the workspace table (``DynamoDBWorkspaceItems``: resource, table name)."""
 
     def put_case(self, workspace_id: str, case: EvalCase) -> EvalCase:
         """Create the case or replace the one with its id (its ``recorded_at`` stays)."""
@@ -63,7 +50,7 @@ class DynamoDBEvalCases:
         sets = [f"#{k} = :{k}" for k in fields]
         sets.append("recorded_at = if_not_exists(recorded_at, :now)")
         item = self._table.update_item(
-            Key=self._key(workspace_id, case.id),
+            Key=self._key(workspace_id, CASE_PREFIX + case.id),
             UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
@@ -72,33 +59,32 @@ class DynamoDBEvalCases:
         return _case(item)
 
     def get_case(self, workspace_id: str, case_id: str) -> EvalCase | None:
-        item = self._table.get_item(Key=self._key(workspace_id, case_id), ConsistentRead=True)
-        found = item.get("Item")
-        return _case(found) if found else None
+        item = self._get(workspace_id, CASE_PREFIX + case_id)
+        return _case(item) if item else None
 
     def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
         """Oldest first (by ``recorded_at``, then id); the status is a filter on one partition."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "workspace_id = :w AND begins_with(object_type, :p)",
-            "ConsistentRead": True,
-        }
-        values: dict[str, Any] = {":w": workspace_id, ":p": CASE_PREFIX}
-        if status is not None:
-            kwargs["FilterExpression"] = "case_status = :s"
-            values[":s"] = status
+        if status is None:
+            found = self._under(workspace_id, CASE_PREFIX)
+        else:
+            found = self._under(
+                workspace_id, CASE_PREFIX, where="case_status = :s", values={":s": status}
+            )
         items = sorted(
-            self._query(values, **kwargs),
+            found,
             key=lambda i: (str(i.get("recorded_at", "")), str(i["case_id"])),
         )
         return [_case(i) for i in items]
 
     def delete_case(self, workspace_id: str, case_id: str) -> bool:
-        old = self._table.delete_item(Key=self._key(workspace_id, case_id), ReturnValues="ALL_OLD")
+        old = self._table.delete_item(
+            Key=self._key(workspace_id, CASE_PREFIX + case_id), ReturnValues="ALL_OLD"
+        )
         return "Attributes" in old
 
     def set_scheduled(self, workspace_id: str, enabled: bool) -> None:
         """Opt the workspace into (or out of) scheduled evaluation (``scheduledEvaluation``)."""
-        key = {"workspace_id": workspace_id, "object_type": SCHEDULE_ITEM}
+        key = self._key(workspace_id, SCHEDULE_ITEM)
         if enabled:
             self._table.put_item(Item={**key, "created_at": now_iso(), "scheduled": True})
         else:
@@ -106,20 +92,12 @@ class DynamoDBEvalCases:
 
     def scheduled_workspaces(self) -> list[str]:
         """Ids of the workspaces opted into scheduled evaluation, oldest opt-in first."""
-        kwargs: dict[str, Any] = {
+        query: dict[str, Any] = {
             "IndexName": "by_object_type",
             "KeyConditionExpression": "object_type = :t",
+            "ExpressionAttributeValues": {":t": SCHEDULE_ITEM},
         }
-        return [str(i["workspace_id"]) for i in self._query({":t": SCHEDULE_ITEM}, **kwargs)]
-
-    def _query(self, values: dict[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["ExpressionAttributeValues"] = values
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [str(i["workspace_id"]) for i in self._query(query)]
 
 
 def _case(item: Mapping[str, Any]) -> EvalCase:

@@ -172,18 +172,15 @@ class DynamoDBMetadataStore:
             **_tuned_settings(chunking, retrieval),
         }
         names = {f"#{key}": key for key in tuned}
-        try:
-            self._workspaces.update_item(
-                Key={"workspace_id": workspace_id, "object_type": WORKSPACE_SETTINGS},
-                UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in tuned),
-                ConditionExpression="attribute_exists(workspace_id)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":{key}": value for key, value in tuned.items()},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise NotFound(f"workspace {workspace_id!r} does not exist") from None
-            raise
+        if not _written(
+            self._workspaces.update_item,
+            Key={"workspace_id": workspace_id, "object_type": WORKSPACE_SETTINGS},
+            UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in tuned),
+            ConditionExpression="attribute_exists(workspace_id)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":{key}": value for key, value in tuned.items()},
+        ):
+            raise NotFound(f"workspace {workspace_id!r} does not exist")
         stored = self.get_workspace(workspace_id)
         if stored is None:
             raise NotFound(f"workspace {workspace_id!r} does not exist")
@@ -348,19 +345,14 @@ class DynamoDBMetadataStore:
             values[":e"] = document.error
         else:
             removes.append("#e")
-        try:
-            self._documents.update_item(
-                Key={"workspace_id": document.workspace_id, "document_id": document.id},
-                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-                ConditionExpression="attribute_not_exists(#v) OR #v <= :v",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return _written(
+            self._documents.update_item,
+            Key={"workspace_id": document.workspace_id, "document_id": document.id},
+            UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+            ConditionExpression="attribute_not_exists(#v) OR #v <= :v",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def lock_document_commit(
         self,
@@ -375,33 +367,30 @@ class DynamoDBMetadataStore:
         """Take the document's commit lease for this version and bytes: ``locked``,
         ``superseded`` (newer version or bytes recorded) or ``busy`` (another commit holds an
         unexpired lease)."""
-        try:
-            self._documents.update_item(
-                Key={"workspace_id": workspace_id, "document_id": document_id},
-                UpdateExpression="SET commit_version = :v, commit_until = :until",
-                ConditionExpression=(
-                    "#v = :v AND content_hash = :h"
-                    " AND (attribute_not_exists(commit_version) OR commit_version = :v"
-                    " OR commit_until < :now)"
-                ),
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={
-                    ":v": version,
-                    ":h": content_hash,
-                    ":until": Decimal(str(now + lease_s)),
-                    ":now": Decimal(str(now)),
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            found = self.get_document(workspace_id, document_id)
-            current = found is not None and (found.version, found.content_hash) == (
-                version,
-                content_hash,
-            )
-            return "busy" if current else "superseded"
-        return "locked"
+        if _written(
+            self._documents.update_item,
+            Key={"workspace_id": workspace_id, "document_id": document_id},
+            UpdateExpression="SET commit_version = :v, commit_until = :until",
+            ConditionExpression=(
+                "#v = :v AND content_hash = :h"
+                " AND (attribute_not_exists(commit_version) OR commit_version = :v"
+                " OR commit_until < :now)"
+            ),
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={
+                ":v": version,
+                ":h": content_hash,
+                ":until": Decimal(str(now + lease_s)),
+                ":now": Decimal(str(now)),
+            },
+        ):
+            return "locked"
+        found = self.get_document(workspace_id, document_id)
+        current = found is not None and (found.version, found.content_hash) == (
+            version,
+            content_hash,
+        )
+        return "busy" if current else "superseded"
 
     def finish_document_commit(
         self,
@@ -417,16 +406,13 @@ class DynamoDBMetadataStore:
         """Release the lease this commit holds; record ``status`` only while this version and
         bytes are the newest recorded (True), else leave the newer record alone (False)."""
         key = {"workspace_id": workspace_id, "document_id": document_id}
-        try:
-            self._documents.update_item(
-                Key=key,
-                UpdateExpression="SET chunk_count = :n REMOVE commit_version, commit_until",
-                ConditionExpression="commit_version = :v",
-                ExpressionAttributeValues={":v": version, ":n": chunk_count},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        _written(
+            self._documents.update_item,
+            Key=key,
+            UpdateExpression="SET chunk_count = :n REMOVE commit_version, commit_until",
+            ConditionExpression="commit_version = :v",
+            ExpressionAttributeValues={":v": version, ":n": chunk_count},
+        )
         now = now_iso()
         names = {"#s": "status", "#v": "version", "#e": "error"}
         values: dict[str, Any] = {
@@ -444,19 +430,14 @@ class DynamoDBMetadataStore:
             values[":e"] = error
         else:
             removes.append("#e")
-        try:
-            self._documents.update_item(
-                Key=key,
-                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-                ConditionExpression="#v = :v AND content_hash = :h",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return _written(
+            self._documents.update_item,
+            Key=key,
+            UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+            ConditionExpression="#v = :v AND content_hash = :h",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def set_document_status(
         self,
@@ -491,17 +472,14 @@ class DynamoDBMetadataStore:
             removes.append("#e")
             names["#e"] = "error"
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
-            self._documents.update_item(
-                Key={"workspace_id": workspace_id, "document_id": document_id},
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(document_id)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        _written(
+            self._documents.update_item,
+            Key={"workspace_id": workspace_id, "document_id": document_id},
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(document_id)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def set_document_progress(
         self, workspace_id: str, document_id: str, embedded: int, total: int
@@ -512,26 +490,23 @@ class DynamoDBMetadataStore:
         → no-op.
         """
         now = now_iso()
-        try:
-            self._documents.update_item(
-                Key={"workspace_id": workspace_id, "document_id": document_id},
-                UpdateExpression=(
-                    "SET chunks_embedded = :e, chunk_count = :n, updated_at = :u,"
-                    " compound_sort_key = :c"
-                ),
-                ConditionExpression="attribute_exists(document_id) AND #s = :s",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":e": embedded,
-                    ":n": total,
-                    ":u": now,
-                    ":c": _compound(DocumentStatus.PROCESSING, now, document_id),
-                    ":s": DocumentStatus.PROCESSING.value,
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        _written(
+            self._documents.update_item,
+            Key={"workspace_id": workspace_id, "document_id": document_id},
+            UpdateExpression=(
+                "SET chunks_embedded = :e, chunk_count = :n, updated_at = :u,"
+                " compound_sort_key = :c"
+            ),
+            ConditionExpression="attribute_exists(document_id) AND #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":e": embedded,
+                ":n": total,
+                ":u": now,
+                ":c": _compound(DocumentStatus.PROCESSING, now, document_id),
+                ":s": DocumentStatus.PROCESSING.value,
+            },
+        )
 
     def delete_document(self, workspace_id: str, document_id: str) -> None:
         self._documents.delete_item(Key={"workspace_id": workspace_id, "document_id": document_id})
@@ -556,13 +531,11 @@ class DynamoDBMetadataStore:
             "updated_at": now,
             **self._ttl(),
         }
-        try:
-            self._sessions.put_item(
-                Item=item, ConditionExpression="attribute_not_exists(session_id)"
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        _written(
+            self._sessions.put_item,
+            Item=item,
+            ConditionExpression="attribute_not_exists(session_id)",
+        )
         stored = self.get_session(session.id)
         assert stored is not None
         return stored
@@ -875,3 +848,15 @@ def create_tables(client: Any, tables: TableNames) -> None:
         [("connection_id", "HASH")],
         [index("by_user_id", "user_id", None, "KEYS_ONLY")],
     )
+
+
+def _written(write: Any, **request: Any) -> bool:
+    """``write(**request)`` (a conditional put or update): True when written, False when its
+    condition failed and nothing was written; any other failure raises."""
+    try:
+        write(**request)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True

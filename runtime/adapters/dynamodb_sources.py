@@ -17,12 +17,13 @@ deleting the workspace (every item of its partition) deletes them too. The ``res
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ..core.source_sync import PageState, Source
 from ..core.sources import Validators
+from .dynamodb_workspace_items import DynamoDBWorkspaceItems
 
 SOURCE_PREFIX = "source#"
 PAGE_PREFIX = "sourcepage#"
@@ -39,26 +40,15 @@ def _plain(item: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-class DynamoDBSourceLedger:
-    """Sources and page validators in the workspace table.
-
-    Parameters
-    ----------
-    resource:
-        A boto3 DynamoDB service resource.
-    table_name:
-        The workspace table (``TableNames.workspace``).
-    """
-
-    def __init__(self, resource: Any, table_name: str) -> None:
-        self._table = resource.Table(table_name)
+class DynamoDBSourceLedger(DynamoDBWorkspaceItems):
+    """Sources and page validators in the workspace table (``DynamoDBWorkspaceItems``:
+    resource, table name)."""
 
     # -- sources ----------------------------------------------------------------------------
 
     def put_source(self, source: Source) -> None:
         item: dict[str, Any] = {
-            "workspace_id": source.workspace_id,
-            "object_type": f"{SOURCE_PREFIX}{_digest(source.url)}",
+            **self._key(source.workspace_id, SOURCE_PREFIX + _digest(source.url)),
             "url": source.url,
             "kind": source.kind,
             "max_depth": source.max_depth,
@@ -75,19 +65,18 @@ class DynamoDBSourceLedger:
         self._table.put_item(Item=item)
 
     def get_source(self, workspace_id: str, url: str) -> Source | None:
-        key = {"workspace_id": workspace_id, "object_type": f"{SOURCE_PREFIX}{_digest(url)}"}
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        item = self._get(workspace_id, SOURCE_PREFIX + _digest(url))
         return _source(item) if item else None
 
     def list_sources(self, workspace_id: str) -> list[Source]:
         """The workspace's sources, by url."""
-        items = self._query(workspace_id, SOURCE_PREFIX)
+        items = self._under(workspace_id, SOURCE_PREFIX)
         return sorted((_source(i) for i in items), key=lambda s: s.url)
 
     # -- pages ------------------------------------------------------------------------------
 
     def pages(self, workspace_id: str, source_url: str) -> list[PageState]:
-        items = self._query(workspace_id, f"{PAGE_PREFIX}{_digest(source_url)}#")
+        items = self._under(workspace_id, f"{PAGE_PREFIX}{_digest(source_url)}#")
         pages = [
             PageState(
                 str(i["url"]),
@@ -105,8 +94,7 @@ class DynamoDBSourceLedger:
         with self._table.batch_writer(overwrite_by_pkeys=["workspace_id", "object_type"]) as batch:
             for page in pages:
                 item: dict[str, Any] = {
-                    "workspace_id": workspace_id,
-                    "object_type": f"{PAGE_PREFIX}{source}#{_digest(page.url)}",
+                    **self._key(workspace_id, f"{PAGE_PREFIX}{source}#{_digest(page.url)}"),
                     "source_url": source_url,
                     "url": page.url,
                     "document_id": page.document_id,
@@ -120,20 +108,7 @@ class DynamoDBSourceLedger:
 
     def page_count(self, workspace_id: str, source_url: str) -> int:
         """How many pages of the source are recorded (the site's indexed or unchanged pages)."""
-        return sum(1 for _ in self._query(workspace_id, f"{PAGE_PREFIX}{_digest(source_url)}#"))
-
-    def _query(self, workspace_id: str, prefix: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "workspace_id = :w AND begins_with(object_type, :p)",
-            "ExpressionAttributeValues": {":w": workspace_id, ":p": prefix},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sum(1 for _ in self._under(workspace_id, f"{PAGE_PREFIX}{_digest(source_url)}#"))
 
 
 def _source(item: Mapping[str, Any]) -> Source:

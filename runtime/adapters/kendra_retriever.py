@@ -29,10 +29,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from ..core.errors import BadRequest, ReadOnlyStore
 from ..core.models import Chunk, SearchHit
+from .retrieve_only import RetrieveOnlySearch
 
 PAGE_SIZE_LIMIT = 100
 """Retrieve returns at most 100 passages."""
@@ -41,7 +40,7 @@ QUERY_TEXT_LIMIT = 1000
 """Kendra rejects query text over 1,000 characters; longer questions are cut, not refused."""
 
 
-class KendraRetriever:
+class KendraRetriever(RetrieveOnlySearch):
     """Retrieve-only VectorStore over a Kendra index shared by workspaces.
 
     Parameters
@@ -61,8 +60,7 @@ class KendraRetriever:
     >>> kendra.search("ws", "how do refunds work?", k=8)
     """
 
-    supports_keyword_search = True
-    supports_vector_search = False
+    query_text_limit = QUERY_TEXT_LIMIT
 
     def __init__(
         self, client: Any, index_id: str, *, workspace_attribute: str = "workspace_id"
@@ -73,17 +71,10 @@ class KendraRetriever:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def search(
-        self,
-        workspace_id: str,
-        query_text: str,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
+    def _passages(
+        self, workspace_id: str, query_text: str, k: int, filters: Mapping[str, Any] | None
     ) -> list[SearchHit]:
         """Kendra's top-k passages of the workspace for ``query_text`` (k capped at 100)."""
-        query_text = query_text.strip()[:QUERY_TEXT_LIMIT]
-        if not query_text or k <= 0:
-            return []
         response = self.client.retrieve(
             IndexId=self.index_id,
             QueryText=query_text,
@@ -98,30 +89,6 @@ class KendraRetriever:
                 continue
             hits.append(_hit(item, attributes, rank=len(hits)))
         return hits[:k]
-
-    def keyword_search(
-        self,
-        workspace_id: str,
-        query: str,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
-    ) -> list[SearchHit]:
-        """The Retriever's text leg: the same as ``search``."""
-        return self.search(workspace_id, query, k, filters)
-
-    def vector_search(
-        self,
-        workspace_id: str,
-        embedding: np.ndarray,
-        k: int,
-        filters: Mapping[str, Any] | None = None,
-    ) -> list[SearchHit]:
-        """Always ``[]``: Kendra holds no chorus embeddings (``supports_vector_search``)."""
-        return []
-
-    def chunk_embeddings(self, workspace_id: str, chunk_ids: Sequence[str]) -> dict[str, Any]:
-        """Always ``{}``: MMR keeps Kendra's order for hits without an embedding."""
-        return {}
 
     def count_chunks(self, workspace_id: str, document_id: str | None = None) -> int:
         raise ReadOnlyStore(

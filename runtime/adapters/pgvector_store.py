@@ -33,7 +33,7 @@ import numpy as np
 from psycopg2.extras import Json
 
 from ..core.models import Chunk, SearchHit
-from .postgres import PostgresDatabase, insert_rows
+from .postgres import PostgresDatabase, insert_rows, without_nul
 
 if TYPE_CHECKING:
     from .rds_data import DataApiDatabase
@@ -184,7 +184,7 @@ class PgVectorStore:
                     document_id,
                     c.ordinal,
                     c.text.replace("\x00", ""),
-                    Json(_without_nul(dict(c.metadata))),
+                    Json(without_nul(dict(c.metadata))),
                     np.asarray(c.embedding, dtype=np.float32),
                 )
             )
@@ -472,7 +472,7 @@ class PgVectorStore:
         clauses, params = [f"{column}workspace_id = %s"], [workspace_id]
         if filters:
             clauses.append(f"{column}metadata @> %s")
-            params.append(Json(_without_nul(dict(filters))))
+            params.append(Json(without_nul(dict(filters))))
         return " AND ".join(clauses), params
 
 
@@ -484,17 +484,6 @@ def _as_array(value: Any) -> np.ndarray:
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     return np.asarray(value, dtype=np.float32)
-
-
-def _without_nul(value: Any) -> Any:
-    """``value`` with NUL characters removed from every string: jsonb rejects ``\\u0000``."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, Mapping):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 def _hit(row: tuple[Any, ...]) -> SearchHit:

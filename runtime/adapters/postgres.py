@@ -7,7 +7,7 @@ this connection pool or through the RDS Data API (``rds_data.DataApiDatabase``, 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -75,3 +75,14 @@ def insert_rows(
         execute_values(cur, sql, rows, template=template, page_size=500)
     else:
         cur.insert_rows(sql, rows, template)
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string: jsonb rejects ``\\u0000``."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value

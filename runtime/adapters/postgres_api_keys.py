@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.api_keys import ApiKey, InvalidApiKey, RevokedApiKey, Usage, UsagePlan, admit
-from .postgres import PostgresDatabase
+from .postgres_workspace_rows import PostgresWorkspaceRows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chorus_api_keys (
@@ -62,14 +62,11 @@ def _key(row: Sequence[Any]) -> ApiKey:
     )
 
 
-class PostgresApiKeys:
+class PostgresApiKeys(PostgresWorkspaceRows):
     """API keys in ``chorus_api_keys`` (created here; the metadata schema must exist)."""
 
-    def __init__(self, db: PostgresDatabase) -> None:
-        self.db = db
-        with db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('chorus_api_keys'))")
-            cur.execute(_SCHEMA)
+    table = "chorus_api_keys"
+    schema = _SCHEMA
 
     def add_key(self, key: ApiKey) -> None:
         usage = key.usage or Usage(tokens=float(key.plan.burst), refilled_at=key.created_at)
@@ -99,31 +96,26 @@ class PostgresApiKeys:
             )
 
     def get_key(self, workspace_id: str, key_id: str) -> ApiKey | None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT {_COLUMNS} FROM chorus_api_keys WHERE workspace_id = %s AND key_id = %s",
-                (workspace_id, key_id),
-            )
-            row = cur.fetchone()
+        row = self._one(
+            f"SELECT {_COLUMNS} FROM chorus_api_keys WHERE workspace_id = %s AND key_id = %s",
+            (workspace_id, key_id),
+        )
         return _key(row) if row else None
 
     def list_keys(self, workspace_id: str) -> list[ApiKey]:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT {_COLUMNS} FROM chorus_api_keys WHERE workspace_id = %s "
-                "ORDER BY created_at, key_id",
-                (workspace_id,),
-            )
-            return [_key(r) for r in cur.fetchall()]
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM chorus_api_keys WHERE workspace_id = %s "
+            "ORDER BY created_at, key_id",
+            (workspace_id,),
+        )
+        return [_key(r) for r in rows]
 
     def revoke_key(self, workspace_id: str, key_id: str, at: float) -> ApiKey | None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                "UPDATE chorus_api_keys SET revoked_at = COALESCE(revoked_at, %s) "
-                f"WHERE workspace_id = %s AND key_id = %s RETURNING {_COLUMNS}",
-                (at, workspace_id, key_id),
-            )
-            row = cur.fetchone()
+        row = self._one(
+            "UPDATE chorus_api_keys SET revoked_at = COALESCE(revoked_at, %s) "
+            f"WHERE workspace_id = %s AND key_id = %s RETURNING {_COLUMNS}",
+            (at, workspace_id, key_id),
+        )
         return _key(row) if row else None
 
     def spend(self, workspace_id: str, key_id: str, now: float) -> Usage:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.eval_cases import CaseStatus, EvalCase
-from .postgres import PostgresDatabase
+from .postgres_workspace_rows import PostgresWorkspaceRows
 
 _COLUMNS = (
     "id, question, relevant_document_ids, reference_answer, answerable, origin, status, note, tags"
@@ -21,11 +21,10 @@ def _clean(value: str | None) -> str | None:
     return value.replace("\x00", "") if value is not None else None
 
 
-class PostgresEvalCases:
+class PostgresEvalCases(PostgresWorkspaceRows):
     """Eval cases in ``chorus_eval_cases`` (the metadata store must have created the schema)."""
 
-    def __init__(self, db: PostgresDatabase) -> None:
-        self.db = db
+    table = "chorus_eval_cases"
 
     def put_case(self, workspace_id: str, case: EvalCase) -> EvalCase:
         """Insert the case or replace the one with its id (its creation time stays)."""
@@ -41,28 +40,26 @@ class PostgresEvalCases:
             _clean(case.note),
             [_clean(t) for t in case.tags],
         )
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"""INSERT INTO chorus_eval_cases (workspace_id, {_COLUMNS})
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                    ON CONFLICT (workspace_id, id) DO UPDATE SET
-                    question = EXCLUDED.question,
-                    relevant_document_ids = EXCLUDED.relevant_document_ids,
-                    reference_answer = EXCLUDED.reference_answer,
-                    answerable = EXCLUDED.answerable, origin = EXCLUDED.origin,
-                    status = EXCLUDED.status, note = EXCLUDED.note, tags = EXCLUDED.tags
-                    RETURNING {_COLUMNS}""",
-                row,
-            )
-            return _case(cur.fetchone())
+        stored = self._one(
+            f"""INSERT INTO chorus_eval_cases (workspace_id, {_COLUMNS})
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (workspace_id, id) DO UPDATE SET
+                question = EXCLUDED.question,
+                relevant_document_ids = EXCLUDED.relevant_document_ids,
+                reference_answer = EXCLUDED.reference_answer,
+                answerable = EXCLUDED.answerable, origin = EXCLUDED.origin,
+                status = EXCLUDED.status, note = EXCLUDED.note, tags = EXCLUDED.tags
+                RETURNING {_COLUMNS}""",
+            row,
+        )
+        assert stored is not None  # an upsert with RETURNING returns its row
+        return _case(stored)
 
     def get_case(self, workspace_id: str, case_id: str) -> EvalCase | None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT {_COLUMNS} FROM chorus_eval_cases WHERE workspace_id = %s AND id = %s",
-                (workspace_id, case_id),
-            )
-            row = cur.fetchone()
+        row = self._one(
+            f"SELECT {_COLUMNS} FROM chorus_eval_cases WHERE workspace_id = %s AND id = %s",
+            (workspace_id, case_id),
+        )
         return _case(row) if row else None
 
     def list_cases(self, workspace_id: str, *, status: CaseStatus | None = None) -> list[EvalCase]:
@@ -71,9 +68,7 @@ class PostgresEvalCases:
         if status is not None:
             query += " AND status = %s"
             params.append(status)
-        with self.db.transaction() as cur:
-            cur.execute(query + " ORDER BY created_at, id", params)
-            return [_case(r) for r in cur.fetchall()]
+        return [_case(r) for r in self._all(query + " ORDER BY created_at, id", params)]
 
     def delete_case(self, workspace_id: str, case_id: str) -> bool:
         with self.db.transaction() as cur:

@@ -23,7 +23,7 @@ from ..core.models import (
     Workspace,
     WorkspaceAccess,
 )
-from .postgres import PostgresDatabase
+from .postgres import PostgresDatabase, without_nul
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chorus_workspaces (
@@ -473,7 +473,7 @@ class PostgresMetadataStore:
                     message.id,
                     message.role,
                     message.content.replace("\x00", ""),
-                    Json(_without_nul(dict(message.details))),
+                    Json(without_nul(dict(message.details))),
                 ),
             )
             cur.execute(
@@ -528,17 +528,6 @@ class PostgresMetadataStore:
                 (session_id,),
             )
             return [Feedback(*r) for r in cur.fetchall()]
-
-
-def _without_nul(value: Any) -> Any:
-    """``value`` with NUL characters removed from every string: jsonb rejects ``\\u0000``."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, Mapping):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 def _workspace(row: tuple[Any, ...]) -> Workspace:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..core.source_sync import PageState, Source
 from ..core.sources import Validators
-from .postgres import PostgresDatabase
+from .postgres_workspace_rows import PostgresWorkspaceRows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chorus_sources (
@@ -59,14 +59,11 @@ def _source(row: Sequence[Any]) -> Source:
     )
 
 
-class PostgresSourceLedger:
+class PostgresSourceLedger(PostgresWorkspaceRows):
     """Sources and page validators; the tables need ``chorus_workspaces`` (the metadata store)."""
 
-    def __init__(self, db: PostgresDatabase) -> None:
-        self.db = db
-        with db.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('chorus_sources'))")
-            cur.execute(_SCHEMA)
+    table = "chorus_sources"
+    schema = _SCHEMA
 
     def put_source(self, source: Source) -> None:
         with self.db.transaction() as cur:
@@ -93,32 +90,26 @@ class PostgresSourceLedger:
             )
 
     def get_source(self, workspace_id: str, url: str) -> Source | None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources"
-                " WHERE workspace_id = %s AND url = %s",
-                (workspace_id, url),
-            )
-            row = cur.fetchone()
+        row = self._one(
+            f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources WHERE workspace_id = %s AND url = %s",
+            (workspace_id, url),
+        )
         return _source(row) if row else None
 
     def list_sources(self, workspace_id: str) -> list[Source]:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources"
-                " WHERE workspace_id = %s ORDER BY url",
-                (workspace_id,),
-            )
-            return [_source(r) for r in cur.fetchall()]
+        rows = self._all(
+            f"SELECT {_SOURCE_COLUMNS} FROM chorus_sources WHERE workspace_id = %s ORDER BY url",
+            (workspace_id,),
+        )
+        return [_source(r) for r in rows]
 
     def pages(self, workspace_id: str, source_url: str) -> list[PageState]:
-        with self.db.transaction() as cur:
-            cur.execute(
-                """SELECT url, document_id, depth, etag, last_modified FROM chorus_source_pages
-                   WHERE workspace_id = %s AND source_url = %s ORDER BY url""",
-                (workspace_id, source_url),
-            )
-            return [PageState(r[0], r[1], r[2], Validators(r[3], r[4])) for r in cur.fetchall()]
+        rows = self._all(
+            """SELECT url, document_id, depth, etag, last_modified FROM chorus_source_pages
+               WHERE workspace_id = %s AND source_url = %s ORDER BY url""",
+            (workspace_id, source_url),
+        )
+        return [PageState(r[0], r[1], r[2], Validators(r[3], r[4])) for r in rows]
 
     def put_pages(self, workspace_id: str, source_url: str, pages: Sequence[PageState]) -> None:
         """Record the pages of a sync whose source row is written in the same call sequence:

@@ -1,13 +1,14 @@
 """REST API (HTTP API payload 2.0, Cognito JWT authorizer on every route).
 
-Routes are ``orchestrator.HTTP_ROUTES``; each names the ``Caller`` from the JWT claims, reads its
-body into a model of ``runtime.application.requests``, calls one operation of the application
-layer with this container's ``RestWiring`` and sends its ``Reply``. Every error is a JSON body
+Routes are ``orchestrator.HTTP_ROUTES``, served from the application layer's table
+(``application.rest_routes``): each checks its path ids, names the ``Caller`` from the JWT
+claims, reads its body into a model of ``runtime.application.requests``, calls one operation with
+this container's ``RestWiring`` and sends its ``Reply``. Every error is a JSON body
 ``{"error": {"code", "message"}}`` with the status its ``ChorusError`` names — the same API,
 shapes and statuses as the local server's (docs/protocol.md).
 
-The request models (pydantic, ~140 modules) are imported by the routes that read a body, so a
-cold container answering a ``GET`` loads none; the X-Ray SDK and boto3 come with the first
+The request models (pydantic, ~140 modules) are imported with the first body a route reads, so
+a cold container answering a ``GET`` loads none; the X-Ray SDK and boto3 come with the first
 invocation (``observability``, ``RestWiring``).
 """
 
@@ -16,8 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -25,12 +28,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..application import Caller, Reply
 from ..application import api_keys as key_ops
-from ..application import bulk_ingestions as bulk_ops
-from ..application import documents as document_ops
-from ..application import eval_sets as eval_ops
 from ..application import public_api as public_ops
-from ..application import sessions as session_ops
-from ..application import workspaces as workspace_ops
+from ..application.rest_routes import API_KEY_ROUTES, REST_ROUTES, RestRoute
 from ..cloud.access import caller_from_claims, origin_header_ok
 from ..cloud.rest_wiring import RestWiring, get_rest_wiring
 from ..core.errors import BadRequest, ChorusError, Forbidden
@@ -114,240 +113,27 @@ def _raw_body() -> bytes:
         raise BadRequest("request body is not valid base64") from None
 
 
-# -- workspaces ------------------------------------------------------------------------------
+def _serve(route: RestRoute) -> Callable[..., Response]:
+    """The endpoint of ``route``: path ids, caller, body, then the operation."""
 
+    def endpoint(**params: str) -> Response:
+        ids = route.path_ids(params)
+        caller = _caller()
+        event = app.current_event
+        query = event.get_query_string_value(route.query) if route.query else None
+        body = _raw_body() if route.reads_body else b""
+        return _send(route.run(_wiring(), caller, ids, query, body))
 
-@app.get("/workspaces")
-def list_workspaces() -> Response:
-    return _send(workspace_ops.list_workspaces(_wiring(), _caller()))
+    endpoint.__name__ = endpoint.__qualname__ = route.name
+    return endpoint
 
 
-@app.post("/workspaces")
-def create_workspace() -> Response:
-    caller = _caller()
-    from ..application.requests import CreateWorkspace, read_request
+for _route in (*REST_ROUTES, *API_KEY_ROUTES):
+    # "/workspaces/{workspace_id}" is "/workspaces/<workspace_id>" to the resolver.
+    app.route(re.sub(r"{(\w+)}", r"<\1>", _route.path), _route.method)(_serve(_route))
 
-    body = read_request(CreateWorkspace, _raw_body())
-    return _send(workspace_ops.create_workspace(_wiring(), caller, body))
 
-
-@app.get("/workspaces/<workspace_id>")
-def get_workspace(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(workspace_ops.get_workspace(_wiring(), _caller(), workspace_id))
-
-
-@app.delete("/workspaces/<workspace_id>")
-def delete_workspace(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(workspace_ops.delete_workspace(_wiring(), _caller(), workspace_id))
-
-
-@app.post("/workspaces/<workspace_id>/reindex")
-def reindex(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(workspace_ops.start_reindex(_wiring(), _caller(), workspace_id))
-
-
-@app.post("/workspaces/<workspace_id>/bulk-ingestions")
-def start_bulk_ingestion(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    caller = _caller()
-    from ..application.requests import StartBulkIngestion, read_request
-
-    body = read_request(StartBulkIngestion, _raw_body())
-    return _send(bulk_ops.start_bulk_ingestion(_wiring(), caller, workspace_id, body))
-
-
-@app.get("/workspaces/<workspace_id>/bulk-ingestions/<job_id>")
-def get_bulk_ingestion(workspace_id: str, job_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(bulk_ops.get_bulk_ingestion(_wiring(), _caller(), workspace_id, job_id))
-
-
-@app.put("/workspaces/<workspace_id>/settings")
-def tune_workspace(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    caller = _caller()
-    from ..application.requests import TuneWorkspace, read_request
-
-    body = read_request(TuneWorkspace, _raw_body())
-    return _send(workspace_ops.tune_workspace(_wiring(), caller, workspace_id, body))
-
-
-# -- documents -------------------------------------------------------------------------------
-
-
-@app.get("/workspaces/<workspace_id>/documents")
-def list_documents(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    status = app.current_event.get_query_string_value("status")
-    return _send(document_ops.list_documents(_wiring(), _caller(), workspace_id, status))
-
-
-@app.post("/workspaces/<workspace_id>/documents")
-def request_upload(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    caller = _caller()
-    from ..application.requests import UploadRequest, read_request
-
-    body = read_request(UploadRequest, _raw_body())
-    return _send(document_ops.request_upload(_wiring(), caller, workspace_id, body))
-
-
-@app.delete("/workspaces/<workspace_id>/documents/<document_id>")
-def delete_document(workspace_id: str, document_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    document_id = valid_id(document_id, "document")
-    return _send(document_ops.delete_document(_wiring(), _caller(), workspace_id, document_id))
-
-
-# -- sources (sites, feeds, text, Q&A; fetched by sync_sources) ------------------------------
-
-
-@app.get("/workspaces/<workspace_id>/sources")
-def list_sources(workspace_id: str) -> Response:
-    from ..application import sources as source_ops
-
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(source_ops.list_sources(_wiring(), _caller(), workspace_id))
-
-
-@app.post("/workspaces/<workspace_id>/sources")
-def add_source(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    caller = _caller()
-    from ..application import sources as source_ops
-    from ..application.requests import AddSource, read_request
-
-    body = read_request(AddSource, _raw_body())
-    return _send(source_ops.add_source(_wiring(), caller, workspace_id, body))
-
-
-@app.post("/workspaces/<workspace_id>/sources/sync")
-def sync_sources(workspace_id: str) -> Response:
-    from ..application import sources as source_ops
-
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(source_ops.sync_sources(_wiring(), _caller(), workspace_id))
-
-
-# -- sessions --------------------------------------------------------------------------------
-
-
-@app.get("/sessions")
-def list_sessions() -> Response:
-    return _send(session_ops.list_sessions(_wiring(), _caller()))
-
-
-@app.get("/sessions/<session_id>")
-def get_session(session_id: str) -> Response:
-    session_id = valid_id(session_id, "session")
-    return _send(session_ops.get_session(_wiring(), _caller(), session_id))
-
-
-@app.delete("/sessions/<session_id>")
-def delete_session(session_id: str) -> Response:
-    session_id = valid_id(session_id, "session")
-    return _send(session_ops.delete_session(_wiring(), _caller(), session_id))
-
-
-@app.post("/sessions/<session_id>/feedback")
-def give_feedback(session_id: str) -> Response:
-    session_id = valid_id(session_id, "session")
-    caller = _caller()
-    from ..application.requests import FeedbackRequest, read_request
-
-    body = read_request(FeedbackRequest, _raw_body())
-    return _send(session_ops.give_feedback(_wiring(), caller, session_id, body))
-
-
-# -- eval sets -------------------------------------------------------------------------------
-
-
-@app.get("/workspaces/<workspace_id>/eval-cases")
-def list_eval_cases(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    status = app.current_event.get_query_string_value("status")
-    return _send(eval_ops.list_cases(_wiring(), _caller(), workspace_id, status))
-
-
-@app.post("/workspaces/<workspace_id>/eval-cases")
-def create_eval_case(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    caller = _caller()
-    from ..application.requests import CreateEvalCase, read_request
-
-    body = read_request(CreateEvalCase, _raw_body())
-    return _send(eval_ops.create_case(_wiring(), caller, workspace_id, body))
-
-
-@app.post("/workspaces/<workspace_id>/eval-cases/import")
-def import_eval_cases(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(eval_ops.import_cases(_wiring(), _caller(), workspace_id, _raw_body()))
-
-
-@app.get("/workspaces/<workspace_id>/eval-cases/<case_id>")
-def get_eval_case(workspace_id: str, case_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    case_id = valid_id(case_id, "case")
-    return _send(eval_ops.get_case(_wiring(), _caller(), workspace_id, case_id))
-
-
-@app.patch("/workspaces/<workspace_id>/eval-cases/<case_id>")
-def update_eval_case(workspace_id: str, case_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    case_id = valid_id(case_id, "case")
-    caller = _caller()
-    from ..application.requests import UpdateEvalCase, read_request
-
-    body = read_request(UpdateEvalCase, _raw_body())
-    return _send(eval_ops.update_case(_wiring(), caller, workspace_id, case_id, body))
-
-
-@app.delete("/workspaces/<workspace_id>/eval-cases/<case_id>")
-def delete_eval_case(workspace_id: str, case_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    case_id = valid_id(case_id, "case")
-    return _send(eval_ops.delete_case(_wiring(), _caller(), workspace_id, case_id))
-
-
-@app.post("/sessions/<session_id>/messages/<message_id>/eval-case")
-def mark_turn(session_id: str, message_id: str) -> Response:
-    session_id = valid_id(session_id, "session")
-    message_id = valid_id(message_id, "message")
-    caller = _caller()
-    from ..application.requests import MarkTurn, read_request
-
-    body = read_request(MarkTurn, _raw_body())
-    return _send(eval_ops.mark_turn(_wiring(), caller, session_id, message_id, body))
-
-
-# -- API keys and the public API (docs/public_api.md) ---------------------------------------
-
-
-@app.post("/workspaces/<workspace_id>/api-keys")
-def create_api_key(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    caller = _caller()
-    from ..application.requests import CreateApiKey, read_request
-
-    body = read_request(CreateApiKey, _raw_body())
-    return _send(key_ops.create_key(_wiring(), caller, workspace_id, body, time.time()))
-
-
-@app.get("/workspaces/<workspace_id>/api-keys")
-def list_api_keys(workspace_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    return _send(key_ops.list_keys(_wiring(), _caller(), workspace_id))
-
-
-@app.delete("/workspaces/<workspace_id>/api-keys/<key_id>")
-def revoke_api_key(workspace_id: str, key_id: str) -> Response:
-    workspace_id = valid_id(workspace_id, "workspace")
-    key_id = valid_id(key_id, "API key")
-    return _send(key_ops.revoke_key(_wiring(), _caller(), workspace_id, key_id, time.time()))
+# -- the public API (docs/public_api.md): a workspace API key, no JWT ------------------------
 
 
 def _presented_key() -> str | None:

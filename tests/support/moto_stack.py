@@ -18,6 +18,7 @@ import requests
 from chorus.runtime.adapters.dynamodb_metadata import TableNames, create_tables
 from chorus.runtime.cloud.services import CloudServices
 from chorus.runtime.cloud.settings import CloudSettings, settings_from
+from chorus.runtime.core.models import ChunkingSettings, Workspace
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -108,6 +109,21 @@ class MotoStack:
 
     def user_id(self, username: str) -> str:
         return self.users[username]
+
+    def team_workspace(self, services: Any) -> Workspace:
+        """Alice's workspace ``ops`` ("Operations"), shared with team-a, in chunks of 200
+        characters with 40 of overlap and no documents yet: the handler tests' workspace."""
+        return services.metadata.create_workspace(
+            Workspace(
+                "ops",
+                "Operations",
+                services.embedder.model_id,
+                services.embedder.dimension,
+                ChunkingSettings(200, 40),
+            ),
+            owner_id=self.user_id("alice"),
+            groups=["team-a"],
+        )
 
     def receive(self, queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
         sqs = self.client("sqs")

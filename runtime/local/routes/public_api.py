@@ -20,11 +20,11 @@ from starlette.routing import Route
 from ...application import api_keys as key_ops
 from ...application import public_api as public_ops
 from ...application.openapi import openapi_document
-from ...application.requests import AskQuestion, CreateApiKey, UploadRequest, read_request
+from ...application.requests import AskQuestion, UploadRequest, read_request
+from ...application.rest_routes import API_KEY_ROUTES
 from ...core.api_keys import ApiKey
 from ..services import LocalServices
-from .api import _one_file, _path_id, _run
-from .identity import caller_of
+from .api import _one_file, _path_id, _run, rest_api_routes
 from .responses import handles_errors
 
 
@@ -43,25 +43,6 @@ def public_api_routes(services: LocalServices) -> list[Route]:
         return await run_in_threadpool(
             key_ops.authenticate, backend, presented_key(request), workspace_id, scope, time.time()
         )
-
-    @handles_errors
-    async def create_key(request: Request) -> Response:
-        workspace_id = _path_id(request, "workspace_id")
-        caller = caller_of(request)
-        body = read_request(CreateApiKey, await request.body())
-        return await _run(key_ops.create_key, backend, caller, workspace_id, body, time.time())
-
-    @handles_errors
-    async def list_keys(request: Request) -> Response:
-        workspace_id = _path_id(request, "workspace_id")
-        return await _run(key_ops.list_keys, backend, caller_of(request), workspace_id)
-
-    @handles_errors
-    async def revoke_key(request: Request) -> Response:
-        workspace_id = _path_id(request, "workspace_id")
-        key_id = _path_id(request, "key_id")
-        caller = caller_of(request)
-        return await _run(key_ops.revoke_key, backend, caller, workspace_id, key_id, time.time())
 
     @handles_errors
     async def answers(request: Request) -> Response:
@@ -89,12 +70,9 @@ def public_api_routes(services: LocalServices) -> list[Route]:
     async def openapi(_request: Request) -> Response:
         return JSONResponse(openapi_document())
 
-    workspace = "/api/workspaces/{workspace_id}"
     public = "/api/v1/workspaces/{workspace_id}"
     return [
-        Route(f"{workspace}/api-keys", create_key, methods=["POST"]),
-        Route(f"{workspace}/api-keys", list_keys, methods=["GET"]),
-        Route(f"{workspace}/api-keys/{{key_id}}", revoke_key, methods=["DELETE"]),
+        *rest_api_routes(API_KEY_ROUTES, backend),
         Route(f"{public}/answers", answers, methods=["POST"]),
         Route(f"{public}/documents", documents, methods=["POST"]),
         Route("/api/openapi.json", openapi, methods=["GET"]),

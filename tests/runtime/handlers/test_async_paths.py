@@ -243,17 +243,7 @@ def ask(stack, services, sender) -> str:
 
 @pytest.fixture
 def chat_workspace(stack, services):
-    workspace = services.metadata.create_workspace(
-        Workspace(
-            "ops",
-            "Operations",
-            services.embedder.model_id,
-            services.embedder.dimension,
-            ChunkingSettings(200, 40),
-        ),
-        owner_id=stack.user_id("alice"),
-        groups=["team-a"],
-    )
+    workspace = stack.team_workspace(services)
     services.ingestor.ingest(workspace, "keys.txt", GUIDE.encode())
     return workspace
 

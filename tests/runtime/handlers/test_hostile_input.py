@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chorus.runtime.core.errors import ChorusError
-from chorus.runtime.core.models import ChunkingSettings, Workspace
 from chorus.runtime.handlers import chat_worker, ingest_worker, rest_api, ws_authorizer, ws_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -63,17 +62,7 @@ CHAT_ARN = "arn:aws:sqs:us-east-1:123456789012:chorus-chat"
 
 @pytest.fixture
 def workspace(stack, services):
-    return services.metadata.create_workspace(
-        Workspace(
-            "ops",
-            "Operations",
-            services.embedder.model_id,
-            services.embedder.dimension,
-            ChunkingSettings(200, 40),
-        ),
-        owner_id=stack.user_id("alice"),
-        groups=["team-a"],
-    )
+    return stack.team_workspace(services)
 
 
 def _path(template: str, w: str, d: str, s: str) -> str:

@@ -9,7 +9,6 @@ import pytest
 from chorus.runtime.adapters.emf_metrics import EmfMetrics
 from chorus.runtime.cloud.services import set_services
 from chorus.runtime.core.metrics import NAMESPACE, OperationsMetrics
-from chorus.runtime.core.models import ChunkingSettings, Workspace
 from chorus.runtime.handlers import chat_worker, ingest_worker, ws_message
 from support import moto_stack
 
@@ -38,17 +37,7 @@ def emf_services(stack, embedder, module_dsn: str, schema_path: str, with_settin
 
 @pytest.fixture
 def workspace(stack, emf_services):
-    return emf_services.metadata.create_workspace(
-        Workspace(
-            "ops",
-            "Operations",
-            emf_services.embedder.model_id,
-            emf_services.embedder.dimension,
-            ChunkingSettings(200, 40),
-        ),
-        owner_id=stack.user_id("alice"),
-        groups=["team-a"],
-    )
+    return stack.team_workspace(emf_services)
 
 
 def emf_lines(out: str) -> list[dict]:

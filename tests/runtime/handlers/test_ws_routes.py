@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 from chorus.runtime.adapters.apigw_delivery import Connection
-from chorus.runtime.core.models import ChunkingSettings, Session, StoredMessage, Workspace
+from chorus.runtime.core.models import Session, StoredMessage
 from chorus.runtime.handlers import chat_worker, ws_connect, ws_disconnect, ws_message
 from support import moto_stack
 
@@ -20,17 +20,7 @@ TEXT = (
 
 @pytest.fixture
 def workspace(stack, services):
-    workspace = services.metadata.create_workspace(
-        Workspace(
-            "ops",
-            "Operations",
-            services.embedder.model_id,
-            services.embedder.dimension,
-            ChunkingSettings(200, 40),
-        ),
-        owner_id=stack.user_id("alice"),
-        groups=["team-a"],
-    )
+    workspace = stack.team_workspace(services)
     services.ingestor.ingest(workspace, "keys.txt", TEXT.encode())
     return workspace
 
