@@ -137,11 +137,18 @@ only the common pairs: "unauthenticated"/"authenticated" is not among them)."""
 @lru_cache(maxsize=65_536)
 def are_opposite(first: str, second: str, lemmas: Callable[[str], frozenset[str]]) -> bool:
     """Whether two lower-case words as written are opposites: any of their lemmas (``lemmas``
-    gives a word's) are antonyms, a compound differs from the other in one opposite part, or
-    one is the other with a negating prefix."""
+    gives a word's) are antonyms, a word is the antonym of a compound's modifier, a compound
+    differs from the other in one opposite part, or one is the other with a negating
+    prefix."""
     if any(are_antonyms(a, b) for a in lemmas(first) for b in lemmas(second)):
         return True
     mine, theirs = first.split("-"), second.split("-")
+    if (len(mine) == 1) != (len(theirs) == 1):
+        # A word against a compound's modifier: "poorly" against "well-documented", so
+        # "poorly documented" and "not well-documented" count two flips, which cancel.
+        word, modifier = (first, theirs[0]) if len(mine) == 1 else (second, mine[0])
+        if any(are_antonyms(x, y) for x in lemmas(word) for y in lemmas(modifier)):
+            return True
     if len(mine) == len(theirs) > 1:
         differing = [(a, b) for a, b in zip(mine, theirs, strict=True) if a != b]
         if len(differing) == 1:

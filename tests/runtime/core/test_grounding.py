@@ -308,6 +308,22 @@ def test_name_the_document_is_named_after_is_known(judge):
     assert other.verdict == "unsupported"
 
 
+def test_a_name_the_document_is_named_after_is_no_swapped_entity(judge):
+    source = (
+        "The project ships a permissively licensed C library and a command line tool that "
+        "packs and unpacks .tar, .cpio and .zip archives."
+    )
+    hit = SearchHit("a", "d", 0, source, 1.0, {"document_name": "arcpack-readme"})
+    context = assemble_context([hit], budget_tokens=2000)
+
+    [verdict] = judge.judge_claims(
+        ["The arcpack command line tool can pack and unpack .tar, .cpio and .zip archives."],
+        context,
+    )
+
+    assert verdict.verdict == "supported", verdict.differences
+
+
 def test_version_no_source_gives_that_name_is_contradicted(judge):
     source = (
         "The client speaks HTTP/1.1 and HTTP/2. It reads YAML 1.1 and YAML 1.2 files "
