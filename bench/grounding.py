@@ -77,8 +77,8 @@ class Split:
 
 def split_for(path: Path, default: Path) -> Split:
     """The project's own set (``default``) keeps its dev / held-out halves, so its figures stay
-    comparable with the documented ones; any other set is one half — ``blind`` for a blind set
-    (its file name says so), ``all`` otherwise."""
+    comparable with the documented ones; a blind set (its file name says so) splits by
+    document into ``blind-dev`` and ``blind-test``; any other set is one half, ``all``."""
     if path.resolve() == default.resolve():
         return Split(HALVES, half_of)
     if "blind" in path.stem:
