@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import type { ApiClient, NewSource, SourceKind, SourceReport, WebSource, Workspace } from "../api";
 import { ApiError, describeError } from "../errors";
+import { KindPicker } from "./KindPicker";
 import { wideScreen } from "./layout";
 import { isReadOnly, READ_ONLY_SHORT } from "./readOnly";
 
@@ -211,21 +212,13 @@ export function Sources(p: {
         ) : (
           <>
             <form className="add-source" onSubmit={add} aria-label="Add a web source">
-              <fieldset className="kinds">
-                <legend>Add</legend>
-                {(["site", "feed"] as const).map((k) => (
-                  <label key={k}>
-                    <input
-                      type="radio"
-                      name="source-kind"
-                      value={k}
-                      checked={form.kind === k}
-                      onChange={() => setForm((f) => ({ ...f, kind: k }))}
-                    />{" "}
-                    {k === "site" ? "a site" : "a feed (RSS or Atom)"}
-                  </label>
-                ))}
-              </fieldset>
+              <KindPicker
+                name="source-kind"
+                kinds={["site", "feed"] as const}
+                label={(k) => (k === "site" ? "a site" : "a feed (RSS or Atom)")}
+                value={form.kind}
+                onChange={(k) => setForm((f) => ({ ...f, kind: k }))}
+              />
               <label htmlFor="source-url">{site ? "Start page URL" : "Feed URL"}</label>
               <input
                 id="source-url"

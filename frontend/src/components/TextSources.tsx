@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import type { ApiClient, ContentOutcome, NewContent, Workspace } from "../api";
 import { ApiError } from "../errors";
+import { KindPicker } from "./KindPicker";
 import { wideScreen } from "./layout";
 import { isReadOnly, READ_ONLY_SHORT } from "./readOnly";
 import { type ShownError, shownError } from "./Sources";
@@ -157,24 +158,16 @@ export function TextSources(p: {
         ) : (
           <>
             <form className="add-source" onSubmit={add} aria-label="Add a text or Q&A pair">
-              <fieldset className="kinds">
-                <legend>Add</legend>
-                {(["qa", "text"] as const).map((k) => (
-                  <label key={k}>
-                    <input
-                      type="radio"
-                      name="content-kind"
-                      value={k}
-                      checked={form.kind === k}
-                      onChange={() => {
-                        setForm((f) => ({ ...f, kind: k }));
-                        setProblem(null);
-                      }}
-                    />{" "}
-                    {k === "qa" ? "a Q&A pair" : "a text"}
-                  </label>
-                ))}
-              </fieldset>
+              <KindPicker
+                name="content-kind"
+                kinds={["qa", "text"] as const}
+                label={(k) => (k === "qa" ? "a Q&A pair" : "a text")}
+                value={form.kind}
+                onChange={(k) => {
+                  setForm((f) => ({ ...f, kind: k }));
+                  setProblem(null);
+                }}
+              />
               {qa ? (
                 <>
                   <label htmlFor="qa-question">Question</label>
