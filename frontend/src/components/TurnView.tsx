@@ -3,11 +3,13 @@ import { answerParts, formatCost, formatMs, type Rating, type Turn } from "../ch
 import { describeError } from "../errors";
 import type { Contradiction, Source, UnsupportedSentence } from "../protocol";
 
-/** What a contradicted sentence's mark says on hover: the source and the differing words. */
+/** What a contradicted sentence's mark says on hover: the source and the differing words.
+ * Worded as a prompt to check, not a verdict: the word-level judge also marks some correct,
+ * reworded sentences (docs/orchestration.md, "What the blind set says"). */
 export function contradictionTitle(c: Contradiction): string {
   const words = c.differences.map((d) => `${d.kind}: “${d.claim}” vs “${d.source}”`).join("; ");
   const source = c.source !== null ? `source [${c.source}]` : "a source";
-  return `Contradicted by ${source}: “${c.evidence}”${words ? ` (${words})` : ""}`;
+  return `May contradict ${source}, check it: “${c.evidence}”${words ? ` (${words})` : ""}`;
 }
 
 function ContradictedText({ text, contradiction }: { text: string; contradiction: Contradiction }) {
@@ -280,8 +282,8 @@ export function TurnView({
                   </span>
                 )}
                 {final.contradicted.length > 0 && (
-                  <span className="badge error" title="A source says otherwise: click a marked sentence to see it">
-                    {final.contradicted.length} contradicted sentence{final.contradicted.length === 1 ? "" : "s"} marked
+                  <span className="badge error" title="A source may say otherwise: click a marked sentence to compare">
+                    {final.contradicted.length} possibly contradicted sentence{final.contradicted.length === 1 ? "" : "s"} marked
                   </span>
                 )}
               </p>

@@ -330,7 +330,7 @@
     }
     const c = mark.item;
     const words = (c.differences || []).map((d) => `${d.kind}: “${d.claim}” vs “${d.source}”`).join("; ");
-    const title = `Contradicted by source [${c.source}]: ${c.evidence || ""}${words ? ` (${words})` : ""}`;
+    const title = `May contradict source [${c.source}], check it: ${c.evidence || ""}${words ? ` (${words})` : ""}`;
     const node = el("mark", { class: "contradicted", title, tabindex: "0", role: "button" });
     appendWithCitations(turn, sentence, node);
     const evidence = el("span", { class: "evidence", hidden: "", text: ` Source [${c.source}] says: “${c.evidence || ""}”` });
