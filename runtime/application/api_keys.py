@@ -105,6 +105,11 @@ def verify_key(keys: ApiKeys, presented: str | None, workspace_id: str, scope: s
     module says. The WebSocket ``$connect`` authorizer stops here: it spends per question.
     """
     key_id, secret = parse_key(presented)
+    if not workspace_id:
+        raise InvalidApiKey(
+            "name the workspace the key belongs to (on a chat connection: "
+            "?token=<key>&workspace=<workspace id>)"
+        )
     key = keys.get_key(workspace_id, key_id)
     if key is None or not secret_matches(key, secret):
         raise InvalidApiKey(
@@ -144,7 +149,12 @@ class SocketKey:
 
     @property
     def user_id(self) -> str:
-        return f"apikey:{self.key_id}"
+        return key_user(self.key_id)
+
+
+def key_user(key_id: str) -> str:
+    """The user id a key's questions are stored under (its sessions are the key's own)."""
+    return f"apikey:{key_id}"
 
 
 def admit_question(keys: ApiKeys, key: SocketKey, workspace_id: str, now: float) -> None:
@@ -159,4 +169,4 @@ def admit_question(keys: ApiKeys, key: SocketKey, workspace_id: str, now: float)
 
 def key_caller(key: ApiKey) -> str:
     """The user id a key's questions are stored under (its sessions are the key's own)."""
-    return SocketKey(key.workspace_id, key.key_id).user_id
+    return key_user(key.key_id)

@@ -24,6 +24,7 @@ from ..core.protocol import (
     Heartbeat,
     SendMessageData,
     error_event,
+    exception_event,
     heartbeat_event,
     parse_client_message,
     session_id_of,
@@ -112,11 +113,7 @@ def accept_frame(
         return "queued"
     except ChorusError as exc:
         session_id = session_id_of(body)
-        retry_after = getattr(exc, "retry_after", None)  # an API key's plan spent
-        services.delivery.send(
-            connection_id,
-            error_event(exc.code, exc.message, session_id, retry_after=retry_after),
-        )
+        services.delivery.send(connection_id, exception_event(exc, session_id))
         return exc.code
     except Exception:  # a store outage or a bug: the client still hears why nothing happens
         request_id = uuid.uuid4().hex

@@ -144,6 +144,12 @@ def issue_key(
     return f"{KEY_PREFIX}{key_id}_{secret}", record
 
 
+def looks_like_key(raw: str | None) -> bool:
+    """Whether a presented token is meant as an API key (``chorus_…``), not a sign-in token:
+    a chat connection's ``?token=`` carries either."""
+    return bool(raw) and str(raw).startswith(KEY_PREFIX)
+
+
 def parse_key(raw: str | None) -> tuple[str, str]:
     """``(keyId, secret)`` of a presented key; ``InvalidApiKey`` when it is not one."""
     match = _KEY.fullmatch(raw or "")

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from .bounded_json import parse_json
-from .errors import BadRequest, PayloadTooLarge
+from .errors import BadRequest, ChorusError, PayloadTooLarge
 from .identifiers import ID_PATTERN, is_valid_id, printable
 from .identifiers import valid_id as valid_id  # re-exported: ids are part of the protocol
 
@@ -158,6 +158,14 @@ def error_event(
     if retry_after is not None:
         event["retryAfter"] = retry_after
     return event
+
+
+def exception_event(exc: ChorusError, session_id: str | None = None) -> dict[str, Any]:
+    """The ``error`` event for a refused frame, with ``retryAfter`` when the error carries one
+    (an API key's plan spent: ``core.api_keys.LimitExceeded``)."""
+    return error_event(
+        exc.code, exc.message, session_id, retry_after=getattr(exc, "retry_after", None)
+    )
 
 
 def heartbeat_event(session_id: str | None = None) -> dict[str, Any]:

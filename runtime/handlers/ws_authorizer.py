@@ -24,6 +24,7 @@ from typing import Any
 from ..adapters.cognito_jwt import Identity, InvalidToken
 from ..cloud.access import origin_header_ok
 from ..cloud.wiring.connections import ConnectionWiring, connection_wiring
+from ..core.api_keys import looks_like_key
 from ..core.errors import ChorusError
 from .edge_observability import count, edge_handler, logger
 
@@ -58,22 +59,14 @@ def require_origin(services: ConnectionWiring, headers: dict[str, str] | None) -
         raise InvalidToken("connections must come through the CDN")
 
 
-def is_api_key(token: str | None) -> bool:
-    """Keys start ``chorus_``; a JWT starts with its base64 header (``eyJ``)."""
-    return bool(token) and str(token).startswith("chorus_")
-
-
 def key_context(
     services: ConnectionWiring, token: str, workspace_id: str, headers: dict[str, str] | None
 ) -> dict[str, Any]:
     """The authorizer context of a connection opened with an API key (``ChorusError``s with
     the key's code when it must be refused)."""
     from ..application.api_keys import SocketKey, verify_key
-    from ..core.api_keys import InvalidApiKey
 
     require_origin(services, headers)
-    if not workspace_id:
-        raise InvalidApiKey("connect with an API key as ?token=<key>&workspace=<workspace id>")
     key = verify_key(services.api_keys, token, workspace_id, "answers")
     socket_key = SocketKey(key.workspace_id, key.key_id)
     return {
@@ -92,7 +85,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     token = query.get("token")
     method_arn = event["methodArn"]
     headers = dict(event.get("headers") or {})
-    if is_api_key(token):
+    if looks_like_key(token):
         return _key_connection(token, query.get("workspace") or "", method_arn, headers)
     failures: list[int] = []
     try:

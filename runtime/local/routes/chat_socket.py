@@ -26,24 +26,24 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...application.api_keys import SocketKey, admit_question, verify_key
 from ...application.ports import ApiKeys
+from ...core.api_keys import looks_like_key
 from ...core.chat import ChatService
-from ...core.errors import BadRequest, ChorusError
+from ...core.errors import ChorusError
 from ...core.protocol import (
     Heartbeat,
     encode_event,
     error_event,
+    exception_event,
     heartbeat_event,
     parse_client_message,
 )
-from .identity import Unauthorized, user_of
+from .identity import user_of
 
 log = logging.getLogger("chorus.local")
 
 
 def chat_socket_route(
-    chat: ChatService,
-    keys: Callable[[], ApiKeys] | None = None,
-    clock: Callable[[], float] = time.time,
+    chat: ChatService, keys: Callable[[], ApiKeys], clock: Callable[[], float] = time.time
 ) -> WebSocketRoute:
     """``/ws`` answering with ``chat``; ``keys`` (the public API's key store, built on first
     use) admits connections opened with an API key, ``clock`` times their plans."""
@@ -54,12 +54,12 @@ def chat_socket_route(
             key = await anyio.to_thread.run_sync(_socket_key, websocket, keys)
             user_id = key.user_id if key is not None else user_of(websocket)
         except ChorusError as exc:  # a bad user name, an expired sign-in, a refused key
-            await websocket.send_text(encode_event(error_event(exc.code, exc.message)))
+            await websocket.send_text(encode_event(exception_event(exc)))
             await websocket.close(code=1008)
             return
         admit = None
-        if key is not None and keys is not None:
-            store = keys()  # built by _socket_key already
+        if key is not None:
+            store = keys()  # the store _socket_key checked the key against
 
             def admit(workspace_id: str) -> None:
                 admit_question(store, key, workspace_id, clock())
@@ -69,17 +69,13 @@ def chat_socket_route(
     return WebSocketRoute("/ws", endpoint)
 
 
-def _socket_key(websocket: WebSocket, keys: Callable[[], ApiKeys] | None) -> SocketKey | None:
+def _socket_key(websocket: WebSocket, keys: Callable[[], ApiKeys]) -> SocketKey | None:
     """The API key the connection is opened with (``?token=chorus_…&workspace=…``), checked;
     None for a person's connection."""
-    token = websocket.query_params.get("token") or ""
-    if not token.startswith("chorus_"):
+    token = websocket.query_params.get("token")
+    if not looks_like_key(token):
         return None
-    if keys is None:
-        raise Unauthorized("this server does not take API keys on /ws")
     workspace_id = websocket.query_params.get("workspace") or ""
-    if not workspace_id:
-        raise BadRequest("connect with an API key as ?token=<key>&workspace=<workspace id>")
     key = verify_key(keys(), token, workspace_id, "answers")
     return SocketKey(key.workspace_id, key.key_id)
 
@@ -131,7 +127,7 @@ async def _serve(
         try:
             message = parse_client_message(raw)
         except ChorusError as exc:
-            await send(error_event(exc.code, exc.message))
+            await send(exception_event(exc))
             return
         if isinstance(message, Heartbeat):
             await send(heartbeat_event())
@@ -140,12 +136,7 @@ async def _serve(
             try:
                 await anyio.to_thread.run_sync(admit, message.data.workspaceId)
             except ChorusError as exc:
-                retry_after = getattr(exc, "retry_after", None)
-                await send(
-                    error_event(
-                        exc.code, exc.message, message.data.sessionId, retry_after=retry_after
-                    )
-                )
+                await send(exception_event(exc, message.data.sessionId))
                 return
         tasks.start_soon(answer, message)
 
