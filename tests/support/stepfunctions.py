@@ -37,9 +37,29 @@ def run_lambdas_in_process(
     monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
 
 
+def stable_heap_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give each ASL component one heap key even when a Map's iterations ask at once.
+
+    moto's interpreter names a component's per-iteration state (a Retry's attempt count) by a
+    key it draws lazily on first use; two iterations racing there draw two keys, and the loser's
+    count restarts, so a task gets one retry more than MaxAttempts (seen once in CI under load).
+    ``dict.setdefault`` keeps the first key drawn.
+    """
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.utils import long_uid
+
+    def heap_key(self: Any) -> str:
+        return str(self.__dict__.setdefault("_EvalComponent__heap_key", long_uid()))
+
+    monkeypatch.setattr(EvalComponent, "heap_key", property(heap_key))
+
+
 def record_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits moto's interpreter asks for, recorded instead of slept."""
+    """Retry waits moto's interpreter asks for, recorded instead of slept (and each Retry's
+    attempts counted once per iteration: ``stable_heap_keys``)."""
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    stable_heap_keys(monkeypatch)
 
     waits: list[float] = []
 
