@@ -25,10 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.frontend import FRONTEND, npm_lock
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 REPO = Path(__file__).resolve().parents[2]
-FRONTEND = REPO / "frontend"
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 INSTALL_HINT = (
     "install them with `apt-get install -y chromium nodejs npm` (Debian), then "
@@ -78,10 +79,11 @@ def tools() -> tuple[str, str, str]:
     node, npm, chromium = _require_tools()
     if not _installed(BROWSER_TESTS):
         _npm(npm, ["ci", "--no-audit", "--no-fund"], BROWSER_TESTS)
-    if _build_is_stale():
-        if not _installed(FRONTEND):
-            _npm(npm, ["ci", "--no-audit", "--no-fund"], FRONTEND)
-        _npm(npm, ["run", "build"], FRONTEND)
+    with npm_lock():
+        if _build_is_stale():
+            if not _installed(FRONTEND):
+                _npm(npm, ["ci", "--no-audit", "--no-fund"], FRONTEND)
+            _npm(npm, ["run", "build"], FRONTEND)
     assert (FRONTEND / "dist" / "index.html").is_file()
     return node, npm, chromium
 
