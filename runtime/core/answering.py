@@ -14,11 +14,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .claims import STOPWORDS
 from .context import AssembledContext
 from .models import ChatMessage, LLMDelta, TokenUsage
 from .ports import Embedder, LLMProvider
 from .sentences import answer_sentences, read_sentences
+from .stopwords import STOPWORDS
 
 NO_ANSWER = (
     "The documents in this workspace do not cover that. "

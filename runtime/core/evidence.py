@@ -1,7 +1,8 @@
 """Evidence a fused ranking cannot see on its own: exact identifiers and sibling sections.
 
-Two adjustments of a hybrid retrieval's fused scores, both on the candidates already found
-(no extra search, no model call), so they work on every store that fuses two legs:
+Two adjustments of a hybrid retrieval's fused scores, and one measure the fusion weighs the
+keyword leg by, all on the candidates already found (no extra search, no model call), so they
+work on every store that fuses two legs:
 
 - **Exact identifiers** (``boost_exact_terms``): a question that names an identifier —
   ``XK-4471``, ``--force``, ``HEAD~2``, ``foo_bar``, ``Signed-off-by`` — is answered by the chunk
@@ -12,6 +13,9 @@ Two adjustments of a hybrid retrieval's fused scores, both on the candidates alr
   document title) support each other; a chunk gains a share of the best fused score of another
   chunk of its page. A question about ``git stash`` that matches one section of its man page
   well lifts the page's other sections above stray matches elsewhere.
+- **Query-term coverage** (``query_term_coverage``): how many of the question's words a chunk
+  holds. A keyword leg that found one chunk only is sure of it when that chunk holds the
+  question's terms (an identifier), not when it matched one word of several.
 
 Measured on three sets in docs/retrieval.md.
 """
@@ -23,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .models import SearchHit
+from .stopwords import STOPWORDS
 
 _TOKEN = re.compile(r"\S+")
 _EDGE_PUNCTUATION = "\"'`,;:!?()[]{}<>"
@@ -90,6 +95,26 @@ def boost_exact_terms(hits: Sequence[SearchHit], query: str, weight: float) -> l
         held = sum(1 for text, p in patterns if text in lowered and p.search(hit.text))
         boosted.append(replace(hit, score=hit.score + unit * held) if held else hit)
     return _by_score(boosted)
+
+
+_WORD = re.compile(r"[^\W_]+(?:[-_.~][^\W_]+)*")
+_KEPT_ENDING = 3
+"""Letters a query word may lose and still count as held (``plants`` in ``plant``,
+``migration`` in ``migrate``): a crude stemmer, enough to tell one word of four from all four."""
+
+
+def query_term_coverage(query: str, text: str) -> float:
+    """Share of the query's content words that occur in ``text``, in [0, 1].
+
+    Stop words are ignored; a word counts when its stem — all but its last three letters, at
+    least four — is in the text (case-insensitive). A query of stop words only: 1.0.
+    """
+    words = [w for w in dict.fromkeys(_WORD.findall(query.lower())) if w not in STOPWORDS]
+    if not words:
+        return 1.0
+    lowered = text.lower()
+    held = sum(1 for w in words if w[: max(4, len(w) - _KEPT_ENDING)] in lowered)
+    return held / len(words)
 
 
 def page_key(hit: SearchHit) -> str:

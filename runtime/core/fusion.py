@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .evidence import query_term_coverage
 from .models import SearchHit
 
 RRF_K = 60
@@ -69,19 +70,24 @@ def fuse_weighted(
     return _ordered(first_seen, scores)
 
 
-def leg_confidence(ranking: Sequence[SearchHit], depth: int = CONFIDENCE_DEPTH) -> float:
+def leg_confidence(
+    ranking: Sequence[SearchHit], depth: int = CONFIDENCE_DEPTH, query: str | None = None
+) -> float:
     """How far a retriever's best hit stands out from the rest of its head, in [0, 1].
 
     ``(s_1 - s_depth) / |s_1|`` over the first ``depth`` scores: a keyword leg that matched only
     common words scores its head nearly alike (flat, ~0), one that matched a rare identifier puts
-    one hit far above the others (~1). A single hit is singled out completely (1): the query's
-    terms occur in that one chunk only, as an error code or an identifier does. No hit: 0.
+    one hit far above the others (~1). A single hit is singled out completely (1) when it holds
+    the ``query``'s words, as the one chunk with an error code or an identifier does; when it
+    holds only some (one chunk says "plants" of "how do plants make sugar from sunlight"), the
+    square of the share it holds (1/16 for one word of four): one word matched once is the
+    weakest evidence a keyword leg gives. No hit: 0.
     """
     head = [h.score for h in ranking[:depth]]
     if not head or head[0] == 0:
         return 0.0
     if len(head) == 1:
-        return 1.0
+        return 1.0 if query is None else query_term_coverage(query, ranking[0].text) ** 2
     return max(0.0, min(1.0, (head[0] - head[-1]) / abs(head[0])))
 
 
@@ -92,6 +98,7 @@ def fuse_adaptive(
     adaptive: Sequence[bool] | None = None,
     saturation: float = CONFIDENCE_SATURATION,
     depth: int = CONFIDENCE_DEPTH,
+    query: str | None = None,
 ) -> list[SearchHit]:
     """Weighted fusion in which a leg that cannot tell its candidates apart loses its vote.
 
@@ -100,13 +107,15 @@ def fuse_adaptive(
     (a flat head) counts for little on that query, one that singled out a rare identifier
     counts fully. Lists not marked keep their weight — the anchor the others are measured
     against (retrieval anchors on the vector leg, whose cosines are close together by nature).
+    ``query``: the question, which a list's lone hit must hold to count fully
+    (``leg_confidence``).
     """
     weights = _weights(rankings, weights)
     marks = list(adaptive) if adaptive is not None else [True] * len(rankings)
     if len(marks) != len(rankings):
         raise ValueError("give one adaptive flag per ranking")
     adjusted = [
-        w * min(1.0, leg_confidence(r, depth) / saturation) if mark else w
+        w * min(1.0, leg_confidence(r, depth, query) / saturation) if mark else w
         for r, w, mark in zip(rankings, weights, marks, strict=True)
     ]
     if not any(adjusted):

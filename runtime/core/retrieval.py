@@ -366,7 +366,7 @@ def fuse_legs(
         fused = fuse_rrf(rankings, k=settings.rrf_k, weights=weights)
     elif settings.fusion == "adaptive":
         # The vector leg anchors; the keyword leg's vote follows how clearly it matched.
-        fused = fuse_adaptive(rankings, weights=weights, adaptive=[False, True])
+        fused = fuse_adaptive(rankings, weights=weights, adaptive=[False, True], query=query)
     else:
         fused = fuse_weighted(rankings, weights=weights)
     if query is None:

@@ -5,6 +5,7 @@ from chorus.runtime.core.evidence import (
     boost_exact_terms,
     exact_terms,
     page_key,
+    query_term_coverage,
 )
 from chorus.runtime.core.models import SearchHit
 
@@ -124,3 +125,14 @@ def test_chunks_without_a_title_belong_to_their_document():
 def test_zero_sibling_weight_changes_nothing():
     hits = [hit("a", 1.0, title="p"), hit("b", 0.5, title="p")]
     assert boost_by_siblings(hits, 0.0) == hits
+
+
+def test_coverage_counts_the_query_words_a_text_holds_by_their_stems():
+    text = "Tomato plants need six hours of direct sun."
+    assert query_term_coverage("how do plants make sugar from sunlight", text) == 0.25
+    assert query_term_coverage("which plant needs direct sunshine", text) == 0.75  # sunsh- no
+    assert query_term_coverage("XK-4471", "Error xk-4471 means the disk is full.") == 1.0
+
+
+def test_a_query_of_stop_words_only_is_fully_covered():
+    assert query_term_coverage("what is it", "anything") == 1.0

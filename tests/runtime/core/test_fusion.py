@@ -59,6 +59,29 @@ def test_a_flat_list_has_no_confidence_and_a_peaked_one_full_confidence():
     assert leg_confidence([]) == 0.0
 
 
+def test_a_lone_keyword_hit_is_as_sure_as_the_share_of_the_question_it_holds():
+    identifier = [SearchHit("d1", "doc", 0, "Error XK-4471 means the disk is full.", 3.0)]
+    one_word = [SearchHit("d2", "doc", 0, "Tomato plants need six hours of sun.", 3.0)]
+
+    assert leg_confidence(identifier, query="XK-4471") == 1.0
+    assert leg_confidence(one_word, query="how do plants make sugar from sunlight") == (
+        pytest.approx((1 / 4) ** 2)  # "plants" of plants, make, sugar, sunlight
+    )
+    assert leg_confidence(one_word) == 1.0  # without the question: as before
+
+
+def test_a_lone_weak_keyword_hit_does_not_outvote_the_vector_leg():
+    vector = hits(("photosynthesis", 0.63), ("tomatoes", 0.34), ("soil", 0.23))
+    keyword = [SearchHit("tomatoes", "doc", 0, "Tomato plants need six hours of sun.", 1.3)]
+    question = "how do plants make sugar from sunlight"
+
+    blind = fuse_adaptive([vector, keyword], adaptive=[False, True])
+    told = fuse_adaptive([vector, keyword], adaptive=[False, True], query=question)
+
+    assert blind[0].chunk_id == "tomatoes"
+    assert told[0].chunk_id == "photosynthesis"
+
+
 def test_adaptive_fusion_lets_a_flat_keyword_list_not_outvote_the_vector_list():
     vector = hits(("v1", 0.70), ("v2", 0.62), ("v3", 0.55), ("kw", 0.50))
     keyword = hits(("kw", 2.00), ("x1", 1.99), ("x2", 1.98), ("v3", 1.97))  # common words only
