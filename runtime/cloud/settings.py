@@ -169,6 +169,21 @@ class RerankSettings:
 
 
 @dataclass(frozen=True)
+class GroundingJudgeSettings:
+    """``models.grounding``: model judges added to the word-level grounding judge of every turn
+    (``core.model_judges``; verdicts combined conservatively: supported only if every judge
+    agrees, contradicted if any says so).
+
+    ``{"llmJudge": name}`` asks that configured answer model for a verdict per claim (one call
+    per answer); ``{"nliEndpoint": name}`` asks a SageMaker endpoint serving an NLI
+    cross-encoder through ``model_images/cross_encoder``. Neither: the word-level judge alone.
+    """
+
+    llm_judge: str | None = None
+    nli_endpoint: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     """Models the chat worker may answer with, and the SageMaker endpoints by role."""
 
@@ -191,6 +206,8 @@ class ModelSettings:
     """``models.guardrail``: the optional Bedrock guardrail (None: no guardrail step)."""
     rerank: RerankSettings | None = None
     """``models.rerank``: Bedrock rerank model or SageMaker cross-encoder (``RerankSettings``)."""
+    grounding: GroundingJudgeSettings = field(default_factory=GroundingJudgeSettings)
+    """``models.grounding``: model judges beside the word-level one (``GroundingJudgeSettings``)."""
     fanout: str = "workflow"
     """``models.orchestration.fanout``: where consensus turns ask their models — ``workflow``
     (the Step Functions Express fan-out, when ``fanoutStateMachineArn`` is set) or
@@ -350,6 +367,28 @@ def _rerank(models: Mapping[str, Any]) -> RerankSettings | None:
             "models.rerank.endpoint is missing and models.endpoints has no cross_encoder"
         )
     return RerankSettings("sagemaker", endpoint.strip())
+
+
+_GROUNDING_KEYS = {"llmJudge": "llm_judge", "nliEndpoint": "nli_endpoint"}
+
+
+def _grounding(models: Mapping[str, Any]) -> GroundingJudgeSettings:
+    raw = models.get("grounding") or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("models.grounding must be an object {llmJudge, nliEndpoint}")
+    unknown = set(raw) - set(_GROUNDING_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"models.grounding has unknown key(s) {sorted(unknown)}; "
+            f"known: {sorted(_GROUNDING_KEYS)}"
+        )
+    values: dict[str, str | None] = {}
+    for key, attr in _GROUNDING_KEYS.items():
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigurationError(f"models.grounding.{key} must be a non-empty name")
+        values[attr] = value.strip() if isinstance(value, str) else None
+    return GroundingJudgeSettings(**values)
 
 
 FANOUT_MODES = ("workflow", "inprocess")
@@ -651,6 +690,7 @@ def settings_from(config: Mapping[str, Any], env: Mapping[str, str]) -> CloudSet
             fanout=_fanout(models),
             guardrail=_guardrail(models),
             rerank=_rerank(models),
+            grounding=_grounding(models),
         ),
         semantic_cache=_semantic_cache(config),
         max_upload_bytes=int(limits.get("maxUploadBytes") or 20 * 1024 * 1024),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ...core.agreement import AgreementScorer
     from ...core.answering import Answerer
     from ...core.chat import ModelPrice
-    from ...core.grounding import GroundingJudge, GuardrailCheck
+    from ...core.grounding import EmbeddingGroundingJudge, GroundingJudge, GuardrailCheck
     from ...core.model_registry import ModelSpec, ProviderFactory
     from ...core.ports import Embedder, LLMProvider, Reranker
     from ...core.relevance import RelevanceScorer
@@ -219,10 +219,44 @@ class ModelWiring(Wiring):
 
     @cached_property
     def grounding(self) -> GroundingJudge:
-        """Per-sentence support of answers by the sources, with the retrieval embedder."""
+        """Per-sentence support of answers by the sources: the word-level judge with the
+        retrieval embedder, combined with the model judges ``models.grounding`` names."""
         from ...core.grounding import EmbeddingGroundingJudge
 
-        return EmbeddingGroundingJudge(self.turn_embedder)
+        words = EmbeddingGroundingJudge(self.turn_embedder)
+        chosen = self.settings.models.grounding
+        judges: list[GroundingJudge] = [words]
+        if chosen.llm_judge is not None:
+            judges.append(self._llm_judge(chosen.llm_judge, words))
+        if chosen.nli_endpoint is not None:
+            from ...adapters.sagemaker import SageMakerEntailment
+            from ...core.model_judges import NLIGroundingJudge
+
+            model = SageMakerEntailment(
+                chosen.nli_endpoint, client=self.client("sagemaker-runtime")
+            )
+            judges.append(NLIGroundingJudge(model, words))
+        if len(judges) == 1:
+            return words
+        from ...core.model_judges import CombinedGroundingJudge
+
+        return CombinedGroundingJudge(judges)
+
+    def _llm_judge(self, name: str, words: EmbeddingGroundingJudge) -> GroundingJudge:
+        """``LLMGroundingJudge`` on the configured answer model ``name`` (its resilience, its
+        deadline); an unknown or extractive model is a configuration error."""
+        from ...core.answering import LLMAnswerer
+        from ...core.model_judges import LLMGroundingJudge
+
+        answerers = self.answerers()
+        answerer = answerers.get(name)
+        if not isinstance(answerer, LLMAnswerer):
+            configured = [n for n, a in answerers.items() if isinstance(a, LLMAnswerer)]
+            raise ConfigurationError(
+                f"models.grounding.llmJudge {name!r} is not a configured LLM "
+                f"(configured: {', '.join(configured) or 'none'})"
+            )
+        return LLMGroundingJudge(answerer.provider, words)
 
     @cached_property
     def agreement(self) -> AgreementScorer:

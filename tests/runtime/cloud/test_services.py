@@ -371,3 +371,56 @@ def test_a_sagemaker_cross_encoder_is_the_reranker_when_configured_or_deployed(a
 
 def test_without_a_rerank_model_retrieval_is_not_reranked(aws):
     assert CloudServices(with_models(), session=aws).reranker is None
+
+
+# -- model judges of grounding (models.grounding) --------------------------------------------------
+
+LAVA_CONTEXT = "Lava is molten rock that reaches the surface of the Earth."
+
+
+def test_without_model_judges_grounding_is_the_word_level_judge(aws, embedder):
+    from chorus.runtime.core.grounding import EmbeddingGroundingJudge
+
+    assert type(registry_services(aws, embedder).grounding) is EmbeddingGroundingJudge
+
+
+def test_an_llm_judge_is_the_named_answer_model_combined_with_the_words(aws, embedder):
+    from chorus.runtime.core.grounding import EmbeddingGroundingJudge
+    from chorus.runtime.core.model_judges import CombinedGroundingJudge, LLMGroundingJudge
+
+    built = registry_services(aws, embedder, models={"grounding": {"llmJudge": "haiku"}})
+
+    judge = built.grounding
+    assert isinstance(judge, CombinedGroundingJudge)
+    words, llm = judge.judges
+    assert isinstance(words, EmbeddingGroundingJudge) and isinstance(llm, LLMGroundingJudge)
+    assert llm.provider.name == "haiku" and llm.provider.deadline == 20  # resilient, its deadline
+
+
+@pytest.mark.parametrize("name", ["opus", "quote", "extractive"])
+def test_an_llm_judge_that_is_no_configured_llm_is_a_configuration_error(aws, embedder, name):
+    built = registry_services(aws, embedder, models={"grounding": {"llmJudge": name}})
+    with pytest.raises(ConfigurationError, match=f"llmJudge '{name}'.*configured: .*haiku"):
+        _ = built.grounding
+
+
+def test_a_sentence_the_llm_judge_contradicts_is_contradicted_whatever_the_words_say(aws, embedder):
+    from chorus.runtime.core.context import assemble_context
+    from chorus.runtime.core.models import SearchHit
+    from support.openai_server import OpenAICompatibleServer
+
+    with OpenAICompatibleServer(reply=["1: contradicted [1]"]) as server:
+        registry = {"judge": {"provider": "openai", "model_id": "j", "base_url": server.base_url}}
+        built = registry_services(
+            aws, embedder, registry=registry, models={"grounding": {"llmJudge": "judge"}}
+        )
+        context = assemble_context(
+            [SearchHit("c1", "d1", 0, LAVA_CONTEXT, 1.0, {})], budget_tokens=500
+        )
+
+        [report] = built.grounding.check([LAVA_CONTEXT], context)  # a verbatim quote
+
+    [sentence] = report.sentences
+    assert sentence.verdict == "contradicted" and sentence.evidence == LAVA_CONTEXT
+    [request] = server.requests
+    assert LAVA_CONTEXT in request.body["messages"][-1]["content"]  # the sources went along

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from chorus.runtime.cloud.settings import (
     ConfigurationError,
+    GroundingJudgeSettings,
     GuardrailSettings,
     RerankSettings,
     SemanticCacheSettings,
@@ -330,3 +331,30 @@ def test_without_models_rerank_there_is_no_rerank_setting():
 def test_a_broken_rerank_config_is_a_configuration_error_naming_the_key(rerank, complaint):
     with pytest.raises(ConfigurationError, match=complaint):
         settings_from(with_rerank(rerank), {})
+
+
+def with_grounding(grounding: object) -> dict:
+    return {**CONFIG, "models": {**CONFIG["models"], "grounding": grounding}}
+
+
+def test_model_judges_come_from_models_grounding():
+    settings = settings_from(with_grounding({"llmJudge": "haiku", "nliEndpoint": "nli-ep"}), {})
+    assert settings.models.grounding == GroundingJudgeSettings("haiku", "nli-ep")
+
+
+def test_without_models_grounding_no_model_judge_is_set():
+    assert settings_from(CONFIG, {}).models.grounding == GroundingJudgeSettings()
+
+
+@pytest.mark.parametrize(
+    ("grounding", "complaint"),
+    [
+        (["haiku"], "must be an object"),
+        ({"judge": "haiku"}, r"unknown key\(s\) \['judge'\]"),
+        ({"llmJudge": ""}, r"models\.grounding\.llmJudge must be a non-empty name"),
+        ({"nliEndpoint": 3}, r"models\.grounding\.nliEndpoint must be a non-empty name"),
+    ],
+)
+def test_a_broken_grounding_config_is_a_configuration_error_naming_the_key(grounding, complaint):
+    with pytest.raises(ConfigurationError, match=complaint):
+        settings_from(with_grounding(grounding), {})
