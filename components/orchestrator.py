@@ -192,6 +192,18 @@ def guardrail_arn(
     return pulumi.Output.all(guardrail, region, account).apply(arn)
 
 
+def sagemaker_endpoint_arn(
+    endpoint: pulumi.Input[str], region: pulumi.Input[str], account: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """ARN of a SageMaker endpoint from its name (IAM matches endpoint ARNs in lower case)."""
+
+    def arn(values: list[str]) -> str:
+        name, in_region, in_account = values
+        return f"arn:aws:sagemaker:{in_region}:{in_account}:endpoint/{name.lower()}"
+
+    return pulumi.Output.all(endpoint, region, account).apply(arn)
+
+
 def bedrock_model_arn(model: pulumi.Input[str], region: pulumi.Input[str]) -> pulumi.Output[str]:
     """ARN of a Bedrock foundation model from its id (an ARN is kept as it is)."""
 
@@ -384,6 +396,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Bedrock rerank model (id or ARN) the chat worker, and only it, may rerank with:
     ``bedrock:Rerank`` (which AWS scopes to no resource) and ``bedrock:InvokeModel`` on that
     model alone, as Bedrock's ``Rerank`` requires both. Default: none (no rerank grant)."""
+    nli_endpoint: pulumi.Input[str]
+    """SageMaker endpoint (name) serving an NLI cross-encoder, the grounding judge
+    ``models.grounding.nliEndpoint`` of the app config: the chat worker (and the scheduled
+    evaluation, which answers the same way) may invoke it alone. Default: none."""
 
     chat_max_concurrency: pulumi.Input[EventSourceConcurrency]
     """Event-source maximum concurrency of the chat worker; caps calls into rate-limited LLM
@@ -909,17 +925,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         workflows: ChatWorkflows,
     ) -> None:
         args = self._args
-        guardrail: list[Statement] = []
-        if args.get("guardrail_id") is not None:
-            arn = guardrail_arn(args["guardrail_id"], self._region, self._account)
-            guardrail.append(allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [arn]))
-        rerank: list[Statement] = []
-        if args.get("rerank_model") is not None:
-            model = bedrock_model_arn(args["rerank_model"], self._region)
-            rerank = [
-                allow("Rerank", ["bedrock:Rerank"], ["*"]),
-                allow("InvokeRerankModel", ["bedrock:InvokeModel"], [model]),
-            ]
+        checks = self._answer_checks()
         answer_cache: list[Statement] = []
         if tables.answer_cache_table_arn is not None:
             answer_cache = [
@@ -928,8 +934,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
         connections = tables.connections_table_arn
         self._chat_statements = [
             *llm_access,
-            *guardrail,
-            *rerank,
+            *checks,
             *self._store_statements(args, writes=False),
             *self._kendra_retrieve(args),
             allow(
@@ -943,8 +948,7 @@ class ChatOrchestrator(pulumi.ComponentResource):
             "chat_worker",
             [
                 *llm_access,
-                *guardrail,
-                *rerank,
+                *checks,
                 *self._store_statements(args, writes=False),
                 *self._kendra_retrieve(args),
                 *self._knowledge_base_retrieve(args),
@@ -1103,17 +1107,11 @@ class ChatOrchestrator(pulumi.ComponentResource):
             **self._in_vpc,
         )
 
-    def _public_answers(
-        self, tables: ChatTables, workflows: ChatWorkflows, llm_access: list[Statement]
-    ) -> list[Statement]:
-        """What answering a public API question needs beyond the REST API's grants: the models
-        (``llm_access``), the fan-out workflow, the guardrail and the answer cache — the chat
-        worker's answering grants, without its connections and queues."""
+    def _answer_checks(self) -> list[Statement]:
+        """What shapes and checks an answer beyond the models: the guardrail, the Bedrock
+        reranker and the NLI grounding judge, each on its configured resource alone."""
         args = self._args
-        statements = [
-            *llm_access,
-            allow("RunFanout", ["states:StartSyncExecution"], [workflows.fanout_state_machine_arn]),
-        ]
+        statements: list[Statement] = []
         if args.get("guardrail_id") is not None:
             arn = guardrail_arn(args["guardrail_id"], self._region, self._account)
             statements.append(allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [arn]))
@@ -1123,6 +1121,22 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("Rerank", ["bedrock:Rerank"], ["*"]),
                 allow("InvokeRerankModel", ["bedrock:InvokeModel"], [model]),
             ]
+        if args.get("nli_endpoint") is not None:
+            endpoint = sagemaker_endpoint_arn(args["nli_endpoint"], self._region, self._account)
+            statements.append(allow("InvokeNliEndpoint", ["sagemaker:InvokeEndpoint"], [endpoint]))
+        return statements
+
+    def _public_answers(
+        self, tables: ChatTables, workflows: ChatWorkflows, llm_access: list[Statement]
+    ) -> list[Statement]:
+        """What answering a public API question needs beyond the REST API's grants: the models
+        (``llm_access``), the fan-out workflow, the guardrail and the answer cache — the chat
+        worker's answering grants, without its connections and queues."""
+        statements = [
+            *llm_access,
+            allow("RunFanout", ["states:StartSyncExecution"], [workflows.fanout_state_machine_arn]),
+            *self._answer_checks(),
+        ]
         if tables.answer_cache_table_arn is not None:
             statements.append(
                 allow("UseAnswerCache", ANSWER_CACHE_ACTIONS, [tables.answer_cache_table_arn])

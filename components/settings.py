@@ -344,6 +344,30 @@ class RerankSettings(_Section):
         return self
 
 
+SAGEMAKER_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+"""A SageMaker endpoint name, as ``CreateEndpoint`` accepts ``EndpointName``."""
+
+
+class GroundingJudgeSettings(_Section):
+    """Model judges of grounding beside the word-level one (``models.grounding`` of the app
+    config, the same keys): verdicts combine conservatively (supported only if every judge
+    agrees, contradicted if any says so). Default: none — the word-level judge alone."""
+
+    llm_judge: str | None = None
+    """An answer model (``models.bedrock`` or ``models.openaiModels``) asked for a verdict per
+    claim, one call per answer; no new grant (the chat worker may already call it)."""
+    nli_endpoint: str | None = None
+    """A SageMaker endpoint serving an NLI cross-encoder through ``model_images/cross_encoder``;
+    the chat worker gets ``sagemaker:InvokeEndpoint`` on it alone."""
+
+    @field_validator("nli_endpoint")
+    @classmethod
+    def _endpoint_name(cls, value: str | None) -> str | None:
+        if value is not None and not SAGEMAKER_ENDPOINT_NAME.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker endpoint name")
+        return value
+
+
 class ModelSettings(_Section):
     bedrock: list[str] = ["anthropic.claude-3-haiku-20240307-v1:0"]
     embedding: HostedModelSettings = HostedModelSettings()
@@ -354,6 +378,19 @@ class ModelSettings(_Section):
     """Bedrock guardrail applied after every answer. Default: none (no guardrail step)."""
     rerank: RerankSettings | None = None
     """Reranker of retrieval (Bedrock rerank model or SageMaker cross-encoder). Default: none."""
+    grounding: GroundingJudgeSettings = GroundingJudgeSettings()
+    """Model judges of grounding (an answer model, an NLI endpoint). Default: none."""
+
+    @model_validator(mode="after")
+    def _llm_judge_is_an_answer_model(self) -> ModelSettings:
+        judge = self.grounding.llm_judge
+        answering = [b for b in self.bedrock if "embed" not in b] + list(self.openai_models)
+        if judge is not None and judge not in answering:
+            raise ValueError(
+                f"grounding.llmJudge {judge!r} is not an answer model of the stack "
+                f"(bedrock / openaiModels: {', '.join(answering) or 'none'})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sagemaker_rerank_has_an_endpoint(self) -> ModelSettings:

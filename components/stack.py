@@ -522,6 +522,8 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         chat_args["guardrail_id"] = m.guardrail.id
     if m.bedrock_rerank:
         chat_args["rerank_model"] = m.bedrock_rerank
+    if m.grounding.nli_endpoint:
+        chat_args["nli_endpoint"] = m.grounding.nli_endpoint
     if net.lambdas_in_vpc:
         missing = missing_vpc_endpoints(settings)
         if missing:
@@ -600,6 +602,12 @@ def _app_config_args(p: _Parts) -> AppConfigArgs:
                 **(
                     {"rerank": m.rerank.model_dump(by_alias=True, exclude_none=True)}
                     if m.rerank
+                    else {}
+                ),
+                # runtime.cloud.settings reads {llmJudge, nliEndpoint}
+                **(
+                    {"grounding": grounding}
+                    if (grounding := m.grounding.model_dump(by_alias=True, exclude_none=True))
                     else {}
                 ),
             },

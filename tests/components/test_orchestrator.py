@@ -457,6 +457,29 @@ def test_a_rerank_model_given_by_arn_is_granted_as_it_is():
     assert _statements(d, "chat_worker")["InvokeRerankModel"]["Resource"] == [arn]
 
 
+def test_no_function_may_invoke_an_nli_endpoint_unless_one_is_configured(d):
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        assert "InvokeNliEndpoint" not in _statements(d, module), module
+
+
+def test_only_the_answering_functions_may_invoke_the_nli_endpoint_and_only_it():
+    """The grounding judge runs where answers are checked: the chat worker and ``rest_api``."""
+    d = _orchestrator(nli_endpoint="Grounding-NLI")
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/grounding-nli"  # IAM: lower case
+    statement = _statements(d, "chat_worker")["InvokeNliEndpoint"]
+    assert (statement["Action"], statement["Resource"]) == (
+        ["sagemaker:InvokeEndpoint"],
+        [endpoint],
+    )
+    judges = set()
+    for fn in d.of_type("aws:lambda/function:Function"):
+        module = fn.inputs["handler"].split(".")[2]
+        if any(r == endpoint for _, r in _grants(d, module)):
+            judges.add(module)
+    assert judges == {"chat_worker", "rest_api"}
+
+
 def test_snap_start_workers_get_the_live_alias_and_their_queues_invoke_it():
     d = _orchestrator(snap_start_workers=True)
     aliases = {a.inputs["functionName"]: a for a in d.of_type("aws:lambda/alias:Alias")}

@@ -250,6 +250,39 @@ def test_a_rerank_setting_that_names_the_wrong_model_for_its_provider_is_refused
         parse_settings(_rerank(rerank))
 
 
+def test_grounding_has_no_model_judge_by_default():
+    grounding = StackSettings().models.grounding
+    assert grounding.llm_judge is None and grounding.nli_endpoint is None
+
+
+def test_model_judges_of_grounding_are_an_answer_model_and_an_endpoint_name():
+    settings = parse_settings(
+        {
+            "chorus:models": {
+                "openaiModels": ["gpt-4o-mini"],
+                "grounding": {"llmJudge": "gpt-4o-mini", "nliEndpoint": "grounding-nli"},
+            }
+        }
+    )
+    assert settings.models.grounding.llm_judge == "gpt-4o-mini"
+    assert settings.models.grounding.nli_endpoint == "grounding-nli"
+
+
+@pytest.mark.parametrize(
+    ("grounding", "complaint"),
+    [
+        ({"llmJudge": "opus"}, "is not an answer model of the stack"),
+        ({"llmJudge": "amazon.titan-embed-text-v2:0"}, "is not an answer model"),
+        ({"nliEndpoint": "no_underscores"}, "is not a SageMaker endpoint name"),
+        ({"nliEndpoint": "-leading-dash"}, "is not a SageMaker endpoint name"),
+    ],
+)
+def test_a_judge_the_stack_cannot_call_is_refused(grounding, complaint):
+    models = {"bedrock": ["amazon.titan-embed-text-v2:0"], "grounding": grounding}
+    with pytest.raises(ConfigError, match=complaint):
+        parse_settings({"chorus:models": models})
+
+
 def test_a_sagemaker_reranker_needs_an_endpoint_or_a_hosted_cross_encoder():
     with pytest.raises(ConfigError, match="crossEncoder"):
         parse_settings(_rerank({"provider": "sagemaker"}))

@@ -90,6 +90,8 @@ EVERYTHING_ON = {
         ],
         "guardrail": {"id": "abc123def456", "version": 3, "checkInput": True},
         "rerank": {"provider": "bedrock", "modelId": "cohere.rerank-v3-5:0"},
+        "grounding": {"llmJudge": "anthropic.claude-3-haiku-20240307-v1:0",
+                      "nliEndpoint": "Grounding-NLI"},
     },
     "chorus:orchestrator": {"alarmEmail": "ops@example.com"},
     "chorus:evaluation": {"enabled": True, "schedule": "cron(0 4 * * ? *)", "maxConcurrency": 4},
@@ -604,6 +606,36 @@ def test_app_config_gives_the_runtime_the_rerank_model_as_it_reads_it(everything
     assert settings_from(config, {}).models.rerank == RerankSettings(
         "bedrock", "cohere.rerank-v3-5:0"
     )
+
+
+def test_app_config_gives_the_runtime_its_grounding_judges_as_it_reads_them(dev, everything):
+    from runtime.cloud.settings import GroundingJudgeSettings, settings_from
+
+    def config_of(d):
+        return json.loads(d.one("aws:ssm/parameter:Parameter", "app-config").inputs["value"])
+
+    assert "grounding" not in config_of(dev)["models"]
+    config = config_of(everything)
+    assert settings_from(config, {}).models.grounding == GroundingJudgeSettings(
+        "anthropic.claude-3-haiku-20240307-v1:0", "Grounding-NLI"
+    )
+
+
+def test_only_the_answering_roles_may_invoke_the_nli_endpoint(everything):
+    """The chat worker, ``rest_api`` (the public API) and the scheduled evaluation."""
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/grounding-nli"
+    granted = {
+        policy.name
+        for policy in everything.resources
+        if policy.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+        for statement in json.loads(policy.inputs["policy"])["Statement"]
+        if endpoint in statement["Resource"]
+    }
+    assert granted == {
+        "chat-chat-worker-policy",
+        "chat-evaluate-workspace-policy",
+        "chat-rest-api-policy",
+    }
 
 
 def test_only_the_answering_roles_may_rerank_and_only_with_the_configured_model(everything):
