@@ -6,9 +6,10 @@ The command prints JSONL, one object per input line, in order: ``{"id", "verdict
 "verdict": "supported"|"unsupported"|"contradicted", "score", "source"}]}`` — one verdict per
 claim, in order; ``source`` is the id of the best-matching source, or null.
 
-Judges: ``embedding`` (the default: what a default chat turn uses — MiniLM alignment plus the
-contradiction check) and ``cosine`` (alignment only, the judge before contradictions were
-checked; for comparison).
+Judges: ``embedding`` (the default: what a local chat turn uses — MiniLM alignment plus the
+contradiction check, combined with the NLI model ``CHORUS_NLI_MODEL`` names when it is set),
+``nli`` (that NLI model alone, over the same alignment: to measure a model before trusting it)
+and ``cosine`` (alignment only, the judge before contradictions were checked; for comparison).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import click
 
-JUDGES = ("embedding", "cosine")
+JUDGES = ("embedding", "nli", "cosine")
 
 
 class ClaimsFileError(click.ClickException):
@@ -78,10 +79,27 @@ def judge_item(item: Mapping[str, Any], judge: Any) -> dict[str, Any]:
     }
 
 
-def build_judge(name: str, embedder_factory: Callable[[], Any]) -> Any:
+def build_judge(name: str, embedder_factory: Callable[[], Any], settings: Any = None) -> Any:
+    """The judge ``--judge name`` asks for; ``settings`` (``LocalSettings``, default: from the
+    environment) say which NLI model a turn adds."""
     from ..core.grounding import EmbeddingGroundingJudge
+    from ..local.services import grounding_judge
+    from ..local.settings import LocalSettings
 
-    return EmbeddingGroundingJudge(embedder_factory(), contradictions=name != "cosine")
+    settings = settings if settings is not None else LocalSettings()
+    if name == "cosine":
+        return EmbeddingGroundingJudge(embedder_factory(), contradictions=False)
+    if name == "embedding":
+        return grounding_judge(embedder_factory(), settings)
+    if settings.nli_model_path is None:
+        raise click.UsageError(
+            "--judge nli needs an NLI cross-encoder: set CHORUS_NLI_MODEL to its folder"
+        )
+    from ..adapters.nli_cross_encoder import CrossEncoderEntailment
+    from ..core.model_judges import NLIGroundingJudge
+
+    words = EmbeddingGroundingJudge(embedder_factory())
+    return NLIGroundingJudge(CrossEncoderEntailment(settings.nli_model_path), words)
 
 
 @click.command("grounding")
@@ -97,7 +115,8 @@ def build_judge(name: str, embedder_factory: Callable[[], Any]) -> Any:
     type=click.Choice(JUDGES),
     default="embedding",
     show_default=True,
-    help="embedding: what a default chat turn uses; cosine: alignment only.",
+    help="embedding: what a local chat turn uses (with CHORUS_NLI_MODEL when set); nli: that "
+    "NLI model alone; cosine: alignment only.",
 )
 def grounding(claims_file: Path, judge: str) -> None:
     """Judge each claim against its sources; print one JSONL verdict line per input line."""

@@ -129,6 +129,18 @@ class GroundingJudge(Protocol):
     def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]: ...
 
 
+@runtime_checkable
+class ClaimJudge(Protocol):
+    """A grounding judge that also gives one verdict per claim as given, not split further
+    (what ``chorus eval grounding`` prints): every judge chorus ships."""
+
+    def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]: ...
+
+    def judge_claims(
+        self, claims: Sequence[str], context: AssembledContext
+    ) -> list[SentenceSupport]: ...
+
+
 @dataclass(frozen=True)
 class GuardrailVerdict:
     """What a guardrail decided: ``intervened`` and, if so, the text to show instead."""

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from .context import AssembledContext
 from .grounding import (
+    ClaimJudge,
     EmbeddingGroundingJudge,
     GroundingJudge,
     GroundingReport,
@@ -47,6 +48,13 @@ class _ClaimJudge(ABC):
 
     def check(self, answers: Sequence[str], context: AssembledContext) -> list[GroundingReport]:
         return [self._report(answer, context) for answer in answers]
+
+    def judge_claims(
+        self, claims: Sequence[str], context: AssembledContext
+    ) -> list[SentenceSupport]:
+        """One verdict per claim as given (not split further): what ``chorus eval grounding``
+        prints, like ``EmbeddingGroundingJudge.judge_claims``."""
+        return self._verdicts(list(claims), context) if claims else []
 
     def _report(self, answer: str, context: AssembledContext) -> GroundingReport:
         claims = self.aligner.claims(answer)
@@ -187,18 +195,31 @@ class CombinedGroundingJudge:
         per_judge = [judge.check(answers, context) for judge in self.judges]
         return [_combine([reports[i] for reports in per_judge]) for i in range(len(answers))]
 
+    def judge_claims(
+        self, claims: Sequence[str], context: AssembledContext
+    ) -> list[SentenceSupport]:
+        """Each claim's verdicts from every judge, merged as ``check`` merges sentences."""
+        judges = [judge for judge in self.judges if isinstance(judge, ClaimJudge)]
+        if len(judges) != len(self.judges):
+            raise TypeError("every combined judge must judge claims one by one (judge_claims)")
+        per_judge = [judge.judge_claims(claims, context) for judge in judges]
+        return [_merge(verdicts) for verdicts in zip(*per_judge, strict=True)]
+
 
 def _combine(reports: Sequence[GroundingReport]) -> GroundingReport:
     lengths = {len(r.sentences) for r in reports}
     if len(lengths) != 1 or not reports[0].sentences:
         return reports[0]
-    merged = []
-    for sentences in zip(*(r.sentences for r in reports), strict=True):
-        contradicted = next((s for s in sentences if s.verdict == "contradicted"), None)
-        if contradicted is not None:
-            merged.append(contradicted)
-        elif all(s.verdict == "supported" for s in sentences):
-            merged.append(min(sentences, key=lambda s: s.score))
-        else:
-            merged.append(next(s for s in sentences if s.verdict != "supported"))
-    return grounding_report(merged)
+    return grounding_report(
+        [_merge(sentences) for sentences in zip(*(r.sentences for r in reports), strict=True)]
+    )
+
+
+def _merge(verdicts: Sequence[SentenceSupport]) -> SentenceSupport:
+    """One sentence's verdicts merged conservatively (see ``CombinedGroundingJudge``)."""
+    contradicted = next((v for v in verdicts if v.verdict == "contradicted"), None)
+    if contradicted is not None:
+        return contradicted
+    if all(v.verdict == "supported" for v in verdicts):
+        return min(verdicts, key=lambda v: v.score)
+    return next(v for v in verdicts if v.verdict != "supported")

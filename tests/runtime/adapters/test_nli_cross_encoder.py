@@ -73,3 +73,39 @@ def test_a_configured_nli_folder_joins_the_word_level_judge(tmp_path, embedder):
         "EmbeddingGroundingJudge",
         "NLIGroundingJudge",
     ]
+
+
+def test_eval_grounding_measures_the_nli_model_alone_or_as_a_turn_combines_it(tmp_path, embedder):
+    from chorus.runtime.commands.eval_grounding import build_judge, judge_item
+    from chorus.runtime.local.settings import LocalSettings
+
+    settings = LocalSettings(home=tmp_path)
+    settings.nli_model_path = save_classifier(
+        tmp_path / "nli", ["CONTRADICTION", "ENTAILMENT", "NEUTRAL"]
+    )
+    item = {
+        "id": "aurora",
+        "sources": [{"id": "s1", "text": "Aurora can pause at zero capacity when idle."}],
+        "claims": ["Aurora cannot pause at zero capacity when idle."],
+    }
+
+    alone = judge_item(item, build_judge("nli", lambda: embedder, settings))
+    as_a_turn = judge_item(item, build_judge("embedding", lambda: embedder, settings))
+
+    [nli] = alone["verdicts"]
+    assert nli["source"] == "s1" and 1 / 3 <= nli["score"] <= 1.0  # the winning probability
+    [turn] = as_a_turn["verdicts"]
+    assert turn["verdict"] == "contradicted"  # the word-level judge sees the "not"
+
+
+def test_eval_grounding_with_the_nli_judge_needs_a_model(tmp_path, monkeypatch):
+    from chorus.runtime.commands.eval_grounding import grounding
+    from click.testing import CliRunner
+
+    monkeypatch.delenv("CHORUS_NLI_MODEL", raising=False)
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text('{"id": "x", "sources": [], "claims": []}\n')
+
+    result = CliRunner().invoke(grounding, ["--claims", str(claims), "--judge", "nli"])
+
+    assert result.exit_code == 2 and "CHORUS_NLI_MODEL" in result.output

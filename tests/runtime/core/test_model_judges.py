@@ -106,3 +106,25 @@ def test_a_claim_the_llm_leaves_out_is_unsupported(words, context):
         [report] = LLMGroundingJudge(provider, words).check([CLAIMS], context)
 
     assert [s.verdict for s in report.sentences] == ["supported", "unsupported"]
+
+
+def test_combined_judge_gives_one_merged_verdict_per_claim_as_given(words, context):
+    claims = [
+        "Aurora is able to pause at zero capacity when idle.",
+        "Bees make honey out of nectar.",
+    ]
+    combined = CombinedGroundingJudge([words, NLIGroundingJudge(KeywordNLI("Bees"), words)])
+
+    verdicts = combined.judge_claims(claims, context)
+
+    assert [v.verdict for v in verdicts] == ["supported", "contradicted"]
+    assert verdicts[1].evidence == "Bees turn nectar into honey."
+
+
+def test_a_combined_judge_of_a_judge_that_cannot_judge_claims_says_so(words, context):
+    class ReportsOnly:
+        def check(self, answers, context):
+            return words.check(answers, context)
+
+    with pytest.raises(TypeError, match="judge_claims"):
+        CombinedGroundingJudge([words, ReportsOnly()]).judge_claims(["Bees make honey."], context)
