@@ -1,4 +1,5 @@
-"""SageMaker inference code for a cross-encoder reranker (Hugging Face inference toolkit).
+"""SageMaker inference code for a cross-encoder: a reranker or an NLI model (Hugging Face
+inference toolkit).
 
 The Hugging Face SageMaker container imports this file from ``model.tar.gz``'s ``code/`` folder
 and calls ``model_fn`` once, then ``input_fn`` → ``predict_fn`` → ``output_fn`` per request. It
@@ -22,6 +23,21 @@ pairs truncated ``longest_first`` at the model's max length, the single logit pa
 model's activation — the one saved in its config, else sigmoid, exactly as sentence-transformers
 chooses. ``"sigmoid"`` overrides that choice per request (``false`` gives raw logits).
 
+**NLI models.** A model with several labels is served as an NLI (entailment) classifier when its
+``config.id2label`` names entailment and contradiction (a name starting ``entail``,
+``contradict`` or ``neutral``, any case — the rule of chorus' ``nli_label``, copied here because
+this file imports nothing from chorus). The request is the same; each pair is
+``[premise, hypothesis]`` (with ``"query"`` + ``"passages"``, the query is every pair's
+premise). The response carries the softmax probabilities of each pair, keyed by the NLI labels
+whatever order the model keeps them in, in the order sent::
+
+    {"labels": [{"entailment": 0.91, "neutral": 0.06, "contradiction": 0.03}, ...],
+     "model_id": "nli-deberta-v3-xsmall"}
+
+These equal ``CrossEncoder.predict(..., apply_softmax=True)``. ``"sigmoid"`` is refused
+(``bad_request``) for an NLI model. A model with several labels that are not NLI labels is
+refused at load time.
+
 Bad requests raise ``ClientError``. The toolkit turns any exception into HTTP 400 with
 ``str(exception)`` as the message, so ``str(ClientError)`` is the JSON ``{"code", "message"}``
 that the runtime's SageMaker adapter reads back; chorus' local server answers 400 with that same
@@ -42,7 +58,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +75,19 @@ ACTIVATIONS = {
     "torch.nn.modules.linear.Identity": "identity",
     "torch.nn.Identity": "identity",
 }
+
+
+#: label-name prefix → NLI label; the same rule as ``chorus.runtime.adapters.nli_cross_encoder``
+NLI_PREFIXES = (("entail", "entailment"), ("contradict", "contradiction"), ("neutral", "neutral"))
+
+
+def nli_label(name: str) -> str | None:
+    """``entailment``, ``neutral`` or ``contradiction`` for a model's label name, else None."""
+    lower = name.lower()
+    for prefix, label in NLI_PREFIXES:
+        if lower.startswith(prefix):
+            return label
+    return None
 
 
 class ClientError(ValueError):
@@ -122,8 +151,9 @@ class RerankRequest:
 
 @dataclass
 class CrossEncoderModel:
-    """A loaded single-logit classifier plus what ``predict_fn`` needs to score like
-    sentence-transformers' ``CrossEncoder``."""
+    """A loaded classifier plus what ``predict_fn`` needs to score like sentence-transformers'
+    ``CrossEncoder``: a single-logit reranker, or an NLI model when ``labels`` is set (one NLI
+    label, or None for a class that is none of the three, per logit)."""
 
     model: Any
     tokenizer: Any
@@ -133,18 +163,24 @@ class CrossEncoderModel:
     max_batch: int
     batch_size: int
     device: torch.device
+    labels: tuple[str | None, ...] | None = None
 
-    def score(self, pairs: Sequence[tuple[str, str]], *, sigmoid: bool | None = None) -> np.ndarray:
-        """Score pairs in internal batches of similar length, returned in input order.
+    def _outputs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        activation: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> np.ndarray:
+        """Logits through ``activation``, shape (pairs, labels), in input order, computed in
+        internal batches of similar length.
 
-        Longest-first sorting matches sentence-transformers, so each batch is padded the same
-        way and the scores come out identical, not merely close.
+        Longest-first sorting matches sentence-transformers, and the activation is applied per
+        batch as it does, so each batch is padded and computed the same way and the results come
+        out identical, not merely close.
         """
-        apply_sigmoid = self.sigmoid if sigmoid is None else sigmoid
         order = np.argsort(
             [-(len(q) + len(p)) for q, p in pairs]
         )  # same (default) sort as sentence-transformers
-        out = np.empty(len(pairs), dtype=np.float32)
+        out = np.empty((len(pairs), int(self.model.config.num_labels)), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 rows = order[start : start + self.batch_size]
@@ -157,10 +193,27 @@ class CrossEncoderModel:
                     return_tensors="pt",
                 ).to(self.device)
                 logits = self.model(**features).logits.float()
-                if apply_sigmoid:
-                    logits = torch.sigmoid(logits)
-                out[rows] = logits.squeeze(-1).cpu().numpy()
+                if activation is not None:
+                    logits = activation(logits)
+                out[rows] = logits.cpu().numpy()
         return out
+
+    def classify(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, float]]:
+        """Per pair, the softmax probability of each NLI label (classes that are no NLI label
+        keep their share of the softmax but are left out of the answer)."""
+        if self.labels is None:
+            raise ValueError("this model is a reranker; it has no NLI labels")
+        probabilities = self._outputs(pairs, lambda logits: torch.softmax(logits, dim=-1))
+        return [
+            {label: float(p) for label, p in zip(self.labels, row, strict=True) if label}
+            for row in probabilities
+        ]
+
+    def score(self, pairs: Sequence[tuple[str, str]], *, sigmoid: bool | None = None) -> np.ndarray:
+        """One relevance score per pair, in input order (a single-logit model's logit, through
+        sigmoid unless told otherwise)."""
+        apply_sigmoid = self.sigmoid if sigmoid is None else sigmoid
+        return self._outputs(pairs, torch.sigmoid if apply_sigmoid else None).squeeze(-1)
 
 
 def _default_sigmoid(config: Any) -> bool:
@@ -174,8 +227,19 @@ def _default_sigmoid(config: Any) -> bool:
     return ACTIVATIONS[saved] == "sigmoid"
 
 
+def _nli_labels(config: Any) -> tuple[str | None, ...] | None:
+    """The NLI label of each class, in class order, or None unless entailment and
+    contradiction are both named."""
+    id2label = dict(getattr(config, "id2label", None) or {})
+    labels = tuple(nli_label(str(id2label.get(i, ""))) for i in range(int(config.num_labels)))
+    if "entailment" not in labels or "contradiction" not in labels:
+        return None
+    return labels
+
+
 def load(model_dir: str | Path, settings: Settings) -> CrossEncoderModel:
-    """Load a sequence-classification model with one label (a reranker's single score)."""
+    """Load a sequence-classification model: one label (a reranker's single score) or NLI
+    labels (entailment / neutral / contradiction probabilities)."""
     root = Path(model_dir)
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     dtype_name = settings.dtype or ("float16" if device.type == "cuda" else "float32")
@@ -187,10 +251,16 @@ def load(model_dir: str | Path, settings: Settings) -> CrossEncoderModel:
     model = AutoModelForSequenceClassification.from_pretrained(root)
     model = model.to(device=device, dtype=DTYPES[dtype_name])
     model.eval()
+    labels = None
     if model.config.num_labels != 1:
-        raise ValueError(
-            f"{root} has {model.config.num_labels} labels; a reranker needs a single-logit model"
-        )
+        labels = _nli_labels(model.config)
+        if labels is None:
+            names = [model.config.id2label.get(i) for i in range(model.config.num_labels)]
+            raise ValueError(
+                f"{root} has {model.config.num_labels} labels {names}; serve a single-logit "
+                "reranker, or an NLI model whose config.id2label names entailment and "
+                "contradiction"
+            )
     model_limit = int(getattr(model.config, "max_position_embeddings", 512))
     max_length = settings.max_length or min(int(tokenizer.model_max_length), model_limit)
     return CrossEncoderModel(
@@ -198,10 +268,11 @@ def load(model_dir: str | Path, settings: Settings) -> CrossEncoderModel:
         tokenizer=tokenizer,
         model_id=settings.model_id or root.resolve().name,
         max_length=int(max_length),
-        sigmoid=_default_sigmoid(model.config),
+        sigmoid=_default_sigmoid(model.config) if labels is None else False,
         max_batch=settings.max_batch,
         batch_size=settings.batch_size,
         device=device,
+        labels=labels,
     )
 
 
@@ -289,6 +360,14 @@ def predict_fn(data: RerankRequest, model: CrossEncoderModel) -> dict[str, Any]:
             f"{len(data.pairs)} passages in one request; this endpoint takes at most "
             f"{model.max_batch}. Split the batch.",
         )
+    if model.labels is not None:
+        if data.sigmoid is not None:
+            raise ClientError(
+                "bad_request",
+                '"sigmoid" applies to a reranker; this endpoint serves an NLI model, which '
+                "answers softmax probabilities. Leave it out.",
+            )
+        return {"labels": model.classify(data.pairs), "model_id": model.model_id}
     scores = model.score(data.pairs, sigmoid=data.sigmoid)
     return {"scores": scores.tolist(), "model_id": model.model_id}
 

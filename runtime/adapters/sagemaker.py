@@ -1,4 +1,5 @@
-"""Embedder and Reranker ports on SageMaker endpoints running chorus' ``model_images`` code.
+"""Embedder, Reranker and EntailmentModel ports on SageMaker endpoints running chorus'
+``model_images`` code.
 
 Requests go through boto3's ``sagemaker-runtime`` ``invoke_endpoint`` in batches no larger than
 the endpoint accepts. Failures become typed chorus errors:
@@ -16,8 +17,8 @@ requests it refuses with a code.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from botocore.config import Config
@@ -36,6 +37,8 @@ from ..core.errors import (
     ProviderTimeout,
     Throttled,
 )
+
+T = TypeVar("T")
 
 JSON = "application/json"
 DEFAULT_BATCH_SIZE = 64
@@ -153,7 +156,7 @@ class SageMakerEndpoint:
         return body
 
 
-def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -279,3 +282,94 @@ class SageMakerReranker:
                 )
             scores.extend(float(s) for s in got)
         return scores
+
+
+#: the labels an NLI endpoint answers per pair (model_images/cross_encoder, NLI models)
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+
+
+class NotAnNLIEndpoint(ProviderError):
+    """The endpoint answered without NLI labels: it serves a reranker or another model.
+
+    Retrying will not help; the judge has to point at an endpoint serving an NLI model.
+    """
+
+    code = "not_nli_model"
+    retryable = False
+
+
+class SageMakerEntailment:
+    """EntailmentModel port (``core.model_judges``) on a SageMaker endpoint serving
+    ``model_images/cross_encoder`` with an NLI model.
+
+    Each (premise, hypothesis) pair goes out as ``{"pairs": [[premise, hypothesis], ...]}``;
+    the endpoint answers ``{"labels": [{"entailment": p, "neutral": p, "contradiction": p},
+    ...]}`` — softmax probabilities keyed by name, equal to what the in-process
+    ``CrossEncoderEntailment`` returns for the same weights. An answer without ``labels`` (the
+    endpoint serves a reranker) raises ``NotAnNLIEndpoint``.
+
+    Parameters
+    ----------
+    endpoint_name:
+        The SageMaker endpoint.
+    model_id:
+        Names the model in reports (defaults to the endpoint name).
+    client:
+        A ``sagemaker-runtime`` client (defaults to ``default_client()``).
+    batch_size:
+        Pairs per request; keep it at or under the endpoint's ``CHORUS_MAX_BATCH``.
+    """
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        *,
+        model_id: str | None = None,
+        client: Any = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._endpoint = SageMakerEndpoint(endpoint_name, client=client)
+        self.model_id = model_id or endpoint_name
+        self.batch_size = batch_size
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> list[Mapping[str, float]]:
+        probabilities: list[Mapping[str, float]] = []
+        for batch in _batches(pairs, self.batch_size):
+            body = self._endpoint.invoke({"pairs": [[premise, claim] for premise, claim in batch]})
+            probabilities.extend(self._rows(body, len(batch)))
+        return probabilities
+
+    def _rows(self, body: dict[str, Any], expected: int) -> list[Mapping[str, float]]:
+        name = self._endpoint.endpoint_name
+        if "labels" not in body:
+            raise NotAnNLIEndpoint(
+                f"SageMaker endpoint {name} does not serve an NLI model: it answered "
+                f'{sorted(body)} without "labels". Point the NLI judge at an endpoint whose '
+                "model's labels name entailment and contradiction."
+            )
+        rows = body["labels"]
+        if not isinstance(rows, list) or len(rows) != expected:
+            count = len(rows) if isinstance(rows, list) else "no"
+            raise ProviderError(
+                f"SageMaker endpoint {name} returned {count} label rows for {expected} pairs"
+            )
+        return [self._row(row, name) for row in rows]
+
+    @staticmethod
+    def _row(row: Any, name: str) -> Mapping[str, float]:
+        try:
+            if not isinstance(row, dict):
+                raise TypeError(f"a label row is an object, not {type(row).__name__}")
+            probabilities = {label: float(row[label]) for label in NLI_LABELS if label in row}
+        except (TypeError, ValueError) as exc:
+            raise ProviderError(
+                f"SageMaker endpoint {name} returned a malformed label row {row!r}"
+            ) from exc
+        if "entailment" not in probabilities or "contradiction" not in probabilities:
+            raise ProviderError(
+                f"SageMaker endpoint {name} returned a label row without entailment and "
+                f"contradiction: {row!r}"
+            )
+        return probabilities

@@ -3,6 +3,7 @@
 Models load from disk only (HF_HUB_OFFLINE=1). No trained cross-encoder is installable here, so
 ``seeded_cross_encoder`` puts a seeded, untrained one-logit head on the MiniLM weights: useless
 for relevance, exact for proving the inference code computes what sentence-transformers does.
+``nli_classifier`` does the same with three NLI classes (``support/nli_classifier.py``).
 """
 
 from __future__ import annotations
@@ -69,3 +70,11 @@ def st_cross_encoder(seeded_cross_encoder: Path) -> Any:
     from sentence_transformers import CrossEncoder
 
     return CrossEncoder(str(seeded_cross_encoder), device="cpu", max_length=512)
+
+
+@pytest.fixture(scope="session")
+def nli_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained NLI classifier with classes contradiction, entailment, neutral."""
+    from support.nli_classifier import NLI_LABELS, save_classifier
+
+    return save_classifier(tmp_path_factory.mktemp("models") / "nli-classifier", NLI_LABELS)

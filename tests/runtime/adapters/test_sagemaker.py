@@ -1,4 +1,5 @@
-"""runtime/adapters/sagemaker.py: the Embedder and Reranker ports through real boto3.
+"""runtime/adapters/sagemaker.py: the Embedder, Reranker and EntailmentModel ports through real
+boto3.
 
 The endpoints are chorus' own inference code served by ``runtime/local/sagemaker_container`` on
 127.0.0.1 (uvicorn in a thread); boto3's ``sagemaker-runtime`` client is pointed at it with
@@ -8,6 +9,7 @@ Stubber.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -21,9 +23,16 @@ import boto3
 import numpy as np
 import pytest
 from botocore.config import Config
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from chorus.runtime.adapters.sagemaker import SageMakerEmbedder, SageMakerReranker
+from chorus.runtime.adapters.sagemaker import (
+    NotAnNLIEndpoint,
+    SageMakerEmbedder,
+    SageMakerEntailment,
+    SageMakerReranker,
+)
 from chorus.runtime.core.errors import BadRequest, ProviderError, Throttled
+from chorus.runtime.core.model_judges import EntailmentModel
 from chorus.runtime.core.ports import Embedder, Reranker
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -239,3 +248,181 @@ def test_a_validation_error_is_a_provider_error_naming_the_endpoint():
     with pytest.raises(ProviderError, match="reranker") as caught:
         stubbed_reranker("ValidationError", 400).score("q", ["p"])
     assert not isinstance(caught.value, BadRequest)
+
+
+# --- EntailmentModel on the cross-encoder endpoint serving an NLI model ---------------------
+
+AWS_RUNTIME = "https://runtime.sagemaker.us-east-1.amazonaws.com"
+NLI_PAIRS = [
+    ("Aurora Serverless v2 can pause at zero capacity when idle.", "Aurora cannot pause."),
+    ("Bees turn nectar into honey.", "Bees make honey out of nectar."),
+    ("The tide rises twice a day.", "Tides come in twice daily."),
+    ("東京 is the capital of Japan.", "Tokyo is Japan's capital."),
+    ("", "An empty premise."),
+]
+ENTAILS = {"entailment": 0.9, "neutral": 0.07, "contradiction": 0.03}
+CONTRADICTS = {"entailment": 0.02, "neutral": 0.08, "contradiction": 0.9}
+
+
+def json_body(raw: bytes | str) -> StreamingBody:
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def invocation(pairs: Any) -> dict[str, Any]:
+    """The request the adapter sends for these pairs (the endpoint's documented shape)."""
+    return {
+        "EndpointName": "nli",
+        "ContentType": "application/json",
+        "Accept": "application/json",
+        "Body": json.dumps({"pairs": [list(pair) for pair in pairs]}).encode("utf-8"),
+    }
+
+
+@pytest.fixture(scope="module")
+def nli_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from support.nli_classifier import NLI_LABELS, save_classifier
+
+    return save_classifier(tmp_path_factory.mktemp("models") / "nli-classifier", NLI_LABELS)
+
+
+@pytest.fixture(scope="module")
+def nli_url(nli_classifier: Path) -> Iterator[str]:
+    yield from serve("cross_encoder", nli_classifier)
+
+
+def test_entailment_sends_premise_hypothesis_pairs_in_batches_and_reads_their_labels():
+    client = runtime_client(AWS_RUNTIME)
+    answers = [[ENTAILS, CONTRADICTS], [CONTRADICTS, ENTAILS], [ENTAILS]]
+    with Stubber(client) as stubber:
+        for start, rows in zip(range(0, 5, 2), answers, strict=True):
+            stubber.add_response(
+                "invoke_endpoint",
+                {"Body": json_body(json.dumps({"labels": rows, "model_id": "nli"}))},
+                invocation(NLI_PAIRS[start : start + 2]),
+            )
+        model = SageMakerEntailment("nli", client=client, batch_size=2)
+
+        got = model.predict(NLI_PAIRS)
+
+        stubber.assert_no_pending_responses()
+    assert isinstance(model, EntailmentModel)
+    assert got == [ENTAILS, CONTRADICTS, CONTRADICTS, ENTAILS, ENTAILS]
+
+
+def test_entailment_of_no_pairs_sends_no_request():
+    client = runtime_client(AWS_RUNTIME)
+    with Stubber(client):  # any request would fail: nothing is stubbed
+        assert SageMakerEntailment("nli", client=client).predict([]) == []
+
+
+def test_an_endpoint_answering_scores_does_not_serve_an_nli_model():
+    client = runtime_client(AWS_RUNTIME)
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "invoke_endpoint",
+            {"Body": json_body(json.dumps({"scores": [0.4], "model_id": "ms-marco"}))},
+        )
+        with pytest.raises(NotAnNLIEndpoint) as caught:
+            SageMakerEntailment("nli", client=client).predict(NLI_PAIRS[:1])
+    assert caught.value.code == "not_nli_model"
+    assert caught.value.retryable is False
+    assert "nli does not serve an NLI model" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("labels", "says"),
+    [
+        ([ENTAILS], "1 label rows for 2 pairs"),
+        ({"entailment": 0.9}, "no label rows for 2 pairs"),
+        ([ENTAILS, {"entailment": 0.9, "neutral": 0.1}], "without entailment and contradiction"),
+        ([ENTAILS, [0.9, 0.05, 0.05]], "malformed label row"),
+        ([ENTAILS, {**ENTAILS, "contradiction": "high"}], "malformed label row"),
+    ],
+)
+def test_a_malformed_labels_answer_is_a_provider_error(labels, says):
+    client = runtime_client(AWS_RUNTIME)
+    with Stubber(client) as stubber:
+        stubber.add_response("invoke_endpoint", {"Body": json_body(json.dumps({"labels": labels}))})
+        with pytest.raises(ProviderError, match=says) as caught:
+            SageMakerEntailment("nli", client=client).predict(NLI_PAIRS[:2])
+    assert not isinstance(caught.value, NotAnNLIEndpoint)
+
+
+def test_entailment_reads_the_bytes_the_real_inference_code_answers(nli_classifier):
+    """The image's model_fn/input_fn/predict_fn/output_fn answer the adapter's own request
+    bytes; fed back through the Stubber, they give the in-process adapter's probabilities."""
+    from chorus.runtime.adapters.nli_cross_encoder import CrossEncoderEntailment
+    from chorus.runtime.local.sagemaker_container import load_inference_module
+
+    code = load_inference_module(REPO / "model_images" / "cross_encoder" / "inference.py")
+    served = code.model_fn(str(nli_classifier))
+    client = runtime_client(AWS_RUNTIME)
+    with Stubber(client) as stubber:
+        for start in range(0, len(NLI_PAIRS), 3):
+            request = invocation(NLI_PAIRS[start : start + 3])
+            data = code.input_fn(request["Body"], request["ContentType"])
+            answer = code.output_fn(code.predict_fn(data, served), request["Accept"])
+            stubber.add_response("invoke_endpoint", {"Body": json_body(answer)}, request)
+
+        got = SageMakerEntailment("nli", client=client, batch_size=3).predict(NLI_PAIRS)
+
+        stubber.assert_no_pending_responses()
+    want = CrossEncoderEntailment(nli_classifier).predict(NLI_PAIRS)
+    assert len(got) == len(NLI_PAIRS)
+    for remote, local in zip(got, want, strict=True):
+        assert set(remote) == {"entailment", "neutral", "contradiction"}
+        assert remote == pytest.approx(local, abs=1e-6)
+
+
+def test_entailment_over_a_served_nli_endpoint_equals_the_in_process_model(nli_url, nli_classifier):
+    from chorus.runtime.adapters.nli_cross_encoder import CrossEncoderEntailment
+
+    remote = SageMakerEntailment("nli", client=runtime_client(nli_url), batch_size=2)
+    want = CrossEncoderEntailment(nli_classifier).predict(NLI_PAIRS)
+    for got, local in zip(remote.predict(NLI_PAIRS), want, strict=True):
+        assert got == pytest.approx(local, abs=1e-6)
+
+
+def test_entailment_over_a_served_reranker_says_it_is_not_an_nli_endpoint(cross_encoder_url):
+    remote = SageMakerEntailment("reranker", client=runtime_client(cross_encoder_url))
+    with pytest.raises(NotAnNLIEndpoint, match="reranker does not serve an NLI model"):
+        remote.predict(NLI_PAIRS[:2])
+
+
+def test_the_nli_judge_on_the_endpoint_marks_a_contradicted_claim(embedder):
+    from chorus.runtime.core.context import assemble_context
+    from chorus.runtime.core.grounding import EmbeddingGroundingJudge
+    from chorus.runtime.core.model_judges import NLIGroundingJudge
+    from chorus.runtime.core.models import SearchHit
+
+    source = "Aurora can pause at zero capacity when idle. Bees turn nectar into honey."
+    answer = "Aurora is able to pause at zero capacity when idle. Bees make honey out of nectar."
+    context = assemble_context([SearchHit("c1", "d1", 0, source, 1.0, {})], budget_tokens=2000)
+    client = runtime_client(AWS_RUNTIME)
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "invoke_endpoint",
+            {"Body": json_body(json.dumps({"labels": [ENTAILS, CONTRADICTS]}))},
+            invocation(
+                [
+                    (
+                        "Aurora can pause at zero capacity when idle.",
+                        "Aurora is able to pause at zero capacity when idle.",
+                    ),
+                    ("Bees turn nectar into honey.", "Bees make honey out of nectar."),
+                ]
+            ),
+        )
+        judge = NLIGroundingJudge(
+            SageMakerEntailment("nli", client=client), EmbeddingGroundingJudge(embedder)
+        )
+
+        [report] = judge.check([answer], context)
+
+        stubber.assert_no_pending_responses()
+    assert [s.verdict for s in report.sentences] == ["supported", "contradicted"]
+    [contradicted] = report.contradicted
+    assert contradicted.text == "Bees make honey out of nectar."
+    assert contradicted.evidence == "Bees turn nectar into honey."
+    assert contradicted.score == pytest.approx(0.9)
