@@ -9,27 +9,9 @@ from chorus.runtime.adapters.nli_cross_encoder import (
     NLIModelError,
     nli_label,
 )
-from chorus.runtime.adapters.sentence_transformers import default_embedding_model_path
+from support.nli_classifier import save_classifier
 
 pytestmark = pytest.mark.slow
-
-
-def save_classifier(folder, labels):
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    torch.manual_seed(0)
-    source = default_embedding_model_path()
-    id2label = dict(enumerate(labels))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source,
-        num_labels=len(labels),
-        id2label=id2label,
-        label2id={v: k for k, v in id2label.items()},
-    )
-    model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
-    return folder
 
 
 def test_probabilities_come_keyed_by_the_three_nli_labels(tmp_path):

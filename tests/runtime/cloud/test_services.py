@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from dataclasses import replace
@@ -424,3 +425,36 @@ def test_a_sentence_the_llm_judge_contradicts_is_contradicted_whatever_the_words
     assert sentence.verdict == "contradicted" and sentence.evidence == LAVA_CONTEXT
     [request] = server.requests
     assert LAVA_CONTEXT in request.body["messages"][-1]["content"]  # the sources went along
+
+
+def test_an_nli_endpoint_judges_every_claim_through_sagemaker(aws, embedder):
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+    from chorus.runtime.adapters.sagemaker import SageMakerEntailment
+    from chorus.runtime.core.context import assemble_context
+    from chorus.runtime.core.model_judges import CombinedGroundingJudge, NLIGroundingJudge
+    from chorus.runtime.core.models import SearchHit
+
+    built = registry_services(aws, embedder, models={"grounding": {"nliEndpoint": "nli-ep"}})
+    judge = built.grounding
+    assert isinstance(judge, CombinedGroundingJudge)
+    nli = judge.judges[1]
+    assert isinstance(nli, NLIGroundingJudge) and isinstance(nli.model, SageMakerEntailment)
+    answer = json.dumps({"labels": [{"entailment": 0.02, "neutral": 0.03, "contradiction": 0.95}]})
+    client = nli.model._endpoint.client
+    context = assemble_context([SearchHit("c1", "d1", 0, LAVA_CONTEXT, 1.0, {})], budget_tokens=500)
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "invoke_endpoint",
+            {"Body": StreamingBody(io.BytesIO(answer.encode()), len(answer))},
+            {
+                "EndpointName": "nli-ep",
+                "ContentType": "application/json",
+                "Accept": "application/json",
+                "Body": json.dumps({"pairs": [[LAVA_CONTEXT, LAVA_CONTEXT]]}).encode(),
+            },
+        )
+        [report] = judge.check([LAVA_CONTEXT], context)
+
+    [sentence] = report.sentences
+    assert sentence.verdict == "contradicted" and sentence.score == 0.95
