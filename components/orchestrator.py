@@ -396,6 +396,10 @@ class ChatOrchestratorArgs(TypedDict, total=False):
     """Bedrock rerank model (id or ARN) the chat worker, and only it, may rerank with:
     ``bedrock:Rerank`` (which AWS scopes to no resource) and ``bedrock:InvokeModel`` on that
     model alone, as Bedrock's ``Rerank`` requires both. Default: none (no rerank grant)."""
+    rerank_endpoint: pulumi.Input[str]
+    """SageMaker endpoint (name) of a cross-encoder reranker the stack does not host
+    (``models.rerank.endpoint``): the answering functions may invoke it alone. Default: none
+    (the stack's own endpoints are granted through ``sagemaker_endpoint_arns``)."""
     nli_endpoint: pulumi.Input[str]
     """SageMaker endpoint (name) serving an NLI cross-encoder, the grounding judge
     ``models.grounding.nliEndpoint`` of the app config: the chat worker (and the scheduled
@@ -1108,8 +1112,9 @@ class ChatOrchestrator(pulumi.ComponentResource):
         )
 
     def _answer_checks(self) -> list[Statement]:
-        """What shapes and checks an answer beyond the models: the guardrail, the Bedrock
-        reranker and the NLI grounding judge, each on its configured resource alone."""
+        """What shapes and checks an answer beyond the models: the guardrail, the reranker
+        (Bedrock, or a SageMaker endpoint the stack does not host) and the NLI grounding judge,
+        each on its configured resource alone."""
         args = self._args
         statements: list[Statement] = []
         if args.get("guardrail_id") is not None:
@@ -1121,9 +1126,11 @@ class ChatOrchestrator(pulumi.ComponentResource):
                 allow("Rerank", ["bedrock:Rerank"], ["*"]),
                 allow("InvokeRerankModel", ["bedrock:InvokeModel"], [model]),
             ]
-        if args.get("nli_endpoint") is not None:
-            endpoint = sagemaker_endpoint_arn(args["nli_endpoint"], self._region, self._account)
-            statements.append(allow("InvokeNliEndpoint", ["sagemaker:InvokeEndpoint"], [endpoint]))
+        endpoints = {"InvokeRerankEndpoint": "rerank_endpoint", "InvokeNliEndpoint": "nli_endpoint"}
+        for sid, key in endpoints.items():
+            if args.get(key) is not None:
+                endpoint = sagemaker_endpoint_arn(args[key], self._region, self._account)
+                statements.append(allow(sid, ["sagemaker:InvokeEndpoint"], [endpoint]))
         return statements
 
     def _public_answers(

@@ -524,6 +524,8 @@ def _chat_args(p: _Parts) -> ChatOrchestratorArgs:
         chat_args["rerank_model"] = m.bedrock_rerank
     if m.grounding.nli_endpoint:
         chat_args["nli_endpoint"] = m.grounding.nli_endpoint
+    if m.rerank and m.rerank.provider == "sagemaker" and m.rerank.endpoint:
+        chat_args["rerank_endpoint"] = m.rerank.endpoint
     if net.lambdas_in_vpc:
         missing = missing_vpc_endpoints(settings)
         if missing:

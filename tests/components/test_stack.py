@@ -638,6 +638,26 @@ def test_only_the_answering_roles_may_invoke_the_nli_endpoint(everything):
     }
 
 
+def test_a_sagemaker_reranker_the_stack_does_not_host_is_granted_by_name_to_the_answering_roles():
+    config = read_stack_file(ROOT / "Pulumi.dev.yaml")
+    config["chorus:models"] = {
+        **config.get("chorus:models", {}),
+        "rerank": {"provider": "sagemaker", "endpoint": "Team-CrossEncoder"},
+    }
+    d = _deploy(parse_settings(config))
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/team-crossencoder"
+    granted = {
+        policy.name: statement["Action"]
+        for policy in d.of_type("aws:iam/rolePolicy:RolePolicy")
+        for statement in json.loads(policy.inputs["policy"])["Statement"]
+        if endpoint in statement["Resource"]
+    }
+    assert granted == {
+        "chat-chat-worker-policy": ["sagemaker:InvokeEndpoint"],
+        "chat-rest-api-policy": ["sagemaker:InvokeEndpoint"],
+    }
+
+
 def test_only_the_answering_roles_may_rerank_and_only_with_the_configured_model(everything):
     """The chat worker, ``rest_api`` (the public API) and the scheduled evaluation."""
     grants: dict[str, set[tuple[str, str]]] = {}
