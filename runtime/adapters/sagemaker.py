@@ -161,7 +161,40 @@ def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SageMakerEmbedder:
+class _BatchedEndpointModel:
+    """What the model adapters share: one endpoint, a model id for reports, and requests of at
+    most ``batch_size`` items, each answered by one list entry per item."""
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        *,
+        model_id: str | None = None,
+        client: Any = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._endpoint = SageMakerEndpoint(endpoint_name, client=client)
+        self.model_id = model_id or endpoint_name
+        self.batch_size = batch_size
+
+    def _one_per_item(
+        self, body: dict[str, Any], key: str, items: int, *, entries: str, sent: str
+    ) -> list[Any]:
+        """``body[key]``, checked to hold one entry per item sent (the error names the
+        ``entries`` and the items ``sent``)."""
+        got = body.get(key)
+        if not isinstance(got, list) or len(got) != items:
+            count = len(got) if isinstance(got, list) else "no"
+            raise ProviderError(
+                f"SageMaker endpoint {self._endpoint.endpoint_name} returned {count} {entries} "
+                f"for {items} {sent}"
+            )
+        return got
+
+
+class SageMakerEmbedder(_BatchedEndpointModel):
     """Embedder port on a SageMaker endpoint serving ``model_images/embedding``.
 
     The endpoint adds its configured prefix for ``kind`` and L2-normalises, so vectors match the
@@ -191,12 +224,8 @@ class SageMakerEmbedder:
         client: Any = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self._endpoint = SageMakerEndpoint(endpoint_name, client=client)
+        super().__init__(endpoint_name, model_id=model_id, client=client, batch_size=batch_size)
         self.dimension = dimension
-        self.model_id = model_id or endpoint_name
-        self.batch_size = batch_size
 
     @classmethod
     def from_endpoint(
@@ -243,7 +272,7 @@ class SageMakerEmbedder:
         return np.concatenate(parts, axis=0)
 
 
-class SageMakerReranker:
+class SageMakerReranker(_BatchedEndpointModel):
     """Reranker port on a SageMaker endpoint serving ``model_images/cross_encoder``.
 
     Scores are the endpoint's default (the model's saved activation, else sigmoid — what the
@@ -259,11 +288,7 @@ class SageMakerReranker:
         batch_size: int = DEFAULT_BATCH_SIZE,
         sigmoid: bool | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self._endpoint = SageMakerEndpoint(endpoint_name, client=client)
-        self.model_id = model_id or endpoint_name
-        self.batch_size = batch_size
+        super().__init__(endpoint_name, model_id=model_id, client=client, batch_size=batch_size)
         self.sigmoid = sigmoid
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
@@ -273,13 +298,7 @@ class SageMakerReranker:
             if self.sigmoid is not None:
                 payload["sigmoid"] = self.sigmoid
             body = self._endpoint.invoke(payload)
-            got = body.get("scores")
-            if not isinstance(got, list) or len(got) != len(batch):
-                count = len(got) if isinstance(got, list) else "no"
-                raise ProviderError(
-                    f"SageMaker endpoint {self._endpoint.endpoint_name} returned {count} scores "
-                    f"for {len(batch)} passages"
-                )
+            got = self._one_per_item(body, "scores", len(batch), entries="scores", sent="passages")
             scores.extend(float(s) for s in got)
         return scores
 
@@ -298,7 +317,7 @@ class NotAnNLIEndpoint(ProviderError):
     retryable = False
 
 
-class SageMakerEntailment:
+class SageMakerEntailment(_BatchedEndpointModel):
     """EntailmentModel port (``core.model_judges``) on a SageMaker endpoint serving
     ``model_images/cross_encoder`` with an NLI model.
 
@@ -320,20 +339,6 @@ class SageMakerEntailment:
         Pairs per request; keep it at or under the endpoint's ``CHORUS_MAX_BATCH``.
     """
 
-    def __init__(
-        self,
-        endpoint_name: str,
-        *,
-        model_id: str | None = None,
-        client: Any = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self._endpoint = SageMakerEndpoint(endpoint_name, client=client)
-        self.model_id = model_id or endpoint_name
-        self.batch_size = batch_size
-
     def predict(self, pairs: Sequence[tuple[str, str]]) -> list[Mapping[str, float]]:
         probabilities: list[Mapping[str, float]] = []
         for batch in _batches(pairs, self.batch_size):
@@ -349,12 +354,7 @@ class SageMakerEntailment:
                 f'{sorted(body)} without "labels". Point the NLI judge at an endpoint whose '
                 "model's labels name entailment and contradiction."
             )
-        rows = body["labels"]
-        if not isinstance(rows, list) or len(rows) != expected:
-            count = len(rows) if isinstance(rows, list) else "no"
-            raise ProviderError(
-                f"SageMaker endpoint {name} returned {count} label rows for {expected} pairs"
-            )
+        rows = self._one_per_item(body, "labels", expected, entries="label rows", sent="pairs")
         return [self._row(row, name) for row in rows]
 
     @staticmethod

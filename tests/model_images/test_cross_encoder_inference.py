@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from support.nli_classifier import save_classifier
 
 QUERY = "how does a cross-encoder rerank passages"
 PASSAGES = [
@@ -163,12 +164,6 @@ def classify(code: ModuleType, model: Any, body: dict[str, Any]) -> list[dict[st
     return answer["labels"]
 
 
-def save_nli(folder: Path, labels: list[str]) -> Path:
-    from support.nli_classifier import save_classifier
-
-    return save_classifier(folder, labels)
-
-
 @pytest.fixture(scope="module")
 def nli_model(cross_encoder_code: ModuleType, nli_classifier: Path) -> Any:
     settings = cross_encoder_code.Settings(batch_size=INTERNAL_BATCH)
@@ -236,8 +231,8 @@ def test_nli_query_and_passages_make_the_query_every_pairs_premise(cross_encoder
 def test_nli_labels_are_mapped_by_name_whatever_their_order_or_case(cross_encoder_code, tmp_path):
     # Same seed, same head weights: class i gives the same logit in both models, so renaming
     # the classes must move each probability to the new name.
-    first = save_nli(tmp_path / "first", ["contradiction", "entailment", "neutral"])
-    second = save_nli(tmp_path / "second", ["ENTAILMENT", "Neutral", "CONTRADICTION"])
+    first = save_classifier(tmp_path / "first", ["contradiction", "entailment", "neutral"])
+    second = save_classifier(tmp_path / "second", ["ENTAILMENT", "Neutral", "CONTRADICTION"])
     settings = cross_encoder_code.Settings(batch_size=INTERNAL_BATCH)
     pairs = {"pairs": NLI_PAIRS[:8]}
 
@@ -257,7 +252,7 @@ def test_nli_labels_are_mapped_by_name_whatever_their_order_or_case(cross_encode
 def test_a_multi_label_model_without_entailment_and_contradiction_is_refused(
     cross_encoder_code, tmp_path, labels
 ):
-    folder = save_nli(tmp_path / "plain", labels)
+    folder = save_classifier(tmp_path / "plain", labels)
     with pytest.raises(ValueError, match="names entailment and contradiction") as caught:
         cross_encoder_code.load(folder, cross_encoder_code.Settings())
     assert str(labels[0]) in str(caught.value)
